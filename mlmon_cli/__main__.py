@@ -1,0 +1,5 @@
+"""`python -m mlmon_cli` runs the CLI."""
+
+from .cli import main
+
+main()

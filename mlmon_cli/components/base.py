@@ -1,0 +1,148 @@
+"""What a component kind is: a table of alarm definitions plus a few small hooks.
+
+A kind module declares its options dataclass, its namespace, its `alarms` table and how to
+build dimensions (and, for job-like kinds, EventBridge patterns). Everything else (naming,
+thresholds, composites, notifications, spec validation) is generic and lives in the core.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, ClassVar, Generic, TypeVar
+
+# Comparison symbols used in tables -> CloudWatch ComparisonOperator.
+COMPARISONS = {
+    ">": "GreaterThanThreshold",
+    ">=": "GreaterThanOrEqualToThreshold",
+    "<": "LessThanThreshold",
+    "<=": "LessThanOrEqualToThreshold",
+}
+
+# Spec unit -> how it is validated and written in descriptions.
+UNITS = {
+    "count": "",
+    "ms": " ms",
+    "fraction": " (fraction, 0.01 = 1%)",
+    "percent": " %",
+    "ratio": " (0-1)",
+}
+
+MLMON_DEFAULT = "mlmon default (AWS publishes no recommended alarm for this metric)"
+AWS_RECOMMENDED = "AWS recommended alarm (CloudWatch 'Recommended alarms'), adapted"
+
+
+@dataclass(frozen=True)
+class EventDef:
+    """An EventBridge state-change rule whose matches notify with a readable message.
+
+    The alarm built from it watches the rule's `AWS/Events TriggeredRules`, so the event also
+    takes part in the composite alarms.
+    """
+
+    source: str
+    detail_type: str
+    message_template: str
+    input_paths: dict[str, str]
+
+
+@dataclass(frozen=True)
+class AlarmDef:
+    """One failure mode: the metric, how it is judged, and why it matters (for the description)."""
+
+    key: str
+    suffix: str
+    metric: str
+    namespace: str
+    statistic: str
+    comparison: str
+    threshold: float | None
+    unit: str
+    why: str
+    first_step: str
+    period: int = 300
+    evaluation_periods: int = 1
+    datapoints_to_alarm: int = 1
+    treat_missing_data: str = "notBreaching"
+    enabled: bool = True
+    scale: float = 1.0
+    source: str = MLMON_DEFAULT
+    caveat: str = ""
+    extra_dimensions: dict[str, str] = field(default_factory=dict)
+    event: EventDef | None = None
+    per_target: bool = True
+
+    @property
+    def is_event(self) -> bool:
+        return self.event is not None
+
+
+def event_alarm(key: str, suffix: str, event: EventDef, why: str, first_step: str, **kw: Any) -> AlarmDef:
+    """An alarm on `AWS/Events TriggeredRules` of the component's state-change rule."""
+    return AlarmDef(
+        key=key,
+        suffix=suffix,
+        metric="TriggeredRules",
+        namespace="AWS/Events",
+        statistic="Sum",
+        comparison=">=",
+        threshold=1,
+        unit="count",
+        why=why,
+        first_step=first_step,
+        event=event,
+        per_target=False,
+        **kw,
+    )
+
+
+@dataclass(frozen=True)
+class AlarmTarget:
+    """One set of dimensions alarms are created for (a SageMaker variant, or the whole resource)."""
+
+    dimensions: dict[str, Any]
+    label: str = ""
+
+
+OptionsT = TypeVar("OptionsT")
+
+
+class Component(Generic[OptionsT]):
+    """Base for a component kind. Subclasses are registered with `@component`."""
+
+    kind: ClassVar[str]
+    Options: ClassVar[type]
+    title: ClassVar[str]
+    docs_url: ClassVar[str]
+    alarms: ClassVar[tuple[AlarmDef, ...]]
+
+    def watched(self, o: OptionsT) -> str:
+        """Human name of the watched resource, for descriptions."""
+        raise NotImplementedError
+
+    def targets(self, o: OptionsT) -> list[AlarmTarget]:
+        """Dimension sets the per-target alarms are created for."""
+        raise NotImplementedError
+
+    def event_detail(self, o: OptionsT, alarm: AlarmDef) -> dict[str, Any]:
+        """The `detail` part of an EventBridge pattern for an event alarm."""
+        raise NotImplementedError(f"{self.kind} has no event alarms")
+
+    def default_threshold(self, o: OptionsT, alarm: AlarmDef) -> float | None:
+        """Threshold (spec units) when the spec gives none; a hook for derived defaults."""
+        return alarm.threshold
+
+    def metric_threshold(self, o: OptionsT, alarm: AlarmDef, value: float) -> float:
+        """Convert a spec-unit threshold to the metric's unit (e.g. ms -> µs)."""
+        return value * alarm.scale
+
+    def applies(self, o: OptionsT, alarm: AlarmDef) -> bool:
+        """Whether an alarm exists at all for these options (e.g. not OverheadLatency on async endpoints)."""
+        return True
+
+    def check(self, o: OptionsT) -> list[tuple[str, str]]:
+        """Cross-field checks on the options: (option path, message) pairs."""
+        return []
+
+    @classmethod
+    def alarm(cls, key: str) -> AlarmDef:
+        return next(a for a in cls.alarms if a.key == key)

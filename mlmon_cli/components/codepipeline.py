@@ -1,0 +1,63 @@
+"""AWS CodePipeline failures: the V2 metric plus the execution state-change event.
+
+Metrics: https://docs.aws.amazon.com/codepipeline/latest/userguide/metrics-dimensions.html (V2 only)
+Events:  https://docs.aws.amazon.com/codepipeline/latest/userguide/detect-state-changes-cloudwatch-events.html
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..spec.model import doc
+from . import component
+from .base import AlarmDef, AlarmTarget, Component, EventDef, event_alarm
+
+PIPELINE_STATE_CHANGE = EventDef(
+    source="aws.codepipeline",
+    detail_type="CodePipeline Pipeline Execution State Change",
+    message_template="codepipeline_state_change.txt.j2",
+    input_paths={
+        "pipeline": "$.detail.pipeline",
+        "execution": "$.detail.execution-id",
+        "state": "$.detail.state",
+        "region": "$.region",
+    },
+)
+
+
+@dataclass(frozen=True)
+class CodePipelineOptions:
+    pipeline_name: str = field(metadata=doc("Name of the existing pipeline (PipelineName dimension and event filter)."))
+
+
+@component("codepipeline")
+class CodePipeline(Component[CodePipelineOptions]):
+    Options = CodePipelineOptions
+    title = "AWS CodePipeline pipeline"
+    docs_url = "https://docs.aws.amazon.com/codepipeline/latest/userguide/metrics-dimensions.html"
+    alarms = (
+        event_alarm(
+            "pipeline_failed", "PipelineFailed", PIPELINE_STATE_CHANGE,
+            why="a pipeline execution ended FAILED (EventBridge 'CodePipeline Pipeline Execution State Change'); "
+            "works for V1 and V2 pipelines",
+            first_step="open the execution in the CodePipeline console and read the failed action's details",
+        ),
+        AlarmDef(
+            key="failed_executions", suffix="FailedExecutions", metric="FailedPipelineExecutions",
+            namespace="AWS/CodePipeline", statistic="Sum", comparison=">=", threshold=1, unit="count", period=300,
+            why="pipeline executions failed (a retried failed action counts again)",
+            first_step="open the pipeline's execution history and read the failed action's details",
+            caveat="Emitted for V2 pipelines only. [unverified] dimension name PipelineName: confirm with "
+            "'aws cloudwatch list-metrics --namespace AWS/CodePipeline'.",
+        ),
+    )
+
+    def watched(self, o: CodePipelineOptions) -> str:
+        return f"pipeline {o.pipeline_name}"
+
+    def targets(self, o: CodePipelineOptions) -> list[AlarmTarget]:
+        return [AlarmTarget({"PipelineName": o.pipeline_name})]
+
+    def event_detail(self, o: CodePipelineOptions, alarm: AlarmDef) -> dict[str, Any]:
+        return {"pipeline": [o.pipeline_name], "state": ["FAILED"]}

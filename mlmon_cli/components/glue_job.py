@@ -1,0 +1,80 @@
+"""AWS Glue job alarms: Spark job metrics plus job-run failures from EventBridge.
+
+Metrics: https://docs.aws.amazon.com/glue/latest/dg/monitoring-awsglue-with-cloudwatch-metrics.html
+Events:  https://docs.aws.amazon.com/glue/latest/dg/automating-awsglue-with-cloudwatch-events.html
+Job metrics exist only when the job runs with `--enable-metrics`; a job that fails before Spark
+starts emits none, which is why the job-run state-change rule is the primary failure signal.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..spec.model import doc
+from . import component
+from .base import AlarmDef, AlarmTarget, Component, EventDef, event_alarm
+
+NAMESPACE = "Glue"
+NEEDS_METRICS = "Requires job metrics: run the job with --enable-metrics."
+
+JOB_STATE_CHANGE = EventDef(
+    source="aws.glue",
+    detail_type="Glue Job State Change",
+    message_template="glue_job_state_change.txt.j2",
+    input_paths={
+        "job": "$.detail.jobName",
+        "run": "$.detail.jobRunId",
+        "state": "$.detail.state",
+        "message": "$.detail.message",
+        "region": "$.region",
+    },
+)
+
+
+@dataclass(frozen=True)
+class GlueJobOptions:
+    job_name: str = field(metadata=doc("Name of the existing Glue job (the JobName dimension and event filter)."))
+    alert_on_stopped: bool = field(default=False, metadata=doc("Also treat manually STOPPED runs as failures."))
+
+
+@component("glue_job")
+class GlueJob(Component[GlueJobOptions]):
+    Options = GlueJobOptions
+    title = "AWS Glue job"
+    docs_url = "https://docs.aws.amazon.com/glue/latest/dg/monitoring-awsglue-with-cloudwatch-metrics.html"
+    alarms = (
+        event_alarm(
+            "job_run_failed", "JobRunFailed", JOB_STATE_CHANGE,
+            why="a job run ended FAILED or TIMEOUT (EventBridge 'Glue Job State Change'); Spark metrics miss runs "
+            "that fail before Spark starts",
+            first_step="open the job run in the Glue console and read its error message and driver log",
+        ),
+        AlarmDef(
+            key="failed_tasks", suffix="FailedTasks", metric="glue.driver.aggregate.numFailedTasks", namespace=NAMESPACE,
+            statistic="Sum", comparison=">=", threshold=1, unit="count", period=300,
+            extra_dimensions={"Type": "count"},
+            why="Spark tasks failed (data skew, bad records, lost executors); the run may still succeed on retries",
+            first_step="open the Spark UI or driver log of the latest run and find the failing stage",
+            caveat=NEEDS_METRICS,
+        ),
+        AlarmDef(
+            key="heap_usage", suffix="HeapUsage", metric="glue.ALL.jvm.heap.usage", namespace=NAMESPACE,
+            statistic="Maximum", comparison=">", threshold=0.9, unit="ratio", period=300,
+            extra_dimensions={"Type": "gauge"},
+            why="JVM heap above 90 % on the driver or executors: an early warning of out-of-memory failures",
+            first_step="check for large collects or skewed partitions; consider more or larger workers",
+            caveat=NEEDS_METRICS,
+        ),
+    )
+
+    def watched(self, o: GlueJobOptions) -> str:
+        return f"Glue job {o.job_name}"
+
+    def targets(self, o: GlueJobOptions) -> list[AlarmTarget]:
+        # All three dimensions are required; static alarms can only target JobRunId=ALL.
+        return [AlarmTarget({"JobName": o.job_name, "JobRunId": "ALL"})]
+
+    def event_detail(self, o: GlueJobOptions, alarm: AlarmDef) -> dict[str, Any]:
+        states = ["FAILED", "TIMEOUT"] + (["STOPPED"] if o.alert_on_stopped else [])
+        return {"jobName": [o.job_name], "state": states}

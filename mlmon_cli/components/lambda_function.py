@@ -1,0 +1,79 @@
+"""AWS Lambda function alarms.
+
+Metrics: https://docs.aws.amazon.com/lambda/latest/dg/monitoring-metrics.html
+Recommended alarms: CloudWatch "Best practice alarm recommendations" (AWS/Lambda).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from ..spec.model import doc
+from . import component
+from .base import AWS_RECOMMENDED, AlarmDef, AlarmTarget, Component
+
+NAMESPACE = "AWS/Lambda"
+
+# Share of the timeout used as the Duration p90 threshold when only the timeout is known:
+# AWS recommends a threshold "below the function timeout"; 80 % leaves time to react.
+DURATION_SHARE_OF_TIMEOUT = 0.8
+
+
+@dataclass(frozen=True)
+class LambdaOptions:
+    function_name: str = field(metadata=doc("Name of the existing Lambda function (the FunctionName dimension)."))
+    timeout_seconds: int | None = field(
+        default=None,
+        metadata=doc("The function's configured timeout; derives the Duration p90 threshold (80 % of it).", unit="s", minimum=1, maximum=900),
+    )
+
+
+@component("lambda")
+class LambdaFunction(Component[LambdaOptions]):
+    Options = LambdaOptions
+    title = "AWS Lambda function"
+    docs_url = "https://docs.aws.amazon.com/lambda/latest/dg/monitoring-metrics.html"
+    alarms = (
+        AlarmDef(
+            key="errors", suffix="Errors", metric="Errors", namespace=NAMESPACE, statistic="Sum", comparison=">=",
+            threshold=1, unit="count", period=300,
+            why="invocations that ended in a function error (including timeouts). AWS recommends Sum > 0 over "
+            "3 of 3 one-minute periods; mlmon alarms on the first error because ML batch functions run rarely",
+            first_step="open the function's latest log streams and look for the exception or 'Task timed out'",
+            source=AWS_RECOMMENDED,
+        ),
+        AlarmDef(
+            key="throttles", suffix="Throttles", metric="Throttles", namespace=NAMESPACE, statistic="Sum", comparison=">=",
+            threshold=1, unit="count", period=60, evaluation_periods=5, datapoints_to_alarm=5,
+            why="invocations rejected for lack of concurrency (not counted in Errors)",
+            first_step="check reserved concurrency and the account's concurrent-executions quota",
+            source=AWS_RECOMMENDED,
+        ),
+        AlarmDef(
+            key="duration_p90", suffix="DurationP90", metric="Duration", namespace=NAMESPACE, statistic="p90", comparison=">",
+            threshold=None, unit="ms", period=300, evaluation_periods=3, datapoints_to_alarm=2,
+            why="the slowest 10 % of invocations are nearing the timeout, after which they fail",
+            first_step="compare recent durations with the timeout and look for slow downstream calls",
+            source=AWS_RECOMMENDED,
+        ),
+        AlarmDef(
+            key="concurrent_executions", suffix="ConcurrentExecutions", metric="ConcurrentExecutions", namespace=NAMESPACE,
+            statistic="Maximum", comparison=">", threshold=900, unit="count", period=60, evaluation_periods=10,
+            datapoints_to_alarm=10, enabled=False,
+            why="concurrency is close to the Region quota (default 1,000; AWS suggests ~90 % of it), after which "
+            "invocations throttle",
+            first_step="check which functions consume concurrency and request a quota increase if needed",
+            source=AWS_RECOMMENDED,
+        ),
+    )
+
+    def watched(self, o: LambdaOptions) -> str:
+        return f"Lambda function {o.function_name}"
+
+    def targets(self, o: LambdaOptions) -> list[AlarmTarget]:
+        return [AlarmTarget({"FunctionName": o.function_name})]
+
+    def default_threshold(self, o: LambdaOptions, alarm: AlarmDef) -> float | None:
+        if alarm.key == "duration_p90" and o.timeout_seconds is not None:
+            return round(o.timeout_seconds * 1000 * DURATION_SHARE_OF_TIMEOUT, 3)
+        return alarm.threshold

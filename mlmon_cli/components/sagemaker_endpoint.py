@@ -1,0 +1,132 @@
+"""Amazon SageMaker real-time endpoint alarms, per production variant.
+
+Invocation metrics: namespace AWS/SageMaker; instance metrics: /aws/sagemaker/Endpoints; both
+with exactly the dimensions EndpointName + VariantName (a third dimension, such as
+EndpointConfigName during blue/green deployments, is a different series).
+https://docs.aws.amazon.com/sagemaker/latest/dg/monitoring-cloudwatch.html
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..spec.model import doc
+from . import component
+from .base import AlarmDef, AlarmTarget, Component, EventDef, event_alarm
+
+INVOCATIONS = "AWS/SageMaker"
+INSTANCES = "/aws/sagemaker/Endpoints"
+PER_CORE = "CPU and GPU utilization are summed over cores (0-100 x cores); the threshold is scaled by the option."
+
+ENDPOINT_STATE_CHANGE = EventDef(
+    source="aws.sagemaker",
+    detail_type="SageMaker Endpoint State Change",
+    message_template="sagemaker_endpoint_state_change.txt.j2",
+    input_paths={
+        "endpoint": "$.detail.EndpointName",
+        "status": "$.detail.EndpointStatus",
+        "reason": "$.detail.FailureReason",
+        "region": "$.region",
+    },
+)
+
+
+@dataclass(frozen=True)
+class SageMakerEndpointOptions:
+    endpoint_name: str = field(metadata=doc("Name of the existing endpoint (EndpointName dimension)."))
+    variants: tuple[str, ...] = field(
+        default=("AllTraffic",), metadata=doc("Production variant names (VariantName dimension); SDK default AllTraffic.")
+    )
+    instance_vcpus: int = field(
+        default=1, metadata=doc("vCPUs per instance: CPUUtilization is summed over cores, so its threshold is scaled.", minimum=1)
+    )
+    instance_gpus: int = field(default=1, metadata=doc("GPUs per instance, scales the GPU utilization threshold.", minimum=1))
+    async_inference: bool = field(
+        default=False, metadata=doc("Asynchronous endpoint: it publishes no OverheadLatency, so that alarm is skipped.")
+    )
+
+
+def _metric(key: str, suffix: str, metric: str, namespace: str, statistic: str, comparison: str, threshold: float,
+            unit: str, why: str, first_step: str, **kw: Any) -> AlarmDef:
+    return AlarmDef(key=key, suffix=suffix, metric=metric, namespace=namespace, statistic=statistic,
+                    comparison=comparison, threshold=threshold, unit=unit, why=why, first_step=first_step, **kw)
+
+
+@component("sagemaker_endpoint")
+class SageMakerEndpoint(Component[SageMakerEndpointOptions]):
+    Options = SageMakerEndpointOptions
+    title = "Amazon SageMaker real-time endpoint"
+    docs_url = "https://docs.aws.amazon.com/sagemaker/latest/dg/monitoring-cloudwatch.html"
+    alarms = (
+        _metric("invocation_5xx_rate", "Invocation5XXRate", "Invocation5XXErrors", INVOCATIONS, "Average", ">", 0.01,
+                "fraction", period=60, evaluation_periods=5, datapoints_to_alarm=3,
+                why="share of requests answered with a 5XX error (the metric is 0 or 1 per request, so Average is the rate)",
+                first_step="check the endpoint's container logs and instance health"),
+        _metric("invocation_4xx_rate", "Invocation4XXRate", "Invocation4XXErrors", INVOCATIONS, "Average", ">", 0.05,
+                "fraction", period=60, evaluation_periods=5, datapoints_to_alarm=3,
+                why="share of requests rejected with a 4XX error: callers send malformed or oversized payloads",
+                first_step="check recent client deployments and the request payloads they send"),
+        _metric("model_errors", "ModelErrors", "InvocationModelErrors", INVOCATIONS, "Sum", ">=", 1, "count",
+                period=300,
+                why="the model container returned a non-2XX response (including timeouts and socket errors)",
+                first_step="read the container log group /aws/sagemaker/Endpoints/<endpoint> for the exception"),
+        _metric("model_latency_p99", "ModelLatencyP99", "ModelLatency", INVOCATIONS, "p99", ">", 1000, "ms",
+                scale=1000, period=60, evaluation_periods=5, datapoints_to_alarm=3,
+                why="the slowest 1 % of model responses exceed the latency objective (metric in microseconds)",
+                first_step="compare with instance CPU/GPU utilization; scale out or check for a slow model version"),
+        _metric("overhead_latency_p99", "OverheadLatencyP99", "OverheadLatency", INVOCATIONS, "p99", ">", 200, "ms",
+                scale=1000, period=60, evaluation_periods=5, datapoints_to_alarm=3,
+                why="SageMaker's own overhead per request is high (large payloads, throttling or instance pressure)",
+                first_step="check payload sizes and whether the instance count matches the request rate"),
+        _metric("cpu_utilization", "CPUUtilization", "CPUUtilization", INSTANCES, "Average", ">", 90, "percent",
+                period=300, evaluation_periods=3, datapoints_to_alarm=3, treat_missing_data="missing",
+                why="instances are CPU-bound, so latency rises and requests start to fail", caveat=PER_CORE,
+                first_step="scale out the variant or enable auto scaling on InvocationsPerInstance"),
+        _metric("memory_utilization", "MemoryUtilization", "MemoryUtilization", INSTANCES, "Average", ">", 90, "percent",
+                period=300, evaluation_periods=3, datapoints_to_alarm=3, treat_missing_data="missing",
+                why="instance memory is nearly exhausted; the container may be killed",
+                first_step="check the model's memory footprint and choose a larger instance type"),
+        _metric("disk_utilization", "DiskUtilization", "DiskUtilization", INSTANCES, "Maximum", ">", 90, "percent",
+                period=300, evaluation_periods=3, datapoints_to_alarm=3, treat_missing_data="missing",
+                why="instance disk is nearly full (model artifacts, logs, temporary files)",
+                first_step="look for files the container writes to disk and clean them up"),
+        _metric("gpu_utilization", "GPUUtilization", "GPUUtilization", INSTANCES, "Average", ">", 90, "percent",
+                period=300, evaluation_periods=3, datapoints_to_alarm=3, treat_missing_data="missing", enabled=False,
+                why="GPUs are saturated, so inference queues up (GPU instances only)", caveat=PER_CORE,
+                first_step="scale out the variant or batch requests more efficiently"),
+        event_alarm(
+            "endpoint_failed", "EndpointFailed", ENDPOINT_STATE_CHANGE,
+            why="the endpoint entered FAILED (EventBridge 'SageMaker Endpoint State Change'; events use upper case "
+            "unlike the API's 'Failed')",
+            first_step="read the endpoint's FailureReason with 'aws sagemaker describe-endpoint'",
+        ),
+    )
+
+    def watched(self, o: SageMakerEndpointOptions) -> str:
+        return f"SageMaker endpoint {o.endpoint_name}"
+
+    def targets(self, o: SageMakerEndpointOptions) -> list[AlarmTarget]:
+        return [AlarmTarget({"EndpointName": o.endpoint_name, "VariantName": v}, label=v) for v in o.variants]
+
+    def applies(self, o: SageMakerEndpointOptions, alarm: AlarmDef) -> bool:
+        return not (o.async_inference and alarm.key == "overhead_latency_p99")
+
+    def metric_threshold(self, o: SageMakerEndpointOptions, alarm: AlarmDef, value: float) -> float:
+        if alarm.key == "cpu_utilization":
+            return value * o.instance_vcpus
+        if alarm.key == "gpu_utilization":
+            return value * o.instance_gpus
+        return value * alarm.scale
+
+    def event_detail(self, o: SageMakerEndpointOptions, alarm: AlarmDef) -> dict[str, Any]:
+        return {"EndpointName": [o.endpoint_name], "EndpointStatus": ["FAILED"]}
+
+    def check(self, o: SageMakerEndpointOptions) -> list[tuple[str, str]]:
+        problems = [("variants", "list at least one variant name")] if not o.variants else []
+        seen: set[str] = set()
+        for index, variant in enumerate(o.variants):
+            if variant in seen:
+                problems.append((f"variants[{index}]", f"duplicate variant '{variant}'"))
+            seen.add(variant)
+        return problems

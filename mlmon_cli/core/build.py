@@ -1,0 +1,245 @@
+"""spec -> troposphere Template: alarms per failure mode, state-change rules, composites, topic.
+
+Pure and deterministic: components are visited in spec order, every name and logical ID is
+derived from its own component and alarm only, and nothing reads files, clock or network.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from functools import partial
+from typing import Any
+
+from troposphere import GetAtt, Output, Ref, Template
+from troposphere.cloudwatch import Alarm, MetricDimension
+from troposphere.events import InputTransformer, Rule, Target
+
+from ..components import REGISTRY, load_all
+from ..components.base import COMPARISONS, UNITS, AlarmDef, AlarmTarget, Component
+from ..errors import LimitError, Problem, SpecError
+from ..render import render
+from ..spec.model import AlarmOverride, ComponentSpec, Spec
+
+_NO_OVERRIDE = AlarmOverride()
+RESERVED_IDS = ("AlertsKey", "AlertsKeyAlias", "AlertsTopic", "AlertsTopicPolicy", "SolutionComposite")
+from . import naming
+from .composites import AlarmRef, add_composite
+from .notifications import add_notifications
+from .settings import AlarmSettings, resolve_settings
+
+MAX_RESOURCES = 500
+MAX_TEMPLATE_BYTES = 1_000_000
+STANDARD_STATISTICS = ("Sum", "Average", "Maximum", "Minimum", "SampleCount")
+
+
+@dataclass
+class BuildResult:
+    """The template plus counts the CLI reports."""
+
+    template: Template
+    alarms: int = 0
+    composites: int = 0
+    rules: int = 0
+    alarm_names: list[str] = field(default_factory=list)
+
+
+@dataclass
+class _Context:
+    spec: Spec
+    topic: Any
+    result: BuildResult
+    names: dict[str, str] = field(default_factory=dict)
+
+    def claim(self, name: str, owner: ComponentSpec) -> None:
+        """Refuse two resources with the same physical or logical name (a collision is a spec error)."""
+        if name in self.names and self.names[name] != f"component '{owner.name}'":
+            other = self.names[name]
+            raise SpecError([Problem(owner.location, f"name '{name}' is also used by {other}; rename the component")])
+        self.names[name] = f"component '{owner.name}'"
+
+
+def build_template(spec: Spec) -> BuildResult:
+    """Build the monitoring template for a validated spec. Raises LimitError past CloudFormation limits."""
+    load_all()
+    t = Template()
+    t.set_version("2010-09-09")
+    result = BuildResult(t)
+    ctx = _Context(spec, add_notifications(t, spec), result)
+    ctx.names.update({rid: "mlmon's own resources" for rid in RESERVED_IDS})
+    ctx.names[naming.alarm_name(spec.solution, "Composite")] = "the solution composite"
+    component_composites: list[AlarmRef] = []
+    for comp in spec.components:
+        composite = _add_component(ctx, comp)
+        if composite:
+            component_composites.append(composite)
+    if component_composites:
+        top = add_composite(
+            t, "SolutionComposite", naming.alarm_name(spec.solution, "Composite"), component_composites,
+            partial(_composite_text, scope="solution", solution=spec.solution),
+            [ctx.topic] if spec.notifications.notify_solution else [],
+        )
+        t.add_output(Output("SolutionCompositeAlarmName", Description="Top composite: ALARM while any component is", Value=Ref(top.logical_id)))
+        t.add_output(Output("SolutionCompositeAlarmArn", Value=GetAtt(top.logical_id, "Arn")))
+    result.composites = sum(1 for r in t.resources.values() if r.resource_type == "AWS::CloudWatch::CompositeAlarm")
+    t.set_description(_description(spec, result))
+    _check_limits(t)
+    return result
+
+
+def _add_component(ctx: _Context, comp: ComponentSpec) -> AlarmRef | None:
+    kind = REGISTRY[comp.kind]()
+    children: list[AlarmRef] = []
+    for alarm in kind.alarms:
+        settings = resolve_settings(kind, comp.options, alarm, comp.alarms.get(alarm.key, _NO_OVERRIDE), ctx.spec.defaults)
+        if not settings.enabled:
+            continue
+        if alarm.is_event:
+            children.append(_add_event_alarm(ctx, comp, kind, alarm, settings))
+        else:
+            for target in kind.targets(comp.options):
+                children.append(_add_metric_alarm(ctx, comp, kind, alarm, settings, target))
+    if not children:
+        return None
+    logical = naming.logical_id(comp.name, "Composite")
+    name = naming.alarm_name(ctx.spec.solution, comp.name, "Composite")
+    ctx.claim(logical, comp)
+    ctx.claim(name, comp)
+    describe = partial(_composite_text, scope="component", solution=ctx.spec.solution, watched=kind.watched(comp.options))
+    return add_composite(ctx.result.template, logical, name, children, describe, [ctx.topic])
+
+
+def _notifies(ctx: _Context, settings: AlarmSettings) -> bool:
+    return settings.notify if settings.notify is not None else ctx.spec.notifications.notify_alarms
+
+
+def _add_metric_alarm(ctx: _Context, comp: ComponentSpec, kind: Component, alarm: AlarmDef, settings: AlarmSettings,
+                      target: AlarmTarget, dimensions: dict[str, Any] | None = None, rule_name: str = "") -> AlarmRef:
+    logical = naming.logical_id(comp.name, target.label, alarm.suffix, "Alarm")
+    name = naming.alarm_name(ctx.spec.solution, comp.name, target.label, alarm.suffix)
+    ctx.claim(logical, comp)
+    ctx.claim(name, comp)
+    dims = dimensions if dimensions is not None else {**target.dimensions, **alarm.extra_dimensions}
+    assert settings.threshold is not None  # the converter refuses enabled alarms without one
+    threshold = kind.metric_threshold(comp.options, alarm, settings.threshold)
+    notifies = _notifies(ctx, settings)
+    props: dict[str, Any] = {
+        "AlarmName": name,
+        "AlarmDescription": _alarm_text(ctx, comp, kind, alarm, settings, dims, notifies, rule_name),
+        "Namespace": alarm.namespace,
+        "MetricName": alarm.metric,
+        "Dimensions": [MetricDimension(Name=k, Value=v) for k, v in dims.items()],
+        "Period": settings.period,
+        "EvaluationPeriods": settings.evaluation_periods,
+        "DatapointsToAlarm": settings.datapoints_to_alarm,
+        "Threshold": _number(threshold),
+        "ComparisonOperator": COMPARISONS[alarm.comparison],
+        "TreatMissingData": settings.treat_missing_data,
+        "ActionsEnabled": True,
+    }
+    if settings.statistic in STANDARD_STATISTICS:
+        props["Statistic"] = settings.statistic
+    else:
+        props["ExtendedStatistic"] = settings.statistic
+    if notifies:
+        props["AlarmActions"] = [ctx.topic]
+    ctx.result.template.add_resource(Alarm(logical, **props))
+    ctx.result.alarms += 1
+    ctx.result.alarm_names.append(name)
+    return AlarmRef(logical, name)
+
+
+def _add_event_alarm(ctx: _Context, comp: ComponentSpec, kind: Component, alarm: AlarmDef, settings: AlarmSettings) -> AlarmRef:
+    """A state-change rule that sends a readable message, and an alarm on its TriggeredRules."""
+    assert alarm.event is not None
+    event = alarm.event
+    logical = naming.logical_id(comp.name, alarm.suffix, "Rule")
+    name = naming.rule_name(ctx.spec.solution, comp.name, alarm.suffix)
+    ctx.claim(logical, comp)
+    ctx.claim(name, comp)
+    message = render(f"events/{event.message_template}", solution=ctx.spec.solution, component=comp.name)
+    pattern = {"source": [event.source], "detail-type": [event.detail_type], "detail": kind.event_detail(comp.options, alarm)}
+    ctx.result.template.add_resource(
+        Rule(
+            logical,
+            Name=name,
+            Description=f"{kind.watched(comp.options)}: {event.detail_type} failures -> {ctx.spec.solution} alert topic"[:512],
+            EventPattern=pattern,
+            State="ENABLED",
+            Targets=[
+                Target(
+                    Id="AlertTopic",
+                    Arn=ctx.topic,
+                    InputTransformer=InputTransformer(InputPathsMap=dict(event.input_paths), InputTemplate=json.dumps(message)),
+                )
+            ],
+        )
+    )
+    ctx.result.rules += 1
+    return _add_metric_alarm(ctx, comp, kind, alarm, settings, AlarmTarget({}), {"RuleName": name}, rule_name=name)
+
+
+def _number(value: float) -> float | int:
+    return int(value) if float(value).is_integer() else value
+
+
+def _alarm_text(ctx: _Context, comp: ComponentSpec, kind: Component, alarm: AlarmDef, s: AlarmSettings,
+                dims: dict[str, Any], notifies: bool, rule_name: str) -> str:
+    shown = {k: (v if isinstance(v, str) else "<state machine ARN>") for k, v in dims.items()}
+    threshold = f"{_number(s.threshold)}{UNITS[alarm.unit]}"
+    if alarm.scale != 1 or kind.metric_threshold(comp.options, alarm, 1.0) != 1.0:
+        threshold += f" (= {_number(kind.metric_threshold(comp.options, alarm, s.threshold))} in the metric's unit)"
+    why = alarm.why if not rule_name else f"{alarm.why}; rule {rule_name} also sends a readable message"
+    text = render(
+        "alarm_description.txt.j2",
+        watched=kind.watched(comp.options) + (f" ({comp.description})" if comp.description else ""),
+        why=why,
+        statistic=s.statistic,
+        namespace=alarm.namespace,
+        metric=alarm.metric,
+        dimensions=", ".join(f"{k}={v}" for k, v in shown.items()),
+        comparison=alarm.comparison,
+        threshold=threshold,
+        datapoints=s.datapoints_to_alarm,
+        evaluation_periods=s.evaluation_periods,
+        period=s.period,
+        treat_missing_data=s.treat_missing_data,
+        first_step=alarm.first_step,
+        source=alarm.source,
+        caveat=alarm.caveat,
+        notifies=notifies,
+        composite=naming.alarm_name(ctx.spec.solution, comp.name, "Composite"),
+    )
+    return text if len(text) <= 1024 else text[:1021] + "..."
+
+
+def _composite_text(**values: Any) -> str:
+    values.setdefault("solution", "")
+    values.setdefault("watched", "")
+    values.setdefault("part", 0)
+    values.setdefault("parent", "")
+    return render("composite_description.txt.j2", **values)
+
+
+def _description(spec: Spec, r: BuildResult) -> str:
+    text = (
+        f"mlmon monitoring for {spec.solution}: {r.alarms} alarms, {r.composites} composite alarms, "
+        f"{r.rules} EventBridge rules. "
+    )
+    if spec.description:
+        text += spec.description.strip() + " "
+    if spec.notifications.emails:
+        text += "Every email address must confirm its SNS subscription or it receives nothing."
+    return text.strip()[:1024]
+
+
+def _check_limits(t: Template) -> None:
+    count = len(t.resources)
+    if count > MAX_RESOURCES:
+        raise LimitError(
+            f"the template would have {count} resources; CloudFormation allows {MAX_RESOURCES} per template. "
+            "Split the spec into several solutions (automatic nested stacks are not available yet)."
+        )
+    size = len(t.to_json(indent=None))
+    if size > MAX_TEMPLATE_BYTES:
+        raise LimitError(f"the template would be {size} bytes; CloudFormation allows {MAX_TEMPLATE_BYTES} bytes from S3.")

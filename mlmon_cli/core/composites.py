@@ -1,0 +1,91 @@
+"""Composite alarms that roll children up, nested so any spec stays within CloudWatch's limits.
+
+A composite rule may name at most 100 children and be at most 10,240 characters. Children are
+referenced by ARN (`ALARM("${Child.Arn}")` through Fn::Sub), which also makes CloudFormation
+create every child before the composite that names it.
+"""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass
+from typing import Any, Callable
+
+from troposphere import Sub, Template
+from troposphere.cloudwatch import CompositeAlarm
+
+from .naming import ALARM_NAME_MAX, shorten
+
+MAX_CHILDREN = 100
+MAX_RULE_CHARS = 10_240
+# Longest ARN prefix a child can have: arn:aws-us-gov:cloudwatch:<longest region>:<account>:alarm:
+ARN_PREFIX_CHARS = len("arn:aws-iso-b:cloudwatch:ap-southeast-7:123456789012:alarm:") + 6
+_ENTRY_OVERHEAD = len('ALARM("") OR ')
+
+
+@dataclass(frozen=True)
+class AlarmRef:
+    """A child alarm: its logical ID (for GetAtt) and physical name (for sizing the rule)."""
+
+    logical_id: str
+    name: str
+
+
+def rule_chars(children: list[AlarmRef]) -> int:
+    """Upper bound of the deployed rule's length once ARNs are substituted."""
+    return sum(_ENTRY_OVERHEAD + ARN_PREFIX_CHARS + len(c.name) for c in children)
+
+
+def chunk(children: list[AlarmRef]) -> list[list[AlarmRef]]:
+    """Split children, in order, into groups that each fit one composite rule."""
+    groups: list[list[AlarmRef]] = [[]]
+    for child in children:
+        group = groups[-1]
+        if group and (len(group) >= MAX_CHILDREN or rule_chars(group + [child]) > MAX_RULE_CHARS):
+            groups.append([])
+        groups[-1].append(child)
+    return groups
+
+
+def any_alarm_rule(children: list[AlarmRef]) -> Sub:
+    return Sub(" OR ".join(f'ALARM("${{{c.logical_id}.Arn}}")' for c in children))
+
+
+def add_composite(
+    t: Template,
+    logical_id: str,
+    name: str,
+    children: list[AlarmRef],
+    describe: Callable[..., str],
+    actions: list[Any],
+) -> AlarmRef:
+    """Add a composite in ALARM when any child is; nest through part composites when needed.
+
+    Only the top composite carries `actions`; parts exist to respect the limits and stay quiet.
+    """
+    numbers = itertools.count(1)
+    groups = chunk(children)
+    while len(groups) > 1:
+        parts = []
+        for group in groups:
+            number = next(numbers)
+            part = AlarmRef(f"{logical_id}Part{number}", shorten(f"{name}-Part{number}", ALARM_NAME_MAX))
+            text = describe(scope="group", part=number, parent=name, count=len(group), notifies=False)
+            _composite(t, part, group, text, [])
+            parts.append(part)
+        groups = chunk(parts)
+    top = AlarmRef(logical_id, name)
+    _composite(t, top, groups[0], describe(count=len(groups[0]), notifies=bool(actions)), actions)
+    return top
+
+
+def _composite(t: Template, ref: AlarmRef, children: list[AlarmRef], description: str, actions: list[Any]) -> None:
+    props: dict[str, Any] = {
+        "AlarmName": ref.name,
+        "AlarmDescription": description[:1024],
+        "AlarmRule": any_alarm_rule(children),
+        "ActionsEnabled": True,
+    }
+    if actions:
+        props["AlarmActions"] = actions
+    t.add_resource(CompositeAlarm(ref.logical_id, **props))

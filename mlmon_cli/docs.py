@@ -1,0 +1,117 @@
+"""Reference text generated from the code itself (kind tables, alarm defaults, override keys).
+
+The README embeds `mlmon kinds --markdown`; a test fails when the two drift apart.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import typing
+
+from .components import REGISTRY, load_all
+from .components.base import UNITS, AlarmDef
+from .spec.model import AlarmDefaults, AlarmOverride, Notifications
+
+
+def _type_name(hint: typing.Any) -> str:
+    text = str(hint).replace("typing.", "").replace("<class '", "").replace("'>", "")
+    return text.replace("tuple[str, ...]", "list of str").replace(" | None", "")
+
+
+def _default(f: dataclasses.Field) -> str:
+    if f.default is not dataclasses.MISSING:
+        value = f.default
+        if value is None:
+            return "-"
+        if isinstance(value, tuple):
+            return "[" + ", ".join(value) + "]"
+        return str(value).lower() if isinstance(value, bool) else str(value)
+    return "**required**"
+
+
+def fields_table(cls: type) -> str:
+    hints = typing.get_type_hints(cls)
+    rows = ["| key | type | default | meaning |", "|---|---|---|---|"]
+    for f in dataclasses.fields(cls):
+        unit = f" ({f.metadata['unit']})" if "unit" in f.metadata else ""
+        rows.append(f"| `{f.name}` | {_type_name(hints[f.name])}{unit} | {_default(f)} | {f.metadata.get('doc', '')} |")
+    return "\n".join(rows) + "\n"
+
+
+def _threshold(a: AlarmDef) -> str:
+    if a.threshold is None:
+        return "given or derived"
+    value = int(a.threshold) if float(a.threshold).is_integer() else a.threshold
+    return f"{a.comparison} {value}{UNITS[a.unit]}"
+
+
+def _alarm_rows(kind: type) -> list[str]:
+    rows = ["| alarm key | metric (namespace) | dimensions | statistic | threshold | period, M of N | missing data | on by default |",
+            "|---|---|---|---|---|---|---|---|"]
+    for a in kind.alarms:
+        if a.is_event:
+            assert a.event is not None
+            metric = f"TriggeredRules (AWS/Events) of a rule on `{a.event.detail_type}`"
+            dims = "RuleName"
+        else:
+            metric = f"{a.metric} ({a.namespace})"
+            dims = ", ".join(_dimension_names(kind, a))
+        rows.append(
+            f"| `{a.key}` | {metric} | {dims} | {a.statistic} | {_threshold(a)} | {a.period} s, {a.datapoints_to_alarm} of "
+            f"{a.evaluation_periods} | {a.treat_missing_data} | {'yes' if a.enabled else 'no'} |"
+        )
+    return rows
+
+
+_DIMENSIONS = {
+    "lambda": ["FunctionName"],
+    "step_functions": ["StateMachineArn"],
+    "glue_job": ["JobName", "JobRunId=ALL"],
+    "sagemaker_endpoint": ["EndpointName", "VariantName"],
+    "codepipeline": ["PipelineName"],
+    "sagemaker_training": [],
+}
+
+
+def _dimension_names(kind: type, a: AlarmDef) -> list[str]:
+    return _DIMENSIONS.get(kind.kind, []) + [f"{k}={v}" for k, v in a.extra_dimensions.items()]
+
+
+def kinds_markdown() -> str:
+    """Markdown reference of every kind: options, then alarms with their defaults."""
+    load_all()
+    out = []
+    for name in sorted(REGISTRY):
+        kind = REGISTRY[name]
+        out.append(f"### `{name}`: {kind.title}\n\n{(kind.__doc__ or '').strip()}\n\nSource: {kind.docs_url}\n")
+        out.append("Options:\n\n" + fields_table(kind.Options))
+        out.append("Alarms (why, and the first thing to do, are written into each AlarmDescription):\n\n" + "\n".join(_alarm_rows(kind)) + "\n")
+        for a in kind.alarms:
+            if a.caveat:
+                out.append(f"- `{a.key}`: {a.caveat}\n")
+        out.append("")
+    return "\n".join(out).rstrip() + "\n"
+
+
+def spec_reference_markdown() -> str:
+    """Markdown reference of the spec's shared keys."""
+    return (
+        "Top level: `solution` (required; letters, digits, `-`, at most 40), `description`, `notifications` "
+        "(required), `defaults`, `components` (required, a list).\n\n"
+        "`notifications`:\n\n" + fields_table(Notifications) + "\n"
+        "`defaults` (apply to every alarm unless an alarm overrides them):\n\n" + fields_table(AlarmDefaults) + "\n"
+        "Each component: `kind` (required), `name` (required; letters, digits, `-`, `_`, at most 64, unique), "
+        "`description`, `alarms`, and the kind's options below. `alarms` maps an alarm key to overrides "
+        "(or to `false` to disable it):\n\n" + fields_table(AlarmOverride)
+    )
+
+
+def kinds_text() -> str:
+    load_all()
+    lines = []
+    for name in sorted(REGISTRY):
+        kind = REGISTRY[name]
+        lines.append(f"{name}: {kind.title}")
+        for a in kind.alarms:
+            lines.append(f"  {a.key:<24} {'on ' if a.enabled else 'off'} {a.metric if not a.is_event else 'TriggeredRules'} {a.statistic} {_threshold(a)}")
+    return "\n".join(lines) + "\n"

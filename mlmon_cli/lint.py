@@ -1,0 +1,104 @@
+"""Lint a CloudFormation template: cfn-lint (as a library) plus the checks cfn-lint misses.
+
+cfn-lint is imported here only, and only when a lint runs, because it is slow to import.
+Findings are data with file:line:col so the CLI prints them in one parseable format.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+INLINE_TEMPLATE_BYTES = 51_200
+MAX_RULE_TARGETS = 5
+MAX_COMPOSITE_CHILDREN = 100
+MAX_ALARM_ACTIONS = 5
+
+
+@dataclass(frozen=True, order=True)
+class Finding:
+    """One lint result, printed as `file:line:col: rule: message`."""
+
+    file: str
+    line: int
+    column: int
+    rule: str
+    severity: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}:{self.column}: {self.rule}: {self.message}"
+
+    @property
+    def is_error(self) -> bool:
+        return self.severity == "error"
+
+
+def lint_template(text: str, file: str, regions: tuple[str, ...] = ("us-east-1",)) -> list[Finding]:
+    """Run cfn-lint and mlmon's own checks on template text; return findings sorted by position."""
+    from cfnlint.api import ManualArgs, lint
+    from cfnlint.decode import decode_str
+
+    findings = [
+        Finding(file, m.linenumber, m.columnnumber, m.rule.id, m.rule.severity, m.message)
+        for m in lint(text, config=ManualArgs(regions=list(regions)))
+    ]
+    template, _ = decode_str(text)
+    if isinstance(template, dict):
+        findings.extend(_mlmon_checks(template, text, file))
+    return sorted(set(findings))
+
+
+def _mark(node: Any) -> tuple[int, int]:
+    mark = getattr(node, "start_mark", None)
+    return (mark.line + 1, mark.column + 1) if mark else (1, 1)
+
+
+def _mlmon_checks(template: dict[str, Any], text: str, file: str) -> list[Finding]:
+    """Limits AWS enforces at deploy time that cfn-lint 1.51 does not check."""
+    findings: list[Finding] = []
+    if len(text.encode("utf-8")) > INLINE_TEMPLATE_BYTES:
+        findings.append(Finding(file, 1, 1, "MLM001", "informational",
+                                f"template is {len(text.encode('utf-8'))} bytes, over the {INLINE_TEMPLATE_BYTES}-byte inline "
+                                "limit: deploy with 'aws cloudformation deploy --s3-bucket BUCKET'"))
+    resources = template.get("Resources")
+    if not isinstance(resources, dict):
+        return findings
+    for name, resource in resources.items():
+        if not isinstance(resource, dict):
+            continue
+        props = resource.get("Properties") or {}
+        kind = resource.get("Type")
+        line, col = _mark(resource)
+        if kind == "AWS::Events::Rule" and len(props.get("Targets") or []) > MAX_RULE_TARGETS:
+            findings.append(Finding(file, line, col, "MLM002", "error",
+                                    f"{name}: {len(props['Targets'])} targets; EventBridge allows {MAX_RULE_TARGETS} per rule"))
+        if kind == "AWS::CloudWatch::CompositeAlarm":
+            findings.extend(_composite_checks(name, props, file, line, col))
+        if kind in ("AWS::CloudWatch::Alarm", "AWS::CloudWatch::CompositeAlarm"):
+            for key in ("AlarmActions", "OKActions", "InsufficientDataActions"):
+                actions = props.get(key) or []
+                if isinstance(actions, list) and len(actions) > MAX_ALARM_ACTIONS:
+                    findings.append(Finding(file, line, col, "MLM003", "error",
+                                            f"{name}: {len(actions)} {key}; CloudWatch allows {MAX_ALARM_ACTIONS}"))
+        if kind == "AWS::CloudWatch::Alarm" and props.get("InsufficientDataActions") and props.get("TreatMissingData") == "notBreaching":
+            findings.append(Finding(file, line, col, "MLM004", "warning",
+                                    f"{name}: InsufficientDataActions on a sparse metric (notBreaching) fire on quiet periods"))
+    return findings
+
+
+def _composite_checks(name: str, props: dict[str, Any], file: str, line: int, col: int) -> list[Finding]:
+    rule = props.get("AlarmRule")
+    if isinstance(rule, dict) and "Fn::Sub" in rule:
+        rule = rule["Fn::Sub"] if isinstance(rule["Fn::Sub"], str) else rule["Fn::Sub"][0]
+    findings = []
+    if isinstance(rule, str):
+        children = len(re.findall(r"\b(?:ALARM|OK|INSUFFICIENT_DATA)\s*\(", rule))
+        if children > MAX_COMPOSITE_CHILDREN:
+            findings.append(Finding(file, line, col, "MLM005", "error",
+                                    f"{name}: rule names {children} alarms; a composite allows {MAX_COMPOSITE_CHILDREN}"))
+    if props.get("InsufficientDataActions"):
+        findings.append(Finding(file, line, col, "MLM006", "warning",
+                                f"{name}: composites are INSUFFICIENT_DATA only right after creation, so these actions never run"))
+    return findings

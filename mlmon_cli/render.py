@@ -1,0 +1,46 @@
+"""Jinja2 rendering of human text (alarm descriptions, event messages); never of template structure.
+
+Templates live in the repository's top-level `templates/`; the wheel ships them inside the
+package as `mlmon_cli/templates` (see pyproject's force-include), so both layouts are searched.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import jinja2
+
+from .errors import TemplateRenderError
+
+
+def templates_dir() -> Path:
+    """Where the Jinja2 templates are: inside the installed package, else the source checkout."""
+    packaged = Path(str(resources.files("mlmon_cli"))) / "templates"
+    if packaged.is_dir():
+        return packaged
+    return Path(__file__).resolve().parent.parent / "templates"
+
+
+@lru_cache(maxsize=1)
+def _environment() -> jinja2.Environment:
+    return jinja2.Environment(
+        loader=jinja2.FileSystemLoader(str(templates_dir())),
+        undefined=jinja2.StrictUndefined,
+        autoescape=False,
+        keep_trailing_newline=False,
+    )
+
+
+def render(name: str, **values: Any) -> str:
+    """Render a text template. Raises TemplateRenderError naming the template and line."""
+    try:
+        return _environment().get_template(name).render(**values).strip()
+    except jinja2.TemplateSyntaxError as exc:
+        raise TemplateRenderError(f"{exc.filename or name}:{exc.lineno}: template error: {exc.message}") from None
+    except jinja2.TemplateNotFound:
+        raise TemplateRenderError(f"template '{name}' not found under {templates_dir()}") from None
+    except jinja2.UndefinedError as exc:
+        raise TemplateRenderError(f"{name}: template error: {exc.message}") from None

@@ -1,0 +1,363 @@
+"""Turn a YAML node tree into the frozen spec model, collecting every problem with its location.
+
+Validation is generic: a component kind's options are checked against its options dataclass
+(field types and metadata), its alarm keys against its alarm table. A new kind therefore needs
+no change here. All problems are gathered and raised together as one `SpecError`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import re
+import types
+import typing
+from typing import Any
+
+import yaml
+
+from ..components import REGISTRY, load_all
+from ..core import naming
+from ..core.settings import resolve_settings, settings_problems
+from ..errors import Location, Problem, SpecError
+from .model import AlarmDefaults, AlarmOverride, ComponentSpec, Notifications, Spec
+from .nodes import node_location
+
+SOLUTION_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9-]{0,39}$")
+COMPONENT_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_-]{0,63}$")
+EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+TOPIC_ARN = re.compile(r"^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]{1,256}(\.fifo)?$")
+STATISTIC = re.compile(r"^(Sum|Average|Maximum|Minimum|SampleCount|(p|tm|wm|tc|ts)(100|\d{1,2}(\.\d{1,2})?))$")
+
+TOP_KEYS = ("solution", "description", "notifications", "defaults", "components")
+COMPONENT_KEYS = ("kind", "name", "description", "alarms")
+_constructor = yaml.constructor.SafeConstructor()
+_MISSING = object()
+_TYPE_WORDS = {str: "a string", int: "an integer", float: "a number", bool: "true or false"}
+
+
+class _Reader:
+    """Holds the file name and the growing problem list while walking the tree."""
+
+    def __init__(self, file: str):
+        self.file = file
+        self.problems: list[Problem] = []
+
+    def error(self, node: yaml.Node, path: str, message: str) -> None:
+        self.problems.append(Problem(node_location(node, self.file, path), message))
+
+    def mapping(self, node: yaml.Node, path: str, allowed: typing.Iterable[str], required: typing.Iterable[str] = ()) -> dict[str, tuple[yaml.Node, yaml.Node]] | None:
+        """Check a node is a mapping with known keys; report unknown and missing keys."""
+        if not isinstance(node, yaml.MappingNode):
+            self.error(node, path, f"expected a mapping, got {_describe(node)}")
+            return None
+        allowed = list(allowed)
+        pairs: dict[str, tuple[yaml.Node, yaml.Node]] = {}
+        for key, value in node.value:
+            name = str(key.value)
+            if name not in allowed:
+                self.error(key, _join(path, name), f"unknown key '{name}'{_did_you_mean(name, allowed)}")
+                continue
+            pairs[name] = (key, value)
+        for name in required:
+            if name not in pairs:
+                self.error(node, _join(path, name), "missing required key")
+        return pairs
+
+    def scalar(self, node: yaml.Node, path: str, expected: type) -> Any:
+        """Convert a scalar node to `expected` (str, int, float, bool); report type errors."""
+        if not isinstance(node, yaml.ScalarNode):
+            self.error(node, path, f"expected {_TYPE_WORDS[expected]}, got {_describe(node)}")
+            return _MISSING
+        value = _constructor.construct_object(node)
+        if expected is float and isinstance(value, int) and not isinstance(value, bool):
+            value = float(value)
+        if expected is str and isinstance(value, (int, float)) and not isinstance(value, bool) and node.style is None:
+            value = node.value  # a bare 123 as a name is fine as a string
+        if not isinstance(value, expected) or (expected is int and isinstance(value, bool)):
+            self.error(node, path, f"expected {_TYPE_WORDS[expected]}, got {_describe(node)}")
+            return _MISSING
+        if expected is str and value.strip() == "":
+            self.error(node, path, "must not be empty")
+            return _MISSING
+        return value
+
+    def dataclass(self, cls: type, pairs: dict[str, tuple[yaml.Node, yaml.Node]], path: str) -> dict[str, Any]:
+        """Convert the given pairs into keyword arguments for dataclass `cls`, checking types and metadata."""
+        hints = typing.get_type_hints(cls)
+        values: dict[str, Any] = {}
+        for f in dataclasses.fields(cls):
+            if f.name not in pairs:
+                continue
+            _, node = pairs[f.name]
+            value = self.typed(node, _join(path, f.name), hints[f.name])
+            if value is _MISSING:
+                continue
+            if not self._meta_ok(node, _join(path, f.name), value, f.metadata):
+                continue
+            values[f.name] = value
+        return values
+
+    def typed(self, node: yaml.Node, path: str, hint: Any) -> Any:
+        origin = typing.get_origin(hint)
+        if origin in (typing.Union, types.UnionType):
+            inner = [a for a in typing.get_args(hint) if a is not type(None)]
+            if isinstance(node, yaml.ScalarNode) and node.tag.endswith(":null"):
+                return None
+            return self.typed(node, path, inner[0])
+        if origin is tuple:
+            if not isinstance(node, yaml.SequenceNode):
+                self.error(node, path, f"expected a list, got {_describe(node)}")
+                return _MISSING
+            items = [self.scalar(item, f"{path}[{i}]", typing.get_args(hint)[0]) for i, item in enumerate(node.value)]
+            return _MISSING if _MISSING in items else tuple(items)
+        return self.scalar(node, path, hint)
+
+    def _meta_ok(self, node: yaml.Node, path: str, value: Any, meta: typing.Mapping[str, Any]) -> bool:
+        if "choices" in meta and value not in meta["choices"]:
+            self.error(node, path, f"'{value}' is not one of {', '.join(meta['choices'])}{_did_you_mean(str(value), meta['choices'])}")
+            return False
+        if "minimum" in meta and value < meta["minimum"]:
+            self.error(node, path, f"must be at least {meta['minimum']}, got {value}")
+            return False
+        if "maximum" in meta and value > meta["maximum"]:
+            self.error(node, path, f"must be at most {meta['maximum']}, got {value}")
+            return False
+        return True
+
+
+def _join(path: str, key: str) -> str:
+    return f"{path}.{key}" if path else key
+
+
+def _describe(node: yaml.Node) -> str:
+    if isinstance(node, yaml.MappingNode):
+        return "a mapping"
+    if isinstance(node, yaml.SequenceNode):
+        return "a list"
+    kind = node.tag.rsplit(":", 1)[-1]
+    words = {"str": "a string", "int": "an integer", "float": "a number", "bool": "a boolean", "null": "nothing"}
+    shown = node.value if len(node.value) <= 40 else node.value[:37] + "..."
+    return f"{words.get(kind, kind)} '{shown}'" if kind != "null" else "nothing (null)"
+
+
+def _did_you_mean(name: str, choices: typing.Iterable[str]) -> str:
+    close = difflib.get_close_matches(name, list(choices), n=1, cutoff=0.6)
+    return f" (did you mean '{close[0]}'?)" if close else ""
+
+
+def convert_spec(root: yaml.Node, file: str) -> Spec:
+    """Validate a composed spec tree and build the model. Raises SpecError listing every problem."""
+    load_all()
+    r = _Reader(file)
+    top = r.mapping(root, "", TOP_KEYS, required=("solution", "notifications", "components"))
+    if top is None:
+        raise SpecError(r.problems)
+    solution = _solution_name(r, top)
+    description = r.scalar(top["description"][1], "description", str) if "description" in top else ""
+    notifications = _notifications(r, top)
+    defaults = _defaults(r, top)
+    components = _components(r, top, defaults, solution if isinstance(solution, str) else "x")
+    if r.problems:
+        raise SpecError(r.problems)
+    return Spec(
+        solution=solution,
+        description=description,
+        notifications=notifications,
+        defaults=defaults,
+        components=tuple(components),
+        source=file,
+    )
+
+
+def _solution_name(r: _Reader, top: dict) -> Any:
+    if "solution" not in top:
+        return _MISSING
+    node = top["solution"][1]
+    name = r.scalar(node, "solution", str)
+    if name is not _MISSING and not SOLUTION_NAME.match(name):
+        r.error(node, "solution", "must start with a letter and use only letters, digits and '-' (at most 40 characters)")
+    return name
+
+
+def _notifications(r: _Reader, top: dict) -> Notifications:
+    if "notifications" not in top:
+        return Notifications()
+    node = top["notifications"][1]
+    keys = [f.name for f in dataclasses.fields(Notifications)]
+    pairs = r.mapping(node, "notifications", keys)
+    if pairs is None:
+        return Notifications()
+    values = r.dataclass(Notifications, pairs, "notifications")
+    for index, email in enumerate(values.get("emails", ())):
+        if not EMAIL.match(email):
+            r.error(pairs["emails"][1].value[index], f"notifications.emails[{index}]", f"'{email}' is not an email address")
+    if len(set(values.get("emails", ()))) != len(values.get("emails", ())):
+        r.error(pairs["emails"][1], "notifications.emails", "an address is listed twice")
+    arn = values.get("topic_arn")
+    if arn is not None and not TOPIC_ARN.match(arn):
+        r.error(pairs["topic_arn"][1], "notifications.topic_arn", "expected an SNS topic ARN 'arn:aws:sns:<region>:<account>:<name>'")
+    if "emails" not in pairs and "topic_arn" not in pairs:
+        r.error(node, "notifications", "give 'emails' (a new topic is created) or 'topic_arn' (an existing topic), or both")
+    elif "emails" in values and not values["emails"] and "topic_arn" not in pairs:
+        r.error(pairs["emails"][1], "notifications.emails", "list at least one address, or give 'topic_arn'")
+    return Notifications(**values)
+
+
+def _defaults(r: _Reader, top: dict) -> AlarmDefaults:
+    if "defaults" not in top:
+        return AlarmDefaults()
+    node = top["defaults"][1]
+    pairs = r.mapping(node, "defaults", [f.name for f in dataclasses.fields(AlarmDefaults)])
+    if pairs is None:
+        return AlarmDefaults()
+    values = r.dataclass(AlarmDefaults, pairs, "defaults")
+    _check_settings(r, node, "defaults", values, pairs)
+    return AlarmDefaults(**values)
+
+
+def _check_settings(r: _Reader, node: yaml.Node, path: str, values: dict[str, Any], pairs: dict) -> None:
+    """Per-value checks shared by `defaults` and alarm overrides (period, counts, statistic)."""
+    period = values.get("period")
+    if period is not None and not (period in (10, 30) or (period > 0 and period % 60 == 0)):
+        r.error(pairs["period"][1], f"{path}.period", f"must be 10, 30 or a multiple of 60 seconds, got {period}")
+        values.pop("period")
+    for key in ("evaluation_periods", "datapoints_to_alarm"):
+        if values.get(key) is not None and values[key] < 1:
+            r.error(pairs[key][1], f"{path}.{key}", f"must be at least 1, got {values[key]}")
+            values.pop(key)
+    stat = values.get("statistic")
+    if stat is not None and not STATISTIC.match(stat):
+        choices = ["Sum", "Average", "Maximum", "Minimum", "SampleCount", "p90", "p99"]
+        r.error(pairs["statistic"][1], f"{path}.statistic",
+                f"'{stat}' is not a statistic: use Sum, Average, Maximum, Minimum, SampleCount or a percentile like p99{_did_you_mean(stat, choices)}")
+        values.pop("statistic")
+
+
+def _components(r: _Reader, top: dict, defaults: AlarmDefaults, solution: str) -> list[ComponentSpec]:
+    if "components" not in top:
+        return []
+    node = top["components"][1]
+    if not isinstance(node, yaml.SequenceNode):
+        r.error(node, "components", f"expected a list, got {_describe(node)}")
+        return []
+    if not node.value:
+        r.error(node, "components", "list at least one component")
+    result: list[ComponentSpec] = []
+    names: dict[str, str] = {}
+    ids: dict[str, str] = {}
+    for index, item in enumerate(node.value):
+        path = f"components[{index}]"
+        spec = _component(r, item, path, defaults)
+        if spec is None:
+            continue
+        name_node = _child(item, "name")
+        if spec.name in names:
+            r.error(name_node, f"{path}.name", f"duplicate component name '{spec.name}' (also {names[spec.name]})")
+            continue
+        logical = naming.logical_id(spec.name)
+        if logical in ids:
+            r.error(name_node, f"{path}.name",
+                    f"'{spec.name}' and '{ids[logical]}' give the same CloudFormation logical ID '{logical}'; rename one")
+            continue
+        names[spec.name] = path
+        ids[logical] = spec.name
+        result.append(spec)
+    return result
+
+
+def _child(node: yaml.MappingNode, key: str) -> yaml.Node:
+    return next((v for k, v in node.value if k.value == key), node)
+
+
+def _component(r: _Reader, node: yaml.Node, path: str, defaults: AlarmDefaults) -> ComponentSpec | None:
+    if not isinstance(node, yaml.MappingNode):
+        r.error(node, path, f"expected a mapping, got {_describe(node)}")
+        return None
+    kind_node = _child(node, "kind")
+    if kind_node is node:
+        r.error(node, f"{path}.kind", "missing required key")
+        return None
+    kind = r.scalar(kind_node, f"{path}.kind", str)
+    if kind is _MISSING:
+        return None
+    if kind not in REGISTRY:
+        r.error(kind_node, f"{path}.kind", f"unknown kind '{kind}'{_did_you_mean(kind, REGISTRY)}; known kinds: {', '.join(sorted(REGISTRY))}")
+        return None
+    cls = REGISTRY[kind]
+    option_fields = [f for f in dataclasses.fields(cls.Options)]
+    required = ["name"] + [f.name for f in option_fields if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING]
+    before = len(r.problems)
+    pairs = r.mapping(node, path, [*COMPONENT_KEYS, *(f.name for f in option_fields)], required=())
+    for name in required:
+        if name not in pairs:
+            r.error(node, f"{path}.{name}", f"missing required key for kind '{kind}'")
+    name = r.scalar(pairs["name"][1], f"{path}.name", str) if "name" in pairs else _MISSING
+    if name is not _MISSING and not COMPONENT_NAME.match(name):
+        r.error(pairs["name"][1], f"{path}.name", "must start with a letter and use only letters, digits, '-' and '_' (at most 64 characters)")
+    description = r.scalar(pairs["description"][1], f"{path}.description", str) if "description" in pairs else ""
+    option_pairs = {k: v for k, v in pairs.items() if k not in COMPONENT_KEYS}
+    values = r.dataclass(cls.Options, option_pairs, path)
+    if len(r.problems) > before:
+        _alarm_overrides(r, cls, pairs.get("alarms"), path)  # still report alarm problems
+        return None
+    options = cls.Options(**values)
+    component = cls()
+    for sub, message in component.check(options):
+        target = option_pairs[sub][1] if sub in option_pairs else node
+        r.error(target, _join(path, sub), message)
+    alarms = _alarm_overrides(r, cls, pairs.get("alarms"), path)
+    if len(r.problems) > before:
+        return None
+    for alarm in cls.alarms:
+        alarm_path = f"{path}.alarms.{alarm.key}"
+        override = alarms.get(alarm.key, AlarmOverride())
+        settings = resolve_settings(component, options, alarm, override, defaults)
+        at = pairs["alarms"][1] if "alarms" in pairs else node
+        if alarm.key in alarms:
+            at = _child(pairs["alarms"][1], alarm.key)
+        for message in settings_problems(settings, alarm):
+            r.error(at, alarm_path, message)
+    location = node_location(node, r.file, path)
+    return ComponentSpec(kind=kind, name=name, options=options, alarms=alarms, description=description, location=location)
+
+
+def _alarm_overrides(r: _Reader, cls: type, entry: tuple[yaml.Node, yaml.Node] | None, path: str) -> dict[str, AlarmOverride]:
+    if entry is None:
+        return {}
+    node = entry[1]
+    keys = [a.key for a in cls.alarms]
+    pairs = r.mapping(node, f"{path}.alarms", keys)
+    if pairs is None:
+        return {}
+    result: dict[str, AlarmOverride] = {}
+    fields = [f.name for f in dataclasses.fields(AlarmOverride)]
+    for key, (_, value) in pairs.items():
+        alarm_path = f"{path}.alarms.{key}"
+        if isinstance(value, yaml.ScalarNode) and value.tag.endswith(":bool"):
+            result[key] = AlarmOverride(enabled=_constructor.construct_object(value))  # `errors: false` shorthand
+            continue
+        inner = r.mapping(value, alarm_path, fields)
+        if inner is None:
+            continue
+        values = r.dataclass(AlarmOverride, inner, alarm_path)
+        _check_settings(r, value, alarm_path, values, inner)
+        threshold = values.get("threshold")
+        alarm = cls.alarm(key)
+        if threshold is not None:
+            problem = _threshold_problem(alarm.unit, threshold)
+            if problem:
+                r.error(inner["threshold"][1], f"{alarm_path}.threshold", problem)
+        result[key] = AlarmOverride(**values)
+    return result
+
+
+def _threshold_problem(unit: str, value: float) -> str:
+    if unit in ("fraction", "ratio") and not 0 <= value <= 1:
+        hint = f" (did you mean {value / 100:g}?)" if 1 < value <= 100 else ""
+        return f"is a fraction between 0 and 1, got {value:g}{hint}"
+    if unit == "percent" and not 0 <= value <= 100:
+        return f"is a percentage between 0 and 100, got {value:g}"
+    if value < 0:
+        return f"must not be negative, got {value:g}"
+    return ""
