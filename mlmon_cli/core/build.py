@@ -33,6 +33,13 @@ MAX_TEMPLATE_BYTES = 1_000_000
 STANDARD_STATISTICS = ("Sum", "Average", "Maximum", "Minimum", "SampleCount")
 
 
+class UncappedTemplate(Template):
+    """A Template that lets us count past 500 resources, so the limit error can name the count."""
+
+    def add_resource(self, resource: Any) -> Any:
+        return self._update(self.resources, resource)
+
+
 @dataclass
 class BuildResult:
     """The template plus counts the CLI reports."""
@@ -62,7 +69,7 @@ class _Context:
 def build_template(spec: Spec) -> BuildResult:
     """Build the monitoring template for a validated spec. Raises LimitError past CloudFormation limits."""
     load_all()
-    t = Template()
+    t = UncappedTemplate()
     t.set_version("2010-09-09")
     result = BuildResult(t)
     ctx = _Context(spec, add_notifications(t, spec), result)

@@ -126,8 +126,13 @@ class _Reader:
         return True
 
 
+ROOT = "(root)"
+
+
 def _join(path: str, key: str) -> str:
-    return f"{path}.{key}" if path else key
+    if not key:
+        return path
+    return f"{path}.{key}" if path and path != ROOT else key
 
 
 def _describe(node: yaml.Node) -> str:
@@ -150,7 +155,7 @@ def convert_spec(root: yaml.Node, file: str) -> Spec:
     """Validate a composed spec tree and build the model. Raises SpecError listing every problem."""
     load_all()
     r = _Reader(file)
-    top = r.mapping(root, "", TOP_KEYS, required=("solution", "notifications", "components"))
+    top = r.mapping(root, ROOT, TOP_KEYS, required=("solution", "notifications", "components"))
     if top is None:
         raise SpecError(r.problems)
     solution = _solution_name(r, top)

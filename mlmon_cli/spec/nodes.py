@@ -14,6 +14,9 @@ import yaml
 from ..errors import Location, Problem, SpecError
 
 
+FILE = "(file)"
+
+
 class _SpecLoader(yaml.SafeLoader):
     """A private SafeLoader subclass so nothing we do leaks into other users of PyYAML."""
 
@@ -28,18 +31,18 @@ def read_text(path: Path, display: str) -> str:
     try:
         data = path.read_bytes()
     except FileNotFoundError:
-        raise SpecError([Problem(Location(display, 1, 1), "file not found")]) from None
+        raise SpecError([Problem(Location(display, 1, 1, FILE), "file not found")]) from None
     except IsADirectoryError:
-        raise SpecError([Problem(Location(display, 1, 1), "is a directory, expected a YAML file")]) from None
+        raise SpecError([Problem(Location(display, 1, 1, FILE), "is a directory, expected a YAML file")]) from None
     except OSError as exc:
-        raise SpecError([Problem(Location(display, 1, 1), f"cannot read file: {exc.strerror}")]) from None
+        raise SpecError([Problem(Location(display, 1, 1, FILE), f"cannot read file: {exc.strerror}")]) from None
     if b"\x00" in data:
-        raise SpecError([Problem(Location(display, 1, 1), "binary file, expected a YAML text file")])
+        raise SpecError([Problem(Location(display, 1, 1, FILE), "binary file, expected a YAML text file")])
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         line = data[: exc.start].count(b"\n") + 1
-        raise SpecError([Problem(Location(display, line, 1), "file is not valid UTF-8 text")]) from None
+        raise SpecError([Problem(Location(display, line, 1, FILE), "file is not valid UTF-8 text")]) from None
 
 
 def compose(text: str, file: str) -> yaml.Node:
@@ -50,11 +53,11 @@ def compose(text: str, file: str) -> yaml.Node:
         mark = exc.problem_mark or exc.context_mark
         line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
         message = f"YAML syntax error: {exc.problem or exc.context}"
-        raise SpecError([Problem(Location(file, line, col), message)]) from None
+        raise SpecError([Problem(Location(file, line, col, FILE), message)]) from None
     except yaml.YAMLError as exc:  # non-marked errors (e.g. reader errors on odd characters)
-        raise SpecError([Problem(Location(file, 1, 1), f"YAML error: {exc}")]) from None
+        raise SpecError([Problem(Location(file, 1, 1, FILE), f"YAML error: {exc}")]) from None
     if root is None or (isinstance(root, yaml.ScalarNode) and root.value == ""):
-        raise SpecError([Problem(Location(file, 1, 1), "file is empty, expected a spec mapping")])
+        raise SpecError([Problem(Location(file, 1, 1, FILE), "file is empty, expected a spec mapping")])
     problems: list[Problem] = []
     _check_duplicates(root, file, "", problems)
     if problems:

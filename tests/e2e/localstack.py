@@ -11,6 +11,8 @@ dir, and is killed (whole process group) on ``stop()``.
 
 from __future__ import annotations
 
+import atexit
+import ctypes
 import json
 import os
 import shutil
@@ -44,6 +46,14 @@ def venv_python() -> Path:
 
 def is_installed() -> bool:
     return venv_python().exists() and (venv_dir() / ".mlmon-localstack-installed").exists()
+
+
+def _child_setup() -> None:  # runs in the child between fork and exec
+    os.setsid()  # own process group -> killpg() on stop
+    try:  # Linux: get SIGTERM if the parent (test runner) dies without cleanup
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    except Exception:
+        pass
 
 
 def _free_port() -> int:
@@ -110,6 +120,7 @@ class LocalStack:
             SKIP_SSL_CERT_DOWNLOAD="1",
             DISABLE_EVENTS="1",  # no analytics calls
             SERVICES=self.services,
+            SQS_ENDPOINT_STRATEGY="path",  # QueueUrl = http://127.0.0.1:<port>/queue/...
             EAGER_SERVICE_LOADING="1",
             AWS_ACCESS_KEY_ID="test",
             AWS_SECRET_ACCESS_KEY="test",
@@ -125,8 +136,9 @@ class LocalStack:
             stdin=subprocess.DEVNULL,
             stdout=self._log_fh,
             stderr=subprocess.STDOUT,
-            start_new_session=True,  # own process group -> killpg on stop
+            preexec_fn=_child_setup,
         )
+        atexit.register(self.stop)
         try:
             self._wait_ready(t0)
         except BaseException:
@@ -161,6 +173,7 @@ class LocalStack:
         )
 
     def stop(self) -> None:
+        atexit.unregister(self.stop)
         proc, self.proc = self.proc, None
         if proc is not None and proc.poll() is None:
             try:

@@ -1,0 +1,188 @@
+"""The exact AWS names a spec with all six kinds produces: a wrong one is an alarm that never fires.
+
+Expected values come from ../shared/reference/aws-monitoring-facts.md (sections 1 and 2).
+"""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from mlmon_cli.core.build import build_template
+from mlmon_cli.spec import load_spec
+
+from .conftest import ROOT
+from .template_graph import composite_children, resources_of, unreachable_alarms
+
+TOPIC = {"Ref": "AlertsTopic"}
+
+
+@pytest.fixture(scope="module")
+def template() -> dict:
+    spec = load_spec(ROOT / "specs" / "churn-model.yaml")
+    assert {c.kind for c in spec.components} == {
+        "lambda", "step_functions", "glue_job", "sagemaker_training", "sagemaker_endpoint", "codepipeline"}
+    return build_template(spec).template.to_dict()
+
+
+def alarm(template: dict, name: str) -> dict:
+    props = [r["Properties"] for r in resources_of(template, "AWS::CloudWatch::Alarm").values() if r["Properties"]["AlarmName"] == name]
+    assert len(props) == 1, name
+    return props[0]
+
+
+def dims(props: dict) -> dict:
+    return {d["Name"]: d["Value"] for d in props["Dimensions"]}
+
+
+def test_lambda_alarms(template) -> None:
+    errors = alarm(template, "churn-preprocess-Errors")
+    # The seed's example: the sum of errors reaches 1 within 10 minutes.
+    assert (errors["Namespace"], errors["MetricName"], errors["Statistic"]) == ("AWS/Lambda", "Errors", "Sum")
+    assert (errors["Threshold"], errors["ComparisonOperator"], errors["Period"]) == (1, "GreaterThanOrEqualToThreshold", 600)
+    assert (errors["EvaluationPeriods"], errors["DatapointsToAlarm"]) == (1, 1)
+    assert dims(errors) == {"FunctionName": "churn-preprocess"}
+    throttles = alarm(template, "churn-preprocess-Throttles")
+    assert (throttles["MetricName"], throttles["Statistic"], throttles["Period"]) == ("Throttles", "Sum", 60)
+    duration = alarm(template, "churn-preprocess-DurationP90")
+    assert duration["ExtendedStatistic"] == "p90" and "Statistic" not in duration
+    assert duration["Threshold"] == 96000  # 80 % of the 120 s timeout, in ms
+    assert dims(duration) == {"FunctionName": "churn-preprocess"}
+
+
+def test_step_functions_alarms(template) -> None:
+    arn = {"Fn::Sub": "arn:${AWS::Partition}:states:${AWS::Region}:${AWS::AccountId}:stateMachine:churn-weekly-retraining"}
+    for metric in ("ExecutionsFailed", "ExecutionsTimedOut", "ExecutionsAborted", "ExecutionThrottled"):
+        props = alarm(template, f"churn-retraining-{metric}")
+        assert (props["Namespace"], props["MetricName"], props["Statistic"]) == ("AWS/States", metric, "Sum")
+        assert dims(props) == {"StateMachineArn": arn}
+        assert props["TreatMissingData"] == "notBreaching"
+
+
+def test_glue_alarms_use_all_three_dimensions_and_the_state_change_rule(template) -> None:
+    failed = alarm(template, "churn-features-FailedTasks")
+    assert (failed["Namespace"], failed["MetricName"], failed["Statistic"]) == ("Glue", "glue.driver.aggregate.numFailedTasks", "Sum")
+    assert dims(failed) == {"JobName": "churn-feature-engineering", "JobRunId": "ALL", "Type": "count"}
+    heap = alarm(template, "churn-features-HeapUsage")
+    assert (heap["MetricName"], heap["Threshold"]) == ("glue.ALL.jvm.heap.usage", 0.9)
+    assert dims(heap) == {"JobName": "churn-feature-engineering", "JobRunId": "ALL", "Type": "gauge"}
+    rule = rule_named(template, "churn-features-JobRunFailed")
+    assert rule["EventPattern"] == {
+        "source": ["aws.glue"],
+        "detail-type": ["Glue Job State Change"],
+        "detail": {"jobName": ["churn-feature-engineering"], "state": ["FAILED", "TIMEOUT"]},
+    }
+    triggered = alarm(template, "churn-features-JobRunFailed")
+    assert (triggered["Namespace"], triggered["MetricName"], triggered["Statistic"]) == ("AWS/Events", "TriggeredRules", "Sum")
+    assert dims(triggered) == {"RuleName": "churn-features-JobRunFailed"}
+
+
+def test_training_failures_come_from_eventbridge(template) -> None:
+    rule = rule_named(template, "churn-training-TrainingJobFailed")
+    assert rule["EventPattern"] == {
+        "source": ["aws.sagemaker"],
+        "detail-type": ["SageMaker Training Job State Change"],
+        "detail": {"TrainingJobName": [{"prefix": "churn-train-"}], "TrainingJobStatus": ["Failed", "Stopped"]},
+    }
+    assert dims(alarm(template, "churn-training-TrainingJobFailed")) == {"RuleName": "churn-training-TrainingJobFailed"}
+
+
+def test_endpoint_alarms_per_variant(template) -> None:
+    expected = {
+        "Invocation5XXRate": ("AWS/SageMaker", "Invocation5XXErrors", "Average", 0.01),
+        "Invocation4XXRate": ("AWS/SageMaker", "Invocation4XXErrors", "Average", 0.05),
+        "ModelErrors": ("AWS/SageMaker", "InvocationModelErrors", "Sum", 1),
+        "ModelLatencyP99": ("AWS/SageMaker", "ModelLatency", "p99", 250000),  # 250 ms in µs
+        "OverheadLatencyP99": ("AWS/SageMaker", "OverheadLatency", "p99", 200000),
+        "CPUUtilization": ("/aws/sagemaker/Endpoints", "CPUUtilization", "Average", 90),
+        "MemoryUtilization": ("/aws/sagemaker/Endpoints", "MemoryUtilization", "Average", 90),
+        "DiskUtilization": ("/aws/sagemaker/Endpoints", "DiskUtilization", "Maximum", 90),
+    }
+    for suffix, (namespace, metric, stat, threshold) in expected.items():
+        props = alarm(template, f"churn-scoring-AllTraffic-{suffix}")
+        assert (props["Namespace"], props["MetricName"], props["Threshold"]) == (namespace, metric, threshold)
+        assert props.get("Statistic", props.get("ExtendedStatistic")) == stat
+        assert dims(props) == {"EndpointName": "churn-scoring", "VariantName": "AllTraffic"}
+    assert rule_named(template, "churn-scoring-EndpointFailed")["EventPattern"] == {
+        "source": ["aws.sagemaker"],
+        "detail-type": ["SageMaker Endpoint State Change"],
+        "detail": {"EndpointName": ["churn-scoring"], "EndpointStatus": ["FAILED"]},
+    }
+
+
+def test_codepipeline_alarms(template) -> None:
+    props = alarm(template, "churn-release-FailedExecutions")
+    assert (props["Namespace"], props["MetricName"], props["Statistic"]) == ("AWS/CodePipeline", "FailedPipelineExecutions", "Sum")
+    assert dims(props) == {"PipelineName": "churn-release"}
+    assert "[unverified]" in props["AlarmDescription"]
+    assert rule_named(template, "churn-release-PipelineFailed")["EventPattern"] == {
+        "source": ["aws.codepipeline"],
+        "detail-type": ["CodePipeline Pipeline Execution State Change"],
+        "detail": {"pipeline": ["churn-release"], "state": ["FAILED"]},
+    }
+
+
+def test_no_units_and_no_insufficient_data_actions(template) -> None:
+    for res in resources_of(template, "AWS::CloudWatch::Alarm").values():
+        props = res["Properties"]
+        assert "Unit" not in props
+        assert "InsufficientDataActions" not in props
+        if props["MetricName"] in ("Errors", "TriggeredRules", "ExecutionsFailed", "InvocationModelErrors", "FailedPipelineExecutions"):
+            assert props["TreatMissingData"] == "notBreaching"
+        assert len(props["AlarmDescription"]) <= 1024
+        assert "First step:" in props["AlarmDescription"]
+
+
+def rule_named(template: dict, name: str) -> dict:
+    rules = [r["Properties"] for r in resources_of(template, "AWS::Events::Rule").values() if r["Properties"]["Name"] == name]
+    assert len(rules) == 1, name
+    return rules[0]
+
+
+def test_rules_send_readable_messages_to_the_topic(template) -> None:
+    for res in resources_of(template, "AWS::Events::Rule").values():
+        (target,) = res["Properties"]["Targets"]
+        assert target["Arn"] == TOPIC and "RoleArn" not in target
+        transformer = target["InputTransformer"]
+        placeholders = set(re.findall(r"<([A-Za-z0-9_.-]+)>", transformer["InputTemplate"]))
+        assert placeholders and placeholders <= set(transformer["InputPathsMap"])
+        assert transformer["InputTemplate"].startswith('"') and "[churn]" in transformer["InputTemplate"]
+
+
+def test_composite_hierarchy(template) -> None:
+    children = composite_children(template)
+    alarms = resources_of(template, "AWS::CloudWatch::Alarm")
+    components = {"Preprocess", "Features", "Training", "Retraining", "Scoring", "Release"}
+    assert set(children) == {f"{c}Composite" for c in components} | {"SolutionComposite"}
+    assert sorted(children["SolutionComposite"]) == sorted(f"{c}Composite" for c in components)
+    for component in components:
+        own = sorted(name for name in alarms if name.startswith(component))
+        assert sorted(children[f"{component}Composite"]) == own
+        assert notifies_topic(template, f"{component}Composite")
+    assert not notifies_topic(template, "SolutionComposite")  # default: component composites notify
+    assert not any(notifies_topic(template, name) for name in alarms)  # default: children stay quiet
+    assert unreachable_alarms(template, TOPIC) == []
+
+
+def notifies_topic(template: dict, name: str) -> bool:
+    return template["Resources"][name]["Properties"].get("AlarmActions") == [TOPIC]
+
+
+def test_notification_path(template) -> None:
+    key = template["Resources"]["AlertsKey"]["Properties"]["KeyPolicy"]["Statement"]
+    services = {s["Principal"].get("Service"): s for s in key}
+    for service in ("cloudwatch.amazonaws.com", "events.amazonaws.com"):
+        assert sorted(services[service]["Action"]) == ["kms:Decrypt", "kms:GenerateDataKey*"]
+    assert "Condition" not in services["events.amazonaws.com"]  # unsupported for EventBridge -> encrypted SNS
+    topic = template["Resources"]["AlertsTopic"]["Properties"]
+    assert topic["KmsMasterKeyId"] == {"Ref": "AlertsKey"}
+    policies = resources_of(template, "AWS::SNS::TopicPolicy")
+    assert len(policies) == 1
+    statements = {s["Sid"]: s for s in next(iter(policies.values()))["Properties"]["PolicyDocument"]["Statement"]}
+    assert statements["CloudWatchAlarmsPublish"]["Condition"]["StringEquals"] == {"aws:SourceAccount": {"Ref": "AWS::AccountId"}}
+    assert statements["EventBridgeRulesPublish"]["Principal"] == {"Service": "events.amazonaws.com"}
+    subscriptions = sorted(r["Properties"]["Endpoint"] for r in resources_of(template, "AWS::SNS::Subscription").values())
+    assert subscriptions == ["data-science@example.com", "ml-oncall@example.com"]
+    assert set(template["Outputs"]) >= {"AlertTopicArn", "SolutionCompositeAlarmName", "ConfirmSubscriptions"}
+    assert "confirm" in template["Description"]

@@ -1,0 +1,30 @@
+"""Golden templates: every kind's expected output, reviewed as a diff when behaviour changes."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from mlmon_cli.components import load_all
+from mlmon_cli.core.build import build_template
+from mlmon_cli.core.serialize import dump
+from mlmon_cli.spec import load_spec
+
+from .conftest import GOLDEN
+
+CASES = sorted(p.parent for p in GOLDEN.glob("*/spec.yaml"))
+
+
+def generate(spec_path: Path) -> str:
+    return dump(build_template(load_spec(spec_path, spec_path.name)).template.to_dict(), "yaml")
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
+def test_golden_template(case: Path, golden) -> None:
+    golden(generate(case / "spec.yaml"), case / "expected.yaml")
+
+
+def test_every_kind_has_a_golden_case() -> None:
+    covered = {load_spec(c / "spec.yaml").components[0].kind for c in CASES}
+    assert set(load_all()) <= covered
