@@ -6,6 +6,7 @@ The README embeds `mlmon kinds --markdown`; a test fails when the two drift apar
 from __future__ import annotations
 
 import dataclasses
+import sys
 import typing
 
 from .components import REGISTRY, load_all
@@ -63,18 +64,8 @@ def _alarm_rows(kind: type) -> list[str]:
     return rows
 
 
-_DIMENSIONS = {
-    "lambda": ["FunctionName"],
-    "step_functions": ["StateMachineArn"],
-    "glue_job": ["JobName", "JobRunId=ALL"],
-    "sagemaker_endpoint": ["EndpointName", "VariantName"],
-    "codepipeline": ["PipelineName"],
-    "sagemaker_training": [],
-}
-
-
 def _dimension_names(kind: type, a: AlarmDef) -> list[str]:
-    return _DIMENSIONS.get(kind.kind, []) + [f"{k}={v}" for k, v in a.extra_dimensions.items()]
+    return list(kind.dimension_names) + [f"{k}={v}" for k, v in a.extra_dimensions.items()]
 
 
 def kinds_markdown() -> str:
@@ -83,12 +74,13 @@ def kinds_markdown() -> str:
     out = []
     for name in sorted(REGISTRY):
         kind = REGISTRY[name]
-        out.append(f"### `{name}`: {kind.title}\n\n{(kind.__doc__ or '').strip()}\n\nSource: {kind.docs_url}\n")
+        module_doc = (sys.modules[kind.__module__].__doc__ or "").strip()
+        out.append(f"### `{name}`: {kind.title}\n\n{module_doc}\n")
         out.append("Options:\n\n" + fields_table(kind.Options))
         out.append("Alarms (why, and the first thing to do, are written into each AlarmDescription):\n\n" + "\n".join(_alarm_rows(kind)) + "\n")
         for a in kind.alarms:
-            if a.caveat:
-                out.append(f"- `{a.key}`: {a.caveat}\n")
+            note = f" {a.caveat}" if a.caveat else ""
+            out.append(f"- `{a.key}`: {a.why}. First step: {a.first_step}.{note}")
         out.append("")
     return "\n".join(out).rstrip() + "\n"
 

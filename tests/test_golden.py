@@ -28,3 +28,18 @@ def test_golden_template(case: Path, golden) -> None:
 def test_every_kind_has_a_golden_case() -> None:
     covered = {load_spec(c / "spec.yaml").components[0].kind for c in CASES}
     assert set(load_all()) <= covered
+
+
+def test_documented_dimension_sets_match_generated_alarms() -> None:
+    """`dimension_names` feeds the README; it must match what the alarms really use."""
+    registry = load_all()
+    for case in CASES:
+        spec = load_spec(case / "spec.yaml")
+        template = build_template(spec).template.to_dict()
+        kind = registry[spec.components[0].kind]
+        documented = {d.split("=")[0] for d in kind.dimension_names}
+        for res in template["Resources"].values():
+            props = res["Properties"]
+            if res["Type"] == "AWS::CloudWatch::Alarm" and props["Namespace"] != "AWS/Events":
+                metric_def = next(a for a in kind.alarms if a.metric == props["MetricName"])
+                assert {d["Name"] for d in props["Dimensions"]} == documented | set(metric_def.extra_dimensions)

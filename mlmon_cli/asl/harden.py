@@ -16,20 +16,27 @@ Design (why it looks like this):
 * **Scopes** - ``Next`` must name a state of the same scope, so:
 
   - top level: catchers go to ``NotifyFailure`` (SNS publish with workflow name, failed state
-    name, Error, Cause, execution ARN and console link) and then ``ExecutionFailed`` (a Fail state
-    that re-raises the *original* Error/Cause, so the execution status, ``DescribeExecution`` and
-    EventBridge events still show the real error).  The failed state name travels in the
-    workflow variable ``mlmonFailedState`` set by the catcher's ``Assign`` (ASL variables).
-  - Parallel branches and Map processors: catchers go to one ``PropagateFailure`` Fail state per
-    scope that re-raises the original Error/Cause.  The branch/iteration fails exactly as it would
-    without a catcher, the enclosing Parallel/Map fails, and *its* catcher notifies.  So a failure
-    produces **one** notification however deep it happens (a per-scope notify would alert once per
-    level and once per failed Map item).
+    name, Error, Cause, execution ARN and console link), then ``ExecutionFailed`` (Fail, Error
+    ``WorkflowFailed``, Cause "<original error> at state <name>: <original cause>").  The failed
+    state name travels in the workflow variable ``mlmonFailedState`` set by the catcher's
+    ``Assign``.  The notify state retries SNS errors and catches into ``ExecutionFailed``, never
+    into itself, so a broken topic cannot loop and the execution still ends FAILED.
+  - Parallel branches and Map processors: catchers go to one ``PropagateFailure`` per scope that
+    hands the error back: the branch/iteration fails, the enclosing Parallel/Map fails, and *its*
+    catcher notifies.  One failure -> **one** notification however deep it happens (a notify per
+    scope would alert once per level and once per failed Map item).  Custom errors are re-raised
+    unchanged, so an enclosing catcher on e.g. ``ResourceFailed`` still matches.  ``States.*``
+    errors are re-raised as ``mlmon.States.*``: the ASL spec forbids states to raise ``States.``
+    names and the moto/LocalStack interpreter rejects it at run time **[AWS behaviour
+    unverified]**; ``States.ALL``/``States.TaskFailed`` catchers still match the renamed error.
+    JSONPath needs a Choice plus two Fail states for that (``PropagateError``,
+    ``PropagateStatesError``); JSONata does it in one Fail state with a conditional expression.
 
-* **Names** - ``NotifyFailure``, ``ExecutionFailed``, ``PropagateFailure``; when a name is taken
-  anywhere in the state machine (names are global), ``_2``, ``_3``, ... is appended
-  deterministically.  Added states carry a ``Comment`` starting with ``[mlmon:harden:<role>]``;
-  a second run finds them by that tag, reuses them and skips them, so hardening is idempotent.
+* **Names** - ``NotifyFailure``, ``ExecutionFailed``, ``PropagateFailure``, ``PropagateError``,
+  ``PropagateStatesError``; when a name is taken anywhere in the state machine (names are global),
+  ``_2``, ``_3``, ... is appended deterministically.  Added states carry a ``Comment`` starting
+  with ``[mlmon:harden:<role>]``; a second run finds them by that tag, reuses and skips them, so
+  hardening is idempotent.
 * New keys are appended at the end of a state; existing keys keep their order and values.
 """
 
@@ -52,10 +59,14 @@ CONSOLE_PATH = "#/v2/executions/details/"
 _GENERIC_CATCH_ERRORS = {STATES_ALL, "States.TaskFailed"}
 _COMMENTS = {
     "notify": MARKER + "notify] Publishes a failure alert, then fails the execution.",
-    "fail": MARKER + "fail] Ends the execution FAILED with the original Error and Cause.",
-    "propagate": MARKER + "propagate] Re-raises the original error to the enclosing Parallel/Map.",
+    "fail": MARKER + "fail] Ends the execution FAILED (WorkflowFailed); Cause names the original error and state.",
+    "propagate": MARKER + "propagate] Hands a caught error back to the enclosing Parallel/Map.",
+    "propagate-error": MARKER + "propagate-error] Re-raises the original error unchanged.",
+    "propagate-states-error": MARKER + "propagate-states-error] Re-raises a States.* error as mlmon.States.*"
+    " (states must not raise States.* names).",
 }
-_BASE_NAMES = {"notify": "NotifyFailure", "fail": "ExecutionFailed", "propagate": "PropagateFailure"}
+WORKFLOW_FAILED = "WorkflowFailed"
+RENAMED_PREFIX = "mlmon."
 
 
 @dataclass(frozen=True)
@@ -145,16 +156,21 @@ class _Fallback:
         return self._target
 
     def _create(self) -> str:
-        name = _unique(_BASE_NAMES[self.role], self.ctx.names)
-        ql = self.scope.query_language
+        ql, names = self.scope.query_language, self.ctx.names
         if self.top:
-            fail = self.existing.get("fail") or _unique(_BASE_NAMES["fail"], self.ctx.names)
-            self.new_states[name] = _notify_state(ql, fail, self.ctx)
-            if "fail" not in self.existing:
-                self.new_states[fail] = _fail_state(ql, "fail")
-        else:
-            self.new_states[name] = _fail_state(ql, "propagate")
-        return name
+            notify, fail = _unique("NotifyFailure", names), _unique("ExecutionFailed", names)
+            self.new_states[notify] = _notify_state(ql, fail, self.ctx)
+            self.new_states[fail] = _workflow_failed_state(ql)
+            return notify
+        entry = _unique("PropagateFailure", names)
+        if ql == "JSONata":
+            self.new_states[entry] = _propagate_jsonata()
+            return entry
+        exact, renamed = _unique("PropagateError", names), _unique("PropagateStatesError", names)
+        self.new_states[entry] = _propagate_choice(exact, renamed)
+        self.new_states[exact] = _reraise("propagate-error", "$.Error")
+        self.new_states[renamed] = _reraise("propagate-states-error", f"States.Format('{RENAMED_PREFIX}{{}}', $.Error)")
+        return entry
 
     def commit(self) -> None:
         states = self.scope.body["States"]
@@ -239,16 +255,39 @@ def _catcher(state_name: str, ql: str, target: str, *, assign: bool) -> dict:
     return catcher
 
 
-def _fail_state(ql: str, role: str) -> dict:
-    """Fail state that re-raises the Error/Cause it receives as input."""
-    state: dict = {"Type": "Fail", "Comment": _COMMENTS[role]}
+def _workflow_failed_state(ql: str) -> dict:
+    """Top-level Fail: constant custom error (never a States.* name); the original goes in Cause."""
+    state: dict = {"Type": "Fail", "Comment": _COMMENTS["fail"], "Error": WORKFLOW_FAILED}
     if ql == "JSONata":
-        state["Error"] = "{% $states.input.Error %}"
-        state["Cause"] = "{% '' & $states.input.Cause %}"
+        state["Cause"] = f"{{% $states.input.Error & ' at state ' & ${FAILED_STATE_VARIABLE} & ': ' & $states.input.Cause %}}"
     else:
-        state["ErrorPath"] = "$.Error"
-        state["CausePath"] = "$.Cause"
+        state["CausePath"] = f"States.Format('{{}} at state {{}}: {{}}', $.Error, ${FAILED_STATE_VARIABLE}, $.Cause)"
     return state
+
+
+def _propagate_choice(exact: str, renamed: str) -> dict:
+    """JSONPath has no conditional expression, so a Choice picks how to re-raise."""
+    return {
+        "Type": "Choice",
+        "Comment": _COMMENTS["propagate"],
+        "Choices": [{"Variable": "$.Error", "StringMatches": "States.*", "Next": renamed}],
+        "Default": exact,
+    }
+
+
+def _reraise(role: str, error_path: str) -> dict:
+    return {"Type": "Fail", "Comment": _COMMENTS[role], "ErrorPath": error_path, "CausePath": "$.Cause"}
+
+
+def _propagate_jsonata() -> dict:
+    """One Fail: custom errors re-raised unchanged, States.* ones prefixed with ``mlmon.``."""
+    error = "$states.input.Error"
+    return {
+        "Type": "Fail",
+        "Comment": _COMMENTS["propagate"],
+        "Error": f"{{% $substring({error}, 0, 7) = 'States.' ? '{RENAMED_PREFIX}' & {error} : {error} %}}",
+        "Cause": "{% '' & $states.input.Cause %}",
+    }
 
 
 def _notify_state(ql: str, fail: str, ctx: _Ctx) -> dict:

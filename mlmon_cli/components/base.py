@@ -113,6 +113,7 @@ class Component(Generic[OptionsT]):
     Options: ClassVar[type]
     title: ClassVar[str]
     docs_url: ClassVar[str]
+    dimension_names: ClassVar[tuple[str, ...]]  # documented dimension set of per-target alarms
     alarms: ClassVar[tuple[AlarmDef, ...]]
 
     def watched(self, o: OptionsT) -> str:

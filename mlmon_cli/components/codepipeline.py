@@ -36,6 +36,7 @@ class CodePipeline(Component[CodePipelineOptions]):
     Options = CodePipelineOptions
     title = "AWS CodePipeline pipeline"
     docs_url = "https://docs.aws.amazon.com/codepipeline/latest/userguide/metrics-dimensions.html"
+    dimension_names = ("PipelineName",)
     alarms = (
         event_alarm(
             "pipeline_failed", "PipelineFailed", PIPELINE_STATE_CHANGE,

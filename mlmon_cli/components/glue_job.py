@@ -43,6 +43,7 @@ class GlueJob(Component[GlueJobOptions]):
     Options = GlueJobOptions
     title = "AWS Glue job"
     docs_url = "https://docs.aws.amazon.com/glue/latest/dg/monitoring-awsglue-with-cloudwatch-metrics.html"
+    dimension_names = ("JobName", "JobRunId=ALL")
     alarms = (
         event_alarm(
             "job_run_failed", "JobRunFailed", JOB_STATE_CHANGE,

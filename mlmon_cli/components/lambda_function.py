@@ -33,6 +33,7 @@ class LambdaFunction(Component[LambdaOptions]):
     Options = LambdaOptions
     title = "AWS Lambda function"
     docs_url = "https://docs.aws.amazon.com/lambda/latest/dg/monitoring-metrics.html"
+    dimension_names = ("FunctionName",)
     alarms = (
         AlarmDef(
             key="errors", suffix="Errors", metric="Errors", namespace=NAMESPACE, statistic="Sum", comparison=">=",

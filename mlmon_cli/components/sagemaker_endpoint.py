@@ -58,6 +58,7 @@ class SageMakerEndpoint(Component[SageMakerEndpointOptions]):
     Options = SageMakerEndpointOptions
     title = "Amazon SageMaker real-time endpoint"
     docs_url = "https://docs.aws.amazon.com/sagemaker/latest/dg/monitoring-cloudwatch.html"
+    dimension_names = ("EndpointName", "VariantName")
     alarms = (
         _metric("invocation_5xx_rate", "Invocation5XXRate", "Invocation5XXErrors", INVOCATIONS, "Average", ">", 0.01,
                 "fraction", period=60, evaluation_periods=5, datapoints_to_alarm=3,

@@ -39,6 +39,7 @@ class SageMakerTraining(Component[SageMakerTrainingOptions]):
     Options = SageMakerTrainingOptions
     title = "Amazon SageMaker training jobs"
     docs_url = "https://docs.aws.amazon.com/sagemaker/latest/dg/automating-sagemaker-with-eventbridge.html"
+    dimension_names = ()
     alarms = (
         event_alarm(
             "training_job_failed", "TrainingJobFailed", TRAINING_STATE_CHANGE,

@@ -35,6 +35,7 @@ class StepFunctions(Component[StepFunctionsOptions]):
     Options = StepFunctionsOptions
     title = "AWS Step Functions state machine"
     docs_url = "https://docs.aws.amazon.com/step-functions/latest/dg/procedure-cw-metrics.html"
+    dimension_names = ("StateMachineArn",)
     alarms = (
         _count("executions_failed", "ExecutionsFailed", "ExecutionsFailed",
                "executions that failed: a step raised an error no Catch handled",

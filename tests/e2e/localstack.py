@@ -27,6 +27,8 @@ from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 REGION = "us-east-1"
+# name -> seconds; filled by LocalStack.start() and tests, printed by conftest
+TIMINGS: dict[str, float] = {}
 ACCOUNT_ID = "000000000000"
 
 # Services the alert-path tests need. Lambda is left out on purpose: without
@@ -145,6 +147,7 @@ class LocalStack:
             self.stop()
             raise
         self.startup_seconds = time.monotonic() - t0
+        TIMINGS["localstack startup"] = self.startup_seconds
         return self
 
     def _wait_ready(self, t0: float) -> None:
