@@ -203,7 +203,7 @@ def _harden_scope(scope: Scope, ctx: _Ctx, *, top: bool) -> None:
             _add_catch(path, name, state, ql, fallback, ctx)
         for child in child_scopes(state, path, ql):
             if isinstance(child.body.get("States"), dict):
-                _harden_scope(child, ctx, top=False)
+                _harden_scope(child, ctx, top=True)
     fallback.commit()
 
 
