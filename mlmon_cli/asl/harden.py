@@ -95,7 +95,7 @@ class HardenResult:
     def summary(self) -> list[str]:
         """Human-readable lines for the CLI."""
         if not self.changes:
-            return ["no changes: every Task/Parallel/Map already has Retry/Catch"]
+            return ["no changes: every Task has Retry and every Task/Parallel/Map a States.ALL catcher"]
         return [str(c) for c in self.changes]
 
 
@@ -203,7 +203,7 @@ def _harden_scope(scope: Scope, ctx: _Ctx, *, top: bool) -> None:
             _add_catch(path, name, state, ql, fallback, ctx)
         for child in child_scopes(state, path, ql):
             if isinstance(child.body.get("States"), dict):
-                _harden_scope(child, ctx, top=True)
+                _harden_scope(child, ctx, top=False)
     fallback.commit()
 
 
@@ -240,7 +240,8 @@ def _add_catch(path: str, name: str, state: dict, ql: str, fallback: _Fallback, 
         ctx.changes.append(HardenChange(path, "catch_added", f"added Catch States.ALL -> {catcher['Next']}"))
     else:
         catch.append(catcher)
-        ctx.changes.append(HardenChange(path, "catch_all_appended", f"appended catcher States.ALL -> {catcher['Next']} after {len(catch) - 1} existing"))
+        detail = f"appended catcher States.ALL -> {catcher['Next']} after {len(catch) - 1} existing"
+        ctx.changes.append(HardenChange(path, "catch_all_appended", detail))
 
 
 def _catcher(state_name: str, ql: str, target: str, *, assign: bool) -> dict:
@@ -259,7 +260,8 @@ def _workflow_failed_state(ql: str) -> dict:
     """Top-level Fail: constant custom error (never a States.* name); the original goes in Cause."""
     state: dict = {"Type": "Fail", "Comment": _COMMENTS["fail"], "Error": WORKFLOW_FAILED}
     if ql == "JSONata":
-        state["Cause"] = f"{{% $states.input.Error & ' at state ' & ${FAILED_STATE_VARIABLE} & ': ' & $states.input.Cause %}}"
+        parts = ["$states.input.Error", "' at state '", "$" + FAILED_STATE_VARIABLE, "': '", "$states.input.Cause"]
+        state["Cause"] = "{% " + " & ".join(parts) + " %}"
     else:
         state["CausePath"] = f"States.Format('{{}} at state {{}}: {{}}', $.Error, ${FAILED_STATE_VARIABLE}, $.Cause)"
     return state

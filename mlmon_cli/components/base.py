@@ -103,6 +103,20 @@ class AlarmTarget:
     label: str = ""
 
 
+@dataclass(frozen=True)
+class BuildEnv:
+    """What a kind's extra resources may use: names, the alert topic, and a logical-ID helper."""
+
+    solution: str
+    component: str
+    topic: Any
+
+    def logical_id(self, *parts: str) -> str:
+        from ..core.naming import logical_id
+
+        return logical_id(self.component, *parts)
+
+
 OptionsT = TypeVar("OptionsT")
 
 
@@ -139,6 +153,10 @@ class Component(Generic[OptionsT]):
     def applies(self, o: OptionsT, alarm: AlarmDef) -> bool:
         """Whether an alarm exists at all for these options (e.g. not OverheadLatency on async endpoints)."""
         return True
+
+    def resources(self, o: OptionsT, env: BuildEnv) -> list[Any]:
+        """Extra troposphere resources a kind creates (e.g. a generated state machine and its role)."""
+        return []
 
     def check(self, o: OptionsT) -> list[tuple[str, str]]:
         """Cross-field checks on the options: (option path, message) pairs."""

@@ -16,7 +16,7 @@ from troposphere.cloudwatch import Alarm, MetricDimension
 from troposphere.events import InputTransformer, Rule, Target
 
 from ..components import REGISTRY, load_all
-from ..components.base import COMPARISONS, UNITS, AlarmDef, AlarmTarget, Component
+from ..components.base import COMPARISONS, UNITS, AlarmDef, AlarmTarget, BuildEnv, Component
 from ..errors import LimitError, Problem, SpecError
 from ..render import render
 from ..spec.model import AlarmOverride, ComponentSpec, Spec
@@ -96,6 +96,9 @@ def build_template(spec: Spec) -> BuildResult:
 
 def _add_component(ctx: _Context, comp: ComponentSpec) -> AlarmRef | None:
     kind = REGISTRY[comp.kind]()
+    for resource in kind.resources(comp.options, BuildEnv(ctx.spec.solution, comp.name, ctx.topic)):
+        ctx.claim(resource.title, comp)
+        ctx.result.template.add_resource(resource)
     children: list[AlarmRef] = []
     for alarm in kind.alarms:
         settings = resolve_settings(kind, comp.options, alarm, comp.alarms.get(alarm.key, _NO_OVERRIDE), ctx.spec.defaults)

@@ -33,10 +33,11 @@ TOP_KEYS = ("solution", "description", "notifications", "defaults", "components"
 COMPONENT_KEYS = ("kind", "name", "description", "alarms")
 _constructor = yaml.constructor.SafeConstructor()
 _MISSING = object()
+MISSING = _MISSING  # returned by SpecReader.scalar/typed when a value was invalid (a problem was recorded)
 _TYPE_WORDS = {str: "a string", int: "an integer", float: "a number", bool: "true or false"}
 
 
-class _Reader:
+class SpecReader:
     """Holds the file name and the growing problem list while walking the tree."""
 
     def __init__(self, file: str):
@@ -90,6 +91,11 @@ class _Reader:
             if f.name not in pairs:
                 continue
             _, node = pairs[f.name]
+            if "parse" in f.metadata:  # a kind's own nested structure (e.g. workflow steps)
+                value = f.metadata["parse"](self, node, _join(path, f.name))
+                if value is not _MISSING and value is not None:
+                    values[f.name] = value
+                continue
             value = self.typed(node, _join(path, f.name), hints[f.name])
             if value is _MISSING:
                 continue
@@ -154,7 +160,7 @@ def _did_you_mean(name: str, choices: typing.Iterable[str]) -> str:
 def convert_spec(root: yaml.Node, file: str) -> Spec:
     """Validate a composed spec tree and build the model. Raises SpecError listing every problem."""
     load_all()
-    r = _Reader(file)
+    r = SpecReader(file)
     top = r.mapping(root, ROOT, TOP_KEYS, required=("solution", "notifications", "components"))
     if top is None:
         raise SpecError(r.problems)
@@ -175,7 +181,7 @@ def convert_spec(root: yaml.Node, file: str) -> Spec:
     )
 
 
-def _solution_name(r: _Reader, top: dict) -> Any:
+def _solution_name(r: SpecReader, top: dict) -> Any:
     if "solution" not in top:
         return _MISSING
     node = top["solution"][1]
@@ -185,7 +191,7 @@ def _solution_name(r: _Reader, top: dict) -> Any:
     return name
 
 
-def _notifications(r: _Reader, top: dict) -> Notifications:
+def _notifications(r: SpecReader, top: dict) -> Notifications:
     if "notifications" not in top:
         return Notifications()
     node = top["notifications"][1]
@@ -209,7 +215,7 @@ def _notifications(r: _Reader, top: dict) -> Notifications:
     return Notifications(**values)
 
 
-def _defaults(r: _Reader, top: dict) -> AlarmDefaults:
+def _defaults(r: SpecReader, top: dict) -> AlarmDefaults:
     if "defaults" not in top:
         return AlarmDefaults()
     node = top["defaults"][1]
@@ -221,7 +227,7 @@ def _defaults(r: _Reader, top: dict) -> AlarmDefaults:
     return AlarmDefaults(**values)
 
 
-def _check_settings(r: _Reader, node: yaml.Node, path: str, values: dict[str, Any], pairs: dict) -> None:
+def _check_settings(r: SpecReader, node: yaml.Node, path: str, values: dict[str, Any], pairs: dict) -> None:
     """Per-value checks shared by `defaults` and alarm overrides (period, counts, statistic)."""
     period = values.get("period")
     if period is not None and not (period in (10, 30) or (period > 0 and period % 60 == 0)):
@@ -239,7 +245,7 @@ def _check_settings(r: _Reader, node: yaml.Node, path: str, values: dict[str, An
         values.pop("statistic")
 
 
-def _components(r: _Reader, top: dict, defaults: AlarmDefaults, solution: str) -> list[ComponentSpec]:
+def _components(r: SpecReader, top: dict, defaults: AlarmDefaults, solution: str) -> list[ComponentSpec]:
     if "components" not in top:
         return []
     node = top["components"][1]
@@ -275,7 +281,7 @@ def _child(node: yaml.MappingNode, key: str) -> yaml.Node:
     return next((v for k, v in node.value if k.value == key), node)
 
 
-def _component(r: _Reader, node: yaml.Node, path: str, defaults: AlarmDefaults) -> ComponentSpec | None:
+def _component(r: SpecReader, node: yaml.Node, path: str, defaults: AlarmDefaults) -> ComponentSpec | None:
     if not isinstance(node, yaml.MappingNode):
         r.error(node, path, f"expected a mapping, got {_describe(node)}")
         return None
@@ -327,7 +333,7 @@ def _component(r: _Reader, node: yaml.Node, path: str, defaults: AlarmDefaults) 
     return ComponentSpec(kind=kind, name=name, options=options, alarms=alarms, description=description, location=location)
 
 
-def _alarm_overrides(r: _Reader, cls: type, entry: tuple[yaml.Node, yaml.Node] | None, path: str) -> dict[str, AlarmOverride]:
+def _alarm_overrides(r: SpecReader, cls: type, entry: tuple[yaml.Node, yaml.Node] | None, path: str) -> dict[str, AlarmOverride]:
     if entry is None:
         return {}
     node = entry[1]
