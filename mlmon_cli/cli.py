@@ -24,6 +24,7 @@ EXIT_LINT = 3
 EXIT_LIMIT = 4
 EXIT_INTERNAL = 70
 INLINE_TEMPLATE_BYTES = 51_200
+MAX_TEMPLATE_BYTES = 1_000_000
 
 EPILOG = """\b
 Exit codes:
@@ -70,12 +71,14 @@ def main(debug: bool) -> None:
 
 @main.command("generate", epilog=EPILOG)
 @click.argument("spec", type=click.Path(dir_okay=True, path_type=Path))
-@click.option("-o", "--output", type=click.Path(dir_okay=False, allow_dash=True, path_type=Path), default=None,
-              help="Write the template here (atomically) instead of stdout.")
+@click.option("-o", "--output", type=click.Path(allow_dash=True, path_type=Path), default=None,
+              help="Write the template here (atomically) instead of stdout; a directory for split output.")
 @click.option("--format", "fmt", type=click.Choice(["yaml", "json"]), default=None,
               help="Template format (default: from the -o extension, else yaml).")
+@click.option("--split/--no-split", default=None,
+              help="Force nested stacks (--split) or refuse them (--no-split); default: split only past a limit.")
 @_boundary
-def generate_command(spec: Path, output: Path | None, fmt: str | None) -> None:
+def generate_command(spec: Path, output: Path | None, fmt: str | None, split: bool | None) -> None:
     """Generate the monitoring template for SPEC.
 
     \b
@@ -83,28 +86,62 @@ def generate_command(spec: Path, output: Path | None, fmt: str | None) -> None:
       mlmon generate spec.yaml -o template.yaml
       aws cloudformation deploy --template-file template.yaml \\
           --stack-name my-monitoring [--s3-bucket BUCKET]
+    Split output (past 500 resources) goes to a directory: parent template.yaml plus
+    stacks/*.yaml; deploy it with `aws cloudformation package` first.
     """
     from .core.build import build_template
     from .core.serialize import dump
     from .spec import load_spec
 
     parsed = load_spec(spec)
-    result = build_template(parsed)
     fmt = fmt or ("json" if output is not None and output.suffix == ".json" else "yaml")
-    text = dump(result.template.to_dict(), fmt)
-    _write(output, text)
-    size = len(text.encode("utf-8"))
-    where = "stdout" if output is None or str(output) == "-" else str(output)
+    to_directory = output is not None and str(output) != "-" and (output.is_dir() or output.suffix not in (".yaml", ".yml", ".json", ".template"))
+    if split is None and not to_directory:
+        split = False  # a single file or stdout cannot hold nested stacks
+    try:
+        result = build_template(parsed, split=split, nested_ext=fmt)
+    except LimitError as exc:
+        raise LimitError(f"{exc}; write a split output into a directory with -o DIRECTORY") from None
+    files = {f"template.{fmt}": dump(result.template.to_dict(), fmt)}
+    files.update({f"stacks/{stem}.{fmt}": dump(t.to_dict(), fmt) for stem, t in result.nested.items()})
+    for name, text in files.items():
+        if len(text.encode("utf-8")) > MAX_TEMPLATE_BYTES:
+            raise LimitError(f"{name} would be {len(text.encode('utf-8'))} bytes; CloudFormation allows {MAX_TEMPLATE_BYTES} bytes")
+    if to_directory:
+        assert output is not None
+        _write_directory(output, files)
+        where = f"{output}/ ({len(files)} templates)"
+    else:
+        _write(output, files[f"template.{fmt}"])
+        where = "stdout" if output is None or str(output) == "-" else str(output)
+    size = sum(len(text.encode("utf-8")) for text in files.values())
     click.echo(
-        f"mlmon: wrote {where}: {len(result.template.resources)} resources ({result.alarms} alarms, "
+        f"mlmon: wrote {where}: {result.resources} resources ({result.alarms} alarms, "
         f"{result.composites} composite alarms, {result.rules} EventBridge rules), {size} bytes",
         err=True,
     )
-    if size > INLINE_TEMPLATE_BYTES:
+    if result.nested:
+        click.echo("mlmon: nested stacks: run 'aws cloudformation package --template-file "
+                   f"{output}/template.{fmt} --s3-bucket BUCKET --output-template-file packaged.yaml' and deploy packaged.yaml",
+                   err=True)
+    elif len(files[f"template.{fmt}"].encode("utf-8")) > INLINE_TEMPLATE_BYTES:
         click.echo(f"mlmon: the template is over {INLINE_TEMPLATE_BYTES} bytes: deploy with --s3-bucket BUCKET", err=True)
     if parsed.notifications.emails:
         click.echo("mlmon: after deploying, each address must confirm its subscription email: "
                    + ", ".join(parsed.notifications.emails), err=True)
+
+
+def _write_directory(directory: Path, files: dict[str, str]) -> None:
+    """Write every file atomically; stale nested templates from an earlier split are removed."""
+    try:
+        (directory / "stacks").mkdir(parents=True, exist_ok=True)
+        for name, text in files.items():
+            _write(directory / name, text)
+        for stale in (directory / "stacks").glob("monitoring-*"):
+            if f"stacks/{stale.name}" not in files:
+                stale.unlink()
+    except OSError as exc:
+        raise InputFileError(f"{directory}: cannot write: {exc.strerror or exc}") from None
 
 
 def _write(output: Path | None, text: str) -> None:
@@ -145,32 +182,45 @@ _TEMPLATE = re.compile(r'^(Resources\s*:|\s*"Resources"\s*:|AWSTemplateFormatVer
 @click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=True, path_type=Path))
 @_boundary
 def lint_command(files: tuple[Path, ...]) -> None:
-    """Lint specs (validated, generated, then linted) and CloudFormation templates.
+    """Lint specs (validated, generated, then linted), templates, and split-output directories.
 
     Findings print as `file:line:col: rule: message`; for a spec they point into its generated
-    template (see it with `mlmon generate SPEC`). Exit 3 when any finding is an error.
+    template (see it with `mlmon generate SPEC`). A directory written by `generate -o DIR` is
+    linted template by template, in parallel across cores. Exit 3 when any finding is an error.
     """
-    from .lint import lint_template
+    from .lint import lint_files
     from .spec.nodes import read_text
 
-    findings = []
+    jobs: list[tuple[str, str]] = []  # (display name, template text)
     for path in files:
+        if path.is_dir():
+            jobs.extend((str(p), read_text(p, str(p))) for p in _split_templates(path))
+            continue
         text = read_text(path, str(path))
         if _TEMPLATE.search(text):
-            findings.extend(lint_template(text, str(path)))
+            jobs.append((str(path), text))
             continue
         from .core.build import build_template
         from .core.serialize import dump
         from .spec import parse_spec
 
-        template = dump(build_template(parse_spec(text, str(path))).template.to_dict(), "yaml")
-        findings.extend(lint_template(template, f"{path}(generated)"))
+        result = build_template(parse_spec(text, str(path)))
+        jobs.append((f"{path}(generated)", dump(result.template.to_dict(), "yaml")))
+        jobs.extend((f"{path}(generated stacks/{stem})", dump(t.to_dict(), "yaml")) for stem, t in result.nested.items())
+    findings = lint_files(jobs)
     for finding in findings:
         click.echo(str(finding))
     errors = sum(f.is_error for f in findings)
-    click.echo(f"mlmon: {len(files)} file(s), {errors} error(s), {len(findings) - errors} other finding(s)", err=True)
+    click.echo(f"mlmon: {len(jobs)} template(s), {errors} error(s), {len(findings) - errors} other finding(s)", err=True)
     if errors:
         sys.exit(EXIT_LINT)
+
+
+def _split_templates(directory: Path) -> list[Path]:
+    found = sorted(p for pattern in ("template.*", "stacks/*") for p in directory.glob(pattern) if p.suffix in (".yaml", ".json"))
+    if not found:
+        raise InputFileError(f"{directory}:1:1: (file): no template.yaml or stacks/*.yaml in this directory")
+    return found
 
 
 @main.command("kinds")

@@ -50,6 +50,22 @@ def lint_template(text: str, file: str, regions: tuple[str, ...] = ("us-east-1",
     return sorted(set(findings))
 
 
+def _lint_job(job: tuple[str, str]) -> list[Finding]:
+    return lint_template(job[1], job[0])
+
+
+def lint_files(jobs: list[tuple[str, str]]) -> list[Finding]:
+    """Lint (name, text) pairs; several templates are linted in parallel, one process per core."""
+    if len(jobs) <= 1:
+        return [f for job in jobs for f in _lint_job(job)]
+    import os
+    from concurrent.futures import ProcessPoolExecutor
+
+    workers = min(len(jobs), os.cpu_count() or 1)
+    with ProcessPoolExecutor(max_workers=workers) as pool:
+        return [f for findings in pool.map(_lint_job, jobs, chunksize=max(1, len(jobs) // (workers * 4))) for f in findings]
+
+
 def _mark(node: Any) -> tuple[int, int]:
     mark = getattr(node, "start_mark", None)
     return (mark.line + 1, mark.column + 1) if mark else (1, 1)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-CHILD = re.compile(r'ALARM\("\$\{([A-Za-z0-9]+)\.Arn\}"\)')
+CHILD = re.compile(r'ALARM\("\$\{([A-Za-z0-9]+(?:\.Arn|\.Outputs\.[A-Za-z0-9]+))\}"\)')
 
 
 def resources_of(template: dict[str, Any], kind: str) -> dict[str, dict[str, Any]]:
@@ -17,9 +17,9 @@ def composite_children(template: dict[str, Any]) -> dict[str, list[str]]:
     result = {}
     for name, res in resources_of(template, "AWS::CloudWatch::CompositeAlarm").items():
         rule = res["Properties"]["AlarmRule"]["Fn::Sub"]
-        children = CHILD.findall(rule)
-        assert rule == " OR ".join(f'ALARM("${{{c}.Arn}}")' for c in children), f"unexpected rule form in {name}"
-        result[name] = children
+        expressions = CHILD.findall(rule)
+        assert rule == " OR ".join(f'ALARM("${{{e}}}")' for e in expressions), f"unexpected rule form in {name}"
+        result[name] = [e.split(".")[0] for e in expressions]
     return result
 
 

@@ -60,6 +60,19 @@ def test_lint_spec_and_template(runner, tmp_path) -> None:
     assert "0 error(s)" in result.stderr
 
 
+def test_split_output_directory_is_written_and_linted(runner, tmp_path) -> None:
+    out = tmp_path / "out"
+    result = runner.invoke(main, ["generate", CHURN, "-o", str(out), "--split"])
+    assert result.exit_code == 0, result.stderr
+    assert "aws cloudformation package" in result.stderr
+    parent = yaml.safe_load((out / "template.yaml").read_text())
+    stacks = [r for r in parent["Resources"].values() if r["Type"] == "AWS::CloudFormation::Stack"]
+    assert sorted(s["Properties"]["TemplateURL"] for s in stacks) == sorted(f"stacks/{p.name}" for p in (out / "stacks").iterdir())
+    result = runner.invoke(main, ["lint", str(out)])
+    assert result.exit_code == 0, result.output
+    assert f"mlmon: {1 + len(stacks)} template(s), 0 error(s)" in result.stderr
+
+
 def test_lint_reports_errors_with_locations(runner, tmp_path) -> None:
     out = tmp_path / "t.yaml"
     runner.invoke(main, ["generate", CHURN, "-o", str(out)])
@@ -86,7 +99,8 @@ def test_limit_error_names_the_limit_and_count(runner, tmp_path) -> None:
     result = runner.invoke(main, ["generate", str(spec), "-o", str(tmp_path / "t.yaml")])
     assert result.exit_code == EXIT_LIMIT
     # 60 x (9 alarms + 1 rule + 1 composite) + key, alias, topic, policy, subscription, solution composite
-    assert "would have 666 resources; CloudFormation allows 500 per template" in result.stderr
+    assert result.stderr == ("the template would have 666 resources; CloudFormation allows 500 per template; "
+                             "write a split output into a directory with -o DIRECTORY\n")
     assert not (tmp_path / "t.yaml").exists()
 
 

@@ -24,12 +24,14 @@ from ..spec.model import AlarmOverride, ComponentSpec, Spec
 _NO_OVERRIDE = AlarmOverride()
 RESERVED_IDS = ("AlertsKey", "AlertsKeyAlias", "AlertsTopic", "AlertsTopicPolicy", "SolutionComposite")
 from . import naming
+from . import split as split_mod
 from .composites import AlarmRef, add_composite
 from .notifications import add_notifications
 from .settings import AlarmSettings, resolve_settings
 
 MAX_RESOURCES = 500
 MAX_TEMPLATE_BYTES = 1_000_000
+MAX_OUTPUTS = 200
 STANDARD_STATISTICS = ("Sum", "Average", "Maximum", "Minimum", "SampleCount")
 
 
@@ -42,13 +44,22 @@ class UncappedTemplate(Template):
 
 @dataclass
 class BuildResult:
-    """The template plus counts the CLI reports."""
+    """The template (the parent when split), nested templates by file stem, and counts the CLI reports."""
 
     template: Template
+    nested: dict[str, Template] = field(default_factory=dict)
     alarms: int = 0
     composites: int = 0
     rules: int = 0
     alarm_names: list[str] = field(default_factory=list)
+
+    @property
+    def templates(self) -> int:
+        return 1 + len(self.nested)
+
+    @property
+    def resources(self) -> int:
+        return sum(len(t.resources) for t in [self.template, *self.nested.values()])
 
 
 @dataclass
@@ -56,6 +67,7 @@ class _Context:
     spec: Spec
     topic: Any
     result: BuildResult
+    template: Template
     names: dict[str, str] = field(default_factory=dict)
 
     def claim(self, name: str, owner: ComponentSpec) -> None:
@@ -66,39 +78,96 @@ class _Context:
         self.names[name] = f"component '{owner.name}'"
 
 
-def build_template(spec: Spec) -> BuildResult:
-    """Build the monitoring template for a validated spec. Raises LimitError past CloudFormation limits."""
-    load_all()
+@dataclass
+class _Part:
+    """One component's resources, built into their own template so they can go to any stack."""
+
+    comp: ComponentSpec
+    template: Template
+    composite: AlarmRef
+
+
+def _new_template() -> Template:
     t = UncappedTemplate()
     t.set_version("2010-09-09")
+    return t
+
+
+def build_template(spec: Spec, split: bool | None = None, nested_ext: str = "yaml") -> BuildResult:
+    """Build the monitoring template(s) for a validated spec.
+
+    `split=None` splits into nested stacks only when one template would pass a CloudFormation
+    limit; `False` raises LimitError instead; `True` always splits. Component resources are
+    built once: in a nested template, `Ref: AlertsTopic` resolves to a parameter of that name.
+    """
+    load_all()
+    t = _new_template()
     result = BuildResult(t)
-    ctx = _Context(spec, add_notifications(t, spec), result)
-    ctx.names.update({rid: "mlmon's own resources" for rid in RESERVED_IDS})
-    ctx.names[naming.alarm_name(spec.solution, "Composite")] = "the solution composite"
-    component_composites: list[AlarmRef] = []
-    for comp in spec.components:
-        composite = _add_component(ctx, comp)
-        if composite:
-            component_composites.append(composite)
-    if component_composites:
+    topic = add_notifications(t, spec)
+    parts = _build_parts(spec, result, topic)
+    needs_split = split if split is not None else _over_limits(t, parts)
+    if needs_split:
+        top_children = split_mod.add_nested_stacks(
+            result, spec, [(p.comp.name, p.template, p.composite) for p in parts], topic, nested_ext
+        )
+    else:
+        for part in parts:
+            for resource in part.template.resources.values():
+                t.add_resource(resource)
+        top_children = [p.composite for p in parts]
+    if top_children:
         top = add_composite(
-            t, "SolutionComposite", naming.alarm_name(spec.solution, "Composite"), component_composites,
+            t, "SolutionComposite", naming.alarm_name(spec.solution, "Composite"), top_children,
             partial(_composite_text, scope="solution", solution=spec.solution),
-            [ctx.topic] if spec.notifications.notify_solution else [],
+            [topic] if spec.notifications.notify_solution else [],
         )
         t.add_output(Output("SolutionCompositeAlarmName", Description="Top composite: ALARM while any component is", Value=Ref(top.logical_id)))
         t.add_output(Output("SolutionCompositeAlarmArn", Value=GetAtt(top.logical_id, "Arn")))
-    result.composites = sum(1 for r in t.resources.values() if r.resource_type == "AWS::CloudWatch::CompositeAlarm")
+    _count(result)
     t.set_description(_description(spec, result))
-    _check_limits(t)
+    if not needs_split and split is None and len(t.resources) > 250 and len(t.to_json(indent=None)) > MAX_TEMPLATE_BYTES:
+        return build_template(spec, split=True, nested_ext=nested_ext)
+    _check_limits(t, "the parent template" if needs_split else "the template")
+    for stem, nested in result.nested.items():
+        _check_limits(nested, f"nested stack {stem}")
     return result
+
+
+def _count(result: BuildResult) -> None:
+    for tpl in [result.template, *result.nested.values()]:
+        for r in tpl.resources.values():
+            if r.resource_type == "AWS::CloudWatch::CompositeAlarm":
+                result.composites += 1
+            elif r.resource_type == "AWS::CloudWatch::Alarm":
+                result.alarms += 1
+                result.alarm_names.append(r.properties["AlarmName"])
+            elif r.resource_type == "AWS::Events::Rule":
+                result.rules += 1
+
+
+def _build_parts(spec: Spec, result: BuildResult, topic: Any) -> list[_Part]:
+    """Build every component into its own template (counts go to `result`)."""
+    names = {rid: "mlmon's own resources" for rid in RESERVED_IDS}
+    names[naming.alarm_name(spec.solution, "Composite")] = "the solution composite"
+    parts = []
+    for comp in spec.components:
+        ctx = _Context(spec, topic, result, _new_template(), names)
+        composite = _add_component(ctx, comp)
+        if composite:
+            parts.append(_Part(comp, ctx.template, composite))
+    return parts
+
+
+def _over_limits(parent: Template, parts: list[_Part]) -> bool:
+    count = len(parent.resources) + sum(len(p.template.resources) for p in parts) + 1
+    return count > MAX_RESOURCES
 
 
 def _add_component(ctx: _Context, comp: ComponentSpec) -> AlarmRef | None:
     kind = REGISTRY[comp.kind]()
     for resource in kind.resources(comp.options, BuildEnv(ctx.spec.solution, comp.name, ctx.topic)):
         ctx.claim(resource.title, comp)
-        ctx.result.template.add_resource(resource)
+        ctx.template.add_resource(resource)
     children: list[AlarmRef] = []
     for alarm in kind.alarms:
         settings = resolve_settings(kind, comp.options, alarm, comp.alarms.get(alarm.key, _NO_OVERRIDE), ctx.spec.defaults)
@@ -116,7 +185,7 @@ def _add_component(ctx: _Context, comp: ComponentSpec) -> AlarmRef | None:
     ctx.claim(logical, comp)
     ctx.claim(name, comp)
     describe = partial(_composite_text, scope="component", solution=ctx.spec.solution, watched=kind.watched(comp.options))
-    return add_composite(ctx.result.template, logical, name, children, describe, [ctx.topic])
+    return add_composite(ctx.template, logical, name, children, describe, [ctx.topic])
 
 
 def _notifies(ctx: _Context, settings: AlarmSettings) -> bool:
@@ -153,9 +222,7 @@ def _add_metric_alarm(ctx: _Context, comp: ComponentSpec, kind: Component, alarm
         props["ExtendedStatistic"] = settings.statistic
     if notifies:
         props["AlarmActions"] = [ctx.topic]
-    ctx.result.template.add_resource(Alarm(logical, **props))
-    ctx.result.alarms += 1
-    ctx.result.alarm_names.append(name)
+    ctx.template.add_resource(Alarm(logical, **props))
     return AlarmRef(logical, name)
 
 
@@ -169,7 +236,7 @@ def _add_event_alarm(ctx: _Context, comp: ComponentSpec, kind: Component, alarm:
     ctx.claim(name, comp)
     message = render(f"events/{event.message_template}", solution=ctx.spec.solution, component=comp.name)
     pattern = {"source": [event.source], "detail-type": [event.detail_type], "detail": kind.event_detail(comp.options, alarm)}
-    ctx.result.template.add_resource(
+    ctx.template.add_resource(
         Rule(
             logical,
             Name=name,
@@ -185,7 +252,6 @@ def _add_event_alarm(ctx: _Context, comp: ComponentSpec, kind: Component, alarm:
             ],
         )
     )
-    ctx.result.rules += 1
     return _add_metric_alarm(ctx, comp, kind, alarm, settings, AlarmTarget({}), {"RuleName": name}, rule_name=name)
 
 
@@ -232,10 +298,8 @@ def _composite_text(**values: Any) -> str:
 
 
 def _description(spec: Spec, r: BuildResult) -> str:
-    text = (
-        f"mlmon monitoring for {spec.solution}: {r.alarms} alarms, {r.composites} composite alarms, "
-        f"{r.rules} EventBridge rules. "
-    )
+    # No counts here: adding a component must not change the parent of a split output.
+    text = f"mlmon monitoring for {spec.solution}. "
     if spec.description:
         text += spec.description.strip() + " "
     if spec.notifications.emails:
@@ -243,13 +307,10 @@ def _description(spec: Spec, r: BuildResult) -> str:
     return text.strip()[:1024]
 
 
-def _check_limits(t: Template) -> None:
+def _check_limits(t: Template, what: str) -> None:
+    """Raise LimitError naming the limit and the count when `t` passes one."""
     count = len(t.resources)
     if count > MAX_RESOURCES:
-        raise LimitError(
-            f"the template would have {count} resources; CloudFormation allows {MAX_RESOURCES} per template. "
-            "Split the spec into several solutions (automatic nested stacks are not available yet)."
-        )
-    size = len(t.to_json(indent=None))
-    if size > MAX_TEMPLATE_BYTES:
-        raise LimitError(f"the template would be {size} bytes; CloudFormation allows {MAX_TEMPLATE_BYTES} bytes from S3.")
+        raise LimitError(f"{what} would have {count} resources; CloudFormation allows {MAX_RESOURCES} per template")
+    if len(t.outputs) > MAX_OUTPUTS:
+        raise LimitError(f"{what} would have {len(t.outputs)} outputs; CloudFormation allows {MAX_OUTPUTS} per template")

@@ -25,10 +25,19 @@ _ENTRY_OVERHEAD = len('ALARM("") OR ')
 
 @dataclass(frozen=True)
 class AlarmRef:
-    """A child alarm: its logical ID (for GetAtt) and physical name (for sizing the rule)."""
+    """A child alarm: its logical ID, physical name (for sizing the rule) and how Fn::Sub reaches its ARN.
+
+    `arn` is `<LogicalId>.Arn` for an alarm in the same template, or
+    `<NestedStack>.Outputs.<Output>` for a composite that lives in a nested stack.
+    """
 
     logical_id: str
     name: str
+    arn: str = ""
+
+    @property
+    def arn_expression(self) -> str:
+        return self.arn or f"{self.logical_id}.Arn"
 
 
 def rule_chars(children: list[AlarmRef]) -> int:
@@ -48,7 +57,7 @@ def chunk(children: list[AlarmRef]) -> list[list[AlarmRef]]:
 
 
 def any_alarm_rule(children: list[AlarmRef]) -> Sub:
-    return Sub(" OR ".join(f'ALARM("${{{c.logical_id}.Arn}}")' for c in children))
+    return Sub(" OR ".join(f'ALARM("${{{c.arn_expression}}}")' for c in children))
 
 
 def add_composite(
