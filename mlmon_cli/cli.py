@@ -7,6 +7,7 @@ message` lines on stderr and a documented exit code; anything else is a bug and 
 from __future__ import annotations
 
 import functools
+import gc
 import re
 import sys
 from pathlib import Path
@@ -15,6 +16,7 @@ from typing import Any, Callable
 import click
 
 from . import __version__
+from .aws.cli_options import aws_target_options, echo_err
 from .errors import InputFileError, LimitError, MlmonError, SpecError
 
 EXIT_OK = 0
@@ -22,6 +24,7 @@ EXIT_INPUT = 1
 EXIT_USAGE = 2
 EXIT_LINT = 3
 EXIT_LIMIT = 4
+EXIT_AWS = 5
 EXIT_INTERNAL = 70
 INLINE_TEMPLATE_BYTES = 51_200
 MAX_TEMPLATE_BYTES = 1_000_000
@@ -34,6 +37,7 @@ Exit codes:
   2   command-line usage error
   3   lint found error-level findings
   4   the template would pass a CloudFormation limit (500 resources, 1 MB)
+  5   deploy or fire failed against AWS (failed resources and reasons listed)
   70  internal error (a bug: re-run with --debug and report the traceback)
 """
 
@@ -93,6 +97,7 @@ def generate_command(spec: Path, output: Path | None, fmt: str | None, split: bo
     from .core.serialize import dump
     from .spec import load_spec
 
+    gc.disable()  # builds allocate many small objects and free none; collection passes only cost time
     parsed = load_spec(spec)
     fmt = fmt or ("json" if output is not None and output.suffix == ".json" else "yaml")
     to_directory = output is not None and str(output) != "-" and (output.is_dir() or output.suffix not in (".yaml", ".yml", ".json", ".template"))
@@ -182,7 +187,8 @@ _TEMPLATE = re.compile(r'^(Resources\s*:|\s*"Resources"\s*:|AWSTemplateFormatVer
 @click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=True, path_type=Path))
 @_boundary
 def lint_command(files: tuple[Path, ...]) -> None:
-    """Lint specs (validated, generated, then linted), templates, and split-output directories.
+    """Lint specs (validated, generated, then linted), templates, split-output directories and
+    state machine definitions (ASL, JSON or YAML: Retry/Catch coverage and error-handling rules).
 
     Findings print as `file:line:col: rule: message`; for a spec they point into its generated
     template (see it with `mlmon generate SPEC`). A directory written by `generate -o DIR` is
@@ -192,6 +198,8 @@ def lint_command(files: tuple[Path, ...]) -> None:
     from .spec.nodes import read_text
 
     jobs: list[tuple[str, str]] = []  # (display name, template text)
+    asl_findings: list[Any] = []  # state machine definition files are checked here, not by cfn-lint
+    asl_files = 0
     for path in files:
         if path.is_dir():
             jobs.extend((str(p), read_text(p, str(p))) for p in _split_templates(path))
@@ -200,6 +208,12 @@ def lint_command(files: tuple[Path, ...]) -> None:
         if _TEMPLATE.search(text):
             jobs.append((str(path), text))
             continue
+        if _is_asl(text, path):
+            from .lint import lint_asl
+
+            asl_findings.extend(lint_asl(text, str(path)))
+            asl_files += 1
+            continue
         from .core.build import build_template
         from .core.serialize import dump
         from .spec import parse_spec
@@ -207,11 +221,12 @@ def lint_command(files: tuple[Path, ...]) -> None:
         result = build_template(parse_spec(text, str(path)))
         jobs.append((f"{path}(generated)", dump(result.template.to_dict(), "yaml")))
         jobs.extend((f"{path}(generated stacks/{stem})", dump(t.to_dict(), "yaml")) for stem, t in result.nested.items())
-    findings = lint_files(jobs)
+    findings = lint_files(jobs) + sorted(asl_findings)
     for finding in findings:
         click.echo(str(finding))
     errors = sum(f.is_error for f in findings)
-    click.echo(f"mlmon: {len(jobs)} template(s), {errors} error(s), {len(findings) - errors} other finding(s)", err=True)
+    definitions = f", {asl_files} state machine definition(s)" if asl_files else ""
+    click.echo(f"mlmon: {len(jobs)} template(s){definitions}, {errors} error(s), {len(findings) - errors} other finding(s)", err=True)
     if errors:
         sys.exit(EXIT_LINT)
 
@@ -221,6 +236,103 @@ def _split_templates(directory: Path) -> list[Path]:
     if not found:
         raise InputFileError(f"{directory}:1:1: (file): no template.yaml or stacks/*.yaml in this directory")
     return found
+
+
+def _is_asl(text: str, path: Path) -> bool:
+    """A state machine definition file: a mapping with top-level `StartAt` and `States`."""
+    from .asl import AslLoadError, load_asl
+
+    try:
+        data = load_asl(text, path.name)
+    except AslLoadError:
+        return False
+    return "StartAt" in data and "States" in data
+
+
+@main.command("harden", epilog=EPILOG)
+@click.argument("definition", type=click.Path(dir_okay=True, path_type=Path))
+@click.option("-o", "--output", type=click.Path(dir_okay=False, allow_dash=True, path_type=Path), default=None,
+              help="Write the hardened definition here (atomically) instead of stdout.")
+@click.option("--topic-arn", default="${AlertTopicArn}", show_default=True,
+              help="SNS topic the fallback notifies; a ${...} placeholder is left for your deployment tool.")
+@_boundary
+def harden_command(definition: Path, output: Path | None, topic_arn: str) -> None:
+    """Add Retry and Catch to every Task of an ASL DEFINITION (JSON or YAML) that lacks them.
+
+    Retry errors follow each Task's Resource; other errors go to a notify-and-fail fallback.
+    Existing Retry/Catch entries and states are kept; running it again changes nothing. The
+    summary of changes goes to stderr; the format follows -o's extension, else the input's.
+    """
+    from .asl import AslLoadError, dump_asl, harden_definition, load_asl
+    from .errors import Location, Problem
+    from .spec.nodes import FILE, read_text
+
+    text = read_text(definition, str(definition))
+    try:
+        parsed = load_asl(text, definition.name)
+        if not isinstance(parsed.get("States"), dict) or "StartAt" not in parsed:
+            raise AslLoadError("not a state machine definition: expected 'StartAt' and a 'States' mapping", 1, 1)
+    except AslLoadError as exc:
+        raise SpecError([Problem(Location(str(definition), exc.line or 1, exc.column or 1, FILE), exc.message)]) from None
+    result = harden_definition(parsed, topic_arn=topic_arn)
+    shown = output if output is not None and str(output) != "-" else definition
+    _write(output, dump_asl(result.definition, "yaml" if shown.suffix.lower() in (".yaml", ".yml") else "json"))
+    for line in result.summary():
+        click.echo(f"{definition}: {line}", err=True)
+    click.echo(f"mlmon: {len(result.changes)} change(s)", err=True)
+
+
+@main.command("deploy", epilog=EPILOG)
+@click.argument("spec", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--stack-name", required=True, help="CloudFormation stack to create or update.")
+@click.option("--s3-bucket", default=None, help="Bucket for templates over 51,200 bytes (and nested stacks).")
+@click.option("--s3-prefix", default="mlmon", show_default=True, help="Key prefix of uploaded templates.")
+@click.option("--parameter", "parameters", multiple=True, metavar="KEY=VALUE", help="Stack parameter (repeatable).")
+@click.option("--tag", "tags", multiple=True, metavar="KEY=VALUE", help="Stack tag, propagated to resources (repeatable).")
+@aws_target_options
+@_boundary
+def deploy_command(spec: Path, stack_name: str, s3_bucket: str | None, s3_prefix: str, parameters: tuple[str, ...],
+                   tags: tuple[str, ...], region: str | None, profile: str | None, endpoint_url: str | None) -> None:
+    """Generate SPEC's template and create or update stack --stack-name through a change set.
+
+    Prints the change set, then stack events until the stack settles (stderr), then the stack's
+    outputs as KEY=VALUE (stdout). "No changes" is success. On failure exits 5 listing each
+    failed resource with CloudFormation's reason.
+    """
+    from .aws.deploy import DeployRequest, deploy_spec
+    from .aws.session import Target
+
+    request = DeployRequest(stack_name, Target(region, profile, endpoint_url), parameters, tags, s3_bucket, s3_prefix)
+    result = deploy_spec(spec, request, echo_err)
+    for key, value in sorted(result.outputs.items()):
+        click.echo(f"{key}={value}")
+    if "ConfirmSubscriptions" in result.outputs:
+        echo_err(f"mlmon: email subscriptions stay pending until confirmed; prove delivery with: mlmon fire --stack-name {stack_name}")
+
+
+@main.command("fire", epilog=EPILOG)
+@click.option("--stack-name", required=True, help="Stack deployed from an mlmon template.")
+@click.option("--alarm", "patterns", multiple=True, metavar="PATTERN",
+              help="Glob on alarm names, e.g. '*-Errors' (repeatable); default: every metric alarm.")
+@click.option("--wait", type=click.FloatRange(0, 600), default=10.0, show_default=True,
+              help="Seconds to wait for composites to follow each alarm into ALARM and back.")
+@aws_target_options
+@_boundary
+def fire_command(stack_name: str, patterns: tuple[str, ...], wait: float, region: str | None, profile: str | None,
+                 endpoint_url: str | None) -> None:
+    """Put the stack's alarms into ALARM one at a time, then restore each, to prove notifications arrive.
+
+    Prints per alarm what it did and which alarm's SNS action notified, then the topics'
+    subscriptions; email subscriptions still pending confirmation receive nothing.
+    """
+    from .aws.fire import FireRequest, fire, hints, report_lines
+    from .aws.session import Target
+
+    result = fire(FireRequest(stack_name, Target(region, profile, endpoint_url), patterns, wait), echo_err)
+    for line in report_lines(result):
+        click.echo(line)
+    for line in hints(result):
+        echo_err(line)
 
 
 @main.command("kinds")

@@ -134,6 +134,14 @@ def test_no_units_and_no_insufficient_data_actions(template) -> None:
         assert "First step:" in props["AlarmDescription"]
 
 
+def test_every_rule_has_a_delivery_failure_alarm(template) -> None:
+    for rule in resources_of(template, "AWS::Events::Rule").values():
+        name = rule["Properties"]["Name"]
+        failed = alarm(template, f"{name}Delivery")
+        assert (failed["Namespace"], failed["MetricName"], failed["Statistic"]) == ("AWS/Events", "FailedInvocations", "Sum")
+        assert dims(failed) == {"RuleName": name} and failed["TreatMissingData"] == "notBreaching"
+
+
 def rule_named(template: dict, name: str) -> dict:
     rules = [r["Properties"] for r in resources_of(template, "AWS::Events::Rule").values() if r["Properties"]["Name"] == name]
     assert len(rules) == 1, name
@@ -153,15 +161,25 @@ def test_rules_send_readable_messages_to_the_topic(template) -> None:
 def test_composite_hierarchy(template) -> None:
     children = composite_children(template)
     alarms = resources_of(template, "AWS::CloudWatch::Alarm")
+    severity = {name: res["Properties"]["AlarmDescription"].split("]")[0].strip("[") for name, res in alarms.items()}
     components = {"Preprocess", "Features", "Training", "Retraining", "Scoring", "Release"}
-    assert set(children) == {f"{c}Composite" for c in components} | {"SolutionComposite"}
-    assert sorted(children["SolutionComposite"]) == sorted(f"{c}Composite" for c in components)
-    for component in components:
-        own = sorted(name for name in alarms if name.startswith(component))
-        assert sorted(children[f"{component}Composite"]) == own
-        assert notifies_topic(template, f"{component}Composite")
-    assert not notifies_topic(template, "SolutionComposite")  # default: component composites notify
-    assert not any(notifies_topic(template, name) for name in alarms)  # default: children stay quiet
+    expected = {f"{c}{s.capitalize()}Composite" for c in components for s in ("critical", "warning")
+                if any(n.startswith(c) and severity[n] == s for n in alarms)}
+    assert set(children) == expected | {"AlertPathCriticalComposite", "SolutionCriticalComposite", "SolutionWarningComposite", "SolutionComposite"}
+    assert "PreprocessWarningComposite" in expected and "TrainingWarningComposite" not in expected
+    for label in ("Critical", "Warning"):
+        own = sorted(c for c in expected if c.endswith(f"{label}Composite"))
+        if label == "Critical":
+            own.append("AlertPathCriticalComposite")
+        assert sorted(children[f"Solution{label}Composite"]) == sorted(own)
+    assert sorted(children["SolutionComposite"]) == ["SolutionCriticalComposite", "SolutionWarningComposite"]
+    for composite in expected:
+        component, label = re.match(r"(.*?)(Critical|Warning)Composite", composite).groups()
+        own = sorted(n for n in alarms if n.startswith(component) and severity[n] == label.lower())
+        assert sorted(children[composite]) == own
+        assert notifies_topic(template, composite)
+    assert not any(notifies_topic(template, f"Solution{s}Composite") for s in ("", "Critical", "Warning"))
+    assert not any(notifies_topic(template, name) for name in alarms if not name.startswith("AlertPath"))
     assert unreachable_alarms(template, TOPIC) == []
 
 
@@ -185,4 +203,8 @@ def test_notification_path(template) -> None:
     subscriptions = sorted(r["Properties"]["Endpoint"] for r in resources_of(template, "AWS::SNS::Subscription").values())
     assert subscriptions == ["data-science@example.com", "ml-oncall@example.com"]
     assert set(template["Outputs"]) >= {"AlertTopicArn", "SolutionCompositeAlarmName", "ConfirmSubscriptions"}
+    failed = alarm(template, "churn-alert-path-NotificationsFailed")
+    assert (failed["Namespace"], failed["MetricName"], failed["Statistic"]) == ("AWS/SNS", "NumberOfNotificationsFailed", "Sum")
+    assert dims(failed) == {"TopicName": {"Fn::GetAtt": ["AlertsTopic", "TopicName"]}}
+    assert (failed["Period"], failed["EvaluationPeriods"], failed["DatapointsToAlarm"]) == (60, 5, 5)
     assert "confirm" in template["Description"]

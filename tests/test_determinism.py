@@ -38,6 +38,7 @@ def test_reordering_and_adding_components_keeps_existing_resources() -> None:
     after = generate(yaml.safe_dump(data))["Resources"]
     # Every component-level resource is unchanged; only the solution composite's rule and the new ones differ.
     changed = {k for k in before if before[k] != after.get(k)}
-    assert changed == {"SolutionComposite"}
-    assert set(after) - set(before) == {"NewJobComposite", "NewJobJobRunFailedRule", "NewJobJobRunFailedAlarm",
+    assert changed == {"SolutionCriticalComposite", "SolutionWarningComposite"}
+    assert set(after) - set(before) == {"NewJobCriticalComposite", "NewJobWarningComposite", "NewJobJobRunFailedRule",
+                                        "NewJobJobRunFailedAlarm", "NewJobJobRunFailedDeliveryAlarm",
                                         "NewJobFailedTasksAlarm", "NewJobHeapUsageAlarm"}

@@ -12,7 +12,7 @@ from benchmarks.synthetic import component, spec
 from mlmon_cli.core.build import build_template
 from mlmon_cli.core.composites import ARN_PREFIX_CHARS, MAX_CHILDREN
 from mlmon_cli.core.serialize import dump
-from mlmon_cli.core.split import COMPOSITE_OUTPUT, TOPIC_PARAMETER
+from mlmon_cli.core.split import TOPIC_PARAMETER
 from mlmon_cli.lint import lint_files
 from mlmon_cli.spec import parse_spec
 
@@ -40,7 +40,8 @@ def test_every_template_is_within_every_limit(big) -> None:
     assert result.nested, "5,000 components must split"
     names = {}  # logical ID (or nested stack ID) -> alarm name, to size rules once ARNs are substituted
     for stem, nested in result.nested.items():
-        names[f"Monitoring{stem.split('-')[1].replace('all', 'All')}"] = nested.resources["StackComposite"].properties["AlarmName"]
+        for label in ("Critical", "Warning"):
+            names[f"Monitoring{stem.split('-')[1].replace('all', 'All')}{label}"] = nested.resources[f"Stack{label}Composite"].properties["AlarmName"]
     for template in [result.template, *result.nested.values()]:
         data = template.to_dict()
         names.update({k: v["Properties"]["AlarmName"] for k, v in data["Resources"].items() if "AlarmName" in v.get("Properties", {})})
@@ -52,7 +53,8 @@ def test_every_template_is_within_every_limit(big) -> None:
         for res in resources_of(data, "AWS::CloudWatch::CompositeAlarm").values():
             # Deployed length: each ${X...} becomes arn:<partition>:cloudwatch:<region>:<account>:alarm:<name>.
             rule = res["Properties"]["AlarmRule"]["Fn::Sub"]
-            deployed = re.sub(r"\$\{([A-Za-z0-9]+)[^}]*\}", lambda m: "a" * ARN_PREFIX_CHARS + names[m.group(1)], rule)
+            deployed = re.sub(r"\$\{([A-Za-z0-9]+)(?:\.Outputs\.Stack(Critical|Warning)CompositeArn|\.Arn)\}",
+                              lambda m: "a" * ARN_PREFIX_CHARS + names[m.group(1) + (m.group(2) or "")], rule)
             assert len(deployed) <= 10_240
     assert all(len(text.encode()) <= 1_000_000 for text in texts.values())
     assert result.resources == sum(len(t.resources) for t in [result.template, *result.nested.values()])
@@ -65,18 +67,21 @@ def test_every_alarm_reaches_the_topic_across_stacks(big) -> None:
     assert len(stacks) == len(result.nested)
     for name, stack in stacks.items():
         assert stack["Properties"]["Parameters"] == {TOPIC_PARAMETER: TOPIC}
-    alarms = 0
+    alarms = len(resources_of(parent, "AWS::CloudWatch::Alarm"))  # the alert path's own alarms
+    assert unreachable_alarms(parent, TOPIC) == []
     for nested in result.nested.values():
         data = nested.to_dict()
         assert data["Parameters"][TOPIC_PARAMETER]["Type"] == "String"
         assert unreachable_alarms(data, TOPIC) == []  # via the notifying component composites
-        assert data["Outputs"][COMPOSITE_OUTPUT]["Value"] == {"Fn::GetAtt": ["StackComposite", "Arn"]}
+        for label in ("Critical", "Warning"):
+            assert data["Outputs"][f"Stack{label}CompositeArn"]["Value"] == {"Fn::GetAtt": [f"Stack{label}Composite", "Arn"]}
         alarms += len(resources_of(data, "AWS::CloudWatch::Alarm"))
     assert alarms == result.alarms
     # The solution composite (nested through parts if needed) covers every stack's composite.
     rules = " ".join(r["Properties"]["AlarmRule"]["Fn::Sub"] for r in resources_of(parent, "AWS::CloudWatch::CompositeAlarm").values())
     for name in stacks:
-        assert f'ALARM("${{{name}.Outputs.{COMPOSITE_OUTPUT}}}")' in rules
+        for label in ("Critical", "Warning"):
+            assert f'ALARM("${{{name}.Outputs.Stack{label}CompositeArn}}")' in rules
 
 
 def test_a_sample_of_the_split_passes_cfn_lint(big) -> None:
@@ -99,7 +104,7 @@ def test_adding_one_component_changes_only_the_stack_that_receives_it() -> None:
     # Within that stack only the new resources and the stack composite above them changed.
     modified = {k for k in before.nested[stem].resources
                 if before.nested[stem].resources[k].to_dict() != after.nested[stem].resources[k].to_dict()}
-    assert modified <= {"StackComposite"} | {k for k in before.nested[stem].resources if k.startswith("StackCompositePart")}
+    assert modified <= {k for k in before.nested[stem].resources if re.match(r"Stack(Critical|Warning)Composite", k)}
     assert before.template.to_dict() == after.template.to_dict()  # the parent is untouched
 
 

@@ -70,6 +70,7 @@ class AlarmDef:
     extra_dimensions: dict[str, str] = field(default_factory=dict)
     event: EventDef | None = None
     per_target: bool = True
+    severity: str = "critical"  # critical: something failed; warning: something is degrading
 
     @property
     def is_event(self) -> bool:
@@ -151,15 +152,17 @@ class Component(Generic[OptionsT]):
         return value * alarm.scale
 
     def applies(self, o: OptionsT, alarm: AlarmDef) -> bool:
-        """Whether an alarm exists at all for these options (e.g. not OverheadLatency on async endpoints)."""
-        return True
+        """Whether an alarm exists at all for these options (e.g. not OverheadLatency on async endpoints).
+        An event alarm exists only where the kind says how to filter its events (`event_detail`)."""
+        return not alarm.is_event or type(self).event_detail is not Component.event_detail
 
     def resources(self, o: OptionsT, env: BuildEnv) -> list[Any]:
         """Extra troposphere resources a kind creates (e.g. a generated state machine and its role)."""
         return []
 
-    def check(self, o: OptionsT) -> list[tuple[str, str]]:
-        """Cross-field checks on the options: (option path, message) pairs."""
+    def check(self, o: OptionsT) -> list[tuple[Any, str]]:
+        """Cross-field checks on the options: (option path, message) pairs; the path may also be
+        a `Location` kept by a `parse` hook, for a problem inside a nested structure."""
         return []
 
     @classmethod

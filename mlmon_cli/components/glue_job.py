@@ -66,6 +66,7 @@ class GlueJob(Component[GlueJobOptions]):
             why="JVM heap above 90 % on the driver or executors: an early warning of out-of-memory failures",
             first_step="check for large collects or skewed partitions; consider more or larger workers",
             caveat=NEEDS_METRICS,
+            severity="warning",
         ),
     )
 

@@ -49,6 +49,7 @@ class LambdaFunction(Component[LambdaOptions]):
             why="invocations rejected for lack of concurrency (not counted in Errors)",
             first_step="check reserved concurrency and the account's concurrent-executions quota",
             source=AWS_RECOMMENDED,
+            severity="warning",
         ),
         AlarmDef(
             key="duration_p90", suffix="DurationP90", metric="Duration", namespace=NAMESPACE, statistic="p90", comparison=">",
@@ -56,6 +57,7 @@ class LambdaFunction(Component[LambdaOptions]):
             why="the slowest 10 % of invocations are nearing the timeout, after which they fail",
             first_step="compare recent durations with the timeout and look for slow downstream calls",
             source=AWS_RECOMMENDED,
+            severity="warning",
         ),
         AlarmDef(
             key="concurrent_executions", suffix="ConcurrentExecutions", metric="ConcurrentExecutions", namespace=NAMESPACE,
@@ -65,6 +67,7 @@ class LambdaFunction(Component[LambdaOptions]):
             "invocations throttle",
             first_step="check which functions consume concurrency and request a quota increase if needed",
             source=AWS_RECOMMENDED,
+            severity="warning",
         ),
     )
 

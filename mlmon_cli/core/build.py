@@ -7,7 +7,7 @@ derived from its own component and alarm only, and nothing reads files, clock or
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import partial
 from typing import Any
 
@@ -19,14 +19,15 @@ from ..components import REGISTRY, load_all
 from ..components.base import COMPARISONS, UNITS, AlarmDef, AlarmTarget, BuildEnv, Component
 from ..errors import LimitError, Problem, SpecError
 from ..render import render
-from ..spec.model import AlarmOverride, ComponentSpec, Spec
+from ..spec.model import SEVERITIES, AlarmOverride, ComponentSpec, Spec
 
 _NO_OVERRIDE = AlarmOverride()
-RESERVED_IDS = ("AlertsKey", "AlertsKeyAlias", "AlertsTopic", "AlertsTopicPolicy", "SolutionComposite")
+RESERVED_IDS = ("AlertsKey", "AlertsKeyAlias", "AlertsTopic", "AlertsTopicPolicy", "WarningTopic", "SolutionComposite",
+                "SolutionCriticalComposite", "SolutionWarningComposite", "AlertPathCriticalComposite")
 from . import naming
 from . import split as split_mod
 from .composites import AlarmRef, add_composite
-from .notifications import add_notifications
+from .notifications import add_alert_path_alarms, add_notifications, alert_path_names, failed_invocations
 from .settings import AlarmSettings, resolve_settings
 
 MAX_RESOURCES = 500
@@ -65,10 +66,22 @@ class BuildResult:
 @dataclass
 class _Context:
     spec: Spec
-    topic: Any
+    topics: dict[str, Any]  # severity -> topic ARN expression
     result: BuildResult
     template: Template
     names: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def topic(self) -> Any:
+        return self.topics["critical"]
+
+    def actions(self, severity: str) -> dict[str, list[Any]]:
+        """Alarm actions for a notifying alarm or composite of this severity (OK too, when asked)."""
+        topic = self.topics[severity]
+        actions = {"AlarmActions": [topic]}
+        if self.spec.notifications.ok_notifications:
+            actions["OKActions"] = [topic]
+        return actions
 
     def claim(self, name: str, owner: ComponentSpec) -> None:
         """Refuse two resources with the same physical or logical name (a collision is a spec error)."""
@@ -84,7 +97,7 @@ class _Part:
 
     comp: ComponentSpec
     template: Template
-    composite: AlarmRef
+    composites: dict[str, AlarmRef]  # severity -> the component's composite of that severity
 
 
 def _new_template() -> Template:
@@ -103,26 +116,22 @@ def build_template(spec: Spec, split: bool | None = None, nested_ext: str = "yam
     load_all()
     t = _new_template()
     result = BuildResult(t)
-    topic = add_notifications(t, spec)
-    parts = _build_parts(spec, result, topic)
+    topics = add_notifications(t, spec)
+    parts = _build_parts(spec, result, topics)
+    alert_path = add_alert_path_alarms(t, spec, topics)
     needs_split = split if split is not None else _over_limits(t, parts)
     if needs_split:
-        top_children = split_mod.add_nested_stacks(
-            result, spec, [(p.comp.name, p.template, p.composite) for p in parts], topic, nested_ext
+        by_severity = split_mod.add_nested_stacks(
+            result, spec, [(p.comp.name, p.template, p.composites) for p in parts], topics, nested_ext
         )
     else:
         for part in parts:
             for resource in part.template.resources.values():
                 t.add_resource(resource)
-        top_children = [p.composite for p in parts]
-    if top_children:
-        top = add_composite(
-            t, "SolutionComposite", naming.alarm_name(spec.solution, "Composite"), top_children,
-            partial(_composite_text, scope="solution", solution=spec.solution),
-            [topic] if spec.notifications.notify_solution else [],
-        )
-        t.add_output(Output("SolutionCompositeAlarmName", Description="Top composite: ALARM while any component is", Value=Ref(top.logical_id)))
-        t.add_output(Output("SolutionCompositeAlarmArn", Value=GetAtt(top.logical_id, "Arn")))
+        by_severity = {sev: [p.composites[sev] for p in parts if sev in p.composites] for sev in SEVERITIES}
+    if alert_path:
+        by_severity["critical"].append(alert_path)
+    _add_solution_composites(t, spec, topics, by_severity)
     _count(result)
     t.set_description(_description(spec, result))
     if not needs_split and split is None and len(t.resources) > 250 and len(t.to_json(indent=None)) > MAX_TEMPLATE_BYTES:
@@ -131,6 +140,29 @@ def build_template(spec: Spec, split: bool | None = None, nested_ext: str = "yam
     for stem, nested in result.nested.items():
         _check_limits(nested, f"nested stack {stem}")
     return result
+
+
+def _add_solution_composites(t: Template, spec: Spec, topics: dict[str, Any], by_severity: dict[str, list[AlarmRef]]) -> None:
+    """One composite per severity over the component composites, and the solution's top composite over those."""
+    tops = []
+    for severity in SEVERITIES:
+        children = by_severity.get(severity, [])
+        if not children:
+            continue
+        label = severity.capitalize()
+        actions = [topics[severity]] if spec.notifications.notify_solution else []
+        ref = add_composite(
+            t, f"Solution{label}Composite", naming.alarm_name(spec.solution, label), children,
+            partial(_composite_text, scope="solution", solution=spec.solution, severity=severity), actions,
+            ok_actions=spec.notifications.ok_notifications,
+        )
+        t.add_output(Output(f"Solution{label}CompositeAlarmName", Description=f"ALARM while any {severity} composite is", Value=Ref(ref.logical_id)))
+        tops.append(ref)
+    if tops:
+        top = add_composite(t, "SolutionComposite", naming.alarm_name(spec.solution, "Composite"), tops,
+                            partial(_composite_text, scope="top", solution=spec.solution), [])
+        t.add_output(Output("SolutionCompositeAlarmName", Description="Top composite: ALARM while any component is", Value=Ref(top.logical_id)))
+        t.add_output(Output("SolutionCompositeAlarmArn", Value=GetAtt(top.logical_id, "Arn")))
 
 
 def _count(result: BuildResult) -> None:
@@ -145,16 +177,18 @@ def _count(result: BuildResult) -> None:
                 result.rules += 1
 
 
-def _build_parts(spec: Spec, result: BuildResult, topic: Any) -> list[_Part]:
-    """Build every component into its own template (counts go to `result`)."""
+def _build_parts(spec: Spec, result: BuildResult, topics: dict[str, Any]) -> list[_Part]:
+    """Build every component into its own template."""
     names = {rid: "mlmon's own resources" for rid in RESERVED_IDS}
-    names[naming.alarm_name(spec.solution, "Composite")] = "the solution composite"
+    for label in ("Composite", "Critical", "Warning"):
+        names[naming.alarm_name(spec.solution, label)] = "the solution composites"
+    names.update({name: "the alert-path alarms" for name in alert_path_names(spec)})
     parts = []
     for comp in spec.components:
-        ctx = _Context(spec, topic, result, _new_template(), names)
-        composite = _add_component(ctx, comp)
-        if composite:
-            parts.append(_Part(comp, ctx.template, composite))
+        ctx = _Context(spec, topics, result, _new_template(), names)
+        composites = _add_component(ctx, comp)
+        if composites:
+            parts.append(_Part(comp, ctx.template, composites))
     return parts
 
 
@@ -163,29 +197,37 @@ def _over_limits(parent: Template, parts: list[_Part]) -> bool:
     return count > MAX_RESOURCES
 
 
-def _add_component(ctx: _Context, comp: ComponentSpec) -> AlarmRef | None:
+def _add_component(ctx: _Context, comp: ComponentSpec) -> dict[str, AlarmRef]:
+    """Add a component's alarms and rules; return its composite per severity."""
     kind = REGISTRY[comp.kind]()
     for resource in kind.resources(comp.options, BuildEnv(ctx.spec.solution, comp.name, ctx.topic)):
         ctx.claim(resource.title, comp)
         ctx.template.add_resource(resource)
-    children: list[AlarmRef] = []
+    children: dict[str, list[AlarmRef]] = {}
     for alarm in kind.alarms:
         settings = resolve_settings(kind, comp.options, alarm, comp.alarms.get(alarm.key, _NO_OVERRIDE), ctx.spec.defaults)
         if not settings.enabled:
             continue
+        group = children.setdefault(settings.severity, [])
         if alarm.is_event:
-            children.append(_add_event_alarm(ctx, comp, kind, alarm, settings))
+            group.extend(_add_event_alarm(ctx, comp, kind, alarm, settings))
         else:
             for target in kind.targets(comp.options):
-                children.append(_add_metric_alarm(ctx, comp, kind, alarm, settings, target))
-    if not children:
-        return None
-    logical = naming.logical_id(comp.name, "Composite")
-    name = naming.alarm_name(ctx.spec.solution, comp.name, "Composite")
-    ctx.claim(logical, comp)
-    ctx.claim(name, comp)
-    describe = partial(_composite_text, scope="component", solution=ctx.spec.solution, watched=kind.watched(comp.options))
-    return add_composite(ctx.template, logical, name, children, describe, [ctx.topic])
+                group.append(_add_metric_alarm(ctx, comp, kind, alarm, settings, target))
+    composites = {}
+    for severity in SEVERITIES:
+        if not children.get(severity):
+            continue
+        label = severity.capitalize()
+        logical = naming.logical_id(comp.name, label, "Composite")
+        name = naming.alarm_name(ctx.spec.solution, comp.name, label)
+        ctx.claim(logical, comp)
+        ctx.claim(name, comp)
+        describe = partial(_composite_text, scope="component", solution=ctx.spec.solution, watched=kind.watched(comp.options),
+                           severity=severity, runbook=comp.runbook_url or "")
+        composites[severity] = add_composite(ctx.template, logical, name, children[severity], describe, [ctx.topics[severity]],
+                                             ok_actions=ctx.spec.notifications.ok_notifications)
+    return composites
 
 
 def _notifies(ctx: _Context, settings: AlarmSettings) -> bool:
@@ -221,13 +263,14 @@ def _add_metric_alarm(ctx: _Context, comp: ComponentSpec, kind: Component, alarm
     else:
         props["ExtendedStatistic"] = settings.statistic
     if notifies:
-        props["AlarmActions"] = [ctx.topic]
+        props.update(ctx.actions(settings.severity))
     ctx.template.add_resource(Alarm(logical, **props))
     return AlarmRef(logical, name)
 
 
-def _add_event_alarm(ctx: _Context, comp: ComponentSpec, kind: Component, alarm: AlarmDef, settings: AlarmSettings) -> AlarmRef:
-    """A state-change rule that sends a readable message, and an alarm on its TriggeredRules."""
+def _add_event_alarm(ctx: _Context, comp: ComponentSpec, kind: Component, alarm: AlarmDef, settings: AlarmSettings) -> list[AlarmRef]:
+    """A state-change rule that sends a readable message, an alarm on its TriggeredRules (so the
+    event joins the composites), and one on its FailedInvocations (so a broken delivery is seen)."""
     assert alarm.event is not None
     event = alarm.event
     logical = naming.logical_id(comp.name, alarm.suffix, "Rule")
@@ -246,13 +289,19 @@ def _add_event_alarm(ctx: _Context, comp: ComponentSpec, kind: Component, alarm:
             Targets=[
                 Target(
                     Id="AlertTopic",
-                    Arn=ctx.topic,
+                    Arn=ctx.topics[settings.severity],
                     InputTransformer=InputTransformer(InputPathsMap=dict(event.input_paths), InputTemplate=json.dumps(message)),
                 )
             ],
         )
     )
-    return _add_metric_alarm(ctx, comp, kind, alarm, settings, AlarmTarget({}), {"RuleName": name}, rule_name=name)
+    dims = {"RuleName": name}
+    delivery = replace(settings, threshold=1, period=300, evaluation_periods=1, datapoints_to_alarm=1, statistic="Sum",
+                       treat_missing_data="notBreaching")
+    return [
+        _add_metric_alarm(ctx, comp, kind, alarm, settings, AlarmTarget({}), dims, rule_name=name),
+        _add_metric_alarm(ctx, comp, kind, failed_invocations(alarm), delivery, AlarmTarget({}), dims, rule_name=name),
+    ]
 
 
 def _number(value: float) -> float | int:
@@ -284,16 +333,16 @@ def _alarm_text(ctx: _Context, comp: ComponentSpec, kind: Component, alarm: Alar
         source=alarm.source,
         caveat=alarm.caveat,
         notifies=notifies,
-        composite=naming.alarm_name(ctx.spec.solution, comp.name, "Composite"),
+        composite=naming.alarm_name(ctx.spec.solution, comp.name, s.severity.capitalize()),
+        severity=s.severity,
+        runbook=s.runbook_url or comp.runbook_url or "",
     )
     return text if len(text) <= 1024 else text[:1021] + "..."
 
 
 def _composite_text(**values: Any) -> str:
-    values.setdefault("solution", "")
-    values.setdefault("watched", "")
-    values.setdefault("part", 0)
-    values.setdefault("parent", "")
+    for key, default in (("solution", ""), ("watched", ""), ("part", 0), ("parent", ""), ("severity", "critical"), ("runbook", "")):
+        values.setdefault(key, default)
     return render("composite_description.txt.j2", **values)
 
 

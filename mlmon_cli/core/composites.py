@@ -67,6 +67,7 @@ def add_composite(
     children: list[AlarmRef],
     describe: Callable[..., str],
     actions: list[Any],
+    ok_actions: bool = False,
 ) -> AlarmRef:
     """Add a composite in ALARM when any child is; nest through part composites when needed.
 
@@ -84,11 +85,11 @@ def add_composite(
             parts.append(part)
         groups = chunk(parts)
     top = AlarmRef(logical_id, name)
-    _composite(t, top, groups[0], describe(count=len(groups[0]), notifies=bool(actions)), actions)
+    _composite(t, top, groups[0], describe(count=len(groups[0]), notifies=bool(actions)), actions, ok_actions)
     return top
 
 
-def _composite(t: Template, ref: AlarmRef, children: list[AlarmRef], description: str, actions: list[Any]) -> None:
+def _composite(t: Template, ref: AlarmRef, children: list[AlarmRef], description: str, actions: list[Any], ok_actions: bool = False) -> None:
     props: dict[str, Any] = {
         "AlarmName": ref.name,
         "AlarmDescription": description[:1024],
@@ -97,4 +98,6 @@ def _composite(t: Template, ref: AlarmRef, children: list[AlarmRef], description
     }
     if actions:
         props["AlarmActions"] = actions
+        if ok_actions:
+            props["OKActions"] = actions
     t.add_resource(CompositeAlarm(ref.logical_id, **props))

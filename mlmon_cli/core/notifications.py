@@ -11,48 +11,146 @@ from __future__ import annotations
 from typing import Any
 
 from troposphere import AccountId, GetAtt, Output, Ref, Sub, Template
+from troposphere.awslambda import Permission
+from troposphere.chatbot import SlackChannelConfiguration
+from troposphere.cloudwatch import Alarm, MetricDimension
+from troposphere.iam import Role
 from troposphere.kms import Alias, Key
 from troposphere.sns import SubscriptionResource, Topic, TopicPolicy
 
-from ..spec.model import Spec
+from ..components.base import AlarmDef
+from ..render import render
+from ..spec.model import Route, Spec
+from . import naming
+from .composites import AlarmRef, add_composite
 from .naming import stable_hash
 
 KEY_ID = "AlertsKey"
 TOPIC_ID = "AlertsTopic"
+WARNING_TOPIC_ID = "WarningTopic"
 
 
-def add_notifications(t: Template, spec: Spec) -> Any:
-    """Add topic, key, policy and subscriptions; return what alarm actions should point at."""
-    if spec.notifications.topic_arn:
-        topic: Any = spec.notifications.topic_arn
-    else:
-        _add_key(t, spec)
-        t.add_resource(
-            Topic(
-                TOPIC_ID,
-                TopicName=f"{spec.solution}-alerts",
-                DisplayName=f"{spec.solution} alerts"[:100],
-                KmsMasterKeyId=Ref(KEY_ID),
-            )
-        )
-        topic = Ref(TOPIC_ID)
-        t.add_resource(TopicPolicy("AlertsTopicPolicy", Topics=[topic], PolicyDocument=_topic_policy(topic)))
-    for email in spec.notifications.emails:
-        t.add_resource(
-            SubscriptionResource(f"AlertsEmail{stable_hash(email)}", TopicArn=topic, Protocol="email", Endpoint=email)
-        )
-    t.add_output(Output("AlertTopicArn", Description="SNS topic every alarm and rule notifies", Value=topic))
-    if spec.notifications.emails:
-        addresses = ", ".join(spec.notifications.emails)
+def add_notifications(t: Template, spec: Spec) -> dict[str, Any]:
+    """Add topics (one per route), key, the one topic policy and subscriptions.
+
+    Returns the topic ARN expression per severity: warning alarms use the warning route's topic
+    when the spec gives one, else the default topic.
+    """
+    n = spec.notifications
+    routes = [("critical", n, TOPIC_ID, "alerts")]
+    if n.warning:
+        routes.append(("warning", n.warning, WARNING_TOPIC_ID, "warnings"))
+    topics: dict[str, Any] = {}
+    created = []
+    for severity, route, logical, suffix in routes:
+        if route.topic_arn:
+            topics[severity] = route.topic_arn
+        else:
+            if not created:
+                _add_key(t, spec)
+            t.add_resource(Topic(logical, TopicName=f"{spec.solution}-{suffix}", DisplayName=f"{spec.solution} {suffix}"[:100],
+                                 KmsMasterKeyId=Ref(KEY_ID)))
+            topics[severity] = Ref(logical)
+            created.append(Ref(logical))
+        _add_subscribers(t, spec, route, topics[severity], "Alerts" if severity == "critical" else "Warning")
+    if created:
+        t.add_resource(TopicPolicy("AlertsTopicPolicy", Topics=created, PolicyDocument=_topic_policy(created)))
+    topics.setdefault("warning", topics["critical"])
+    t.add_output(Output("AlertTopicArn", Description="SNS topic for critical alarms (and all, without a warning route)",
+                        Value=topics["critical"]))
+    if n.warning:
+        t.add_output(Output("WarningTopicArn", Description="SNS topic for warning alarms", Value=topics["warning"]))
+    emails = [*n.emails, *(n.warning.emails if n.warning else ())]
+    if emails:
         t.add_output(
             Output(
                 "ConfirmSubscriptions",
                 Description="Email subscriptions stay PendingConfirmation until each address confirms",
                 Value=f"Each address must click the link in the 'AWS Notification - Subscription Confirmation' "
-                f"email within 2 days, or it receives nothing: {addresses}"[:1024],
+                f"email within 2 days, or it receives nothing: {', '.join(dict.fromkeys(emails))}"[:1024],
             )
         )
-    return topic
+    return topics
+
+
+def _add_subscribers(t: Template, spec: Spec, route: Route, topic: Any, prefix: str) -> None:
+    """Email, HTTPS (PagerDuty/Opsgenie), Lambda and AWS Chatbot Slack subscribers of one route."""
+    for email in route.emails:
+        t.add_resource(SubscriptionResource(f"{prefix}Email{stable_hash(email)}", TopicArn=topic, Protocol="email", Endpoint=email))
+    for url in route.https_endpoints:
+        t.add_resource(SubscriptionResource(f"{prefix}Https{stable_hash(url)}", TopicArn=topic, Protocol="https", Endpoint=url))
+    for arn in route.lambda_arns:
+        suffix = stable_hash(arn)
+        t.add_resource(SubscriptionResource(f"{prefix}Lambda{suffix}", TopicArn=topic, Protocol="lambda", Endpoint=arn))
+        t.add_resource(Permission(f"{prefix}LambdaPermission{suffix}", Action="lambda:InvokeFunction", FunctionName=arn,
+                                  Principal="sns.amazonaws.com", SourceArn=topic))
+    if route.slack:
+        role = route.slack.iam_role_arn
+        if role is None:
+            t.add_resource(Role(
+                f"{prefix}SlackRole",
+                AssumeRolePolicyDocument={"Version": "2012-10-17", "Statement": [{
+                    "Effect": "Allow", "Principal": {"Service": "chatbot.amazonaws.com"}, "Action": "sts:AssumeRole"}]},
+                ManagedPolicyArns=[Sub("arn:${AWS::Partition}:iam::aws:policy/CloudWatchReadOnlyAccess")],
+            ))
+            role = GetAtt(f"{prefix}SlackRole", "Arn")
+        t.add_resource(SlackChannelConfiguration(
+            f"{prefix}Slack", ConfigurationName=f"{spec.solution}-{prefix.lower()}"[:128], IamRoleArn=role,
+            SlackWorkspaceId=route.slack.workspace_id, SlackChannelId=route.slack.channel_id, SnsTopicArns=[topic],
+            LoggingLevel="ERROR",
+        ))
+
+
+def alert_path_names(spec: Spec) -> list[str]:
+    """Alarm names the alert-path alarms take (reserved against component names)."""
+    return [naming.alarm_name(spec.solution, "alert-path", suffix) for suffix in ("Critical", *ALERT_PATH_SUFFIXES.values())]
+
+
+ALERT_PATH_SUFFIXES = {TOPIC_ID: "NotificationsFailed", WARNING_TOPIC_ID: "WarningNotificationsFailed"}
+
+
+def add_alert_path_alarms(t: Template, spec: Spec, topics: dict[str, Any]) -> AlarmRef | None:
+    """Watch the topics mlmon created: deliveries that failed (e.g. a broken HTTPS endpoint or key policy).
+
+    AWS recommends NumberOfNotificationsFailed Sum > 0 over 5 of 5 minutes, notBreaching.
+    The composite notifies the default topic: other subscribers of a partly failing topic still hear it.
+    """
+    children = []
+    for logical, suffix in ALERT_PATH_SUFFIXES.items():
+        if logical not in t.resources:
+            continue
+        alarm_logical = f"AlertPath{suffix}Alarm"
+        name = naming.alarm_name(spec.solution, "alert-path", suffix)
+        t.add_resource(Alarm(
+            alarm_logical, AlarmName=name,
+            AlarmDescription=(f"SNS topic {spec.solution} {suffix}: deliveries to subscribers failed after retries, so "
+                              "someone did not hear an alarm. First step: check the topic's delivery status logs and "
+                              "each subscription (HTTPS endpoint up, Lambda permission, confirmed email). Source: AWS "
+                              "recommended alarm (CloudWatch 'Recommended alarms', AWS/SNS)."),
+            Namespace="AWS/SNS", MetricName="NumberOfNotificationsFailed",
+            Dimensions=[MetricDimension(Name="TopicName", Value=GetAtt(logical, "TopicName"))],
+            Statistic="Sum", Period=60, EvaluationPeriods=5, DatapointsToAlarm=5, Threshold=1,
+            ComparisonOperator="GreaterThanOrEqualToThreshold", TreatMissingData="notBreaching", ActionsEnabled=True,
+        ))
+        children.append(AlarmRef(alarm_logical, name))
+    if not children:
+        return None
+    actions = [topics["critical"]]
+    return add_composite(t, "AlertPathCriticalComposite", naming.alarm_name(spec.solution, "alert-path", "Critical"), children,
+                         lambda **v: render("composite_description.txt.j2", scope="alert-path", solution=spec.solution,
+                                            watched="", part=0, parent="", severity="critical", runbook="", **v),
+                         actions, ok_actions=spec.notifications.ok_notifications)
+
+
+def failed_invocations(alarm: AlarmDef) -> AlarmDef:
+    """The delivery-failure twin of an event alarm: its rule's FailedInvocations (emitted only when non-zero)."""
+    return AlarmDef(
+        key=f"{alarm.key}_delivery", suffix=f"{alarm.suffix}Delivery", metric="FailedInvocations", namespace="AWS/Events",
+        statistic="Sum", comparison=">=", threshold=1, unit="count", per_target=False, severity=alarm.severity,
+        why="the rule matched a failure but could not deliver its message to the topic (topic policy or KMS key "
+        "policy broken), so nobody read it",
+        first_step="check the topic policy allows events.amazonaws.com and the key policy lets it use the key",
+    )
 
 
 def _add_key(t: Template, spec: Spec) -> None:
@@ -97,7 +195,8 @@ def _add_key(t: Template, spec: Spec) -> None:
     t.add_output(Output("AlertKeyArn", Description="KMS key encrypting the alert topic", Value=GetAtt(KEY_ID, "Arn")))
 
 
-def _topic_policy(topic: Any) -> dict[str, Any]:
+def _topic_policy(topics: list[Any]) -> dict[str, Any]:
+    topic: Any = topics[0] if len(topics) == 1 else topics
     alarm_arns = Sub("arn:${AWS::Partition}:cloudwatch:${AWS::Region}:${AWS::AccountId}:alarm:*")
     return {
         "Version": "2012-10-17",

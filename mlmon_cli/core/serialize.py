@@ -1,35 +1,24 @@
 """Template text: deterministic JSON or YAML from the same dict.
 
-YAML is written by PyYAML (C dumper when available) from the template's dict: troposphere's own
-YAML path goes through cfn-flip and is much slower on large templates.
+YAML is emitted by a small writer for the JSON-like data a template is (dicts, lists, strings,
+numbers, booleans): PyYAML's representer walks every node in Python and troposphere's own YAML
+goes through cfn-flip, both several times slower on large templates. Strings that are not
+plainly safe are single-quoted when printable on one line, otherwise written as JSON strings
+(valid YAML double-quoted scalars); multi-line text becomes a literal block. A test round-trips every output through PyYAML.
 """
 
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
-import yaml
-
-try:
-    _Dumper: Any = yaml.CSafeDumper
-except AttributeError:  # PyYAML built without libyaml
-    _Dumper = yaml.SafeDumper
-
-
-class _TemplateDumper(_Dumper):  # type: ignore[misc, valid-type]
-    """Block style, multi-line strings as literal blocks; never aliases."""
-
-    def ignore_aliases(self, data: Any) -> bool:
-        return True
-
-
-def _str(dumper: yaml.SafeDumper, value: str) -> yaml.ScalarNode:
-    style = "|" if "\n" in value and not value.endswith((" ", "\n")) and "\t" not in value else None
-    return dumper.represent_scalar("tag:yaml.org,2002:str", value, style=style)
-
-
-_TemplateDumper.add_representer(str, _str)
+_PLAIN = re.compile(r"^[A-Za-z_/$][A-Za-z0-9_ ./:@*$(){}+=,-]*\Z")
+_RESERVED = re.compile(
+    r"^(?:y|Y|yes|Yes|YES|n|N|no|No|NO|true|True|TRUE|false|False|FALSE|on|On|ON|off|Off|OFF|null|Null|NULL|~)\Z"
+)
+_NUMBERISH = re.compile(r"^[-+.0-9]|^\.(?:inf|nan)\Z", re.I)
+_BLOCK_SAFE = re.compile(r"^[^\x00-\x08\x0b-\x1f\x7f\u0085\u2028\u2029\ufeff\t]*\Z")
 
 
 def to_json(data: dict[str, Any]) -> str:
@@ -37,8 +26,81 @@ def to_json(data: dict[str, Any]) -> str:
 
 
 def to_yaml(data: dict[str, Any]) -> str:
-    return yaml.dump(data, Dumper=_TemplateDumper, default_flow_style=False, sort_keys=True, allow_unicode=True, width=120)
+    lines: list[str] = []
+    _mapping(data, "", lines)
+    return "\n".join(lines) + "\n"
 
 
 def dump(data: dict[str, Any], fmt: str) -> str:
     return to_json(data) if fmt == "json" else to_yaml(data)
+
+
+def _scalar(value: Any) -> str:
+    if isinstance(value, str):
+        if _PLAIN.match(value) and not _RESERVED.match(value) and not value.endswith((" ", ":")) and " #" not in value and ": " not in value and not _NUMBERISH.match(value):
+            return value
+        if "\n" not in value and "\r" not in value and _BLOCK_SAFE.match(value) and value.isprintable():
+            return "'" + value.replace("'", "''") + "'"  # single quotes: no escapes, reads as written
+        return json.dumps(value)  # ASCII escapes: YAML treats U+0085/U+2028 as line breaks
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        return json.dumps(value)
+    raise TypeError(f"cannot write {type(value).__name__} into a template")
+
+
+def _block(value: str, indent: str) -> str | None:
+    """A literal block (`|-`) for readable multi-line text, when YAML can hold it exactly."""
+    if "\n" not in value or value.endswith(("\n", " ")) or value.startswith((" ", "\n")) or not _BLOCK_SAFE.match(value):
+        return None
+    body = value.split("\n")
+    if any(line != line.rstrip(" ") for line in body):
+        return None
+    pad = indent + "  "
+    return "|-\n" + "\n".join(pad + line if line else "" for line in body)
+
+
+def _key(key: str) -> str:
+    return key if _PLAIN.match(key) and not _RESERVED.match(key) and ": " not in key else json.dumps(key)
+
+
+def _mapping(data: dict[str, Any], indent: str, lines: list[str]) -> None:
+    for key in sorted(data):
+        _entry(f"{indent}{_key(key)}:", data[key], indent, lines)
+
+
+def _entry(head: str, value: Any, indent: str, lines: list[str]) -> None:
+    if isinstance(value, dict):
+        if value:
+            lines.append(head)
+            _mapping(value, indent + "  ", lines)
+        else:
+            lines.append(head + " {}")
+    elif isinstance(value, list):
+        if value:
+            lines.append(head)
+            _sequence(value, indent, lines)
+        else:
+            lines.append(head + " []")
+    elif isinstance(value, str) and "\n" in value and (block := _block(value, indent)) is not None:
+        lines.append(f"{head} {block}")
+    else:
+        lines.append(f"{head} {_scalar(value)}")
+
+
+def _sequence(items: list[Any], indent: str, lines: list[str]) -> None:
+    for item in items:
+        if isinstance(item, dict) and item:
+            inner = indent + "  "
+            first = True
+            for key in sorted(item):
+                head = f"{indent}- {_key(key)}:" if first else f"{inner}{_key(key)}:"
+                _entry(head, item[key], inner, lines)
+                first = False
+        elif isinstance(item, list) and item:
+            lines.append(f"{indent}-")
+            _sequence(item, indent + "  ", lines)
+        else:
+            _entry(f"{indent}-", item, indent, lines)

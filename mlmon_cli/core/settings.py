@@ -28,6 +28,8 @@ class AlarmSettings:
     statistic: str
     treat_missing_data: str
     notify: bool | None
+    severity: str = "critical"
+    runbook_url: str | None = None
 
 
 def _first(*values: Any) -> Any:
@@ -45,6 +47,8 @@ def resolve_settings(component: Component, options: Any, alarm: AlarmDef, overri
         statistic=_first(override.statistic, alarm.statistic),
         treat_missing_data=_first(override.treat_missing_data, defaults.treat_missing_data, alarm.treat_missing_data),
         notify=override.notify,
+        severity=_first(override.severity, alarm.severity),
+        runbook_url=override.runbook_url,
     )
 
 

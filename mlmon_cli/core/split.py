@@ -6,10 +6,10 @@ the set of components, not their order, so adding one component changes the stac
 receives it (and the composites above), and moves nothing else unless that one stack
 overflows and splits.
 
-Each nested stack gets the alert topic as a parameter named `AlertsTopic` (so the component
-resources' `Ref: AlertsTopic` keeps working unchanged), rolls its component composites into one
-stack composite, and exports that composite's ARN; the parent's solution composite names the
-stack composites through `${Stack.Outputs.StackCompositeArn}`.
+Each nested stack gets the alert topics as parameters with the topics' own logical IDs (so the
+component resources' `Ref: AlertsTopic` keeps working unchanged), rolls its component
+composites into one stack composite per severity, and exports their ARNs; the parent's
+solution composites name them through `${Stack.Outputs.Stack<Severity>CompositeArn}`.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from troposphere import GetAtt, Output, Parameter, Ref, Template
 from troposphere.cloudformation import Stack
 
 from ..render import render
-from ..spec.model import Spec
+from ..spec.model import SEVERITIES, Spec
 from . import naming
 from .composites import AlarmRef, add_composite
 
@@ -31,9 +31,8 @@ from .composites import AlarmRef, add_composite
 STACK_RESOURCE_BUDGET = 400
 STACKS_DIR = "stacks"
 TOPIC_PARAMETER = "AlertsTopic"
-COMPOSITE_OUTPUT = "StackCompositeArn"
 
-Part = tuple[str, Template, AlarmRef]  # component name, its resources, its top composite
+Part = tuple[str, Template, dict[str, AlarmRef]]  # component name, its resources, its composite per severity
 
 
 def _bits(name: str) -> str:
@@ -61,44 +60,55 @@ def stack_id(prefix: str) -> str:
     return f"Monitoring{prefix or 'All'}"
 
 
-def add_nested_stacks(result: Any, spec: Spec, parts: list[Part], topic: Any, ext: str = "yaml") -> list[AlarmRef]:
-    """Fill `result.nested` with one template per group; add the Stack resources to the parent."""
+def add_nested_stacks(result: Any, spec: Spec, parts: list[Part], topics: dict[str, Any], ext: str = "yaml") -> dict[str, list[AlarmRef]]:
+    """Fill `result.nested` with one template per group; add the Stack resources to the parent.
+
+    Returns, per severity, the stack composites the parent's solution composites should name.
+    """
     parent = result.template
-    refs = []
+    refs: dict[str, list[AlarmRef]] = {severity: [] for severity in SEVERITIES}
+    topic_params = {value.data["Ref"]: value for value in topics.values() if isinstance(value, Ref)}
     for prefix, members in sorted(group(parts).items()):
         logical = stack_id(prefix)
         stem = f"monitoring-{prefix or 'all'}"
-        nested = _nested_template(spec, members, prefix, topic)
+        nested, severities = _nested_template(spec, members, prefix, topic_params, ext)
         result.nested[stem] = nested
-        params = {TOPIC_PARAMETER: topic} if not isinstance(topic, str) else {}
-        parent.add_resource(Stack(logical, TemplateURL=f"{STACKS_DIR}/{stem}.{ext}", Parameters=params or None))
-        name = naming.alarm_name(spec.solution, "Stack", prefix or "all")
-        refs.append(AlarmRef(logical, name, arn=f"{logical}.Outputs.{COMPOSITE_OUTPUT}"))
+        parent.add_resource(Stack(logical, TemplateURL=f"{STACKS_DIR}/{stem}.{ext}", Parameters=topic_params or None))
+        for severity in severities:
+            label = severity.capitalize()
+            name = naming.alarm_name(spec.solution, "Stack", prefix or "all", label)
+            refs[severity].append(AlarmRef(logical, name, arn=f"{logical}.Outputs.Stack{label}CompositeArn"))
     return refs
 
 
-def _nested_template(spec: Spec, members: list[Part], prefix: str, topic: Any) -> Template:
+def _nested_template(spec: Spec, members: list[Part], prefix: str, topic_params: dict[str, Any], ext: str) -> tuple[Template, list[str]]:
     from .build import UncappedTemplate  # the same uncapped template the single build uses
 
     t = UncappedTemplate()
     t.set_version("2010-09-09")
     t.set_description(f"mlmon monitoring for {spec.solution}: nested stack {prefix or 'all'} ({len(members)} components)")
-    if not isinstance(topic, str):
-        t.add_parameter(Parameter(TOPIC_PARAMETER, Type="String", Description="ARN of the solution's alert topic"))
+    for name in topic_params:
+        t.add_parameter(Parameter(name, Type="String", Description="ARN of one of the solution's alert topics"))
     for _, template, _ in members:
         for resource in template.resources.values():
             t.add_resource(resource)
-    logical = "StackComposite"
-    name = naming.alarm_name(spec.solution, "Stack", prefix or "all")
-    describe = partial(_describe, solution=spec.solution)
-    add_composite(t, logical, name, [m[2] for m in members], describe, [])
-    t.add_output(Output(COMPOSITE_OUTPUT, Description="Composite over this stack's components", Value=GetAtt(logical, "Arn")))
-    return t
+    severities = []
+    for severity in SEVERITIES:
+        children = [m[2][severity] for m in members if severity in m[2]]
+        if not children:
+            continue
+        label = severity.capitalize()
+        logical = f"Stack{label}Composite"
+        name = naming.alarm_name(spec.solution, "Stack", prefix or "all", label)
+        add_composite(t, logical, name, children, partial(_describe, solution=spec.solution, severity=severity), [])
+        t.add_output(Output(f"Stack{label}CompositeArn", Description=f"Composite over this stack's {severity} composites",
+                            Value=GetAtt(logical, "Arn")))
+        severities.append(severity)
+    return t, severities
 
 
 def _describe(**values: Any) -> str:
-    values.setdefault("part", 0)
-    values.setdefault("parent", "")
-    values.setdefault("watched", "")
+    for key, default in (("part", 0), ("parent", ""), ("watched", ""), ("severity", "critical"), ("runbook", "")):
+        values.setdefault(key, default)
     scope = values.pop("scope", "stack")
     return render("composite_description.txt.j2", scope=scope, **values)

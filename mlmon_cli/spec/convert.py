@@ -20,17 +20,19 @@ from ..components import REGISTRY, load_all
 from ..core import naming
 from ..core.settings import resolve_settings, settings_problems
 from ..errors import Location, Problem, SpecError
-from .model import AlarmDefaults, AlarmOverride, ComponentSpec, Notifications, Spec
+from .model import AlarmDefaults, AlarmOverride, ComponentSpec, Notifications, Route, Spec
 from .nodes import node_location
 
 SOLUTION_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9-]{0,39}$")
 COMPONENT_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_-]{0,63}$")
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+HTTPS_URL = re.compile(r"^https://[^\s/]+(/\S*)?$")
+LAMBDA_ARN = re.compile(r"^arn:aws[a-z-]*:lambda:[a-z0-9-]+:\d{12}:function:[A-Za-z0-9_-]{1,64}(:[A-Za-z0-9_$-]+)?$")
 TOPIC_ARN = re.compile(r"^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]{1,256}(\.fifo)?$")
 STATISTIC = re.compile(r"^(Sum|Average|Maximum|Minimum|SampleCount|(p|tm|wm|tc|ts)(100|\d{1,2}(\.\d{1,2})?))$")
 
 TOP_KEYS = ("solution", "description", "notifications", "defaults", "components")
-COMPONENT_KEYS = ("kind", "name", "description", "alarms")
+COMPONENT_KEYS = ("kind", "name", "description", "runbook_url", "alarms")
 _constructor = yaml.constructor.SafeConstructor()
 _MISSING = object()
 MISSING = _MISSING  # returned by SpecReader.scalar/typed when a value was invalid (a problem was recorded)
@@ -73,7 +75,7 @@ class SpecReader:
         value = _constructor.construct_object(node)
         if expected is float and isinstance(value, int) and not isinstance(value, bool):
             value = float(value)
-        if expected is str and isinstance(value, (int, float)) and not isinstance(value, bool) and node.style is None:
+        if expected is str and isinstance(value, (int, float)) and not isinstance(value, bool):
             value = node.value  # a bare 123 as a name is fine as a string
         if not isinstance(value, expected) or (expected is int and isinstance(value, bool)):
             self.error(node, path, f"expected {_TYPE_WORDS[expected]}, got {_describe(node)}")
@@ -111,6 +113,15 @@ class SpecReader:
             if isinstance(node, yaml.ScalarNode) and node.tag.endswith(":null"):
                 return None
             return self.typed(node, path, inner[0])
+        if dataclasses.is_dataclass(hint):
+            fields = dataclasses.fields(hint)
+            required = [f.name for f in fields if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING]
+            pairs = self.mapping(node, path, [f.name for f in fields], required=required)
+            if pairs is None or any(name not in pairs for name in required):
+                return _MISSING
+            before = len(self.problems)
+            values = self.dataclass(hint, pairs, path)
+            return hint(**values) if len(self.problems) == before else _MISSING
         if origin is tuple:
             if not isinstance(node, yaml.SequenceNode):
                 self.error(node, path, f"expected a list, got {_describe(node)}")
@@ -195,24 +206,40 @@ def _notifications(r: SpecReader, top: dict) -> Notifications:
     if "notifications" not in top:
         return Notifications()
     node = top["notifications"][1]
-    keys = [f.name for f in dataclasses.fields(Notifications)]
-    pairs = r.mapping(node, "notifications", keys)
+    values = _route(r, node, "notifications", Notifications)
+    return Notifications(**values) if values is not None else Notifications()
+
+
+def _route(r: SpecReader, node: yaml.Node, path: str, cls: type) -> dict[str, Any] | None:
+    """Convert and check one route (the default `notifications`, or its `warning` route)."""
+    problems_before = len(r.problems)
+    pairs = r.mapping(node, path, [f.name for f in dataclasses.fields(cls)])
     if pairs is None:
-        return Notifications()
-    values = r.dataclass(Notifications, pairs, "notifications")
-    for index, email in enumerate(values.get("emails", ())):
-        if not EMAIL.match(email):
-            r.error(pairs["emails"][1].value[index], f"notifications.emails[{index}]", f"'{email}' is not an email address")
-    if len(set(values.get("emails", ()))) != len(values.get("emails", ())):
-        r.error(pairs["emails"][1], "notifications.emails", "an address is listed twice")
+        return None
+    values = r.dataclass(cls, {k: v for k, v in pairs.items() if k != "warning"}, path)
+    if "warning" in pairs:
+        warning = _route(r, pairs["warning"][1], f"{path}.warning", Route)
+        if warning is not None:
+            values["warning"] = Route(**warning)
+    checks = (("emails", EMAIL, "is not an email address"), ("https_endpoints", HTTPS_URL, "is not an https:// URL"),
+              ("lambda_arns", LAMBDA_ARN, "is not a Lambda function ARN"))
+    for key, pattern, problem in checks:
+        for index, value in enumerate(values.get(key, ())):
+            if not pattern.match(value):
+                r.error(pairs[key][1].value[index], f"{path}.{key}[{index}]", f"'{value}' {problem}")
+        if len(set(values.get(key, ()))) != len(values.get(key, ())):
+            r.error(pairs[key][1], f"{path}.{key}", "a value is listed twice")
     arn = values.get("topic_arn")
     if arn is not None and not TOPIC_ARN.match(arn):
-        r.error(pairs["topic_arn"][1], "notifications.topic_arn", "expected an SNS topic ARN 'arn:aws:sns:<region>:<account>:<name>'")
-    if "emails" not in pairs and "topic_arn" not in pairs:
-        r.error(node, "notifications", "give 'emails' (a new topic is created) or 'topic_arn' (an existing topic), or both")
-    elif "emails" in values and not values["emails"] and "topic_arn" not in pairs:
-        r.error(pairs["emails"][1], "notifications.emails", "list at least one address, or give 'topic_arn'")
-    return Notifications(**values)
+        r.error(pairs["topic_arn"][1], f"{path}.topic_arn", "expected an SNS topic ARN 'arn:aws:sns:<region>:<account>:<name>'")
+    subscriber_keys = ("emails", "https_endpoints", "lambda_arns", "slack", "topic_arn")
+    given = [k for k in subscriber_keys if k in pairs]
+    if not given:
+        r.error(node, path, "give 'emails', 'https_endpoints', 'lambda_arns' or 'slack' (a new topic is created), "
+                            "or 'topic_arn' (an existing topic), or several")
+    elif not any(values.get(k) for k in subscriber_keys) and len(r.problems) == problems_before:
+        r.error(pairs[given[0]][1], f"{path}.{given[0]}", "list at least one subscriber, or give 'topic_arn'")
+    return values
 
 
 def _defaults(r: SpecReader, top: dict) -> AlarmDefaults:
@@ -307,6 +334,7 @@ def _component(r: SpecReader, node: yaml.Node, path: str, defaults: AlarmDefault
     if name is not _MISSING and not COMPONENT_NAME.match(name):
         r.error(pairs["name"][1], f"{path}.name", "must start with a letter and use only letters, digits, '-' and '_' (at most 64 characters)")
     description = r.scalar(pairs["description"][1], f"{path}.description", str) if "description" in pairs else ""
+    runbook = r.scalar(pairs["runbook_url"][1], f"{path}.runbook_url", str) if "runbook_url" in pairs else None
     option_pairs = {k: v for k, v in pairs.items() if k not in COMPONENT_KEYS}
     values = r.dataclass(cls.Options, option_pairs, path)
     if len(r.problems) > before:
@@ -315,6 +343,9 @@ def _component(r: SpecReader, node: yaml.Node, path: str, defaults: AlarmDefault
     options = cls.Options(**values)
     component = cls()
     for sub, message in component.check(options):
+        if isinstance(sub, Location):  # inside a nested structure, located by its parse hook
+            r.problems.append(Problem(sub, message))
+            continue
         target = option_pairs[sub][1] if sub in option_pairs else node
         r.error(target, _join(path, sub), message)
     alarms = _alarm_overrides(r, cls, pairs.get("alarms"), path)
@@ -330,7 +361,8 @@ def _component(r: SpecReader, node: yaml.Node, path: str, defaults: AlarmDefault
         for message in settings_problems(settings, alarm):
             r.error(at, alarm_path, message)
     location = node_location(node, r.file, path)
-    return ComponentSpec(kind=kind, name=name, options=options, alarms=alarms, description=description, location=location)
+    return ComponentSpec(kind=kind, name=name, options=options, alarms=alarms, description=description, location=location,
+                         runbook_url=runbook if runbook is not _MISSING else None)
 
 
 def _alarm_overrides(r: SpecReader, cls: type, entry: tuple[yaml.Node, yaml.Node] | None, path: str) -> dict[str, AlarmOverride]:

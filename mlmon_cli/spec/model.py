@@ -12,6 +12,7 @@ from typing import Any
 from ..errors import Location
 
 TREAT_MISSING_DATA = ("breaching", "notBreaching", "ignore", "missing")
+SEVERITIES = ("critical", "warning")
 
 
 def doc(text: str, **extra: Any) -> dict[str, Any]:
@@ -39,6 +40,10 @@ class AlarmOverride:
     notify: bool | None = field(
         default=None, metadata=doc("Send this alarm's own state changes to the topic (default: `notifications.notify_alarms`).")
     )
+    severity: str | None = field(
+        default=None, metadata=doc("critical or warning: which composite and route the alarm belongs to.", choices=SEVERITIES)
+    )
+    runbook_url: str | None = field(default=None, metadata=doc("Runbook for this alarm, written into its description."))
 
 
 @dataclass(frozen=True)
@@ -54,18 +59,51 @@ class AlarmDefaults:
 
 
 @dataclass(frozen=True)
-class Notifications:
-    """Where alarms and events go."""
+class Slack:
+    """An AWS Chatbot Slack channel subscribed to a route's topic (the workspace must be authorized in Chatbot)."""
 
-    emails: tuple[str, ...] = field(default=(), metadata=doc("Email addresses subscribed to the solution's new SNS topic."))
+    workspace_id: str = field(metadata=doc("Slack workspace ID (Chatbot console, e.g. T0123ABCD)."))
+    channel_id: str = field(metadata=doc("Slack channel ID (e.g. C0123ABCD)."))
+    iam_role_arn: str | None = field(
+        default=None, metadata=doc("Role Chatbot assumes; default: a new role with CloudWatch read-only access.")
+    )
+
+
+@dataclass(frozen=True)
+class Route:
+    """Who hears alarms of one severity: a new topic with these subscribers, or an existing topic."""
+
+    emails: tuple[str, ...] = field(default=(), metadata=doc("Email addresses (each must confirm its subscription)."))
+    https_endpoints: tuple[str, ...] = field(
+        default=(), metadata=doc("HTTPS endpoints, e.g. PagerDuty or Opsgenie SNS integration URLs (they confirm automatically).")
+    )
+    lambda_arns: tuple[str, ...] = field(default=(), metadata=doc("Lambda functions invoked with each notification."))
+    slack: Slack | None = field(default=None, metadata=doc("An AWS Chatbot Slack channel: `workspace_id`, `channel_id`, `iam_role_arn`."))
     topic_arn: str | None = field(
         default=None,
         metadata=doc("Use this existing SNS topic instead of creating one (its policy and key must allow CloudWatch and EventBridge)."),
     )
+
+    @property
+    def subscribers(self) -> int:
+        return len(self.emails) + len(self.https_endpoints) + len(self.lambda_arns) + (1 if self.slack else 0)
+
+
+@dataclass(frozen=True)
+class Notifications(Route):
+    """Where alarms and events go: the default route (every severity) plus an optional warning route."""
+
+    warning: Route | None = field(
+        default=None, metadata=doc("A separate route for warning-severity alarms (same keys as `notifications`).")
+    )
     notify_alarms: bool = field(default=False, metadata=doc("Child alarms notify too, not only composites."))
     notify_solution: bool = field(
-        default=False, metadata=doc("The solution-wide composite notifies too (component composites always do).")
+        default=False, metadata=doc("The solution-wide composites notify too (component composites always do).")
     )
+    ok_notifications: bool = field(default=False, metadata=doc("Also notify when a notifying alarm returns to OK (recovery)."))
+
+    def route(self, severity: str) -> Route:
+        return self.warning if severity == "warning" and self.warning else self
 
 
 @dataclass(frozen=True)
@@ -78,6 +116,7 @@ class ComponentSpec:
     alarms: dict[str, AlarmOverride]
     description: str
     location: Location
+    runbook_url: str | None = None
 
 
 @dataclass(frozen=True)

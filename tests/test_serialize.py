@@ -1,0 +1,34 @@
+"""mlmon's own YAML writer must mean exactly what the data says (PyYAML reads it back equal)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import yaml
+
+from mlmon_cli.core.build import build_template
+from mlmon_cli.core.serialize import dump
+from mlmon_cli.spec import load_spec
+
+from .conftest import GOLDEN, SPECS
+
+TRICKY = [
+    "", " lead", "trail ", "yes", "No", "off", "~", "null", "1.5", "0x1", "1e3", ".inf", "-x", "- x", "?x", "a: b",
+    "a #b", "#c", "@x", "`x", "%x", "!x", "&x", "*x", "|", ">", "'q'", '"q"', "it's \"q\" \\ x", "{x}", "[x]",
+    "2026-01-01", "=", "x,y", "multi\nline", "multi\n\nline", "tab\tx", "trail \nx", "x\n", "\nlead", "x\ny\n",
+    "a\r\nb", "\x85x", "a\u2028b", "\ufeffbom", "é", "\u00a0nbsp", "ALARM(\"${A.Arn}\") OR ALARM(\"${B.Arn}\")",
+]
+
+
+def test_tricky_scalars_round_trip() -> None:
+    data = {"values": TRICKY, "yes": {}, "no": [], "k: v": 1, "f": 1.5, "i": -3, "b": True, "z": None,
+            "nested": [[1, [2]], {"a": [{"b": "c", "d": []}]}, []]}
+    assert yaml.safe_load(dump(data, "yaml")) == data
+    assert json.loads(dump(data, "json")) == data
+
+
+@pytest.mark.parametrize("spec_path", SPECS + sorted(GOLDEN.glob("*/spec.yaml")), ids=lambda p: f"{p.parent.name}/{p.name}")
+def test_templates_round_trip(spec_path) -> None:
+    data = build_template(load_spec(spec_path)).template.to_dict()
+    assert yaml.safe_load(dump(data, "yaml")) == data
