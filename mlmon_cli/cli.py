@@ -73,6 +73,10 @@ def main(debug: bool) -> None:
     """mlmon: one YAML spec of an ML solution on AWS -> a CloudFormation monitoring template."""
 
 
+env_option = click.option("--env", "env", default=None, metavar="NAME",
+                          help="Apply the spec's `environments.NAME` overrides (thresholds, recipients, enablement).")
+
+
 @main.command("generate", epilog=EPILOG)
 @click.argument("spec", type=click.Path(dir_okay=True, path_type=Path))
 @click.option("-o", "--output", type=click.Path(allow_dash=True, path_type=Path), default=None,
@@ -81,8 +85,9 @@ def main(debug: bool) -> None:
               help="Template format (default: from the -o extension, else yaml).")
 @click.option("--split/--no-split", default=None,
               help="Force nested stacks (--split) or refuse them (--no-split); default: split only past a limit.")
+@env_option
 @_boundary
-def generate_command(spec: Path, output: Path | None, fmt: str | None, split: bool | None) -> None:
+def generate_command(spec: Path, output: Path | None, fmt: str | None, split: bool | None, env: str | None) -> None:
     """Generate the monitoring template for SPEC.
 
     \b
@@ -98,7 +103,7 @@ def generate_command(spec: Path, output: Path | None, fmt: str | None, split: bo
     from .spec import load_spec
 
     gc.disable()  # builds allocate many small objects and free none; collection passes only cost time
-    parsed = load_spec(spec)
+    parsed = load_spec(spec, env=env)
     fmt = fmt or ("json" if output is not None and output.suffix == ".json" else "yaml")
     to_directory = output is not None and str(output) != "-" and (output.is_dir() or output.suffix not in (".yaml", ".yml", ".json", ".template"))
     if split is None and not to_directory:
@@ -163,19 +168,27 @@ def _write(output: Path | None, text: str) -> None:
 
 @main.command("validate", epilog=EPILOG)
 @click.argument("specs", nargs=-1, required=True, type=click.Path(dir_okay=True, path_type=Path))
+@env_option
 @_boundary
-def validate_command(specs: tuple[Path, ...]) -> None:
-    """Check spec files only (fast; for pre-commit). Reports every problem of every file."""
-    from .spec import load_spec
+def validate_command(specs: tuple[Path, ...], env: str | None) -> None:
+    """Check spec files only (fast; for pre-commit). Reports every problem of every file.
+
+    Without --env, the base spec and every environment it defines are validated.
+    """
+    from .spec import parse_spec, spec_environments
+    from .spec.nodes import read_text
 
     problems = []
     for path in specs:
         try:
-            parsed = load_spec(path)
+            text = read_text(path, str(path))
+            envs = [env] if env is not None else [None, *spec_environments(text, str(path))]
+            for name in envs:
+                parsed = parse_spec(text, str(path), name)
+                label = f" [env {name}]" if name else ""
+                click.echo(f"{path}{label}: ok ({len(parsed.components)} components)", err=True)
         except SpecError as exc:
-            problems.extend(exc.problems)
-            continue
-        click.echo(f"{path}: ok ({len(parsed.components)} components)", err=True)
+            problems.extend(p for p in exc.problems if p not in problems)
     if problems:
         raise SpecError(problems)
 
@@ -185,8 +198,9 @@ _TEMPLATE = re.compile(r'^(Resources\s*:|\s*"Resources"\s*:|AWSTemplateFormatVer
 
 @main.command("lint", epilog=EPILOG)
 @click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=True, path_type=Path))
+@env_option
 @_boundary
-def lint_command(files: tuple[Path, ...]) -> None:
+def lint_command(files: tuple[Path, ...], env: str | None) -> None:
     """Lint specs (validated, generated, then linted), templates, split-output directories and
     state machine definitions (ASL, JSON or YAML: Retry/Catch coverage and error-handling rules).
 
@@ -218,7 +232,7 @@ def lint_command(files: tuple[Path, ...]) -> None:
         from .core.serialize import dump
         from .spec import parse_spec
 
-        result = build_template(parse_spec(text, str(path)))
+        result = build_template(parse_spec(text, str(path), env))
         jobs.append((f"{path}(generated)", dump(result.template.to_dict(), "yaml")))
         jobs.extend((f"{path}(generated stacks/{stem})", dump(t.to_dict(), "yaml")) for stem, t in result.nested.items())
     findings = lint_files(jobs) + sorted(asl_findings)

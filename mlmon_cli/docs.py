@@ -35,7 +35,7 @@ def fields_table(cls: type) -> str:
     rows = ["| key | type | default | meaning |", "|---|---|---|---|"]
     for f in dataclasses.fields(cls):
         unit = f" ({f.metadata['unit']})" if "unit" in f.metadata else ""
-        rows.append(f"| `{f.name}` | {_type_name(hints[f.name])}{unit} | {_default(f)} | {f.metadata.get('doc', '')} |")
+        rows.append(f"| `{f.name}` | {f.metadata.get('type') or _type_name(hints[f.name])}{unit} | {_default(f)} | {f.metadata.get('doc', '')} |")
     return "\n".join(rows) + "\n"
 
 
@@ -77,6 +77,8 @@ def kinds_markdown() -> str:
         module_doc = (sys.modules[kind.__module__].__doc__ or "").strip()
         out.append(f"### `{name}`: {kind.title}\n\n{module_doc}\n")
         out.append("Options:\n\n" + fields_table(kind.Options))
+        if hasattr(kind, "reference_markdown"):  # a kind with nested structure documents it itself
+            out.append(kind.reference_markdown())
         out.append("Alarms (why, and the first thing to do, are written into each AlarmDescription):\n\n" + "\n".join(_alarm_rows(kind)) + "\n")
         for a in kind.alarms:
             note = f" {a.caveat}" if a.caveat else ""

@@ -58,3 +58,16 @@ class InputFileError(MlmonError):
 
 class LimitError(MlmonError):
     """Raised when the generated template would pass a CloudFormation limit."""
+
+
+class AwsError(MlmonError):
+    """Raised when `deploy` or `fire` fails against AWS: a stack operation failed or rolled back,
+    or an AWS call was refused (credentials, permissions, a missing stack or bucket)."""
+
+    exit_code = 5
+
+
+class AwsUsageError(MlmonError):
+    """Raised when `deploy`/`fire` options cannot work: e.g. a large template without --s3-bucket."""
+
+    exit_code = 2

@@ -66,13 +66,60 @@ def lint_files(jobs: list[tuple[str, str]]) -> list[Finding]:
         return [f for findings in pool.map(_lint_job, jobs, chunksize=max(1, len(jobs) // (workers * 4))) for f in findings]
 
 
+def lint_asl(text: str, file: str) -> list[Finding]:
+    """mlmon's ASL checks on a state machine definition file (JSON or YAML), at the line of each state."""
+    from .asl import check_definition, load_asl
+
+    definition = load_asl(text, file)
+    root = _compose(text)
+    return sorted(
+        Finding(file, *_locate(root, f.path), f.rule, f.severity, f"{f.path}: {f.message}") for f in check_definition(definition)
+    )
+
+
+def _compose(text: str) -> Any:
+    """Node tree with line marks (JSON is read as YAML); None when it cannot be composed."""
+    import yaml
+
+    try:
+        return yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.YAMLError:
+        return None
+
+
+def _locate(node: Any, path: str) -> tuple[int, int]:
+    """Line and column of the deepest key of `path` (e.g. `States.Train.Catch[0].Next`) found, else 1:1.
+
+    State names may contain '.' or '[', so at each mapping the longest key that prefixes the rest wins.
+    """
+    import yaml
+
+    best, rest = (1, 1), path
+    while rest and node is not None:
+        if isinstance(node, yaml.MappingNode):
+            keys = [(str(k.value), k, v) for k, v in node.value if isinstance(k, yaml.ScalarNode)]
+            fits = [kv for kv in keys if rest == kv[0] or rest.startswith((kv[0] + ".", kv[0] + "["))]
+            if not fits:
+                break
+            name, key, node = max(fits, key=lambda kv: len(kv[0]))
+            best, rest = _mark(key), rest[len(name):].removeprefix(".")
+        elif isinstance(node, yaml.SequenceNode) and (m := re.match(r"\[(\d+)\]\.?", rest)) and int(m.group(1)) < len(node.value):
+            node = node.value[int(m.group(1))]
+            best, rest = _mark(node), rest[m.end():]
+        else:
+            break
+    return best
+
+
 def _mark(node: Any) -> tuple[int, int]:
     mark = getattr(node, "start_mark", None)
     return (mark.line + 1, mark.column + 1) if mark else (1, 1)
 
 
 def _mlmon_checks(template: dict[str, Any], text: str, file: str) -> list[Finding]:
-    """Limits AWS enforces at deploy time that cfn-lint 1.51 does not check."""
+    """Limits AWS enforces at deploy time that cfn-lint 1.51 does not check, and ASL error handling
+    (mlmon_cli/asl/check.py: Retry/Catch coverage, States.ALL placement, Next targets, reachability,
+    retrier field types) in every state machine Definition written as a mapping."""
     findings: list[Finding] = []
     if len(text.encode("utf-8")) > INLINE_TEMPLATE_BYTES:
         findings.append(Finding(file, 1, 1, "MLM001", "informational",
@@ -98,6 +145,11 @@ def _mlmon_checks(template: dict[str, Any], text: str, file: str) -> list[Findin
                 if isinstance(actions, list) and len(actions) > MAX_ALARM_ACTIONS:
                     findings.append(Finding(file, line, col, "MLM003", "error",
                                             f"{name}: {len(actions)} {key}; CloudWatch allows {MAX_ALARM_ACTIONS}"))
+        if kind == "AWS::StepFunctions::StateMachine" and isinstance(props.get("Definition"), dict):
+            from .asl import check_definition
+
+            findings.extend(Finding(file, line, col, f.rule, f.severity, f"{name}: Definition.{f.path}: {f.message}")
+                            for f in check_definition(props["Definition"]))
         if kind == "AWS::CloudWatch::Alarm" and props.get("InsufficientDataActions") and props.get("TreatMissingData") == "notBreaching":
             findings.append(Finding(file, line, col, "MLM004", "warning",
                                     f"{name}: InsufficientDataActions on a sparse metric (notBreaching) fire on quiet periods"))

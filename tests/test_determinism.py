@@ -38,7 +38,8 @@ def test_reordering_and_adding_components_keeps_existing_resources() -> None:
     after = generate(yaml.safe_dump(data))["Resources"]
     # Every component-level resource is unchanged; only the solution composite's rule and the new ones differ.
     changed = {k for k in before if before[k] != after.get(k)}
-    assert changed == {"SolutionCriticalComposite", "SolutionWarningComposite"}
-    assert set(after) - set(before) == {"NewJobCriticalComposite", "NewJobWarningComposite", "NewJobJobRunFailedRule",
-                                        "NewJobJobRunFailedAlarm", "NewJobJobRunFailedDeliveryAlarm",
-                                        "NewJobFailedTasksAlarm", "NewJobHeapUsageAlarm"}
+    assert changed == {"SolutionCriticalComposite", "SolutionWarningComposite", "Dashboard"}
+    added = set(after) - set(before)
+    assert all(name.startswith("NewJob") for name in added)  # only the new component's own resources
+    assert {"NewJobCriticalComposite", "NewJobWarningComposite", "NewJobJobRunFailedRule", "NewJobJobRunFailedAlarm",
+            "NewJobJobRunFailedDeliveryAlarm", "NewJobFailedTasksAlarm", "NewJobHeapUsageAlarm"} <= added

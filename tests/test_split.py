@@ -104,7 +104,7 @@ def test_adding_one_component_changes_only_the_stack_that_receives_it() -> None:
     # Within that stack only the new resources and the stack composite above them changed.
     modified = {k for k in before.nested[stem].resources
                 if before.nested[stem].resources[k].to_dict() != after.nested[stem].resources[k].to_dict()}
-    assert modified <= {k for k in before.nested[stem].resources if re.match(r"Stack(Critical|Warning)Composite", k)}
+    assert modified <= {k for k in before.nested[stem].resources if re.match(r"Stack(Critical|Warning)Composite|Dashboard", k)}
     assert before.template.to_dict() == after.template.to_dict()  # the parent is untouched
 
 

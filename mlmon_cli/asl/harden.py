@@ -9,18 +9,26 @@ Design (why it looks like this):
   Parallel/Map get no Retry: retrying them re-runs every branch/item, repeating side effects.
 * **Catch** - every Task/Parallel/Map gets a final ``States.ALL`` catcher, appended after any
   existing catchers; a list whose last catcher already holds ``States.ALL`` is left alone.
-  Catchers put the error output in place of the state input (``ResultPath: "$"`` in JSONPath,
-  ``Output: "{% $states.errorOutput %}"`` in JSONata).  ``ResultPath: "$.error"`` / ``$merge`` would
-  keep the input but fail at run time when the input is not an object (a Task after a Parallel
-  receives an array, Map items may be strings), which would lose the very alert we add.
+  Top-level catchers keep the state input and add the error to it (``ResultPath: "$.error"`` in
+  JSONPath; ``Output: {% $merge([$states.input, {'error': ..., 'failedState': '<name>'}]) %}`` in
+  JSONata), so a fallback still sees the data it needs.  **A state whose input is not an object
+  cannot keep it** (a Task after a Parallel receives an array): the catcher then raises
+  ``States.Runtime``, which no catcher handles, so the execution fails without the alert - it still
+  counts in ``ExecutionsFailed``, so the state machine's alarms fire.  Catchers inside Parallel
+  branches and Map processors only re-raise, so they replace the input with the error output
+  (``ResultPath: "$"`` / ``{% $states.errorOutput %}``): there the input is not needed, and Map
+  items are often strings.
 * **Scopes** - ``Next`` must name a state of the same scope, so:
 
-  - top level: catchers go to ``NotifyFailure`` (SNS publish with workflow name, failed state
-    name, Error, Cause, execution ARN and console link), then ``ExecutionFailed`` (Fail, Error
-    ``WorkflowFailed``, Cause "<original error> at state <name>: <original cause>").  The failed
-    state name travels in the workflow variable ``mlmonFailedState`` set by the catcher's
-    ``Assign``.  The notify state retries SNS errors and catches into ``ExecutionFailed``, never
-    into itself, so a broken topic cannot loop and the execution still ends FAILED.
+  - top level: the failed state's name must reach the message without workflow variables
+    (``Assign``), which moto 5.2.1 cannot evaluate.  JSONPath: each catcher goes to a per-state
+    ``<State> failed`` Pass (``Result`` = the state name, ``ResultPath: "$.failedState"``), then to
+    ``NotifyFailure``; JSONata: the catcher's ``Output`` writes the name as a literal and goes to
+    ``NotifyFailure`` directly.  ``NotifyFailure`` (SNS publish with workflow name, failed state,
+    ``error.Error``, ``error.Cause``, execution ARN and console link, built with
+    ``States.Format``) goes to ``ExecutionFailed`` (Fail, Error ``WorkflowFailed``, Cause
+    "<original error> at state <name>: <original cause>"), so the execution still ends FAILED.
+    The notify state retries SNS errors and catches into ``ExecutionFailed``, never into itself.
   - Parallel branches and Map processors: catchers go to one ``PropagateFailure`` per scope that
     hands the error back: the branch/iteration fails, the enclosing Parallel/Map fails, and *its*
     catcher notifies.  One failure -> **one** notification however deep it happens (a notify per
@@ -32,9 +40,12 @@ Design (why it looks like this):
     JSONPath needs a Choice plus two Fail states for that (``PropagateError``,
     ``PropagateStatesError``); JSONata does it in one Fail state with a conditional expression.
 
-* **Names** - ``NotifyFailure``, ``ExecutionFailed``, ``PropagateFailure``, ``PropagateError``,
-  ``PropagateStatesError``; when a name is taken anywhere in the state machine (names are global),
-  ``_2``, ``_3``, ... is appended deterministically.  Added states carry a ``Comment`` starting
+    A state whose QueryLanguage differs from the machine's gets a catcher in its own language; a
+    JSONPath catcher always goes through a ``<State> failed`` Pass (``QueryLanguage: JSONPath`` in a
+    JSONata machine), so the message always has the state name.
+* **Names** - ``<State> failed`` (cut to fit 80 characters), ``NotifyFailure``, ``ExecutionFailed``,
+  ``PropagateFailure``, ``PropagateError``, ``PropagateStatesError``; when a name is taken anywhere
+  in the state machine (names are global), ``_2``, ``_3``, ... is appended deterministically.  Added states carry a ``Comment`` starting
   with ``[mlmon:harden:<role>]``; a second run finds them by that tag, reuses and skips them, so
   hardening is idempotent.
 * New keys are appended at the end of a state; existing keys keep their order and values.
@@ -49,15 +60,19 @@ from dataclasses import dataclass, field
 from .check import CATCHABLE_TYPES, STATES_ALL, Scope, child_scopes, iter_scopes, query_language
 from .retry_policies import POLICIES, policy_for_resource
 
-__all__ = ["HardenChange", "HardenResult", "harden_definition", "FAILED_STATE_VARIABLE", "MARKER"]
+__all__ = [
+    "HardenChange", "HardenResult", "harden_definition", "MARKER", "ERROR_FIELD", "FAILED_STATE_FIELD",
+    "catch_all", "failed_marker", "failure_states", "propagate_states", "unique_name",
+]
 
 MARKER = "[mlmon:harden:"
-FAILED_STATE_VARIABLE = "mlmonFailedState"
+ERROR_FIELD = "error"  # top-level catchers add the error output here: $.error.Error / $.error.Cause
+FAILED_STATE_FIELD = "failedState"  # ... and the failed state's name here
 SNS_PUBLISH = "arn:aws:states:::sns:publish"
-CONSOLE = "https://console.aws.amazon.com/states/home?region="
-CONSOLE_PATH = "#/v2/executions/details/"
+CONSOLE = "https://console.aws.amazon.com/states/home#/v2/executions/details/"
 _GENERIC_CATCH_ERRORS = {STATES_ALL, "States.TaskFailed"}
 _COMMENTS = {
+    "failed": MARKER + "failed] Records which state failed, for the alert.",
     "notify": MARKER + "notify] Publishes a failure alert, then fails the execution.",
     "fail": MARKER + "fail] Ends the execution FAILED (WorkflowFailed); Cause names the original error and state.",
     "propagate": MARKER + "propagate] Hands a caught error back to the enclosing Parallel/Map.",
@@ -67,6 +82,8 @@ _COMMENTS = {
 }
 WORKFLOW_FAILED = "WorkflowFailed"
 RENAMED_PREFIX = "mlmon."
+MAX_STATE_NAME = 80
+FAILED_SUFFIX = " failed"
 
 
 @dataclass(frozen=True)
@@ -140,54 +157,96 @@ def _role(state: object) -> str | None:
     return None
 
 
-class _Fallback:
-    """Lazily finds or creates the fallback target of one scope, so unused scopes stay untouched."""
-
-    def __init__(self, scope: Scope, ctx: _Ctx, top: bool):
-        self.scope, self.ctx, self.top = scope, ctx, top
-        self.role = "notify" if top else "propagate"
-        self.existing = {_role(s): n for n, s in scope.body["States"].items() if _role(s)}
-        self.new_states: dict[str, dict] = {}
-        self._target: str | None = None
-
-    def target(self) -> str:
-        if self._target is None:
-            self._target = self.existing.get(self.role) or self._create()
-        return self._target
-
-    def _create(self) -> str:
-        ql, names = self.scope.query_language, self.ctx.names
-        if self.top:
-            notify, fail = _unique("NotifyFailure", names), _unique("ExecutionFailed", names)
-            self.new_states[notify] = _notify_state(ql, fail, self.ctx)
-            self.new_states[fail] = _workflow_failed_state(ql)
-            return notify
-        entry = _unique("PropagateFailure", names)
-        if ql == "JSONata":
-            self.new_states[entry] = _propagate_jsonata()
-            return entry
-        exact, renamed = _unique("PropagateError", names), _unique("PropagateStatesError", names)
-        self.new_states[entry] = _propagate_choice(exact, renamed)
-        self.new_states[exact] = _reraise("propagate-error", "$.Error")
-        self.new_states[renamed] = _reraise("propagate-states-error", f"States.Format('{RENAMED_PREFIX}{{}}', $.Error)")
-        return entry
-
-    def commit(self) -> None:
-        states = self.scope.body["States"]
-        for name, state in self.new_states.items():
-            states[name] = state
-            detail = f"added fallback {state['Type']} state ({_role(state)})"
-            self.ctx.changes.append(HardenChange(self.scope.state_path(name), "state_added", detail))
-
-
-def _unique(base: str, names: set[str]) -> str:
-    """``base``, or ``base_2``, ``base_3`` ... - the first name not yet used anywhere."""
+def unique_name(base: str, names: set[str]) -> str:
+    """``base``, or ``base_2``, ``base_3`` ... - the first name not yet used anywhere; claims it."""
     name, n = base, 1
     while name in names:
         n += 1
         name = f"{base}_{n}"
     names.add(name)
     return name
+
+
+# ------------------------------------------------------------------ fallback states (also used by mlmon_cli.workflow)
+def failure_states(ql: str, names: set[str], topic_arn: str, workflow_name: str | None) -> tuple[str, dict[str, dict]]:
+    """``NotifyFailure`` -> ``ExecutionFailed`` for the top level; returns (entry name, states)."""
+    notify, fail = unique_name("NotifyFailure", names), unique_name("ExecutionFailed", names)
+    return notify, {notify: _notify_state(ql, fail, topic_arn, workflow_name), fail: _workflow_failed_state(ql)}
+
+
+def failed_marker(state_name: str, next_state: str, names: set[str]) -> tuple[str, dict]:
+    """JSONPath ``<State> failed`` Pass: writes the state name to ``$.failedState`` (no variables needed)."""
+    base = state_name[: MAX_STATE_NAME - len(FAILED_SUFFIX) - 3] + FAILED_SUFFIX  # room for a _NN suffix
+    state = {"Type": "Pass", "Comment": _COMMENTS["failed"], "Result": state_name,
+             "ResultPath": f"$.{FAILED_STATE_FIELD}", "Next": next_state}
+    return unique_name(base, names), state
+
+
+def catch_all(state_name: str, ql: str, target: str, *, top: bool) -> dict:
+    """The final ``States.ALL`` catcher: top level keeps the input and adds the error (see module doc)."""
+    catcher: dict = {"ErrorEquals": [STATES_ALL]}
+    if ql == "JSONata":
+        if top:
+            extra = f"{{'{ERROR_FIELD}': $states.errorOutput, '{FAILED_STATE_FIELD}': {_jsonata_single(state_name)}}}"
+            catcher["Output"] = f"{{% $merge([$states.input, {extra}]) %}}"
+        else:
+            catcher["Output"] = "{% $states.errorOutput %}"
+    else:
+        catcher["ResultPath"] = f"$.{ERROR_FIELD}" if top else "$"
+    catcher["Next"] = target
+    return catcher
+
+
+def propagate_states(ql: str, names: set[str]) -> tuple[str, dict[str, dict]]:
+    """States of a Parallel branch / Map processor that re-raise a caught error; returns (entry, states)."""
+    entry = unique_name("PropagateFailure", names)
+    if ql == "JSONata":
+        return entry, {entry: _propagate_jsonata()}
+    exact, renamed = unique_name("PropagateError", names), unique_name("PropagateStatesError", names)
+    return entry, {
+        entry: _propagate_choice(exact, renamed),
+        exact: _reraise("propagate-error", "$.Error"),
+        renamed: _reraise("propagate-states-error", f"States.Format('{RENAMED_PREFIX}{{}}', $.Error)"),
+    }
+
+
+class _Fallback:
+    """Lazily finds or creates the fallback states of one scope, so unused scopes stay untouched."""
+
+    def __init__(self, scope: Scope, ctx: _Ctx, top: bool):
+        self.scope, self.ctx, self.top = scope, ctx, top
+        self.existing = {_role(s): n for n, s in scope.body["States"].items() if _role(s)}
+        self.markers: dict[str, dict] = {}
+        self.shared: dict[str, dict] = {}
+        self._entry: str | None = None
+
+    def target(self, state_name: str, ql: str) -> str:
+        """Where the catcher of ``state_name`` (written in query language ``ql``) goes."""
+        if self._entry is None:
+            self._entry = self.existing.get("notify" if self.top else "propagate") or self._create()
+        if not (self.top and ql == "JSONPath"):
+            return self._entry
+        marker, state = failed_marker(state_name, self._entry, self.ctx.names)
+        if self.scope.query_language == "JSONata":
+            state["QueryLanguage"] = "JSONPath"
+        self.markers[marker] = state
+        return marker
+
+    def _create(self) -> str:
+        ql = self.scope.query_language
+        if self.top:
+            entry, states = failure_states(ql, self.ctx.names, self.ctx.topic_arn, self.ctx.workflow_name)
+        else:
+            entry, states = propagate_states(ql, self.ctx.names)
+        self.shared.update(states)
+        return entry
+
+    def commit(self) -> None:
+        states = self.scope.body["States"]
+        for name, state in {**self.markers, **self.shared}.items():
+            states[name] = state
+            detail = f"added fallback {state['Type']} state ({_role(state)})"
+            self.ctx.changes.append(HardenChange(self.scope.state_path(name), "state_added", detail))
 
 
 def _harden_scope(scope: Scope, ctx: _Ctx, *, top: bool) -> None:
@@ -234,7 +293,7 @@ def _add_catch(path: str, name: str, state: dict, ql: str, fallback: _Fallback, 
         return  # e.g. a ${...} placeholder: not ours to rewrite
     if catch and any(isinstance(c, dict) and STATES_ALL in (c.get("ErrorEquals") or []) for c in catch):
         return  # States.ALL already present (if not last, `lint` reports ASL011; appending cannot fix it)
-    catcher = _catcher(name, ql, fallback.target(), assign=fallback.top)
+    catcher = catch_all(name, ql, fallback.target(name, ql), top=fallback.top)
     if catch is None:
         state["Catch"] = [catcher]
         ctx.changes.append(HardenChange(path, "catch_added", f"added Catch States.ALL -> {catcher['Next']}"))
@@ -244,26 +303,16 @@ def _add_catch(path: str, name: str, state: dict, ql: str, fallback: _Fallback, 
         ctx.changes.append(HardenChange(path, "catch_all_appended", detail))
 
 
-def _catcher(state_name: str, ql: str, target: str, *, assign: bool) -> dict:
-    catcher: dict = {"ErrorEquals": [STATES_ALL]}
-    if assign:
-        catcher["Assign"] = {FAILED_STATE_VARIABLE: state_name}
-    if ql == "JSONata":
-        catcher["Output"] = "{% $states.errorOutput %}"
-    else:
-        catcher["ResultPath"] = "$"
-    catcher["Next"] = target
-    return catcher
-
-
 def _workflow_failed_state(ql: str) -> dict:
     """Top-level Fail: constant custom error (never a States.* name); the original goes in Cause."""
     state: dict = {"Type": "Fail", "Comment": _COMMENTS["fail"], "Error": WORKFLOW_FAILED}
     if ql == "JSONata":
-        parts = ["$states.input.Error", "' at state '", "$" + FAILED_STATE_VARIABLE, "': '", "$states.input.Cause"]
+        err = f"$states.input.{ERROR_FIELD}"
+        parts = [f"{err}.Error", "' at state '", f"$states.input.{FAILED_STATE_FIELD}", "': '", f"{err}.Cause"]
         state["Cause"] = "{% " + " & ".join(parts) + " %}"
     else:
-        state["CausePath"] = f"States.Format('{{}} at state {{}}: {{}}', $.Error, ${FAILED_STATE_VARIABLE}, $.Cause)"
+        args = f"$.{ERROR_FIELD}.Error, $.{FAILED_STATE_FIELD}, $.{ERROR_FIELD}.Cause"
+        state["CausePath"] = f"States.Format('{{}} at state {{}}: {{}}', {args})"
     return state
 
 
@@ -292,18 +341,18 @@ def _propagate_jsonata() -> dict:
     }
 
 
-def _notify_state(ql: str, fail: str, ctx: _Ctx) -> dict:
+def _notify_state(ql: str, fail: str, topic_arn: str, workflow_name: str | None) -> dict:
     """SNS publish of the failure; retried on SNS transient errors, never caught into itself."""
     retry = POLICIES["sns"].to_asl()
     if ql == "JSONata":
-        args = {"TopicArn": ctx.topic_arn, "Subject": _subject_jsonata(ctx), "Message": _message_jsonata(ctx)}
+        args = {"TopicArn": topic_arn, "Subject": _subject_jsonata(workflow_name), "Message": _message_jsonata(workflow_name)}
         keep = "{% $states.input %}"
         return {
             "Type": "Task", "Comment": _COMMENTS["notify"], "Resource": SNS_PUBLISH, "Arguments": args,
             "Output": keep, "Retry": retry,
             "Catch": [{"ErrorEquals": [STATES_ALL], "Output": keep, "Next": fail}], "Next": fail,
         }
-    params = {"TopicArn": ctx.topic_arn, **_subject_jsonpath(ctx), "Message.$": _message_jsonpath(ctx)}
+    params = {"TopicArn": topic_arn, **_subject_jsonpath(workflow_name), "Message.$": _message_jsonpath(workflow_name)}
     return {
         "Type": "Task", "Comment": _COMMENTS["notify"], "Resource": SNS_PUBLISH, "Parameters": params,
         "ResultPath": None, "Retry": retry,
@@ -324,21 +373,19 @@ def _ascii_subject(name: str) -> str:
     return ("FAILED: " + clean)[:100]
 
 
-def _subject_jsonpath(ctx: _Ctx) -> dict:
-    if ctx.workflow_name is not None:
-        return {"Subject": _ascii_subject(ctx.workflow_name)}
+def _subject_jsonpath(workflow_name: str | None) -> dict:
+    if workflow_name is not None:
+        return {"Subject": _ascii_subject(workflow_name)}
     return {"Subject.$": "States.Format('FAILED: {}', $$.StateMachine.Name)"}
 
 
-def _message_jsonpath(ctx: _Ctx) -> str:
-    name = "$$.StateMachine.Name" if ctx.workflow_name is None else f"'{_escape_intrinsic(ctx.workflow_name)}'"
-    template = (
-        "Step Functions workflow {} failed at state {}. Error: {}. Cause: {}. Execution: {}. "
-        f"Console: {CONSOLE}{{}}{CONSOLE_PATH}{{}}"
-    )
-    region = "States.ArrayGetItem(States.StringSplit($$.Execution.Id, ':'), 3)"
-    args = [name, "$" + FAILED_STATE_VARIABLE, "$.Error", "$.Cause", "$$.Execution.Id", region, "$$.Execution.Id"]
-    return f"States.Format('{template}', {', '.join(args)})"
+MESSAGE_TEMPLATE = "Step Functions workflow {} failed at state {}. Error: {}. Cause: {}. Execution: {}. Console: " + CONSOLE + "{}"
+
+
+def _message_jsonpath(workflow_name: str | None) -> str:
+    name = "$$.StateMachine.Name" if workflow_name is None else f"'{_escape_intrinsic(workflow_name)}'"
+    args = [name, f"$.{FAILED_STATE_FIELD}", f"$.{ERROR_FIELD}.Error", f"$.{ERROR_FIELD}.Cause", "$$.Execution.Id", "$$.Execution.Id"]
+    return f"States.Format('{MESSAGE_TEMPLATE}', {', '.join(args)})"
 
 
 def _jsonata_literal(text: str) -> str:
@@ -346,18 +393,23 @@ def _jsonata_literal(text: str) -> str:
     return json.dumps(text)
 
 
-def _subject_jsonata(ctx: _Ctx) -> str:
-    if ctx.workflow_name is not None:
-        return _ascii_subject(ctx.workflow_name)
+def _jsonata_single(text: str) -> str:
+    """A JSONata single-quoted string literal (inside an expression that uses double quotes nowhere)."""
+    return "'" + text.replace("\\", "\\\\").replace("'", "\\'") + "'"
+
+
+def _subject_jsonata(workflow_name: str | None) -> str:
+    if workflow_name is not None:
+        return _ascii_subject(workflow_name)
     return "{% 'FAILED: ' & $states.context.StateMachine.Name %}"
 
 
-def _message_jsonata(ctx: _Ctx) -> str:
-    name = "$states.context.StateMachine.Name" if ctx.workflow_name is None else _jsonata_literal(ctx.workflow_name)
-    exe = "$states.context.Execution.Id"
+def _message_jsonata(workflow_name: str | None) -> str:
+    name = "$states.context.StateMachine.Name" if workflow_name is None else _jsonata_literal(workflow_name)
+    exe, err = "$states.context.Execution.Id", f"$states.input.{ERROR_FIELD}"
     parts = [
-        "'Step Functions workflow '", name, "' failed at state '", "$" + FAILED_STATE_VARIABLE,
-        "'. Error: '", "$states.input.Error", "'. Cause: '", "$states.input.Cause",
-        "'. Execution: '", exe, f"'. Console: {CONSOLE}'", f"$split({exe}, ':')[3]", f"'{CONSOLE_PATH}'", exe,
+        "'Step Functions workflow '", name, "' failed at state '", f"$states.input.{FAILED_STATE_FIELD}",
+        "'. Error: '", f"{err}.Error", "'. Cause: '", f"{err}.Cause",
+        "'. Execution: '", exe, f"'. Console: {CONSOLE}'", exe,
     ]
     return "{% " + " & ".join(parts) + " %}"

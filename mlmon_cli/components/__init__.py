@@ -13,6 +13,7 @@ from typing import Callable
 from .base import Component
 
 REGISTRY: dict[str, type[Component]] = {}
+_loaded = False
 
 
 def component(kind: str) -> Callable[[type[Component]], type[Component]]:
@@ -30,7 +31,9 @@ def component(kind: str) -> Callable[[type[Component]], type[Component]]:
 
 def load_all() -> dict[str, type[Component]]:
     """Import every sibling module (not starting with `_`, not `base`) once; return the registry."""
-    if not REGISTRY:
+    global _loaded
+    if not _loaded:  # not `if not REGISTRY`: importing one kind module directly registers it alone
+        _loaded = True
         for info in pkgutil.iter_modules(__path__):
             if not info.name.startswith("_") and info.name != "base":
                 importlib.import_module(f"{__name__}.{info.name}")

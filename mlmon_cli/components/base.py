@@ -105,6 +105,39 @@ class AlarmTarget:
 
 
 @dataclass(frozen=True)
+class ExtraAlarm:
+    """An alarm a component derives from its options, beyond its fixed `alarms` table.
+
+    Returned by `Component.extra_alarms` (Model Monitor drift and quality, "no success in N
+    hours") and by the generic log-pattern alarms (core/logs.py); build.py turns every one into an
+    `AWS::CloudWatch::Alarm` exactly like a table alarm (same naming, description, routing):
+
+    - `alarm` is the whole definition, numbers included: its threshold (in the metric's unit),
+      period, M of N, statistic, missing-data treatment and severity are final. The spec's
+      `defaults` and `alarms:` overrides do not apply (those alarms are configured where their
+      options are, and their periods follow how often the metric is published);
+    - `dimensions` is the exact dimension set (empty: a metric without dimensions);
+    - `group`, when given, names a sub-composite (`<solution>-<component>-<Severity>-<group>`,
+      e.g. ModelHealth) that rolls these alarms up and is itself a child of the component's
+      composite of that severity; without it the alarm is a direct child of that composite.
+    """
+
+    alarm: AlarmDef
+    dimensions: dict[str, Any]
+    group: str = ""
+
+    @property
+    def settings(self) -> Any:
+        """The alarm's numbers as the builder uses them (an `AlarmSettings`)."""
+        from ..core.settings import AlarmSettings  # lazily: core.settings imports this module
+
+        a = self.alarm
+        return AlarmSettings(enabled=True, threshold=a.threshold, period=a.period, evaluation_periods=a.evaluation_periods,
+                             datapoints_to_alarm=a.datapoints_to_alarm, statistic=a.statistic,
+                             treat_missing_data=a.treat_missing_data, notify=None, severity=a.severity)
+
+
+@dataclass(frozen=True)
 class BuildEnv:
     """What a kind's extra resources may use: names, the alert topic, and a logical-ID helper."""
 
@@ -130,6 +163,7 @@ class Component(Generic[OptionsT]):
     docs_url: ClassVar[str]
     dimension_names: ClassVar[tuple[str, ...]]  # documented dimension set of per-target alarms
     alarms: ClassVar[tuple[AlarmDef, ...]]
+    log_group_shared: ClassVar[bool] = False  # `log_group` is shared by every resource of the service
 
     def watched(self, o: OptionsT) -> str:
         """Human name of the watched resource, for descriptions."""
@@ -152,13 +186,32 @@ class Component(Generic[OptionsT]):
         return value * alarm.scale
 
     def applies(self, o: OptionsT, alarm: AlarmDef) -> bool:
-        """Whether an alarm exists at all for these options (e.g. not OverheadLatency on async endpoints).
-        An event alarm exists only where the kind says how to filter its events (`event_detail`)."""
-        return not alarm.is_event or type(self).event_detail is not Component.event_detail
+        """Whether an alarm exists at all for these options (e.g. not OverheadLatency on async endpoints)."""
+        return True
 
     def resources(self, o: OptionsT, env: BuildEnv) -> list[Any]:
         """Extra troposphere resources a kind creates (e.g. a generated state machine and its role)."""
         return []
+
+    def extra_alarms(self, o: OptionsT, env: BuildEnv) -> list[ExtraAlarm]:
+        """Alarms derived from the options (e.g. one per Model Monitor feature); see `ExtraAlarm`.
+        Called after `resources`, so they may watch a resource it created (e.g. a rule)."""
+        return []
+
+    def log_group(self, o: OptionsT) -> str | None:
+        """The CloudWatch Logs group the watched resource writes to, if it has a known one. The
+        component-level `log_group` key overrides it; it feeds saved Logs Insights queries and
+        `log_patterns` metric filters (core/logs.py)."""
+        return None
+
+    def log_stream_prefix(self, o: OptionsT) -> str | None:
+        """In a log group shared by many resources (e.g. /aws/sagemaker/TrainingJobs), the prefix of
+        this component's log streams; the saved queries filter on it."""
+        return None
+
+    def log_queries(self, o: OptionsT) -> dict[str, str]:
+        """Kind-specific saved Logs Insights queries (title -> query), added to the generic ones."""
+        return {}
 
     def check(self, o: OptionsT) -> list[tuple[Any, str]]:
         """Cross-field checks on the options: (option path, message) pairs; the path may also be

@@ -2,6 +2,8 @@
 
 Metrics: https://docs.aws.amazon.com/codepipeline/latest/userguide/metrics-dimensions.html (V2 only)
 Events:  https://docs.aws.amazon.com/codepipeline/latest/userguide/detect-state-changes-cloudwatch-events.html
+`expect_success_within_hours` adds a target-less rule on SUCCEEDED executions (CodePipeline
+publishes no success metric) and an alarm when it matched nothing for that long.
 """
 
 from __future__ import annotations
@@ -11,7 +13,8 @@ from typing import Any
 
 from ..spec.model import doc
 from . import component
-from .base import AlarmDef, AlarmTarget, Component, EventDef, event_alarm
+from . import _staleness
+from .base import AlarmDef, AlarmTarget, BuildEnv, Component, EventDef, ExtraAlarm, event_alarm
 
 PIPELINE_STATE_CHANGE = EventDef(
     source="aws.codepipeline",
@@ -29,6 +32,7 @@ PIPELINE_STATE_CHANGE = EventDef(
 @dataclass(frozen=True)
 class CodePipelineOptions:
     pipeline_name: str = field(metadata=doc("Name of the existing pipeline (PipelineName dimension and event filter)."))
+    expect_success_within_hours: int | None = _staleness.option("execution")
 
 
 @component("codepipeline")
@@ -59,6 +63,18 @@ class CodePipeline(Component[CodePipelineOptions]):
 
     def targets(self, o: CodePipelineOptions) -> list[AlarmTarget]:
         return [AlarmTarget({"PipelineName": o.pipeline_name})]
+
+    def resources(self, o: CodePipelineOptions, env: BuildEnv) -> list[Any]:
+        if o.expect_success_within_hours is None:
+            return []
+        return [_staleness.success_rule(env, "aws.codepipeline", PIPELINE_STATE_CHANGE.detail_type,
+                                        {"pipeline": [o.pipeline_name], "state": ["SUCCEEDED"]}, self.watched(o))]
+
+    def extra_alarms(self, o: CodePipelineOptions, env: BuildEnv) -> list[ExtraAlarm]:
+        if o.expect_success_within_hours is None:
+            return []
+        return [_staleness.rule_alarm(env, o.expect_success_within_hours, "execution",
+                                      "check the pipeline's source trigger and its latest executions")]
 
     def event_detail(self, o: CodePipelineOptions, alarm: AlarmDef) -> dict[str, Any]:
         return {"pipeline": [o.pipeline_name], "state": ["FAILED"]}

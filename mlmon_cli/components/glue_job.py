@@ -4,6 +4,9 @@ Metrics: https://docs.aws.amazon.com/glue/latest/dg/monitoring-awsglue-with-clou
 Events:  https://docs.aws.amazon.com/glue/latest/dg/automating-awsglue-with-cloudwatch-events.html
 Job metrics exist only when the job runs with `--enable-metrics`; a job that fails before Spark
 starts emits none, which is why the job-run state-change rule is the primary failure signal.
+`expect_success_within_hours` adds a target-less rule on SUCCEEDED runs and an alarm when it
+matched nothing for that long. Logs: `/aws-glue/jobs/error`, shared by every job in the account
+(its streams are named by run ID, so saved queries and filters see all jobs).
 """
 
 from __future__ import annotations
@@ -13,7 +16,8 @@ from typing import Any
 
 from ..spec.model import doc
 from . import component
-from .base import AlarmDef, AlarmTarget, Component, EventDef, event_alarm
+from . import _staleness
+from .base import AlarmDef, AlarmTarget, BuildEnv, Component, EventDef, ExtraAlarm, event_alarm
 
 NAMESPACE = "Glue"
 NEEDS_METRICS = "Requires job metrics: run the job with --enable-metrics."
@@ -36,6 +40,7 @@ JOB_STATE_CHANGE = EventDef(
 class GlueJobOptions:
     job_name: str = field(metadata=doc("Name of the existing Glue job (the JobName dimension and event filter)."))
     alert_on_stopped: bool = field(default=False, metadata=doc("Also treat manually STOPPED runs as failures."))
+    expect_success_within_hours: int | None = _staleness.option("run of the job")
 
 
 @component("glue_job")
@@ -44,6 +49,7 @@ class GlueJob(Component[GlueJobOptions]):
     title = "AWS Glue job"
     docs_url = "https://docs.aws.amazon.com/glue/latest/dg/monitoring-awsglue-with-cloudwatch-metrics.html"
     dimension_names = ("JobName", "JobRunId=ALL")
+    log_group_shared = True
     alarms = (
         event_alarm(
             "job_run_failed", "JobRunFailed", JOB_STATE_CHANGE,
@@ -76,6 +82,21 @@ class GlueJob(Component[GlueJobOptions]):
     def targets(self, o: GlueJobOptions) -> list[AlarmTarget]:
         # All three dimensions are required; static alarms can only target JobRunId=ALL.
         return [AlarmTarget({"JobName": o.job_name, "JobRunId": "ALL"})]
+
+    def resources(self, o: GlueJobOptions, env: BuildEnv) -> list[Any]:
+        if o.expect_success_within_hours is None:
+            return []
+        return [_staleness.success_rule(env, "aws.glue", JOB_STATE_CHANGE.detail_type,
+                                        {"jobName": [o.job_name], "state": ["SUCCEEDED"]}, self.watched(o))]
+
+    def extra_alarms(self, o: GlueJobOptions, env: BuildEnv) -> list[ExtraAlarm]:
+        if o.expect_success_within_hours is None:
+            return []
+        return [_staleness.rule_alarm(env, o.expect_success_within_hours, "run of the job",
+                                      "check the job's trigger or schedule and its latest runs in the Glue console")]
+
+    def log_group(self, o: GlueJobOptions) -> str | None:
+        return "/aws-glue/jobs/error"
 
     def event_detail(self, o: GlueJobOptions, alarm: AlarmDef) -> dict[str, Any]:
         states = ["FAILED", "TIMEOUT"] + (["STOPPED"] if o.alert_on_stopped else [])

@@ -2,6 +2,8 @@
 
 Metrics: https://docs.aws.amazon.com/lambda/latest/dg/monitoring-metrics.html
 Recommended alarms: CloudWatch "Best practice alarm recommendations" (AWS/Lambda).
+Logs: `/aws/lambda/<function>`; besides the generic saved queries, "Latest failures" shows the
+request ID and "Slowest invocations" reads the REPORT lines (duration, billed duration, memory).
 """
 
 from __future__ import annotations
@@ -76,6 +78,27 @@ class LambdaFunction(Component[LambdaOptions]):
 
     def targets(self, o: LambdaOptions) -> list[AlarmTarget]:
         return [AlarmTarget({"FunctionName": o.function_name})]
+
+    def log_group(self, o: LambdaOptions) -> str | None:
+        return f"/aws/lambda/{o.function_name}"
+
+    def log_queries(self, o: LambdaOptions) -> dict[str, str]:
+        from ..core.logs import FAILURE_REGEX
+
+        return {
+            "Latest failures": (
+                "fields @timestamp, @requestId, @logStream, @message\n"
+                f"| filter @message like {FAILURE_REGEX}\n"
+                "| sort @timestamp desc\n"
+                "| limit 50"
+            ),
+            "Slowest invocations": (
+                'filter @type = "REPORT"\n'
+                "| fields @timestamp, @requestId, @duration, @billedDuration, @maxMemoryUsed, @memorySize\n"
+                "| sort @duration desc\n"
+                "| limit 20"
+            ),
+        }
 
     def default_threshold(self, o: LambdaOptions, alarm: AlarmDef) -> float | None:
         if alarm.key == "duration_p90" and o.timeout_seconds is not None:

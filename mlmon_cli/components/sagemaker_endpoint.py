@@ -4,6 +4,20 @@ Invocation metrics: namespace AWS/SageMaker; instance metrics: /aws/sagemaker/En
 with exactly the dimensions EndpointName + VariantName (a third dimension, such as
 EndpointConfigName during blue/green deployments, is a different series).
 https://docs.aws.amazon.com/sagemaker/latest/dg/monitoring-cloudwatch.html
+
+Model Monitor (options `data_quality`, `model_quality`): a drift alarm per feature
+(`feature_baseline_drift_<feature>`, Maximum > threshold) and a model-quality alarm per metric
+(Minimum < `min` or Maximum > `max`), Period 3600 (published once per monitoring run, hourly at
+most), missing data notBreaching, severity warning by default. They roll up into a
+`<solution>-<component>-<Severity>-ModelHealth` composite under the component's composite of that
+severity; with a `notifications.warning` route, drift reaches whoever that route names (e.g. the
+data science team). Namespaces and dimensions differ between AWS sources: the defaults are what
+endpoints emit (`aws/sagemaker/Endpoints/data-metrics` and `.../model-metrics`, dimensions
+Endpoint and MonitoringSchedule); `namespace` and `dimensions` override them, and each
+description says how to check (`aws cloudwatch list-metrics`). Keys: `schedule_name`,
+`features` (name: threshold, or name: {threshold, period, evaluation_periods,
+datapoints_to_alarm, severity}) or `metrics` (name: {min | max, period, ...}), and the same
+settings for all entries, `namespace`, `dimensions`. Logs: `/aws/sagemaker/Endpoints/<endpoint>`.
 """
 
 from __future__ import annotations
@@ -13,7 +27,8 @@ from typing import Any
 
 from ..spec.model import doc
 from . import component
-from .base import AlarmDef, AlarmTarget, Component, EventDef, event_alarm
+from ._model_monitor import Monitor, monitor_alarms, parse_data_quality, parse_model_quality
+from .base import AlarmDef, AlarmTarget, BuildEnv, Component, EventDef, ExtraAlarm, event_alarm
 
 INVOCATIONS = "AWS/SageMaker"
 INSTANCES = "/aws/sagemaker/Endpoints"
@@ -45,6 +60,12 @@ class SageMakerEndpointOptions:
     async_inference: bool = field(
         default=False, metadata=doc("Asynchronous endpoint: it publishes no OverheadLatency, so that alarm is skipped.")
     )
+    data_quality: Monitor | None = field(default=None, metadata=doc(
+        "Model Monitor data-quality schedule: `schedule_name`, `features` (name: drift threshold), optional settings, "
+        "`namespace`, `dimensions` (see above).", parse=parse_data_quality, type="mapping"))
+    model_quality: Monitor | None = field(default=None, metadata=doc(
+        "Model Monitor model-quality schedule: `schedule_name`, `metrics` (name: {min} or {max}), optional settings, "
+        "`namespace`, `dimensions`.", parse=parse_model_quality, type="mapping"))
 
 
 def _metric(key: str, suffix: str, metric: str, namespace: str, statistic: str, comparison: str, threshold: float,
@@ -126,6 +147,13 @@ class SageMakerEndpoint(Component[SageMakerEndpointOptions]):
 
     def applies(self, o: SageMakerEndpointOptions, alarm: AlarmDef) -> bool:
         return not (o.async_inference and alarm.key == "overhead_latency_p99")
+
+    def extra_alarms(self, o: SageMakerEndpointOptions, env: BuildEnv) -> list[ExtraAlarm]:
+        monitors = [m for m in (o.data_quality, o.model_quality) if m is not None]
+        return [extra for m in monitors for extra in monitor_alarms(m, o.endpoint_name)]
+
+    def log_group(self, o: SageMakerEndpointOptions) -> str | None:
+        return f"/aws/sagemaker/Endpoints/{o.endpoint_name}"
 
     def metric_threshold(self, o: SageMakerEndpointOptions, alarm: AlarmDef, value: float) -> float:
         if alarm.key == "cpu_utilization":

@@ -1,6 +1,10 @@
 """AWS Step Functions state machine alarms (execution metrics, dimension StateMachineArn).
 
 Metrics: https://docs.aws.amazon.com/step-functions/latest/dg/procedure-cw-metrics.html
+Events:  https://docs.aws.amazon.com/step-functions/latest/dg/cw-events.html ('Step Functions
+Execution Status Change', Standard workflows only; detail mirrors DescribeExecution).
+`expect_success_within_hours` alarms when ExecutionsSucceeded stayed below 1 for that many
+hourly periods (missing data breaching). No log group unless the spec gives `log_group`.
 """
 
 from __future__ import annotations
@@ -10,9 +14,24 @@ from typing import Any
 
 from ..spec.model import doc
 from . import component
-from .base import AlarmDef, AlarmTarget, Component
+from . import _staleness
+from .base import AlarmDef, AlarmTarget, BuildEnv, Component, EventDef, ExtraAlarm, event_alarm
 
 NAMESPACE = "AWS/States"
+
+EXECUTION_STATUS_CHANGE = EventDef(
+    source="aws.states",
+    detail_type="Step Functions Execution Status Change",
+    message_template="step_functions_state_change.txt.j2",
+    input_paths={
+        "execution": "$.detail.executionArn",
+        "name": "$.detail.name",
+        "status": "$.detail.status",
+        "error": "$.detail.error",
+        "cause": "$.detail.cause",
+        "region": "$.region",
+    },
+)
 
 
 @dataclass(frozen=True)
@@ -21,6 +40,7 @@ class StepFunctionsOptions:
     state_machine_name: str | None = field(
         default=None, metadata=doc("Name of the state machine in the stack's account and Region (the ARN is built from it).")
     )
+    expect_success_within_hours: int | None = _staleness.option("execution")
 
 
 def _count(key: str, suffix: str, metric: str, why: str, first_step: str) -> AlarmDef:
@@ -30,6 +50,24 @@ def _count(key: str, suffix: str, metric: str, why: str, first_step: str) -> Ala
     )
 
 
+# The execution metrics alone (a generated `workflow` notifies on failure itself, so it needs no rule).
+METRIC_ALARMS = (
+    _count("executions_failed", "ExecutionsFailed", "ExecutionsFailed",
+           "executions that ended FAILED: a step raised an error no Catch handled, or a Fail state was reached "
+           "(as mlmon's notify-and-fail fallback does after alerting)",
+           "open the failed execution in the console and read the first failed state's error and cause"),
+    _count("executions_timed_out", "ExecutionsTimedOut", "ExecutionsTimedOut",
+           "executions that exceeded the state machine's TimeoutSeconds",
+           "find the step that was still running and check the job or service it waited on"),
+    _count("executions_aborted", "ExecutionsAborted", "ExecutionsAborted",
+           "executions that were stopped before finishing (manually or by a deployment)",
+           "check CloudTrail StopExecution calls to see who or what stopped it"),
+    _count("executions_throttled", "ExecutionThrottled", "ExecutionThrottled",
+           "StartExecution or state transitions throttled by Step Functions quotas",
+           "check the Step Functions quotas for the account and the rate executions are started at"),
+)
+
+
 @component("step_functions")
 class StepFunctions(Component[StepFunctionsOptions]):
     Options = StepFunctionsOptions
@@ -37,18 +75,16 @@ class StepFunctions(Component[StepFunctionsOptions]):
     docs_url = "https://docs.aws.amazon.com/step-functions/latest/dg/procedure-cw-metrics.html"
     dimension_names = ("StateMachineArn",)
     alarms = (
-        _count("executions_failed", "ExecutionsFailed", "ExecutionsFailed",
-               "executions that failed: a step raised an error no Catch handled",
-               "open the failed execution in the console and read the first failed state's error and cause"),
-        _count("executions_timed_out", "ExecutionsTimedOut", "ExecutionsTimedOut",
-               "executions that exceeded the state machine's TimeoutSeconds",
-               "find the step that was still running and check the job or service it waited on"),
-        _count("executions_aborted", "ExecutionsAborted", "ExecutionsAborted",
-               "executions that were stopped before finishing (manually or by a deployment)",
-               "check CloudTrail StopExecution calls to see who or what stopped it"),
-        _count("executions_throttled", "ExecutionThrottled", "ExecutionThrottled",
-               "StartExecution or state transitions throttled by Step Functions quotas",
-               "check the Step Functions quotas for the account and the rate executions are started at"),
+        *METRIC_ALARMS,
+        event_alarm(
+            "execution_failed", "ExecutionFailedEvent", EXECUTION_STATUS_CHANGE,
+            why="an execution ended FAILED, TIMED_OUT or ABORTED (EventBridge 'Step Functions Execution Status "
+            "Change'); the message names the execution and its error",
+            first_step="open the execution (the message links it) and read the first failed state's error and cause",
+            caveat="Standard workflows only: Express workflows emit no execution status events (their "
+            "AWS/States metric alarms still apply). [unverified] error and cause in the event: documented as "
+            "DescribeExecution's fields, absent from AWS's older example events.",
+        ),
     )
 
     def watched(self, o: StepFunctionsOptions) -> str:
@@ -64,6 +100,12 @@ class StepFunctions(Component[StepFunctionsOptions]):
     def targets(self, o: StepFunctionsOptions) -> list[AlarmTarget]:
         return [AlarmTarget({"StateMachineArn": self.state_machine_arn(o)})]
 
+    def extra_alarms(self, o: StepFunctionsOptions, env: BuildEnv) -> list[ExtraAlarm]:
+        return success_alarms(o.expect_success_within_hours, self.targets(o))
+
+    def event_detail(self, o: StepFunctionsOptions, alarm: AlarmDef) -> dict[str, Any]:
+        return {"stateMachineArn": [self.state_machine_arn(o)], "status": ["FAILED", "TIMED_OUT", "ABORTED"]}
+
     def check(self, o: StepFunctionsOptions) -> list[tuple[str, str]]:
         if bool(o.state_machine_arn) == bool(o.state_machine_name):
             return [("", "give exactly one of 'state_machine_arn' or 'state_machine_name'")]
@@ -71,3 +113,12 @@ class StepFunctions(Component[StepFunctionsOptions]):
         if arn and not (arn.startswith("arn:") and ":states:" in arn and ":stateMachine:" in arn):
             return [("state_machine_arn", "expected 'arn:<partition>:states:<region>:<account>:stateMachine:<name>'")]
         return []
+
+
+def success_alarms(hours: int | None, targets: list[AlarmTarget]) -> list[ExtraAlarm]:
+    """The no-recent-success alarm on ExecutionsSucceeded (shared with the generated `workflow`)."""
+    if hours is None:
+        return []
+    return [_staleness.metric_alarm(hours, "ExecutionsSucceeded", NAMESPACE, t.dimensions, "execution",
+                                    "check what starts the executions (schedule or rule) and the latest executions' status")
+            for t in targets]

@@ -24,9 +24,11 @@ from ..spec.model import SEVERITIES, AlarmOverride, ComponentSpec, Spec
 _NO_OVERRIDE = AlarmOverride()
 RESERVED_IDS = ("AlertsKey", "AlertsKeyAlias", "AlertsTopic", "AlertsTopicPolicy", "WarningTopic", "SolutionComposite",
                 "SolutionCriticalComposite", "SolutionWarningComposite", "AlertPathCriticalComposite")
+from . import logs as logs_mod
 from . import naming
 from . import split as split_mod
 from .composites import AlarmRef, add_composite
+from .dashboard import MetricGraph, Section, add_dashboards
 from .notifications import add_alert_path_alarms, add_notifications, alert_path_names, failed_invocations
 from .settings import AlarmSettings, resolve_settings
 
@@ -70,6 +72,7 @@ class _Context:
     result: BuildResult
     template: Template
     names: dict[str, str] = field(default_factory=dict)
+    graphs: list[MetricGraph] = field(default_factory=list)
 
     @property
     def topic(self) -> Any:
@@ -98,6 +101,7 @@ class _Part:
     comp: ComponentSpec
     template: Template
     composites: dict[str, AlarmRef]  # severity -> the component's composite of that severity
+    section: Section  # what the dashboard shows of it
 
 
 def _new_template() -> Template:
@@ -122,13 +126,15 @@ def build_template(spec: Spec, split: bool | None = None, nested_ext: str = "yam
     needs_split = split if split is not None else _over_limits(t, parts)
     if needs_split:
         by_severity = split_mod.add_nested_stacks(
-            result, spec, [(p.comp.name, p.template, p.composites) for p in parts], topics, nested_ext
+            result, spec, [(p.comp.name, p.template, p.composites, p.section) for p in parts], topics, nested_ext
         )
+        add_dashboards(t, spec.solution, [Section(f"{spec.solution}: nested stacks", refs, []) for refs in by_severity.values() if refs])
     else:
         for part in parts:
             for resource in part.template.resources.values():
                 t.add_resource(resource)
         by_severity = {sev: [p.composites[sev] for p in parts if sev in p.composites] for sev in SEVERITIES}
+        add_dashboards(t, spec.solution, [p.section for p in parts])
     if alert_path:
         by_severity["critical"].append(alert_path)
     _add_solution_composites(t, spec, topics, by_severity)
@@ -186,9 +192,10 @@ def _build_parts(spec: Spec, result: BuildResult, topics: dict[str, Any]) -> lis
     parts = []
     for comp in spec.components:
         ctx = _Context(spec, topics, result, _new_template(), names)
-        composites = _add_component(ctx, comp)
+        composites, watched = _add_component(ctx, comp)
         if composites:
-            parts.append(_Part(comp, ctx.template, composites))
+            section = Section(f"{comp.name}: {watched}", list(composites.values()), ctx.graphs)
+            parts.append(_Part(comp, ctx.template, composites, section))
     return parts
 
 
@@ -197,10 +204,11 @@ def _over_limits(parent: Template, parts: list[_Part]) -> bool:
     return count > MAX_RESOURCES
 
 
-def _add_component(ctx: _Context, comp: ComponentSpec) -> dict[str, AlarmRef]:
-    """Add a component's alarms and rules; return its composite per severity."""
+def _add_component(ctx: _Context, comp: ComponentSpec) -> tuple[dict[str, AlarmRef], str]:
+    """Add a component's alarms and rules; return its composite per severity and what it watches."""
     kind = REGISTRY[comp.kind]()
-    for resource in kind.resources(comp.options, BuildEnv(ctx.spec.solution, comp.name, ctx.topic)):
+    env = BuildEnv(ctx.spec.solution, comp.name, ctx.topic)
+    for resource in [*kind.resources(comp.options, env), *logs_mod.log_resources(kind, comp, env)]:
         ctx.claim(resource.title, comp)
         ctx.template.add_resource(resource)
     children: dict[str, list[AlarmRef]] = {}
@@ -214,6 +222,7 @@ def _add_component(ctx: _Context, comp: ComponentSpec) -> dict[str, AlarmRef]:
         else:
             for target in kind.targets(comp.options):
                 group.append(_add_metric_alarm(ctx, comp, kind, alarm, settings, target))
+    _add_extra_alarms(ctx, comp, kind, env, children)
     composites = {}
     for severity in SEVERITIES:
         if not children.get(severity):
@@ -227,7 +236,30 @@ def _add_component(ctx: _Context, comp: ComponentSpec) -> dict[str, AlarmRef]:
                            severity=severity, runbook=comp.runbook_url or "")
         composites[severity] = add_composite(ctx.template, logical, name, children[severity], describe, [ctx.topics[severity]],
                                              ok_actions=ctx.spec.notifications.ok_notifications)
-    return composites
+    return composites, kind.watched(comp.options)
+
+
+def _add_extra_alarms(ctx: _Context, comp: ComponentSpec, kind: Component, env: BuildEnv,
+                      children: dict[str, list[AlarmRef]]) -> None:
+    """The kind's `extra_alarms` and the log-pattern alarms: each a direct child of the component's
+    composite of its severity, or of a sub-composite per (severity, group) that is such a child."""
+    groups: dict[tuple[str, str], list[AlarmRef]] = {}
+    for extra in [*kind.extra_alarms(comp.options, env), *logs_mod.log_alarms(kind, comp, env)]:
+        settings = extra.settings
+        ref = _add_metric_alarm(ctx, comp, kind, extra.alarm, settings, AlarmTarget({}), dict(extra.dimensions))
+        if extra.group:
+            groups.setdefault((settings.severity, extra.group), []).append(ref)
+        else:
+            children.setdefault(settings.severity, []).append(ref)
+    for (severity, group), refs in groups.items():
+        label = severity.capitalize()
+        logical = naming.logical_id(comp.name, label, group, "Composite")
+        name = naming.alarm_name(ctx.spec.solution, comp.name, label, group)
+        ctx.claim(logical, comp)
+        ctx.claim(name, comp)
+        describe = partial(_composite_text, scope="component", solution=ctx.spec.solution, watched=kind.watched(comp.options),
+                           severity=severity, group=group, runbook=comp.runbook_url or "")
+        children.setdefault(severity, []).append(add_composite(ctx.template, logical, name, refs, describe, []))
 
 
 def _notifies(ctx: _Context, settings: AlarmSettings) -> bool:
@@ -249,7 +281,6 @@ def _add_metric_alarm(ctx: _Context, comp: ComponentSpec, kind: Component, alarm
         "AlarmDescription": _alarm_text(ctx, comp, kind, alarm, settings, dims, notifies, rule_name),
         "Namespace": alarm.namespace,
         "MetricName": alarm.metric,
-        "Dimensions": [MetricDimension(Name=k, Value=v) for k, v in dims.items()],
         "Period": settings.period,
         "EvaluationPeriods": settings.evaluation_periods,
         "DatapointsToAlarm": settings.datapoints_to_alarm,
@@ -258,6 +289,8 @@ def _add_metric_alarm(ctx: _Context, comp: ComponentSpec, kind: Component, alarm
         "TreatMissingData": settings.treat_missing_data,
         "ActionsEnabled": True,
     }
+    if dims:  # a log metric filter's metric has none
+        props["Dimensions"] = [MetricDimension(Name=k, Value=v) for k, v in dims.items()]
     if settings.statistic in STANDARD_STATISTICS:
         props["Statistic"] = settings.statistic
     else:
@@ -265,6 +298,8 @@ def _add_metric_alarm(ctx: _Context, comp: ComponentSpec, kind: Component, alarm
     if notifies:
         props.update(ctx.actions(settings.severity))
     ctx.template.add_resource(Alarm(logical, **props))
+    title = " ".join(p for p in (target.label, alarm.suffix) if p)
+    ctx.graphs.append(MetricGraph(title, alarm.namespace, alarm.metric, dims, settings.statistic, settings.period, props["Threshold"]))
     return AlarmRef(logical, name)
 
 
@@ -322,7 +357,7 @@ def _alarm_text(ctx: _Context, comp: ComponentSpec, kind: Component, alarm: Alar
         statistic=s.statistic,
         namespace=alarm.namespace,
         metric=alarm.metric,
-        dimensions=", ".join(f"{k}={v}" for k, v in shown.items()),
+        dimensions=", ".join(f"{k}={v}" for k, v in shown.items()) or "no dimensions",
         comparison=alarm.comparison,
         threshold=threshold,
         datapoints=s.datapoints_to_alarm,
@@ -341,7 +376,7 @@ def _alarm_text(ctx: _Context, comp: ComponentSpec, kind: Component, alarm: Alar
 
 
 def _composite_text(**values: Any) -> str:
-    for key, default in (("solution", ""), ("watched", ""), ("part", 0), ("parent", ""), ("severity", "critical"), ("runbook", "")):
+    for key, default in (("solution", ""), ("watched", ""), ("part", 0), ("parent", ""), ("severity", "critical"), ("runbook", ""), ("group", "")):
         values.setdefault(key, default)
     return render("composite_description.txt.j2", **values)
 

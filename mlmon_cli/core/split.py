@@ -25,6 +25,7 @@ from ..render import render
 from ..spec.model import SEVERITIES, Spec
 from . import naming
 from .composites import AlarmRef, add_composite
+from .dashboard import Section, add_dashboards
 
 # Per nested stack: CloudFormation allows 500 resources and 200 outputs; keep headroom for the
 # stack composite (and its parts) and for growth before a group has to split.
@@ -32,7 +33,7 @@ STACK_RESOURCE_BUDGET = 400
 STACKS_DIR = "stacks"
 TOPIC_PARAMETER = "AlertsTopic"
 
-Part = tuple[str, Template, dict[str, AlarmRef]]  # component name, its resources, its composite per severity
+Part = tuple[str, Template, dict[str, AlarmRef], Section]  # name, resources, composite per severity, dashboard section
 
 
 def _bits(name: str) -> str:
@@ -89,9 +90,10 @@ def _nested_template(spec: Spec, members: list[Part], prefix: str, topic_params:
     t.set_description(f"mlmon monitoring for {spec.solution}: nested stack {prefix or 'all'} ({len(members)} components)")
     for name in topic_params:
         t.add_parameter(Parameter(name, Type="String", Description="ARN of one of the solution's alert topics"))
-    for _, template, _ in members:
+    for _, template, _, _ in members:
         for resource in template.resources.values():
             t.add_resource(resource)
+    add_dashboards(t, spec.solution, [m[3] for m in members], label=prefix or "all")
     severities = []
     for severity in SEVERITIES:
         children = [m[2][severity] for m in members if severity in m[2]]

@@ -1,23 +1,30 @@
-"""Spec loading: file -> located node tree -> validated frozen model."""
+"""Spec loading: file -> located node tree -> (environment overlay) -> validated frozen model."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 from .convert import convert_spec
+from .environments import apply_environment, environment_names
 from .model import Spec
 from .nodes import compose, read_text
 
 
-def load_spec(path: Path, display: str | None = None) -> Spec:
+def load_spec(path: Path, display: str | None = None, env: str | None = None) -> Spec:
     """Read and validate a spec file. Raises SpecError listing every problem with its location."""
     shown = display or str(path)
-    return parse_spec(read_text(path, shown), shown)
+    return parse_spec(read_text(path, shown), shown, env)
 
 
-def parse_spec(text: str, file: str) -> Spec:
-    """Validate spec text; `file` is only used in error locations."""
-    return convert_spec(compose(text, file), file)
+def parse_spec(text: str, file: str, env: str | None = None) -> Spec:
+    """Validate spec text for one environment (None: the base spec); `file` is only used in error locations."""
+    root = compose(text, file)
+    return convert_spec(apply_environment(root, env, file), file, env)
 
 
-__all__ = ["Spec", "load_spec", "parse_spec"]
+def spec_environments(text: str, file: str) -> list[str]:
+    """The environment names a spec defines (for validating every one of them)."""
+    return environment_names(compose(text, file))
+
+
+__all__ = ["Spec", "load_spec", "parse_spec", "spec_environments"]

@@ -20,6 +20,8 @@ from ..components import REGISTRY, load_all
 from ..core import naming
 from ..core.settings import resolve_settings, settings_problems
 from ..errors import Location, Problem, SpecError
+from .logs import KEYS as LOG_KEYS
+from .logs import log_problems, parse_component_logs
 from .model import AlarmDefaults, AlarmOverride, ComponentSpec, Notifications, Route, Spec
 from .nodes import node_location
 
@@ -32,7 +34,7 @@ TOPIC_ARN = re.compile(r"^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]{1,2
 STATISTIC = re.compile(r"^(Sum|Average|Maximum|Minimum|SampleCount|(p|tm|wm|tc|ts)(100|\d{1,2}(\.\d{1,2})?))$")
 
 TOP_KEYS = ("solution", "description", "notifications", "defaults", "components")
-COMPONENT_KEYS = ("kind", "name", "description", "runbook_url", "alarms")
+COMPONENT_KEYS = ("kind", "name", "description", "enabled", "runbook_url", "alarms", *LOG_KEYS)  # LOG_KEYS: every kind
 _constructor = yaml.constructor.SafeConstructor()
 _MISSING = object()
 MISSING = _MISSING  # returned by SpecReader.scalar/typed when a value was invalid (a problem was recorded)
@@ -138,7 +140,7 @@ class SpecReader:
             self.error(node, path, f"must be at least {meta['minimum']}, got {value}")
             return False
         if "maximum" in meta and value > meta["maximum"]:
-            self.error(node, path, f"must be at most {meta['maximum']}, got {value}")
+            self.error(node, path, f"must be at most {meta['maximum']}{meta.get('why', '')}, got {value}")
             return False
         return True
 
@@ -168,7 +170,7 @@ def _did_you_mean(name: str, choices: typing.Iterable[str]) -> str:
     return f" (did you mean '{close[0]}'?)" if close else ""
 
 
-def convert_spec(root: yaml.Node, file: str) -> Spec:
+def convert_spec(root: yaml.Node, file: str, env: str | None = None) -> Spec:
     """Validate a composed spec tree and build the model. Raises SpecError listing every problem."""
     load_all()
     r = SpecReader(file)
@@ -187,8 +189,9 @@ def convert_spec(root: yaml.Node, file: str) -> Spec:
         description=description,
         notifications=notifications,
         defaults=defaults,
-        components=tuple(components),
+        components=tuple(c for c in components if c is not None and c.enabled),
         source=file,
+        environment=env,
     )
 
 
@@ -335,7 +338,9 @@ def _component(r: SpecReader, node: yaml.Node, path: str, defaults: AlarmDefault
         r.error(pairs["name"][1], f"{path}.name", "must start with a letter and use only letters, digits, '-' and '_' (at most 64 characters)")
     description = r.scalar(pairs["description"][1], f"{path}.description", str) if "description" in pairs else ""
     runbook = r.scalar(pairs["runbook_url"][1], f"{path}.runbook_url", str) if "runbook_url" in pairs else None
+    enabled = r.scalar(pairs["enabled"][1], f"{path}.enabled", bool) if "enabled" in pairs else True
     option_pairs = {k: v for k, v in pairs.items() if k not in COMPONENT_KEYS}
+    logs = parse_component_logs(r, pairs, path)
     values = r.dataclass(cls.Options, option_pairs, path)
     if len(r.problems) > before:
         _alarm_overrides(r, cls, pairs.get("alarms"), path)  # still report alarm problems
@@ -348,6 +353,7 @@ def _component(r: SpecReader, node: yaml.Node, path: str, defaults: AlarmDefault
             continue
         target = option_pairs[sub][1] if sub in option_pairs else node
         r.error(target, _join(path, sub), message)
+    r.problems.extend(Problem(at, message) for at, message in log_problems(component, options, logs))
     alarms = _alarm_overrides(r, cls, pairs.get("alarms"), path)
     if len(r.problems) > before:
         return None
@@ -362,7 +368,7 @@ def _component(r: SpecReader, node: yaml.Node, path: str, defaults: AlarmDefault
             r.error(at, alarm_path, message)
     location = node_location(node, r.file, path)
     return ComponentSpec(kind=kind, name=name, options=options, alarms=alarms, description=description, location=location,
-                         runbook_url=runbook if runbook is not _MISSING else None)
+                         runbook_url=runbook if runbook is not _MISSING else None, enabled=enabled is not False, logs=logs)
 
 
 def _alarm_overrides(r: SpecReader, cls: type, entry: tuple[yaml.Node, yaml.Node] | None, path: str) -> dict[str, AlarmOverride]:

@@ -117,6 +117,14 @@ class ComponentSpec:
     description: str
     location: Location
     runbook_url: str | None = None
+    enabled: bool = True
+    logs: Any = None  # spec.logs.ComponentLogs: log group, log patterns, saved queries (None: the defaults)
+
+    def __post_init__(self) -> None:
+        if self.logs is None:
+            from .logs import ComponentLogs  # lazily: spec.logs imports this module
+
+            object.__setattr__(self, "logs", ComponentLogs())
 
 
 @dataclass(frozen=True)
@@ -129,3 +137,4 @@ class Spec:
     defaults: AlarmDefaults
     components: tuple[ComponentSpec, ...]
     source: str
+    environment: str | None = None

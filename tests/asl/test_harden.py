@@ -5,15 +5,16 @@ from __future__ import annotations
 import copy
 import json
 import re
-import time
 from pathlib import Path
 
 import pytest
 
 from mlmon_cli.asl import AslLoadError, check_definition, dump_asl, harden_definition, load_asl
 from mlmon_cli.asl.check import CATCHABLE_TYPES, iter_scopes, query_language
-from mlmon_cli.asl.harden import FAILED_STATE_VARIABLE, MARKER
+from mlmon_cli.asl.harden import CONSOLE, MARKER
 from mlmon_cli.asl.retry_policies import GENERIC, POLICIES, policy_for_resource
+
+from ..moto_sfn import sandbox  # noqa: F401 - fixture
 
 CORPUS = Path(__file__).resolve().parents[3] / "shared" / "corpus" / "asl"
 DATA = Path(__file__).resolve().parent / "data"
@@ -238,15 +239,17 @@ def test_task_without_retry_gets_policy_retry_and_catch_to_notify():
     out = harden_definition(defn).definition
     train = out["States"]["Train"]
     assert train["Retry"] == POLICIES["sagemaker"].to_asl()
-    assert train["Catch"] == [{"ErrorEquals": ["States.ALL"], "Assign": {FAILED_STATE_VARIABLE: "Train"},
-                               "ResultPath": "$", "Next": "NotifyFailure"}]
+    assert train["Catch"] == [{"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": "Train failed"}]
+    marker = out["States"]["Train failed"]
+    assert (marker["Type"], marker["Result"], marker["ResultPath"], marker["Next"]) == ("Pass", "Train", "$.failedState", "NotifyFailure")
     notify, fail = out["States"]["NotifyFailure"], out["States"]["ExecutionFailed"]
     assert notify["Resource"] == "arn:aws:states:::sns:publish" and notify["Parameters"]["TopicArn"] == "${AlertTopicArn}"
     assert notify["Next"] == "ExecutionFailed" and notify["Catch"][-1]["Next"] == "ExecutionFailed"
     assert notify["Retry"] and fail["Type"] == "Fail" and fail["Error"] == "WorkflowFailed"
     message = notify["Parameters"]["Message.$"]
-    for needle in ("$$.StateMachine.Name", "$" + FAILED_STATE_VARIABLE, "$.Error", "$.Cause", "$$.Execution.Id", "console.aws.amazon.com"):
+    for needle in ("$$.StateMachine.Name", "$.failedState", "$.error.Error", "$.error.Cause", "$$.Execution.Id", CONSOLE):
         assert needle in message
+    assert "Assign" not in json.dumps(out) and "$mlmon" not in json.dumps(out)  # no workflow variables
 
 
 def test_existing_retry_is_kept_exactly():
@@ -291,12 +294,13 @@ def test_nested_scopes_route_to_their_own_fallback_and_notify_once_at_top():
     assert [f for f in check_definition(out) if f.severity == "error"] == []
     tops = {n: s for n, s in out["States"].items()}
     for name in ("Fan", "Each", "Legacy"):
-        assert tops[name]["Catch"][-1]["Next"] == "NotifyFailure"
-        assert tops[name]["Catch"][-1]["Assign"] == {FAILED_STATE_VARIABLE: name}
+        assert tops[name]["Catch"][-1] == {"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": f"{name} failed"}
+        assert tops[f"{name} failed"]["Next"] == "NotifyFailure"
     notifies = [p for p, (s, _) in states_by_path(out).items() if s.get("Resource") == "arn:aws:states:::sns:publish"]
     assert notifies == ["States.NotifyFailure"]
     inner_catch = out["States"]["Each"]["ItemProcessor"]["States"]["Item"]["Catch"][-1]
-    assert inner_catch["Next"] in out["States"]["Each"]["ItemProcessor"]["States"] and "Assign" not in inner_catch
+    assert inner_catch["Next"] in out["States"]["Each"]["ItemProcessor"]["States"]
+    assert inner_catch["ResultPath"] == "$"  # nested catchers only re-raise: Map items need not be objects
 
 
 def test_fallback_names_get_a_deterministic_suffix_when_taken_anywhere():
@@ -306,7 +310,8 @@ def test_fallback_names_get_a_deterministic_suffix_when_taken_anywhere():
             {"StartAt": "PropagateFailure", "States": {"PropagateFailure": task(End=True)}}]},
     }}
     out = harden_definition(defn).definition
-    assert out["States"]["NotifyFailure"]["Catch"][-1]["Next"] == "NotifyFailure_2"
+    assert out["States"]["NotifyFailure"]["Catch"][-1]["Next"] == "NotifyFailure failed"
+    assert out["States"]["NotifyFailure failed"]["Next"] == "NotifyFailure_2"
     assert "ExecutionFailed" in out["States"]
     branch = out["States"]["P"]["Branches"][0]["States"]
     assert branch["PropagateFailure"]["Catch"][-1]["Next"] == "PropagateFailure_2"
@@ -322,7 +327,9 @@ def test_jsonata_definition_uses_output_arguments_and_expressions():
     assert "ResultPath" not in catcher and catcher["Output"].startswith("{%")
     notify = out["States"]["NotifyFailure"]
     assert "Parameters" not in notify and set(notify["Arguments"]) == {"TopicArn", "Subject", "Message"}
-    assert "$" + FAILED_STATE_VARIABLE in notify["Arguments"]["Message"]
+    assert catcher["Output"] == "{% $merge([$states.input, {'error': $states.errorOutput, 'failedState': 'T'}]) %}"
+    assert catcher["Next"] == "NotifyFailure" and "Assign" not in catcher
+    assert "$states.input.failedState" in notify["Arguments"]["Message"]
     assert all(not (set(s) & JSONPATH_ONLY) for s in out["States"].values())
 
 
@@ -331,6 +338,23 @@ def test_state_level_jsonata_inside_jsonpath_machine_gets_jsonata_catcher():
     out = harden_definition(defn).definition
     assert "Output" in out["States"]["T"]["Catch"][-1]
     assert "Parameters" in out["States"]["NotifyFailure"]  # fallback follows the machine's language
+
+
+def test_jsonpath_state_in_jsonata_machine_goes_through_a_jsonpath_marker():
+    defn = {"QueryLanguage": "JSONata", "StartAt": "T", "States": {"T": task(QueryLanguage="JSONPath", End=True)}}
+    out = harden_definition(defn).definition
+    assert out["States"]["T"]["Catch"][-1] == {"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": "T failed"}
+    marker = out["States"]["T failed"]
+    assert marker["QueryLanguage"] == "JSONPath" and marker["Next"] == "NotifyFailure"
+    assert "Arguments" in out["States"]["NotifyFailure"]  # the fallback follows the machine's language
+    assert check_definition(out) == [] and harden_definition(out).changes == ()
+
+
+def test_long_state_names_get_markers_within_the_80_character_limit():
+    name = "x" * 80
+    out = harden_definition({"StartAt": name, "States": {name: task(End=True)}}).definition
+    marker = out["States"][name]["Catch"][-1]["Next"]
+    assert len(marker) <= 80 and marker.endswith(" failed") and out["States"][marker]["Result"] == name
 
 
 def test_workflow_name_and_topic_are_used_and_escaped():
@@ -408,105 +432,76 @@ def test_dump_rejects_unknown_format():
 
 
 # ------------------------------------------------------------------------------ moto execution
-# moto 5.2.1 runs Step Functions definitions in-process (moto/stepfunctions/parser, a LocalStack
-# port) but ships no JSONata engine: moto/stepfunctions/parser/asl/jsonata/jsonata.py sets
-# `_eval_jsonata = None`, and moto evaluates *every* ASL variable read through it - including
-# `$mlmonFailedState` in JSONPath intrinsics.  The fixture below plugs in a minimal evaluator that
-# only resolves a single variable reference from the declarations moto composes ("($a:="x";$a)");
-# any other expression raises, so JSONata expressions are still NOT emulated.  Catch routing,
-# Assign, ResultPath, Choice, ErrorPath/CausePath, Parallel/Map and SNS->SQS delivery all run in
-# moto's own interpreter.
-_DECLARATION = re.compile(r"\$([A-Za-z_][A-Za-z0-9_]*):=")
-
-
-def _variable_lookup_only(expression: str):
-    body, env, i = expression[1:-1], {}, 0
-    decoder = json.JSONDecoder()
-    while match := _DECLARATION.match(body, i):
-        env[match.group(1)], i = decoder.raw_decode(body, match.end())
-        assert body[i] == ";"
-        i += 1
-    final = re.fullmatch(r"\$([A-Za-z_][A-Za-z0-9_]*)", body[i:])
-    if final is None or final.group(1) not in env:
-        raise NotImplementedError(f"test shim evaluates variable lookups only, not {body[i:]!r}")
-    return env[final.group(1)]
+# moto 5.2.1 runs the hardened definitions in its own, unpatched interpreter (see tests/moto_sfn.py):
+# Catch routing, ResultPath, Pass, Choice, ErrorPath/CausePath, States.Format, Parallel/Map and
+# SNS->SQS delivery.  It ships no JSONata engine, so the JSONata variant is checked structurally.
+MISSING_TOPIC = "arn:aws:sns:us-east-1:123456789012:does-not-exist"
 
 
 @pytest.fixture
-def sfn_env(monkeypatch):
-    moto = pytest.importorskip("moto")
-    boto3 = pytest.importorskip("boto3")
-    jsonata = pytest.importorskip("moto.stepfunctions.parser.asl.jsonata.jsonata")
-    monkeypatch.setattr(jsonata, "_eval_jsonata", _variable_lookup_only)
-    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
-    with moto.mock_aws(config={"stepfunctions": {"execute_state_machine": True}}):
-        sns, sqs, sfn = (boto3.client(s, region_name="us-east-1") for s in ("sns", "sqs", "stepfunctions"))
-        topic = sns.create_topic(Name="mlmon-alerts")["TopicArn"]
-        queue = sqs.create_queue(QueueName="alerts")["QueueUrl"]
-        queue_arn = sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-        sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=queue_arn, Attributes={"RawMessageDelivery": "true"})
-        token_topic = sns.create_topic(Name="callbacks")["TopicArn"]  # no subscribers
+def harden_run(sandbox):
+    topic, queue = sandbox.topic_with_queue("mlmon-alerts")
+    token_topic = sandbox.sns.create_topic(Name="callbacks")["TopicArn"]  # no subscribers
 
-        def run(definition: dict, payload: dict | None = None) -> tuple[dict, list[str]]:
-            hardened = harden_definition(definition, topic_arn=topic).definition
-            text = json.dumps(hardened).replace("TOKEN_TOPIC", token_topic)
-            machine = sfn.create_state_machine(name="wf", definition=text, roleArn="arn:aws:iam::123456789012:role/sfn")
-            arn = sfn.start_execution(stateMachineArn=machine["stateMachineArn"], name="run1", input=json.dumps(payload or {}))["executionArn"]
-            deadline = time.monotonic() + 60
-            while (desc := sfn.describe_execution(executionArn=arn))["status"] == "RUNNING" and time.monotonic() < deadline:
-                time.sleep(0.05)
-            messages = sqs.receive_message(QueueUrl=queue, MaxNumberOfMessages=10).get("Messages", [])
-            return desc, [m["Body"] for m in messages]
+    def run(definition: dict, payload: dict | None = None):
+        hardened = harden_definition(definition, topic_arn=topic).definition
+        execution = sandbox.run(json.dumps(hardened).replace("TOKEN_TOPIC", token_topic), payload)
+        return execution.desc, sandbox.messages(queue)
 
-        yield run
-
-
-MISSING_TOPIC = "arn:aws:sns:us-east-1:123456789012:does-not-exist"
+    return run
 
 
 def failing_publish() -> dict:
     return task("arn:aws:states:::sns:publish", Parameters={"TopicArn": MISSING_TOPIC, "Message": "x"}, End=True)
 
 
-def test_moto_top_level_failure_is_notified_and_execution_fails(sfn_env):
-    desc, messages = sfn_env({"StartAt": "Publish report", "States": {"Publish report": failing_publish()}})
+def test_moto_top_level_failure_is_notified_and_execution_fails(harden_run):
+    desc, messages = harden_run({"StartAt": "Publish report", "States": {"Publish report": failing_publish()}}, {"day": "mon"})
     assert desc["status"] == "FAILED" and desc["error"] == "WorkflowFailed"
-    assert "SNS.NotFoundException" in desc["cause"] and "Publish report" in desc["cause"]
+    assert desc["cause"].startswith("SNS.NotFoundException at state Publish report: ")
     assert len(messages) == 1
-    assert "Publish report" in messages[0] and "SNS.NotFoundException" in messages[0] and "execution:wf:run1" in messages[0]
+    arn = "arn:aws:states:us-east-1:123456789012:execution:wf:run1"
+    assert messages[0].startswith("Step Functions workflow wf failed at state Publish report. Error: SNS.NotFoundException. Cause: ")
+    assert messages[0].endswith(f". Execution: {arn}. Console: {CONSOLE}{arn}")
 
 
-def test_moto_parallel_branch_failure_notifies_once_with_original_error(sfn_env):
+def test_moto_parallel_branch_failure_notifies_once_with_original_error(harden_run):
     definition = {"StartAt": "Fan out", "States": {"Fan out": {"Type": "Parallel", "End": True, "Branches": [
         {"StartAt": "Fine", "States": {"Fine": {"Type": "Pass", "End": True}}},
         {"StartAt": "Inner publish", "States": {"Inner publish": failing_publish()}},
     ]}}}
-    desc, messages = sfn_env(definition)
+    desc, messages = harden_run(definition)
     assert desc["status"] == "FAILED"
     assert len(messages) == 1 and "Fan out" in messages[0] and "Error: SNS.NotFoundException" in messages[0]
 
 
-def test_moto_states_error_in_branch_is_reraised_renamed_and_notified(sfn_env):
+def test_moto_states_error_in_branch_is_reraised_renamed_and_notified(harden_run):
     waits = task("arn:aws:states:::sns:publish.waitForTaskToken", TimeoutSeconds=1,
                  Parameters={"TopicArn": "TOKEN_TOPIC", "Message.$": "$$.Task.Token"}, End=True)
     definition = {"StartAt": "Fan out", "States": {"Fan out": {"Type": "Parallel", "End": True, "Branches": [
         {"StartAt": "Wait for approval", "States": {"Wait for approval": waits}}]}}}
-    desc, messages = sfn_env(definition)
+    desc, messages = harden_run(definition)
     assert desc["status"] == "FAILED" and "mlmon.States.Timeout" in desc["cause"]
     assert len(messages) == 1 and "Error: mlmon.States.Timeout" in messages[0]
 
 
-def test_moto_map_item_failures_notify_once(sfn_env):
+def test_moto_map_item_failures_notify_once(harden_run):
     definition = {"StartAt": "Each", "States": {"Each": {"Type": "Map", "ItemsPath": "$.items", "End": True,
                                                         "ItemProcessor": {"StartAt": "Item publish", "States": {"Item publish": failing_publish()}}}}}
-    desc, messages = sfn_env(definition, {"items": [1, 2, 3]})
+    desc, messages = harden_run(definition, {"items": ["a", "b", "c"]})  # string items: nested catchers must not need objects
     assert desc["status"] == "FAILED" and len(messages) == 1 and "failed at state Each" in messages[0]
 
 
-def test_moto_successful_execution_sends_no_alert(sfn_env):
+def test_moto_successful_execution_sends_no_alert(harden_run):
     ok = task("arn:aws:states:::sns:publish", Parameters={"TopicArn": "TOKEN_TOPIC", "Message": "done"}, End=True)
-    desc, messages = sfn_env({"StartAt": "Publish", "States": {"Publish": ok}})
+    desc, messages = harden_run({"StartAt": "Publish", "States": {"Publish": ok}})
     assert desc["status"] == "SUCCEEDED" and messages == []
+
+
+def test_moto_non_object_input_cannot_be_kept_but_execution_still_fails(harden_run):
+    """The documented limit of ResultPath $.error: a string input makes the catcher fail (States.Runtime)."""
+    desc, messages = harden_run({"StartAt": "Publish report", "States": {"Publish report": failing_publish()}}, "just text")
+    assert desc["status"] == "FAILED" and messages == []
 
 
 def test_moto_cannot_execute_the_jsonata_variant():

@@ -31,11 +31,14 @@ REGION = "us-east-1"
 TIMINGS: dict[str, float] = {}
 ACCOUNT_ID = "000000000000"
 
-# Services the alert-path tests need. Lambda is left out on purpose: without
-# Docker it cannot run functions, and the alarms only need AWS/Lambda metrics.
+# Services the alert-path tests need. Lambda's API is on (templates that subscribe a
+# function create an AWS::Lambda::Permission), but without Docker it cannot run functions.
 DEFAULT_SERVICES = (
-    "cloudformation,cloudwatch,sns,sqs,events,kms,iam,sts,stepfunctions,logs,s3"
+    "cloudformation,cloudwatch,sns,sqs,events,kms,iam,sts,stepfunctions,logs,s3,lambda"
 )
+# Outbound HTTP(S) from LocalStack (SNS https subscriptions such as PagerDuty's) goes to this
+# closed local port instead of the internet; local addresses bypass it.
+NO_INTERNET_PROXY = "http://127.0.0.1:9"
 
 
 def venv_dir() -> Path:
@@ -123,6 +126,13 @@ class LocalStack:
             DISABLE_EVENTS="1",  # no analytics calls
             SERVICES=self.services,
             SQS_ENDPOINT_STRATEGY="path",  # QueueUrl = http://127.0.0.1:<port>/queue/...
+            CFN_IGNORE_UNSUPPORTED_RESOURCE_TYPES="1",  # pinned: types without a provider deploy as no-ops
+            HTTP_PROXY=NO_INTERNET_PROXY,
+            HTTPS_PROXY=NO_INTERNET_PROXY,
+            http_proxy=NO_INTERNET_PROXY,
+            https_proxy=NO_INTERNET_PROXY,
+            NO_PROXY="127.0.0.1,localhost,.localstack.cloud,localhost.localstack.cloud",
+            no_proxy="127.0.0.1,localhost,.localstack.cloud,localhost.localstack.cloud",
             EAGER_SERVICE_LOADING="1",
             AWS_ACCESS_KEY_ID="test",
             AWS_SECRET_ACCESS_KEY="test",
@@ -142,7 +152,7 @@ class LocalStack:
         )
         atexit.register(self.stop)
         try:
-            self._wait_ready(t0)
+            self._wait_ready(t0, env["SERVICES"])
         except BaseException:
             self.stop()
             raise
@@ -150,9 +160,9 @@ class LocalStack:
         TIMINGS["localstack startup"] = self.startup_seconds
         return self
 
-    def _wait_ready(self, t0: float) -> None:
+    def _wait_ready(self, t0: float, services: str) -> None:
         url = f"{self.endpoint_url}/_localstack/health"
-        wanted = {s.strip() for s in self.services.split(",") if s.strip()}
+        wanted = {s.strip() for s in services.split(",") if s.strip()}
         last = "no response"
         while time.monotonic() - t0 < self.startup_timeout:
             if self.proc.poll() is not None:

@@ -1,0 +1,379 @@
+"""`mlmon deploy`: generate the template, create a change set, show it, execute it, watch it.
+
+What it does, in order (each step is a function below):
+
+1. generate the template(s) from the spec (exactly what `mlmon generate` writes);
+2. decide CREATE or UPDATE from the stack's status (a stack left in ROLLBACK_COMPLETE by a failed
+   first create cannot be updated: the message says to delete it);
+3. pass the template inline, or upload it (and nested stack templates) to
+   `s3://BUCKET/PREFIX/<sha256>.yaml` when it is over CloudFormation's 51,200-byte inline limit;
+4. create a change set (with CAPABILITY_IAM / CAPABILITY_NAMED_IAM only when the template has IAM
+   resources), print its summary, and treat "no changes" as success;
+5. execute it and print every new stack event until the stack reaches a terminal status;
+6. on failure, raise `AwsError` (exit 5) listing each failed resource with its reason, including
+   the resources of failed nested stacks.
+
+Nothing here prints: progress goes to the `log` callback the CLI passes in.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Iterable
+from urllib.parse import quote
+
+from botocore.exceptions import ClientError
+
+from ..errors import AwsError, AwsUsageError
+from .session import Aws, Target, aws_errors, error_code, error_message
+
+INLINE_TEMPLATE_BYTES = 51_200
+NO_CHANGES = ("didn't contain changes", "No updates are to be performed")
+CHANGE_SET_TIMEOUT = 600.0
+NAMED_IAM = {
+    "AWS::IAM::Role": "RoleName",
+    "AWS::IAM::User": "UserName",
+    "AWS::IAM::Group": "GroupName",
+    "AWS::IAM::ManagedPolicy": "ManagedPolicyName",
+    "AWS::IAM::InstanceProfile": "InstanceProfileName",
+}
+SUCCESS = ("CREATE_COMPLETE", "UPDATE_COMPLETE", "IMPORT_COMPLETE")
+NOT_UPDATABLE = ("ROLLBACK_COMPLETE", "ROLLBACK_FAILED", "DELETE_FAILED", "UPDATE_ROLLBACK_FAILED")
+SYMBOLS = {"Add": "+", "Modify": "~", "Remove": "-", "Import": ">", "Dynamic": "?"}
+
+Log = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class DeployRequest:
+    """What `mlmon deploy` was asked to do (parameters and tags as raw KEY=VALUE strings)."""
+
+    stack_name: str
+    target: Target = Target()
+    parameters: tuple[str, ...] = ()
+    tags: tuple[str, ...] = ()
+    s3_bucket: str | None = None
+    s3_prefix: str = "mlmon"
+    timeout_seconds: float = 3600.0
+    poll_seconds: float | None = None  # default: 0.5 s against --endpoint-url, else 2 s
+
+
+@dataclass
+class DeployResult:
+    stack_name: str
+    stack_id: str
+    status: str  # the final stack status; unchanged when `changed` is False
+    changed: bool
+    changes: int
+    outputs: dict[str, str] = field(default_factory=dict)
+    seconds: float = 0.0
+    template_urls: list[str] = field(default_factory=list)
+
+
+def parse_pairs(values: Iterable[str], option: str) -> dict[str, str]:
+    """`KEY=VALUE` strings -> dict; a malformed one is a usage error naming the option."""
+    pairs: dict[str, str] = {}
+    for value in values:
+        key, sep, val = value.partition("=")
+        if not sep or not key.strip():
+            raise AwsUsageError(f"mlmon: {option} {value!r}: expected KEY=VALUE")
+        pairs[key.strip()] = val
+    return pairs
+
+
+def deploy_spec(spec: Path, request: DeployRequest, log: Log) -> DeployResult:
+    """Generate the template(s) for `spec` and deploy them as `request.stack_name`."""
+    from ..core.build import build_template
+    from ..spec import load_spec
+
+    parsed = load_spec(spec)
+    result = build_template(parsed)
+    nested = {stem: t.to_dict() for stem, t in getattr(result, "nested", {}).items()}
+    log(f"mlmon: generated {spec}: {result.alarms} alarms, {result.composites} composite alarms, "
+        f"{result.rules} EventBridge rules" + (f", {len(nested)} nested stacks" if nested else ""))
+    return deploy_template(result.template.to_dict(), request, log, nested=nested)
+
+
+def deploy_template(template: dict[str, Any], request: DeployRequest, log: Log,
+                    nested: dict[str, dict[str, Any]] | None = None) -> DeployResult:
+    """Deploy a template dict (plus nested templates by file stem) through a change set."""
+    from ..core.serialize import dump
+
+    nested = nested or {}
+    params = parse_pairs(request.parameters, "--parameter")
+    tags = parse_pairs(request.tags, "--tag")
+    declared = template.get("Parameters") or {}
+    unknown = sorted(set(params) - set(declared))
+    if unknown:
+        known = ", ".join(sorted(declared)) or "none"
+        raise AwsUsageError(f"mlmon: --parameter {', '.join(unknown)}: the template has no such parameter (it declares: {known})")
+
+    aws = Aws(request.target)
+    cfn = aws.client("cloudformation")
+    poll = request.poll_seconds if request.poll_seconds is not None else (0.5 if request.target.endpoint_url else 2.0)
+    started = time.monotonic()
+    name = request.stack_name
+
+    existing = _describe_stack(cfn, name)
+    status = existing["StackStatus"] if existing else None
+    if status in NOT_UPDATABLE:
+        hint = "a failed first create leaves nothing to keep" if status == "ROLLBACK_COMPLETE" else "fix it in the console"
+        raise AwsError(f"mlmon: stack {name} is in {status} and cannot be updated ({hint}); delete it and deploy again: "
+                       f"aws cloudformation delete-stack --stack-name {name}")
+    if status and status.endswith("_IN_PROGRESS") and status != "REVIEW_IN_PROGRESS":
+        raise AwsError(f"mlmon: stack {name} is busy ({status}); wait until it finishes and deploy again")
+    change_type = "UPDATE" if status and status != "REVIEW_IN_PROGRESS" else "CREATE"
+
+    urls: list[str] = []
+    if nested:
+        bucket = _need_bucket(request, f"the template has {len(nested)} nested stacks, whose templates CloudFormation reads from S3")
+        by_path = {}
+        for stem, child in sorted(nested.items()):
+            url = _upload(aws, bucket, request.s3_prefix, dump(child, "yaml"), log)
+            urls.append(url)
+            by_path.update({f"stacks/{stem}.{ext}": url for ext in ("yaml", "json")})
+        template = _point_nested_stacks(template, by_path)
+    body = dump(template, "yaml")
+    size = len(body.encode("utf-8"))
+    location: dict[str, str]
+    if size > INLINE_TEMPLATE_BYTES:
+        bucket = _need_bucket(request, f"the template is {size} bytes, over CloudFormation's {INLINE_TEMPLATE_BYTES}-byte inline limit")
+        url = _upload(aws, bucket, request.s3_prefix, body, log)
+        urls.insert(0, url)
+        location = {"TemplateURL": url}
+    else:
+        location = {"TemplateBody": body}
+
+    parameters = [{"ParameterKey": k, "ParameterValue": v} for k, v in sorted(params.items())]
+    if existing:
+        previous = {p["ParameterKey"] for p in existing.get("Parameters") or []}
+        parameters += [{"ParameterKey": k, "UsePreviousValue": True} for k in sorted(declared) if k in previous and k not in params]
+    cs_name = "mlmon-" + time.strftime("%Y%m%d-%H%M%S", time.gmtime())
+    args: dict[str, Any] = dict(
+        StackName=name, ChangeSetName=cs_name, ChangeSetType=change_type, Parameters=parameters,
+        Capabilities=capabilities([template, *nested.values()]), Description="mlmon deploy", **location,
+    )
+    if tags:
+        args["Tags"] = [{"Key": k, "Value": v} for k, v in sorted(tags.items())]
+    with aws_errors(f"create a change set for stack {name}"):
+        created = cfn.create_change_set(**args)
+    stack_id = created["StackId"]
+    change_set = _wait_change_set(cfn, stack_id, created["Id"], poll)
+    if change_set["Status"] == "FAILED":
+        reason = change_set.get("StatusReason") or "no reason given"
+        _best_effort(lambda: cfn.delete_change_set(ChangeSetName=created["Id"]))
+        if any(marker in reason for marker in NO_CHANGES):
+            log(f"mlmon: no changes: stack {name} is up to date ({status})")
+            return DeployResult(name, stack_id, status or "", False, 0, _outputs(cfn, stack_id), time.monotonic() - started, urls)
+        if change_type == "CREATE":
+            _best_effort(lambda: cfn.delete_stack(StackName=stack_id))  # leave no empty REVIEW_IN_PROGRESS stack
+        raise AwsError(f"mlmon: the change set for stack {name} failed: {reason}")
+
+    changes = _all_changes(cfn, change_set, poll)
+    for line in change_summary(name, change_type, cs_name, changes):
+        log(line)
+
+    seen = {e["EventId"] for e in _event_page(cfn, stack_id)}
+    with aws_errors(f"execute change set {cs_name} of stack {name}"):
+        cfn.execute_change_set(ChangeSetName=created["Id"])
+    log(f"mlmon: executing {cs_name}; stack events follow")
+    stack, events = _watch(cfn, stack_id, seen, poll, request.timeout_seconds, log)
+    final = stack["StackStatus"]
+    elapsed = time.monotonic() - started
+    if final in SUCCESS:
+        log(f"mlmon: stack {name}: {final} in {elapsed:.1f} s")
+        return DeployResult(name, stack_id, final, True, len(changes), _outputs_of(stack), elapsed, urls)
+    raise AwsError(failure_report(cfn, name, stack, events, change_type))
+
+
+# --------------------------------------------------------------------------- template handling
+def capabilities(templates: Iterable[dict[str, Any]]) -> list[str]:
+    """CAPABILITY_IAM when a template creates IAM resources, NAMED_IAM when it names them."""
+    caps: set[str] = set()
+    for template in templates:
+        if template.get("Transform"):
+            caps.add("CAPABILITY_AUTO_EXPAND")
+        for resource in (template.get("Resources") or {}).values():
+            kind = resource.get("Type", "")
+            if kind.startswith("AWS::IAM::"):
+                caps.add("CAPABILITY_IAM")
+                if NAMED_IAM.get(kind) in (resource.get("Properties") or {}):
+                    caps.add("CAPABILITY_NAMED_IAM")
+    return sorted(caps)
+
+
+def _point_nested_stacks(template: dict[str, Any], urls: dict[str, str]) -> dict[str, Any]:
+    resources = dict(template.get("Resources") or {})
+    for logical, resource in resources.items():
+        props = resource.get("Properties") or {}
+        if resource.get("Type") == "AWS::CloudFormation::Stack" and props.get("TemplateURL") in urls:
+            resources[logical] = {**resource, "Properties": {**props, "TemplateURL": urls[props["TemplateURL"]]}}
+    return {**template, "Resources": resources}
+
+
+def _need_bucket(request: DeployRequest, why: str) -> str:
+    if not request.s3_bucket:
+        raise AwsUsageError(f"mlmon: {why}: pass --s3-bucket BUCKET (an existing bucket in the stack's region "
+                            "that you can write to); templates go to s3://BUCKET/" + (request.s3_prefix.strip("/") + "/" if request.s3_prefix.strip("/") else "") + "<sha256>.yaml")
+    return request.s3_bucket
+
+
+def _upload(aws: Aws, bucket: str, prefix: str, text: str, log: Log) -> str:
+    data = text.encode("utf-8")
+    key = hashlib.sha256(data).hexdigest() + ".yaml"
+    if prefix.strip("/"):
+        key = f"{prefix.strip('/')}/{key}"
+    s3 = aws.client("s3")
+    with aws_errors(f"upload the template to s3://{bucket}/{key}"):
+        s3.put_object(Bucket=bucket, Key=key, Body=data, ContentType="application/x-yaml")
+    log(f"mlmon: uploaded {len(data)} bytes to s3://{bucket}/{key}")
+    return f"{s3.meta.endpoint_url.rstrip('/')}/{bucket}/{quote(key)}"
+
+
+# --------------------------------------------------------------------------- CloudFormation calls
+def _describe_stack(cfn: Any, name: str) -> dict[str, Any] | None:
+    with aws_errors(f"describe stack {name}"):
+        try:
+            return cfn.describe_stacks(StackName=name)["Stacks"][0]
+        except ClientError as exc:
+            if error_code(exc) == "ValidationError" and "does not exist" in error_message(exc):
+                return None
+            raise
+
+
+def _wait_change_set(cfn: Any, stack_id: str, change_set_id: str, poll: float) -> dict[str, Any]:
+    deadline = time.monotonic() + CHANGE_SET_TIMEOUT
+    while True:
+        with aws_errors("describe the change set"):
+            cs = cfn.describe_change_set(ChangeSetName=change_set_id, StackName=stack_id)
+        if cs["Status"] in ("CREATE_COMPLETE", "FAILED"):
+            return cs
+        if time.monotonic() > deadline:
+            raise AwsError(f"mlmon: change set still {cs['Status']} after {CHANGE_SET_TIMEOUT:.0f} s")
+        time.sleep(poll)
+
+
+def _all_changes(cfn: Any, change_set: dict[str, Any], poll: float) -> list[dict[str, Any]]:
+    changes = list(change_set.get("Changes") or [])
+    token = change_set.get("NextToken")
+    while token:
+        with aws_errors("describe the change set"):
+            page = cfn.describe_change_set(ChangeSetName=change_set["ChangeSetId"], StackName=change_set["StackId"], NextToken=token)
+        changes += page.get("Changes") or []
+        token = page.get("NextToken")
+    return changes
+
+
+def change_summary(stack: str, change_type: str, cs_name: str, changes: list[dict[str, Any]]) -> list[str]:
+    counts: dict[str, int] = {}
+    lines = []
+    for change in changes:
+        rc = change.get("ResourceChange") or {}
+        action = rc.get("Action", "?")
+        counts[action] = counts.get(action, 0) + 1
+        extra = f" (replacement: {rc['Replacement']})" if action == "Modify" and rc.get("Replacement") else ""
+        lines.append(f"  {SYMBOLS.get(action, '?')} {action:<7} {rc.get('LogicalResourceId', '?'):<48} {rc.get('ResourceType', '')}{extra}")
+    totals = ", ".join(f"{n} {a.lower()}" for a, n in sorted(counts.items())) or "nothing"
+    return [f"mlmon: change set {cs_name} ({change_type} stack {stack}): {len(changes)} changes ({totals})", *lines]
+
+
+def _event_page(cfn: Any, stack_id: str) -> list[dict[str, Any]]:
+    with aws_errors("describe stack events"):
+        return cfn.describe_stack_events(StackName=stack_id).get("StackEvents") or []
+
+
+def _new_events(cfn: Any, stack_id: str, seen: set[str]) -> list[dict[str, Any]]:
+    """Events not seen yet, oldest first (pages are newest first: stop at the first seen one)."""
+    fresh: list[dict[str, Any]] = []
+    token = None
+    while True:
+        with aws_errors("describe stack events"):
+            page = cfn.describe_stack_events(StackName=stack_id, **({"NextToken": token} if token else {}))
+        for event in page.get("StackEvents") or []:
+            if event["EventId"] in seen:
+                token = None
+                break
+            fresh.append(event)
+        else:
+            token = page.get("NextToken")
+        if not token:
+            break
+    seen.update(e["EventId"] for e in fresh)
+    return list(reversed(fresh))
+
+
+def format_event(event: dict[str, Any]) -> str:
+    stamp = event.get("Timestamp")
+    when = stamp.strftime("%H:%M:%S") if hasattr(stamp, "strftime") else str(stamp)
+    reason = event.get("ResourceStatusReason") or ""
+    return f"  {when}  {event.get('LogicalResourceId', '?'):<48} {event.get('ResourceStatus', '?'):<22} {reason}".rstrip()
+
+
+def _watch(cfn: Any, stack_id: str, seen: set[str], poll: float, timeout: float, log: Log) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    deadline = time.monotonic() + timeout
+    events: list[dict[str, Any]] = []
+    while True:
+        for event in _new_events(cfn, stack_id, seen):
+            events.append(event)
+            log(format_event(event))
+        with aws_errors("describe the stack"):
+            stack = cfn.describe_stacks(StackName=stack_id)["Stacks"][0]
+        if not stack["StackStatus"].endswith("_IN_PROGRESS"):
+            for event in _new_events(cfn, stack_id, seen):
+                events.append(event)
+                log(format_event(event))
+            return stack, events
+        if time.monotonic() > deadline:
+            raise AwsError(f"mlmon: stack {stack['StackName']} still {stack['StackStatus']} after {timeout:.0f} s; "
+                           "CloudFormation carries on: follow it in the console")
+        time.sleep(poll)
+
+
+def failure_report(cfn: Any, name: str, stack: dict[str, Any], events: list[dict[str, Any]], change_type: str) -> str:
+    """The failed resources with their reasons (root causes first, 'cancelled' ones last)."""
+    failed = _failed(events)
+    for event in events:  # one level into failed nested stacks: their own resources say why
+        if event.get("ResourceType") == "AWS::CloudFormation::Stack" and event.get("ResourceStatus", "").endswith("_FAILED") \
+                and event.get("PhysicalResourceId", "").startswith("arn:") and event.get("LogicalResourceId") != name:
+            try:
+                failed += [(f"{event['LogicalResourceId']}/{a}", b, c, d) for a, b, c, d in _failed(_event_page(cfn, event["PhysicalResourceId"]))]
+            except AwsError:
+                pass
+    unique = list(dict.fromkeys(failed))
+    unique.sort(key=lambda f: "cancel" in f[3].lower())
+    lines = [f"mlmon: deploy of stack {name} failed: {stack['StackStatus']}"
+             + (f" ({stack['StackStatusReason']})" if stack.get("StackStatusReason") else "")]
+    lines += [f"  {logical} ({kind}): {status}: {reason}" for logical, kind, status, reason in unique]
+    if not unique:
+        lines.append("  (CloudFormation gave no resource-level reason; see the stack's events in the console)")
+    if stack["StackStatus"] == "ROLLBACK_COMPLETE" and change_type == "CREATE":
+        lines.append(f"mlmon: the stack was rolled back and cannot be updated; delete it before deploying again: "
+                     f"aws cloudformation delete-stack --stack-name {name}")
+    return "\n".join(lines)
+
+
+def _failed(events: list[dict[str, Any]]) -> list[tuple[str, str, str, str]]:
+    return [
+        (e.get("LogicalResourceId", "?"), e.get("ResourceType", "?"), e["ResourceStatus"], e["ResourceStatusReason"])
+        for e in events
+        if e.get("ResourceStatus", "").endswith("_FAILED") and e.get("ResourceStatusReason")
+    ]
+
+
+def _outputs(cfn: Any, stack_id: str) -> dict[str, str]:
+    with aws_errors("describe the stack"):
+        return _outputs_of(cfn.describe_stacks(StackName=stack_id)["Stacks"][0])
+
+
+def _outputs_of(stack: dict[str, Any]) -> dict[str, str]:
+    return {o["OutputKey"]: o.get("OutputValue", "") for o in stack.get("Outputs") or []}
+
+
+def _best_effort(call: Callable[[], Any]) -> None:
+    try:
+        call()
+    except Exception:  # noqa: BLE001 - cleanup only; the real error is reported by the caller
+        pass

@@ -1,0 +1,75 @@
+"""AWS CodeBuild project failures: the FailedBuilds metric plus the build state-change event.
+
+Metrics: https://docs.aws.amazon.com/codebuild/latest/userguide/monitoring-metrics.html
+Events:  https://docs.aws.amazon.com/codebuild/latest/userguide/sample-build-notifications.html
+Event fields are hyphenated (`project-name`, `build-status`); the documented build states are
+IN_PROGRESS, SUCCEEDED, FAILED and STOPPED (the API's TIMED_OUT and FAULT are not listed for events).
+Logs: `/aws/codebuild/<project>` (CodeBuild's default group; give `log_group` if the project logs elsewhere).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..spec.model import doc
+from . import component
+from .base import AlarmDef, AlarmTarget, Component, EventDef, event_alarm
+
+NAMESPACE = "AWS/CodeBuild"
+
+BUILD_STATE_CHANGE = EventDef(
+    source="aws.codebuild",
+    detail_type="CodeBuild Build State Change",
+    message_template="codebuild_state_change.txt.j2",
+    input_paths={
+        "project": "$.detail.project-name",
+        "build": "$.detail.build-id",
+        "status": "$.detail.build-status",
+        "logs": "$.detail.additional-information.logs.deep-link",
+        "region": "$.region",
+    },
+)
+
+
+@dataclass(frozen=True)
+class CodeBuildOptions:
+    project_name: str = field(metadata=doc("Name of the existing CodeBuild project (ProjectName dimension and event filter)."))
+    alert_on_stopped: bool = field(default=True, metadata=doc("Also treat STOPPED builds as failures."))
+
+
+@component("codebuild")
+class CodeBuild(Component[CodeBuildOptions]):
+    Options = CodeBuildOptions
+    title = "AWS CodeBuild project"
+    docs_url = "https://docs.aws.amazon.com/codebuild/latest/userguide/monitoring-metrics.html"
+    dimension_names = ("ProjectName",)
+    alarms = (
+        event_alarm(
+            "build_failed", "BuildFailed", BUILD_STATE_CHANGE,
+            why="a build ended FAILED or STOPPED (EventBridge 'CodeBuild Build State Change', field build-status)",
+            first_step="open the build's log (the message links it) and find the first failed phase and command",
+            caveat="The event carries no failure summary (the reason is in the failed phase's context and the log). "
+            "[unverified] whether timed-out builds arrive as FAILED: the event docs list IN_PROGRESS, SUCCEEDED, "
+            "FAILED and STOPPED only, the API also has TIMED_OUT and FAULT; FailedBuilds counts timeouts either way.",
+        ),
+        AlarmDef(
+            key="failed_builds", suffix="FailedBuilds", metric="FailedBuilds", namespace=NAMESPACE,
+            statistic="Sum", comparison=">=", threshold=1, unit="count", period=300,
+            why="builds failed because of a client error or a timeout (AWS/CodeBuild FailedBuilds)",
+            first_step="open the project's build history and read the failed build's phase details and log",
+        ),
+    )
+
+    def watched(self, o: CodeBuildOptions) -> str:
+        return f"CodeBuild project {o.project_name}"
+
+    def targets(self, o: CodeBuildOptions) -> list[AlarmTarget]:
+        return [AlarmTarget({"ProjectName": o.project_name})]
+
+    def log_group(self, o: CodeBuildOptions) -> str | None:
+        return f"/aws/codebuild/{o.project_name}"
+
+    def event_detail(self, o: CodeBuildOptions, alarm: AlarmDef) -> dict[str, Any]:
+        statuses = ["FAILED"] + (["STOPPED"] if o.alert_on_stopped else [])
+        return {"project-name": [o.project_name], "build-status": statuses}

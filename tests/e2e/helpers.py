@@ -1,0 +1,355 @@
+"""Shared helpers for the LocalStack e2e tests: accounts, the CLI, an SQS inbox, template facts.
+
+Isolation: every test module deploys into its own LocalStack account (the access key ID is
+the account ID), because mlmon names resources from the spec (alarm names, topic, rules, key
+alias), so two stacks of one spec cannot share an account and region, exactly as in AWS.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Iterable
+
+import pytest
+from click.testing import CliRunner, Result
+
+from mlmon_cli.cli import main
+from tests.e2e.localstack import REGION
+
+PLAIN_STATISTICS = ("Sum", "Average", "Maximum", "Minimum")
+COMPARISONS = {
+    "GreaterThanThreshold": 1,
+    "GreaterThanOrEqualToThreshold": 1,
+    "LessThanThreshold": -1,
+    "LessThanOrEqualToThreshold": -1,
+}
+_SUB_REF = re.compile(r"\$\{([A-Za-z0-9]+)\.Arn\}")
+
+
+@dataclass(frozen=True)
+class Account:
+    """A LocalStack account (any 12 digits) and region; `client()` talks to it."""
+
+    localstack: Any
+    id: str
+    region: str = REGION
+
+    def client(self, service: str) -> Any:
+        return self.localstack.client(service, aws_access_key_id=self.id, region_name=self.region)
+
+    def env(self, tmp: Path) -> dict[str, str | None]:
+        """Environment for the CLI: this account's keys, no user config or profile."""
+        return {
+            "AWS_ACCESS_KEY_ID": self.id,
+            "AWS_SECRET_ACCESS_KEY": "test",
+            "AWS_SESSION_TOKEN": None,
+            "AWS_DEFAULT_REGION": self.region,
+            "AWS_REGION": self.region,
+            "AWS_PROFILE": None,
+            "AWS_DEFAULT_PROFILE": None,
+            "AWS_CONFIG_FILE": str(tmp / "no-aws-config"),
+            "AWS_SHARED_CREDENTIALS_FILE": str(tmp / "no-aws-credentials"),
+        }
+
+    def mlmon(self, tmp: Path, *args: str, env: dict[str, str | None] | None = None) -> Result:
+        """Run `mlmon ARGS --endpoint-url <LocalStack>` through click's CliRunner."""
+        args_list = list(args)
+        if args_list and args_list[0] in ("deploy", "fire") and "--endpoint-url" not in args_list:
+            args_list += ["--endpoint-url", self.localstack.endpoint_url]
+        return CliRunner().invoke(main, args_list, env={**self.env(tmp), **(env or {})}, catch_exceptions=False)
+
+    def bucket(self, name: str) -> str:
+        self.client("s3").create_bucket(Bucket=name)
+        return name
+
+
+# --------------------------------------------------------------------------- SNS -> SQS inbox
+class Inbox:
+    """An SQS queue subscribed to one or more topics; reads SNS envelopes (RawMessageDelivery=false)."""
+
+    def __init__(self, account: Account, topics: Iterable[str], name: str):
+        self.topics = sorted(set(topics))
+        self.sqs = account.client("sqs")
+        self.url = self.sqs.create_queue(QueueName=name)["QueueUrl"]
+        arn = self.sqs.get_queue_attributes(QueueUrl=self.url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        policy = {
+            "Version": "2012-10-17",
+            "Statement": [{
+                "Effect": "Allow", "Principal": {"Service": "sns.amazonaws.com"}, "Action": "sqs:SendMessage",
+                "Resource": arn, "Condition": {"ArnEquals": {"aws:SourceArn": self.topics}},
+            }],
+        }
+        self.sqs.set_queue_attributes(QueueUrl=self.url, Attributes={"Policy": json.dumps(policy)})
+        sns = account.client("sns")
+        self.subscriptions = [
+            sns.subscribe(TopicArn=t, Protocol="sqs", Endpoint=arn, ReturnSubscriptionArn=True)["SubscriptionArn"]
+            for t in self.topics
+        ]
+
+    def receive(self, wait: int = 1) -> list[dict]:
+        out = []
+        while True:
+            msgs = self.sqs.receive_message(QueueUrl=self.url, MaxNumberOfMessages=10, WaitTimeSeconds=wait).get("Messages", [])
+            if not msgs:
+                return out
+            for m in msgs:
+                out.append(json.loads(m["Body"]))
+                self.sqs.delete_message(QueueUrl=self.url, ReceiptHandle=m["ReceiptHandle"])
+            wait = 0
+
+    def drain(self, settle: float = 0) -> list[dict]:
+        return self.receive(wait=int(settle))
+
+    def collect(self, done: Callable[[list[dict]], bool], timeout: float) -> list[dict]:
+        """Read until `done(messages so far)` or the timeout; returns everything read."""
+        seen: list[dict] = []
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            seen += self.receive(wait=min(2, max(1, int(deadline - time.monotonic()))))
+            if done(seen):
+                return seen
+        return seen
+
+    def alarm_messages(self, expected: Iterable[tuple[str, str, str]], timeout: float, settle: float = 1.0) -> Counter:
+        """Wait for the expected (alarm name, topic ARN, ALARM|OK) notifications; returns a Counter
+        of every alarm notification seen, unexpected ones included."""
+        want = Counter(expected)
+        msgs = self.collect(lambda m: not want - alarm_notifications(m), timeout)
+        if settle:
+            msgs += self.receive(wait=int(settle))  # anything extra that was on its way
+        return alarm_notifications(msgs)
+
+
+def alarm_notifications(messages: list[dict]) -> Counter:
+    """(alarm name, topic ARN, new state) of every CloudWatch alarm notification."""
+    out: Counter = Counter()
+    for m in messages:
+        try:
+            body = json.loads(m["Message"])
+            out[(body["AlarmName"], m["TopicArn"], body["NewStateValue"])] += 1
+        except (KeyError, ValueError, TypeError):
+            continue
+    return out
+
+
+# --------------------------------------------------------------------------- template facts
+@dataclass
+class Model:
+    """Facts from a generated template, resolved against the deployed stack.
+
+    Structure-agnostic on purpose: which alarm notifies, and through which composites, is read
+    from AlarmActions and AlarmRules, so the tests follow the generator's hierarchy as it evolves.
+    """
+
+    template: dict[str, Any]
+    topic_arn: str
+    physical: dict[str, str] = field(default_factory=dict)  # logical ID -> physical ID
+    account: str = ""
+    region: str = REGION
+    metric: dict[str, dict[str, Any]] = field(default_factory=dict)  # alarm name -> properties
+    composite: dict[str, dict[str, Any]] = field(default_factory=dict)
+    logical: dict[str, str] = field(default_factory=dict)  # alarm name -> logical ID
+    children: dict[str, list[str]] = field(default_factory=dict)  # composite name -> child names
+
+    def __post_init__(self) -> None:
+        resources = self.template["Resources"]
+        names = {k: r["Properties"]["AlarmName"] for k, r in resources.items() if "AlarmName" in r.get("Properties", {})}
+        for logical, res in resources.items():
+            if res["Type"] == "AWS::CloudWatch::Alarm":
+                self.metric[names[logical]] = res["Properties"]
+            elif res["Type"] == "AWS::CloudWatch::CompositeAlarm":
+                self.composite[names[logical]] = res["Properties"]
+                rule = res["Properties"]["AlarmRule"]
+                rule = rule["Fn::Sub"] if isinstance(rule, dict) else rule
+                self.children[names[logical]] = [names[ref] for ref in _SUB_REF.findall(rule)]
+        self.logical = {v: k for k, v in names.items()}
+
+    def actions(self, name: str, state: str = "ALARM") -> list[str]:
+        """Resolved SNS actions the alarm runs when it enters `state` (ALARM or OK)."""
+        props = self.metric.get(name) or self.composite[name]
+        if props.get("ActionsEnabled") is False:
+            return []
+        key = {"ALARM": "AlarmActions", "OK": "OKActions", "INSUFFICIENT_DATA": "InsufficientDataActions"}[state]
+        return [a for a in self.resolve(props.get(key) or []) if a.split(":")[2] == "sns"]
+
+    def topics(self) -> set[str]:
+        """Every SNS topic an alarm or rule of the template notifies."""
+        out = {t for n in [*self.metric, *self.composite] for s in ("ALARM", "OK") for t in self.actions(n, s)}
+        for res in self.template["Resources"].values():
+            if res["Type"] == "AWS::Events::Rule":
+                out |= {self.resolve(t["Arn"]) for t in res["Properties"].get("Targets", []) if ":sns:" in str(self.resolve(t["Arn"]))}
+        return out
+
+    # -- intrinsic functions, against the deployed stack
+    def resolve(self, value: Any) -> Any:
+        if isinstance(value, list):
+            return [self.resolve(v) for v in value]
+        if not isinstance(value, dict):
+            return value
+        if set(value) == {"Ref"}:
+            return self._ref(value["Ref"])
+        if set(value) == {"Fn::GetAtt"}:
+            logical, attr = value["Fn::GetAtt"] if isinstance(value["Fn::GetAtt"], list) else value["Fn::GetAtt"].split(".", 1)
+            return self._getatt(logical, attr)
+        if set(value) == {"Fn::Sub"} and isinstance(value["Fn::Sub"], str):
+            def sub(m: re.Match) -> str:
+                ref = m.group(1)
+                return self._getatt(*ref.split(".", 1)) if "." in ref else self._ref(ref)
+            return re.sub(r"\$\{([A-Za-z0-9:.]+)\}", sub, value["Fn::Sub"])
+        return {k: self.resolve(v) for k, v in value.items()}
+
+    def _ref(self, name: str) -> str:
+        pseudo = {"AWS::Region": self.region, "AWS::AccountId": self.account, "AWS::Partition": "aws"}
+        if name in pseudo:
+            return pseudo[name]
+        if name == "AlertsTopic" and not self.physical:
+            return self.topic_arn
+        return self.physical[name]
+
+    def _getatt(self, logical: str, attr: str) -> str:
+        kind = self.template["Resources"][logical]["Type"]
+        pid = self.physical[logical]
+        arns = {
+            "AWS::CloudWatch::Alarm": f"arn:aws:cloudwatch:{self.region}:{self.account}:alarm:{pid}",
+            "AWS::CloudWatch::CompositeAlarm": f"arn:aws:cloudwatch:{self.region}:{self.account}:alarm:{pid}",
+            "AWS::KMS::Key": f"arn:aws:kms:{self.region}:{self.account}:key/{pid}",
+            "AWS::Events::Rule": f"arn:aws:events:{self.region}:{self.account}:rule/{pid}",
+            "AWS::IAM::Role": f"arn:aws:iam::{self.account}:role/{pid}",
+            "AWS::Logs::LogGroup": f"arn:aws:logs:{self.region}:{self.account}:log-group:{pid}:*",
+            "AWS::SNS::Topic": pid,
+            "AWS::StepFunctions::StateMachine": pid,
+        }
+        if attr in ("Arn", "TopicArn") and kind in arns:
+            return arns[kind]
+        if attr in ("TopicName", "Name"):
+            return pid.rsplit(":", 1)[-1]
+        if attr == "KeyId":
+            return pid
+        raise AssertionError(f"the e2e resolver does not know Fn::GetAtt {logical}.{attr} ({kind}): add it")
+
+    # -- the alarm hierarchy
+    def groups(self, spec: Any) -> dict[str, list[str]]:
+        """Metric alarms per spec component (by name prefix, longest wins); the rest under
+        '(solution)' (e.g. alarms on the alert path itself)."""
+        prefixes = sorted(((f"{spec.solution}-{c.name}-", c.name) for c in spec.components), key=lambda p: -len(p[0]))
+        out: dict[str, list[str]] = {c.name: [] for c in spec.components}
+        for name in sorted(self.metric):
+            owner = next((comp for prefix, comp in prefixes if name.startswith(prefix)), "(solution)")
+            out.setdefault(owner, []).append(name)
+        return {k: v for k, v in out.items() if v}
+
+    def leaves(self, composite: str) -> list[str]:
+        """Metric alarms under a composite (through nested composites)."""
+        out = []
+        for child in self.children.get(composite, []):
+            out += self.leaves(child) if child in self.composite else [child]
+        return out
+
+    def alarming(self, names: set[str]) -> set[str]:
+        """Every alarm in ALARM when exactly `names` are (composites are OR rules)."""
+        state = set(names)
+        changed = True
+        while changed:
+            changed = False
+            for comp, kids in self.children.items():
+                if comp not in state and state & set(kids):
+                    state.add(comp)
+                    changed = True
+        return state
+
+    def notifications(self, names: set[str]) -> Counter:
+        """(name, topic, ALARM) notifications when `names` go to ALARM from a calm hierarchy."""
+        return Counter((n, t, "ALARM") for n in self.alarming(names) for t in self.actions(n, "ALARM"))
+
+    def recoveries(self, names: set[str], previous: dict[str, str]) -> Counter:
+        """(name, topic, OK) notifications when `names` return to `previous` states and the
+        composites above them to OK."""
+        out: Counter = Counter()
+        for n in self.alarming(names):
+            state = previous.get(n, "OK")
+            out.update((n, t, state) for t in self.actions(n, state) if state == "OK")
+        return out
+
+
+def breach_value(alarm: dict[str, Any]) -> float:
+    """A datapoint that breaches the alarm's threshold on its own (plain statistics only)."""
+    threshold = float(alarm["Threshold"])
+    return threshold + COMPARISONS[alarm["ComparisonOperator"]] * max(1.0, abs(threshold))
+
+
+def metric_alarm_choice(model: Model, names: list[str]) -> str | None:
+    """The alarm a PutMetricData breach proves best: plain statistic, own notification first,
+    then the fewest datapoints and the shortest evaluation window."""
+    candidates = [n for n in names if model.metric[n].get("Statistic") in PLAIN_STATISTICS
+                  and model.metric[n]["ComparisonOperator"] in COMPARISONS]
+    if not candidates:
+        return None
+
+    def rank(n: str) -> tuple:
+        p = model.metric[n]
+        return (not model.actions(n), p.get("DatapointsToAlarm", p["EvaluationPeriods"]),
+                p["Period"] * p["EvaluationPeriods"], n)
+
+    return min(candidates, key=rank)
+
+
+# --------------------------------------------------------------------------- EventBridge samples
+def sample_event(pattern: dict[str, Any], input_paths: dict[str, str], region: str) -> tuple[dict[str, Any], dict[str, str]]:
+    """An event that matches `pattern`, plus the value each InputPathsMap key will take."""
+
+    def sample(value: Any, key: str) -> Any:
+        if isinstance(value, dict):
+            return {k: sample(v, k) for k, v in value.items()}
+        first = value[0]
+        if isinstance(first, str):
+            return first
+        if isinstance(first, dict) and len(first) == 1:
+            op, arg = next(iter(first.items()))
+            samples = {
+                "prefix": lambda: f"{arg}e2e-1",
+                "suffix": lambda: f"e2e-1{arg}",
+                "equals-ignore-case": lambda: arg,
+                "wildcard": lambda: str(arg).replace("*", "e2e"),
+                "anything-but": lambda: "e2e-anything-else",
+                "exists": lambda: "e2e" if arg else None,
+            }
+            if op in samples:
+                return samples[op]()
+        raise AssertionError(f"cannot build a sample for pattern {key}: {value}: teach tests/e2e/helpers.sample_event")
+
+    detail = sample(pattern.get("detail", {}), "detail")
+    values: dict[str, str] = {}
+    for var, path in input_paths.items():
+        parts = path.removeprefix("$.").split(".")
+        if parts == ["region"]:
+            values[var] = region
+            continue
+        assert parts[0] == "detail", f"unexpected input path {path}"
+        node = detail
+        for part in parts[1:-1]:
+            node = node.setdefault(part, {})
+        node.setdefault(parts[-1], f"e2e {var} value")
+        values[var] = node[parts[-1]]
+    entry = {"Source": pattern["source"][0], "DetailType": pattern["detail-type"][0], "Detail": json.dumps(detail)}
+    return entry, values
+
+
+def transformed(input_template: str, values: dict[str, str]) -> str:
+    """What EventBridge's InputTransformer makes of the template for these values."""
+    return re.sub(r"<([A-Za-z0-9_.-]+)>", lambda m: values.get(m.group(1), m.group(0)), input_template)
+
+
+def wait_for(predicate: Callable[[], Any], timeout: float, what: str, interval: float = 0.2) -> Any:
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            pytest.fail(f"timed out after {timeout:.0f}s waiting for {what}")
+        time.sleep(interval)

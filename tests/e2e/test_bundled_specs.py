@@ -1,0 +1,609 @@
+"""Every bundled spec (specs/*.yaml), end to end in LocalStack: deploy with `mlmon deploy`, read
+every resource back, prove the alert path for each component, update, delete.
+
+Per spec, in this order (one stack, tests share it):
+
+1. `mlmon deploy` creates the stack through a change set (recs-platform is over 51,200 bytes,
+   so it also goes through S3); an SQS queue is subscribed to the alert topic.
+2. every resource reads back through its own service API, as the template says;
+3. per component: SetAlarmState ALARM on one alarm -> the notifications the alarm hierarchy
+   predicts arrive (one per notifying alarm that changes state), then the alarm is restored;
+4. per component: PutMetricData breaches one plain-statistic alarm, all components at once,
+   and every predicted notification arrives exactly once (see `_evaluate_now` for timing);
+5. per EventBridge rule: a matching state-change event arrives as the exact transformed text,
+   a non-matching one is filtered out;
+6. a generated workflow whose step fails publishes its Catch notification;
+7. `mlmon deploy` of the spec with one threshold changed updates the stack (LocalStack gap:
+   the alarm keeps its old threshold), and a second run reports no changes;
+8. the stack deletes and takes its alarms, rules, topic and subscriptions with it.
+
+Figures per spec are printed in the terminal summary (conftest.REPORT).
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import zipfile
+import time
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from mlmon_cli.asl.harden import harden_definition
+from mlmon_cli.components import REGISTRY, load_all
+from mlmon_cli.core.build import build_template
+from mlmon_cli.core.serialize import dump
+from mlmon_cli.spec import load_spec
+from tests.e2e.conftest import REPORT
+from tests.e2e.helpers import (
+    Account, Inbox, Model, breach_value, metric_alarm_choice, sample_event, transformed, wait_for,
+)
+from tests.e2e.localstack import REGION, REPO_ROOT, TIMINGS
+
+SPECS = sorted((REPO_ROOT / "specs").glob("*.yaml"))
+# LocalStack evaluates a metric alarm only at PutMetricAlarm and then every
+# Period x EvaluationPeriods (300 s or more for these alarms). Set to 1 to wait for that schedule
+# instead of triggering the evaluation (slow: up to 15 minutes per spec).
+WAIT_FOR_SCHEDULE = os.environ.get("MLMON_E2E_WAIT_FOR_SCHEDULE") == "1"
+
+
+@dataclass
+class Deployed:
+    path: Path
+    spec: Any
+    account: Account
+    stack: str
+    tmp: Path
+    model: Model
+    template: dict[str, Any]
+    outputs: dict[str, str]
+    inbox: Inbox
+    deploy_stderr: str
+    figures: dict[str, object]
+
+    def client(self, service: str) -> Any:
+        return self.account.client(service)
+
+    def kind(self, group: str) -> str:
+        return next((c.kind for c in self.spec.components if c.name == group), group)
+
+
+def _account_for(spec: Any, index: int) -> tuple[str, str]:
+    """A spec that names an existing topic is deployed in that topic's account and region."""
+    if spec.notifications.topic_arn:
+        parts = spec.notifications.topic_arn.split(":")
+        return parts[4], parts[3]
+    return f"{210000000000 + index}", REGION
+
+
+def _prerequisites(account: Account, spec: Any) -> None:
+    """What a spec says already exists: its on-call topic, the Lambda functions it subscribes."""
+    if spec.notifications.topic_arn:
+        account.client("sns").create_topic(Name=spec.notifications.topic_arn.split(":")[-1])
+    functions = list(getattr(spec.notifications, "lambda_arns", None) or [])
+    if functions:  # created, never run: LocalStack cannot execute Lambda without Docker
+        iam, lam = account.client("iam"), account.client("lambda")
+        trust = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}]}
+        role = iam.create_role(RoleName="e2e-prerequisite-lambda", AssumeRolePolicyDocument=json.dumps(trust))["Role"]["Arn"]
+        code = io.BytesIO()
+        with zipfile.ZipFile(code, "w") as z:
+            z.writestr("index.py", "def handler(event, context):\n    return event\n")
+        for arn in functions:
+            lam.create_function(FunctionName=arn.split(":")[-1], Runtime="python3.12", Role=role,
+                                Handler="index.handler", Code={"ZipFile": code.getvalue()})
+
+
+def _settle(account: Account, model: Model, inbox: Inbox) -> None:
+    """LocalStack evaluates composite alarms only when some alarm changes state, so composites
+    created after their children stay INSUFFICIENT_DATA (AWS evaluates a new composite at once).
+    One child round trip OK -> INSUFFICIENT_DATA -> OK evaluates them all; drain what that sent."""
+    cw = account.client("cloudwatch")
+    states = {a["AlarmName"]: a["StateValue"] for a in cw.describe_alarms(AlarmNames=sorted(model.metric)[:100])["MetricAlarms"]}
+    alarm = next(n for n, st in sorted(states.items()) if st == "OK")
+    cw.set_alarm_state(AlarmName=alarm, StateValue="INSUFFICIENT_DATA", StateReason="e2e: settle composites")
+    cw.set_alarm_state(AlarmName=alarm, StateValue="OK", StateReason="e2e: settle composites")
+    composites = cw.describe_alarms(AlarmNames=sorted(model.composite), AlarmTypes=["CompositeAlarm"])["CompositeAlarms"]
+    assert {c["StateValue"] for c in composites} == {"OK"}
+    inbox.drain(settle=1)
+
+
+def _outputs(stdout: str) -> dict[str, str]:
+    return dict(line.split("=", 1) for line in stdout.splitlines() if "=" in line)
+
+
+@pytest.fixture(scope="module", params=SPECS, ids=[p.stem for p in SPECS])
+def deployed(request, localstack, tmp_path_factory):
+    path: Path = request.param
+    spec = load_spec(path)
+    account_id, region = _account_for(spec, SPECS.index(path))
+    account = Account(localstack, account_id, region)
+    tmp = tmp_path_factory.mktemp(path.stem)
+    _prerequisites(account, spec)
+    bucket = account.bucket(f"mlmon-e2e-{account_id}")
+    stack = f"e2e-{path.stem}"
+    t0 = time.monotonic()
+    result = account.mlmon(tmp, "deploy", str(path), "--stack-name", stack, "--s3-bucket", bucket,
+                           "--tag", "mlmon-e2e=bundled")
+    TIMINGS[f"{path.stem}: mlmon deploy (create)"] = time.monotonic() - t0
+    assert result.exit_code == 0, result.stderr + localstack.log_tail(30)
+    outputs = _outputs(result.stdout)
+    template = build_template(spec).template.to_dict()
+    pages = account.client("cloudformation").get_paginator("list_stack_resources").paginate(StackName=stack)
+    physical = {r["LogicalResourceId"]: r["PhysicalResourceId"] for page in pages for r in page["StackResourceSummaries"]}
+    model = Model(template, outputs["AlertTopicArn"], physical, account_id, region)
+    inbox = Inbox(account, model.topics(), f"e2e-{path.stem}")
+    _settle(account, model, inbox)
+    figures = REPORT.setdefault(path.name, {})
+    figures["stack"] = f"{stack} in account {account_id} {region}: {len(template['Resources'])} resources"
+    yield Deployed(path, spec, account, stack, tmp, model, template, outputs, inbox, result.stderr, figures)
+    cfn = account.client("cloudformation")
+    try:  # no-op when test_delete ran
+        cfn.delete_stack(StackName=stack)
+    except Exception:  # noqa: BLE001 - cleanup only
+        pass
+
+
+# --------------------------------------------------------------------------- 1. deploy
+def test_deploy_goes_through_a_change_set(deployed: Deployed) -> None:
+    err = deployed.deploy_stderr
+    resources = deployed.template["Resources"]
+    adds = [line for line in err.splitlines() if line.startswith("  + Add ")]
+    assert len(adds) == len(resources), err
+    assert f"{len(resources)} changes ({len(resources)} add)" in err
+    assert f"stack {deployed.stack}: CREATE_COMPLETE" in err
+    assert sum(" CREATE_COMPLETE" in line for line in err.splitlines()) >= len(resources)  # progress events
+    size = len(dump(deployed.template, "yaml").encode())
+    uploaded = f"uploaded {size} bytes to s3://mlmon-e2e-{deployed.account.id}/mlmon/" in err
+    assert uploaded == (size > 51_200), err
+    cfn = deployed.client("cloudformation")
+    stack = cfn.describe_stacks(StackName=deployed.stack)["Stacks"][0]
+    assert {t["Key"]: t["Value"] for t in stack.get("Tags", [])} == {"mlmon-e2e": "bundled"}
+    deployed.figures["deploy"] = f"{len(adds)} changes, {size}-byte template {'via S3' if uploaded else 'inline'}"
+
+
+# --------------------------------------------------------------------------- 2. read back
+def test_every_resource_reads_back(deployed: Deployed) -> None:
+    cfn = deployed.client("cloudformation")
+    summaries = cfn.get_paginator("list_stack_resources").paginate(StackName=deployed.stack)
+    physical = {r["LogicalResourceId"]: r for page in summaries for r in page["StackResourceSummaries"]}
+    assert set(physical) == set(deployed.template["Resources"])
+    assert {r["ResourceStatus"] for r in physical.values()} == {"CREATE_COMPLETE"}
+    checked: Counter[str] = Counter()
+    for logical, res in deployed.template["Resources"].items():
+        check = CHECKS.get(res["Type"])
+        assert check, f"no read-back check for {res['Type']} ({logical}): add one to CHECKS"
+        check(deployed, logical, res["Properties"], physical[logical]["PhysicalResourceId"])
+        checked[res["Type"].split("::", 1)[1]] += 1
+    deployed.figures["resources read back"] = ", ".join(f"{n} {t}" for t, n in sorted(checked.items()))
+
+
+def _arn(d: Deployed, name: str) -> str:
+    return f"arn:aws:cloudwatch:{d.account.region}:{d.account.id}:alarm:{name}"
+
+
+def _check_alarm(d: Deployed, logical: str, props: dict, physical: str) -> None:
+    (got,) = d.client("cloudwatch").describe_alarms(AlarmNames=[props["AlarmName"]])["MetricAlarms"]
+    assert physical == props["AlarmName"]
+    for key in ("AlarmDescription", "Namespace", "MetricName", "Period", "EvaluationPeriods", "DatapointsToAlarm",
+                "ComparisonOperator", "TreatMissingData", "Statistic", "ExtendedStatistic", "ActionsEnabled"):
+        assert got.get(key) == d.model.resolve(props.get(key)), (logical, key, got.get(key), props.get(key))
+    assert got["Threshold"] == float(props["Threshold"])
+    assert sorted(got["Dimensions"], key=str) == sorted(d.model.resolve(props["Dimensions"]), key=str)
+    for key in ("AlarmActions", "OKActions", "InsufficientDataActions"):
+        assert got.get(key, []) == d.model.resolve(props.get(key, [])), (logical, key)
+
+
+def _check_composite(d: Deployed, logical: str, props: dict, physical: str) -> None:
+    (got,) = d.client("cloudwatch").describe_alarms(AlarmNames=[props["AlarmName"]], AlarmTypes=["CompositeAlarm"])["CompositeAlarms"]
+    assert got["AlarmRule"] == d.model.resolve(props["AlarmRule"])
+    for child in d.model.children[props["AlarmName"]]:
+        assert f'ALARM("{_arn(d, child)}")' in got["AlarmRule"]
+    assert got["AlarmDescription"] == props["AlarmDescription"]
+    for key in ("AlarmActions", "OKActions", "InsufficientDataActions"):
+        assert got.get(key, []) == d.model.resolve(props.get(key, [])), (logical, key)
+
+
+def _check_rule(d: Deployed, logical: str, props: dict, physical: str) -> None:
+    events = d.client("events")
+    got = events.describe_rule(Name=props["Name"])
+    assert json.loads(got["EventPattern"]) == d.model.resolve(props["EventPattern"])
+    assert got["State"] == props.get("State", "ENABLED") and got["Description"] == props["Description"]
+    targets = events.list_targets_by_rule(Rule=props["Name"])["Targets"]
+    assert [t["Id"] for t in targets] == [t["Id"] for t in props["Targets"]]
+    for target, want in zip(targets, props["Targets"]):
+        assert target["Arn"] == d.model.resolve(want["Arn"])
+        for key in ("InputTransformer", "RetryPolicy", "DeadLetterConfig"):
+            assert target.get(key) == d.model.resolve(want.get(key)), (logical, key)
+
+
+def _check_topic(d: Deployed, logical: str, props: dict, physical: str) -> None:
+    attrs = d.client("sns").get_topic_attributes(TopicArn=physical)["Attributes"]
+    assert physical.endswith(":" + props["TopicName"])
+    assert attrs["KmsMasterKeyId"] == d.model.resolve(props["KmsMasterKeyId"])
+    assert attrs["DisplayName"] == props["DisplayName"]
+
+
+def _check_topic_policy(d: Deployed, logical: str, props: dict, physical: str) -> None:
+    for topic in d.model.resolve(props["Topics"]):
+        policy = json.loads(d.client("sns").get_topic_attributes(TopicArn=topic)["Attributes"]["Policy"])
+        assert policy == d.model.resolve(props["PolicyDocument"])
+
+
+def _check_key(d: Deployed, logical: str, props: dict, physical: str) -> None:
+    kms = d.client("kms")
+    meta = kms.describe_key(KeyId=physical)["KeyMetadata"]
+    assert meta["KeyState"] == "Enabled" and meta["Description"] == props["Description"]
+    assert kms.get_key_rotation_status(KeyId=physical)["KeyRotationEnabled"] is True
+    policy = json.loads(kms.get_key_policy(KeyId=physical, PolicyName="default")["Policy"])
+    assert policy == d.model.resolve(props["KeyPolicy"])
+    assert d.outputs["AlertKeyArn"] == meta["Arn"]
+
+
+def _check_alias(d: Deployed, logical: str, props: dict, physical: str) -> None:
+    aliases = d.client("kms").list_aliases()["Aliases"]
+    key = d.outputs["AlertKeyArn"].rsplit("/", 1)[1]
+    assert {"AliasName": props["AliasName"], "TargetKeyId": key}.items() <= next(a for a in aliases if a["AliasName"] == props["AliasName"]).items()
+
+
+def _check_subscription(d: Deployed, logical: str, props: dict, physical: str) -> None:
+    attrs = d.client("sns").get_subscription_attributes(SubscriptionArn=physical)["Attributes"]
+    want = (props["Protocol"], d.model.resolve(props["Endpoint"]), d.model.resolve(props["TopicArn"]))
+    assert (attrs["Protocol"], attrs["Endpoint"], attrs["TopicArn"]) == want
+    if props["Protocol"] in ("email", "email-json", "http", "https"):
+        # Confirmation needs the endpoint's owner. LocalStack gap (documented): AWS lists such a
+        # subscription as SubscriptionArn "PendingConfirmation"; LocalStack gives it a real ARN
+        # and PendingConfirmation=true (what `mlmon fire` reads).
+        assert attrs["PendingConfirmation"] == "true"
+        key = "subscriptions pending confirmation"
+        d.figures[key] = d.figures.get(key, 0) + 1
+
+
+def _check_lambda_permission(d: Deployed, logical: str, props: dict, physical: str) -> None:
+    policy = json.loads(d.client("lambda").get_policy(FunctionName=d.model.resolve(props["FunctionName"]))["Policy"])
+    assert any(s["Principal"] == {"Service": props["Principal"]} and s["Action"] == props["Action"]
+               and s.get("Condition", {}).get("ArnLike", {}).get("AWS:SourceArn") == d.model.resolve(props.get("SourceArn"))
+               for s in policy["Statement"]), policy
+
+
+def _check_dashboard(d: Deployed, logical: str, props: dict, physical: str) -> None:
+    got = d.client("cloudwatch").get_dashboard(DashboardName=physical)
+    assert json.loads(got["DashboardBody"]) == json.loads(d.model.resolve(props["DashboardBody"]))
+
+
+def _check_not_emulated(d: Deployed, logical: str, props: dict, physical: str) -> None:
+    """LocalStack 4.14 has no provider for this type: CloudFormation 'deploys' it as a no-op."""
+    res = d.client("cloudformation").describe_stack_resource(StackName=d.stack, LogicalResourceId=logical)["StackResourceDetail"]
+    assert physical == "unknown", "LocalStack now emulates this type: read it back with its API instead"
+    assert "is not supported but was deployed as a fallback" in res.get("ResourceStatusReason", "")
+    key = "not emulated by LocalStack (deploy only)"
+    d.figures[key] = ", ".join(sorted({*str(d.figures.get(key, "")).split(", "), res["ResourceType"]} - {""}))
+
+
+def _check_state_machine(d: Deployed, logical: str, props: dict, physical: str) -> None:
+    got = d.client("stepfunctions").describe_state_machine(stateMachineArn=physical)
+    assert got["status"] == "ACTIVE" and json.loads(got["definition"])["States"]
+
+
+def _check_role(d: Deployed, logical: str, props: dict, physical: str) -> None:
+    assert d.client("iam").get_role(RoleName=physical)["Role"]["AssumeRolePolicyDocument"]
+
+
+def _check_policy(d: Deployed, logical: str, props: dict, physical: str) -> None:
+    for role in props.get("Roles") or []:
+        assert props["PolicyName"] in d.client("iam").list_role_policies(RoleName=_physical(d, role))["PolicyNames"]
+
+
+def _check_log_group(d: Deployed, logical: str, props: dict, physical: str) -> None:
+    groups = d.client("logs").describe_log_groups(logGroupNamePrefix=physical)["logGroups"]
+    assert any(g["logGroupName"] == physical for g in groups)
+
+
+def _physical(d: Deployed, ref: Any) -> str:
+    if isinstance(ref, dict) and "Ref" in ref:
+        res = d.client("cloudformation").describe_stack_resource(StackName=d.stack, LogicalResourceId=ref["Ref"])
+        return res["StackResourceDetail"]["PhysicalResourceId"]
+    return ref
+
+
+CHECKS = {
+    "AWS::CloudWatch::Alarm": _check_alarm,
+    "AWS::CloudWatch::CompositeAlarm": _check_composite,
+    "AWS::Events::Rule": _check_rule,
+    "AWS::SNS::Topic": _check_topic,
+    "AWS::SNS::TopicPolicy": _check_topic_policy,
+    "AWS::SNS::Subscription": _check_subscription,
+    "AWS::KMS::Key": _check_key,
+    "AWS::KMS::Alias": _check_alias,
+    "AWS::StepFunctions::StateMachine": _check_state_machine,
+    "AWS::IAM::Role": _check_role,
+    "AWS::IAM::Policy": _check_policy,
+    "AWS::Logs::LogGroup": _check_log_group,
+    "AWS::Lambda::Permission": _check_lambda_permission,
+    "AWS::CloudWatch::Dashboard": _check_dashboard,
+    "AWS::Chatbot::SlackChannelConfiguration": _check_not_emulated,
+}
+
+
+# --------------------------------------------------------------------------- 3. SetAlarmState
+def test_set_alarm_state_notifies_for_every_component(deployed: Deployed) -> None:
+    """One alarm per component into ALARM (a percentile one where there is one: LocalStack never
+    evaluates those from data): exactly the notifications the alarm hierarchy predicts arrive;
+    restoring it sends exactly the predicted OK notifications (where OKActions exist)."""
+    cw, model, inbox = deployed.client("cloudwatch"), deployed.model, deployed.inbox
+    inbox.drain()
+    fired, kinds = 0, set()
+    expected_total, arrived_total = Counter(), Counter()
+    for group, leaves in model.groups(deployed.spec).items():
+        by_data = metric_alarm_choice(model, leaves)
+        alarm = next((n for n in leaves if model.metric[n].get("ExtendedStatistic")), None) \
+            or next((n for n in leaves if n != by_data), leaves[0])
+        closure = sorted(model.alarming({alarm}))
+        previous = _states(cw, closure)
+        expected = model.notifications({alarm})
+        assert expected, f"{alarm} would notify nobody"
+        cw.set_alarm_state(AlarmName=alarm, StateValue="ALARM", StateReason="e2e: SetAlarmState")
+        arrived = inbox.alarm_messages(expected, timeout=20, settle=0)
+        assert arrived == expected, f"{group} {alarm}: expected {sorted(expected)}, got {sorted(arrived)}"
+        cw.set_alarm_state(AlarmName=alarm, StateValue=previous[alarm], StateReason="e2e: restore")
+        wait_for(lambda: _states(cw, closure) == previous, 10, f"{closure} back to {previous}")
+        recovered = model.recoveries({alarm}, previous)
+        back = inbox.alarm_messages(recovered, timeout=10, settle=1)
+        assert back == recovered, f"{group} {alarm} restored: expected {sorted(recovered)}, got {sorted(back)}"
+        fired += 1
+        kinds.add(deployed.kind(group))
+        expected_total += expected + recovered
+        arrived_total += arrived + back
+    deployed.figures["SetAlarmState: alarms set / kinds"] = f"{fired} / {len(kinds)} ({', '.join(sorted(kinds))})"
+    deployed.figures["SetAlarmState: notifications expected / arrived"] = (
+        f"{sum(expected_total.values())} / {sum(arrived_total.values())}"
+        f" ({_by_state(arrived_total)}, on {len({t for _, t, _ in arrived_total})} topic(s))")
+
+
+def _states(cw: Any, names: list[str]) -> dict[str, str]:
+    out = {}
+    for i in range(0, len(names), 100):
+        res = cw.describe_alarms(AlarmNames=names[i:i + 100], AlarmTypes=["MetricAlarm", "CompositeAlarm"])
+        out.update({a["AlarmName"]: a["StateValue"] for a in res["MetricAlarms"] + res["CompositeAlarms"]})
+    return out
+
+
+def _by_state(counter: Counter) -> str:
+    states = Counter()
+    for (_, _, state), n in counter.items():
+        states[state] += n
+    return ", ".join(f"{n} {s}" for s, n in sorted(states.items()))
+
+
+# --------------------------------------------------------------------------- 4. PutMetricData
+def _evaluate_now(cw: Any, name: str) -> None:
+    """Make LocalStack evaluate the alarm now, by putting back its unchanged definition.
+
+    LocalStack evaluates a metric alarm when it is put and then every Period x EvaluationPeriods
+    (300 s or more here; CloudWatch evaluates every minute). Re-putting the definition read
+    from DescribeAlarms changes nothing but the timing: the datapoints, dimensions, threshold,
+    composite and topic under test are the deployed ones (asserted below).
+    """
+    keys = ("AlarmName", "AlarmDescription", "ActionsEnabled", "OKActions", "AlarmActions", "InsufficientDataActions",
+            "MetricName", "Namespace", "Statistic", "ExtendedStatistic", "Dimensions", "Period", "Unit",
+            "EvaluationPeriods", "DatapointsToAlarm", "Threshold", "ComparisonOperator", "TreatMissingData")
+    (before,) = cw.describe_alarms(AlarmNames=[name])["MetricAlarms"]
+    cw.put_metric_alarm(**{k: before[k] for k in keys if before.get(k) is not None})
+    (after,) = cw.describe_alarms(AlarmNames=[name])["MetricAlarms"]
+    assert {k: after.get(k) for k in keys} == {k: before.get(k) for k in keys}
+
+
+def test_put_metric_data_breaches_one_alarm_per_component(deployed: Deployed) -> None:
+    cw, model, inbox = deployed.client("cloudwatch"), deployed.model, deployed.inbox
+    inbox.drain()
+    chosen = {}
+    for group, leaves in model.groups(deployed.spec).items():
+        alarm = metric_alarm_choice(model, leaves)
+        assert alarm, f"{group} has no plain-statistic alarm to breach with data"
+        chosen[group] = alarm
+    now = time.time()
+    t0 = time.monotonic()
+    for alarm in chosen.values():  # all components at once
+        props = model.metric[alarm]
+        points = props.get("DatapointsToAlarm", props["EvaluationPeriods"])
+        cw.put_metric_data(Namespace=props["Namespace"], MetricData=[
+            {"MetricName": props["MetricName"], "Dimensions": model.resolve(props["Dimensions"]), "Value": breach_value(props),
+             "Timestamp": now - 1 - i * props["Period"]}  # one breaching datapoint per period needed
+            for i in range(points)
+        ])
+    if not WAIT_FOR_SCHEDULE:
+        for alarm in chosen.values():
+            _evaluate_now(cw, alarm)
+    expected = model.notifications(set(chosen.values()))
+    window = max(model.metric[a]["Period"] * model.metric[a]["EvaluationPeriods"] for a in chosen.values())
+    arrived = inbox.alarm_messages(expected, timeout=window + 60 if WAIT_FOR_SCHEDULE else 30, settle=2)
+    TIMINGS[f"{deployed.path.stem}: PutMetricData -> all notifications"] = time.monotonic() - t0
+    assert arrived == expected, f"expected each of {sorted(expected)} once, got {sorted(arrived)}"
+    states = cw.describe_alarms(AlarmNames=list(chosen.values()))["MetricAlarms"]
+    assert {a["AlarmName"]: a["StateValue"] for a in states} == {a: "ALARM" for a in chosen.values()}
+    assert all(a["StateReason"].startswith("Threshold Crossed") for a in states)
+    kinds = sorted({deployed.kind(g) for g in chosen})
+    deployed.figures["PutMetricData: alarms breached / kinds"] = f"{len(chosen)} / {len(kinds)} ({', '.join(kinds)})"
+    deployed.figures["PutMetricData: notifications expected / arrived"] = (
+        f"{sum(expected.values())} / {sum(arrived.values())} (on {len({t for _, t, _ in arrived})} topic(s))")
+    deployed.figures["PutMetricData: evaluation"] = "LocalStack schedule" if WAIT_FOR_SCHEDULE else "triggered by re-putting the unchanged alarm"
+
+
+# --------------------------------------------------------------------------- 5. EventBridge
+def _non_matching(entry: dict[str, Any], pattern: dict[str, Any]) -> dict[str, Any]:
+    """The same event with its state/status outside the pattern (e.g. a SUCCEEDED run)."""
+    detail = json.loads(entry["Detail"])
+    key = [k for k, v in pattern["detail"].items() if isinstance(v, list) and all(isinstance(x, str) for x in v)][-1]
+    detail[key] = "E2E_NOT_A_FAILURE"
+    return {**entry, "Detail": json.dumps(detail)}
+
+
+def test_state_change_events_arrive_transformed(deployed: Deployed) -> None:
+    events, inbox = deployed.client("events"), deployed.inbox
+    inbox.drain()
+    entries, expected = [], Counter()
+    for res in deployed.template["Resources"].values():
+        if res["Type"] != "AWS::Events::Rule":
+            continue
+        props = deployed.model.resolve(res["Properties"])
+        pattern = props["EventPattern"]
+        sent = False
+        for target in props["Targets"]:
+            if ":sns:" not in target["Arn"] or "InputTransformer" not in target:
+                continue
+            transformer = target["InputTransformer"]
+            entry, values = sample_event(pattern, transformer["InputPathsMap"], deployed.account.region)
+            expected[(target["Arn"], transformed(transformer["InputTemplate"], values))] += 1
+            if not sent:
+                entries += [entry, _non_matching(entry, pattern)]
+                sent = True
+    assert expected, "every bundled spec has state-change rules"
+    for i in range(0, len(entries), 10):
+        assert events.put_events(Entries=entries[i:i + 10])["FailedEntryCount"] == 0
+
+    def texts(msgs: list[dict]) -> Counter:
+        return Counter((m["TopicArn"], m["Message"]) for m in msgs if not m.get("Subject"))
+
+    msgs = inbox.collect(lambda m: not expected - texts(m), timeout=30)
+    msgs += inbox.receive(wait=2)  # the non-matching events must not arrive
+    assert texts(msgs) == expected
+    for _, text in texts(msgs):  # a JSON string, as AWS sends it: readable once decoded
+        assert json.loads(text).startswith(f"[{deployed.spec.solution}] ")
+    deployed.figures["state-change events: sent matching / non-matching"] = f"{len(entries) // 2} / {len(entries) // 2}"
+    deployed.figures["state-change events: transformed messages arrived"] = f"{sum(texts(msgs).values())} (exact text)"
+
+
+# --------------------------------------------------------------------------- 6. workflows
+def _run_to_end(sfn: Any, arn: str, payload: dict[str, Any]) -> dict[str, Any]:
+    execution = sfn.start_execution(stateMachineArn=arn, input=json.dumps(payload))["executionArn"]
+    return wait_for(lambda: (d := sfn.describe_execution(executionArn=execution))["status"] != "RUNNING" and d,
+                    60, f"execution of {arn}")
+
+
+def test_generated_workflow_failure_notifies(deployed: Deployed) -> None:
+    """Every state machine the spec generates (kind: workflow), run with a failing step."""
+    machines = [k for k, r in deployed.template["Resources"].items() if r["Type"] == "AWS::StepFunctions::StateMachine"]
+    if not machines:
+        deployed.figures["generated workflows run"] = "none: the spec has no kind: workflow component"
+        pytest.skip(f"{deployed.path.name} generates no state machine (no kind: workflow component)")
+    cfn, sfn, inbox = deployed.client("cloudformation"), deployed.client("stepfunctions"), deployed.inbox
+    ran = []
+    for logical in machines:
+        inbox.drain()
+        arn = cfn.describe_stack_resource(StackName=deployed.stack, LogicalResourceId=logical)["StackResourceDetail"]["PhysicalResourceId"]
+        # Without Docker LocalStack cannot run Lambda (nor reach Glue/SageMaker, not started):
+        # the first such step fails, and the generated Catch must publish the failure.
+        done = _run_to_end(sfn, arn, {})
+        assert done["status"] == "FAILED", done
+        msgs = inbox.collect(lambda m: any("failed at state" in x.get("Message", "") for x in m), timeout=30)
+        (msg,) = [m for m in msgs if "failed at state" in m.get("Message", "")]
+        assert arn.rsplit(":", 1)[1] in msg["Message"]
+        ran.append(f"{arn.rsplit(':', 1)[1]} ({msg['Message'].split(' failed at state ')[1].split('.')[0]})")
+    deployed.figures["generated workflows run (failed at state)"] = ", ".join(ran)
+
+
+def test_hardened_workflow_catch_notifies(deployed: Deployed) -> None:
+    """mlmon's Retry/Catch hardening (the NotifyFailure state generated workflows use) on a
+    step LocalStack runs without Docker: an S3 GetObject on a missing bucket fails, the Catch
+    publishes to this spec's topic, the execution ends FAILED."""
+    sfn, iam, inbox = deployed.client("stepfunctions"), deployed.client("iam"), deployed.inbox
+    topic = deployed.outputs["AlertTopicArn"]
+    definition = {"StartAt": "LoadFeatures", "States": {"LoadFeatures": {
+        "Type": "Task", "Resource": "arn:aws:states:::aws-sdk:s3:getObject",
+        "Parameters": {"Bucket": "mlmon-e2e-no-such-bucket", "Key": "features.csv"}, "End": True}}}
+    hardened = harden_definition(definition, topic_arn=topic).definition
+    trust = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"Service": "states.amazonaws.com"}, "Action": "sts:AssumeRole"}]}
+    role = iam.create_role(RoleName=f"e2e-hardened-{deployed.path.stem}", AssumeRolePolicyDocument=json.dumps(trust))["Role"]["Arn"]
+    name = f"{deployed.spec.solution}-hardened-e2e"
+    arn = sfn.create_state_machine(name=name, definition=json.dumps(hardened), roleArn=role)["stateMachineArn"]
+    try:
+        inbox.drain()
+        done = _run_to_end(sfn, arn, {})
+        assert (done["status"], done.get("error")) == ("FAILED", "WorkflowFailed"), done
+        msgs = inbox.collect(lambda m: any(x.get("Subject", "").startswith("FAILED") for x in m), timeout=30)
+        (msg,) = [m for m in msgs if m.get("Subject", "").startswith("FAILED")]
+        assert msg["Subject"] == f"FAILED: {name}"
+        assert msg["Message"].startswith(f"Step Functions workflow {name} failed at state LoadFeatures. Error: S3.")
+        deployed.figures["hardened workflow (Catch -> NotifyFailure)"] = f"FAILED at LoadFeatures, 1 notification ({msg['Message'].split('Error: ')[1].split('.')[0:2]})"
+    finally:
+        sfn.delete_state_machine(stateMachineArn=arn)
+        iam.delete_role(RoleName=role.rsplit("/", 1)[1])
+
+
+# --------------------------------------------------------------------------- 7. update
+def _changed_spec(d: Deployed) -> tuple[Path, str, float, float]:
+    """The spec with one count threshold changed: (file, alarm name, old metric threshold, new)."""
+    load_all()
+    data = yaml.safe_load(d.path.read_text())
+    groups = d.model.groups(d.spec)
+    for index, comp in enumerate(d.spec.components):
+        for alarm in REGISTRY[comp.kind].alarms:
+            if alarm.unit != "count" or alarm.is_event:
+                continue
+            name = next((n for n in groups.get(comp.name, []) if n.endswith("-" + alarm.suffix)), None)
+            if not name:
+                continue
+            old = float(d.model.metric[name]["Threshold"])
+            raw = data["components"][index].setdefault("alarms", {})
+            raw[alarm.key] = {**(raw.get(alarm.key) or {}), "threshold": old + 4}
+            path = d.tmp / d.path.name
+            path.write_text(yaml.safe_dump(data, sort_keys=False))
+            return path, name, old, old + 4
+    raise AssertionError("no count alarm to change")
+
+
+def test_update_with_changed_threshold(deployed: Deployed) -> None:
+    path, alarm, old, new = _changed_spec(deployed)
+    logical = deployed.model.logical[alarm]
+    account, tmp, stack = deployed.account, deployed.tmp, deployed.stack
+    bucket = f"mlmon-e2e-{account.id}"
+    t0 = time.monotonic()
+    result = account.mlmon(tmp, "deploy", str(path), "--stack-name", stack, "--s3-bucket", bucket)
+    TIMINGS[f"{deployed.path.stem}: mlmon deploy (update)"] = time.monotonic() - t0
+    assert result.exit_code == 0, result.stderr
+    assert f"  ~ Modify  {logical}" in result.stderr and "AWS::CloudWatch::Alarm" in result.stderr
+    assert f"stack {stack}: UPDATE_COMPLETE" in result.stderr
+    cfn, cw = account.client("cloudformation"), account.client("cloudwatch")
+    body = cfn.get_template(StackName=stack)["TemplateBody"]
+    stored = body if isinstance(body, dict) else yaml.safe_load(body)
+    assert float(stored["Resources"][logical]["Properties"]["Threshold"]) == new
+    got = cw.describe_alarms(AlarmNames=[alarm])["MetricAlarms"][0]["Threshold"]
+    # LocalStack 4.14 gap (README, e2e section): no update handler for AWS::CloudWatch::Alarm,
+    # so UPDATE_COMPLETE keeps the old alarm. If this fails, LocalStack applies updates now:
+    # assert `got == new` instead and update the README.
+    assert got == old, "LocalStack now applies alarm updates: assert the new threshold and update the README"
+    again = account.mlmon(tmp, "deploy", str(path), "--stack-name", stack, "--s3-bucket", bucket)
+    assert again.exit_code == 0, again.stderr
+    assert f"no changes: stack {stack} is up to date" in again.stderr
+    deployed.figures["update"] = (f"{alarm} threshold {old:g} -> {new:g}: change set Modify, UPDATE_COMPLETE, template stored; "
+                                  f"LocalStack kept {got:g} (known gap); re-deploy: no changes")
+
+
+# --------------------------------------------------------------------------- 8. delete
+def test_delete_removes_everything(deployed: Deployed) -> None:
+    cfn, cw = deployed.client("cloudformation"), deployed.client("cloudwatch")
+    cfn.delete_stack(StackName=deployed.stack)
+    cfn.get_waiter("stack_delete_complete").wait(StackName=deployed.stack, WaiterConfig={"Delay": 1, "MaxAttempts": 120})
+    names = [*deployed.model.metric, *deployed.model.composite]
+    left = cw.describe_alarms(AlarmNames=names, AlarmTypes=["MetricAlarm", "CompositeAlarm"])
+    assert left["MetricAlarms"] == [] and left["CompositeAlarms"] == []
+    rules = {r["Name"] for r in deployed.client("events").list_rules()["Rules"]}
+    assert not rules & {r["Properties"]["Name"] for r in deployed.template["Resources"].values() if r["Type"] == "AWS::Events::Rule"}
+    sns = deployed.client("sns")
+    topic = deployed.outputs["AlertTopicArn"]
+    topics = {t["TopicArn"] for t in sns.list_topics()["Topics"]}
+    if deployed.spec.notifications.topic_arn:  # an existing topic stays; the stack's subscriptions go
+        assert topic in topics
+        subs = sns.list_subscriptions_by_topic(TopicArn=topic)["Subscriptions"]
+        assert [s["Protocol"] for s in subs] == ["sqs"]  # only the test's queue is left
+    else:
+        assert topic not in topics
+        key = deployed.client("kms").describe_key(KeyId=deployed.outputs["AlertKeyArn"])["KeyMetadata"]
+        assert key["KeyState"] == "PendingDeletion"
+    deployed.figures["delete"] = f"DELETE_COMPLETE; {len(names)} alarms and the rules gone" + (
+        ", existing topic kept" if deployed.spec.notifications.topic_arn else ", topic gone, key PendingDeletion")
