@@ -11,6 +11,7 @@ import typing
 
 from .components import REGISTRY, load_all
 from .components.base import UNITS, AlarmDef
+from .spec.logs import reference_markdown as logs_reference_markdown
 from .spec.model import AlarmDefaults, AlarmOverride, Notifications
 
 
@@ -96,7 +97,7 @@ def spec_reference_markdown() -> str:
         "`defaults` (apply to every alarm unless an alarm overrides them):\n\n" + fields_table(AlarmDefaults) + "\n"
         "Each component: `kind` (required), `name` (required; letters, digits, `-`, `_`, at most 64, unique), "
         "`description`, `alarms`, and the kind's options below. `alarms` maps an alarm key to overrides "
-        "(or to `false` to disable it):\n\n" + fields_table(AlarmOverride)
+        "(or to `false` to disable it):\n\n" + fields_table(AlarmOverride) + "\n" + logs_reference_markdown()
     )
 
 

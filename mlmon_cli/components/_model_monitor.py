@@ -5,7 +5,7 @@ data_quality:                          # a data-quality monitoring schedule on t
   schedule_name: churn-dq
   features:
     age: 0.2                           # feature_baseline_drift_age > 0.2
-    tenure: {threshold: 0.3, evaluation_periods: 3, datapoints_to_alarm: 3}
+    tenure: {threshold: 0.3, evaluation_periods: 3}   # above 0.3 for 3 consecutive periods
 model_quality:                         # a model-quality schedule (needs ground truth)
   schedule_name: churn-mq
   metrics:
@@ -14,7 +14,8 @@ model_quality:                         # a model-quality schedule (needs ground 
 ```
 
 Both blocks also take `period` (default 3600: the metrics are published once per monitoring
-run, hourly at most), `evaluation_periods`, `datapoints_to_alarm`, `severity` (default warning)
+run, hourly at most), `evaluation_periods` (default 1), `datapoints_to_alarm` (default: all of
+them, i.e. consecutive periods), `severity` (default warning)
 for all their entries, and `namespace` and `dimensions` (the full mapping) to override what
 mlmon emits. Why the override: AWS's sources disagree (reference facts §1.7). The data-quality
 page says `/aws/sagemaker/Endpoints/data-metric` with EndpointName, ScheduleName; the BYOC page
@@ -69,7 +70,7 @@ class _Settings:
 
 @dataclass(frozen=True)
 class _Feature(_Settings):
-    threshold: float | None = field(default=None, metadata=doc("Drift distance above which to alarm (0 to 1).", minimum=0, maximum=1))
+    threshold: float | None = field(default=None, metadata=doc("Drift distance above which to alarm (0 to 1)."))
 
 
 @dataclass(frozen=True)
@@ -186,7 +187,8 @@ def _entries(r: SpecReader, node: yaml.Node, path: str, kind: str, defaults: dic
             continue
         same = naming.logical_id(name)
         if same in seen:
-            r.error(key, at, f"'{name}' and '{seen[same]}' give the same alarm logical ID; AWS names cannot tell them apart here")
+            r.error(key, at, f"'{name}' and '{seen[same]}' give the same CloudFormation logical ID (only letters and digits "
+                             "are kept); watch one of them from a second component")
             continue
         seen[same] = name
         alarm = _entry(r, value, at, kind, name, defaults)
@@ -202,8 +204,6 @@ def _entry(r: SpecReader, node: yaml.Node, path: str, kind: str, name: str, defa
         if threshold is MISSING:
             return None
         values: dict[str, Any] = {"threshold": threshold}
-        if not 0 <= threshold <= 1:
-            r.error(node, path, f"a drift threshold is a distance between 0 and 1, got {threshold:g}")
     else:
         cls = _Feature if kind == "data" else _Metric
         pairs = r.mapping(node, path, [f.name for f in dataclasses.fields(cls)],
@@ -215,6 +215,10 @@ def _entry(r: SpecReader, node: yaml.Node, path: str, kind: str, name: str, defa
         if kind == "model" and ("min" in pairs) == ("max" in pairs):
             r.error(node, path, f"give exactly one of 'min' (alarm below a floor, e.g. accuracy) or 'max' (alarm above a "
                                 f"ceiling, e.g. rmse) for '{name}'")
+    if kind == "data" and values.get("threshold") is not None and not 0 <= values["threshold"] <= 1:
+        at = node if isinstance(node, yaml.ScalarNode) else next(v for k, v in node.value if k.value == "threshold")
+        r.error(at, path if at is node else f"{path}.threshold",
+                f"a drift threshold is a distance between 0 and 1, got {values['threshold']:g}")
     if len(r.problems) > before:
         return None
     merged = {k: (values.get(k) if values.get(k) is not None else defaults.get(k)) for k in ("period", "evaluation_periods",

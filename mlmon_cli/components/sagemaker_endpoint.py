@@ -16,8 +16,9 @@ endpoints emit (`aws/sagemaker/Endpoints/data-metrics` and `.../model-metrics`, 
 Endpoint and MonitoringSchedule); `namespace` and `dimensions` override them, and each
 description says how to check (`aws cloudwatch list-metrics`). Keys: `schedule_name`,
 `features` (name: threshold, or name: {threshold, period, evaluation_periods,
-datapoints_to_alarm, severity}) or `metrics` (name: {min | max, period, ...}), and the same
-settings for all entries, `namespace`, `dimensions`. Logs: `/aws/sagemaker/Endpoints/<endpoint>`.
+datapoints_to_alarm, severity}; datapoints_to_alarm defaults to evaluation_periods, i.e.
+consecutive periods) or `metrics` (name: {min | max, period, ...}), and the same settings for all
+entries, `namespace`, `dimensions`. Logs: `/aws/sagemaker/Endpoints/<endpoint>`.
 """
 
 from __future__ import annotations

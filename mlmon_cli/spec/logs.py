@@ -145,7 +145,7 @@ def _patterns(r: Any, node: yaml.Node, path: str) -> tuple[LogPattern, ...]:
             continue
         key = re.sub(r"[^a-z0-9]", "", pattern.name.lower())  # names that give the same alarm and metric names
         if key in seen:
-            r.error(item, at, f"pattern '{pattern.name}' clashes with '{seen[key]}' (same alarm name); rename one")
+            r.error(item, at, f"pattern '{pattern.name}' clashes with '{seen[key]}' (same CloudFormation logical ID); rename one")
             continue
         seen[key] = pattern.name
         result.append(pattern)

@@ -250,30 +250,88 @@ class Model:
             out += self.leaves(child) if child in self.composite else [child]
         return out
 
-    def alarming(self, names: set[str]) -> set[str]:
-        """Every alarm in ALARM when exactly `names` are (composites are OR rules)."""
-        state = set(names)
+    def predict(self, before: dict[str, str], changes: dict[str, str]) -> tuple[dict[str, str], Counter]:
+        """States after `changes` (composites re-evaluated as OR rules, to a fixpoint) and the
+        (alarm name, topic, new state) notifications of every alarm whose state changed."""
+        after = {**before, **changes}
         changed = True
         while changed:
             changed = False
             for comp, kids in self.children.items():
-                if comp not in state and state & set(kids):
-                    state.add(comp)
-                    changed = True
-        return state
+                new = "ALARM" if any(after.get(k) == "ALARM" for k in kids) else "OK"
+                if after.get(comp) != new:
+                    after[comp], changed = new, True
+        notes: Counter = Counter()
+        for name, state in after.items():
+            if state != before.get(name):
+                notes.update((name, topic, state) for topic in self.actions(name, state))
+        return after, notes
 
-    def notifications(self, names: set[str]) -> Counter:
-        """(name, topic, ALARM) notifications when `names` go to ALARM from a calm hierarchy."""
-        return Counter((n, t, "ALARM") for n in self.alarming(names) for t in self.actions(n, "ALARM"))
+    def states(self, cw: Any) -> dict[str, str]:
+        return alarm_states(cw, [*self.metric, *self.composite])
 
-    def recoveries(self, names: set[str], previous: dict[str, str]) -> Counter:
-        """(name, topic, OK) notifications when `names` return to `previous` states and the
-        composites above them to OK."""
-        out: Counter = Counter()
-        for n in self.alarming(names):
-            state = previous.get(n, "OK")
-            out.update((n, t, state) for t in self.actions(n, state) if state == "OK")
-        return out
+
+def alarm_states(cw: Any, names: list[str]) -> dict[str, str]:
+    out = {}
+    for i in range(0, len(names), 100):
+        res = cw.describe_alarms(AlarmNames=names[i:i + 100], AlarmTypes=["MetricAlarm", "CompositeAlarm"])
+        out.update({a["AlarmName"]: a["StateValue"] for a in res["MetricAlarms"] + res["CompositeAlarms"]})
+    return out
+
+
+ALARM_KEYS = ("AlarmName", "AlarmDescription", "ActionsEnabled", "OKActions", "AlarmActions", "InsufficientDataActions",
+              "MetricName", "Namespace", "Statistic", "ExtendedStatistic", "Dimensions", "Period", "Unit",
+              "EvaluationPeriods", "DatapointsToAlarm", "Threshold", "ComparisonOperator", "TreatMissingData")
+
+
+def evaluate_now(cw: Any, name: str) -> None:
+    """Make LocalStack evaluate a metric alarm now, by putting back its unchanged definition.
+
+    LocalStack evaluates a metric alarm when it is put and then every Period x EvaluationPeriods
+    (300 s or more for mlmon's alarms; CloudWatch evaluates every minute). Re-putting the
+    definition read from DescribeAlarms changes nothing but the timing (asserted): datapoints,
+    dimensions, threshold, composites and topics under test stay the deployed ones.
+    """
+    (before,) = cw.describe_alarms(AlarmNames=[name])["MetricAlarms"]
+    cw.put_metric_alarm(**{k: before[k] for k in ALARM_KEYS if before.get(k) is not None})
+    (after,) = cw.describe_alarms(AlarmNames=[name])["MetricAlarms"]
+    assert {k: after.get(k) for k in ALARM_KEYS} == {k: before.get(k) for k in ALARM_KEYS}
+
+
+def put_datapoints(cw: Any, model: Model, name: str, value: float, count: int, now: float | None = None) -> None:
+    """`count` datapoints of `value` for the alarm's metric, one per period, newest first."""
+    props = model.metric[name]
+    now = time.time() if now is None else now
+    data = [{"MetricName": props["MetricName"], "Dimensions": model.resolve(props.get("Dimensions", [])),
+             "Value": value, "Timestamp": now - 1 - i * props["Period"]} for i in range(count)]
+    for i in range(0, len(data), 500):
+        cw.put_metric_data(Namespace=props["Namespace"], MetricData=data[i:i + 500])
+
+
+def calm(cw: Any, model: Model) -> list[str]:
+    """Bring alarms that start in ALARM for lack of data (e.g. 'no recent success' alarms with
+    missing data breaching, legitimately ALARM in a fresh account) to OK with non-breaching
+    data: the state a working system is in. Returns the alarms calmed."""
+    calmed = []
+    for name, state in alarm_states(cw, list(model.metric)).items():
+        props = model.metric[name]
+        if state != "ALARM" or props.get("Statistic") not in PLAIN_STATISTICS or props["ComparisonOperator"] not in COMPARISONS:
+            continue
+        needed = props["EvaluationPeriods"] - props.get("DatapointsToAlarm", props["EvaluationPeriods"]) + 1
+        put_datapoints(cw, model, name, calm_value(props), needed)
+        evaluate_now(cw, name)
+        calmed.append(name)
+    return calmed
+
+
+def settle(cw: Any, model: Model) -> None:
+    """LocalStack evaluates composites only when some alarm changes state, so composites created
+    after their children stay INSUFFICIENT_DATA (AWS evaluates a new composite at once). One
+    child round trip OK -> INSUFFICIENT_DATA -> OK evaluates them all."""
+    states = alarm_states(cw, list(model.metric))
+    alarm = next(n for n, st in sorted(states.items()) if st == "OK")
+    cw.set_alarm_state(AlarmName=alarm, StateValue="INSUFFICIENT_DATA", StateReason="e2e: settle composites")
+    cw.set_alarm_state(AlarmName=alarm, StateValue="OK", StateReason="e2e: settle composites")
 
 
 def breach_value(alarm: dict[str, Any]) -> float:
@@ -282,17 +340,26 @@ def breach_value(alarm: dict[str, Any]) -> float:
     return threshold + COMPARISONS[alarm["ComparisonOperator"]] * max(1.0, abs(threshold))
 
 
-def metric_alarm_choice(model: Model, names: list[str]) -> str | None:
-    """The alarm a PutMetricData breach proves best: plain statistic, own notification first,
-    then the fewest datapoints and the shortest evaluation window."""
+def calm_value(alarm: dict[str, Any]) -> float:
+    """A datapoint on the safe side of the threshold."""
+    threshold = float(alarm["Threshold"])
+    return threshold - COMPARISONS[alarm["ComparisonOperator"]] * max(1.0, abs(threshold))
+
+
+def metric_alarm_choice(model: Model, names: list[str], states: dict[str, str] | None = None) -> str | None:
+    """The alarm a PutMetricData breach proves best: plain statistic, one whose ALARM sends a
+    notification from `states`, own notification first, then the fewest datapoints and the
+    shortest evaluation window."""
     candidates = [n for n in names if model.metric[n].get("Statistic") in PLAIN_STATISTICS
                   and model.metric[n]["ComparisonOperator"] in COMPARISONS]
     if not candidates:
         return None
+    states = states or {}
 
     def rank(n: str) -> tuple:
         p = model.metric[n]
-        return (not model.actions(n), p.get("DatapointsToAlarm", p["EvaluationPeriods"]),
+        silent = states.get(n) == "ALARM" or (bool(states) and not model.predict(states, {n: "ALARM"})[1])
+        return (silent, not model.actions(n), p.get("DatapointsToAlarm", p["EvaluationPeriods"]),
                 p["Period"] * p["EvaluationPeriods"], n)
 
     return min(candidates, key=rank)

@@ -42,7 +42,8 @@ from mlmon_cli.core.serialize import dump
 from mlmon_cli.spec import load_spec
 from tests.e2e.conftest import REPORT
 from tests.e2e.helpers import (
-    Account, Inbox, Model, breach_value, metric_alarm_choice, sample_event, transformed, wait_for,
+    Account, Inbox, Model, breach_value, calm, evaluate_now, metric_alarm_choice, put_datapoints, sample_event,
+    settle, transformed, wait_for,
 )
 from tests.e2e.localstack import REGION, REPO_ROOT, TIMINGS
 
@@ -99,18 +100,14 @@ def _prerequisites(account: Account, spec: Any) -> None:
                                 Handler="index.handler", Code={"ZipFile": code.getvalue()})
 
 
-def _settle(account: Account, model: Model, inbox: Inbox) -> None:
-    """LocalStack evaluates composite alarms only when some alarm changes state, so composites
-    created after their children stay INSUFFICIENT_DATA (AWS evaluates a new composite at once).
-    One child round trip OK -> INSUFFICIENT_DATA -> OK evaluates them all; drain what that sent."""
+def _calm_and_settle(account: Account, model: Model, inbox: Inbox) -> list[str]:
     cw = account.client("cloudwatch")
-    states = {a["AlarmName"]: a["StateValue"] for a in cw.describe_alarms(AlarmNames=sorted(model.metric)[:100])["MetricAlarms"]}
-    alarm = next(n for n, st in sorted(states.items()) if st == "OK")
-    cw.set_alarm_state(AlarmName=alarm, StateValue="INSUFFICIENT_DATA", StateReason="e2e: settle composites")
-    cw.set_alarm_state(AlarmName=alarm, StateValue="OK", StateReason="e2e: settle composites")
-    composites = cw.describe_alarms(AlarmNames=sorted(model.composite), AlarmTypes=["CompositeAlarm"])["CompositeAlarms"]
-    assert {c["StateValue"] for c in composites} == {"OK"}
+    calmed = calm(cw, model)
+    settle(cw, model)
+    states = model.states(cw)
+    assert model.predict(states, {})[0] == states, "composite states disagree with their children"
     inbox.drain(settle=1)
+    return calmed
 
 
 def _outputs(stdout: str) -> dict[str, str]:
@@ -138,9 +135,11 @@ def deployed(request, localstack, tmp_path_factory):
     physical = {r["LogicalResourceId"]: r["PhysicalResourceId"] for page in pages for r in page["StackResourceSummaries"]}
     model = Model(template, outputs["AlertTopicArn"], physical, account_id, region)
     inbox = Inbox(account, model.topics(), f"e2e-{path.stem}")
-    _settle(account, model, inbox)
+    calmed = _calm_and_settle(account, model, inbox)
     figures = REPORT.setdefault(path.name, {})
     figures["stack"] = f"{stack} in account {account_id} {region}: {len(template['Resources'])} resources"
+    if calmed:
+        figures["alarms in ALARM at start for lack of data (calmed with data)"] = len(calmed)
     yield Deployed(path, spec, account, stack, tmp, model, template, outputs, inbox, result.stderr, figures)
     cfn = account.client("cloudformation")
     try:  # no-op when test_delete ran
@@ -276,9 +275,18 @@ def _check_dashboard(d: Deployed, logical: str, props: dict, physical: str) -> N
     assert json.loads(got["DashboardBody"]) == json.loads(d.model.resolve(props["DashboardBody"]))
 
 
+def _check_query_definition(d: Deployed, logical: str, props: dict, physical: str) -> None:
+    if physical == "unknown":
+        return _check_not_emulated(d, logical, props, physical)
+    found = d.client("logs").describe_query_definitions(queryDefinitionNamePrefix=props["Name"])["queryDefinitions"]
+    (got,) = [q for q in found if q["queryDefinitionId"] == physical]
+    assert (got["name"], got["queryString"]) == (props["Name"], props["QueryString"])
+    assert got.get("logGroupNames", []) == d.model.resolve(props.get("LogGroupNames", []))
+
+
 def _check_not_emulated(d: Deployed, logical: str, props: dict, physical: str) -> None:
     """LocalStack 4.14 has no provider for this type: CloudFormation 'deploys' it as a no-op."""
-    res = d.client("cloudformation").describe_stack_resource(StackName=d.stack, LogicalResourceId=logical)["StackResourceDetail"]
+    (res,) = d.client("cloudformation").describe_stack_resources(StackName=d.stack, LogicalResourceId=logical)["StackResources"]
     assert physical == "unknown", "LocalStack now emulates this type: read it back with its API instead"
     assert "is not supported but was deployed as a fallback" in res.get("ResourceStatusReason", "")
     key = "not emulated by LocalStack (deploy only)"
@@ -326,6 +334,7 @@ CHECKS = {
     "AWS::Logs::LogGroup": _check_log_group,
     "AWS::Lambda::Permission": _check_lambda_permission,
     "AWS::CloudWatch::Dashboard": _check_dashboard,
+    "AWS::Logs::QueryDefinition": _check_query_definition,
     "AWS::Chatbot::SlackChannelConfiguration": _check_not_emulated,
 }
 
@@ -334,27 +343,28 @@ CHECKS = {
 def test_set_alarm_state_notifies_for_every_component(deployed: Deployed) -> None:
     """One alarm per component into ALARM (a percentile one where there is one: LocalStack never
     evaluates those from data): exactly the notifications the alarm hierarchy predicts arrive;
-    restoring it sends exactly the predicted OK notifications (where OKActions exist)."""
+    restoring it sends exactly the predicted ones (OK notifications where OKActions exist)."""
     cw, model, inbox = deployed.client("cloudwatch"), deployed.model, deployed.inbox
     inbox.drain()
     fired, kinds = 0, set()
     expected_total, arrived_total = Counter(), Counter()
     for group, leaves in model.groups(deployed.spec).items():
-        by_data = metric_alarm_choice(model, leaves)
-        alarm = next((n for n in leaves if model.metric[n].get("ExtendedStatistic")), None) \
-            or next((n for n in leaves if n != by_data), leaves[0])
-        closure = sorted(model.alarming({alarm}))
-        previous = _states(cw, closure)
-        expected = model.notifications({alarm})
-        assert expected, f"{alarm} would notify nobody"
+        before = model.states(cw)
+        loud = [n for n in leaves if model.predict(before, {n: "ALARM"})[1]]
+        assert loud, f"{group}: no alarm whose ALARM would notify anybody"
+        by_data = metric_alarm_choice(model, leaves, before)
+        alarm = next((n for n in loud if model.metric[n].get("ExtendedStatistic")), None) \
+            or next((n for n in loud if n != by_data), loud[0])
+        during, expected = model.predict(before, {alarm: "ALARM"})
         cw.set_alarm_state(AlarmName=alarm, StateValue="ALARM", StateReason="e2e: SetAlarmState")
         arrived = inbox.alarm_messages(expected, timeout=20, settle=0)
         assert arrived == expected, f"{group} {alarm}: expected {sorted(expected)}, got {sorted(arrived)}"
-        cw.set_alarm_state(AlarmName=alarm, StateValue=previous[alarm], StateReason="e2e: restore")
-        wait_for(lambda: _states(cw, closure) == previous, 10, f"{closure} back to {previous}")
-        recovered = model.recoveries({alarm}, previous)
+        assert model.states(cw) == during
+        _, recovered = model.predict(during, {alarm: before[alarm]})
+        cw.set_alarm_state(AlarmName=alarm, StateValue=before[alarm], StateReason="e2e: restore")
         back = inbox.alarm_messages(recovered, timeout=10, settle=1)
         assert back == recovered, f"{group} {alarm} restored: expected {sorted(recovered)}, got {sorted(back)}"
+        assert model.states(cw) == before
         fired += 1
         kinds.add(deployed.kind(group))
         expected_total += expected + recovered
@@ -365,14 +375,6 @@ def test_set_alarm_state_notifies_for_every_component(deployed: Deployed) -> Non
         f" ({_by_state(arrived_total)}, on {len({t for _, t, _ in arrived_total})} topic(s))")
 
 
-def _states(cw: Any, names: list[str]) -> dict[str, str]:
-    out = {}
-    for i in range(0, len(names), 100):
-        res = cw.describe_alarms(AlarmNames=names[i:i + 100], AlarmTypes=["MetricAlarm", "CompositeAlarm"])
-        out.update({a["AlarmName"]: a["StateValue"] for a in res["MetricAlarms"] + res["CompositeAlarms"]})
-    return out
-
-
 def _by_state(counter: Counter) -> str:
     states = Counter()
     for (_, _, state), n in counter.items():
@@ -381,52 +383,34 @@ def _by_state(counter: Counter) -> str:
 
 
 # --------------------------------------------------------------------------- 4. PutMetricData
-def _evaluate_now(cw: Any, name: str) -> None:
-    """Make LocalStack evaluate the alarm now, by putting back its unchanged definition.
-
-    LocalStack evaluates a metric alarm when it is put and then every Period x EvaluationPeriods
-    (300 s or more here; CloudWatch evaluates every minute). Re-putting the definition read
-    from DescribeAlarms changes nothing but the timing: the datapoints, dimensions, threshold,
-    composite and topic under test are the deployed ones (asserted below).
-    """
-    keys = ("AlarmName", "AlarmDescription", "ActionsEnabled", "OKActions", "AlarmActions", "InsufficientDataActions",
-            "MetricName", "Namespace", "Statistic", "ExtendedStatistic", "Dimensions", "Period", "Unit",
-            "EvaluationPeriods", "DatapointsToAlarm", "Threshold", "ComparisonOperator", "TreatMissingData")
-    (before,) = cw.describe_alarms(AlarmNames=[name])["MetricAlarms"]
-    cw.put_metric_alarm(**{k: before[k] for k in keys if before.get(k) is not None})
-    (after,) = cw.describe_alarms(AlarmNames=[name])["MetricAlarms"]
-    assert {k: after.get(k) for k in keys} == {k: before.get(k) for k in keys}
-
-
 def test_put_metric_data_breaches_one_alarm_per_component(deployed: Deployed) -> None:
+    """PutMetricData for one plain-statistic alarm per component, all at once; LocalStack then
+    evaluates them (see helpers.evaluate_now) and every predicted notification arrives once."""
     cw, model, inbox = deployed.client("cloudwatch"), deployed.model, deployed.inbox
     inbox.drain()
+    before = model.states(cw)
     chosen = {}
     for group, leaves in model.groups(deployed.spec).items():
-        alarm = metric_alarm_choice(model, leaves)
+        alarm = metric_alarm_choice(model, leaves, before)
         assert alarm, f"{group} has no plain-statistic alarm to breach with data"
+        assert model.predict(before, {alarm: "ALARM"})[1], f"{group}: breaching {alarm} would notify nobody"
         chosen[group] = alarm
     now = time.time()
     t0 = time.monotonic()
-    for alarm in chosen.values():  # all components at once
+    for alarm in chosen.values():  # all components at once; one breaching datapoint per period needed
         props = model.metric[alarm]
-        points = props.get("DatapointsToAlarm", props["EvaluationPeriods"])
-        cw.put_metric_data(Namespace=props["Namespace"], MetricData=[
-            {"MetricName": props["MetricName"], "Dimensions": model.resolve(props["Dimensions"]), "Value": breach_value(props),
-             "Timestamp": now - 1 - i * props["Period"]}  # one breaching datapoint per period needed
-            for i in range(points)
-        ])
+        put_datapoints(cw, model, alarm, breach_value(props), props.get("DatapointsToAlarm", props["EvaluationPeriods"]), now)
     if not WAIT_FOR_SCHEDULE:
         for alarm in chosen.values():
-            _evaluate_now(cw, alarm)
-    expected = model.notifications(set(chosen.values()))
+            evaluate_now(cw, alarm)
+    after, expected = model.predict(before, {a: "ALARM" for a in chosen.values()})
     window = max(model.metric[a]["Period"] * model.metric[a]["EvaluationPeriods"] for a in chosen.values())
     arrived = inbox.alarm_messages(expected, timeout=window + 60 if WAIT_FOR_SCHEDULE else 30, settle=2)
     TIMINGS[f"{deployed.path.stem}: PutMetricData -> all notifications"] = time.monotonic() - t0
-    assert arrived == expected, f"expected each of {sorted(expected)} once, got {sorted(arrived)}"
-    states = cw.describe_alarms(AlarmNames=list(chosen.values()))["MetricAlarms"]
-    assert {a["AlarmName"]: a["StateValue"] for a in states} == {a: "ALARM" for a in chosen.values()}
-    assert all(a["StateReason"].startswith("Threshold Crossed") for a in states)
+    assert arrived == expected, f"expected {sorted(expected)}, got {sorted(arrived)}"
+    assert model.states(cw) == after
+    reasons = cw.describe_alarms(AlarmNames=list(chosen.values()))["MetricAlarms"]
+    assert all(a["StateReason"].startswith("Threshold Crossed") for a in reasons)
     kinds = sorted({deployed.kind(g) for g in chosen})
     deployed.figures["PutMetricData: alarms breached / kinds"] = f"{len(chosen)} / {len(kinds)} ({', '.join(kinds)})"
     deployed.figures["PutMetricData: notifications expected / arrived"] = (
@@ -599,8 +583,14 @@ def test_delete_removes_everything(deployed: Deployed) -> None:
     topics = {t["TopicArn"] for t in sns.list_topics()["Topics"]}
     if deployed.spec.notifications.topic_arn:  # an existing topic stays; the stack's subscriptions go
         assert topic in topics
-        subs = sns.list_subscriptions_by_topic(TopicArn=topic)["Subscriptions"]
-        assert [s["Protocol"] for s in subs] == ["sqs"]  # only the test's queue is left
+        left = sorted(s["Protocol"] for s in sns.list_subscriptions_by_topic(TopicArn=topic)["Subscriptions"])
+        # LocalStack gap (README): unsubscribing an http(s) subscription POSTs an
+        # UnsubscribeConfirmation to the endpoint first; the harness blocks the internet, so the
+        # post fails and the subscription stays although the stack reports DELETE_COMPLETE.
+        https = sorted(r["Properties"]["Protocol"] for r in deployed.template["Resources"].values()
+                       if r["Type"] == "AWS::SNS::Subscription" and r["Properties"]["Protocol"] in ("http", "https")
+                       and deployed.model.resolve(r["Properties"]["TopicArn"]) == topic)
+        assert left == sorted(["sqs", *https])  # the test's queue (and the gap)
     else:
         assert topic not in topics
         key = deployed.client("kms").describe_key(KeyId=deployed.outputs["AlertKeyArn"])["KeyMetadata"]
