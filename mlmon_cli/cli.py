@@ -303,10 +303,12 @@ def harden_command(definition: Path, output: Path | None, topic_arn: str) -> Non
 @click.option("--s3-prefix", default="mlmon", show_default=True, help="Key prefix of uploaded templates.")
 @click.option("--parameter", "parameters", multiple=True, metavar="KEY=VALUE", help="Stack parameter (repeatable).")
 @click.option("--tag", "tags", multiple=True, metavar="KEY=VALUE", help="Stack tag, propagated to resources (repeatable).")
+@env_option
 @aws_target_options
 @_boundary
 def deploy_command(spec: Path, stack_name: str, s3_bucket: str | None, s3_prefix: str, parameters: tuple[str, ...],
-                   tags: tuple[str, ...], region: str | None, profile: str | None, endpoint_url: str | None) -> None:
+                   tags: tuple[str, ...], env: str | None, region: str | None, profile: str | None,
+                   endpoint_url: str | None) -> None:
     """Generate SPEC's template and create or update stack --stack-name through a change set.
 
     Prints the change set, then stack events until the stack settles (stderr), then the stack's
@@ -317,7 +319,7 @@ def deploy_command(spec: Path, stack_name: str, s3_bucket: str | None, s3_prefix
     from .aws.session import Target
 
     request = DeployRequest(stack_name, Target(region, profile, endpoint_url), parameters, tags, s3_bucket, s3_prefix)
-    result = deploy_spec(spec, request, echo_err)
+    result = deploy_spec(spec, request, echo_err, env=env)
     for key, value in sorted(result.outputs.items()):
         click.echo(f"{key}={value}")
     if "ConfirmSubscriptions" in result.outputs:

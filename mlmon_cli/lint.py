@@ -111,6 +111,17 @@ def _locate(node: Any, path: str) -> tuple[int, int]:
     return best
 
 
+def null_paths(value: Any, path: str = "") -> list[str]:
+    """JSON-pointer paths of null values: CloudFormation rejects "'null' values are not allowed in templates"."""
+    if value is None:
+        return [path or "/"]
+    if isinstance(value, dict):
+        return [p for k, v in value.items() for p in null_paths(v, f"{path}/{k}")]
+    if isinstance(value, list):
+        return [p for i, v in enumerate(value) for p in null_paths(v, f"{path}/{i}")]
+    return []
+
+
 def _mark(node: Any) -> tuple[int, int]:
     mark = getattr(node, "start_mark", None)
     return (mark.line + 1, mark.column + 1) if mark else (1, 1)
@@ -128,6 +139,11 @@ def _mlmon_checks(template: dict[str, Any], text: str, file: str) -> list[Findin
     resources = template.get("Resources")
     if not isinstance(resources, dict):
         return findings
+    for name, resource in resources.items():
+        for path in null_paths(resource, f"/Resources/{name}")[:5]:
+            line, col = _mark(resource)
+            findings.append(Finding(file, line, col, "MLM007", "error",
+                                    f"{path} is null; CloudFormation rejects null values in templates"))
     for name, resource in resources.items():
         if not isinstance(resource, dict):
             continue

@@ -37,3 +37,12 @@ def test_canary_unknown_property_is_found() -> None:
     text = dump(build_template(load_spec(GOLDEN / "glue_job_basic" / "spec.yaml")).template.to_dict(), "yaml")
     bad = text.replace("TreatMissingData: notBreaching", "TreatMissingDatum: notBreaching", 1)
     assert any(f.rule.startswith("E3") and f.is_error for f in lint_template(bad, "bad.yaml"))
+
+
+def test_null_values_are_an_error() -> None:
+    """CloudFormation rejects nulls ("'null' values are not allowed in templates"); cfn-lint does not say so."""
+    text = dump(build_template(load_spec(GOLDEN / "lambda_basic" / "spec.yaml")).template.to_dict(), "yaml")
+    bad = text.replace("TreatMissingData: notBreaching", "TreatMissingData: null", 1)
+    findings = [f for f in lint_template(bad, "bad.yaml") if f.rule == "MLM007"]
+    assert len(findings) == 1 and findings[0].is_error
+    assert findings[0].message.endswith("/Properties/TreatMissingData is null; CloudFormation rejects null values in templates")

@@ -355,8 +355,9 @@ def _notify_state(ql: str, fail: str, topic_arn: str, workflow_name: str | None)
     params = {"TopicArn": topic_arn, **_subject_jsonpath(workflow_name), "Message.$": _message_jsonpath(workflow_name)}
     return {
         "Type": "Task", "Comment": _COMMENTS["notify"], "Resource": SNS_PUBLISH, "Parameters": params,
-        "ResultPath": None, "Retry": retry,
-        "Catch": [{"ErrorEquals": [STATES_ALL], "ResultPath": None, "Next": fail}], "Next": fail,
+        # Not ResultPath null: a hardened definition may be pasted into CloudFormation, which rejects null.
+        "ResultPath": "$.notification", "Retry": retry,
+        "Catch": [{"ErrorEquals": [STATES_ALL], "ResultPath": "$.notificationError", "Next": fail}], "Next": fail,
     }
 
 

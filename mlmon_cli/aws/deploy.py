@@ -28,6 +28,7 @@ from urllib.parse import quote
 from botocore.exceptions import ClientError
 
 from ..errors import AwsError, AwsUsageError
+from ..lint import null_paths
 from .session import Aws, Target, aws_errors, error_code, error_message
 
 INLINE_TEMPLATE_BYTES = 51_200
@@ -84,15 +85,17 @@ def parse_pairs(values: Iterable[str], option: str) -> dict[str, str]:
     return pairs
 
 
-def deploy_spec(spec: Path, request: DeployRequest, log: Log) -> DeployResult:
-    """Generate the template(s) for `spec` and deploy them as `request.stack_name`."""
+def deploy_spec(spec: Path, request: DeployRequest, log: Log, env: str | None = None) -> DeployResult:
+    """Generate the template(s) for `spec` (with environment `env` applied) and deploy them."""
     from ..core.build import build_template
     from ..spec import load_spec
 
-    parsed = load_spec(spec)
+    parse_pairs(request.parameters, "--parameter")  # fail fast on malformed options
+    parse_pairs(request.tags, "--tag")
+    parsed = load_spec(spec, env=env)
     result = build_template(parsed)
     nested = {stem: t.to_dict() for stem, t in getattr(result, "nested", {}).items()}
-    log(f"mlmon: generated {spec}: {result.alarms} alarms, {result.composites} composite alarms, "
+    log(f"mlmon: generated {spec}{f' [env {env}]' if env else ''}: {result.alarms} alarms, {result.composites} composite alarms, "
         f"{result.rules} EventBridge rules" + (f", {len(nested)} nested stacks" if nested else ""))
     return deploy_template(result.template.to_dict(), request, log, nested=nested)
 
@@ -103,6 +106,10 @@ def deploy_template(template: dict[str, Any], request: DeployRequest, log: Log,
     from ..core.serialize import dump
 
     nested = nested or {}
+    nulls = [f"{stem}:{path}" for stem, tpl in [("template", template), *nested.items()] for path in null_paths(tpl)]
+    if nulls:  # CloudFormation: "'null' values are not allowed in templates"
+        raise RuntimeError(f"the generated template has null values, which CloudFormation rejects: {', '.join(nulls[:5])}"
+                           + (f" and {len(nulls) - 5} more" if len(nulls) > 5 else ""))
     params = parse_pairs(request.parameters, "--parameter")
     tags = parse_pairs(request.tags, "--tag")
     declared = template.get("Parameters") or {}

@@ -26,7 +26,8 @@ allowing exactly what the steps touch: deploy with `--capabilities CAPABILITY_IA
 
 A step is `name` (unique in the workflow, at most 64 characters) plus exactly one step type key,
 and optionally `retry` and `result_path` (where the step's result goes, e.g. `$.train`; by
-default it is discarded and the step's input passes on). A state whose input is not a JSON
+default it goes to `$.lastResult`, which the next such step overwrites, and the step's input passes
+on; CloudFormation templates cannot carry ASL's `ResultPath: null`). A state whose input is not a JSON
 object cannot keep it when caught: the catcher then fails with States.Runtime, which still fails
 the execution. SageMaker names are `<name_prefix><execution name>`.
 """

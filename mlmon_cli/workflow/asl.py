@@ -77,6 +77,9 @@ def _chain(states: dict[str, Any], steps: tuple[Step, ...], end: str | None, on_
         states[step.name] = state
 
 
+LAST_RESULT = "$.lastResult"
+
+
 def _state(step: Step, on_error, retry: RetryOverride | None, names: set[str], keep_input: bool) -> dict[str, Any]:
     if step.type == PARALLEL:
         state: dict[str, Any] = {"Type": "Parallel", "Branches": [_branch(b, retry, names) for b in step.branches]}
@@ -85,7 +88,9 @@ def _state(step: Step, on_error, retry: RetryOverride | None, names: set[str], k
         if state["Type"] != "Task":
             return state
         state["Retry"] = retry_for(step, retry)
-    state["ResultPath"] = None if keep_input else step.result_path
+    # CloudFormation rejects null in a template, so "discard the result" (ResultPath: null) is
+    # written as a scratch path that each such step overwrites; the input is kept either way.
+    state["ResultPath"] = step.result_path if step.result_path and not keep_input else LAST_RESULT
     state["Catch"] = [on_error(step)]
     return state
 

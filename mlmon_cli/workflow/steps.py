@@ -17,16 +17,14 @@ from typing import Any, ClassVar
 
 import yaml
 
-from ..spec.convert import MISSING, SpecReader
+from ..spec.convert import LAMBDA_ARN, MISSING, TOPIC_ARN, SpecReader
 from ..spec.model import doc
 
 SAGEMAKER = "sagemaker.amazonaws.com"
 REGION_ACCOUNT = "${AWS::Region}:${AWS::AccountId}"
 ALERT_TOPIC = "${AlertTopicArn}"  # the solution's topic: a DefinitionSubstitutions key, resolved in iam.py too
 LAMBDA_NAME = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
-LAMBDA_ARN = re.compile(r"^arn:aws[a-z-]*:lambda:[a-z0-9-]+:\d{12}:function:[A-Za-z0-9_-]{1,64}(:[A-Za-z0-9_$-]{1,128})?$")
 ROLE_ARN = re.compile(r"^arn:aws[a-z-]*:iam::\d{12}:role/[\w+=,.@/-]{1,512}$")
-TOPIC_ARN = re.compile(r"^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]{1,256}(\.fifo)?$")
 # Generated SageMaker names are <prefix><execution name>: 63 characters at most, and a default
 # execution name is a 36-character UUID, so the prefix may use the other 27.
 SAGEMAKER_PREFIX = re.compile(r"^[A-Za-z0-9][A-Za-z0-9-]{0,26}$")

@@ -39,8 +39,8 @@ class Account:
     id: str
     region: str = REGION
 
-    def client(self, service: str) -> Any:
-        return self.localstack.client(service, aws_access_key_id=self.id, region_name=self.region)
+    def client(self, service: str, **kwargs: Any) -> Any:
+        return self.localstack.client(service, aws_access_key_id=self.id, region_name=self.region, **kwargs)
 
     def env(self, tmp: Path) -> dict[str, str | None]:
         """Environment for the CLI: this account's keys, no user config or profile."""
@@ -64,7 +64,8 @@ class Account:
         return CliRunner().invoke(main, args_list, env={**self.env(tmp), **(env or {})}, catch_exceptions=False)
 
     def bucket(self, name: str) -> str:
-        self.client("s3").create_bucket(Bucket=name)
+        extra = {} if self.region == "us-east-1" else {"CreateBucketConfiguration": {"LocationConstraint": self.region}}
+        self.client("s3").create_bucket(Bucket=name, **extra)
         return name
 
 
@@ -109,10 +110,8 @@ class Inbox:
         """Read until `done(messages so far)` or the timeout; returns everything read."""
         seen: list[dict] = []
         deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
+        while not done(seen) and time.monotonic() < deadline:
             seen += self.receive(wait=min(2, max(1, int(deadline - time.monotonic()))))
-            if done(seen):
-                return seen
         return seen
 
     def alarm_messages(self, expected: Iterable[tuple[str, str, str]], timeout: float, settle: float = 1.0) -> Counter:
@@ -308,6 +307,20 @@ def put_datapoints(cw: Any, model: Model, name: str, value: float, count: int, n
         cw.put_metric_data(Namespace=props["Namespace"], MetricData=data[i:i + 500])
 
 
+def evaluated_by_localstack(props: dict[str, Any]) -> bool:
+    """LocalStack evaluates plain-statistic alarms only (never ExtendedStatistic/percentiles)."""
+    return props.get("Statistic") in PLAIN_STATISTICS + ("SampleCount",) and props["ComparisonOperator"] in COMPARISONS
+
+
+def wait_evaluated(cw: Any, model: Model, names: list[str] | None = None, timeout: float = 90) -> None:
+    """Wait until LocalStack's scheduler (one thread, in the background) has evaluated the alarms
+    whose missing-data treatment decides a state without data (breaching/notBreaching)."""
+    names = [n for n in (names or model.metric) if evaluated_by_localstack(model.metric[n])
+             and model.metric[n].get("TreatMissingData", "missing") in ("breaching", "notBreaching")]
+    wait_for(lambda: "INSUFFICIENT_DATA" not in alarm_states(cw, names).values(), timeout,
+             f"LocalStack's first evaluation of {len(names)} alarms", interval=0.5)
+
+
 def calm(cw: Any, model: Model) -> list[str]:
     """Bring alarms that start in ALARM for lack of data (e.g. 'no recent success' alarms with
     missing data breaching, legitimately ALARM in a fresh account) to OK with non-breaching
@@ -321,6 +334,8 @@ def calm(cw: Any, model: Model) -> list[str]:
         put_datapoints(cw, model, name, calm_value(props), needed)
         evaluate_now(cw, name)
         calmed.append(name)
+    if calmed:
+        wait_for(lambda: set(alarm_states(cw, calmed).values()) == {"OK"}, 60, f"{calmed} to evaluate to OK", interval=0.5)
     return calmed
 
 
@@ -420,3 +435,26 @@ def wait_for(predicate: Callable[[], Any], timeout: float, what: str, interval: 
         if time.monotonic() > deadline:
             pytest.fail(f"timed out after {timeout:.0f}s waiting for {what}")
         time.sleep(interval)
+
+
+# --------------------------------------------------------------------------- a deployed spec
+def stack_model(account: Account, stack: str, spec: Any, topic_arn: str) -> Model:
+    """The spec's generated template, resolved against the deployed stack's physical IDs."""
+    from mlmon_cli.core.build import build_template
+
+    pages = account.client("cloudformation").get_paginator("list_stack_resources").paginate(StackName=stack)
+    physical = {r["LogicalResourceId"]: r["PhysicalResourceId"] for page in pages for r in page["StackResourceSummaries"]}
+    return Model(build_template(spec).template.to_dict(), topic_arn, physical, account.id, account.region)
+
+
+def calm_hierarchy(account: Account, model: Model, inbox: Inbox) -> list[str]:
+    """After a deploy: wait for LocalStack's first evaluations, calm alarms that start in ALARM for
+    lack of data, evaluate every composite, check the hierarchy is consistent, drain the inbox."""
+    cw = account.client("cloudwatch")
+    wait_evaluated(cw, model)
+    calmed = calm(cw, model)
+    settle(cw, model)
+    states = model.states(cw)
+    assert model.predict(states, {})[0] == states, "composite states disagree with their children"
+    inbox.drain(settle=1)
+    return calmed

@@ -1,18 +1,20 @@
 """Every bundled spec (specs/*.yaml), end to end in LocalStack: deploy with `mlmon deploy`, read
 every resource back, prove the alert path for each component, update, delete.
 
-Per spec, in this order (one stack, tests share it):
+Per spec, in this order (one stack in its own LocalStack account; the tests share it):
 
-1. `mlmon deploy` creates the stack through a change set (recs-platform is over 51,200 bytes,
-   so it also goes through S3); an SQS queue is subscribed to the alert topic.
+1. `mlmon deploy` creates the stack through a change set (S3 for templates over 51,200 bytes);
+   an SQS queue is subscribed to every topic the template notifies, and the alarm hierarchy is
+   brought to a calm, fully evaluated state (helpers.calm_hierarchy);
 2. every resource reads back through its own service API, as the template says;
-3. per component: SetAlarmState ALARM on one alarm -> the notifications the alarm hierarchy
-   predicts arrive (one per notifying alarm that changes state), then the alarm is restored;
-4. per component: PutMetricData breaches one plain-statistic alarm, all components at once,
-   and every predicted notification arrives exactly once (see `_evaluate_now` for timing);
+3. per component: SetAlarmState ALARM on one alarm -> exactly the notifications the hierarchy
+   predicts arrive (per alarm, topic and state), then restoring it sends exactly the predicted ones;
+4. per component: PutMetricData breaches one plain-statistic alarm, all components at once, and
+   every predicted notification arrives exactly once (timing: helpers.evaluate_now);
 5. per EventBridge rule: a matching state-change event arrives as the exact transformed text,
    a non-matching one is filtered out;
-6. a generated workflow whose step fails publishes its Catch notification;
+6. every generated workflow (kind: workflow) runs with a failing step and its Catch notification
+   arrives; mlmon's Retry/Catch hardening is run on a failing S3 step;
 7. `mlmon deploy` of the spec with one threshold changed updates the stack (LocalStack gap:
    the alarm keeps its old threshold), and a second run reports no changes;
 8. the stack deletes and takes its alarms, rules, topic and subscriptions with it.
@@ -25,8 +27,9 @@ from __future__ import annotations
 import io
 import json
 import os
-import zipfile
+import re
 import time
+import zipfile
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
@@ -34,16 +37,16 @@ from typing import Any
 
 import pytest
 import yaml
+from botocore.config import Config
 
 from mlmon_cli.asl.harden import harden_definition
 from mlmon_cli.components import REGISTRY, load_all
-from mlmon_cli.core.build import build_template
 from mlmon_cli.core.serialize import dump
 from mlmon_cli.spec import load_spec
 from tests.e2e.conftest import REPORT
 from tests.e2e.helpers import (
-    Account, Inbox, Model, breach_value, calm, evaluate_now, metric_alarm_choice, put_datapoints, sample_event,
-    settle, transformed, wait_for,
+    Account, Inbox, Model, breach_value, calm_hierarchy, evaluate_now, metric_alarm_choice, put_datapoints,
+    sample_event, stack_model, transformed, wait_for,
 )
 from tests.e2e.localstack import REGION, REPO_ROOT, TIMINGS
 
@@ -100,16 +103,6 @@ def _prerequisites(account: Account, spec: Any) -> None:
                                 Handler="index.handler", Code={"ZipFile": code.getvalue()})
 
 
-def _calm_and_settle(account: Account, model: Model, inbox: Inbox) -> list[str]:
-    cw = account.client("cloudwatch")
-    calmed = calm(cw, model)
-    settle(cw, model)
-    states = model.states(cw)
-    assert model.predict(states, {})[0] == states, "composite states disagree with their children"
-    inbox.drain(settle=1)
-    return calmed
-
-
 def _outputs(stdout: str) -> dict[str, str]:
     return dict(line.split("=", 1) for line in stdout.splitlines() if "=" in line)
 
@@ -128,14 +121,12 @@ def deployed(request, localstack, tmp_path_factory):
     result = account.mlmon(tmp, "deploy", str(path), "--stack-name", stack, "--s3-bucket", bucket,
                            "--tag", "mlmon-e2e=bundled")
     TIMINGS[f"{path.stem}: mlmon deploy (create)"] = time.monotonic() - t0
-    assert result.exit_code == 0, result.stderr + localstack.log_tail(30)
+    assert result.exit_code == 0, result.stderr + localstack.log_tail(15)
     outputs = _outputs(result.stdout)
-    template = build_template(spec).template.to_dict()
-    pages = account.client("cloudformation").get_paginator("list_stack_resources").paginate(StackName=stack)
-    physical = {r["LogicalResourceId"]: r["PhysicalResourceId"] for page in pages for r in page["StackResourceSummaries"]}
-    model = Model(template, outputs["AlertTopicArn"], physical, account_id, region)
+    model = stack_model(account, stack, spec, outputs["AlertTopicArn"])
+    template = model.template
     inbox = Inbox(account, model.topics(), f"e2e-{path.stem}")
-    calmed = _calm_and_settle(account, model, inbox)
+    calmed = calm_hierarchy(account, model, inbox)
     figures = REPORT.setdefault(path.name, {})
     figures["stack"] = f"{stack} in account {account_id} {region}: {len(template['Resources'])} resources"
     if calmed:
@@ -175,9 +166,10 @@ def test_every_resource_reads_back(deployed: Deployed) -> None:
     assert {r["ResourceStatus"] for r in physical.values()} == {"CREATE_COMPLETE"}
     checked: Counter[str] = Counter()
     for logical, res in deployed.template["Resources"].items():
-        check = CHECKS.get(res["Type"])
+        pid = physical[logical]["PhysicalResourceId"]
+        check = _check_not_emulated if pid == "unknown" else CHECKS.get(res["Type"])
         assert check, f"no read-back check for {res['Type']} ({logical}): add one to CHECKS"
-        check(deployed, logical, res["Properties"], physical[logical]["PhysicalResourceId"])
+        check(deployed, logical, res.get("Properties", {}), pid)
         checked[res["Type"].split("::", 1)[1]] += 1
     deployed.figures["resources read back"] = ", ".join(f"{n} {t}" for t, n in sorted(checked.items()))
 
@@ -191,9 +183,10 @@ def _check_alarm(d: Deployed, logical: str, props: dict, physical: str) -> None:
     assert physical == props["AlarmName"]
     for key in ("AlarmDescription", "Namespace", "MetricName", "Period", "EvaluationPeriods", "DatapointsToAlarm",
                 "ComparisonOperator", "TreatMissingData", "Statistic", "ExtendedStatistic", "ActionsEnabled"):
-        assert got.get(key) == d.model.resolve(props.get(key)), (logical, key, got.get(key), props.get(key))
+        want = d.model.resolve(props.get(key, True if key == "ActionsEnabled" else None))
+        assert got.get(key) == want, (logical, key, got.get(key), want)
     assert got["Threshold"] == float(props["Threshold"])
-    assert sorted(got["Dimensions"], key=str) == sorted(d.model.resolve(props["Dimensions"]), key=str)
+    assert sorted(got.get("Dimensions", []), key=str) == sorted(d.model.resolve(props.get("Dimensions", [])), key=str)
     for key in ("AlarmActions", "OKActions", "InsufficientDataActions"):
         assert got.get(key, []) == d.model.resolve(props.get(key, [])), (logical, key)
 
@@ -214,8 +207,8 @@ def _check_rule(d: Deployed, logical: str, props: dict, physical: str) -> None:
     assert json.loads(got["EventPattern"]) == d.model.resolve(props["EventPattern"])
     assert got["State"] == props.get("State", "ENABLED") and got["Description"] == props["Description"]
     targets = events.list_targets_by_rule(Rule=props["Name"])["Targets"]
-    assert [t["Id"] for t in targets] == [t["Id"] for t in props["Targets"]]
-    for target, want in zip(targets, props["Targets"]):
+    assert [t["Id"] for t in targets] == [t["Id"] for t in props.get("Targets", [])]
+    for target, want in zip(targets, props.get("Targets", [])):
         assert target["Arn"] == d.model.resolve(want["Arn"])
         for key in ("InputTransformer", "RetryPolicy", "DeadLetterConfig"):
             assert target.get(key) == d.model.resolve(want.get(key)), (logical, key)
@@ -251,7 +244,16 @@ def _check_alias(d: Deployed, logical: str, props: dict, physical: str) -> None:
 
 
 def _check_subscription(d: Deployed, logical: str, props: dict, physical: str) -> None:
-    attrs = d.client("sns").get_subscription_attributes(SubscriptionArn=physical)["Attributes"]
+    sns, topic = d.client("sns"), d.model.resolve(props["TopicArn"])
+    if physical == "pending confirmation":
+        # LocalStack gap (README): its CloudFormation subscribes http(s) endpoints without
+        # ReturnSubscriptionArn, so the physical ID is SNS's placeholder, not the ARN (AWS
+        # returns the ARN). Find the subscription on the topic instead.
+        assert props["Protocol"] in ("http", "https")
+        subs = sns.list_subscriptions_by_topic(TopicArn=topic)["Subscriptions"]
+        (physical,) = [s["SubscriptionArn"] for s in subs if s["Endpoint"] == d.model.resolve(props["Endpoint"])]
+        d.figures["LocalStack gaps seen"] = _add(d.figures.get("LocalStack gaps seen"), "https subscription ID 'pending confirmation'")
+    attrs = sns.get_subscription_attributes(SubscriptionArn=physical)["Attributes"]
     want = (props["Protocol"], d.model.resolve(props["Endpoint"]), d.model.resolve(props["TopicArn"]))
     assert (attrs["Protocol"], attrs["Endpoint"], attrs["TopicArn"]) == want
     if props["Protocol"] in ("email", "email-json", "http", "https"):
@@ -261,6 +263,10 @@ def _check_subscription(d: Deployed, logical: str, props: dict, physical: str) -
         assert attrs["PendingConfirmation"] == "true"
         key = "subscriptions pending confirmation"
         d.figures[key] = d.figures.get(key, 0) + 1
+
+
+def _add(listing: object, item: str) -> str:
+    return ", ".join(sorted({*filter(None, str(listing or "").split(", ")), item}))
 
 
 def _check_lambda_permission(d: Deployed, logical: str, props: dict, physical: str) -> None:
@@ -290,7 +296,7 @@ def _check_not_emulated(d: Deployed, logical: str, props: dict, physical: str) -
     assert physical == "unknown", "LocalStack now emulates this type: read it back with its API instead"
     assert "is not supported but was deployed as a fallback" in res.get("ResourceStatusReason", "")
     key = "not emulated by LocalStack (deploy only)"
-    d.figures[key] = ", ".join(sorted({*str(d.figures.get(key, "")).split(", "), res["ResourceType"]} - {""}))
+    d.figures[key] = _add(d.figures.get(key), res["ResourceType"])
 
 
 def _check_state_machine(d: Deployed, logical: str, props: dict, physical: str) -> None:
@@ -437,7 +443,7 @@ def test_state_change_events_arrive_transformed(deployed: Deployed) -> None:
         props = deployed.model.resolve(res["Properties"])
         pattern = props["EventPattern"]
         sent = False
-        for target in props["Targets"]:
+        for target in props.get("Targets", []):
             if ":sns:" not in target["Arn"] or "InputTransformer" not in target:
                 continue
             transformer = target["InputTransformer"]
@@ -446,7 +452,9 @@ def test_state_change_events_arrive_transformed(deployed: Deployed) -> None:
             if not sent:
                 entries += [entry, _non_matching(entry, pattern)]
                 sent = True
-    assert expected, "every bundled spec has state-change rules"
+    if not expected:
+        deployed.figures["state-change events"] = "none: the spec has no state-change rules"
+        pytest.skip(f"{deployed.path.name} has no state-change rule with an SNS target")
     for i in range(0, len(entries), 10):
         assert events.put_events(Entries=entries[i:i + 10])["FailedEntryCount"] == 0
 
@@ -463,7 +471,12 @@ def test_state_change_events_arrive_transformed(deployed: Deployed) -> None:
 
 
 # --------------------------------------------------------------------------- 6. workflows
-def _run_to_end(sfn: Any, arn: str, payload: dict[str, Any]) -> dict[str, Any]:
+def _run_to_end(account: Account, sfn: Any, arn: str, payload: dict[str, Any]) -> dict[str, Any]:
+    """Run an execution to its end: StartSyncExecution for EXPRESS machines (their executions
+    cannot be described), else StartExecution and poll."""
+    if sfn.describe_state_machine(stateMachineArn=arn).get("type") == "EXPRESS":
+        return account.client("stepfunctions", config=Config(inject_host_prefix=False)).start_sync_execution(
+            stateMachineArn=arn, input=json.dumps(payload))  # no "sync-" host prefix on 127.0.0.1
     execution = sfn.start_execution(stateMachineArn=arn, input=json.dumps(payload))["executionArn"]
     return wait_for(lambda: (d := sfn.describe_execution(executionArn=execution))["status"] != "RUNNING" and d,
                     60, f"execution of {arn}")
@@ -480,9 +493,14 @@ def test_generated_workflow_failure_notifies(deployed: Deployed) -> None:
     for logical in machines:
         inbox.drain()
         arn = cfn.describe_stack_resource(StackName=deployed.stack, LogicalResourceId=logical)["StackResourceDetail"]["PhysicalResourceId"]
-        # Without Docker LocalStack cannot run Lambda (nor reach Glue/SageMaker, not started):
-        # the first such step fails, and the generated Catch must publish the failure.
-        done = _run_to_end(sfn, arn, {})
+        # The first step that calls Lambda (the function does not exist; LocalStack could not run
+        # it without Docker anyway), Glue or SageMaker (not emulated here) fails, and the generated
+        # Catch must publish the failure. Input: a value for every top-level $.path the
+        # definition reads, so no step fails on a missing input field (States.Runtime, which
+        # States.ALL does not catch in AWS).
+        definition = sfn.describe_state_machine(stateMachineArn=arn)["definition"]
+        keys = sorted(set(re.findall(r'"\$\.([A-Za-z_][A-Za-z0-9_]*)', definition)))
+        done = _run_to_end(deployed.account, sfn, arn, {k: f"e2e-{k}" for k in keys})
         assert done["status"] == "FAILED", done
         msgs = inbox.collect(lambda m: any("failed at state" in x.get("Message", "") for x in m), timeout=30)
         (msg,) = [m for m in msgs if "failed at state" in m.get("Message", "")]
@@ -507,7 +525,7 @@ def test_hardened_workflow_catch_notifies(deployed: Deployed) -> None:
     arn = sfn.create_state_machine(name=name, definition=json.dumps(hardened), roleArn=role)["stateMachineArn"]
     try:
         inbox.drain()
-        done = _run_to_end(sfn, arn, {})
+        done = _run_to_end(deployed.account, sfn, arn, {})
         assert (done["status"], done.get("error")) == ("FAILED", "WorkflowFailed"), done
         msgs = inbox.collect(lambda m: any(x.get("Subject", "").startswith("FAILED") for x in m), timeout=30)
         (msg,) = [m for m in msgs if m.get("Subject", "").startswith("FAILED")]
@@ -584,9 +602,9 @@ def test_delete_removes_everything(deployed: Deployed) -> None:
     if deployed.spec.notifications.topic_arn:  # an existing topic stays; the stack's subscriptions go
         assert topic in topics
         left = sorted(s["Protocol"] for s in sns.list_subscriptions_by_topic(TopicArn=topic)["Subscriptions"])
-        # LocalStack gap (README): unsubscribing an http(s) subscription POSTs an
-        # UnsubscribeConfirmation to the endpoint first; the harness blocks the internet, so the
-        # post fails and the subscription stays although the stack reports DELETE_COMPLETE.
+        # LocalStack gap (README): the http(s) subscription's physical ID is "pending
+        # confirmation" (see _check_subscription), so deleting it fails and it stays on the topic
+        # although the stack reports DELETE_COMPLETE.
         https = sorted(r["Properties"]["Protocol"] for r in deployed.template["Resources"].values()
                        if r["Type"] == "AWS::SNS::Subscription" and r["Properties"]["Protocol"] in ("http", "https")
                        and deployed.model.resolve(r["Properties"]["TopicArn"]) == topic)

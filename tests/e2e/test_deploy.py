@@ -17,13 +17,16 @@ from tests.e2e.helpers import Account
 from tests.e2e.localstack import REPO_ROOT
 
 ACCOUNT = "220000000001"
+BUCKET = "deploy-e2e-templates"
 CHURN = REPO_ROOT / "specs" / "churn-model.yaml"
 RECS = REPO_ROOT / "specs" / "realtime-platform.yaml"
 
 
 @pytest.fixture(scope="module")
 def account(localstack) -> Account:
-    return Account(localstack, ACCOUNT)
+    account = Account(localstack, ACCOUNT)
+    account.bucket(BUCKET)
+    return account
 
 
 def _stack_status(account: Account, name: str) -> str | None:
@@ -41,7 +44,8 @@ def _delete(account: Account, name: str) -> None:
 
 def test_create_then_noop_then_update(account, tmp_path) -> None:
     stack = "deploy-churn"
-    created = account.mlmon(tmp_path, "deploy", str(CHURN), "--stack-name", stack, "--tag", "team=ml", "--tag", "env=e2e")
+    created = account.mlmon(tmp_path, "deploy", str(CHURN), "--stack-name", stack, "--s3-bucket", BUCKET,
+                            "--tag", "team=ml", "--tag", "env=e2e")
     assert created.exit_code == 0, created.stderr
     resources = len(build_template(load_spec(CHURN)).template.resources)
     err = created.stderr
@@ -55,7 +59,7 @@ def test_create_then_noop_then_update(account, tmp_path) -> None:
     stack_desc = account.client("cloudformation").describe_stacks(StackName=stack)["Stacks"][0]
     assert {t["Key"]: t["Value"] for t in stack_desc["Tags"]} == {"env": "e2e", "team": "ml"}
 
-    noop = account.mlmon(tmp_path, "deploy", str(CHURN), "--stack-name", stack)
+    noop = account.mlmon(tmp_path, "deploy", str(CHURN), "--stack-name", stack, "--s3-bucket", BUCKET)
     assert noop.exit_code == 0, noop.stderr
     assert f"mlmon: no changes: stack {stack} is up to date (CREATE_COMPLETE)" in noop.stderr
     assert noop.stdout == created.stdout  # outputs printed all the same
@@ -65,10 +69,11 @@ def test_create_then_noop_then_update(account, tmp_path) -> None:
     data["components"][0]["alarms"]["errors"]["threshold"] = 3
     changed = tmp_path / "churn-model.yaml"
     changed.write_text(yaml.safe_dump(data, sort_keys=False))
-    updated = account.mlmon(tmp_path, "deploy", str(changed), "--stack-name", stack)
+    updated = account.mlmon(tmp_path, "deploy", str(changed), "--stack-name", stack, "--s3-bucket", BUCKET)
     assert updated.exit_code == 0, updated.stderr
-    assert f"(UPDATE stack {stack}): 1 changes (1 modify)" in updated.stderr
+    assert f"(UPDATE stack {stack}): " in updated.stderr
     assert "  ~ Modify  PreprocessErrorsAlarm" in updated.stderr
+    assert "  + Add" not in updated.stderr and "  - Remove" not in updated.stderr
     assert f"stack {stack}: UPDATE_COMPLETE in" in updated.stderr
     _delete(account, stack)
 
@@ -88,7 +93,7 @@ def test_failing_deploy_lists_failed_resources_and_reasons(account, tmp_path) ->
     assert f"mlmon: deploy of stack {stack} failed: ROLLBACK_COMPLETE" in err
     assert "(AWS::SNS::Subscription): CREATE_FAILED: " in err and "Topic does not exist" in err
     assert f"delete it before deploying again: aws cloudformation delete-stack --stack-name {stack}" in err
-    assert "Traceback" not in err and result.stdout == ""
+    assert "Traceback (most recent call last)" not in err and result.stdout == ""
     body = dump(build_template(load_spec(spec)).template.to_dict(), "yaml").encode()
     key = f"tpl/{hashlib.sha256(body).hexdigest()}.yaml"
     assert f"uploaded {len(body)} bytes to s3://{bucket}/{key}" in err
@@ -109,7 +114,7 @@ def test_large_template_needs_s3_bucket(account, tmp_path) -> None:
 
 def test_usage_errors(account, tmp_path) -> None:
     bad_tag = account.mlmon(tmp_path, "deploy", str(CHURN), "--stack-name", "x", "--tag", "novalue")
-    assert (bad_tag.exit_code, bad_tag.stderr.strip()) == (2, "mlmon: --tag 'novalue': expected KEY=VALUE")
+    assert (bad_tag.exit_code, bad_tag.stderr.strip()) == (2, "mlmon: --tag 'novalue': expected KEY=VALUE")  # before generating
     unknown = account.mlmon(tmp_path, "deploy", str(CHURN), "--stack-name", "x", "--parameter", "Threshold=3")
     assert unknown.exit_code == 2
     assert "--parameter Threshold: the template has no such parameter (it declares: none)" in unknown.stderr
@@ -126,8 +131,9 @@ def test_profile_and_region(account, tmp_path) -> None:
     (tmp_path / "credentials").write_text(f"[e2e]\naws_access_key_id = {other.id}\naws_secret_access_key = test\n")
     env = {"AWS_CONFIG_FILE": str(tmp_path / "config"), "AWS_SHARED_CREDENTIALS_FILE": str(tmp_path / "credentials"),
            "AWS_ACCESS_KEY_ID": None, "AWS_SECRET_ACCESS_KEY": None, "AWS_REGION": None, "AWS_DEFAULT_REGION": None}
+    other.bucket("deploy-e2e-eu-west-1")
     result = account.mlmon(tmp_path, "deploy", str(CHURN), "--stack-name", "deploy-profile", "--profile", "e2e",
-                           "--region", "eu-west-1", env=env)
+                           "--region", "eu-west-1", "--s3-bucket", "deploy-e2e-eu-west-1", env=env)
     assert result.exit_code == 0, result.stderr
     assert "AlertTopicArn=arn:aws:sns:eu-west-1:220000000002:churn-alerts" in result.stdout
     assert _stack_status(other, "deploy-profile") == "CREATE_COMPLETE"
@@ -162,3 +168,24 @@ def test_parameters_are_passed_and_kept(account, monkeypatch, tmp_path) -> None:
     assert params == [{"ParameterKey": "Threshold", "ParameterValue": "5"}]
     assert json.dumps(lines)  # progress went to the callback, nothing printed
     _delete(account, "deploy-params")
+
+
+def test_env_overlay_is_deployed(account, tmp_path) -> None:
+    """--env applies the spec's environments.NAME overrides before deploying."""
+    env_names = [n for n in (yaml.safe_load(CHURN.read_text()).get("environments") or {})]
+    if not env_names:
+        pytest.skip("churn-model.yaml defines no environments")
+    env = env_names[0]
+    dev = Account(account.localstack, ACCOUNT, "us-west-2")
+    dev.bucket("deploy-e2e-us-west-2")
+    result = dev.mlmon(tmp_path, "deploy", str(CHURN), "--stack-name", f"deploy-{env}", "--env", env,
+                       "--s3-bucket", "deploy-e2e-us-west-2")
+    assert result.exit_code == 0, result.stderr
+    assert f"churn-model.yaml [env {env}]: " in result.stderr
+    want = build_template(load_spec(CHURN, env=env)).template.to_dict()["Resources"]
+    cfn = dev.client("cloudformation")
+    got = {r["LogicalResourceId"] for page in cfn.get_paginator("list_stack_resources").paginate(StackName=f"deploy-{env}")
+           for r in page["StackResourceSummaries"]}
+    assert got == set(want)
+    assert set(want) != set(build_template(load_spec(CHURN)).template.to_dict()["Resources"])  # the overlay mattered
+    _delete(dev, f"deploy-{env}")
