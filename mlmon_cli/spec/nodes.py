@@ -56,6 +56,8 @@ def compose(text: str, file: str) -> yaml.Node:
         mark = exc.problem_mark or exc.context_mark
         line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
         message = f"YAML syntax error: {exc.problem or exc.context}"
+        if mark and text.splitlines()[mark.line:mark.line + 1] and "\t" in text.splitlines()[mark.line][: mark.column + 1]:
+            message += " (a tab: YAML indents with spaces only)"
         raise SpecError([Problem(Location(file, line, col, FILE), message)]) from None
     except yaml.YAMLError as exc:  # non-marked errors (e.g. reader errors on odd characters)
         raise SpecError([Problem(Location(file, 1, 1, FILE), f"YAML error: {exc}")]) from None
