@@ -27,7 +27,7 @@ RESERVED_IDS = ("AlertsKey", "AlertsKeyAlias", "AlertsTopic", "AlertsTopicPolicy
 from . import logs as logs_mod
 from . import naming
 from . import split as split_mod
-from .composites import AlarmRef, add_composite
+from .composites import AlarmRef, add_composite, composite_text
 from .dashboard import MetricGraph, Section, add_dashboards
 from .notifications import add_alert_path_alarms, add_notifications, alert_path_names, failed_invocations
 from .settings import AlarmSettings, resolve_settings
@@ -159,14 +159,14 @@ def _add_solution_composites(t: Template, spec: Spec, topics: dict[str, Any], by
         actions = [topics[severity]] if spec.notifications.notify_solution else []
         ref = add_composite(
             t, f"Solution{label}Composite", naming.alarm_name(spec.solution, label), children,
-            partial(_composite_text, scope="solution", solution=spec.solution, severity=severity), actions,
+            partial(composite_text, scope="solution", solution=spec.solution, severity=severity), actions,
             ok_actions=spec.notifications.ok_notifications,
         )
         t.add_output(Output(f"Solution{label}CompositeAlarmName", Description=f"ALARM while any {severity} composite is", Value=Ref(ref.logical_id)))
         tops.append(ref)
     if tops:
         top = add_composite(t, "SolutionComposite", naming.alarm_name(spec.solution, "Composite"), tops,
-                            partial(_composite_text, scope="top", solution=spec.solution), [])
+                            partial(composite_text, scope="top", solution=spec.solution), [])
         t.add_output(Output("SolutionCompositeAlarmName", Description="Top composite: ALARM while any component is", Value=Ref(top.logical_id)))
         t.add_output(Output("SolutionCompositeAlarmArn", Value=GetAtt(top.logical_id, "Arn")))
 
@@ -232,7 +232,7 @@ def _add_component(ctx: _Context, comp: ComponentSpec) -> tuple[dict[str, AlarmR
         name = naming.alarm_name(ctx.spec.solution, comp.name, label)
         ctx.claim(logical, comp)
         ctx.claim(name, comp)
-        describe = partial(_composite_text, scope="component", solution=ctx.spec.solution, watched=kind.watched(comp.options),
+        describe = partial(composite_text, scope="component", solution=ctx.spec.solution, watched=kind.watched(comp.options),
                            severity=severity, runbook=comp.runbook_url or "")
         composites[severity] = add_composite(ctx.template, logical, name, children[severity], describe, [ctx.topics[severity]],
                                              ok_actions=ctx.spec.notifications.ok_notifications)
@@ -257,7 +257,7 @@ def _add_extra_alarms(ctx: _Context, comp: ComponentSpec, kind: Component, env: 
         name = naming.alarm_name(ctx.spec.solution, comp.name, label, group)
         ctx.claim(logical, comp)
         ctx.claim(name, comp)
-        describe = partial(_composite_text, scope="component", solution=ctx.spec.solution, watched=kind.watched(comp.options),
+        describe = partial(composite_text, scope="component", solution=ctx.spec.solution, watched=kind.watched(comp.options),
                            severity=severity, group=group, runbook=comp.runbook_url or "")
         children.setdefault(severity, []).append(add_composite(ctx.template, logical, name, refs, describe, []))
 
@@ -373,12 +373,6 @@ def _alarm_text(ctx: _Context, comp: ComponentSpec, kind: Component, alarm: Alar
         runbook=s.runbook_url or comp.runbook_url or "",
     )
     return text if len(text) <= 1024 else text[:1021] + "..."
-
-
-def _composite_text(**values: Any) -> str:
-    for key, default in (("solution", ""), ("watched", ""), ("part", 0), ("parent", ""), ("severity", "critical"), ("runbook", ""), ("group", "")):
-        values.setdefault(key, default)
-    return render("composite_description.txt.j2", **values)
 
 
 def _description(spec: Spec, r: BuildResult) -> str:

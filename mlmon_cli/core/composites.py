@@ -14,7 +14,15 @@ from typing import Any, Callable
 from troposphere import Sub, Template
 from troposphere.cloudwatch import CompositeAlarm
 
+from ..render import render
 from .naming import ALARM_NAME_MAX, shorten
+
+_TEXT_DEFAULTS = {"solution": "", "watched": "", "part": 0, "parent": "", "severity": "critical", "runbook": ""}
+
+
+def composite_text(**values: Any) -> str:
+    """A composite's AlarmDescription (templates/composite_description.txt.j2); `scope` picks the wording."""
+    return render("composite_description.txt.j2", **{**_TEXT_DEFAULTS, **values})
 
 MAX_CHILDREN = 100
 MAX_RULE_CHARS = 10_240

@@ -8,6 +8,7 @@ topic's whole access policy, and two on one topic overwrite each other.
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
 from troposphere import AccountId, GetAtt, Output, Ref, Sub, Template
@@ -19,10 +20,9 @@ from troposphere.kms import Alias, Key
 from troposphere.sns import SubscriptionResource, Topic, TopicPolicy
 
 from ..components.base import AlarmDef
-from ..render import render
 from ..spec.model import Route, Spec
 from . import naming
-from .composites import AlarmRef, add_composite
+from .composites import AlarmRef, add_composite, composite_text
 from .naming import stable_hash
 
 KEY_ID = "AlertsKey"
@@ -137,8 +137,7 @@ def add_alert_path_alarms(t: Template, spec: Spec, topics: dict[str, Any]) -> Al
         return None
     actions = [topics["critical"]]
     return add_composite(t, "AlertPathCriticalComposite", naming.alarm_name(spec.solution, "alert-path", "Critical"), children,
-                         lambda **v: render("composite_description.txt.j2", scope="alert-path", solution=spec.solution,
-                                            watched="", part=0, parent="", severity="critical", runbook="", **v),
+                         partial(composite_text, scope="alert-path", solution=spec.solution),
                          actions, ok_actions=spec.notifications.ok_notifications)
 
 

@@ -21,10 +21,9 @@ from typing import Any
 from troposphere import GetAtt, Output, Parameter, Ref, Template
 from troposphere.cloudformation import Stack
 
-from ..render import render
 from ..spec.model import SEVERITIES, Spec
 from . import naming
-from .composites import AlarmRef, add_composite
+from .composites import AlarmRef, add_composite, composite_text
 from .dashboard import Section, add_dashboards
 
 # Per nested stack: CloudFormation allows 500 resources and 200 outputs; keep headroom for the
@@ -102,15 +101,8 @@ def _nested_template(spec: Spec, members: list[Part], prefix: str, topic_params:
         label = severity.capitalize()
         logical = f"Stack{label}Composite"
         name = naming.alarm_name(spec.solution, "Stack", prefix or "all", label)
-        add_composite(t, logical, name, children, partial(_describe, solution=spec.solution, severity=severity), [])
+        add_composite(t, logical, name, children, partial(composite_text, scope="stack", solution=spec.solution, severity=severity), [])
         t.add_output(Output(f"Stack{label}CompositeArn", Description=f"Composite over this stack's {severity} composites",
                             Value=GetAtt(logical, "Arn")))
         severities.append(severity)
     return t, severities
-
-
-def _describe(**values: Any) -> str:
-    for key, default in (("part", 0), ("parent", ""), ("watched", ""), ("severity", "critical"), ("runbook", "")):
-        values.setdefault(key, default)
-    scope = values.pop("scope", "stack")
-    return render("composite_description.txt.j2", scope=scope, **values)
