@@ -99,7 +99,7 @@ def generate_command(spec: Path, output: Path | None, fmt: str | None, split: bo
     stacks/*.yaml; deploy it with `aws cloudformation package` first.
     """
     from .core.build import build_template
-    from .core.serialize import dump
+    from .core.serialize import dump_all
     from .spec import load_spec
 
     gc.disable()  # builds allocate many small objects and free none; collection passes only cost time
@@ -112,11 +112,11 @@ def generate_command(spec: Path, output: Path | None, fmt: str | None, split: bo
         result = build_template(parsed, split=split, nested_ext=fmt)
     except LimitError as exc:
         raise LimitError(f"{exc}; write a split output into a directory with -o DIRECTORY") from None
-    files = {f"template.{fmt}": dump(result.template.to_dict(), fmt)}
-    files.update({f"stacks/{stem}.{fmt}": dump(t.to_dict(), fmt) for stem, t in result.nested.items()})
-    for name, text in files.items():
-        if len(text.encode("utf-8")) > MAX_TEMPLATE_BYTES:
-            raise LimitError(f"{name} would be {len(text.encode('utf-8'))} bytes; CloudFormation allows {MAX_TEMPLATE_BYTES} bytes")
+    files = dump_all({f"template.{fmt}": result.template, **{f"stacks/{stem}.{fmt}": t for stem, t in result.nested.items()}}, fmt)
+    sizes = {name: len(text.encode("utf-8")) for name, text in files.items()}
+    for name, size in sizes.items():
+        if size > MAX_TEMPLATE_BYTES:
+            raise LimitError(f"{name} would be {size} bytes; CloudFormation allows {MAX_TEMPLATE_BYTES} bytes")
     if to_directory:
         assert output is not None
         _write_directory(output, files)
@@ -124,7 +124,7 @@ def generate_command(spec: Path, output: Path | None, fmt: str | None, split: bo
     else:
         _write(output, files[f"template.{fmt}"])
         where = "stdout" if output is None or str(output) == "-" else str(output)
-    size = sum(len(text.encode("utf-8")) for text in files.values())
+    size = sum(sizes.values())
     click.echo(
         f"mlmon: wrote {where}: {result.resources} resources ({result.alarms} alarms, "
         f"{result.composites} composite alarms, {result.rules} EventBridge rules), {size} bytes",
@@ -134,7 +134,7 @@ def generate_command(spec: Path, output: Path | None, fmt: str | None, split: bo
         click.echo("mlmon: nested stacks: run 'aws cloudformation package --template-file "
                    f"{output}/template.{fmt} --s3-bucket BUCKET --output-template-file packaged.yaml' and deploy packaged.yaml",
                    err=True)
-    elif len(files[f"template.{fmt}"].encode("utf-8")) > INLINE_TEMPLATE_BYTES:
+    elif sizes[f"template.{fmt}"] > INLINE_TEMPLATE_BYTES:
         click.echo(f"mlmon: the template is over {INLINE_TEMPLATE_BYTES} bytes: deploy with --s3-bucket BUCKET", err=True)
     if parsed.notifications.emails:
         click.echo("mlmon: after deploying, each address must confirm its subscription email: "

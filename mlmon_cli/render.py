@@ -30,6 +30,7 @@ def _environment() -> jinja2.Environment:
         loader=jinja2.FileSystemLoader(str(templates_dir())),
         undefined=jinja2.StrictUndefined,
         autoescape=False,
+        auto_reload=False,  # templates do not change during a run; skips a stat() per render
         keep_trailing_newline=False,
     )
 

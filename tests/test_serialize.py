@@ -32,3 +32,17 @@ def test_tricky_scalars_round_trip() -> None:
 def test_templates_round_trip(spec_path) -> None:
     data = build_template(load_spec(spec_path)).template.to_dict()
     assert yaml.safe_load(dump(data, "yaml")) == data
+
+
+def test_parallel_serialization_gives_the_same_text(monkeypatch) -> None:
+    from benchmarks.synthetic import spec as synthetic_spec
+    from mlmon_cli.core import serialize
+    from mlmon_cli.spec import parse_spec
+
+    result = build_template(parse_spec(yaml.safe_dump(synthetic_spec(200)), "s.yaml"), split=True)
+    templates = {"template.yaml": result.template, **{f"stacks/{k}.yaml": v for k, v in result.nested.items()}}
+    assert len(templates) > 2
+    sequential = {name: dump(t.to_dict(), "yaml") for name, t in templates.items()}
+    monkeypatch.setattr(serialize, "PARALLEL_MIN_RESOURCES", 0)
+    parallel = serialize.dump_all(templates, "yaml")
+    assert list(parallel) == list(templates) and parallel == sequential

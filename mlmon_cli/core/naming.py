@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from functools import lru_cache
 
 LOGICAL_ID_MAX = 255
 ALARM_NAME_MAX = 255
@@ -29,6 +30,7 @@ def shorten(name: str, limit: int, sep: str = "-") -> str:
     return name[: limit - len(suffix)] + suffix
 
 
+@lru_cache(maxsize=65536)
 def _pascal(part: str) -> str:
     words = re.split(r"[^A-Za-z0-9]+", part)
     return "".join(w[:1].upper() + w[1:] for w in words if w)
