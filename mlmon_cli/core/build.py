@@ -21,9 +21,6 @@ from ..errors import LimitError, Problem, SpecError
 from ..render import render
 from ..spec.model import SEVERITIES, AlarmOverride, ComponentSpec, Spec
 
-_NO_OVERRIDE = AlarmOverride()
-RESERVED_IDS = ("AlertsKey", "AlertsKeyAlias", "AlertsTopic", "AlertsTopicPolicy", "WarningTopic", "SolutionComposite",
-                "SolutionCriticalComposite", "SolutionWarningComposite", "AlertPathCriticalComposite")
 from . import logs as logs_mod
 from . import naming
 from . import split as split_mod
@@ -32,6 +29,10 @@ from .dashboard import MetricGraph, Section, add_dashboards
 from .notifications import add_alert_path_alarms, add_notifications, alert_path_names, failed_invocations
 from .settings import AlarmSettings, resolve_settings
 
+_NO_OVERRIDE = AlarmOverride()
+# Logical IDs of mlmon's own resources: a component whose names would produce one is refused.
+RESERVED_IDS = ("AlertsKey", "AlertsKeyAlias", "AlertsTopic", "AlertsTopicPolicy", "WarningTopic", "SolutionComposite",
+                "SolutionCriticalComposite", "SolutionWarningComposite", "AlertPathCriticalComposite")
 MAX_RESOURCES = 500
 MAX_TEMPLATE_BYTES = 1_000_000
 MAX_OUTPUTS = 200
