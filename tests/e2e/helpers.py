@@ -70,6 +70,19 @@ class Account:
 
 
 # --------------------------------------------------------------------------- SNS -> SQS inbox
+def read_envelopes(sqs: Any, url: str, wait: int = 1) -> list[dict]:
+    """Read and delete every message on the queue (the first read waits up to `wait` s); SNS envelopes parsed."""
+    out = []
+    while True:
+        msgs = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=wait).get("Messages", [])
+        if not msgs:
+            return out
+        for m in msgs:
+            out.append(json.loads(m["Body"]))
+            sqs.delete_message(QueueUrl=url, ReceiptHandle=m["ReceiptHandle"])
+        wait = 0
+
+
 class Inbox:
     """An SQS queue subscribed to one or more topics; reads SNS envelopes (RawMessageDelivery=false)."""
 
@@ -93,15 +106,7 @@ class Inbox:
         ]
 
     def receive(self, wait: int = 1) -> list[dict]:
-        out = []
-        while True:
-            msgs = self.sqs.receive_message(QueueUrl=self.url, MaxNumberOfMessages=10, WaitTimeSeconds=wait).get("Messages", [])
-            if not msgs:
-                return out
-            for m in msgs:
-                out.append(json.loads(m["Body"]))
-                self.sqs.delete_message(QueueUrl=self.url, ReceiptHandle=m["ReceiptHandle"])
-            wait = 0
+        return read_envelopes(self.sqs, self.url, wait)
 
     def drain(self, settle: float = 0) -> list[dict]:
         return self.receive(wait=int(settle))

@@ -16,6 +16,7 @@ import uuid
 import pytest
 from botocore.exceptions import ClientError, WaiterError
 
+from tests.e2e.helpers import read_envelopes
 from tests.e2e.localstack import ACCOUNT_ID, REGION, TIMINGS
 
 STACK = "mlmon-smoke"
@@ -162,17 +163,7 @@ class Queue:
         self.sqs, self.url = sqs, url
 
     def receive(self, wait: int = 1) -> list[dict]:
-        out = []
-        while True:
-            msgs = self.sqs.receive_message(
-                QueueUrl=self.url, MaxNumberOfMessages=10, WaitTimeSeconds=wait
-            ).get("Messages", [])
-            if not msgs:
-                return out
-            for m in msgs:
-                out.append(json.loads(m["Body"]))
-                self.sqs.delete_message(QueueUrl=self.url, ReceiptHandle=m["ReceiptHandle"])
-            wait = 0
+        return read_envelopes(self.sqs, self.url, wait)
 
     def drain(self) -> list[dict]:
         return self.receive(wait=0)
