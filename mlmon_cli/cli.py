@@ -17,7 +17,7 @@ import click
 
 from . import __version__
 from .aws.cli_options import aws_target_options, echo_err
-from .errors import InputFileError, LimitError, MlmonError, SpecError
+from .errors import AwsError, InputFileError, LimitError, MlmonError, SpecError, escape_text
 
 EXIT_OK = 0
 EXIT_INPUT = 1
@@ -53,7 +53,8 @@ def _boundary(func: Callable[..., Any]) -> Callable[..., Any]:
         except MlmonError as exc:
             if debug:
                 raise
-            click.echo(str(exc), err=True)
+            message = str(exc) if isinstance(exc, (SpecError, AwsError)) else escape_text(str(exc))  # one line each
+            click.echo(message, err=True)
             sys.exit(EXIT_LIMIT if isinstance(exc, LimitError) else exc.exit_code)
         except (click.ClickException, click.exceptions.Exit, click.Abort, SystemExit, KeyboardInterrupt):
             raise
@@ -142,28 +143,20 @@ def generate_command(spec: Path, output: Path | None, fmt: str | None, split: bo
 
 
 def _write_directory(directory: Path, files: dict[str, str]) -> None:
-    """Write every file atomically; stale nested templates from an earlier split are removed."""
-    try:
-        (directory / "stacks").mkdir(parents=True, exist_ok=True)
-        for name, text in files.items():
-            _write(directory / name, text)
-        for stale in (directory / "stacks").glob("monitoring-*"):
-            if f"stacks/{stale.name}" not in files:
-                stale.unlink()
-    except OSError as exc:
-        raise InputFileError(f"{directory}: cannot write: {exc.strerror or exc}") from None
+    """Write a split output whole (see `output.write_directory`): a failure leaves the old one as it was."""
+    from .output import write_directory
+
+    write_directory(directory, files)
 
 
 def _write(output: Path | None, text: str) -> None:
     """Write to stdout, or atomically to a file so a failure never leaves a partial template."""
+    from .output import write_file, write_stdout
+
     if output is None or str(output) == "-":
-        click.echo(text, nl=False)
-        return
-    try:
-        with click.open_file(str(output), "w", encoding="utf-8", atomic=True) as handle:
-            handle.write(text)
-    except OSError as exc:
-        raise InputFileError(f"{output}: cannot write: {exc.strerror or exc}") from None
+        write_stdout(text)
+    else:
+        write_file(output, text)
 
 
 @main.command("validate", epilog=EPILOG)

@@ -6,7 +6,25 @@ clean messages and exit codes; anything else escaping is a bug and is reported a
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
+
+# Characters that would end or forge a message line (or hide text) when echoed: C0/C1 controls,
+# DEL, NEL, line/paragraph separators, BOM and bidi overrides.
+_UNSAFE = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\ufeff\u202a-\u202e\u2066-\u2069]")
+
+
+def escape_text(text: str) -> str:
+    """`text` safe on one message line: unsafe characters written as Python-style escapes."""
+    if not _UNSAFE.search(text):
+        return text
+
+    def one(match: re.Match[str]) -> str:
+        ch = match.group()
+        named = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
+        return named.get(ch) or (f"\\x{ord(ch):02x}" if ord(ch) < 0x100 else f"\\u{ord(ch):04x}")
+
+    return _UNSAFE.sub(one, text)
 
 
 @dataclass(frozen=True, order=True)
@@ -19,8 +37,8 @@ class Location:
     path: str = ""
 
     def __str__(self) -> str:
-        prefix = f"{self.file}:{self.line}:{self.column}"
-        return f"{prefix}: {self.path}" if self.path else prefix
+        prefix = f"{escape_text(self.file)}:{self.line}:{self.column}"
+        return f"{prefix}: {escape_text(self.path)}" if self.path else prefix
 
 
 @dataclass(frozen=True, order=True)
@@ -31,7 +49,7 @@ class Problem:
     message: str
 
     def __str__(self) -> str:
-        return f"{self.location}: {self.message}"
+        return f"{self.location}: {escape_text(self.message)}"  # one line, whatever the user wrote
 
 
 class MlmonError(Exception):

@@ -19,6 +19,7 @@ import yaml
 from ..components import REGISTRY, load_all
 from ..core import naming
 from ..core.settings import resolve_settings, settings_problems
+from .. import limits
 from ..errors import Location, Problem, SpecError
 from .logs import KEYS as LOG_KEYS
 from .logs import log_problems, parse_component_logs
@@ -27,8 +28,7 @@ from .nodes import node_location
 
 SOLUTION_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9-]{0,39}$")
 COMPONENT_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_-]{0,63}$")
-EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
-HTTPS_URL = re.compile(r"^https://[^\s/]+(/\S*)?$")
+ROLE_ARN = re.compile(r"^arn:aws[a-z-]*:iam::\d{12}:role/[\w+=,.@/-]{1,512}\Z")
 LAMBDA_ARN = re.compile(r"^arn:aws[a-z-]*:lambda:[a-z0-9-]+:\d{12}:function:[A-Za-z0-9_-]{1,64}(:[A-Za-z0-9_$-]{1,128})?$")
 TOPIC_ARN = re.compile(r"^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]{1,256}(\.fifo)?$")
 STATISTIC = re.compile(r"^(Sum|Average|Maximum|Minimum|SampleCount|(p|tm|wm|tc|ts)(100|\d{1,2}(\.\d{1,2})?))$")
@@ -38,6 +38,7 @@ COMPONENT_KEYS = ("kind", "name", "description", "enabled", "runbook_url", "alar
 _constructor = yaml.constructor.SafeConstructor()
 _MISSING = object()
 MISSING = _MISSING  # returned by SpecReader.scalar/typed when a value was invalid (a problem was recorded)
+TEXT_KEYS = ("description", "message", "why", "first_step")
 _TYPE_WORDS = {str: "a string", int: "an integer", float: "a number", bool: "true or false"}
 
 
@@ -74,7 +75,14 @@ class SpecReader:
         if not isinstance(node, yaml.ScalarNode):
             self.error(node, path, f"expected {_TYPE_WORDS[expected]}, got {_describe(node)}")
             return _MISSING
-        value = _constructor.construct_object(node)
+        try:
+            value = _constructor.construct_object(node)
+        except (ValueError, TypeError, OverflowError, yaml.YAMLError):  # e.g. `!!float abc` (reported by nodes.compose)
+            self.error(node, path, f"expected {_TYPE_WORDS[expected]}, got {_describe(node)}")
+            return _MISSING
+        if isinstance(value, float) and not limits.is_finite(value):
+            self.error(node, path, f"must be a finite number, got {node.value}")
+            return _MISSING
         if expected is float and isinstance(value, int) and not isinstance(value, bool):
             value = float(value)
         if expected is str and isinstance(value, (int, float)) and not isinstance(value, bool):
@@ -85,7 +93,16 @@ class SpecReader:
         if expected is str and value.strip() == "":
             self.error(node, path, "must not be empty")
             return _MISSING
+        if expected is str and (limits.CONTROL_IN_TEXT if self.text_field(path) else limits.CONTROL).search(value):
+            self.error(node, path, f"contains a control character or line break ('{_short(value)}'); "
+                                   + ("only tabs and line breaks are allowed in text" if self.text_field(path) else "write it on one line"))
+            return _MISSING
         return value
+
+    @staticmethod
+    def text_field(path: str) -> bool:
+        """Free text (descriptions) may span lines; every other string is a name, value or address."""
+        return path.rsplit(".", 1)[-1] in TEXT_KEYS
 
     def dataclass(self, cls: type, pairs: dict[str, tuple[yaml.Node, yaml.Node]], path: str) -> dict[str, Any]:
         """Convert the given pairs into keyword arguments for dataclass `cls`, checking types and metadata."""
@@ -165,6 +182,11 @@ def _describe(node: yaml.Node) -> str:
     return f"{words.get(kind, kind)} '{shown}'" if kind != "null" else "nothing (null)"
 
 
+def _short(text: str, limit: int = 40) -> str:
+    shown = text if len(text) <= limit else text[: limit - 3] + "..."
+    return shown
+
+
 def _did_you_mean(name: str, choices: typing.Iterable[str]) -> str:
     close = difflib.get_close_matches(name, list(choices), n=1, cutoff=0.6)
     return f" (did you mean '{close[0]}'?)" if close else ""
@@ -224,14 +246,22 @@ def _route(r: SpecReader, node: yaml.Node, path: str, cls: type) -> dict[str, An
         warning = _route(r, pairs["warning"][1], f"{path}.warning", Route)
         if warning is not None:
             values["warning"] = Route(**warning)
-    checks = (("emails", EMAIL, "is not an email address"), ("https_endpoints", HTTPS_URL, "is not an https:// URL"),
-              ("lambda_arns", LAMBDA_ARN, "is not a Lambda function ARN"))
-    for key, pattern, problem in checks:
+    for key in ("emails", "https_endpoints", "lambda_arns"):
         for index, value in enumerate(values.get(key, ())):
-            if not pattern.match(value):
-                r.error(pairs[key][1].value[index], f"{path}.{key}[{index}]", f"'{value}' {problem}")
+            problem = _subscriber_problem(key, value)
+            if problem:
+                r.error(pairs[key][1].value[index], f"{path}.{key}[{index}]", problem)
         if len(set(values.get(key, ()))) != len(values.get(key, ())):
             r.error(pairs[key][1], f"{path}.{key}", "a value is listed twice")
+    slack = values.get("slack")
+    if slack is not None:
+        slack_node = pairs["slack"][1]
+        for key, pattern, what in (("workspace_id", limits.SLACK_WORKSPACE_ID, "a Slack workspace ID (upper-case letters and digits, e.g. T0123ABCD)"),
+                                   ("channel_id", limits.SLACK_CHANNEL_ID, "a Slack channel ID (letters and digits, e.g. C0123ABCD)")):
+            if not pattern.fullmatch(getattr(slack, key)):
+                r.error(_child(slack_node, key), f"{path}.slack.{key}", f"'{_short(getattr(slack, key))}' is not {what}")
+        if slack.iam_role_arn is not None and not ROLE_ARN.fullmatch(slack.iam_role_arn):
+            r.error(_child(slack_node, "iam_role_arn"), f"{path}.slack.iam_role_arn", "expected an IAM role ARN 'arn:aws:iam::<account>:role/<name>'")
     arn = values.get("topic_arn")
     if arn is not None and not TOPIC_ARN.match(arn):
         r.error(pairs["topic_arn"][1], f"{path}.topic_arn", "expected an SNS topic ARN 'arn:aws:sns:<region>:<account>:<name>'")
@@ -243,6 +273,24 @@ def _route(r: SpecReader, node: yaml.Node, path: str, cls: type) -> dict[str, An
     elif not any(values.get(k) for k in subscriber_keys) and len(r.problems) == problems_before:
         r.error(pairs[given[0]][1], f"{path}.{given[0]}", "list at least one subscriber, or give 'topic_arn'")
     return values
+
+
+def _subscriber_problem(key: str, value: str) -> str:
+    """Why an email address, HTTPS endpoint or Lambda ARN would be refused (or leak), or ''."""
+    shown = _short(value)
+    if key == "emails":
+        if value.lower().startswith("mailto:"):
+            return f"'{shown}' is not an email address (write it without 'mailto:')"
+        if len(value) > limits.EMAIL_MAX or not limits.EMAIL.fullmatch(value):
+            return f"'{shown}' is not an email address"
+        return ""
+    if key == "https_endpoints":
+        if limits.URL_CREDENTIALS.match(value):
+            return "the URL contains credentials (user:password@): they would be stored in the template; use a token the endpoint accepts in its path or query"
+        if len(value) > limits.HTTPS_URL_MAX or not limits.HTTPS_URL.fullmatch(value):
+            return f"'{shown}' is not an https:// URL"
+        return ""
+    return "" if LAMBDA_ARN.fullmatch(value) else f"'{shown}' is not a Lambda function ARN"
 
 
 def _defaults(r: SpecReader, top: dict) -> AlarmDefaults:

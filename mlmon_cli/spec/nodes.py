@@ -11,6 +11,7 @@ from pathlib import Path
 
 import yaml
 
+from .. import limits
 from ..errors import Location, Problem, SpecError
 
 
@@ -49,39 +50,191 @@ def read_text(path: Path, display: str) -> str:
 
 
 def compose(text: str, file: str) -> yaml.Node:
-    """Parse YAML text into a node tree. Raises SpecError for syntax errors, empty input or duplicate keys."""
+    """Parse YAML text into a node tree. Raises SpecError for syntax errors, empty input, duplicate
+    keys, unsupported tags, recursive aliases and input past the size, depth or alias-expansion bounds.
+
+    Merge keys (`<<: *base`) are applied here, so later stages see plain mappings.
+    """
+    if len(text) > limits.MAX_SPEC_BYTES:
+        raise SpecError([Problem(Location(file, 1, 1, FILE),
+                                 f"the file has {len(text)} characters; a spec may have at most {limits.MAX_SPEC_BYTES}")])
     try:
+        _check_depth(text, file)
         root = yaml.compose(text, Loader=_SpecLoader)
     except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
-        message = f"YAML syntax error: {exc.problem or exc.context}"
-        if mark and text.splitlines()[mark.line:mark.line + 1] and "\t" in text.splitlines()[mark.line][: mark.column + 1]:
-            message += " (a tab: YAML indents with spaces only)"
-        raise SpecError([Problem(Location(file, line, col, FILE), message)]) from None
-    except yaml.YAMLError as exc:  # non-marked errors (e.g. reader errors on odd characters)
+        raise SpecError([yaml_problem(exc, text, file)]) from None
+    except yaml.reader.ReaderError as exc:
+        raise SpecError([reader_problem(exc, text, file)]) from None
+    except yaml.YAMLError as exc:  # any other PyYAML error: still one located line
         raise SpecError([Problem(Location(file, 1, 1, FILE), f"YAML error: {exc}")]) from None
     if root is None or (isinstance(root, yaml.ScalarNode) and root.value == ""):
         raise SpecError([Problem(Location(file, 1, 1, FILE), "file is empty, expected a spec mapping")])
     problems: list[Problem] = []
-    _check_duplicates(root, file, "", problems)
+    _Walk(file, problems).node(root, "", 0)
     if problems:
         raise SpecError(problems)
     return root
 
 
-def _check_duplicates(node: yaml.Node, file: str, path: str, problems: list[Problem]) -> None:
-    if isinstance(node, yaml.MappingNode):
+def yaml_problem(exc: yaml.MarkedYAMLError, text: str, file: str) -> Problem:
+    """A PyYAML syntax error as one located problem (at the problem's mark, else its context's)."""
+    mark = exc.problem_mark or exc.context_mark
+    line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
+    message = f"YAML syntax error: {exc.problem or exc.context}"
+    lines = text.splitlines()
+    if mark and lines[mark.line:mark.line + 1] and "\t" in lines[mark.line][: mark.column + 1]:
+        message += " (a tab: YAML indents with spaces only)"
+    return Problem(Location(file, line, col, FILE), message)
+
+
+def reader_problem(exc: yaml.reader.ReaderError, text: str, file: str) -> Problem:
+    """A character YAML does not allow, at its real position."""
+    position = exc.position if isinstance(exc.position, int) and 0 <= exc.position <= len(text) else 0
+    line = text.count("\n", 0, position) + 1
+    column = position - (text.rfind("\n", 0, position) + 1) + 1
+    char = exc.character if isinstance(exc.character, str) else chr(exc.character) if isinstance(exc.character, int) else "?"
+    return Problem(Location(file, line, column, FILE),
+                   f"YAML does not allow the character U+{ord(char):04X} here (a control character); remove it")
+
+
+def _check_depth(text: str, file: str) -> None:
+    """Refuse nesting deeper than MAX_NESTING_DEPTH before composing (PyYAML composes recursively)."""
+    if text.count("[") + text.count("{") < limits.MAX_NESTING_DEPTH and text.count("\n") < limits.MAX_NESTING_DEPTH:
+        return  # cannot nest that deep
+    depth = 0
+    for token in yaml.scan(text, Loader=_SpecLoader):
+        if isinstance(token, (yaml.BlockMappingStartToken, yaml.BlockSequenceStartToken,
+                              yaml.FlowMappingStartToken, yaml.FlowSequenceStartToken)):
+            depth += 1
+            if depth > limits.MAX_NESTING_DEPTH:
+                mark = token.start_mark
+                raise SpecError([Problem(Location(file, mark.line + 1, mark.column + 1, FILE),
+                                         f"nested more than {limits.MAX_NESTING_DEPTH} levels deep")])
+        elif isinstance(token, (yaml.BlockEndToken, yaml.FlowMappingEndToken, yaml.FlowSequenceEndToken)):
+            depth -= 1
+
+
+_constructor = yaml.constructor.SafeConstructor()
+_CORE_NAMES = {"tag:yaml.org,2002:" + t: "!!" + t for t in ("str", "int", "float", "bool", "null", "timestamp")}
+
+
+class _Walk:
+    """One pass over the composed tree: merge keys, tags, keys, duplicates, recursion, expansion."""
+
+    def __init__(self, file: str, problems: list[Problem]):
+        self.file, self.problems = file, problems
+        self.visited = 0
+        self.active: set[int] = set()
+        self.stopped = False
+
+    def error(self, node: yaml.Node, path: str, message: str) -> None:
+        self.problems.append(Problem(node_location(node, self.file, path or FILE), message))
+
+    def node(self, node: yaml.Node, path: str, depth: int) -> None:
+        if self.stopped:
+            return
+        self.visited += 1
+        if self.visited > limits.MAX_EXPANDED_NODES:
+            self.error(node, path, f"aliases expand this spec to more than {limits.MAX_EXPANDED_NODES} values; "
+                                   "use fewer nested aliases")
+            self.stopped = True
+            return
+        if depth > limits.MAX_NESTING_DEPTH:
+            self.error(node, path, f"nested more than {limits.MAX_NESTING_DEPTH} levels deep")
+            self.stopped = True
+            return
+        if id(node) in self.active:
+            self.error(node, path, "recursive alias: this value contains itself")
+            return
+        if isinstance(node, yaml.ScalarNode):
+            self.scalar(node, path)
+            return
+        if not self.tag_ok(node, path):
+            return
+        self.active.add(id(node))
+        try:
+            if isinstance(node, yaml.MappingNode):
+                self.mapping(node, path, depth)
+            else:
+                for index, item in enumerate(node.value):
+                    self.node(item, f"{path}[{index}]", depth + 1)
+        finally:
+            self.active.discard(id(node))
+
+    def tag_ok(self, node: yaml.Node, path: str) -> bool:
+        expected = limits.MAP_TAG if isinstance(node, yaml.MappingNode) else limits.SEQ_TAG
+        if node.tag == expected:
+            return True
+        self.error(node, path, _tag_message(node.tag))
+        return False
+
+    def scalar(self, node: yaml.ScalarNode, path: str) -> None:
+        if node.tag not in limits.CORE_SCALAR_TAGS:
+            self.error(node, path, _tag_message(node.tag))
+            node.tag = "tag:yaml.org,2002:str"  # reported; later stages see text
+            return
+        try:
+            value = _constructor.construct_object(node)
+        except (ValueError, TypeError, OverflowError, yaml.YAMLError):
+            self.error(node, path, f"'{_short(node.value)}' is not a valid {_CORE_NAMES[node.tag]} value")
+            node.tag = "tag:yaml.org,2002:str"
+            return
+        if isinstance(value, int) and not isinstance(value, bool) and len(node.value) > limits.MAX_INT_DIGITS:
+            self.error(node, path, f"an integer of {len(node.value)} characters; at most {limits.MAX_INT_DIGITS}")
+            node.tag = "tag:yaml.org,2002:str"
+
+    def mapping(self, node: yaml.MappingNode, path: str, depth: int) -> None:
+        self.merge(node, path)
         seen: dict[str, yaml.Node] = {}
         for key, value in node.value:
+            if not isinstance(key, yaml.ScalarNode) or key.tag not in limits.CORE_SCALAR_TAGS:
+                what = "a mapping" if isinstance(key, yaml.MappingNode) else "a list" if isinstance(key, yaml.SequenceNode) else f"a {key.tag} value"
+                self.error(key, path, f"keys must be plain strings, got {what}")
+                continue
             name = str(key.value)
             child = f"{path}.{name}" if path else name
             if name in seen:
                 first = seen[name].start_mark.line + 1
-                problems.append(Problem(node_location(key, file, child), f"duplicate key '{name}' (first defined on line {first})"))
+                self.error(key, child, f"duplicate key '{_short(name)}' (first defined on line {first})")
             else:
                 seen[name] = key
-            _check_duplicates(value, file, child, problems)
-    elif isinstance(node, yaml.SequenceNode):
-        for index, item in enumerate(node.value):
-            _check_duplicates(item, file, f"{path}[{index}]", problems)
+            self.node(value, child, depth + 1)
+
+    def merge(self, node: yaml.MappingNode, path: str) -> None:
+        """Apply `<<` merge keys in place: the mapping's own keys win, then earlier merged mappings."""
+        if not any(k.tag == limits.MERGE_TAG for k, _ in node.value):
+            return
+        own = [(k, v) for k, v in node.value if k.tag != limits.MERGE_TAG]
+        names = {str(k.value) for k, _ in own if isinstance(k, yaml.ScalarNode)}
+        merged: list[tuple[yaml.Node, yaml.Node]] = []
+        for key, value in node.value:
+            if key.tag != limits.MERGE_TAG:
+                continue
+            sources = value.value if isinstance(value, yaml.SequenceNode) else [value]
+            for source in sources:
+                if not isinstance(source, yaml.MappingNode) or source is node or id(source) in self.active:
+                    self.error(source, path or FILE, "a merge key '<<' takes a mapping or a list of mappings "
+                                                      "(e.g. '<<: *defaults')")
+                    continue
+                self.active.add(id(node))
+                try:
+                    self.merge(source, path)
+                finally:
+                    self.active.discard(id(node))
+                for k, v in source.value:
+                    name = str(k.value) if isinstance(k, yaml.ScalarNode) else None
+                    if name is not None and name not in names:
+                        names.add(name)
+                        merged.append((k, v))
+        node.value = own + merged
+
+
+def _tag_message(tag: str) -> str:
+    if tag in limits.CFN_SHORT_TAGS:
+        return f"CloudFormation intrinsic functions ({tag}) are not supported here; write the literal value"
+    shown = _CORE_NAMES.get(tag) or ("!!" + tag.rsplit(":", 1)[-1] if tag.startswith("tag:yaml.org,2002:") else tag)
+    return f"YAML tag '{_short(shown)}' is not supported here; mlmon specs use plain YAML values"
+
+
+def _short(text: str, limit: int = 40) -> str:
+    return text if len(text) <= limit else text[: limit - 3] + "..."
