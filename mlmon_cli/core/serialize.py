@@ -55,7 +55,34 @@ def _string(value: str) -> str:
         return value
     if "\n" not in value and "\r" not in value and _BLOCK_SAFE.match(value) and value.isprintable():
         return "'" + value.replace("'", "''") + "'"  # single quotes: no escapes, reads as written
-    return json.dumps(value)  # ASCII escapes: YAML treats U+0085/U+2028 as line breaks
+    return _double_quoted(value)
+
+
+_NAMED_ESCAPES = {"\\": "\\\\", '"': '\\"', "\n": "\\n", "\t": "\\t", "\r": "\\r"}
+
+
+def _double_quoted(value: str) -> str:
+    """A YAML double-quoted scalar: printable text as is, anything else as a YAML escape.
+
+    Not `json.dumps`: JSON writes characters outside the BMP as surrogate pairs (`\\ud83d\\ude00`),
+    which YAML reads as two invalid code points. YAML's own `\\UXXXXXXXX` keeps an emoji one character;
+    U+0085, U+2028, U+2029 and U+FEFF are escaped because YAML treats them as breaks or a BOM.
+    """
+    out = ['"']
+    for ch in value:
+        code = ord(ch)
+        if ch in _NAMED_ESCAPES:
+            out.append(_NAMED_ESCAPES[ch])
+        elif ch.isprintable() and code not in (0x85, 0x2028, 0x2029, 0xFEFF) and not 0xD800 <= code <= 0xDFFF:
+            out.append(ch)
+        elif code < 0x100:
+            out.append(f"\\x{code:02x}")
+        elif code < 0x10000:
+            out.append(f"\\u{code:04x}")
+        else:
+            out.append(f"\\U{code:08x}")
+    out.append('"')
+    return "".join(out)
 
 
 def _block(value: str, indent: str) -> str | None:
@@ -71,7 +98,7 @@ def _block(value: str, indent: str) -> str | None:
 
 @lru_cache(maxsize=4096)
 def _key(key: str) -> str:
-    return key if _PLAIN.match(key) and not _RESERVED.match(key) and ": " not in key else json.dumps(key)
+    return key if _PLAIN.match(key) and not _RESERVED.match(key) and ": " not in key else _double_quoted(key)
 
 
 def _mapping(data: dict[str, Any], indent: str, lines: list[str]) -> None:

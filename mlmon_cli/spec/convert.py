@@ -77,7 +77,7 @@ class SpecReader:
             return _MISSING
         try:
             value = _constructor.construct_object(node)
-        except (ValueError, TypeError, OverflowError, yaml.YAMLError):  # e.g. `!!float abc` (reported by nodes.compose)
+        except Exception:  # noqa: BLE001 - PyYAML raises KeyError, ValueError, ... for a bad explicit tag  # e.g. `!!float abc` (reported by nodes.compose)
             self.error(node, path, f"expected {_TYPE_WORDS[expected]}, got {_describe(node)}")
             return _MISSING
         if isinstance(value, float) and not limits.is_finite(value):
@@ -96,6 +96,11 @@ class SpecReader:
         if expected is str and (limits.CONTROL_IN_TEXT if self.text_field(path) else limits.CONTROL).search(value):
             self.error(node, path, f"contains a control character or line break ('{_short(value)}'); "
                                    + ("only tabs and line breaks are allowed in text" if self.text_field(path) else "write it on one line"))
+            return _MISSING
+        if expected is str and limits.has_substitution(value):
+            self.error(node, path, f"contains '${{' ('{_short(value)}'): CloudFormation would read it as a substitution; "
+                                   + ("remove it or write '$ {'" if self.text_field(path) else
+                                      "intrinsic functions and substitutions are not supported here, write the literal value"))
             return _MISSING
         return value
 
@@ -395,7 +400,21 @@ def _component(r: SpecReader, node: yaml.Node, path: str, defaults: AlarmDefault
         return None
     options = cls.Options(**values)
     component = cls()
-    for sub, message in component.check(options):
+    own = component.check(options)
+    reported = {sub for sub, _ in own if isinstance(sub, str)}
+    for key, value in values.items():  # every literal name against its service's grammar and length
+        items = value if isinstance(value, tuple) else (value,)
+        for index, item in enumerate(items):
+            problem = limits.name_problem(key, item) if isinstance(item, str) and key not in reported else ""
+            if problem and item.startswith("arn:"):
+                base = key.rsplit("_", 1)[0]
+                hint = f"use '{base}_arn'" if f"{base}_arn" in {f.name for f in option_fields} else "give the name (the ARN's last part)"
+                problem = f"this is an ARN, not a name: {hint}"
+            if problem:
+                at = option_pairs[key][1]
+                indexed = isinstance(value, tuple) and isinstance(at, yaml.SequenceNode)
+                r.error(at.value[index] if indexed else at, f"{path}.{key}[{index}]" if indexed else f"{path}.{key}", problem)
+    for sub, message in own:
         if isinstance(sub, Location):  # inside a nested structure, located by its parse hook
             r.problems.append(Problem(sub, message))
             continue

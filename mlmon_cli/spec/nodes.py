@@ -175,7 +175,7 @@ class _Walk:
             return
         try:
             value = _constructor.construct_object(node)
-        except (ValueError, TypeError, OverflowError, yaml.YAMLError):
+        except Exception:  # noqa: BLE001 - PyYAML raises KeyError, ValueError, ... for a bad explicit tag
             self.error(node, path, f"'{_short(node.value)}' is not a valid {_CORE_NAMES[node.tag]} value")
             node.tag = "tag:yaml.org,2002:str"
             return
