@@ -182,6 +182,10 @@ def _entries(r: SpecReader, node: yaml.Node, path: str, kind: str, defaults: dic
         if not NAME.match(name) or (kind == "data" and len(DRIFT_PREFIX + name) > 255):
             r.error(key, at, f"a {noun} name is 1 to 200 printable ASCII characters without leading or trailing spaces")
             continue
+        if '"' in name or "\\" in name or "${" in name:  # the name is part of an alarm name a composite rule quotes
+            r.error(key, at, f"a {noun} name must not contain '\"', '\\' or '${{': it becomes part of an alarm name "
+                             "that composite alarm rules quote")
+            continue
         if kind == "model" and name not in KNOWN_MODEL_METRICS and name.lower() in KNOWN_MODEL_METRICS:
             r.error(key, at, f"Model Monitor publishes '{name.lower()}' (lower case); CloudWatch names are case sensitive")
             continue

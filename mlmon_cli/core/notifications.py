@@ -15,7 +15,7 @@ from troposphere import AccountId, GetAtt, Output, Ref, Sub, Template
 from troposphere.awslambda import Permission
 from troposphere.chatbot import SlackChannelConfiguration
 from troposphere.cloudwatch import Alarm, MetricDimension
-from troposphere.iam import Role
+from troposphere.iam import ManagedPolicy, Policy, Role
 from troposphere.kms import Alias, Key
 from troposphere.sns import SubscriptionResource, Topic, TopicPolicy
 
@@ -86,19 +86,34 @@ def _add_subscribers(t: Template, spec: Spec, route: Route, topic: Any, prefix: 
                                   Principal="sns.amazonaws.com", SourceArn=topic))
     if route.slack:
         role = route.slack.iam_role_arn
+        guardrail = f"{prefix}SlackGuardrail"
+        t.add_resource(ManagedPolicy(  # without GuardrailPolicies Chatbot applies AdministratorAccess to the channel
+            guardrail, Description=f"{spec.solution}: the most any role may do from the Slack channel (alarm notifications)",
+            PolicyDocument=_chatbot_notifications_policy(),
+        ))
         if role is None:
             t.add_resource(Role(
                 f"{prefix}SlackRole",
+                Description="AWS Chatbot channel role: render CloudWatch alarm notifications only. [unverified] that Chatbot "
+                            "sets aws:SourceAccount when assuming it; settle with: mlmon deploy, then mlmon fire and check Slack",
                 AssumeRolePolicyDocument={"Version": "2012-10-17", "Statement": [{
-                    "Effect": "Allow", "Principal": {"Service": "chatbot.amazonaws.com"}, "Action": "sts:AssumeRole"}]},
-                ManagedPolicyArns=[Sub("arn:${AWS::Partition}:iam::aws:policy/CloudWatchReadOnlyAccess")],
+                    "Effect": "Allow", "Principal": {"Service": "chatbot.amazonaws.com"}, "Action": "sts:AssumeRole",
+                    "Condition": {"StringEquals": {"aws:SourceAccount": AccountId}}}]},
+                Policies=[Policy(PolicyName="chatbot-notifications", PolicyDocument=_chatbot_notifications_policy())],
             ))
             role = GetAtt(f"{prefix}SlackRole", "Arn")
         t.add_resource(SlackChannelConfiguration(
             f"{prefix}Slack", ConfigurationName=f"{spec.solution}-{prefix.lower()}"[:128], IamRoleArn=role,
             SlackWorkspaceId=route.slack.workspace_id, SlackChannelId=route.slack.channel_id, SnsTopicArns=[topic],
-            LoggingLevel="ERROR",
+            LoggingLevel="ERROR", GuardrailPolicies=[Ref(guardrail)],
         ))
+
+
+def _chatbot_notifications_policy() -> dict[str, Any]:
+    """AWS Chatbot's "Notification permissions" template: read the alarms it renders, nothing else
+    (no logs, no Logs Insights, no live tail)."""
+    return {"Version": "2012-10-17", "Statement": [{
+        "Effect": "Allow", "Action": ["cloudwatch:Describe*", "cloudwatch:Get*", "cloudwatch:List*"], "Resource": "*"}]}
 
 
 def alert_path_names(spec: Spec) -> list[str]:

@@ -65,7 +65,7 @@ class Slack:
     workspace_id: str = field(metadata=doc("Slack workspace ID (Chatbot console, e.g. T0123ABCD)."))
     channel_id: str = field(metadata=doc("Slack channel ID (e.g. C0123ABCD)."))
     iam_role_arn: str | None = field(
-        default=None, metadata=doc("Role Chatbot assumes; default: a new role with CloudWatch read-only access.")
+        default=None, metadata=doc("Role Chatbot assumes; default: a new role that may only read CloudWatch alarms.")
     )
 
 

@@ -17,6 +17,7 @@ from typing import Any, ClassVar
 
 import yaml
 
+from .. import limits
 from ..spec.convert import LAMBDA_ARN, MISSING, TOPIC_ARN, SpecReader
 from ..spec.model import doc
 
@@ -27,7 +28,10 @@ LAMBDA_NAME = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 ROLE_ARN = re.compile(r"^arn:aws[a-z-]*:iam::\d{12}:role/[\w+=,.@/-]{1,512}$")
 # Generated SageMaker names are <prefix><execution name>: 63 characters at most, and a default
 # execution name is a 36-character UUID, so the prefix may use the other 27.
-SAGEMAKER_PREFIX = re.compile(r"^[A-Za-z0-9][A-Za-z0-9-]{0,26}$")
+# At least MIN_IAM_SCOPE_PREFIX characters: the prefix scopes the role's IAM (`training-job/<prefix>*`).
+SAGEMAKER_PREFIX = re.compile(rf"^[A-Za-z0-9][A-Za-z0-9-]{{{limits.MIN_IAM_SCOPE_PREFIX - 1},26}}\Z")
+PREFIX_RULE = (f"{limits.MIN_IAM_SCOPE_PREFIX} to 27 letters, digits and '-', starting with a letter or digit (the execution "
+               "name is appended; the prefix also limits which names the role may create)")
 SAGEMAKER_NAME = re.compile(r"^[A-Za-z0-9](-*[A-Za-z0-9]){0,62}$")
 GLUE_JOB = re.compile(r"^[\w .-]{1,255}$")
 CODEBUILD_PROJECT = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{1,254}$")
@@ -218,7 +222,7 @@ class SageMakerJob(StepType):
 
 def _sagemaker_checks(p: Any, *own_keys: str) -> list[tuple[str, str]]:
     found = [] if SAGEMAKER_PREFIX.match(p.name_prefix) else [
-        ("name_prefix", "at most 27 letters, digits and '-', starting with a letter or digit (the execution name is appended)")]
+        ("name_prefix", PREFIX_RULE)]
     if hasattr(p, "role_arn") and not ROLE_ARN.match(p.role_arn):
         found.append(("role_arn", "expected 'arn:aws:iam::<account>:role/<name>'"))
     return found + _conflicts(p.parameters, *own_keys)
@@ -310,7 +314,7 @@ class SageMakerUpdateEndpoint(StepType):
         if p.endpoint_config_name is not None and not SAGEMAKER_NAME.match(p.endpoint_config_name):
             found.append(("endpoint_config_name", "not a SageMaker endpoint configuration name"))
         if p.endpoint_config_name_prefix is not None and not SAGEMAKER_PREFIX.match(p.endpoint_config_name_prefix):
-            found.append(("endpoint_config_name_prefix", "at most 27 letters, digits and '-' (the execution name is appended)"))
+            found.append(("endpoint_config_name_prefix", PREFIX_RULE))
         return found
 
 
