@@ -251,7 +251,11 @@ def _is_asl(text: str, path: Path) -> bool:
 
     try:
         data = load_asl(text, path.name)
-    except AslLoadError:
+    except AslLoadError as exc:
+        if all(re.search(rf'^\s*{key}\s*:|"{key}"\s*:', text, re.M) for key in ("StartAt", "States")):
+            from .errors import Location, Problem  # a definition that does not parse: say why, at its place
+
+            raise SpecError([Problem(Location(str(path), exc.line or 1, exc.column or 1, "(file)"), exc.message)]) from None
         return False
     return "StartAt" in data and "States" in data
 

@@ -28,7 +28,10 @@ class Finding:
     message: str
 
     def __str__(self) -> str:
-        return f"{self.file}:{self.line}:{self.column}: {self.rule}: {self.message}"
+        from .errors import escape_text
+
+        message = self.message.split('\n  in "<unicode string>"')[0]  # PyYAML's own location line: ours is in front
+        return f"{escape_text(self.file)}:{self.line}:{self.column}: {self.rule}: {escape_text(message)}"
 
     @property
     def is_error(self) -> bool:

@@ -149,12 +149,52 @@ def _all_state_names(defn: dict) -> set[str]:
     return names
 
 
-def _role(state: object) -> str | None:
-    """Role of a state added by a previous run (found by its Comment tag), else None."""
+def _role(state: object, states: dict | None = None) -> str | None:
+    """Role of a state added by a previous run, else None.
+
+    The Comment tag only names the role claimed; the state must also have that role's structure
+    (e.g. ``notify`` is an SNS publish whose ``Next`` is the ``WorkflowFailed`` Fail state), so a
+    user's state that merely carries the tag never takes over the fallback and never ends a
+    failed execution SUCCEEDED.
+    """
     comment = state.get("Comment") if isinstance(state, dict) else None
-    if isinstance(comment, str) and comment.startswith(MARKER):
-        return comment[len(MARKER):].split("]", 1)[0]
-    return None
+    if not (isinstance(comment, str) and comment.startswith(MARKER)):
+        return None
+    role = comment[len(MARKER):].split("]", 1)[0]
+    shape = _SHAPES.get(role)
+    return role if shape is not None and shape(state, states if states is not None else {}) else None
+
+
+def _is_workflow_failed(state: object) -> bool:
+    return isinstance(state, dict) and state.get("Type") == "Fail" and state.get("Error") == WORKFLOW_FAILED
+
+
+def _notify_shape(state: dict, states: dict) -> bool:
+    nxt = state.get("Next")
+    catches = state.get("Catch")
+    return (state.get("Type") == "Task" and state.get("Resource") == SNS_PUBLISH and isinstance(nxt, str)
+            and _is_workflow_failed(states.get(nxt)) and isinstance(catches, list)
+            and all(isinstance(c, dict) and _is_workflow_failed(states.get(c.get("Next"))) for c in catches))
+
+
+def _propagate_shape(state: dict, states: dict) -> bool:
+    if state.get("Type") == "Fail":
+        return True  # JSONata: one Fail state re-raises
+    if state.get("Type") != "Choice":
+        return False
+    targets = [state.get("Default"), *(c.get("Next") for c in state.get("Choices") or [] if isinstance(c, dict))]
+    return all(isinstance(t, str) and isinstance(states.get(t), dict) and states[t].get("Type") == "Fail" for t in targets)
+
+
+_SHAPES = {
+    "failed": lambda s, states: s.get("Type") == "Pass" and isinstance(s.get("Result"), str)
+    and s.get("ResultPath") == f"$.{FAILED_STATE_FIELD}" and isinstance(s.get("Next"), str),
+    "notify": _notify_shape,
+    "fail": lambda s, states: _is_workflow_failed(s),
+    "propagate": _propagate_shape,
+    "propagate-error": lambda s, states: s.get("Type") == "Fail",
+    "propagate-states-error": lambda s, states: s.get("Type") == "Fail",
+}
 
 
 def unique_name(base: str, names: set[str]) -> str:
@@ -215,7 +255,8 @@ class _Fallback:
 
     def __init__(self, scope: Scope, ctx: _Ctx, top: bool):
         self.scope, self.ctx, self.top = scope, ctx, top
-        self.existing = {_role(s): n for n, s in scope.body["States"].items() if _role(s)}
+        states = scope.body["States"]
+        self.existing = {_role(s, states): n for n, s in states.items() if _role(s, states)}
         self.markers: dict[str, dict] = {}
         self.shared: dict[str, dict] = {}
         self._entry: str | None = None
@@ -245,14 +286,15 @@ class _Fallback:
         states = self.scope.body["States"]
         for name, state in {**self.markers, **self.shared}.items():
             states[name] = state
-            detail = f"added fallback {state['Type']} state ({_role(state)})"
+            detail = f"added fallback {state['Type']} state ({_role(state, states)})"
             self.ctx.changes.append(HardenChange(self.scope.state_path(name), "state_added", detail))
 
 
 def _harden_scope(scope: Scope, ctx: _Ctx, *, top: bool) -> None:
     fallback = _Fallback(scope, ctx, top)
-    for name, state in list(scope.body["States"].items()):
-        if not isinstance(state, dict) or _role(state):
+    states = scope.body["States"]
+    for name, state in list(states.items()):
+        if not isinstance(state, dict) or _role(state, states):
             continue
         path = scope.state_path(name)
         ql = query_language(state, scope.query_language)

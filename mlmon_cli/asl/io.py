@@ -12,6 +12,7 @@ and JSONata ``{% %}`` strings; both must round-trip byte-for-byte as values.  Th
 from __future__ import annotations
 
 import json
+import math
 import re
 from pathlib import PurePath
 from typing import Literal
@@ -19,6 +20,10 @@ from typing import Literal
 import yaml
 
 __all__ = ["AslLoadError", "load_asl", "dump_asl"]
+
+MAX_DEPTH = 100  # Step Functions definitions are a few levels deep; JSON parsers recurse
+MAX_INT_DIGITS = 30
+MAX_BYTES = 1_048_576  # Step Functions: a definition is at most 1 MiB
 
 
 class AslLoadError(ValueError):
@@ -84,9 +89,32 @@ def _line_col(text: str, offset: int) -> tuple[int, int]:
     return line, offset - (text.rfind("\n", 0, offset) + 1) + 1
 
 
+class _BadConstant(Exception):
+    def __init__(self, token: str):
+        self.token = token
+
+
+def _no_constant(token: str) -> object:
+    raise _BadConstant(token)
+
+
+def _bounded_int(token: str) -> int:
+    if len(token.lstrip("-")) > MAX_INT_DIGITS:
+        raise _BadConstant(token)
+    return int(token)
+
+
 def _load_json(text: str) -> object:
     try:
-        return json.loads(text, object_pairs_hook=_no_duplicates)
+        return json.loads(text, object_pairs_hook=_no_duplicates, parse_constant=_no_constant, parse_int=_bounded_int)
+    except RecursionError:
+        raise AslLoadError(f"nested more than {MAX_DEPTH} levels deep", 1, 1) from None
+    except _BadConstant as bad:
+        at = text.find(bad.token)
+        line, col = _line_col(text, at) if at >= 0 else (1, 1)
+        what = "NaN and Infinity are not JSON numbers" if not bad.token.lstrip("-")[:1].isdigit() else (
+            f"an integer of {len(bad.token)} digits; at most {MAX_INT_DIGITS}")
+        raise AslLoadError(what, line, col) from None
     except _DuplicateKey as dup:
         hits = [m.start() for m in re.finditer(re.escape(json.dumps(dup.key)) + r"\s*:", text)]
         line, col = _line_col(text, hits[1]) if len(hits) > 1 else (None, None)
@@ -96,6 +124,12 @@ def _load_json(text: str) -> object:
 def _load_yaml(text: str) -> object:
     try:
         return yaml.load(text, Loader=_AslYamlLoader)  # noqa: S506 - SafeLoader subclass
+    except RecursionError:
+        raise AslLoadError(f"nested more than {MAX_DEPTH} levels deep", 1, 1) from None
+    except TypeError as exc:  # an unhashable key: a list or mapping used as a key
+        raise AslLoadError(f"invalid YAML: keys must be strings ({exc})", 1, 1) from None
+    except ValueError as exc:  # e.g. `!!int abc`, an integer past Python's digit limit
+        raise AslLoadError(f"invalid YAML value: {exc}", 1, 1) from None
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line, col = (mark.line + 1, mark.column + 1) if mark else (None, None)
@@ -109,6 +143,8 @@ def load_asl(text: str, filename: str) -> dict:
 
     A ``.json`` file is never re-read as YAML, so its JSON error is what the user sees.
     """
+    if len(text) > MAX_BYTES:
+        raise AslLoadError(f"the file has {len(text)} characters; a state machine definition is at most {MAX_BYTES} bytes", 1, 1)
     suffix = PurePath(filename).suffix.lower()
     if suffix in (".yaml", ".yml"):
         data = _load_yaml(text)
@@ -121,7 +157,40 @@ def load_asl(text: str, filename: str) -> dict:
             data = _load_yaml(text)
     if not isinstance(data, dict):
         raise AslLoadError("an ASL definition must be a mapping with StartAt and States", 1, 1)
+    _check_values(data, "", text, 0, set())
     return data
+
+
+def _check_values(value: object, path: str, text: str, depth: int, active: set[int]) -> None:
+    """Refuse what JSON cannot hold or Step Functions would misread: cycles (recursive YAML aliases),
+    nesting past MAX_DEPTH, non-string keys, NaN/infinity, integers past MAX_INT_DIGITS."""
+    where = path or "(root)"
+    if depth > MAX_DEPTH:
+        raise AslLoadError(f"{where}: nested more than {MAX_DEPTH} levels deep", 1, 1)
+    if isinstance(value, float) and not math.isfinite(value):
+        raise AslLoadError(f"{where}: {value} is not a JSON number (finite numbers only)", *_find(text, str(value)))
+    if isinstance(value, int) and not isinstance(value, bool) and abs(value) >= 10 ** MAX_INT_DIGITS:
+        raise AslLoadError(f"{where}: an integer of more than {MAX_INT_DIGITS} digits", 1, 1)
+    if not isinstance(value, (dict, list)):
+        return
+    if id(value) in active:
+        raise AslLoadError(f"{where}: recursive alias: this value contains itself", 1, 1)
+    active.add(id(value))
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if not isinstance(key, str):
+                shown = "null" if key is None else json.dumps(key) if isinstance(key, (int, float, bool)) else type(key).__name__
+                raise AslLoadError(f"{where}: keys (and state names) must be strings, got {shown}", *_find(text, str(shown) + ":"))
+            _check_values(item, f"{path}.{key}" if path else key, text, depth + 1, active)
+    else:
+        for index, item in enumerate(value):
+            _check_values(item, f"{where}[{index}]", text, depth + 1, active)
+    active.discard(id(value))
+
+
+def _find(text: str, token: str) -> tuple[int, int]:
+    at = text.find(token)
+    return _line_col(text, at) if at >= 0 else (1, 1)
 
 
 def dump_asl(defn: dict, fmt: Literal["json", "yaml"] = "json") -> str:
