@@ -42,17 +42,43 @@ def parse_mapping(r: SpecReader, node: yaml.Node, path: str) -> Any:
     if not isinstance(node, yaml.MappingNode):
         r.error(node, path, "expected a mapping")
         return MISSING
-    return _plain(node)
+    before = len(r.problems)
+    value = _plain(node, r, path)
+    return value if len(r.problems) == before else MISSING
 
 
-def _plain(node: yaml.Node) -> Any:
-    """Node -> plain JSON-able data; dates and other YAML-only types stay the text that was written."""
+def _plain(node: yaml.Node, r: SpecReader, path: str) -> Any:
+    """Node -> plain JSON-able data; dates and other YAML-only types stay the text that was written.
+
+    Text becomes part of the state machine definition, so what the definition cannot hold as
+    text is refused: NaN/infinity, control characters, and `${` (Step Functions'
+    DefinitionSubstitutions and CloudFormation would substitute it).
+    """
     if isinstance(node, yaml.MappingNode):
-        return {str(k.value): _plain(v) for k, v in node.value}
+        result = {}
+        for k, v in node.value:
+            key = str(k.value)
+            _text_ok(k, key, r, f"{path}.{key}")
+            result[key] = _plain(v, r, f"{path}.{key}")
+        return result
     if isinstance(node, yaml.SequenceNode):
-        return [_plain(v) for v in node.value]
-    value = yaml.constructor.SafeConstructor().construct_object(node)
+        return [_plain(v, r, f"{path}[{i}]") for i, v in enumerate(node.value)]
+    try:
+        value = yaml.constructor.SafeConstructor().construct_object(node)
+    except Exception:  # noqa: BLE001 - a bad explicit tag is reported by spec.nodes
+        return node.value
+    if isinstance(value, float) and not limits.is_finite(value):
+        r.error(node, path, f"must be a finite number, got {node.value}")
+    if isinstance(value, str):
+        _text_ok(node, value, r, path)
     return value if value is None or isinstance(value, (str, int, float, bool)) else node.value
+
+
+def _text_ok(node: yaml.Node, text: str, r: SpecReader, path: str) -> None:
+    if limits.CONTROL.search(text):
+        r.error(node, path, "contains a control character or line break; write it on one line")
+    elif limits.has_substitution(text):
+        r.error(node, path, "contains '${': substitutions are not supported in step parameters (it would be replaced at deploy time)")
 
 
 def arn(service: str, resource: str) -> str:
