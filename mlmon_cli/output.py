@@ -160,14 +160,18 @@ def write_stdout(text: str) -> None:
     if stream is None:
         raise OutputError("stdout: cannot write: stdout is closed; use -o FILE")
     try:
-        buffer = getattr(stream, "buffer", None)
-        if buffer is not None:
-            stream.flush()
-            buffer.write(text.encode("utf-8"))
-            buffer.flush()
-        else:  # a text-only stream (e.g. a test runner's capture)
+        stream.flush()
+        try:
+            fd = stream.fileno()
+        except (OSError, ValueError, AttributeError):  # io.UnsupportedOperation: e.g. a test runner's capture
+            fd = None
+        if fd is None:
             stream.write(text)
             stream.flush()
+        else:
+            # os.write in a loop, not BufferedWriter: a reader leaving in the middle of one large
+            # write() turns it into a short write that the buffer drops without an error.
+            _write_all(fd, text.encode("utf-8"))
     except (OSError, ValueError) as exc:
         _detach_stdout()
         reason = "the reader closed the pipe" if isinstance(exc, BrokenPipeError) else (
