@@ -45,6 +45,11 @@ HOSTILE_VALUES = [
     "0.5", "1000000", "true", "null", "~", "[]", "{}", "[a, b]", "{a: 1}", "''", "' '", "'arn:aws:states:us-east-1:123456789012:stateMachine:x'",
     "'arn:aws:lambda:us-east-1:123456789012:function:f'", "a", "'\u202eevil'", "'x\\u0000y'", "'${!Literal}'",
 ]
+# Plausible values: most specs they produce are accepted, so their templates reach cfn-lint.
+BENIGN_VALUES = [
+    "x-1", "Prod_2", "a" * 60, "42", "0.05", "300", "60", "3", "true", "false", "'Überwachung ✓ 😀'",
+    "\"quote ' and \\\" inside\"", "'50% # not a comment'", "'a: b'", "'- dash'", "'x' ", "churn-v2.1", "'000123'",
+]
 TAGS = ["!Ref", "!Sub", "!GetAtt", "!ImportValue", "!Join", "!!str", "!!int", "!!float", "!!bool", "!!null", "!x", "!!python/object"]
 _VALUE = re.compile(r"^(\s*(?:- )?[A-Za-z_][\w-]*:\s+)(\S.*)$")
 _LINE_ITEM = re.compile(r"^(\s*- )(\S.*)$")
@@ -76,6 +81,18 @@ def _replace_value(text: str, rng: Random) -> str:
     m = _VALUE.match(lines[i]) or _LINE_ITEM.match(lines[i])
     assert m is not None
     lines[i] = m.group(1) + rng.choice(HOSTILE_VALUES)
+    return "\n".join(lines)
+
+
+def _benign_value(text: str, rng: Random) -> str:
+    lines = text.split("\n")
+    targets = _value_lines(lines)
+    if not targets:
+        return text
+    i = rng.choice(targets)
+    m = _VALUE.match(lines[i]) or _LINE_ITEM.match(lines[i])
+    assert m is not None
+    lines[i] = m.group(1) + rng.choice(BENIGN_VALUES)
     return "\n".join(lines)
 
 
@@ -166,7 +183,7 @@ def _numbers(text: str, rng: Random) -> str:
 
 
 OPERATORS = [
-    _replace_value, _replace_value, _replace_value, _tag_value, _append_to_value, _append_to_value, _drop_line,
+    _benign_value, _benign_value, _benign_value, _benign_value, _benign_value, _replace_value, _replace_value, _replace_value, _tag_value, _append_to_value, _append_to_value, _drop_line,
     _duplicate_line, _swap_lines, _insert_char, _truncate, _alias_bomb, _recursive_alias, _merge_key,
     _deep_nesting, _complex_key, _numbers, _numbers,
 ]

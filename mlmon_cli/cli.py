@@ -179,7 +179,7 @@ def validate_command(specs: tuple[Path, ...], env: str | None) -> None:
             for name in envs:
                 parsed = parse_spec(text, str(path), name)
                 label = f" [env {name}]" if name else ""
-                click.echo(f"{path}{label}: ok ({len(parsed.components)} components)", err=True)
+                click.echo(escape_text(f"{path}{label}: ok ({len(parsed.components)} components)"), err=True)
         except SpecError as exc:
             problems.extend(p for p in exc.problems if p not in problems)
     if problems:

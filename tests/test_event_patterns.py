@@ -162,7 +162,7 @@ def test_each_rule_has_a_triggered_rules_alarm(template) -> None:
     ("sagemaker_transform", "job_name_prefix: x-", "TransformJobFailed", "TransformJobStatus", ["Failed"]),
     ("sagemaker_tuning", "job_name_prefix: x-", "TuningJobFailed", "HyperParameterTuningJobStatus", ["Failed"]),
     ("sagemaker_pipeline", "pipeline_name: x", "PipelineExecutionFailed", "currentPipelineExecutionStatus", ["Failed"]),
-    ("codebuild", "project_name: x", "BuildFailed", "build-status", ["FAILED"]),
+    ("codebuild", "project_name: xy", "BuildFailed", "build-status", ["FAILED"]),
     ("glue_job", "job_name: x", "JobRunFailed", "state", ["FAILED", "TIMEOUT"]),
 ])
 def test_alert_on_stopped_false_keeps_only_failures(tmp_path: Path, kind, option, name, field, kept) -> None:

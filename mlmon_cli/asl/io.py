@@ -124,6 +124,8 @@ def _load_json(text: str) -> object:
 def _load_yaml(text: str) -> object:
     try:
         return yaml.load(text, Loader=_AslYamlLoader)  # noqa: S506 - SafeLoader subclass
+    except AslLoadError:
+        raise  # located already (a duplicate key)
     except RecursionError:
         raise AslLoadError(f"nested more than {MAX_DEPTH} levels deep", 1, 1) from None
     except TypeError as exc:  # an unhashable key: a list or mapping used as a key

@@ -7,6 +7,7 @@ ourselves (as cfn-lint does). We never touch PyYAML's global loaders.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import yaml
@@ -59,12 +60,13 @@ def compose(text: str, file: str) -> yaml.Node:
         raise SpecError([Problem(Location(file, 1, 1, FILE),
                                  f"the file has {len(text)} characters; a spec may have at most {limits.MAX_SPEC_BYTES}")])
     try:
-        _check_depth(text, file)
-        root = yaml.compose(text, Loader=_SpecLoader)
+        root = yaml.compose(text, Loader=_SpecLoader)  # libyaml stops at 1,000 levels; _Walk at MAX_NESTING_DEPTH
     except yaml.MarkedYAMLError as exc:
         raise SpecError([yaml_problem(exc, text, file)]) from None
     except yaml.reader.ReaderError as exc:
         raise SpecError([reader_problem(exc, text, file)]) from None
+    except RecursionError:  # the pure-Python composer (no libyaml) recurses per level
+        raise SpecError([Problem(Location(file, 1, 1, FILE), f"nested more than {limits.MAX_NESTING_DEPTH} levels deep")]) from None
     except yaml.YAMLError as exc:  # any other PyYAML error: still one located line
         raise SpecError([Problem(Location(file, 1, 1, FILE), f"YAML error: {exc}")]) from None
     if root is None or (isinstance(root, yaml.ScalarNode) and root.value == ""):
@@ -97,24 +99,6 @@ def reader_problem(exc: yaml.reader.ReaderError, text: str, file: str) -> Proble
                    f"YAML does not allow the character U+{ord(char):04X} here (a control character); remove it")
 
 
-def _check_depth(text: str, file: str) -> None:
-    """Refuse nesting deeper than MAX_NESTING_DEPTH before composing (PyYAML composes recursively)."""
-    if text.count("[") + text.count("{") < limits.MAX_NESTING_DEPTH and text.count("\n") < limits.MAX_NESTING_DEPTH:
-        return  # cannot nest that deep
-    depth = 0
-    for token in yaml.scan(text, Loader=_SpecLoader):
-        if isinstance(token, (yaml.BlockMappingStartToken, yaml.BlockSequenceStartToken,
-                              yaml.FlowMappingStartToken, yaml.FlowSequenceStartToken)):
-            depth += 1
-            if depth > limits.MAX_NESTING_DEPTH:
-                mark = token.start_mark
-                raise SpecError([Problem(Location(file, mark.line + 1, mark.column + 1, FILE),
-                                         f"nested more than {limits.MAX_NESTING_DEPTH} levels deep")])
-        elif isinstance(token, (yaml.BlockEndToken, yaml.FlowMappingEndToken, yaml.FlowSequenceEndToken)):
-            depth -= 1
-
-
-_constructor = yaml.constructor.SafeConstructor()
 _CORE_NAMES = {"tag:yaml.org,2002:" + t: "!!" + t for t in ("str", "int", "float", "bool", "null", "timestamp")}
 
 
@@ -123,6 +107,7 @@ class _Walk:
 
     def __init__(self, file: str, problems: list[Problem]):
         self.file, self.problems = file, problems
+        self.constructor = yaml.constructor.SafeConstructor()  # per walk: its cache dies with it
         self.visited = 0
         self.active: set[int] = set()
         self.stopped = False
@@ -135,12 +120,12 @@ class _Walk:
             return
         self.visited += 1
         if self.visited > limits.MAX_EXPANDED_NODES:
-            self.error(node, path, f"aliases expand this spec to more than {limits.MAX_EXPANDED_NODES} values; "
+            self.error(node, _top(path), f"aliases expand this spec to more than {limits.MAX_EXPANDED_NODES} values; "
                                    "use fewer nested aliases")
             self.stopped = True
             return
         if depth > limits.MAX_NESTING_DEPTH:
-            self.error(node, path, f"nested more than {limits.MAX_NESTING_DEPTH} levels deep")
+            self.error(node, _top(path), f"nested more than {limits.MAX_NESTING_DEPTH} levels deep")
             self.stopped = True
             return
         if id(node) in self.active:
@@ -174,7 +159,7 @@ class _Walk:
             node.tag = "tag:yaml.org,2002:str"  # reported; later stages see text
             return
         try:
-            value = _constructor.construct_object(node)
+            value = self.constructor.construct_object(node)
         except Exception:  # noqa: BLE001 - PyYAML raises KeyError, ValueError, ... for a bad explicit tag
             self.error(node, path, f"'{_short(node.value)}' is not a valid {_CORE_NAMES[node.tag]} value")
             node.tag = "tag:yaml.org,2002:str"
@@ -227,6 +212,11 @@ class _Walk:
                         names.add(name)
                         merged.append((k, v))
         node.value = own + merged
+
+
+def _top(path: str) -> str:
+    """The top-level key of a path (a path 64 levels deep is no help to read)."""
+    return re.split(r"[.\[]", path, maxsplit=1)[0] or FILE
 
 
 def _tag_message(tag: str) -> str:

@@ -313,6 +313,18 @@ def _check_policy(d: Deployed, logical: str, props: dict, physical: str) -> None
         assert props["PolicyName"] in d.client("iam").list_role_policies(RoleName=_physical(d, role))["PolicyNames"]
 
 
+def _check_managed_policy(d: Deployed, logical: str, props: dict, physical: str) -> None:
+    """The Chatbot guardrail: exactly the statements the template asks for."""
+    import urllib.parse
+
+    iam = d.client("iam")
+    version = iam.get_policy(PolicyArn=physical)["Policy"]["DefaultVersionId"]
+    document = iam.get_policy_version(PolicyArn=physical, VersionId=version)["PolicyVersion"]["Document"]
+    if isinstance(document, str):
+        document = json.loads(urllib.parse.unquote(document))
+    assert document["Statement"] == props["PolicyDocument"]["Statement"]
+
+
 def _check_log_group(d: Deployed, logical: str, props: dict, physical: str) -> None:
     groups = d.client("logs").describe_log_groups(logGroupNamePrefix=physical)["logGroups"]
     assert any(g["logGroupName"] == physical for g in groups)
@@ -337,6 +349,7 @@ CHECKS = {
     "AWS::StepFunctions::StateMachine": _check_state_machine,
     "AWS::IAM::Role": _check_role,
     "AWS::IAM::Policy": _check_policy,
+    "AWS::IAM::ManagedPolicy": _check_managed_policy,
     "AWS::Logs::LogGroup": _check_log_group,
     "AWS::Lambda::Permission": _check_lambda_permission,
     "AWS::CloudWatch::Dashboard": _check_dashboard,
