@@ -6,7 +6,9 @@ clean messages and exit codes; anything else escaping is a bug and is reported a
 
 from __future__ import annotations
 
+import difflib
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 # Characters that would end or forge a message line (or hide text) when echoed: C0/C1 controls,
@@ -25,6 +27,12 @@ def escape_text(text: str) -> str:
         return named.get(ch) or (f"\\x{ord(ch):02x}" if ord(ch) < 0x100 else f"\\u{ord(ch):04x}")
 
     return _UNSAFE.sub(one, text)
+
+
+def did_you_mean(name: str, choices: Iterable[str]) -> str:
+    """` (did you mean 'x'?)` for the closest choice, or nothing: appended to 'unknown ...' messages."""
+    close = difflib.get_close_matches(name, list(choices), n=1, cutoff=0.6)
+    return f" (did you mean '{close[0]}'?)" if close else ""
 
 
 @dataclass(frozen=True, order=True)
