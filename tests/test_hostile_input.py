@@ -135,6 +135,29 @@ def test_alias_bomb_is_refused_within_a_second(runner, tmp_path) -> None:
     assert "aliases expand this spec to more than 200000 values" in result.stderr
 
 
+def test_a_problem_inside_an_alias_bomb_is_reported_once(runner, tmp_path) -> None:
+    """The fuzz run found it: a tag error in the bombed value was reported once per expansion
+    (200,000 lines, 10 s, then an internal error)."""
+    lines = ["x0: &a0 [!Sub a, 1, 1, 1, 1, 1, 1, 1, 1]"] + [f"x{n}: &a{n} [{', '.join([f'*a{n - 1}'] * 9)}]" for n in range(1, 9)]
+    spec = tmp_path / "spec.yaml"
+    spec.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    started = time.perf_counter()
+    result = runner.invoke(main, ["validate", str(spec)])
+    assert time.perf_counter() - started < 1.0
+    assert result.stderr == (
+        f"{spec}:1:10: x0[0]: CloudFormation intrinsic functions (!Sub) are not supported here; write the literal value\n"
+        f"{spec}:6:5: x5: aliases expand this spec to more than 200000 values; use fewer nested aliases\n")
+
+
+def test_nesting_through_a_chain_of_aliases_is_bounded(runner, tmp_path) -> None:
+    """Each alias adds 60 levels: 20 of them would nest 1,200 deep (a RecursionError later on)."""
+    chain = ["y0: &b0 " + "[" * 60 + "1" + "]" * 60] + [f"y{n}: &b{n} " + "[" * 60 + f"*b{n - 1}" + "]" * 60 for n in range(1, 20)]
+    spec = tmp_path / "spec.yaml"
+    spec.write_text("\n".join(chain) + "\n", encoding="utf-8")
+    result = runner.invoke(main, ["validate", str(spec)])
+    assert result.stderr == f"{spec}:1:5: y1: nested more than 64 levels deep (through aliases)\n"
+
+
 def test_yaml_reader_error_has_no_unicode_string_line(runner, tmp_path) -> None:
     spec = tmp_path / "spec.yaml"
     spec.write_text("solution: s\ndescription: a\x07b\n", encoding="utf-8")

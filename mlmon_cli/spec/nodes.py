@@ -108,43 +108,58 @@ class _Walk:
     def __init__(self, file: str, problems: list[Problem]):
         self.file, self.problems = file, problems
         self.constructor = yaml.constructor.SafeConstructor()  # per walk: its cache dies with it
-        self.visited = 0
         self.active: set[int] = set()
+        # Each node is checked once, however many aliases point at it; what it expands to (values,
+        # levels) is remembered, so an alias bomb costs its size in the file, not its expansion.
+        self.measured: dict[int, tuple[int, int]] = {}
         self.stopped = False
 
     def error(self, node: yaml.Node, path: str, message: str) -> None:
         self.problems.append(Problem(node_location(node, self.file, path or FILE), message))
 
-    def node(self, node: yaml.Node, path: str, depth: int) -> None:
+    def node(self, node: yaml.Node, path: str, depth: int) -> tuple[int, int]:
+        """Check `node` (reached at nesting `depth`); return (values it expands to, levels it nests)."""
         if self.stopped:
-            return
-        self.visited += 1
-        if self.visited > limits.MAX_EXPANDED_NODES:
-            self.error(node, _top(path), f"aliases expand this spec to more than {limits.MAX_EXPANDED_NODES} values; "
-                                   "use fewer nested aliases")
-            self.stopped = True
-            return
-        if depth > limits.MAX_NESTING_DEPTH:
-            self.error(node, _top(path), f"nested more than {limits.MAX_NESTING_DEPTH} levels deep")
-            self.stopped = True
-            return
+            return 1, 1
         if id(node) in self.active:
             self.error(node, path, "recursive alias: this value contains itself")
-            return
+            return 1, 1
+        if id(node) in self.measured:
+            size, height = self.measured[id(node)]
+        else:
+            if depth > limits.MAX_NESTING_DEPTH:
+                return self.stop(node, path, f"nested more than {limits.MAX_NESTING_DEPTH} levels deep")
+            size, height = self.measure(node, path, depth)
+            self.measured[id(node)] = (size, height)
+        if self.stopped:
+            return size, height
+        if depth + height - 1 > limits.MAX_NESTING_DEPTH:
+            return self.stop(node, path, f"nested more than {limits.MAX_NESTING_DEPTH} levels deep (through aliases)")
+        if size > limits.MAX_EXPANDED_NODES:
+            return self.stop(node, path, f"aliases expand this spec to more than {limits.MAX_EXPANDED_NODES} values; "
+                                         "use fewer nested aliases")
+        return size, height
+
+    def stop(self, node: yaml.Node, path: str, message: str) -> tuple[int, int]:
+        self.error(node, _top(path), message)
+        self.stopped = True
+        return 1, 1
+
+    def measure(self, node: yaml.Node, path: str, depth: int) -> tuple[int, int]:
         if isinstance(node, yaml.ScalarNode):
             self.scalar(node, path)
-            return
+            return 1, 1
         if not self.tag_ok(node, path):
-            return
+            return 1, 1
         self.active.add(id(node))
         try:
             if isinstance(node, yaml.MappingNode):
-                self.mapping(node, path, depth)
+                children = self.mapping(node, path, depth)
             else:
-                for index, item in enumerate(node.value):
-                    self.node(item, f"{path}[{index}]", depth + 1)
+                children = [self.node(item, f"{path}[{index}]", depth + 1) for index, item in enumerate(node.value)]
         finally:
             self.active.discard(id(node))
+        return 1 + sum(c[0] for c in children), 1 + max((c[1] for c in children), default=0)
 
     def tag_ok(self, node: yaml.Node, path: str) -> bool:
         expected = limits.MAP_TAG if isinstance(node, yaml.MappingNode) else limits.SEQ_TAG
@@ -168,9 +183,10 @@ class _Walk:
             self.error(node, path, f"an integer of {len(node.value)} characters; at most {limits.MAX_INT_DIGITS}")
             node.tag = "tag:yaml.org,2002:str"
 
-    def mapping(self, node: yaml.MappingNode, path: str, depth: int) -> None:
+    def mapping(self, node: yaml.MappingNode, path: str, depth: int) -> list[tuple[int, int]]:
         self.merge(node, path)
         seen: dict[str, yaml.Node] = {}
+        children: list[tuple[int, int]] = []
         for key, value in node.value:
             if not isinstance(key, yaml.ScalarNode) or key.tag not in limits.CORE_SCALAR_TAGS:
                 what = "a mapping" if isinstance(key, yaml.MappingNode) else "a list" if isinstance(key, yaml.SequenceNode) else f"a {key.tag} value"
@@ -183,7 +199,8 @@ class _Walk:
                 self.error(key, child, f"duplicate key '{_short(name)}' (first defined on line {first})")
             else:
                 seen[name] = key
-            self.node(value, child, depth + 1)
+            children.append(self.node(value, child, depth + 1))
+        return children
 
     def merge(self, node: yaml.MappingNode, path: str) -> None:
         """Apply `<<` merge keys in place: the mapping's own keys win, then earlier merged mappings."""
