@@ -21,7 +21,9 @@ from ..errors import LimitError, Problem, SpecError
 from ..render import render
 from ..spec.model import SEVERITIES, AlarmOverride, ComponentSpec, Spec
 
+from . import custom as custom_mod
 from . import logs as logs_mod
+from . import metric_math
 from . import naming
 from . import split as split_mod
 from .composites import AlarmRef, add_composite, composite_text
@@ -221,7 +223,7 @@ def _add_component(ctx: _Context, comp: ComponentSpec) -> tuple[dict[str, AlarmR
         if alarm.is_event:
             group.extend(_add_event_alarm(ctx, comp, kind, alarm, settings))
         else:
-            for target in kind.targets(comp.options):
+            for target in kind.alarm_targets(comp.options, alarm):
                 group.append(_add_metric_alarm(ctx, comp, kind, alarm, settings, target))
     _add_extra_alarms(ctx, comp, kind, env, children)
     composites = {}
@@ -245,7 +247,7 @@ def _add_extra_alarms(ctx: _Context, comp: ComponentSpec, kind: Component, env: 
     """The kind's `extra_alarms` and the log-pattern alarms: each a direct child of the component's
     composite of its severity, or of a sub-composite per (severity, group) that is such a child."""
     groups: dict[tuple[str, str], list[AlarmRef]] = {}
-    for extra in [*kind.extra_alarms(comp.options, env), *logs_mod.log_alarms(kind, comp, env)]:
+    for extra in [*kind.extra_alarms(comp.options, env), *logs_mod.log_alarms(kind, comp, env), *custom_mod.custom_alarms(comp)]:
         settings = extra.settings
         ref = _add_metric_alarm(ctx, comp, kind, extra.alarm, settings, AlarmTarget({}), dict(extra.dimensions))
         if extra.group:
@@ -298,6 +300,12 @@ def _add_metric_alarm(ctx: _Context, comp: ComponentSpec, kind: Component, alarm
         props["ExtendedStatistic"] = settings.statistic
     if notifies:
         props.update(ctx.actions(settings.severity))
+    if metric_math.is_multi_query(alarm):  # metric math or an anomaly band: a `Metrics` alarm
+        for resource in metric_math.apply(props, alarm, settings.statistic, settings.period, dims, logical):
+            ctx.claim(resource.title, comp)
+            ctx.template.add_resource(resource)
+        ctx.template.add_resource(Alarm(logical, **props))
+        return AlarmRef(logical, name)
     ctx.template.add_resource(Alarm(logical, **props))
     title = " ".join(p for p in (target.label, alarm.suffix) if p)
     ctx.graphs.append(MetricGraph(title, alarm.namespace, alarm.metric, dims, settings.statistic, settings.period, props["Threshold"]))
@@ -359,7 +367,7 @@ def _alarm_text(ctx: _Context, comp: ComponentSpec, kind: Component, alarm: Alar
         namespace=alarm.namespace,
         metric=alarm.metric,
         dimensions=", ".join(f"{k}={v}" for k, v in shown.items()) or "no dimensions",
-        comparison=alarm.comparison,
+        comparison=metric_math.comparison_text(alarm),
         threshold=threshold,
         datapoints=s.datapoints_to_alarm,
         evaluation_periods=s.evaluation_periods,

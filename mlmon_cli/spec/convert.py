@@ -20,6 +20,8 @@ from ..components import REGISTRY, load_all
 from ..core import naming
 from ..core.settings import resolve_settings, settings_problems
 from ..errors import Location, Problem, SpecError
+from .custom import KEY as CUSTOM_KEY
+from .custom import parse_custom_alarms
 from .logs import KEYS as LOG_KEYS
 from .logs import log_problems, parse_component_logs
 from .model import AlarmDefaults, AlarmOverride, ComponentSpec, Notifications, Route, Spec
@@ -34,7 +36,7 @@ TOPIC_ARN = re.compile(r"^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]{1,2
 STATISTIC = re.compile(r"^(Sum|Average|Maximum|Minimum|SampleCount|(p|tm|wm|tc|ts)(100|\d{1,2}(\.\d{1,2})?))$")
 
 TOP_KEYS = ("solution", "description", "notifications", "defaults", "components")
-COMPONENT_KEYS = ("kind", "name", "description", "enabled", "runbook_url", "alarms", *LOG_KEYS)  # LOG_KEYS: every kind
+COMPONENT_KEYS = ("kind", "name", "description", "enabled", "runbook_url", "alarms", *LOG_KEYS, CUSTOM_KEY)  # every kind
 _constructor = yaml.constructor.SafeConstructor()
 _MISSING = object()
 MISSING = _MISSING  # returned by SpecReader.scalar/typed when a value was invalid (a problem was recorded)
@@ -341,6 +343,7 @@ def _component(r: SpecReader, node: yaml.Node, path: str, defaults: AlarmDefault
     enabled = r.scalar(pairs["enabled"][1], f"{path}.enabled", bool) if "enabled" in pairs else True
     option_pairs = {k: v for k, v in pairs.items() if k not in COMPONENT_KEYS}
     logs = parse_component_logs(r, pairs, path)
+    custom = parse_custom_alarms(r, pairs, path)
     values = r.dataclass(cls.Options, option_pairs, path)
     if len(r.problems) > before:
         _alarm_overrides(r, cls, pairs.get("alarms"), path)  # still report alarm problems
@@ -368,7 +371,8 @@ def _component(r: SpecReader, node: yaml.Node, path: str, defaults: AlarmDefault
             r.error(at, alarm_path, message)
     location = node_location(node, r.file, path)
     return ComponentSpec(kind=kind, name=name, options=options, alarms=alarms, description=description, location=location,
-                         runbook_url=runbook if runbook is not _MISSING else None, enabled=enabled is not False, logs=logs)
+                         runbook_url=runbook if runbook is not _MISSING else None, enabled=enabled is not False, logs=logs,
+                         custom_alarms=custom)
 
 
 def _alarm_overrides(r: SpecReader, cls: type, entry: tuple[yaml.Node, yaml.Node] | None, path: str) -> dict[str, AlarmOverride]:

@@ -119,6 +119,7 @@ class ComponentSpec:
     runbook_url: str | None = None
     enabled: bool = True
     logs: Any = None  # spec.logs.ComponentLogs: log group, log patterns, saved queries (None: the defaults)
+    custom_alarms: tuple[Any, ...] = ()  # spec.custom.CustomAlarm: alarms on any metric, expression or anomaly band
 
     def __post_init__(self) -> None:
         if self.logs is None:
