@@ -194,6 +194,12 @@ class BuildEnv:
 
         return logical_id(self.component, *parts)
 
+    def rule_name(self, *parts: str) -> str:
+        """An EventBridge rule name `solution-component-...` within the 64-character limit."""
+        from ..core.naming import rule_name
+
+        return rule_name(self.solution, self.component, *parts)
+
 
 OptionsT = TypeVar("OptionsT")
 
