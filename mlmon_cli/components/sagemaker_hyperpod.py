@@ -30,7 +30,7 @@ NODE_HEALTH = EventDef(SOURCE, "SageMaker HyperPod Cluster Node Health Event", "
                         "repair": "$.detail.HealthSummary.RepairAction",
                         "recommendation": "$.detail.HealthSummary.Recommendation", "region": "$.region"})
 CLUSTER_EVENT = EventDef(SOURCE, "SageMaker HyperPod Cluster Event", "sagemaker_hyperpod_cluster_event.txt.j2",
-                         {"level": "$.detail.EventDetails.EventLevel", "region": "$.region"})
+                         {"status": "$.detail.EventDetails.EventLevel", "region": "$.region"})
 
 
 @dataclass(frozen=True)

@@ -148,7 +148,7 @@ def parse_custom_alarms(r: Any, pairs: dict[str, tuple[yaml.Node, yaml.Node]], p
             continue
         key = re.sub(r"[^a-z0-9]", "", alarm.name.lower())
         if key in seen:
-            r.error(item, f"{at}.name", f"'{alarm.name}' clashes with '{seen[key]}' (same alarm and logical ID); rename one")
+            r.error(item, f"{at}.name", f"'{alarm.name}' differs from '{seen[key]}' only in case or punctuation; rename one")
             continue
         seen[key] = alarm.name
         result.append(alarm)
