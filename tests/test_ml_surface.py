@@ -17,7 +17,7 @@ from moto.events.models import EventPattern
 from mlmon_cli.components import load_all
 from mlmon_cli.components.sagemaker_endpoint import PUBLISHED, SageMakerEndpoint, published
 from mlmon_cli.core.build import build_template
-from mlmon_cli.spec import load_spec
+from mlmon_cli.core.pipeline import load_spec
 
 TYPES = ("realtime", "async", "serverless")
 

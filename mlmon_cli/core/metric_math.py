@@ -22,13 +22,9 @@ from troposphere.cloudwatch import (
 )
 
 from ..components.base import AlarmDef, AnomalyDef
+from ..limits import ANOMALY_OPERATORS as BAND_OPERATORS
 
 SINGLE_KEYS = ("Namespace", "MetricName", "Statistic", "ExtendedStatistic", "Dimensions", "Unit", "Period")
-BAND_OPERATORS = {
-    "above": "GreaterThanUpperThreshold",
-    "below": "LessThanLowerThreshold",
-    "both": "LessThanLowerOrGreaterThanUpperThreshold",
-}
 BAND_WORDS = {"above": "above the band", "below": "below the band", "both": "outside the band"}
 
 

@@ -46,20 +46,20 @@ from typing import Any
 
 import yaml
 
-from ..errors import Location
-from .model import SEVERITIES, TREAT_MISSING_DATA
+from ..errors import Location, did_you_mean
+from ..limits import (
+    ANOMALY_OPERATORS, MAX_DIMENSIONS, MAX_METRIC_MATH_METRICS, METRIC_QUERY_ID, STATISTIC, TREAT_MISSING_DATA,
+    alarm_window_problems, period_problem, substitution_problem,
+)
+from .fields import SEVERITIES
 from .nodes import node_location
 
 KEY = "custom_alarms"
 NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_-]{0,63}$")
-QUERY_ID = re.compile(r"^[a-z][a-zA-Z0-9_]{0,254}$")  # CloudWatch MetricDataQuery Id
 ISO_TIME = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2})?$")
 UNIT_CHOICES = ("count", "ms", "s", "fraction", "ratio", "percent")
 COMPARISON_CHOICES = (">", ">=", "<", "<=")
-DIRECTIONS = ("above", "below", "both")
-MAX_MATH_METRICS = 10  # CloudWatch: a metric-math alarm uses at most 10 metrics
-ONE_DAY = 86_400
-SEVEN_DAYS = 604_800
+DIRECTIONS = tuple(ANOMALY_OPERATORS)
 ENTRY_KEYS = ("name", "namespace", "metric", "dimensions", "statistic", "expression", "metrics", "comparison", "threshold",
               "unit", "period", "evaluation_periods", "datapoints_to_alarm", "treat_missing_data", "severity", "why",
               "first_step", "anomaly")
@@ -156,7 +156,7 @@ def parse_custom_alarms(r: Any, pairs: dict[str, tuple[yaml.Node, yaml.Node]], p
 
 
 def _entry(r: Any, node: yaml.Node, path: str) -> CustomAlarm | None:
-    from .convert import STATISTIC, _did_you_mean, _threshold_problem  # lazily: convert imports this module
+    from .convert import _threshold_problem  # lazily: convert imports this module
 
     pairs = r.mapping(node, path, ENTRY_KEYS, required=("name",))
     if pairs is None or "name" not in pairs:
@@ -175,7 +175,7 @@ def _entry(r: Any, node: yaml.Node, path: str) -> CustomAlarm | None:
         if value is None:
             return
         if value not in choices:
-            r.error(pairs[key][1], f"{path}.{key}", f"'{value}' is not one of {', '.join(choices)}{_did_you_mean(value, choices)}")
+            r.error(pairs[key][1], f"{path}.{key}", f"'{value}' is not one of {', '.join(choices)}{did_you_mean(value, choices)}")
         else:
             values[key] = value
 
@@ -185,6 +185,9 @@ def _entry(r: Any, node: yaml.Node, path: str) -> CustomAlarm | None:
     for key in ("namespace", "metric", "expression", "why", "first_step"):
         value = get(key, str)
         if value is not None:
+            problem = substitution_problem(value)
+            if problem:
+                r.error(pairs[key][1], f"{path}.{key}", problem)
             values[key] = value
     for key, choices in (("comparison", COMPARISON_CHOICES), ("unit", UNIT_CHOICES), ("treat_missing_data", TREAT_MISSING_DATA),
                          ("severity", SEVERITIES)):
@@ -200,8 +203,8 @@ def _entry(r: Any, node: yaml.Node, path: str) -> CustomAlarm | None:
         value = get(key, int)
         if value is None:
             continue
-        if key == "period" and not (value in (10, 30) or (value > 0 and value % 60 == 0)):
-            r.error(pairs[key][1], f"{path}.period", f"must be 10, 30 or a multiple of 60 seconds, got {value}")
+        if key == "period" and period_problem(value):
+            r.error(pairs[key][1], f"{path}.period", period_problem(value))
         elif value < 1:
             r.error(pairs[key][1], f"{path}.{key}", f"must be at least 1, got {value}")
         else:
@@ -215,7 +218,7 @@ def _entry(r: Any, node: yaml.Node, path: str) -> CustomAlarm | None:
             r.error(pairs["threshold"][1], f"{path}.threshold", problem)
         values["threshold"] = threshold
     if "metrics" in pairs:
-        values["metrics"] = _metrics(r, pairs["metrics"][1], f"{path}.metrics", STATISTIC)
+        values["metrics"] = _metrics(r, pairs["metrics"][1], f"{path}.metrics")
     if "anomaly" in pairs:
         values["anomaly"] = _anomaly(r, pairs["anomaly"][1], f"{path}.anomaly")
     _cross_checks(r, node, path, pairs, values)
@@ -248,17 +251,11 @@ def _cross_checks(r: Any, node: yaml.Node, path: str, pairs: dict, values: dict[
                 r.error(pairs[key][0], f"{path}.{key}", "not used with 'anomaly' (the band is the threshold; use anomaly.direction)")
     elif "threshold" not in pairs:
         r.error(node, f"{path}.threshold", "missing required key (or give 'anomaly')")
-    period = values.get("period", 300)
-    evaluation = values.get("evaluation_periods", 1)
-    datapoints = values.get("datapoints_to_alarm", 1)
-    if datapoints > evaluation:
-        r.error(pairs["datapoints_to_alarm"][1], f"{path}.datapoints_to_alarm",
-                f"datapoints_to_alarm ({datapoints}) must not exceed evaluation_periods ({evaluation})")
-    limit = ONE_DAY if period < 3600 else SEVEN_DAYS
-    if period * evaluation > limit:
-        r.error(pairs.get("evaluation_periods", pairs.get("period", (node, node)))[1], f"{path}.evaluation_periods",
-                f"period x evaluation_periods = {period * evaluation} s exceeds CloudWatch's {limit} s limit for "
-                f"{'periods under an hour' if limit == ONE_DAY else 'any alarm'}")
+    for problem in alarm_window_problems(values.get("period", 300), values.get("evaluation_periods", 1),
+                                         values.get("datapoints_to_alarm", 1)):
+        key = "datapoints_to_alarm" if problem.startswith("datapoints") else "evaluation_periods"
+        at = pairs.get(key, pairs.get("period", (node, node)))[1]
+        r.error(at, f"{path}.{key}", problem)
 
 
 def _dimensions(r: Any, node: yaml.Node, path: str) -> tuple[tuple[str, str], ...]:
@@ -270,22 +267,24 @@ def _dimensions(r: Any, node: yaml.Node, path: str) -> tuple[tuple[str, str], ..
         v = r.scalar(value, f"{path}.{key.value}", str)
         if isinstance(v, str):
             dims.append((str(key.value), v))
-    if len(dims) > 30:
-        r.error(node, path, f"CloudWatch allows at most 30 dimensions, got {len(dims)}")
+        if isinstance(v, str) and substitution_problem(v):
+            r.error(value, f"{path}.{key.value}", substitution_problem(v))
+    if len(dims) > MAX_DIMENSIONS:
+        r.error(node, path, f"CloudWatch allows at most {MAX_DIMENSIONS} dimensions, got {len(dims)}")
     return tuple(dims)
 
 
-def _metrics(r: Any, node: yaml.Node, path: str, statistic: re.Pattern) -> tuple[CustomMetric, ...]:
+def _metrics(r: Any, node: yaml.Node, path: str) -> tuple[CustomMetric, ...]:
     if not isinstance(node, yaml.MappingNode) or not node.value:
         r.error(node, path, "expected a mapping of metric id to {namespace, metric, dimensions, statistic}")
         return ()
-    if len(node.value) > MAX_MATH_METRICS:
-        r.error(node, path, f"a metric-math alarm uses at most {MAX_MATH_METRICS} metrics, got {len(node.value)}")
+    if len(node.value) > MAX_METRIC_MATH_METRICS:
+        r.error(node, path, f"a metric-math alarm uses at most {MAX_METRIC_MATH_METRICS} metrics, got {len(node.value)}")
     result = []
     for key, value in node.value:
         mid = str(key.value)
         at = f"{path}.{mid}"
-        if not QUERY_ID.match(mid) or mid == "expr":
+        if not METRIC_QUERY_ID.match(mid) or mid == "expr":
             r.error(key, at, "a metric id starts with a lower-case letter, uses letters, digits and '_' (and is not 'expr')")
             continue
         pairs = r.mapping(value, at, ("namespace", "metric", "dimensions", "statistic"), required=("namespace", "metric", "statistic"))
@@ -294,7 +293,7 @@ def _metrics(r: Any, node: yaml.Node, path: str, statistic: re.Pattern) -> tuple
         ns = r.scalar(pairs["namespace"][1], f"{at}.namespace", str)
         name = r.scalar(pairs["metric"][1], f"{at}.metric", str)
         stat = r.scalar(pairs["statistic"][1], f"{at}.statistic", str)
-        if isinstance(stat, str) and not statistic.match(stat):
+        if isinstance(stat, str) and not STATISTIC.match(stat):
             r.error(pairs["statistic"][1], f"{at}.statistic", f"'{stat}' is not a statistic: use Sum, Average, Maximum, Minimum, "
                                                               "SampleCount or a percentile like p99")
             continue
