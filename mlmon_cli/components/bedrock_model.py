@@ -70,6 +70,8 @@ def _rate(errors: str) -> MathDef:
                    label=f"{errors} rate")
 
 
+MODEL_ID = ("[unverified] which string lands in ModelId for inference profiles and ARNs (use the exact modelId the "
+            "application sends): aws cloudwatch list-metrics --namespace AWS/Bedrock --metric-name Invocations.")
 RATE_CAVEAT = ("Rate = errors / MAX([errors, Invocations]): AWS's newer text counts failed requests in Invocations, "
                "the older one only successful ones; the MAX keeps the rate within 0-1 under both.")
 AGENT_CAVEAT = ("The agent's service role needs cloudwatch:PutMetricData with cloudwatch:namespace = AWS/Bedrock/Agents, "
@@ -87,6 +89,7 @@ class BedrockModel(Component[BedrockModelOptions]):
     alarms = (
         _a("server_errors", "ServerErrors", "InvocationServerErrors", "Sum", ">=", 1, "count", period=60,
            evaluation_periods=5, datapoints_to_alarm=3,
+           caveat=MODEL_ID,
            why="Bedrock answered requests with server errors (5xx) in 3 of 5 minutes; occasional ones are retried by SDKs",
            first_step="check the AWS Health dashboard for Bedrock in the Region and consider a cross-Region inference profile"),
         _a("server_error_rate", "ServerErrorRate", "InvocationServerErrors / MAX(InvocationServerErrors, Invocations)", "Sum",
@@ -101,7 +104,7 @@ class BedrockModel(Component[BedrockModelOptions]):
                "configuration defect",
            first_step="read the error code the application logs; check model access and the request format"),
         _a("throttles", "Throttles", "InvocationThrottles", "Sum", ">=", 1, "count", period=60, evaluation_periods=5,
-           datapoints_to_alarm=3, severity="warning",
+           datapoints_to_alarm=3, severity="warning", caveat=MODEL_ID,
            why="requests are throttled by the model's quotas (not counted as Invocations or errors; the count depends "
                "on the SDK's retries)",
            first_step="compare EstimatedTPMQuotaUsage with the quota; request a quota increase or use a cross-Region "

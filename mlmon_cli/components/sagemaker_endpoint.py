@@ -9,7 +9,9 @@ GPU or `InvocationModelErrors` metrics but `ModelSetupTime` (cold starts), `Memo
 `ServerlessConcurrentExecutionsUtilization` (a 0-1 ratio of `MaxConcurrency`). Both AWS pages call
 their lists exhaustive (async-inference-monitor, serverless-endpoints-monitoring). [unverified]
 serverless `MemoryUtilization` is in `/aws/sagemaker/Endpoints` (AWS's 2023 text wrote
-`aws/sagemaker/Endpoints`): check with `aws cloudwatch list-metrics --metric-name MemoryUtilization`.
+`aws/sagemaker/Endpoints`): check with `aws cloudwatch list-metrics --metric-name MemoryUtilization`;
+that async and serverless 4XX/5XX/latency metrics carry `EndpointName, VariantName` as on real-time
+endpoints is AWS's "same as real-time" wording, not a listed dimension set.
 
 Invocation metrics: namespace AWS/SageMaker; instance metrics: /aws/sagemaker/Endpoints; both
 with exactly the dimensions EndpointName + VariantName (a third dimension, such as
