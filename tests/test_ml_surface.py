@@ -291,3 +291,13 @@ def test_every_new_kind_declares_cfn_types() -> None:
     for kind in ("bedrock_model", "sagemaker_inference_component", "sagemaker_hyperpod", "sagemaker_model_registry",
                  "sagemaker_endpoint"):
         assert registry[kind].cfn_types and all(t.startswith("AWS::") for t in registry[kind].cfn_types)
+
+
+def test_serverless_memory_alarm_is_its_own_shape(tmp_path) -> None:
+    sls = _alarms(_template(tmp_path, "  - {kind: sagemaker_endpoint, name: ep, endpoint_name: ep-1, endpoint_type: serverless}\n"))
+    memory = sls["t-ep-AllTraffic-MemoryUtilization"]
+    assert (memory["Statistic"], memory["Period"], memory["EvaluationPeriods"]) == ("Maximum", 60, 5)
+    assert "[unverified] namespace /aws/sagemaker/Endpoints" in memory["AlarmDescription"]
+    assert not {"t-ep-AllTraffic-CPUUtilization", "t-ep-AllTraffic-DiskUtilization", "t-ep-AllTraffic-ModelErrors"} & set(sls)
+    realtime = _alarms(_template(tmp_path, "  - {kind: sagemaker_endpoint, name: ep, endpoint_name: ep-1}\n"))
+    assert realtime["t-ep-AllTraffic-MemoryUtilization"]["Statistic"] == "Average"

@@ -102,6 +102,10 @@ PUBLISHED: dict[str, Published] = {
 }
 
 
+# Alarms on the same metric with a different shape per type (serverless memory: Maximum over a minute).
+ONLY_FOR = {"memory_utilization": frozenset({"realtime", "async"}), "serverless_memory_utilization": SERVERLESS}
+
+
 def published(endpoint_type: str) -> dict[str, Published]:
     """The metrics AWS publishes for one endpoint type."""
     return {m: p for m, p in PUBLISHED.items() if endpoint_type in p.types}
@@ -202,6 +206,13 @@ class SageMakerEndpoint(Component[SageMakerEndpointOptions]):
                 first_step="check the model's memory footprint and choose a larger instance type",
             severity="warning",
         ),
+        _metric("serverless_memory_utilization", "MemoryUtilization", "MemoryUtilization", INSTANCES, "Maximum", ">", 90,
+                "percent", period=60, evaluation_periods=5, datapoints_to_alarm=5, treat_missing_data="missing",
+                severity="warning",
+                why="the serverless endpoint's memory is nearly exhausted (of MemorySizeInMB)",
+                first_step="raise MemorySizeInMB (1024-6144 in 1 GB steps) in a new endpoint config",
+                caveat="[unverified] namespace /aws/sagemaker/Endpoints and dimensions EndpointName, VariantName for "
+                       "serverless endpoints: check with 'aws cloudwatch list-metrics --metric-name MemoryUtilization'."),
         _metric("disk_utilization", "DiskUtilization", "DiskUtilization", INSTANCES, "Maximum", ">", 90, "percent",
                 period=300, evaluation_periods=3, datapoints_to_alarm=3, treat_missing_data="missing",
                 why="instance disk is nearly full (model artifacts, logs, temporary files)",
@@ -279,7 +290,8 @@ class SageMakerEndpoint(Component[SageMakerEndpointOptions]):
         return [AlarmTarget({"EndpointName": o.endpoint_name, "VariantName": v}, label=v) for v in o.variants]
 
     def applies(self, o: SageMakerEndpointOptions, alarm: AlarmDef) -> bool:
-        return alarm.is_event or alarm.metric in published(endpoint_type(o))
+        kind = endpoint_type(o)
+        return alarm.is_event or (alarm.metric in published(kind) and kind in ONLY_FOR.get(alarm.key, ALL_TYPES))
 
     def extra_alarms(self, o: SageMakerEndpointOptions, env: BuildEnv) -> list[ExtraAlarm]:
         monitors = [m for m in (o.data_quality, o.model_quality) if m is not None]
