@@ -45,7 +45,8 @@ class JobKind:
     def event(self) -> EventDef:
         return EventDef(source="aws.bedrock", detail_type=self.detail_type, message_template=self.template, input_paths={
             "job": f"$.detail.{self.name_field}", "status": f"$.detail.{self.status_field}",
-            "reason": "$.detail.failureMessage", "region": "$.region"})
+            "reason": "$.detail.failureMessage", "region": "$.region"},
+            status_field=self.status_field, failure_statuses=(*self.failures, "Stopped"))
 
 
 JOBS = {

@@ -23,14 +23,17 @@ from .base import AlarmDef, AlarmTarget, Component, EventDef, event_alarm
 
 SOURCE = "aws.sagemaker"
 CLUSTER_STATE = EventDef(SOURCE, "SageMaker HyperPod Cluster State Change", "sagemaker_hyperpod_cluster_state_change.txt.j2",
-                         {"cluster": "$.detail.ClusterName", "status": "$.detail.ClusterStatus", "region": "$.region"})
+                         {"cluster": "$.detail.ClusterName", "status": "$.detail.ClusterStatus", "region": "$.region"},
+                         "ClusterStatus", ("Failed", "RollingBack"))
 NODE_HEALTH = EventDef(SOURCE, "SageMaker HyperPod Cluster Node Health Event", "sagemaker_hyperpod_node_health.txt.j2",
                        {"cluster": "$.detail.ClusterName", "instance": "$.detail.InstanceId",
                         "status": "$.detail.HealthSummary.HealthStatus", "reason": "$.detail.HealthSummary.HealthStatusReason",
                         "repair": "$.detail.HealthSummary.RepairAction",
-                        "recommendation": "$.detail.HealthSummary.Recommendation", "region": "$.region"})
+                        "recommendation": "$.detail.HealthSummary.Recommendation", "region": "$.region"},
+                       "HealthSummary.HealthStatus", ("Unhealthy",))
 CLUSTER_EVENT = EventDef(SOURCE, "SageMaker HyperPod Cluster Event", "sagemaker_hyperpod_cluster_event.txt.j2",
-                         {"status": "$.detail.EventDetails.EventLevel", "region": "$.region"})
+                         {"status": "$.detail.EventDetails.EventLevel", "region": "$.region"},
+                         "EventDetails.EventLevel", ("Error",))
 
 
 @dataclass(frozen=True)

@@ -27,7 +27,8 @@ from .base import AlarmDef, AlarmTarget, BuildEnv, Component, EventDef, event_al
 DETAIL_TYPE = "SageMaker Model Package State Change"
 PATHS = {"group": "$.detail.ModelPackageGroupName", "version": "$.detail.ModelPackageVersion",
          "approval": "$.detail.ModelApprovalStatus", "status": "$.detail.ModelPackageStatus", "region": "$.region"}
-PACKAGE_STATE = EventDef("aws.sagemaker", DETAIL_TYPE, "sagemaker_model_package_state_change.txt.j2", dict(PATHS))
+PACKAGE_STATE = EventDef("aws.sagemaker", DETAIL_TYPE, "sagemaker_model_package_state_change.txt.j2", dict(PATHS),
+                         "ModelPackageStatus", ("Failed",))
 APPROVAL_SUFFIX = "ApprovalChanged"
 
 

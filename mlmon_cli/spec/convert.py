@@ -21,6 +21,7 @@ from ..errors import Location, Problem, SpecError, did_you_mean
 from ..limits import STATISTIC, period_problem, substitution_problem
 from .custom import KEY as CUSTOM_KEY
 from .custom import parse_custom_alarms
+from .fields import threshold_problem
 from .logs import KEYS as LOG_KEYS
 from .logs import log_problems, parse_component_logs
 from .model import AlarmDefaults, AlarmOverride, ComponentSpec, Notifications, Route, Spec
@@ -386,19 +387,8 @@ def _alarm_overrides(r: SpecReader, cls: type, entry: tuple[yaml.Node, yaml.Node
         threshold = values.get("threshold")
         alarm = cls.alarm(key)
         if threshold is not None:
-            problem = _threshold_problem(alarm.unit, threshold)
+            problem = threshold_problem(alarm.unit, threshold)
             if problem:
                 r.error(inner["threshold"][1], f"{alarm_path}.threshold", problem)
         result[key] = AlarmOverride(**values)
     return result
-
-
-def _threshold_problem(unit: str, value: float) -> str:
-    if unit in ("fraction", "ratio") and not 0 <= value <= 1:
-        hint = f" (did you mean {value / 100:g}?)" if 1 < value <= 100 else ""
-        return f"is a fraction between 0 and 1, got {value:g}{hint}"
-    if unit == "percent" and not 0 <= value <= 100:
-        return f"is a percentage between 0 and 100, got {value:g}"
-    if value < 0:
-        return f"must not be negative, got {value:g}"
-    return ""

@@ -51,7 +51,7 @@ from ..limits import (
     ANOMALY_OPERATORS, MAX_DIMENSIONS, MAX_METRIC_MATH_METRICS, METRIC_QUERY_ID, STATISTIC, TREAT_MISSING_DATA,
     alarm_window_problems, period_problem, substitution_problem,
 )
-from .fields import SEVERITIES
+from .fields import SEVERITIES, threshold_problem
 from .nodes import node_location
 
 KEY = "custom_alarms"
@@ -156,8 +156,6 @@ def parse_custom_alarms(r: Any, pairs: dict[str, tuple[yaml.Node, yaml.Node]], p
 
 
 def _entry(r: Any, node: yaml.Node, path: str) -> CustomAlarm | None:
-    from .convert import _threshold_problem  # lazily: convert imports this module
-
     pairs = r.mapping(node, path, ENTRY_KEYS, required=("name",))
     if pairs is None or "name" not in pairs:
         return None
@@ -213,7 +211,7 @@ def _entry(r: Any, node: yaml.Node, path: str) -> CustomAlarm | None:
         values["dimensions"] = _dimensions(r, pairs["dimensions"][1], f"{path}.dimensions")
     threshold = get("threshold", float)
     if threshold is not None:
-        problem = _threshold_problem(values.get("unit", "count"), threshold)
+        problem = threshold_problem(values.get("unit", "count"), threshold)
         if problem:
             r.error(pairs["threshold"][1], f"{path}.threshold", problem)
         values["threshold"] = threshold
