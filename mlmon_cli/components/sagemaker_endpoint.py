@@ -259,6 +259,12 @@ class SageMakerEndpoint(Component[SageMakerEndpointOptions]):
         _metric("expired_requests", "ExpiredRequests", "ExpiredRequests", INVOCATIONS, "Sum", ">=", 1, "count",
                 why="queued requests expired after RequestTTLSeconds without being processed (silent data loss)",
                 first_step="scale out or raise RequestTTLSeconds; find the lost requests by InferenceId"),
+        _metric("total_processing_time_p90", "TotalProcessingTimeP90", "TotalProcessingTime", INVOCATIONS, "p90", ">",
+                1_800_000, "ms", period=300, evaluation_periods=3, datapoints_to_alarm=3, severity="warning", enabled=False,
+                why="the slowest 10 % of asynchronous requests take longer than the objective from receipt to result "
+                    "(backlog wait, processing, upload and notification; metric in milliseconds)",
+                first_step="split the time: compare TimeInBacklog with ModelLatency to see whether queueing or the model "
+                           "is slow"),
         # serverless endpoints
         _metric("model_setup_time", "ModelSetupTime", "ModelSetupTime", INVOCATIONS, "Maximum", ">", 10000, "ms",
                 scale=1000, period=60, evaluation_periods=5, datapoints_to_alarm=3, severity="warning",
