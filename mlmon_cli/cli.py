@@ -351,6 +351,28 @@ def fire_command(stack_name: str, patterns: tuple[str, ...], wait: float, region
         echo_err(line)
 
 
+@main.command("plan", epilog=EPILOG)
+@click.argument("spec", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--format", "fmt", type=click.Choice(["markdown", "json"]), default="markdown", show_default=True)
+@click.option("--split/--no-split", default=None, help="Plan the split (nested stacks) output, or refuse it.")
+@env_option
+@_boundary
+def plan_command(spec: Path, fmt: str, split: bool | None, env: str | None) -> None:
+    """Review SPEC before deploying: every alarm and rule (component, what it watches, threshold in
+    natural units, severity, who is notified), the recipients, the monthly bill and a Mermaid
+    diagram of the alarm tree down to the recipients. Markdown (or JSON) on stdout.
+    """
+    from .core.build import build_template
+    from .plan import build_plan, to_json, to_markdown
+    from .spec import load_spec
+
+    result = build_template(load_spec(spec, env=env), split=split)
+    plan = build_plan(result)
+    click.echo(to_json(plan) if fmt == "json" else to_markdown(plan, f"{spec}" + (f" [env {env}]" if env else "")), nl=False)
+    if plan.silent:
+        echo_err(f"mlmon: warning: {len(plan.silent)} alarm(s) notify nobody: {', '.join(r.name for r in plan.silent[:10])}")
+
+
 @main.command("kinds")
 @click.option("--markdown", is_flag=True, help="Print the README's alarm tables.")
 @_boundary
