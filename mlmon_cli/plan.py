@@ -346,15 +346,18 @@ def mermaid(plan: Plan) -> str:
     lines = ["flowchart TD"]
     nodes: dict[str, str] = {}
 
-    def node(name: str, shape: str) -> str:
-        nid = _mermaid_id(name, ids)
-        nodes.setdefault(nid, shape.format(id=nid, label=name.replace('"', "'")))
+    def node(key: str, shape: str, label: str | None = None) -> str:
+        nid = _mermaid_id(key, ids)
+        nodes.setdefault(nid, shape.format(id=nid, label=(label or key).replace('"', "'")))
         return nid
 
     for composite in plan.composites:
         node(composite, '{id}(["{label}"])')
     for row in plan.rows:
-        node(row.name, '{id}["{label}"]' if row.type == "alarm" else '{id}>"rule {label}"]')
+        if row.type == "alarm":
+            node(row.name, '{id}["{label}"]')
+        else:
+            node(f"rule:{row.name}", '{id}>"rule {label}"]', row.name)
     for topic in plan.topics:
         node(f"topic:{topic.id}", '{id}[("topic ' + topic.name.replace('"', "'") + '")]')
         for r in topic.recipients:
@@ -363,7 +366,8 @@ def mermaid(plan: Plan) -> str:
     for parent, child in plan.tree:
         edges.append(f"  {ids[parent]} --> {ids[child]}")
     notifying = [(name, topics) for name, topics in plan.composites.items() if topics]
-    notifying += [(r.name, r.topics) for r in plan.rows if r.topics and (r.type == "rule" or (r.notifies_via and r.notifies_via[0] == r.name))]
+    notifying += [(r.name if r.type == "alarm" else f"rule:{r.name}", r.topics) for r in plan.rows
+                  if r.topics and (r.type == "rule" or (r.notifies_via and r.notifies_via[0] == r.name))]
     for name, topics in notifying:
         for tid in topics:
             edges.append(f"  {ids[name]} -. notifies .-> {ids['topic:' + tid]}")
