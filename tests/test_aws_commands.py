@@ -149,3 +149,51 @@ def test_resolve_s3_and_bucket_exclude_each_other(runner, tmp_path) -> None:
     result = runner.invoke(main, ["deploy", str(ROOT / "specs" / "churn-model.yaml"), "--stack-name", "s", "--resolve-s3",
                                   "--s3-bucket", "b", "--region", "us-east-1"])
     assert (result.exit_code, result.stderr) == (2, "mlmon: --resolve-s3 and --s3-bucket exclude each other: give one\n")
+
+
+def test_delete_waits_through_a_transient_delete_failed(monkeypatch) -> None:
+    """LocalStack flips a stack to DELETE_FAILED while one resource fails to delete and carries on
+    to DELETE_COMPLETE; a DELETE_FAILED that holds with no new events is the real failure."""
+    from mlmon_cli.aws import delete as delete_mod
+    from mlmon_cli.errors import AwsError
+
+    class Cfn:
+        def __init__(self, statuses, events):
+            self.statuses, self.events = list(statuses), list(events)
+            self.deleted = False
+
+        def describe_stacks(self, StackName):
+            status = self.statuses.pop(0) if len(self.statuses) > 1 else self.statuses[0]
+            return {"Stacks": [{"StackName": "s", "StackId": "arn:s", "StackStatus": status}]}
+
+        def delete_stack(self, StackName):
+            self.deleted = True
+
+        def describe_stack_events(self, StackName, **_):
+            shown = self.events[:1] if self.deleted else []
+            if self.deleted and self.events:
+                self.events.pop(0)
+            return {"StackEvents": [{"EventId": f"e{len(self.events)}", **e} for e in shown]}
+
+    def run(cfn):
+        class FakeAws:
+            def __init__(self, target):
+                pass
+
+            def client(self, service):
+                return cfn
+
+        monkeypatch.setattr(delete_mod, "Aws", FakeAws)
+        monkeypatch.setattr(delete_mod.FailedSettle.__init__, "__defaults__", (0.05,))
+        lines = []
+        return delete_mod.delete_stack(delete_mod.DeleteRequest("s", poll_seconds=0.01), lines.append), lines
+
+    failed = {"LogicalResourceId": "Sub", "ResourceType": "AWS::SNS::Subscription", "ResourceStatus": "DELETE_FAILED",
+              "ResourceStatusReason": "'Id'"}
+    transient = Cfn(["CREATE_COMPLETE", "DELETE_IN_PROGRESS", "DELETE_FAILED", "DELETE_FAILED", "DELETE_COMPLETE"],
+                    [failed, {"LogicalResourceId": "Key", "ResourceStatus": "DELETE_COMPLETE"}])
+    result, lines = run(transient)
+    assert result.status == "DELETE_COMPLETE" and lines[-1].startswith("mlmon: stack s: DELETE_COMPLETE in")
+    real = Cfn(["CREATE_COMPLETE", "DELETE_FAILED"], [failed])
+    with pytest.raises(AwsError, match=r"delete of stack s failed: DELETE_FAILED\n  Sub \(AWS::SNS::Subscription\): DELETE_FAILED: 'Id'"):
+        run(real)

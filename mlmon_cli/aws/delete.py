@@ -14,7 +14,7 @@ from typing import Any, Callable
 from botocore.exceptions import ClientError
 
 from ..errors import AwsError
-from .deploy import Progress, _describe_stack, _failed, _new_events, format_event
+from .deploy import FailedSettle, Progress, _describe_stack, _failed, _new_events, format_event
 from .session import Aws, Target, aws_errors, error_message
 
 Log = Callable[[str], None]
@@ -57,19 +57,21 @@ def delete_stack(request: DeleteRequest, log: Log) -> DeleteResult:
     deadline = started + request.timeout_seconds
     events: list[dict[str, Any]] = []
     progress = Progress(log, "mlmon: still waiting for the deletion")
+    settle = FailedSettle()
     while True:
         fresh = _gone_or(lambda: _new_events(cfn, stack_id, seen), [])
         for event in fresh:
             events.append(event)
             log(format_event(event))
             progress.seen()
+            settle.event()
         current = _gone_or(lambda: cfn.describe_stacks(StackName=stack_id)["Stacks"][0], None)
         status = current["StackStatus"] if current else "DELETE_COMPLETE"
         if status == "DELETE_COMPLETE":
             elapsed = time.monotonic() - started
             log(f"mlmon: stack {name}: DELETE_COMPLETE in {elapsed:.1f} s")
             return DeleteResult(name, True, status, elapsed)
-        if status == "DELETE_FAILED":
+        if status == "DELETE_FAILED" and settle.final(status):
             events += _gone_or(lambda: _new_events(cfn, stack_id, seen), [])
             lines = [f"mlmon: delete of stack {name} failed: DELETE_FAILED"
                      + (f" ({current['StackStatusReason']})" if current and current.get("StackStatusReason") else "")]

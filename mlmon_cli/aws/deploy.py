@@ -36,6 +36,10 @@ from .session import Aws, Target, aws_errors, error_code, error_message
 INLINE_TEMPLATE_BYTES = 51_200
 NO_CHANGES = ("didn't contain changes", "No updates are to be performed")
 CHANGE_SET_TIMEOUT = 600.0
+# A *_FAILED stack status is believed only after this long without new events: LocalStack sets
+# the stack to DELETE_FAILED / CREATE_FAILED for a moment whenever one resource operation fails
+# and carries on (to DELETE_COMPLETE / ROLLBACK_COMPLETE); AWS's final statuses never change.
+FAILED_SETTLE_SECONDS = 5.0
 NAMED_IAM = {
     "AWS::IAM::Role": "RoleName",
     "AWS::IAM::User": "UserName",
@@ -300,6 +304,27 @@ def _wait_change_set(cfn: Any, stack_id: str, change_set_id: str, poll: float, l
         time.sleep(poll)
 
 
+class FailedSettle:
+    """Decides when a stack status is final: at once, except *_FAILED, which must hold for
+    FAILED_SETTLE_SECONDS with no new stack event (see FAILED_SETTLE_SECONDS)."""
+
+    def __init__(self, seconds: float | None = None):
+        self.seconds = FAILED_SETTLE_SECONDS if seconds is None else seconds
+        self.since: float | None = None
+
+    def event(self) -> None:
+        self.since = None
+
+    def final(self, status: str) -> bool:
+        if not status.endswith("_FAILED"):
+            self.since = None
+            return True
+        now = time.monotonic()
+        if self.since is None:
+            self.since = now
+        return now - self.since >= self.seconds
+
+
 class Progress:
     """A 'still waiting' line every `every` seconds of a wait with nothing else to show."""
 
@@ -381,14 +406,16 @@ def _watch(cfn: Any, stack_id: str, seen: set[str], poll: float, timeout: float,
     deadline = time.monotonic() + timeout
     events: list[dict[str, Any]] = []
     progress = Progress(log, "mlmon: still waiting for the stack")
+    settle = FailedSettle()
     while True:
         for event in _new_events(cfn, stack_id, seen):
             events.append(event)
             log(format_event(event))
             progress.seen()
+            settle.event()
         with aws_errors("describe the stack"):
             stack = cfn.describe_stacks(StackName=stack_id)["Stacks"][0]
-        if not stack["StackStatus"].endswith("_IN_PROGRESS"):
+        if not stack["StackStatus"].endswith("_IN_PROGRESS") and settle.final(stack["StackStatus"]):
             for event in _new_events(cfn, stack_id, seen):
                 events.append(event)
                 log(format_event(event))

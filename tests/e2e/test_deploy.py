@@ -37,9 +37,20 @@ def _stack_status(account: Account, name: str) -> str | None:
 
 
 def _delete(account: Account, name: str) -> None:
-    cfn = account.client("cloudformation")
-    cfn.delete_stack(StackName=name)
-    cfn.get_waiter("stack_delete_complete").wait(StackName=name, WaiterConfig={"Delay": 1, "MaxAttempts": 120})
+    """Delete with `mlmon delete`, not boto3's stack_delete_complete waiter: the waiter stops at the
+    first DELETE_FAILED it sees, and LocalStack reports DELETE_FAILED for a moment while it deletes
+    a stack whose create failed (each resource never created fails to delete, flips the stack to
+    DELETE_FAILED, and the deletion carries on to DELETE_COMPLETE). mlmon believes a *_FAILED
+    status only once it holds with no new events (deploy.FAILED_SETTLE_SECONDS)."""
+    from click.testing import CliRunner
+
+    from mlmon_cli.cli import main
+
+    env = {"AWS_ACCESS_KEY_ID": account.id, "AWS_SECRET_ACCESS_KEY": "test", "AWS_REGION": account.region}
+    result = CliRunner().invoke(main, ["delete", "--stack-name", name, "--yes", "--endpoint-url", account.localstack.endpoint_url],
+                                env=env, catch_exceptions=False)
+    assert result.exit_code == 0, result.stderr
+    assert _stack_status(account, name) in (None, "DELETE_COMPLETE")
 
 
 def test_create_then_noop_then_update(account, tmp_path) -> None:
