@@ -119,7 +119,7 @@ def test_failing_deploy_lists_failed_resources_and_reasons(account, tmp_path) ->
 def test_large_template_needs_s3_bucket(account, tmp_path) -> None:
     result = account.mlmon(tmp_path, "deploy", str(RECS), "--stack-name", "deploy-no-bucket")
     assert result.exit_code == 2, result.stderr
-    assert "over CloudFormation's 51200-byte inline limit: pass --s3-bucket BUCKET" in result.stderr
+    assert "over CloudFormation's 51200-byte inline limit: pass --resolve-s3 (a managed bucket) or --s3-bucket BUCKET" in result.stderr
     assert _stack_status(account, "deploy-no-bucket") is None  # nothing was created
 
 
