@@ -8,9 +8,9 @@ import pytest
 
 from mlmon_cli import plan as plan_mod
 from mlmon_cli.cli import EXIT_INPUT, main
-from mlmon_cli.core.build import build_template
+from mlmon_cli.core.pipeline import generate as build_template
+from mlmon_cli.core.pipeline import load_path as load_spec
 from mlmon_cli.plan import build_plan, mermaid, plan_from_templates, to_markdown
-from mlmon_cli.spec import load_spec
 
 from .conftest import ROOT
 
