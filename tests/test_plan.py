@@ -145,3 +145,14 @@ def test_cli_invalid_spec(runner, tmp_path) -> None:
     assert result.exit_code == EXIT_INPUT
     assert result.stderr == f"{bad}:4:5: components[0].function_name: missing required key for kind 'lambda'\n"
     assert result.stdout == ""
+
+
+@pytest.mark.parametrize("spec", sorted([*ROOT.glob("specs/*.yaml"), *ROOT.glob("tests/golden/*/spec.yaml")]),
+                         ids=lambda p: p.parent.name if p.name == "spec.yaml" else p.stem)
+def test_every_bundled_spec_plans_completely(spec) -> None:
+    """Every row of every bundled spec and golden has its component and severity, and every alarm reaches someone."""
+    result = build_template(load_spec(spec))
+    plan = build_plan(result)
+    assert [r.name for r in plan.rows if "?" in (r.component, r.severity)] == []
+    assert plan.silent == []
+    assert len([r for r in plan.rows if r.type == "alarm"]) == result.alarms
