@@ -30,10 +30,10 @@ from urllib.parse import quote
 from botocore.exceptions import ClientError
 
 from ..errors import AwsError, AwsUsageError
+from ..limits import INLINE_TEMPLATE_BYTES
 from ..lint import null_paths
 from .session import Aws, Target, aws_errors, error_code, error_message
 
-INLINE_TEMPLATE_BYTES = 51_200
 NO_CHANGES = ("didn't contain changes", "No updates are to be performed")
 CHANGE_SET_TIMEOUT = 600.0
 # A *_FAILED stack status is believed only after this long without new events: LocalStack sets
