@@ -90,6 +90,8 @@ def test_resource_diff_prefers_cloudformations_values() -> None:
     old = {"Resources": {"A": {"Type": "T", "Properties": {"Threshold": 1, "Period": 60}}}}
     new = {"Resources": {"A": {"Type": "T", "Properties": {"Threshold": 2, "Period": 60}}}}
     assert resource_diff(bare, old, new) == ["      ~ Properties.Threshold: 1 -> 2"]  # computed from the templates
+    contexts = {**bare, "BeforeContext": '{"Properties": {"Threshold": "1"}}', "AfterContext": '{"Properties": {"Threshold": "5"}}'}
+    assert resource_diff(contexts, old, new) == ["      ~ Properties.Threshold: 1 -> 5"]  # CloudFormation's contexts first
 
 
 def test_deployed_yaml_template_with_short_intrinsics() -> None:

@@ -2,8 +2,8 @@
 
 CloudFormation can say what changes inside each modified resource: `DescribeChangeSet` with
 `IncludePropertyValues=True` returns, per `ResourceChangeDetail.Target`, the property `Path` with
-`BeforeValue` and `AfterValue`. Where it does not (older endpoints, LocalStack), the diff is
-computed from the deployed template (`GetTemplate`, stage Original) and the new one, property by
+`BeforeValue` and `AfterValue`, or the whole resource as `BeforeContext`/`AfterContext` JSON
+(LocalStack 4.14). Where it gives neither, the diff is computed from the deployed template (`GetTemplate`, stage Original) and the new one, property by
 property. Pure functions except `template_of`.
 """
 
@@ -69,6 +69,17 @@ def from_details(change: dict[str, Any]) -> list[tuple[str, Any, Any]] | None:
     return out or None
 
 
+def _contexts(change: dict[str, Any]) -> tuple[Any, Any] | None:
+    """The resource before and after, from `BeforeContext`/`AfterContext` (JSON strings some
+    endpoints return with IncludePropertyValues instead of per-detail values, LocalStack 4.14 among them)."""
+    if not change.get("BeforeContext") or not change.get("AfterContext"):
+        return None
+    try:
+        return json.loads(change["BeforeContext"]), json.loads(change["AfterContext"])
+    except (TypeError, ValueError):
+        return None
+
+
 def _parse(value: Any) -> Any:
     if isinstance(value, str):
         try:
@@ -83,6 +94,9 @@ def resource_diff(change: dict[str, Any], old_template: dict[str, Any] | None, n
     reported = from_details(change)
     if reported is not None:
         return format_changes(reported)
+    contexts = _contexts(change)
+    if contexts is not None:
+        return format_changes(property_changes(*contexts))
     logical = change.get("LogicalResourceId", "")
     before = ((old_template or {}).get("Resources") or {}).get(logical)
     after = (new_template.get("Resources") or {}).get(logical)
