@@ -301,3 +301,18 @@ def test_serverless_memory_alarm_is_its_own_shape(tmp_path) -> None:
     assert not {"t-ep-AllTraffic-CPUUtilization", "t-ep-AllTraffic-DiskUtilization", "t-ep-AllTraffic-ModelErrors"} & set(sls)
     realtime = _alarms(_template(tmp_path, "  - {kind: sagemaker_endpoint, name: ep, endpoint_name: ep-1}\n"))
     assert realtime["t-ep-AllTraffic-MemoryUtilization"]["Statistic"] == "Average"
+
+
+def test_plan_shows_informational_rules_and_multi_query_alarms() -> None:
+    from pathlib import Path
+
+    from mlmon_cli.plan import build_plan
+
+    spec = Path(__file__).parent.parent / "specs" / "genai-platform.yaml"
+    rows = {r.name: r for r in build_plan(build_template(load_spec(spec))).rows}
+    approval = rows["genai-platform-registry-ApprovalChanged"]
+    assert (approval.type, approval.component, approval.severity) == ("rule", "registry", "info")
+    band = rows["genai-platform-assistant-Custom-input-tokens"]
+    assert "ANOMALY_DETECTION_BAND(m1, 3)" in band.watches and band.threshold.startswith("above the band, 2 of 2 x 3600 s")
+    rate = rows["genai-platform-assistant-ServerErrorRate"]
+    assert "e / MAX([e, i])" in rate.watches and rate.threshold.startswith("> 0.02")
