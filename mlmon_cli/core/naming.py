@@ -53,3 +53,11 @@ def rule_name(solution: str, *parts: str) -> str:
     """EventBridge rule name: at most 64 characters of `[.-_A-Za-z0-9]`."""
     raw = "-".join([solution, *[p for p in parts if p]])
     return shorten(re.sub(r"[^.\-_A-Za-z0-9]", "-", raw), RULE_NAME_MAX)
+
+
+def scoped_solution(solution: str, environment: str | None, name_suffix: str | None) -> str:
+    """The prefix of every physical name: `solution`, or `solution-<suffix>` when an environment is
+    selected (its name, or an explicit `name_suffix`), so environments of one spec deploy side by
+    side in one account. Logical IDs never include it, so they stay the same in every environment."""
+    suffix = name_suffix if name_suffix is not None else environment
+    return f"{solution}-{suffix}" if suffix else solution

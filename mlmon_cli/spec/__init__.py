@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
+from .cfn_values import resolve_cfn_values
 from .convert import convert_spec
 from .environments import apply_environment, environment_names
 from .model import Spec
@@ -19,7 +21,9 @@ def load_spec(path: Path, display: str | None = None, env: str | None = None) ->
 def parse_spec(text: str, file: str, env: str | None = None) -> Spec:
     """Validate spec text for one environment (None: the base spec); `file` is only used in error locations."""
     root = compose(text, file)
-    return convert_spec(apply_environment(root, env, file), file, env)
+    root, cfn = resolve_cfn_values(apply_environment(root, env, file), file)
+    spec = convert_spec(root, file, env)
+    return replace(spec, cfn=cfn) if cfn is not None else spec
 
 
 def spec_environments(text: str, file: str) -> list[str]:

@@ -33,7 +33,8 @@ LAMBDA_ARN = re.compile(r"^arn:aws[a-z-]*:lambda:[a-z0-9-]+:\d{12}:function:[A-Z
 TOPIC_ARN = re.compile(r"^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]{1,256}(\.fifo)?$")
 STATISTIC = re.compile(r"^(Sum|Average|Maximum|Minimum|SampleCount|(p|tm|wm|tc|ts)(100|\d{1,2}(\.\d{1,2})?))$")
 
-TOP_KEYS = ("solution", "description", "notifications", "defaults", "components")
+TOP_KEYS = ("solution", "description", "notifications", "defaults", "components", "name_suffix")
+NAME_SUFFIX = re.compile(r"^[A-Za-z0-9][A-Za-z0-9-]{0,19}$")
 COMPONENT_KEYS = ("kind", "name", "description", "enabled", "runbook_url", "alarms", *LOG_KEYS)  # LOG_KEYS: every kind
 _constructor = yaml.constructor.SafeConstructor()
 _MISSING = object()
@@ -182,6 +183,14 @@ def convert_spec(root: yaml.Node, file: str, env: str | None = None) -> Spec:
     notifications = _notifications(r, top)
     defaults = _defaults(r, top)
     components = _components(r, top, defaults, solution if isinstance(solution, str) else "x")
+    name_suffix = None
+    if "name_suffix" in top:
+        name_suffix = r.scalar(top["name_suffix"][1], "name_suffix", str)
+        if name_suffix is not _MISSING and not NAME_SUFFIX.match(name_suffix):
+            r.error(top["name_suffix"][1], "name_suffix", "use 1-20 letters, digits and '-' (it is added to every physical name)")
+    if env is not None and name_suffix is None and not NAME_SUFFIX.match(env):
+        r.error(root, "environments", f"environment name '{env}' cannot be part of resource names: use 1-20 letters, digits "
+                                      "and '-', or give the environment a 'name_suffix'")
     if r.problems:
         raise SpecError(r.problems)
     return Spec(
@@ -192,6 +201,7 @@ def convert_spec(root: yaml.Node, file: str, env: str | None = None) -> Spec:
         components=tuple(c for c in components if c is not None and c.enabled),
         source=file,
         environment=env,
+        name_suffix=name_suffix,
     )
 
 
