@@ -63,7 +63,7 @@ def test_bad_name_suffix_is_located() -> None:
     with pytest.raises(SpecError) as exc:
         parse_spec(SPEC.replace("  prod: {}", "  prod: {name_suffix: 'p 1'}"), "spec.yaml", "prod")
     assert [str(p) for p in exc.value.problems] == [
-        "spec.yaml:13:22: name_suffix: use 1-20 letters, digits and '-' (it is added to every physical name)"]
+        "spec.yaml:12:23: name_suffix: use 1-20 letters, digits and '-' (it is added to every physical name)"]
 
 
 def test_dev_overrides_recipients_thresholds_severity_and_enablement() -> None:

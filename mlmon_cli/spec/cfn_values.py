@@ -51,7 +51,7 @@ NAME_FIELDS = {
     "endpoint_name": "the endpoint name (the part after ':endpoint/')",
     "pipeline_name": "the pipeline name",
     "project_name": "the project name (the part after ':project/')",
-    "state_machine_name": "`state_machine_arn` for an ARN",
+    "state_machine_name": "`state_machine_arn`",
     "job_name_prefix": "the job name prefix",
     "schedule_name": "the schedule name",
 }
@@ -92,7 +92,7 @@ def _str_node(text: str, like: yaml.Node) -> yaml.ScalarNode:
     return yaml.ScalarNode(_STR, text, start_mark=like.start_mark, end_mark=like.end_mark, style='"')
 
 
-def resolve_cfn_values(root: yaml.Node, file: str) -> tuple[yaml.Node, CfnValues | None]:
+def resolve_cfn_values(root: yaml.Node, file: str, base: Path | None = None) -> tuple[yaml.Node, CfnValues | None]:
     """Return the tree with `template`, `parameters`, `resource` keys removed and CloudFormation
     values turned into Fn::Sub text, plus what they declared (None when the spec uses none).
     Raises SpecError listing every problem found here."""
@@ -108,12 +108,13 @@ def resolve_cfn_values(root: yaml.Node, file: str) -> tuple[yaml.Node, CfnValues
         if not isinstance(node, yaml.ScalarNode) or not node.value.strip():
             problems.append(Problem(at(node, "template"), "expected the path of your CloudFormation or SAM template"))
         else:
-            path = Path(node.value) if Path(node.value).is_absolute() else Path(file).parent / node.value
+            shown = Path(node.value) if Path(node.value).is_absolute() else Path(file).parent / node.value
+            path = shown if base is None or Path(node.value).is_absolute() else base / node.value
             try:
-                app = load_app_template(path, str(path))
+                app = load_app_template(path, str(shown))
             except SpecError as exc:
                 if any(p.message == "file not found" for p in exc.problems):
-                    problems.append(Problem(at(node, "template"), f"template file not found: {path}"))
+                    problems.append(Problem(at(node, "template"), f"template file not found: {shown}"))
                 else:
                     problems.extend(exc.problems)
     values = CfnValues(parameters=parameters, app=app)
@@ -292,8 +293,8 @@ def _check_literal(node: yaml.ScalarNode, path: str, key: str, at: Location, pro
                                     "(with its parameters under 'parameters:'), or give the literal name"))
     elif key in NAME_FIELDS and text.startswith("arn:"):
         instead = NAME_FIELDS[key]
-        hint = f"use {instead}" if instead.startswith("`") else f"give {instead}"
-        problems.append(Problem(at, f"this is an ARN, not a name: {hint}"))
+        hint = f"this is an ARN: use {instead}" if instead.startswith("`") else f"this is an ARN, not a name: give {instead}"
+        problems.append(Problem(at, hint))
 
 
 def _did_you_mean(name: str, choices: Any) -> str:
