@@ -15,10 +15,10 @@ from pathlib import Path
 import pytest
 
 from mlmon_cli.core.build import build_template
-from mlmon_cli.core.serialize import dump
+from mlmon_cli.serialize import dump
 from mlmon_cli.discover import spec_from_template
 from mlmon_cli.lint import lint_files
-from mlmon_cli.spec import load_spec
+from mlmon_cli.core.pipeline import load_spec
 from mlmon_cli.spec.app_template import load_app_template
 from mlmon_cli.spec.cfn_values import RESOURCE_KINDS
 

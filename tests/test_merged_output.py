@@ -10,10 +10,10 @@ import yaml
 
 from mlmon_cli.cli import EXIT_INPUT, main
 from mlmon_cli.core.build import build_template
-from mlmon_cli.core.serialize import dump
+from mlmon_cli.serialize import dump
 from mlmon_cli.errors import SpecError
 from mlmon_cli.lint import lint_files
-from mlmon_cli.spec import load_spec, parse_spec
+from mlmon_cli.core.pipeline import load_spec, parse_spec
 from mlmon_cli.spec.app_template import load_app_template
 
 APP = Path(__file__).parent / "data" / "app" / "app.yaml"
@@ -137,8 +137,8 @@ def test_names_that_cannot_be_what_was_meant_are_located_with_a_hint() -> None:
     assert _problems("arn:aws:lambda:us-east-1:123456789012:function:f") == [
         "spec.yaml:6:65: components[0].function_name: this is an ARN, not a name: give the function name (the part after ':function:')"]
     assert _problems("'${FnName}'") == [
-        "spec.yaml:6:65: components[0].function_name: '${FnName}' contains '${': write !Sub '${FnName}' for a CloudFormation "
-        "substitution (with its parameters under 'parameters:'), or give the literal name"]
+        "spec.yaml:6:65: components[0].function_name: contains '${', which CloudFormation would read as a substitution; "
+        "write '$ {' or remove it"]
     assert _problems("'!Ref FnName'") == [
         "spec.yaml:6:65: components[0].function_name: '!Ref FnName' is quoted text, not a CloudFormation value: write it without quotes"]
     assert _problems("!Ref FnNam") == [
@@ -153,3 +153,14 @@ def test_state_machine_arn_in_the_name_field_suggests_state_machine_arn() -> Non
         parse_spec(spec, "spec.yaml")
     assert [str(p) for p in exc.value.problems] == [
         "spec.yaml:6:57: components[0].state_machine_name: this is an ARN: use `state_machine_arn`"]
+
+
+def test_ref_of_an_undeclared_name_and_unknown_tags_are_located_not_a_crash(runner, tmp_path: Path) -> None:
+    spec = tmp_path / "spec.yaml"
+    spec.write_text(SEPARATE.replace("  FnName: {default: churn-score, description: the scoring function}\n", "  Other: x\n")
+                    % "!Ref MyFunction" + "  - {kind: glue_job, name: b, job_name: !GetAZs x}\n")
+    result = runner.invoke(main, ["validate", str(spec)])
+    assert result.exit_code == EXIT_INPUT
+    assert result.stderr == (
+        f"{spec}:6:65: components[0].function_name: !Ref MyFunction: no parameter 'MyFunction' in the spec's 'parameters:'\n"
+        f"{spec}:7:41: components[1].job_name: unknown tag !GetAZs: a name may be !Ref, !Sub, !GetAtt or !ImportValue\n")

@@ -1,10 +1,16 @@
-"""Spec loading: file -> located node tree -> (environment overlay) -> validated frozen model."""
+"""Spec reading: text -> located node tree -> (environment overlay) -> validated frozen model.
+
+The lowest layer above `errors`/`limits`: it knows nothing of component kinds beyond what it is
+given (`kinds`), so `core.pipeline` is where a spec is loaded with the kind registry.
+"""
 
 from __future__ import annotations
 
 from dataclasses import replace
 from pathlib import Path
+from typing import Any, Mapping
 
+from ..errors import SpecError
 from .cfn_values import resolve_cfn_values
 from .convert import convert_spec
 from .environments import apply_environment, environment_names
@@ -12,18 +18,19 @@ from .model import Spec
 from .nodes import compose, read_text
 
 
-def load_spec(path: Path, display: str | None = None, env: str | None = None) -> Spec:
-    """Read and validate a spec file. Raises SpecError listing every problem with its location."""
-    shown = display or str(path)
-    return parse_spec(read_text(path, shown), shown, env, base=path.parent)
-
-
-def parse_spec(text: str, file: str, env: str | None = None, base: Path | None = None) -> Spec:
-    """Validate spec text for one environment (None: the base spec); `file` is only used in error locations,
+def parse(text: str, file: str, kinds: Mapping[str, Any], env: str | None = None, base: Path | None = None) -> Spec:
+    """Convert spec text for one environment (None: the base spec); `file` is only used in error locations,
     `base` is the folder a spec's `template:` path is relative to (default: the folder of `file`)."""
     root = compose(text, file)
-    root, cfn = resolve_cfn_values(apply_environment(root, env, file), file, base)
-    spec = convert_spec(root, file, env)
+    root, cfn, problems = resolve_cfn_values(apply_environment(root, env, file), file, base)
+    try:
+        spec = convert_spec(root, file, kinds, env)
+    except SpecError as exc:
+        if not problems:
+            raise
+        problems = sorted(problems + exc.problems, key=lambda p: (p.location.file, p.location.line, p.location.column))
+    if problems:
+        raise SpecError(problems)
     return replace(spec, cfn=cfn) if cfn is not None else spec
 
 
@@ -32,4 +39,4 @@ def spec_environments(text: str, file: str) -> list[str]:
     return environment_names(compose(text, file))
 
 
-__all__ = ["Spec", "load_spec", "parse_spec", "spec_environments"]
+__all__ = ["Spec", "parse", "read_text", "spec_environments"]

@@ -92,12 +92,14 @@ def _str_node(text: str, like: yaml.Node) -> yaml.ScalarNode:
     return yaml.ScalarNode(_STR, text, start_mark=like.start_mark, end_mark=like.end_mark, style='"')
 
 
-def resolve_cfn_values(root: yaml.Node, file: str, base: Path | None = None) -> tuple[yaml.Node, CfnValues | None]:
+def resolve_cfn_values(root: yaml.Node, file: str, base: Path | None = None
+                       ) -> tuple[yaml.Node, CfnValues | None, list[Problem]]:
     """Return the tree with `template`, `parameters`, `resource` keys removed and CloudFormation
-    values turned into Fn::Sub text, plus what they declared (None when the spec uses none).
-    Raises SpecError listing every problem found here."""
+    values turned into Fn::Sub text, what they declared (None when the spec uses none), and the
+    problems found here (the caller reports them with the converter's). A literal `${` is left
+    for the converter's substitution check."""
     if not isinstance(root, yaml.MappingNode):
-        return root, None
+        return root, None, []
     problems: list[Problem] = []
     at = lambda node, path: node_location(node, file, path)  # noqa: E731
     parameters = _parameters(_value(root, "parameters"), file, problems)
@@ -123,12 +125,10 @@ def resolve_cfn_values(root: yaml.Node, file: str, base: Path | None = None) -> 
         for index, item in enumerate(components[1].value):
             if isinstance(item, yaml.MappingNode):
                 _component(item, f"components[{index}]", values, template is not None, file, problems)
-    if problems:
-        raise SpecError(problems)
     kept = [(k, v) for k, v in root.value if k.value not in ("template", "parameters")]
     root = yaml.MappingNode(root.tag, kept, start_mark=root.start_mark, end_mark=root.end_mark)
     used = template is not None or parameters or values.imports or values.resources or _has_tokens(root)
-    return root, (values if used else None)
+    return root, (values if used else None), problems
 
 
 def _has_tokens(root: yaml.MappingNode) -> bool:
@@ -177,7 +177,13 @@ def _component(item: yaml.MappingNode, path: str, values: CfnValues, has_templat
     resource = _value(item, "resource")
     if resource is not None:
         pairs = [(k, v) for k, v in pairs if k.value != "resource"]
-        pairs.extend(_bind(item, resource[1], f"{path}.resource", values, has_template, file, problems))
+        bound = _bind(item, resource[1], f"{path}.resource", values, has_template, file, problems)
+        if not bound:  # the binding's problem is reported: stand-ins keep "missing key" follow-ups away
+            kind = _value(item, "kind")
+            options = next((o for k, o in RESOURCE_KINDS.values() if kind is not None and k == kind[1].value), {})
+            bound = [(yaml.ScalarNode(_STR, o, start_mark=resource[1].start_mark, end_mark=resource[1].end_mark),
+                      _cfn(_str_node("unbound", resource[1]))) for o in options if _value(item, o) is None]
+        pairs.extend(bound)
     converted = []
     for key, value in pairs:
         if key.value in ("alarms", "kind", "name", "description", "runbook_url", "enabled"):
@@ -229,6 +235,11 @@ def _cfn(node: yaml.ScalarNode) -> yaml.ScalarNode:
     return node
 
 
+def is_cfn_value(node: yaml.Node) -> bool:
+    """A string node this pass made from a CloudFormation value: its `${...}` is meant."""
+    return getattr(node, "_mlmon_cfn", False)
+
+
 def _convert(node: yaml.Node, path: str, key: str, values: CfnValues, file: str, problems: list[Problem]) -> yaml.Node:
     """One option value: CloudFormation tags and {Ref: ...} forms -> Fn::Sub text; literal names checked."""
     at = node_location(node, file, path)
@@ -246,28 +257,29 @@ def _convert(node: yaml.Node, path: str, key: str, values: CfnValues, file: str,
         return node
     if getattr(node, "_mlmon_cfn", False):
         return node
+    invalid = _cfn(_str_node("invalid", node)) if isinstance(node, yaml.ScalarNode) else node  # reported: never constructed
     if not isinstance(node, yaml.ScalarNode):
         problems.append(Problem(at, f"{tag} takes one string here (the list form is not supported in a spec)"))
-        return node
+        return _cfn(_str_node("invalid", node))
     text = node.value
     if tag == "!Ref":
         if text not in values.known_tokens:
             problems.append(Problem(at, f"!Ref {text}: no parameter '{text}' in the spec's 'parameters:'"
                                         f"{_did_you_mean(text, values.known_tokens)}"))
-            return node
+            return invalid
         return _cfn(_str_node("${%s}" % text, node))
     if tag == "!GetAtt":
         head = text.split(".", 1)[0]
         if values.app is None or head not in values.app.resources or "." not in text:
             problems.append(Problem(at, f"!GetAtt {text}: needs 'Resource.Attribute' of a resource in the spec's 'template:'"))
-            return node
+            return invalid
         return _cfn(_str_node("${%s}" % text, node))
     if tag == "!Sub":
         for token in TOKEN.findall(text):
             if token.split(".", 1)[0] not in values.known_tokens:
                 problems.append(Problem(at, f"!Sub: '${{{token}}}' is not a parameter of the spec's 'parameters:'"
                                             f"{_did_you_mean(token, values.known_tokens)}"))
-                return node
+                return invalid
         return _cfn(_str_node(text, node))
     if tag == "!ImportValue":
         variable = f"MlmonImport{len(values.imports) + 1}"
@@ -276,7 +288,7 @@ def _convert(node: yaml.Node, path: str, key: str, values: CfnValues, file: str,
             values.imports[variable] = {"Fn::ImportValue": text}
         return _cfn(_str_node("${%s}" % (existing or variable), node))
     problems.append(Problem(at, f"unknown tag {tag}: a name may be !Ref, !Sub, !GetAtt or !ImportValue"))
-    return node
+    return invalid
 
 
 def _check_literal(node: yaml.ScalarNode, path: str, key: str, at: Location, problems: list[Problem]) -> None:
@@ -288,9 +300,6 @@ def _check_literal(node: yaml.ScalarNode, path: str, key: str, at: Location, pro
         problems.append(Problem(at, "a name cannot contain a line break"))
     elif re.match(r"^!(Ref|Sub|GetAtt|ImportValue)\b", text.strip()):
         problems.append(Problem(at, f"'{text}' is quoted text, not a CloudFormation value: write it without quotes"))
-    elif "${" in text:
-        problems.append(Problem(at, f"'{text}' contains '${{': write !Sub '{text}' for a CloudFormation substitution "
-                                    "(with its parameters under 'parameters:'), or give the literal name"))
     elif key in NAME_FIELDS and text.startswith("arn:"):
         instead = NAME_FIELDS[key]
         hint = f"this is an ARN: use {instead}" if instead.startswith("`") else f"this is an ARN, not a name: give {instead}"
