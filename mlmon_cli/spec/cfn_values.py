@@ -20,11 +20,11 @@ from typing import Any
 import yaml
 
 from ..errors import Location, Problem, SpecError
+from ..limits import CFN_PARAMETER_NAME as PARAMETER_NAME
 from .app_template import AppTemplate, load_app_template
 from .nodes import node_location
 
 PSEUDO_PARAMETERS = ("AWS::AccountId", "AWS::Region", "AWS::Partition", "AWS::StackName", "AWS::StackId", "AWS::URLSuffix")
-PARAMETER_NAME = re.compile(r"^[A-Za-z0-9]{1,255}$")
 TOKEN = re.compile(r"\$\{([^}!][^}]*)\}")
 _STR = "tag:yaml.org,2002:str"
 
