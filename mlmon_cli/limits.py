@@ -88,3 +88,6 @@ def substitution_problem(text: str) -> str:
     if "${" in text:
         return "contains '${', which CloudFormation would read as a substitution; write '$ {' or remove it"
     return ""
+
+# CloudFormation parameter (and logical ID) names: alphanumeric, at most 255 characters.
+CFN_PARAMETER_NAME = re.compile(r"^[A-Za-z0-9]{1,255}$")

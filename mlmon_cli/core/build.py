@@ -54,6 +54,7 @@ class BuildResult:
     composites: int = 0
     rules: int = 0
     alarm_names: list[str] = field(default_factory=list)
+    owners: dict[str, str] = field(default_factory=dict)  # logical ID -> the component that created it
 
     @property
     def templates(self) -> int:
@@ -130,7 +131,20 @@ def build_template(spec: Spec, split: bool | None = None, nested_ext: str = "yam
     `split=None` splits into nested stacks only when one template would pass a CloudFormation
     limit; `False` raises LimitError instead; `True` always splits. Component resources are
     built once: in a nested template, `Ref: AlertsTopic` resolves to a parameter of that name.
+    Physical names start with `naming.scoped_solution` (the environment or `name_suffix` added).
     """
+    spec = replace(spec, solution=naming.scoped_solution(spec.solution, spec.environment, spec.name_suffix),
+                   environment=None, name_suffix=None)
+    if spec.cfn is None:
+        return _build(spec, split, nested_ext)
+    from .cfn_merge import DictTemplate, finish  # CloudFormation values / merged output (spec `template:`)
+
+    result = _build(spec, False if spec.cfn.app is not None else split, nested_ext)
+    result.template = DictTemplate(finish(result.template.to_dict(), spec.cfn, result.owners))
+    return result
+
+
+def _build(spec: Spec, split: bool | None, nested_ext: str) -> BuildResult:
     t = new_template()
     result = BuildResult(t)
     topics = add_notifications(t, spec)
@@ -154,7 +168,7 @@ def build_template(spec: Spec, split: bool | None = None, nested_ext: str = "yam
     _count(result)
     t.set_description(_description(spec, result))
     if not needs_split and split is None and len(t.resources) > 250 and len(t.to_json(indent=None)) > MAX_TEMPLATE_BYTES:
-        return build_template(spec, split=True, nested_ext=nested_ext)
+        return _build(spec, split=True, nested_ext=nested_ext)
     _check_limits(t, "the parent template" if needs_split else "the template")
     for stem, nested in result.nested.items():
         _check_limits(nested, f"nested stack {stem}")
@@ -207,6 +221,7 @@ def _build_parts(spec: Spec, result: BuildResult, topics: dict[str, Any], names:
         except _Refused as exc:
             problems.append(exc.problem)
             continue
+        result.owners.update(dict.fromkeys(ctx.template.resources, comp.name))
         if composites:
             section = Section(f"{comp.name}: {watched}", list(composites.values()), ctx.graphs)
             parts.append(_Part(comp, ctx.template, composites, section))

@@ -25,6 +25,7 @@ from .fields import threshold_problem
 from .logs import KEYS as LOG_KEYS
 from .logs import log_problems, parse_component_logs
 from .model import AlarmDefaults, AlarmOverride, ComponentSpec, Notifications, Route, Spec
+from .cfn_values import is_cfn_value
 from .nodes import node_location
 
 SOLUTION_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9-]{0,39}$")
@@ -34,7 +35,8 @@ HTTPS_URL = re.compile(r"^https://[^\s/]+(/\S*)?$")
 LAMBDA_ARN = re.compile(r"^arn:aws[a-z-]*:lambda:[a-z0-9-]+:\d{12}:function:[A-Za-z0-9_-]{1,64}(:[A-Za-z0-9_$-]{1,128})?$")
 TOPIC_ARN = re.compile(r"^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]{1,256}(\.fifo)?$")
 
-TOP_KEYS = ("solution", "description", "notifications", "defaults", "components")
+TOP_KEYS = ("solution", "description", "notifications", "defaults", "components", "name_suffix")
+NAME_SUFFIX = re.compile(r"^[A-Za-z0-9][A-Za-z0-9-]{0,19}$")
 COMPONENT_KEYS = ("kind", "name", "description", "enabled", "runbook_url", "alarms", *LOG_KEYS, CUSTOM_KEY)  # every kind
 _constructor = yaml.constructor.SafeConstructor()
 _MISSING = object()
@@ -86,7 +88,7 @@ class SpecReader:
         if expected is str and value.strip() == "":
             self.error(node, path, "must not be empty")
             return _MISSING
-        if expected is str and (problem := substitution_problem(value)):
+        if expected is str and not is_cfn_value(node) and (problem := substitution_problem(value)):
             self.error(node, path, problem)
             return _MISSING
         return value
@@ -181,6 +183,14 @@ def convert_spec(root: yaml.Node, file: str, kinds: typing.Mapping[str, Any], en
     notifications = _notifications(r, top)
     defaults = _defaults(r, top)
     components = _components(r, top, kinds)
+    name_suffix = None
+    if "name_suffix" in top:
+        name_suffix = r.scalar(top["name_suffix"][1], "name_suffix", str)
+        if name_suffix is not _MISSING and not NAME_SUFFIX.match(name_suffix):
+            r.error(top["name_suffix"][1], "name_suffix", "use 1-20 letters, digits and '-' (it is added to every physical name)")
+    if env is not None and name_suffix is None and not NAME_SUFFIX.match(env):
+        r.error(root, "environments", f"environment name '{env}' cannot be part of resource names: use 1-20 letters, digits "
+                                      "and '-', or give the environment a 'name_suffix'")
     if r.problems:
         raise SpecError(r.problems)
     return Spec(
@@ -191,6 +201,7 @@ def convert_spec(root: yaml.Node, file: str, kinds: typing.Mapping[str, Any], en
         components=tuple(c for c in components if c is not None and c.enabled),
         source=file,
         environment=env,
+        name_suffix=name_suffix,
     )
 
 

@@ -137,3 +137,5 @@ class Spec:
     components: tuple[ComponentSpec, ...]
     source: str
     environment: str | None = None
+    name_suffix: str | None = None  # added to every physical name (default: the environment's name)
+    cfn: Any = None  # spec.cfn_values.CfnValues: parameters, imports, the user's template (merged output), or None
