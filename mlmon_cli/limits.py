@@ -38,6 +38,14 @@ COMPARISONS = {
     "<=": "LessThanOrEqualToThreshold",
 }
 
+MAX_METRIC_MATH_METRICS = 10  # metrics in one metric-math alarm (hard limit)
+METRIC_QUERY_ID = re.compile(r"^[a-z][a-zA-Z0-9_]{0,254}$")  # MetricDataQuery Id
+ANOMALY_OPERATORS = {  # anomaly-band alarms: ThresholdMetricId, no Threshold
+    "above": "GreaterThanUpperThreshold",
+    "below": "LessThanLowerThreshold",
+    "both": "LessThanLowerOrGreaterThanUpperThreshold",
+}
+
 # --- CloudWatch composite alarms ------------------------------------------------------------
 MAX_COMPOSITE_CHILDREN = 100
 MAX_COMPOSITE_RULE_CHARS = 10_240
@@ -92,7 +100,8 @@ MAX_ASL_BYTES = 1_048_576  # Step Functions: a definition is at most 1 MiB
 MAX_INT_DIGITS = 30  # larger integers are no count, period or size AWS accepts
 
 # ---------------------------------------------------------------- YAML tags
-# CloudFormation short-form intrinsic functions: a located "not supported here" error for now.
+# CloudFormation short-form intrinsic functions: spec.cfn_values gives them a meaning in name fields
+# and reports them anywhere else; every other tag is refused by spec.nodes.
 CFN_SHORT_TAGS = frozenset(
     "!" + name for name in (
         "Ref", "Sub", "GetAtt", "ImportValue", "Join", "Select", "Split", "If", "Equals", "And", "Or", "Not",
@@ -162,3 +171,5 @@ def name_problem(option: str, value: str) -> str:
         return ""
     shown = value if len(value) <= 40 else value[:37] + "..."
     return f"'{shown}' is not {grammar[1]}"
+# CloudFormation parameter (and logical ID) names: alphanumeric, at most 255 characters.
+CFN_PARAMETER_NAME = re.compile(r"^[A-Za-z0-9]{1,255}$")

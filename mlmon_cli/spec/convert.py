@@ -20,9 +20,13 @@ import yaml
 from .. import limits
 from ..errors import Location, Problem, SpecError, did_you_mean
 from ..limits import STATISTIC, period_problem, substitution_problem
+from .custom import KEY as CUSTOM_KEY
+from .custom import parse_custom_alarms
+from .fields import threshold_problem
 from .logs import KEYS as LOG_KEYS
 from .logs import log_problems, parse_component_logs
 from .model import AlarmDefaults, AlarmOverride, ComponentSpec, Notifications, Route, Spec
+from .cfn_values import ARN_FIELDS, NAME_FIELDS, is_cfn_value
 from .nodes import node_location
 
 SOLUTION_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9-]{0,39}$")
@@ -31,8 +35,9 @@ ROLE_ARN = re.compile(r"^arn:aws[a-z-]*:iam::\d{12}:role/[\w+=,.@/-]{1,512}\Z")
 LAMBDA_ARN = re.compile(r"^arn:aws[a-z-]*:lambda:[a-z0-9-]+:\d{12}:function:[A-Za-z0-9_-]{1,64}(:[A-Za-z0-9_$-]{1,128})?$")
 TOPIC_ARN = re.compile(r"^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]{1,256}(\.fifo)?$")
 
-TOP_KEYS = ("solution", "description", "notifications", "defaults", "components")
-COMPONENT_KEYS = ("kind", "name", "description", "enabled", "runbook_url", "alarms", *LOG_KEYS)  # LOG_KEYS: every kind
+TOP_KEYS = ("solution", "description", "notifications", "defaults", "components", "name_suffix")
+NAME_SUFFIX = re.compile(r"^[A-Za-z0-9][A-Za-z0-9-]{0,19}$")
+COMPONENT_KEYS = ("kind", "name", "description", "enabled", "runbook_url", "alarms", *LOG_KEYS, CUSTOM_KEY)  # every kind
 _constructor = yaml.constructor.SafeConstructor()
 _MISSING = object()
 MISSING = _MISSING  # returned by SpecReader.scalar/typed when a value was invalid (a problem was recorded)
@@ -91,14 +96,24 @@ class SpecReader:
         if expected is str and value.strip() == "":
             self.error(node, path, "must not be empty")
             return _MISSING
-        if expected is str and (limits.CONTROL_IN_TEXT if self.text_field(path) else limits.CONTROL).search(value):
+        if expected is str and self.control_problem(value, path):
             self.error(node, path, f"contains a control character or line break ('{_short(value)}'); "
                                    + ("only tabs and line breaks are allowed in text" if self.text_field(path) else "write it on one line"))
             return _MISSING
-        if expected is str and (problem := substitution_problem(value)):
+        if expected is str and not is_cfn_value(node) and (problem := substitution_problem(value)):
             self.error(node, path, problem)
             return _MISSING
         return value
+
+    def control_problem(self, value: str, path: str) -> bool:
+        """Control characters (any in a name; all but tabs and line breaks in text). A line break in
+        a name field is reported by `cfn_values` already ("a name cannot contain a line break")."""
+        if not (limits.CONTROL_IN_TEXT if self.text_field(path) else limits.CONTROL).search(value):
+            return False
+        key = path.rsplit(".", 1)[-1]
+        if key in NAME_FIELDS or key in ARN_FIELDS:
+            return bool(limits.CONTROL.search(value.replace("\n", "").replace("\r", "")))
+        return True
 
     @staticmethod
     def text_field(path: str) -> bool:
@@ -200,6 +215,14 @@ def convert_spec(root: yaml.Node, file: str, kinds: typing.Mapping[str, Any], en
     notifications = _notifications(r, top)
     defaults = _defaults(r, top)
     components = _components(r, top, kinds)
+    name_suffix = None
+    if "name_suffix" in top:
+        name_suffix = r.scalar(top["name_suffix"][1], "name_suffix", str)
+        if name_suffix is not _MISSING and not NAME_SUFFIX.match(name_suffix):
+            r.error(top["name_suffix"][1], "name_suffix", "use 1-20 letters, digits and '-' (it is added to every physical name)")
+    if env is not None and name_suffix is None and not NAME_SUFFIX.match(env):
+        r.error(root, "environments", f"environment name '{env}' cannot be part of resource names: use 1-20 letters, digits "
+                                      "and '-', or give the environment a 'name_suffix'")
     if r.problems:
         raise SpecError(r.problems)
     return Spec(
@@ -210,6 +233,7 @@ def convert_spec(root: yaml.Node, file: str, kinds: typing.Mapping[str, Any], en
         components=tuple(c for c in components if c is not None and c.enabled),
         source=file,
         environment=env,
+        name_suffix=name_suffix,
     )
 
 
@@ -377,6 +401,7 @@ def _component(r: SpecReader, node: yaml.Node, path: str, kinds: typing.Mapping[
     enabled = r.scalar(pairs["enabled"][1], f"{path}.enabled", bool) if "enabled" in pairs else True
     option_pairs = {k: v for k, v in pairs.items() if k not in COMPONENT_KEYS}
     logs = parse_component_logs(r, pairs, path)
+    custom = parse_custom_alarms(r, pairs, path)
     values = r.dataclass(cls.Options, option_pairs, path)
     if len(r.problems) > before:
         _alarm_overrides(r, cls, pairs.get("alarms"), path)  # still report alarm problems
@@ -388,13 +413,10 @@ def _component(r: SpecReader, node: yaml.Node, path: str, kinds: typing.Mapping[
     for key, value in values.items():  # every literal name against its service's grammar and length
         items = value if isinstance(value, tuple) else (value,)
         for index, item in enumerate(items):
-            problem = limits.name_problem(key, item) if isinstance(item, str) and key not in reported else ""
-            if problem and item.startswith("arn:"):
-                base = key.rsplit("_", 1)[0]
-                hint = f"use '{base}_arn'" if f"{base}_arn" in {f.name for f in option_fields} else "give the name (the ARN's last part)"
-                problem = f"this is an ARN, not a name: {hint}"
+            at = option_pairs[key][1]
+            literal = isinstance(item, str) and not is_cfn_value(at) and not (key in NAME_FIELDS and item.startswith("arn:"))
+            problem = limits.name_problem(key, item) if literal and key not in reported else ""  # ARNs: cfn_values says
             if problem:
-                at = option_pairs[key][1]
                 indexed = isinstance(value, tuple) and isinstance(at, yaml.SequenceNode)
                 r.error(at.value[index] if indexed else at, f"{path}.{key}[{index}]" if indexed else f"{path}.{key}", problem)
     for sub, message in own:
@@ -419,7 +441,7 @@ def _component(r: SpecReader, node: yaml.Node, path: str, kinds: typing.Mapping[
         locations[key] = node_location(value, r.file, f"{path}.{key}")
     return ComponentSpec(kind=kind, name=name, options=options, alarms=alarms, description=description, location=location,
                          runbook_url=runbook if runbook is not _MISSING else None, enabled=enabled is not False, logs=logs,
-                         locations=locations)
+                         locations=locations, custom_alarms=custom)
 
 
 def _alarm_overrides(r: SpecReader, cls: type, entry: tuple[yaml.Node, yaml.Node] | None, path: str) -> dict[str, AlarmOverride]:
@@ -445,19 +467,8 @@ def _alarm_overrides(r: SpecReader, cls: type, entry: tuple[yaml.Node, yaml.Node
         threshold = values.get("threshold")
         alarm = cls.alarm(key)
         if threshold is not None:
-            problem = _threshold_problem(alarm.unit, threshold)
+            problem = threshold_problem(alarm.unit, threshold)
             if problem:
                 r.error(inner["threshold"][1], f"{alarm_path}.threshold", problem)
         result[key] = AlarmOverride(**values)
     return result
-
-
-def _threshold_problem(unit: str, value: float) -> str:
-    if unit in ("fraction", "ratio") and not 0 <= value <= 1:
-        hint = f" (did you mean {value / 100:g}?)" if 1 < value <= 100 else ""
-        return f"is a fraction between 0 and 1, got {value:g}{hint}"
-    if unit == "percent" and not 0 <= value <= 100:
-        return f"is a percentage between 0 and 100, got {value:g}"
-    if value < 0:
-        return f"must not be negative, got {value:g}"
-    return ""

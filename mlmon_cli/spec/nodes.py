@@ -163,12 +163,14 @@ class _Walk:
 
     def tag_ok(self, node: yaml.Node, path: str) -> bool:
         expected = limits.MAP_TAG if isinstance(node, yaml.MappingNode) else limits.SEQ_TAG
-        if node.tag == expected:
+        if node.tag == expected or node.tag in limits.CFN_SHORT_TAGS:
             return True
         self.error(node, path, _tag_message(node.tag))
         return False
 
     def scalar(self, node: yaml.ScalarNode, path: str) -> None:
+        if node.tag in limits.CFN_SHORT_TAGS:
+            return  # given a meaning in name fields by cfn_values, reported by it elsewhere
         if node.tag not in limits.CORE_SCALAR_TAGS:
             self.error(node, path, _tag_message(node.tag))
             node.tag = "tag:yaml.org,2002:str"  # reported; later stages see text
