@@ -138,14 +138,14 @@ def test_alias_bomb_is_refused_within_a_second(runner, tmp_path) -> None:
 def test_a_problem_inside_an_alias_bomb_is_reported_once(runner, tmp_path) -> None:
     """The fuzz run found it: a tag error in the bombed value was reported once per expansion
     (200,000 lines, 10 s, then an internal error)."""
-    lines = ["x0: &a0 [!Sub a, 1, 1, 1, 1, 1, 1, 1, 1]"] + [f"x{n}: &a{n} [{', '.join([f'*a{n - 1}'] * 9)}]" for n in range(1, 9)]
+    lines = ["x0: &a0 [!custom a, 1, 1, 1, 1, 1, 1, 1, 1]"] + [f"x{n}: &a{n} [{', '.join([f'*a{n - 1}'] * 9)}]" for n in range(1, 9)]
     spec = tmp_path / "spec.yaml"
     spec.write_text("\n".join(lines) + "\n", encoding="utf-8")
     started = time.perf_counter()
     result = runner.invoke(main, ["validate", str(spec)])
     assert time.perf_counter() - started < 1.0
     assert result.stderr == (
-        f"{spec}:1:10: x0[0]: CloudFormation intrinsic functions (!Sub) are not supported here; write the literal value\n"
+        f"{spec}:1:10: x0[0]: YAML tag '!custom' is not supported here; mlmon specs use plain YAML values\n"
         f"{spec}:6:5: x5: aliases expand this spec to more than 200000 values; use fewer nested aliases\n")
 
 

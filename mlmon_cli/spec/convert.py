@@ -414,8 +414,9 @@ def _component(r: SpecReader, node: yaml.Node, path: str, kinds: typing.Mapping[
         items = value if isinstance(value, tuple) else (value,)
         for index, item in enumerate(items):
             at = option_pairs[key][1]
-            literal = isinstance(item, str) and not is_cfn_value(at) and not (key in NAME_FIELDS and item.startswith("arn:"))
-            problem = limits.name_problem(key, item) if literal and key not in reported else ""  # ARNs: cfn_values says
+            literal = isinstance(item, str) and not is_cfn_value(at) and not (  # ARNs, quoted intrinsics: cfn_values says
+                key in NAME_FIELDS and (item.startswith("arn:") or item.lstrip().startswith("!") or "\n" in item or "\r" in item))
+            problem = limits.name_problem(key, item) if literal and key not in reported else ""
             if problem:
                 indexed = isinstance(value, tuple) and isinstance(at, yaml.SequenceNode)
                 r.error(at.value[index] if indexed else at, f"{path}.{key}[{index}]" if indexed else f"{path}.{key}", problem)
