@@ -57,6 +57,8 @@ class SpecReader:
 
     def mapping(self, node: yaml.Node, path: str, allowed: typing.Iterable[str], required: typing.Iterable[str] = ()) -> dict[str, tuple[yaml.Node, yaml.Node]] | None:
         """Check a node is a mapping with known keys; report unknown and missing keys."""
+        if self.intrinsic(node, path):
+            return None
         if not isinstance(node, yaml.MappingNode):
             self.error(node, path, f"expected a mapping, got {_describe(node)}")
             return None
@@ -115,6 +117,13 @@ class SpecReader:
             return bool(limits.CONTROL.search(value.replace("\n", "").replace("\r", "")))
         return True
 
+    def intrinsic(self, node: yaml.Node, path: str) -> bool:
+        """A CloudFormation tag on a mapping or list (cfn_values gives meaning to strings in name fields only)."""
+        if isinstance(node, yaml.ScalarNode) or node.tag not in limits.CFN_SHORT_TAGS:
+            return False
+        self.error(node, path, f"CloudFormation intrinsic functions ({node.tag}) are not supported here; write the literal value")
+        return True
+
     @staticmethod
     def text_field(path: str) -> bool:
         """Free text (descriptions) may span lines; every other string is a name, value or address."""
@@ -158,6 +167,8 @@ class SpecReader:
             values = self.dataclass(hint, pairs, path)
             return hint(**values) if len(self.problems) == before else _MISSING
         if origin is tuple:
+            if self.intrinsic(node, path):
+                return _MISSING
             if not isinstance(node, yaml.SequenceNode):
                 self.error(node, path, f"expected a list, got {_describe(node)}")
                 return _MISSING
@@ -347,6 +358,8 @@ def _components(r: SpecReader, top: dict, kinds: typing.Mapping[str, Any]) -> li
     if "components" not in top:
         return []
     node = top["components"][1]
+    if r.intrinsic(node, "components"):
+        return []
     if not isinstance(node, yaml.SequenceNode):
         r.error(node, "components", f"expected a list, got {_describe(node)}")
         return []
