@@ -273,7 +273,7 @@ def test_custom_alarm_on_any_kind_rolls_up_by_severity(tmp_path) -> None:
     template = _template(tmp_path, """\
   - kind: codebuild
     name: build
-    project_name: b
+    project_name: bb
     custom_alarms:
       - {name: drift, namespace: mlmon/quality, metric: feature_drift_psi, dimensions: {Model: churn, Feature: tenure},
          statistic: Maximum, threshold: 0.2, unit: ratio, period: 3600, severity: warning}
