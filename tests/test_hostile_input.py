@@ -383,3 +383,22 @@ def test_chatbot_channel_gets_a_guardrail_and_a_notifications_only_role(runner) 
     assert "ManagedPolicyArns" not in role
     assert role["AssumeRolePolicyDocument"]["Statement"][0]["Condition"] == {"StringEquals": {"aws:SourceAccount": {"Ref": "AWS::AccountId"}}}
     assert [a for p in role["Policies"] for s in p["PolicyDocument"]["Statement"] for a in s["Action"]] == sorted(allowed)
+
+
+def test_null_for_an_optional_bounded_option_means_its_default(runner, tmp_path) -> None:
+    """`expect_success_within_hours: null` compared None with the option's minimum (exit 70)."""
+    spec = tmp_path / "spec.yaml"
+    spec.write_text("solution: s\nnotifications: {emails: [oncall@example.com]}\ncomponents:\n"
+                    "  - {kind: glue_job, name: etl, job_name: etl, expect_success_within_hours: null}\n", encoding="utf-8")
+    result = runner.invoke(main, ["validate", str(spec)])
+    assert (result.exit_code, result.stderr) == (0, f"{spec}: ok (1 components)\n")
+
+
+def test_cloudformation_tag_on_a_component_is_located(runner, tmp_path) -> None:
+    """`- !Sub {kind: ...}` crashed reading the component's keys (found by the fuzz run)."""
+    spec = tmp_path / "spec.yaml"
+    spec.write_text("solution: s\nnotifications: {emails: [oncall@example.com]}\ncomponents:\n"
+                    "  - !Sub {kind: glue_job, name: etl, job_name: etl}\n", encoding="utf-8")
+    result = runner.invoke(main, ["validate", str(spec)])
+    assert (result.exit_code, result.stderr) == (
+        1, f"{spec}:4:5: components[0]: CloudFormation intrinsic functions (!Sub) are not supported here; write the literal value\n")

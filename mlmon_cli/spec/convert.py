@@ -145,7 +145,7 @@ class SpecReader:
             value = self.typed(node, _join(path, f.name), hints[f.name])
             if value is _MISSING:
                 continue
-            if not self._meta_ok(node, _join(path, f.name), value, f.metadata):
+            if value is not None and not self._meta_ok(node, _join(path, f.name), value, f.metadata):  # null: the default
                 continue
             values[f.name] = value
         return values
@@ -385,6 +385,8 @@ def _child(node: yaml.MappingNode, key: str) -> yaml.Node:
 
 
 def _component(r: SpecReader, node: yaml.Node, path: str, kinds: typing.Mapping[str, Any]) -> ComponentSpec | None:
+    if r.intrinsic(node, path):
+        return None
     if not isinstance(node, yaml.MappingNode):
         r.error(node, path, f"expected a mapping, got {_describe(node)}")
         return None
