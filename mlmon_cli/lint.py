@@ -64,6 +64,8 @@ def lint_template(text: str, file: str, regions: tuple[str, ...] = ("us-east-1",
         ctx = TemplateContext(template, size=len(text.encode("utf-8")), base_dir=base_dir)
         for rule, hit in run_rules(ctx, ignore_checks):
             line, col = _locate_in_template(template, hit.path)
+            if hit.detail:
+                line, col = _locate_in_text(text, line, _end_line(template, hit.path), hit.detail) or (line, col)
             findings.append(Finding(file, line, col, rule.id, rule.severity, hit.message, hit.path,
                                     rule.shortdesc, rule.description, rule.source_url))
     return sorted(set(findings))
@@ -85,6 +87,35 @@ def _locate_in_template(template: Any, path: tuple[Any, ...]) -> tuple[int, int]
         else:
             break
     return best
+
+
+def _end_line(template: Any, path: tuple[Any, ...]) -> int | None:
+    """Last line (1-based) of the resource a path is in, when the decoded node knows it."""
+    resource = template.get("Resources", {}).get(path[1]) if len(path) > 1 and isinstance(template.get("Resources"), dict) else None
+    mark = getattr(resource, "end_mark", None)
+    return mark.line + 1 if mark else None
+
+
+def _locate_in_text(text: str, first_line: int, last_line: int | None, keys: tuple[Any, ...]) -> tuple[int, int] | None:
+    """Line and column of `keys` (JSON object keys, searched in order) in a definition written as a
+    block string inside the template, between `first_line` and `last_line`; None when not found."""
+    import json
+
+    lines = text.splitlines(keepends=True)
+    start = sum(len(x) for x in lines[:first_line - 1])
+    end = sum(len(x) for x in lines[:last_line]) if last_line else len(text)
+    pos, found = start, None
+    for key in keys:
+        if not isinstance(key, str):
+            continue
+        m = re.compile(re.escape(json.dumps(key)) + r"\s*:").search(text, pos, end)
+        if m is None:
+            break
+        pos = found = m.start()
+    if found is None:
+        return None
+    line = text.count("\n", 0, found) + 1
+    return line, found - (text.rfind("\n", 0, found) + 1) + 1
 
 
 def _lint_job(job: tuple[str, str], ignore_checks: tuple[str, ...] = ()) -> list[Finding]:

@@ -26,6 +26,7 @@ class Hit:
 
     path: tuple[Any, ...]
     message: str
+    detail: tuple[Any, ...] = ()  # keys inside a definition held as text (DefinitionString/Uri), to find the line in it
 
 
 @dataclass(frozen=True)

@@ -80,8 +80,10 @@ def asl_hits_by_rule(ctx: TemplateContext) -> dict[str, list[Hit]]:
         if machine.definition is None:
             continue
         for f in check_definition(machine.definition):
-            path = machine.key_path + (split_path(machine.definition, f.path) if machine.mapped else ())
-            hits[f.rule].append(Hit(path, f"{machine.resource}: {machine.style}.{f.path}: {f.message}"))
+            inner = split_path(machine.definition, f.path)
+            path = machine.key_path + (inner if machine.mapped else ())
+            detail = () if machine.mapped or machine.style != "DefinitionString" else inner
+            hits[f.rule].append(Hit(path, f"{machine.resource}: {machine.style}.{f.path}: {f.message}", detail))
     return hits
 
 
