@@ -384,6 +384,22 @@ def rules_command(show_path: bool, markdown: bool) -> None:
         click.echo(rules_markdown() if markdown else rules_text(), nl=False)
 
 
+@main.command("schema")
+@_boundary
+def schema_command() -> None:
+    """Print the spec's JSON Schema (draft-07) for editors and CI.
+
+    \b
+    Save it next to your specs and start each spec with the modeline
+      # yaml-language-server: $schema=mlmon.schema.json
+    (VS Code YAML extension, IntelliJ), or check specs in CI with
+      check-jsonschema --schemafile mlmon.schema.json specs/*.yaml
+    """
+    from .schema import schema_text
+
+    click.echo(schema_text(), nl=False)
+
+
 @main.command("kinds")
 @click.option("--markdown", is_flag=True, help="Print the README's alarm tables.")
 @_boundary
