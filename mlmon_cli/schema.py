@@ -21,9 +21,12 @@ from typing import Any
 
 from . import __version__
 from .components import REGISTRY, load_all
-from .spec.logs import BUILTIN_PATTERNS, KEYS as LOG_KEYS
-from .spec.model import SEVERITIES, AlarmDefaults, AlarmOverride, Notifications
-from .spec.convert import COMPONENT_NAME, SOLUTION_NAME, STATISTIC
+from .limits import STATISTIC
+from .spec.convert import COMPONENT_NAME, SOLUTION_NAME
+from .spec.fields import SEVERITIES
+from .spec.logs import BUILTIN_PATTERNS
+from .spec.logs import KEYS as LOG_KEYS
+from .spec.model import AlarmDefaults, AlarmOverride, Notifications
 
 DRAFT = "http://json-schema.org/draft-07/schema#"
 SCHEMA_FILE = "mlmon.schema.json"

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from mlmon_cli.core.build import build_template
-from mlmon_cli.spec import load_spec
+from mlmon_cli.core.pipeline import load_spec
 from mlmon_cli.spec.logs import BUILTIN_PATTERNS
 
 from .conftest import GOLDEN, SPECS

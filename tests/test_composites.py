@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import yaml
 
-from mlmon_cli.core import naming
+from mlmon_cli import naming
 from mlmon_cli.core.build import build_template
 from mlmon_cli.core.composites import ARN_PREFIX_CHARS, MAX_CHILDREN, MAX_RULE_CHARS
 from mlmon_cli.lint import lint_template
-from mlmon_cli.core.serialize import dump
-from mlmon_cli.spec import parse_spec
+from mlmon_cli.serialize import dump
+from mlmon_cli.core.pipeline import parse_spec
 
 from .template_graph import composite_children, resources_of, unreachable_alarms
 

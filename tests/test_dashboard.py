@@ -9,7 +9,7 @@ import yaml
 
 from benchmarks.synthetic import spec as synthetic_spec
 from mlmon_cli.core.build import build_template
-from mlmon_cli.spec import load_spec, parse_spec
+from mlmon_cli.core.pipeline import load_spec, parse_spec
 
 from .conftest import ROOT
 from .template_graph import resources_of

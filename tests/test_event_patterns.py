@@ -24,7 +24,7 @@ import pytest
 from mlmon_cli.components import load_all
 from mlmon_cli.core.build import build_template
 from mlmon_cli.render import render
-from mlmon_cli.spec import load_spec
+from mlmon_cli.core.pipeline import load_spec
 
 from .conftest import GOLDEN, SPECS
 from .template_graph import resources_of

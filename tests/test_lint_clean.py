@@ -7,9 +7,9 @@ from pathlib import Path
 import pytest
 
 from mlmon_cli.core.build import build_template
-from mlmon_cli.core.serialize import dump
+from mlmon_cli.serialize import dump
 from mlmon_cli.lint import lint_template
-from mlmon_cli.spec import load_spec
+from mlmon_cli.core.pipeline import load_spec
 
 from .conftest import GOLDEN, SPECS
 

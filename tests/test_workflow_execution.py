@@ -24,7 +24,7 @@ import pytest
 from mlmon_cli.asl import check_definition, harden_definition
 from mlmon_cli.asl.harden import CONSOLE
 from mlmon_cli.core.build import build_template
-from mlmon_cli.spec import load_spec, parse_spec
+from mlmon_cli.core.pipeline import load_spec, parse_spec
 
 from .conftest import GOLDEN, SPECS
 from .moto_sfn import ACCOUNT, REGION, sandbox  # noqa: F401 - fixture

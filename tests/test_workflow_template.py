@@ -10,9 +10,9 @@ import pytest
 from mlmon_cli.components import load_all
 from mlmon_cli.components.step_functions import METRIC_ALARMS
 from mlmon_cli.core.build import build_template
-from mlmon_cli.core.serialize import dump
+from mlmon_cli.serialize import dump
 from mlmon_cli.lint import lint_files
-from mlmon_cli.spec import load_spec
+from mlmon_cli.core.pipeline import load_spec
 
 from .conftest import GOLDEN, ROOT
 

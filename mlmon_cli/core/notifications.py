@@ -21,9 +21,9 @@ from troposphere.sns import SubscriptionResource, Topic, TopicPolicy
 
 from ..components.base import AlarmDef
 from ..spec.model import Route, Spec
-from . import naming
+from .. import naming
 from .composites import AlarmRef, add_composite, composite_text
-from .naming import stable_hash
+from ..naming import stable_hash
 
 KEY_ID = "AlertsKey"
 TOPIC_ID = "AlertsTopic"
@@ -48,7 +48,7 @@ def add_notifications(t: Template, spec: Spec) -> dict[str, Any]:
         else:
             if not created:
                 _add_key(t, spec)
-            t.add_resource(Topic(logical, TopicName=f"{spec.solution}-{suffix}", DisplayName=f"{spec.solution} {suffix}"[:100],
+            t.add_resource(Topic(logical, TopicName=naming.topic_name(spec.solution, suffix), DisplayName=f"{spec.solution} {suffix}"[:100],
                                  KmsMasterKeyId=Ref(KEY_ID)))
             topics[severity] = Ref(logical)
             created.append(Ref(logical))
@@ -95,15 +95,10 @@ def _add_subscribers(t: Template, spec: Spec, route: Route, topic: Any, prefix: 
             ))
             role = GetAtt(f"{prefix}SlackRole", "Arn")
         t.add_resource(SlackChannelConfiguration(
-            f"{prefix}Slack", ConfigurationName=f"{spec.solution}-{prefix.lower()}"[:128], IamRoleArn=role,
+            f"{prefix}Slack", ConfigurationName=naming.chatbot_configuration_name(spec.solution, prefix), IamRoleArn=role,
             SlackWorkspaceId=route.slack.workspace_id, SlackChannelId=route.slack.channel_id, SnsTopicArns=[topic],
             LoggingLevel="ERROR",
         ))
-
-
-def alert_path_names(spec: Spec) -> list[str]:
-    """Alarm names the alert-path alarms take (reserved against component names)."""
-    return [naming.alarm_name(spec.solution, "alert-path", suffix) for suffix in ("Critical", *ALERT_PATH_SUFFIXES.values())]
 
 
 ALERT_PATH_SUFFIXES = {TOPIC_ID: "NotificationsFailed", WARNING_TOPIC_ID: "WarningNotificationsFailed"}
@@ -190,7 +185,7 @@ def _add_key(t: Template, spec: Spec) -> None:
             },
         )
     )
-    t.add_resource(Alias("AlertsKeyAlias", AliasName=f"alias/{spec.solution}-alerts", TargetKeyId=Ref(KEY_ID)))
+    t.add_resource(Alias("AlertsKeyAlias", AliasName=naming.key_alias(spec.solution), TargetKeyId=Ref(KEY_ID)))
     t.add_output(Output("AlertKeyArn", Description="KMS key encrypting the alert topic", Value=GetAtt(KEY_ID, "Arn")))
 
 

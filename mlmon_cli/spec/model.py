@@ -10,14 +10,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..errors import Location
+from .fields import SEVERITIES, TREAT_MISSING_DATA, doc
+from .logs import ComponentLogs
 
-TREAT_MISSING_DATA = ("breaching", "notBreaching", "ignore", "missing")
-SEVERITIES = ("critical", "warning")
-
-
-def doc(text: str, **extra: Any) -> dict[str, Any]:
-    """Field metadata helper: `field(default=..., metadata=doc("..."))`."""
-    return {"doc": text, **extra}
+__all__ = ["SEVERITIES", "TREAT_MISSING_DATA", "AlarmDefaults", "AlarmOverride", "ComponentSpec", "Notifications", "Route",
+           "Slack", "Spec", "doc"]
 
 
 @dataclass(frozen=True)
@@ -118,13 +115,14 @@ class ComponentSpec:
     location: Location
     runbook_url: str | None = None
     enabled: bool = True
-    logs: Any = None  # spec.logs.ComponentLogs: log group, log patterns, saved queries (None: the defaults)
+    logs: ComponentLogs = field(default_factory=ComponentLogs)  # log group, log patterns, saved queries
+    # Where each key of the component was written ("name", "alarms.errors", an option name), so the
+    # checks after conversion (core/validate.py) still report `file:line:col`.
+    locations: dict[str, Location] = field(default_factory=dict, compare=False, hash=False)
 
-    def __post_init__(self) -> None:
-        if self.logs is None:
-            from .logs import ComponentLogs  # lazily: spec.logs imports this module
-
-            object.__setattr__(self, "logs", ComponentLogs())
+    def locate(self, key: str) -> Location:
+        """The location of `key` in this component, or of the component itself."""
+        return self.locations.get(key, self.location)
 
 
 @dataclass(frozen=True)

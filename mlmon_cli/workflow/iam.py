@@ -16,15 +16,11 @@ from typing import Any
 from troposphere import AccountId, Sub
 from troposphere.iam import Policy, Role
 
+from ..naming import key_alias
 from .model import PARALLEL, Step, walk
 from .steps import ALERT_TOPIC, STEP_TYPES, Statement, arn
 
 KMS_PUBLISH = ("kms:GenerateDataKey*", "kms:Decrypt")
-
-
-def key_alias(solution: str) -> str:
-    """The alias core/notifications.py gives the topic's key (AlertsKeyAlias)."""
-    return f"alias/{solution}-alerts"
 
 
 def statements(steps: tuple[Step, ...]) -> list[Statement]:
