@@ -284,3 +284,21 @@ def test_corpus_definition_strings_are_linted() -> None:
     assert success[0].message == ("DeployStateMachine: DefinitionString.States.Create-Dataset.Catch[1].Next: the failure "
                                   "caught here reaches 'SuccessState' (Succeed, a success end) without a Fail state: the "
                                   "execution reports SUCCEEDED and failure alarms stay silent")
+
+
+def test_help_and_usage_errors(runner) -> None:
+    for command in ("rules", "schema", "lint"):
+        assert runner.invoke(main, [command, "--help"]).exit_code == 0
+    assert "--ignore-checks ID" in runner.invoke(main, ["lint", "--help"]).stdout
+    assert runner.invoke(main, ["lint", str(ROOT / "specs" / "churn-model.yaml"), "--format", "xml"]).exit_code == 2
+
+
+def test_clean_template_gives_an_empty_valid_sarif_run(runner, tmp_path) -> None:
+    path = tmp_path / "ok.yaml"
+    path.write_text("Resources:\n  Topic:\n    Type: AWS::SNS::Topic\n")
+    result = runner.invoke(main, ["lint", str(path), "--format", "sarif"])
+    assert result.exit_code == 0
+    log = json.loads(result.stdout)
+    jsonschema.validate(log, _sarif_schema())
+    assert log["runs"][0]["results"] == []
+    assert result.stderr == "mlmon: 1 template(s), 0 error(s), 0 other finding(s)\n"
