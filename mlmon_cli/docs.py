@@ -9,7 +9,7 @@ import dataclasses
 import sys
 import typing
 
-from .components import REGISTRY, load_all
+from .components import REGISTRY, builtin_kinds, load_all
 from .components.base import UNITS, AlarmDef
 from .spec.logs import reference_markdown as logs_reference_markdown
 from .spec.fields import fields_table
@@ -47,12 +47,12 @@ def _dimension_names(kind: type, a: AlarmDef) -> list[str]:
     return list(kind.dimension_names) + [f"{k}={v}" for k, v in a.extra_dimensions.items()]
 
 
-def kinds_markdown() -> str:
-    """Markdown reference of every kind: options, then alarms with their defaults."""
-    load_all()
+def kinds_markdown(kinds: dict[str, type] | None = None) -> str:
+    """Markdown reference of every kind (default: the built-in ones): options, then alarms with their defaults."""
+    kinds = builtin_kinds() if kinds is None else kinds
     out = []
-    for name in sorted(REGISTRY):
-        kind = REGISTRY[name]
+    for name in sorted(kinds):
+        kind = kinds[name]
         module_doc = (sys.modules[kind.__module__].__doc__ or "").strip()
         out.append(f"### `{name}`: {kind.title}\n\n{module_doc}\n")
         out.append("Options:\n\n" + fields_table(kind.Options))

@@ -102,6 +102,14 @@ def state_machine_name(solution: str, component: str) -> str:
     return shorten(f"{solution}-{component}", STATE_MACHINE_NAME_MAX)
 
 
+DASHBOARD_NAME_MAX = 255
+
+
+def dashboard_name(solution: str, *parts: str) -> str:
+    """`solution[-label][-n]`: one dashboard per 75 components (and per nested-stack overview)."""
+    return shorten("-".join([solution, *parts]), DASHBOARD_NAME_MAX)
+
+
 def composite_part_name(name: str, number: int) -> str:
     """A part of a composite split to stay within 100 children / 10,240 rule characters."""
     return shorten(f"{name}-Part{number}", ALARM_NAME_MAX)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 import yaml
 
 from mlmon_cli import naming
@@ -31,6 +33,7 @@ def deployed_rule_length(template: dict, composite: str) -> int:
     return sum(len('ALARM("") OR ') + ARN_PREFIX_CHARS + len(alarms[c]) for c in children)
 
 
+@pytest.mark.slow
 def test_many_children_nest_within_limits() -> None:
     template = build_template(parse_spec(spec_with_variants(40), "s.yaml")).template.to_dict()
     alarms = resources_of(template, "AWS::CloudWatch::Alarm")

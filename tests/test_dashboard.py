@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 import json
 import re
 
@@ -53,6 +55,7 @@ def test_dashboard_shows_every_component_and_its_alarms() -> None:
             assert widget["properties"]["region"] == "arn:aws:x:AWS::Region"
 
 
+@pytest.mark.slow
 def test_split_output_has_a_dashboard_per_stack_and_an_overview() -> None:
     result = build_template(parse_spec(yaml.safe_dump(synthetic_spec(300)), "s.yaml"), split=True)
     parent = resources_of(result.template.to_dict(), "AWS::CloudWatch::Dashboard")

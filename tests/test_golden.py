@@ -11,9 +11,9 @@ from mlmon_cli.core.build import build_template
 from mlmon_cli.serialize import dump
 from mlmon_cli.core.pipeline import load_spec
 
-from .conftest import GOLDEN
+from .conftest import GOLDEN, GOLDEN_SPECS
 
-CASES = sorted(p.parent for p in GOLDEN.glob("*/spec.yaml"))
+CASES = [p.parent for p in GOLDEN_SPECS]
 
 
 def generate(spec_path: Path) -> str:

@@ -13,7 +13,7 @@ import pytest
 from .conftest import ROOT
 from .test_rules import MACHINE
 
-pytestmark = pytest.mark.skipif(shutil.which("git") is None, reason="pre-commit needs git")
+pytestmark = [pytest.mark.slow, pytest.mark.skipif(shutil.which("git") is None, reason="pre-commit needs git")]
 
 
 def _git(cwd: Path, *args: str) -> None:

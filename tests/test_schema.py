@@ -54,12 +54,14 @@ def test_examples_carry_the_modeline() -> None:
         assert spec.read_text(encoding="utf-8").splitlines()[0] == MODELINE, spec
 
 
+@pytest.mark.slow
 def test_check_jsonschema_accepts_every_example_and_golden_spec() -> None:
     result = _check_jsonschema(*SPECS, *sorted(GOLDEN.glob("*/spec.yaml")))
     assert result.returncode == 0, result.stdout + result.stderr
     assert "ok -- validation done" in result.stdout
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(("old", "new", "message"), [
     ("function_name: churn-preprocess", "function_nme: churn-preprocess",
      "$.components[0]: Additional properties are not allowed ('function_nme' was unexpected)"),

@@ -18,6 +18,8 @@ from mlmon_cli.core.pipeline import parse_spec
 
 from .template_graph import composite_children, resources_of, unreachable_alarms
 
+pytestmark = pytest.mark.slow  # cfn-lint, moto, a subprocess or large specs: not in the fast loop
+
 TOPIC = {"Ref": "AlertsTopic"}
 
 

@@ -29,6 +29,8 @@ from mlmon_cli.core.pipeline import load_spec, parse_spec
 from .conftest import GOLDEN, SPECS
 from .moto_sfn import ACCOUNT, REGION, sandbox  # noqa: F401 - fixture
 
+pytestmark = pytest.mark.slow  # cfn-lint, moto, a subprocess or large specs: not in the fast loop
+
 HEADER = "solution: churn\nnotifications: {emails: [oncall@example.com]}\ncomponents:\n  - kind: workflow\n    name: nightly\n"
 MISSING_TOPIC = f"arn:aws:sns:{REGION}:{ACCOUNT}:does-not-exist"
 

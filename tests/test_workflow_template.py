@@ -128,6 +128,7 @@ def test_definition_is_a_mapping_with_the_topic_substituted() -> None:
     assert props["Definition"]["States"]["Build and test"]["Catch"][0]["ResultPath"] == "$.error"
 
 
+@pytest.mark.slow
 def test_a_workflow_split_into_a_nested_stack_lints_clean() -> None:
     """The role may land in a nested stack, where only the topic is passed in (no GetAtt AlertsKey)."""
     result = build_template(load_spec(EXAMPLE), split=True)

@@ -41,6 +41,8 @@ class EventDef:
     detail_type: str
     message_template: str
     input_paths: dict[str, str]
+    status_field: str = ""  # the `detail` field carrying the state (spellings differ per service)
+    failure_statuses: tuple[str, ...] = ()  # every value of it a failure rule may match (as the service writes it)
 
 
 @dataclass(frozen=True)

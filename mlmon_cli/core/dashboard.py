@@ -69,7 +69,7 @@ def add_dashboards(t: Template, solution: str, sections: list[Section], label: s
         suffix = [label] if label else []
         if len(chunks) > 1:
             suffix.append(str(index))
-        name = naming.shorten("-".join([solution, *suffix]), 255)
+        name = naming.dashboard_name(solution, *suffix)
         logical = naming.logical_id("Dashboard", *suffix)
         t.add_resource(Dashboard(logical, DashboardName=name, DashboardBody=Sub(body(chunk))))
 

@@ -2,7 +2,7 @@
 
 The checks themselves live in `mlmon_cli/asl/check.py` (pure: definition in, findings out; it
 also owns each rule's severity). Here each rule gets its metadata, and its check reads the one
-checker pass `TemplateContext.asl_hits` runs over every definition the template holds.
+checker pass `_check` runs over every definition the template holds.
 """
 
 from __future__ import annotations
@@ -14,7 +14,8 @@ from typing import Any
 
 from ..asl import RULES as ASL_SEVERITY
 from ..asl import check_definition
-from . import Hit, Rule, TemplateContext, register
+from .base import Hit, Rule, TemplateContext, register
+from .state_machines import state_machines
 
 ERROR_HANDLING = "https://docs.aws.amazon.com/step-functions/latest/dg/concepts-error-handling.html"
 STATES = "https://docs.aws.amazon.com/step-functions/latest/dg/concepts-states.html"
@@ -76,7 +77,7 @@ def split_path(definition: Any, dotted: str) -> tuple[Any, ...]:
 def asl_hits_by_rule(ctx: TemplateContext) -> dict[str, list[Hit]]:
     """Run the ASL checker once over every readable definition; group the hits by rule ID."""
     hits: dict[str, list[Hit]] = defaultdict(list)
-    for machine in ctx.state_machines():
+    for machine in state_machines(ctx):
         if machine.definition is None:
             continue
         for f in check_definition(machine.definition):
@@ -88,7 +89,10 @@ def asl_hits_by_rule(ctx: TemplateContext) -> dict[str, list[Hit]]:
 
 
 def _check(rule_id: str, ctx: TemplateContext) -> list[Hit]:
-    return ctx.asl_hits(rule_id)
+    """One rule's hits; the checker runs once per template for all ASL rules."""
+    if "asl_hits" not in ctx.cache:
+        ctx.cache["asl_hits"] = asl_hits_by_rule(ctx)
+    return ctx.cache["asl_hits"].get(rule_id, [])
 
 
 if set(ASL_RULES) != set(ASL_SEVERITY):  # pragma: no cover - guarded by tests/test_rules.py too

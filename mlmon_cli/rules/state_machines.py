@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from ..asl import AslLoadError, load_asl
-from . import TemplateContext
+from .base import TemplateContext
 
 STATE_MACHINE_TYPES = ("AWS::StepFunctions::StateMachine", "AWS::Serverless::StateMachine")
 INTRINSIC = "${Intrinsic}"
@@ -35,6 +35,13 @@ class StateMachine:
     definition: dict[str, Any] | None
     problem: str | None = None
     mapped: bool = False
+
+
+def state_machines(ctx: TemplateContext) -> list[StateMachine]:
+    """Every state machine definition of the template, in resource order (parsed once per template)."""
+    if "state_machines" not in ctx.cache:
+        ctx.cache["state_machines"] = find_state_machines(ctx)
+    return ctx.cache["state_machines"]
 
 
 def find_state_machines(ctx: TemplateContext) -> list[StateMachine]:

@@ -7,7 +7,8 @@ from collections.abc import Iterator
 from typing import Any
 
 from ..limits import INLINE_TEMPLATE_BYTES, MAX_ALARM_ACTIONS, MAX_COMPOSITE_CHILDREN, MAX_RULE_TARGETS
-from . import Hit, Rule, TemplateContext, register
+from .base import Hit, Rule, TemplateContext, register
+from .state_machines import state_machines
 
 ALARM_TYPES = ("AWS::CloudWatch::Alarm", "AWS::CloudWatch::CompositeAlarm")
 
@@ -85,7 +86,7 @@ def _nulls(ctx: TemplateContext) -> Iterator[Hit]:
 
 
 def _unreadable_definitions(ctx: TemplateContext) -> Iterator[Hit]:
-    for machine in ctx.state_machines():
+    for machine in state_machines(ctx):
         if machine.problem:
             yield Hit(machine.key_path, f"{machine.resource}: {machine.style}: {machine.problem}; its Retry/Catch cannot be checked")
 
