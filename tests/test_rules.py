@@ -262,8 +262,10 @@ def test_plain_cfn_lint_runs_mlmon_rules(tmp_path) -> None:
     path.write_text(MACHINE.replace("    Type: AWS::StepFunctions::StateMachine\n",
                                     "    Type: AWS::StepFunctions::StateMachine\n"
                                     "    Metadata: {cfn-lint: {config: {ignore_checks: [ASL002]}}}\n"))
-    result = _cfn_lint("--append-rules", str(cfnlint_rules_dir()), "--format", "parseable", "--ignore-checks", "ASL001",
-                       "--", str(path))
+    rules_path = subprocess.run([str(Path(sys.executable).with_name("mlmon")), "rules", "--path"], capture_output=True,
+                                text=True, timeout=120, check=True).stdout.strip()  # as in "$(mlmon rules --path)"
+    assert rules_path == str(cfnlint_rules_dir())
+    result = _cfn_lint("--append-rules", rules_path, "--format", "parseable", "--ignore-checks", "ASL001", "--", str(path))
     assert result.returncode == 6, result.stderr  # cfn-lint's bitmask: 2 (error) + 4 (warning)
     assert result.stdout.splitlines() == [
         f"{path}:11:7:11:23:ASL030:Machine: DefinitionString.States.Train.Retry[0].BackoffRate: must be >= 1.0, got 0.5",
