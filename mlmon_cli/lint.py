@@ -66,7 +66,8 @@ def lint_template(text: str, file: str, regions: tuple[str, ...] = ("us-east-1",
             line, col = _locate_in_template(template, hit.path)
             if hit.detail:
                 line, col = _locate_in_text(text, line, _end_line(template, hit.path), hit.detail) or (line, col)
-            findings.append(Finding(file, line, col, rule.id, rule.severity, hit.message, hit.path,
+            path = tuple(int(k) if isinstance(k, int) else str(k) for k in hit.path)  # plain types: pickled across processes
+            findings.append(Finding(file, line, col, rule.id, rule.severity, hit.message, path,
                                     rule.shortdesc, rule.description, rule.source_url))
     return sorted(set(findings))
 

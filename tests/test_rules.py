@@ -248,6 +248,17 @@ def test_json_output_has_cfn_lint_shape(runner, tmp_path) -> None:
     assert found[1]["Rule"]["ShortDescription"] == "Catch path ends in success"
 
 
+@pytest.mark.slow
+def test_several_templates_are_linted_in_parallel_with_the_same_findings(runner, tmp_path) -> None:
+    paths = [tmp_path / "a.yaml", tmp_path / "b.yaml"]
+    for path in paths:
+        path.write_text(MACHINE)
+    result = runner.invoke(main, ["lint", *map(str, paths), "--format", "json"])
+    found = json.loads(result.stdout)
+    assert [(f["Filename"], f["Rule"]["Id"]) for f in found] == [(str(p), r) for p in paths for r in ("ASL030", "ASL040", "ASL001", "ASL002")]
+    assert all(f["Location"]["Path"] == ["Resources", "Machine", "Properties", "DefinitionString"] for f in found)
+
+
 # --- the cfn-lint rule pack -----------------------------------------------------------------------
 
 
