@@ -63,11 +63,13 @@ def lint_template(text: str, file: str, regions: tuple[str, ...] = ("us-east-1",
 
         ctx = TemplateContext(template, size=len(text.encode("utf-8")), base_dir=base_dir)
         for rule, hit in run_rules(ctx, ignore_checks):
-            line, col = _locate_in_template(template, hit.path)
+            where, (line, col) = file, _locate_in_template(template, hit.path)
             if hit.detail:
                 line, col = _locate_in_text(text, line, _end_line(template, hit.path), hit.detail) or (line, col)
+            if hit.file:  # a SAM DefinitionUri file: the finding is reported at its line in that file
+                where, (line, col) = hit.file, _locate(_compose(_read(hit.file)), hit.where)
             path = tuple(int(k) if isinstance(k, int) else str(k) for k in hit.path)  # plain types: pickled across processes
-            findings.append(Finding(file, line, col, rule.id, rule.severity, hit.message, path,
+            findings.append(Finding(where, line, col, rule.id, rule.severity, hit.message, path,
                                     rule.shortdesc, rule.description, rule.source_url))
     return sorted(set(findings))
 
@@ -88,6 +90,13 @@ def _locate_in_template(template: Any, path: tuple[Any, ...]) -> tuple[int, int]
         else:
             break
     return best
+
+
+def _read(path: str) -> str:
+    try:
+        return Path(path).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return ""
 
 
 def _end_line(template: Any, path: tuple[Any, ...]) -> int | None:

@@ -142,7 +142,7 @@ def test_unreadable_definition_string_is_reported() -> None:
 @pytest.mark.slow
 def test_sam_definition_and_definition_uri(tmp_path) -> None:
     (tmp_path / "sfn").mkdir()
-    (tmp_path / "sfn" / "train.asl.json").write_text(ONE_TASK)
+    (tmp_path / "sfn" / "train.asl.json").write_text(json.dumps(json.loads(ONE_TASK), indent=2))
     template = textwrap.dedent("""\
         Transform: AWS::Serverless-2016-10-31
         Resources:
@@ -166,13 +166,16 @@ def test_sam_definition_and_definition_uri(tmp_path) -> None:
                 States:
                   B: {Type: Pass, Next: C}
         """)
-    found = _mlmon(template, base_dir=tmp_path)
+    found = [str(f) for f in lint_template(template, "t.yaml", base_dir=tmp_path) if f.rule.startswith(("ASL", "MLM"))]
+    asl_file = tmp_path / "sfn" / "train.asl.json"  # findings in a DefinitionUri file point into that file
     assert found == [
-        "6:7: ASL001: FromFile: DefinitionUri(sfn/train.asl.json).States.A: Task has no Retry; transient service errors fail the state",
-        "6:7: ASL002: FromFile: DefinitionUri(sfn/train.asl.json).States.A: Task has no Catch; a failure ends the execution without a fallback",
-        "10:7: MLM008: Missing: DefinitionUri(sfn/missing.json): cannot read sfn/missing.json: No such file or directory; "
-        "its Retry/Catch cannot be checked",
-        "21:27: ASL021: Inline: Definition.States.B.Next: 'C' is not a state of this scope",
+        f"{asl_file}:4:5: ASL001: FromFile: DefinitionUri(sfn/train.asl.json).States.A: Task has no Retry; transient service "
+        "errors fail the state",
+        f"{asl_file}:4:5: ASL002: FromFile: DefinitionUri(sfn/train.asl.json).States.A: Task has no Catch; a failure ends the "
+        "execution without a fallback",
+        "t.yaml:10:7: MLM008: Missing: DefinitionUri(sfn/missing.json): cannot read sfn/missing.json: No such file or "
+        "directory; its Retry/Catch cannot be checked",
+        "t.yaml:21:27: ASL021: Inline: Definition.States.B.Next: 'C' is not a state of this scope",
     ]
 
 

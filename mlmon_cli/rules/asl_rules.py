@@ -84,7 +84,8 @@ def asl_hits_by_rule(ctx: TemplateContext) -> dict[str, list[Hit]]:
             inner = split_path(machine.definition, f.path)
             path = machine.key_path + (inner if machine.mapped else ())
             detail = () if machine.mapped or machine.style != "DefinitionString" else inner
-            hits[f.rule].append(Hit(path, f"{machine.resource}: {machine.style}.{f.path}: {f.message}", detail))
+            hits[f.rule].append(Hit(path, f"{machine.resource}: {machine.style}.{f.path}: {f.message}", detail,
+                                    file=machine.file, where=f.path))
     return hits
 
 

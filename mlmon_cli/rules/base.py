@@ -18,6 +18,8 @@ class Hit:
     path: tuple[Any, ...]
     message: str
     detail: tuple[Any, ...] = ()  # keys inside a definition held as text (DefinitionString/Uri), to find the line in it
+    file: str | None = None  # the finding is in this other file (a SAM DefinitionUri definition), at `where`
+    where: str = ""  # dotted path inside `file`, e.g. States.Train.Retry[0]
 
 
 @dataclass(frozen=True)

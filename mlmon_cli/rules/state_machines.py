@@ -35,6 +35,7 @@ class StateMachine:
     definition: dict[str, Any] | None
     problem: str | None = None
     mapped: bool = False
+    file: str | None = None  # the local file a DefinitionUri names
 
 
 def state_machines(ctx: TemplateContext) -> list[StateMachine]:
@@ -125,4 +126,5 @@ def _from_file(name: str, key_path: tuple[Any, ...], path: Path, shown: str) -> 
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         return StateMachine(name, style, key_path, None, problem=f"cannot read {shown}: {getattr(exc, 'strerror', None) or exc}")
-    return _parsed(name, style, key_path, text, path.name)
+    machine = _parsed(name, style, key_path, text, path.name)
+    return StateMachine(machine.resource, style, key_path, machine.definition, machine.problem, file=str(path))
