@@ -66,7 +66,9 @@ def field_schema(f: dataclasses.Field, hint: Any) -> dict[str, Any]:
     """One key: type, enum, bounds, default and description from the field's metadata."""
     meta = f.metadata
     if "parse" in meta:  # a structure the kind parses itself
-        schema: dict[str, Any] = {"type": "array" if str(meta.get("type", "")).startswith("list") else "object"}
+        nested = _nested_schemas().get(meta["parse"])
+        schema: dict[str, Any] = nested() if nested else {
+            "type": "array" if str(meta.get("type", "")).startswith("list") else "object"}
     else:
         schema = type_schema(hint)
     if "choices" in meta:
@@ -82,6 +84,41 @@ def field_schema(f: dataclasses.Field, hint: Any) -> dict[str, Any]:
     if f.name == "statistic":
         schema["pattern"] = STATISTIC.pattern
     return schema
+
+
+def _nested_schemas() -> dict[Any, Any]:
+    """Schemas of the nested structures a kind parses itself, keyed by its parse function."""
+    from .components import _model_monitor as monitor
+
+    return {monitor.parse_data_quality: lambda: _monitor_schema("data"),
+            monitor.parse_model_quality: lambda: _monitor_schema("model")}
+
+
+def _monitor_schema(kind: str) -> dict[str, Any]:
+    """`data_quality` / `model_quality` of a sagemaker_endpoint (components/_model_monitor.py)."""
+    from .components import _model_monitor as monitor
+
+    entries = "features" if kind == "data" else "metrics"
+    if kind == "data":
+        feature = dataclass_schema(monitor._Feature)
+        feature["required"] = ["threshold"]
+        entry = {"anyOf": [{"type": "number", "minimum": 0, "maximum": 1, "description": "Drift threshold (0 to 1)."}, feature]}
+    else:
+        entry = dataclass_schema(monitor._Metric)
+        entry["description"] = "Exactly one of `min` (floor) or `max` (ceiling), plus optional settings."
+    return {
+        "type": "object",
+        "additionalProperties": False,
+        "required": ["schedule_name", entries],
+        "properties": {
+            "schedule_name": {"type": "string", "description": "The Model Monitor monitoring schedule."},
+            entries: {"type": "object", "minProperties": 1, "additionalProperties": entry},
+            **dataclass_schema(monitor._Settings)["properties"],
+            "namespace": {"type": "string", "maxLength": 255, "description": "Override the metric namespace."},
+            "dimensions": {"type": "object", "minProperties": 1, "additionalProperties": {"type": "string"},
+                           "description": "Override the whole dimension mapping."},
+        },
+    }
 
 
 def dataclass_schema(cls: type, skip: tuple[str, ...] = ()) -> dict[str, Any]:

@@ -67,9 +67,12 @@ def test_check_jsonschema_accepts_every_example_and_golden_spec() -> None:
      "$.components[0]: Additional properties are not allowed ('function_nme' was unexpected)"),
     ("kind: lambda", "kind: lamda", "$.components[0].kind: 'lamda' is not one of"),
     ("notifications:", "notification:", "$: Additional properties are not allowed ('notification' was unexpected)"),
+    ("      features:", "      feature:", "$.components[0].data_quality: Additional properties are not allowed ('feature' was unexpected)"),
 ])
 def test_check_jsonschema_rejects_a_misspelled_key(tmp_path, old, new, message) -> None:
     text = (ROOT / "specs" / "churn-model.yaml").read_text(encoding="utf-8")
+    if old not in text:
+        text = (ROOT / "specs" / "realtime-platform.yaml").read_text(encoding="utf-8")
     assert old in text
     bad = tmp_path / "bad.yaml"
     bad.write_text(text.replace(old, new, 1), encoding="utf-8")
