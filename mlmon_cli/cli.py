@@ -459,6 +459,53 @@ def schema_command() -> None:
     click.echo(schema_text(), nl=False)
 
 
+@main.command("init", epilog=EPILOG)
+@click.option("--from-template", "from_template", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Your CloudFormation or SAM template (YAML or JSON): watch every resource mlmon supports.")
+@click.option("--from-stack", "from_stack", default=None, metavar="STACK_NAME",
+              help="A deployed stack: read the physical names of its resources (a separate monitoring stack).")
+@click.option("-o", "--output", type=click.Path(dir_okay=False, allow_dash=True, path_type=Path), default=None,
+              help="Write the spec here (atomically) instead of stdout.")
+@aws_target_options
+@_boundary
+def init_command(from_template: Path | None, from_stack: str | None, output: Path | None, region: str | None,
+                 profile: str | None, endpoint_url: str | None) -> None:
+    """Write a commented starter spec that monitors an existing template or stack.
+
+    \b
+      mlmon init --from-template app.yaml -o monitoring.yaml
+      mlmon generate monitoring.yaml -o app-monitored.yaml   # app.yaml plus the monitoring
+    Resources mlmon cannot watch are listed as comments with the reason.
+    """
+    import os
+
+    from .discover import spec_from_template
+    from .spec.app_template import load_app_template
+
+    if (from_template is None) == (from_stack is None):
+        raise click.UsageError("give exactly one of --from-template or --from-stack")
+    if from_stack is not None:
+        from .aws.session import Target
+        from .discover.stack import spec_from_stack
+
+        found = spec_from_stack(from_stack, Target(region, profile, endpoint_url))
+    else:
+        assert from_template is not None
+        app = load_app_template(from_template, str(from_template))
+        base = output.parent if output is not None and str(output) != "-" else Path(".")
+        ref = os.path.relpath(from_template.resolve(), base.resolve())
+        found = spec_from_template(app, ref, _solution_from(from_template.stem), str(from_template))
+    _write(output, found.text)
+    click.echo(f"mlmon: {len(found.watched)} resource(s) watched, {len(found.skipped)} not watched (listed as comments)", err=True)
+
+
+def _solution_from(stem: str) -> str:
+    name = re.sub(r"[^A-Za-z0-9]+", "-", stem).strip("-")
+    if not name or not name[0].isalpha():
+        name = "app-" + name
+    return name[:40].rstrip("-") or "app"
+
+
 @main.command("kinds")
 @click.option("--markdown", is_flag=True, help="Print the README's alarm tables.")
 @_boundary

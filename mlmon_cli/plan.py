@@ -168,7 +168,11 @@ def plan_from_templates(templates: dict[str, dict[str, Any]], bill: Any = None) 
             reached = list(dict.fromkeys(t for t in (_topic_id(tg.get("Arn")) for tg in props.get("Targets") or []) if t))
             owner = rule_alarm.get(props.get("Name", ""))
             severity = _severity(resources[owner].get("Properties") or {}, owner, ancestors(owner), names) if owner else "?"
-            rows.append(Row("rule", props.get("Name", key[1]), component_of.get(owner, "?") if owner else "?",
+            component = component_of.get(owner, "?") if owner else "?"
+            if not owner and reached:  # an informational rule (e.g. model approval changes): a message, no alarm
+                component = _rule_component(props.get("Name", ""), solution, set(component_of.values()))
+                severity = "info"
+            rows.append(Row("rule", props.get("Name", key[1]), component,
                             _rule_watch(props), _rule_match(props), severity, (), tuple(reached), _recipients(reached, topics)))
     rows.sort(key=lambda r: (r.component, r.type, r.name))
     tree = sorted({(names[p], names[c]) for c, ps in parents.items() for p in ps})
@@ -281,6 +285,12 @@ def _recipients(topic_ids: list[str], topics: dict[str, Topic]) -> tuple[str, ..
     return tuple(dict.fromkeys(out))
 
 
+def _rule_component(name: str, solution: str, components: set[str]) -> str:
+    """The component of a rule named `<solution>-<component>-<Suffix>` (the longest known component that fits)."""
+    fits = [c for c in components if name.startswith(f"{solution}-{c}-")]
+    return max(fits, key=len) if fits else "?"
+
+
 def _severity(props: dict[str, Any], key: Key, ancestors: list[Key], names: dict[Key, str]) -> str:
     found = _SEVERITY.match(props.get("AlarmDescription") or "")
     if found:
@@ -308,6 +318,16 @@ def _watch(props: dict[str, Any]) -> tuple[str, str]:
     cmp = SYMBOLS.get(props.get("ComparisonOperator", ""), "?")
     metric_threshold = props.get("Threshold", "?")
     m, n, period = props.get("DatapointsToAlarm", props.get("EvaluationPeriods", "?")), props.get("EvaluationPeriods", "?"), props.get("Period", "?")
+    if props.get("Metrics"):  # metric math or an anomaly band: the queries say what is watched
+        stats = [q["MetricStat"] for q in props["Metrics"] if isinstance(q.get("MetricStat"), dict)]
+        exprs = [q["Expression"] for q in props["Metrics"] if q.get("Expression")]
+        watches = "; ".join([*(f"{q.get('Id')} = {st.get('Stat')} of {st['Metric'].get('Namespace')} {st['Metric'].get('MetricName')}"
+                               + (f" ({_dims(st['Metric'])})" if _dims(st["Metric"]) else "")
+                               for q in props["Metrics"] if isinstance((st := q.get("MetricStat")), dict)), *exprs])
+        period = stats[0].get("Period", "?") if stats else "?"
+        if "ThresholdMetricId" in props:
+            cmp = {"GreaterThanUpperThreshold": "above", "LessThanLowerThreshold": "below"}.get(props.get("ComparisonOperator", ""), "outside")
+            metric_threshold = "the band"
     natural = f"{metric_threshold}"
     found = _ALARM_LINE.search(props.get("AlarmDescription") or "")
     if found:

@@ -160,6 +160,9 @@ def _common_component_keys() -> dict[str, Any]:
         "log_patterns": {"type": "array", "items": pattern_item,
                          "description": "Metric filters with an alarm each; the log group must exist at deploy time."},
         "log_queries": {"type": "boolean", "default": True, "description": "Saved Logs Insights queries (kinds with a log group)."},
+        "custom_alarms": {"type": "array", "items": {"type": "object"},
+                          "description": "Alarms on any metric, metric-math expression or anomaly band (checked by `mlmon validate`)."},
+        "resource": {"type": "string", "description": "Logical ID of the resource in `template` whose names fill this component's."},
     }
     assert set(LOG_KEYS) <= set(keys)
     return keys
@@ -227,6 +230,9 @@ def spec_schema() -> dict[str, Any]:
             "solution": {"type": "string", "pattern": SOLUTION_NAME.pattern,
                          "description": "Names every resource (<solution>-<component>-<Alarm>); letters, digits and '-', at most 40."},
             "description": {"type": "string", "description": "The template's description."},
+            "name_suffix": {"type": "string", "description": "Appended to every physical name (e.g. per environment)."},
+            "template": {"type": "string", "description": "Your CloudFormation or SAM template: components may bind its resources."},
+            "parameters": {"type": "object", "description": "Parameters the monitoring template declares (name -> default)."},
             "notifications": {"$ref": "#/definitions/notifications"},
             "defaults": {"$ref": "#/definitions/defaults"},
             "components": {"type": "array", "minItems": 1, "items": {"$ref": "#/definitions/component"}},

@@ -131,11 +131,11 @@ def test_cli_markdown_and_json(runner) -> None:
     js = runner.invoke(main, ["plan", str(CHURN), "--format", "json", "--env", "dev"])
     assert js.exit_code == 0, js.stderr
     data = json.loads(js.stdout)
-    assert data["solution"] == "churn" and data["silent"] == []
-    latency = next(r for r in data["rows"] if r["name"] == "churn-scoring-AllTraffic-ModelLatencyP99")
+    assert data["solution"] == "churn-dev" and data["silent"] == []  # --env: physical names carry the environment
+    latency = next(r for r in data["rows"] if r["name"] == "churn-dev-scoring-AllTraffic-ModelLatencyP99")
     assert latency["threshold"].startswith("> 2000 ms")  # the dev overlay's threshold
     assert "release" not in {r["component"] for r in data["rows"]}  # disabled in dev
-    assert {t["name"] for t in data["topics"]} == {"churn-alerts"}
+    assert {t["name"] for t in data["topics"]} == {"churn-dev-alerts"}
 
 
 def test_cli_invalid_spec(runner, tmp_path) -> None:
