@@ -317,7 +317,10 @@ HARDEN_CASES = {
     "null_state_name": ("z.yaml", "StartAt: A\nStates:\n  null: {Type: Pass, End: true}\n",
                         "z.yaml:3:3: (file): States: keys (and state names) must be strings, got null"),
     "recursive_alias": ("r.yaml", "StartAt: A\nx: &r [*r]\nStates:\n  A: {Type: Pass, End: true}\n",
-                        "r.yaml:1:1: (file): x[0]: recursive alias: this value contains itself"),
+                        "r.yaml:2:4: (file): recursive alias: a value contains itself"),
+    "alias_bomb": ("b.yaml", "StartAt: A\n" + "".join(f"x{n}: &a{n} [{', '.join([f'*a{n - 1}'] * 9) if n else '1, 1, 1, 1, 1, 1, 1, 1, 1'}]\n"
+                                                     for n in range(8)) + "States:\n  A: {Type: Pass, End: true}\n",
+                   "b.yaml:7:5: (file): aliases expand this definition to more than 200000 values"),
     "yaml_nan": ("y.yaml", "StartAt: A\nStates:\n  A: {Type: Wait, Seconds: .nan, End: true}\n",
                  "y.yaml:3:29: (file): States.A.Seconds: nan is not a JSON number (finite numbers only)"),
 }

@@ -121,9 +121,37 @@ def _load_json(text: str) -> object:
         raise AslLoadError(f"duplicate key {dup.key!r}", line, col) from None
 
 
+MAX_EXPANDED = 200_000  # values after alias expansion: an alias bomb stops here, before it is built
+
+
+def _expanded_size(node: yaml.Node, memo: dict[int, int], active: set[int]) -> int:
+    if id(node) in memo:
+        return memo[id(node)]
+    if id(node) in active:
+        raise AslLoadError("recursive alias: a value contains itself", node.start_mark.line + 1, node.start_mark.column + 1)
+    active.add(id(node))
+    if isinstance(node, yaml.MappingNode):
+        size = 1 + sum(_expanded_size(k, memo, active) + _expanded_size(v, memo, active) for k, v in node.value)
+    elif isinstance(node, yaml.SequenceNode):
+        size = 1 + sum(_expanded_size(v, memo, active) for v in node.value)
+    else:
+        size = 1
+    active.discard(id(node))
+    memo[id(node)] = size
+    if size > MAX_EXPANDED:
+        raise AslLoadError(f"aliases expand this definition to more than {MAX_EXPANDED} values",
+                           node.start_mark.line + 1, node.start_mark.column + 1)
+    return size
+
+
 def _load_yaml(text: str) -> object:
+    loader = _AslYamlLoader(text)
     try:
-        return yaml.load(text, Loader=_AslYamlLoader)  # noqa: S506 - SafeLoader subclass
+        node = loader.get_single_node()
+        if node is None:
+            return None
+        _expanded_size(node, {}, set())
+        return loader.construct_document(node)
     except AslLoadError:
         raise  # located already (a duplicate key)
     except RecursionError:
@@ -138,6 +166,8 @@ def _load_yaml(text: str) -> object:
         raise AslLoadError(f"invalid YAML: {exc.problem or exc}", line, col) from None
     except yaml.YAMLError as exc:
         raise AslLoadError(f"invalid YAML: {exc}") from None
+    finally:
+        loader.dispose()
 
 
 def load_asl(text: str, filename: str) -> dict:
