@@ -228,6 +228,8 @@ def run_one(text: str, workdir: Path, fmt: str = "yaml") -> Outcome:
     try:
         gen = runner.invoke(main, ["generate", str(spec), "-o", str(out)], catch_exceptions=True)
         val = runner.invoke(main, ["validate", str(spec)], catch_exceptions=True)
+        # lint's readers too (on rejected specs only: an accepted one would run cfn-lint, done below in bulk)
+        lint = runner.invoke(main, ["lint", str(spec)], catch_exceptions=True) if gen.exit_code == 1 else None
     except _Timeout:
         return Outcome(-1, -1, time.perf_counter() - started, "", problems=["timeout"])
     finally:
@@ -242,7 +244,9 @@ def run_one(text: str, workdir: Path, fmt: str = "yaml") -> Outcome:
     codes = (gen.exit_code, val.exit_code)
     if 70 in codes or any(c not in (0, 1, 4) for c in codes):
         problems.append(f"exit {codes}")
-    for result in (gen, val):
+    if lint is not None and lint.exit_code not in (1, 3):
+        problems.append(f"exit lint {lint.exit_code}")
+    for result in (gen, val, *([lint] if lint is not None and lint.exit_code == 1 else [])):
         if result.exit_code != 0:
             lines = result.stderr.splitlines()
             bad = [line for line in lines if not LOCATED.match(line) and not line.startswith(INFO) and not OK_LINE.match(line)]

@@ -405,3 +405,12 @@ def test_cloudformation_tag_on_a_component_is_located(runner, tmp_path) -> None:
     result = runner.invoke(main, ["validate", str(spec)])
     assert (result.exit_code, result.stderr) == (
         1, f"{spec}:4:5: components[0]: CloudFormation intrinsic functions (!Sub) are not supported here; write the literal value\n")
+
+
+def test_lint_of_a_spec_with_a_bad_bool_tag_is_located(runner, tmp_path, monkeypatch) -> None:
+    """lint first tries a file as a state machine definition: `!!bool maybe` crashed that reader (exit 70)."""
+    monkeypatch.chdir(tmp_path)
+    Path("spec.yaml").write_text("solution: s\nnotifications: {emails: [oncall@example.com]}\ncomponents:\n"
+                                 "  - {kind: glue_job, name: etl, job_name: etl, enabled: !!bool maybe}\n", encoding="utf-8")
+    result = runner.invoke(main, ["lint", "spec.yaml"])
+    assert (result.exit_code, result.stderr) == (1, "spec.yaml:4:57: components[0].enabled: 'maybe' is not a valid !!bool value\n")

@@ -145,8 +145,9 @@ def _expanded_size(node: yaml.Node, memo: dict[int, int], active: set[int]) -> i
 
 
 def _load_yaml(text: str) -> object:
-    loader = _AslYamlLoader(text)
+    loader = None
     try:
+        loader = _AslYamlLoader(text)  # the reader checks every character here already
         node = loader.get_single_node()
         if node is None:
             return None
@@ -158,7 +159,7 @@ def _load_yaml(text: str) -> object:
         raise AslLoadError(f"nested more than {MAX_DEPTH} levels deep", 1, 1) from None
     except TypeError as exc:  # an unhashable key: a list or mapping used as a key
         raise AslLoadError(f"invalid YAML: keys must be strings ({exc})", 1, 1) from None
-    except ValueError as exc:  # e.g. `!!int abc`, an integer past Python's digit limit
+    except (ValueError, KeyError) as exc:  # `!!int abc`, `!!bool maybe`, an integer past Python's digit limit
         raise AslLoadError(f"invalid YAML value: {exc}", 1, 1) from None
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
@@ -167,7 +168,8 @@ def _load_yaml(text: str) -> object:
     except yaml.YAMLError as exc:
         raise AslLoadError(f"invalid YAML: {exc}") from None
     finally:
-        loader.dispose()
+        if loader is not None:
+            loader.dispose()
 
 
 def load_asl(text: str, filename: str) -> dict:
