@@ -141,3 +141,18 @@ def test_the_spec_init_writes_validates_against_mlmon_schema(runner, genai_dir: 
     result = subprocess.run([str(exe), "--schemafile", str(genai_dir / "mlmon.schema.json"), str(genai_dir / "broken.yaml")],
                             capture_output=True, text=True, timeout=300, check=False)
     assert result.returncode == 1
+
+
+@pytest.mark.parametrize(("options", "message"), [
+    ("", "components[0].model_id: give model_id, or guardrail_arn and guardrail_version"),
+    (", agent_alias_arn: arn:aws:bedrock:us-east-1:123456789012:agent-alias/ABCDEFGHIJ/KLMNOPQRST",
+     "components[0].agent_alias_arn: give model_id too: agent metrics carry Operation, AgentAliasArn and ModelId"),
+])
+def test_a_bedrock_model_without_model_id_needs_a_guardrail(runner, tmp_path: Path, options: str, message: str) -> None:
+    spec = tmp_path / "spec.yaml"
+    spec.write_text("solution: s\nnotifications: {emails: [a@example.com]}\n"
+                    f"components:\n  - {{kind: bedrock_model, name: m{options}}}\n")
+    result = runner.invoke(main, ["validate", str(spec)])
+    assert result.exit_code == 1
+    assert result.stderr.split(": ", 1)[1] == message + "\n"
+    assert result.stderr.startswith(f"{spec}:4:")
