@@ -62,6 +62,8 @@ def test_init_watches_the_new_types_and_says_why_not_the_others(runner, genai_di
                                                        "sagemaker_inference_component", "sagemaker_model_registry",
                                                        "sagemaker_hyperpod"]
     assert "    model_id: {Ref: AgentModel}   # FoundationModel of Assistant (ModelId of the agent metrics)\n" in text
+    assert "    # [unverified] that ModelId is FoundationModel as written (an ID, ARN or profile): aws cloudwatch list-metrics " \
+           "--namespace AWS/Bedrock/Agents --dimensions Name=AgentAliasArn,Value=<alias ARN>\n" in text
     assert "    continuous_provisioning: true   # NodeProvisioningMode Continuous" in text
     for logical, why in NOT_WATCHED_HERE.items():
         rtype = yaml.safe_load(GENAI.read_text().replace("!", ""))["Resources"][logical]["Type"]

@@ -184,7 +184,9 @@ def _settings(kind: str, rtype: str, props: dict[str, Any], app: AppTemplate) ->
         model = _agent_model(props, app)
         assert model is not None  # _unbindable skipped the alias otherwise
         return [f"    model_id: {model[0]}   # FoundationModel of {model[1]} (ModelId of the agent metrics)",
-                "    # the agent's role needs cloudwatch:PutMetricData on namespace AWS/Bedrock/Agents, else no metrics"]
+                "    # the agent's role needs cloudwatch:PutMetricData on namespace AWS/Bedrock/Agents, else no metrics",
+                "    # [unverified] that ModelId is FoundationModel as written (an ID, ARN or profile): aws cloudwatch "
+                "list-metrics --namespace AWS/Bedrock/Agents --dimensions Name=AgentAliasArn,Value=<alias ARN>"]
     if rtype in ("AWS::Bedrock::Guardrail", "AWS::Bedrock::GuardrailVersion"):
         version = "its working draft (DRAFT)" if rtype == "AWS::Bedrock::Guardrail" else "this version"
         return [f"    # guardrail alarms on GuardrailArn + GuardrailVersion = {version}; add model_id to watch the model too"]
