@@ -21,6 +21,7 @@ from typing import Any
 
 from .components import REGISTRY, load_all
 from .limits import STATISTIC
+from .spec.cfn_values import RESOURCE_KINDS
 from .spec.convert import COMPONENT_NAME, SOLUTION_NAME
 from .spec.fields import SEVERITIES
 from .spec.logs import BUILTIN_PATTERNS
@@ -177,15 +178,40 @@ def _alarms_schema(kind: type) -> dict[str, Any]:
             "description": "Alarm key -> overrides, or `false` to disable the alarm."}
 
 
+CFN_VALUE = {
+    "type": "object", "minProperties": 1, "maxProperties": 1, "additionalProperties": False,
+    "properties": {key: {"type": "string"} for key in ("Ref", "Fn::Sub", "Fn::GetAtt", "Fn::ImportValue")},
+    "description": "A CloudFormation value in long form ({Ref: Param}, {Fn::Sub: ...}, {Fn::GetAtt: Res.Attr}, "
+                   "{Fn::ImportValue: Export}); the short tags (!Ref ...) work too, but JSON Schema tools cannot read them.",
+}
+
+
+def _or_cfn_value(schema: dict[str, Any]) -> dict[str, Any]:
+    """A free-text option also takes a CloudFormation value (spec/cfn_values.py converts it)."""
+    kind = schema.get("type")
+    if "enum" in schema or not (kind == "string" or isinstance(kind, list) and "string" in kind):
+        return schema
+    inner = {k: v for k, v in schema.items() if k != "description"}
+    out: dict[str, Any] = {"anyOf": [inner, {"$ref": "#/definitions/cfn_value"}]}
+    if "description" in schema:
+        out["description"] = schema["description"]
+    return out
+
+
 def _component_schema() -> dict[str, Any]:
     common = _common_component_keys()
     branches = []
     for name in sorted(REGISTRY):
         kind = REGISTRY[name]
         options = dataclass_schema(kind.Options)
-        properties = {**common, **options["properties"], "kind": {"const": name}, "alarms": _alarms_schema(kind)}
+        properties = {**common, **{k: _or_cfn_value(v) for k, v in options["properties"].items()},
+                      "kind": {"const": name}, "alarms": _alarms_schema(kind)}
+        required = options.get("required", [])
+        bound = {o for k, names in RESOURCE_KINDS.values() if k == name for o in names}
         then: dict[str, Any] = {"properties": properties, "additionalProperties": False,
-                                "required": ["kind", "name", *options.get("required", [])]}
+                                "required": ["kind", "name", *(r for r in required if r not in bound)]}
+        if bound & set(required):  # `resource:` fills these from the template
+            then["anyOf"] = [{"required": [r for r in required if r in bound]}, {"required": ["resource"]}]
         branches.append({"if": {"properties": {"kind": {"const": name}}, "required": ["kind"]}, "then": then})
     return {
         "type": "object",
@@ -244,6 +270,7 @@ def spec_schema() -> dict[str, Any]:
             "defaults": dataclass_schema(AlarmDefaults),
             "alarm": dataclass_schema(AlarmOverride),
             "component": _component_schema(),
+            "cfn_value": CFN_VALUE,
         },
     }
 

@@ -43,7 +43,11 @@ def test_schema_covers_every_kind_option_and_alarm() -> None:
         assert {f.name for f in dataclasses.fields(kind.Options)} <= set(props), name
         assert set(props["alarms"]["properties"]) == {a.key for a in kind.alarms}, name
     lam = branches["lambda"]["properties"]
-    assert lam["function_name"]["description"] and "function_name" in branches["lambda"]["required"]
+    assert lam["function_name"]["description"] and "function_name" not in branches["lambda"]["required"]
+    # a name is given, or `resource:` fills it from the template (issue 15)
+    assert branches["lambda"]["anyOf"] == [{"required": ["function_name"]}, {"required": ["resource"]}]
+    assert lam["function_name"]["anyOf"] == [{"type": "string"}, {"$ref": "#/definitions/cfn_value"}]
+    assert "cluster_name" in branches["sagemaker_hyperpod"]["anyOf"][0]["required"]
     alarm = schema["definitions"]["alarm"]["properties"]
     assert alarm["treat_missing_data"]["enum"] == ["breaching", "notBreaching", "ignore", "missing", None]
     assert alarm["severity"]["enum"] == ["critical", "warning", None]
