@@ -27,12 +27,14 @@ from . import split as split_mod
 from .composites import AlarmRef, add_composite, composite_text
 from .dashboard import MetricGraph, Section, add_dashboards
 from .notifications import add_alert_path_alarms, add_notifications, alert_path_names, failed_invocations
+from .quiet import add_quiet_windows
+from . import rollup
 from .settings import AlarmSettings, resolve_settings
 
 _NO_OVERRIDE = AlarmOverride()
 # Logical IDs of mlmon's own resources: a component whose names would produce one is refused.
-RESERVED_IDS = ("AlertsKey", "AlertsKeyAlias", "AlertsTopic", "AlertsTopicPolicy", "WarningTopic", "SolutionComposite",
-                "SolutionCriticalComposite", "SolutionWarningComposite", "AlertPathCriticalComposite")
+RESERVED_IDS = ("AlertsKey", "AlertsKeyAlias", "AlertsTopic", "AlertsTopicPolicy", "WarningTopic", "AlarmHistoryTopic",
+                "SolutionComposite", "SolutionCriticalComposite", "SolutionWarningComposite")
 MAX_RESOURCES = 500
 MAX_TEMPLATE_BYTES = 1_000_000
 MAX_OUTPUTS = 200
@@ -74,18 +76,11 @@ class _Context:
     template: Template
     names: dict[str, str] = field(default_factory=dict)
     graphs: list[MetricGraph] = field(default_factory=list)
+    alarms: dict[str, rollup.Pending] = field(default_factory=dict)  # every metric alarm, to route after rollup
 
     @property
     def topic(self) -> Any:
         return self.topics["critical"]
-
-    def actions(self, severity: str) -> dict[str, list[Any]]:
-        """Alarm actions for a notifying alarm or composite of this severity (OK too, when asked)."""
-        topic = self.topics[severity]
-        actions = {"AlarmActions": [topic]}
-        if self.spec.notifications.ok_notifications:
-            actions["OKActions"] = [topic]
-        return actions
 
     def claim(self, name: str, owner: ComponentSpec) -> None:
         """Refuse two resources with the same physical or logical name (a collision is a spec error)."""
@@ -101,7 +96,7 @@ class _Part:
 
     comp: ComponentSpec
     template: Template
-    composites: dict[str, AlarmRef]  # severity -> the component's composite of that severity
+    composites: dict[str, list[AlarmRef]]  # severity -> what rolls up further (rollup.Heads)
     section: Section  # what the dashboard shows of it
 
 
@@ -122,23 +117,30 @@ def build_template(spec: Spec, split: bool | None = None, nested_ext: str = "yam
     t = _new_template()
     result = BuildResult(t)
     topics = add_notifications(t, spec)
-    parts = _build_parts(spec, result, topics)
-    alert_path = add_alert_path_alarms(t, spec, topics)
+    pending: dict[str, rollup.Pending] = {}
+    parts = _build_parts(spec, result, topics, pending)
+    add_alert_path_alarms(t, spec, topics)
+    solution_wide = rollup.solution_composites(spec)
+    rollup.route(pending, topics, spec)
     needs_split = split if split is not None else _over_limits(t, parts)
     if needs_split:
         by_severity = split_mod.add_nested_stacks(
-            result, spec, [(p.comp.name, p.template, p.composites, p.section) for p in parts], topics, nested_ext
+            result, spec, [(p.comp.name, p.template, p.composites, p.section) for p in parts], topics, nested_ext,
+            stack_composites=solution_wide,
         )
-        add_dashboards(t, spec.solution, [Section(f"{spec.solution}: nested stacks", refs, []) for refs in by_severity.values() if refs])
+        overview = [Section(f"{spec.solution}: nested stacks", refs, []) for refs in by_severity.values() if refs]
+        if overview:
+            add_dashboards(t, spec.solution, overview)
     else:
         for part in parts:
             for resource in part.template.resources.values():
                 t.add_resource(resource)
-        by_severity = {sev: [p.composites[sev] for p in parts if sev in p.composites] for sev in SEVERITIES}
+        by_severity = {sev: [r for p in parts for r in p.composites.get(sev, [])] for sev in SEVERITIES}
         add_dashboards(t, spec.solution, [p.section for p in parts])
-    if alert_path:
-        by_severity["critical"].append(alert_path)
-    _add_solution_composites(t, spec, topics, by_severity)
+    if solution_wide:
+        _add_solution_composites(t, spec, topics, by_severity, pending)
+        rollup.route(pending, topics, spec)  # a solution with a single failure alarm: it notifies itself
+    add_quiet_windows(t, spec, pending, result)
     _count(result)
     t.set_description(_description(spec, result))
     if not needs_split and split is None and len(t.resources) > 250 and len(t.to_json(indent=None)) > MAX_TEMPLATE_BYTES:
@@ -149,23 +151,29 @@ def build_template(spec: Spec, split: bool | None = None, nested_ext: str = "yam
     return result
 
 
-def _add_solution_composites(t: Template, spec: Spec, topics: dict[str, Any], by_severity: dict[str, list[AlarmRef]]) -> None:
-    """One composite per severity over the component composites, and the solution's top composite over those."""
+def _add_solution_composites(t: Template, spec: Spec, topics: dict[str, Any], by_severity: dict[str, list[AlarmRef]],
+                            pending: dict[str, rollup.Pending]) -> None:
+    """One notifying composite per severity over the component heads (rollup `solution`: over every
+    failure alarm), and the solution's top composite over those; built only when they notify
+    (rollup `solution` or `notify_solution`): a composite nobody reads costs $0.50 a month for nothing."""
     tops = []
     for severity in SEVERITIES:
         children = by_severity.get(severity, [])
         if not children:
             continue
+        if len(children) == 1 and children[0].logical_id in pending:  # a single alarm notifies itself
+            pending[children[0].logical_id].notify = True
+            continue
         label = severity.capitalize()
-        actions = [topics[severity]] if spec.notifications.notify_solution else []
+        actions = [topics[severity]]
         ref = add_composite(
             t, f"Solution{label}Composite", naming.alarm_name(spec.solution, label), children,
             partial(composite_text, scope="solution", solution=spec.solution, severity=severity), actions,
-            ok_actions=spec.notifications.ok_notifications,
+            ok_actions=spec.notifications.ok_notifications, suppressor=spec.notifications.deployment_alarm,
         )
         t.add_output(Output(f"Solution{label}CompositeAlarmName", Description=f"ALARM while any {severity} composite is", Value=Ref(ref.logical_id)))
         tops.append(ref)
-    if tops:
+    if len(tops) > 1 and spec.notifications.notify_solution:  # the top one is read through its output only
         top = add_composite(t, "SolutionComposite", naming.alarm_name(spec.solution, "Composite"), tops,
                             partial(composite_text, scope="top", solution=spec.solution), [])
         t.add_output(Output("SolutionCompositeAlarmName", Description="Top composite: ALARM while any component is", Value=Ref(top.logical_id)))
@@ -184,7 +192,7 @@ def _count(result: BuildResult) -> None:
                 result.rules += 1
 
 
-def _build_parts(spec: Spec, result: BuildResult, topics: dict[str, Any]) -> list[_Part]:
+def _build_parts(spec: Spec, result: BuildResult, topics: dict[str, Any], pending: dict[str, rollup.Pending]) -> list[_Part]:
     """Build every component into its own template."""
     names = {rid: "mlmon's own resources" for rid in RESERVED_IDS}
     for label in ("Composite", "Critical", "Warning"):
@@ -192,11 +200,11 @@ def _build_parts(spec: Spec, result: BuildResult, topics: dict[str, Any]) -> lis
     names.update({name: "the alert-path alarms" for name in alert_path_names(spec)})
     parts = []
     for comp in spec.components:
-        ctx = _Context(spec, topics, result, _new_template(), names)
-        composites, watched = _add_component(ctx, comp)
-        if composites:
-            section = Section(f"{comp.name}: {watched}", list(composites.values()), ctx.graphs)
-            parts.append(_Part(comp, ctx.template, composites, section))
+        ctx = _Context(spec, topics, result, _new_template(), names, alarms=pending)
+        heads, watched = _add_component(ctx, comp)
+        if heads:
+            section = Section(f"{comp.name}: {watched}", [r for refs in heads.values() for r in refs], ctx.graphs)
+            parts.append(_Part(comp, ctx.template, heads, section))
     return parts
 
 
@@ -205,8 +213,8 @@ def _over_limits(parent: Template, parts: list[_Part]) -> bool:
     return count > MAX_RESOURCES
 
 
-def _add_component(ctx: _Context, comp: ComponentSpec) -> tuple[dict[str, AlarmRef], str]:
-    """Add a component's alarms and rules; return its composite per severity and what it watches."""
+def _add_component(ctx: _Context, comp: ComponentSpec) -> tuple[dict[str, list[AlarmRef]], str]:
+    """Add a component's alarms and rules; return its heads per severity (rollup.component) and what it watches."""
     kind = REGISTRY[comp.kind]()
     env = BuildEnv(ctx.spec.solution, comp.name, ctx.topic)
     for resource in [*kind.resources(comp.options, env), *logs_mod.log_resources(kind, comp, env)]:
@@ -224,10 +232,8 @@ def _add_component(ctx: _Context, comp: ComponentSpec) -> tuple[dict[str, AlarmR
             for target in kind.targets(comp.options):
                 group.append(_add_metric_alarm(ctx, comp, kind, alarm, settings, target))
     _add_extra_alarms(ctx, comp, kind, env, children)
-    composites = {}
-    for severity in SEVERITIES:
-        if not children.get(severity):
-            continue
+
+    def composite(severity: str, refs: list[AlarmRef]) -> AlarmRef:
         label = severity.capitalize()
         logical = naming.logical_id(comp.name, label, "Composite")
         name = naming.alarm_name(ctx.spec.solution, comp.name, label)
@@ -235,9 +241,10 @@ def _add_component(ctx: _Context, comp: ComponentSpec) -> tuple[dict[str, AlarmR
         ctx.claim(name, comp)
         describe = partial(composite_text, scope="component", solution=ctx.spec.solution, watched=kind.watched(comp.options),
                            severity=severity, runbook=comp.runbook_url or "")
-        composites[severity] = add_composite(ctx.template, logical, name, children[severity], describe, [ctx.topics[severity]],
-                                             ok_actions=ctx.spec.notifications.ok_notifications)
-    return composites, kind.watched(comp.options)
+        return add_composite(ctx.template, logical, name, refs, describe, [ctx.topics[severity]],
+                             ok_actions=ctx.spec.notifications.ok_notifications, suppressor=ctx.spec.notifications.deployment_alarm)
+
+    return rollup.component(ctx.spec, children, ctx.alarms, composite), kind.watched(comp.options)
 
 
 def _add_extra_alarms(ctx: _Context, comp: ComponentSpec, kind: Component, env: BuildEnv,
@@ -256,11 +263,14 @@ def _add_extra_alarms(ctx: _Context, comp: ComponentSpec, kind: Component, env: 
         label = severity.capitalize()
         logical = naming.logical_id(comp.name, label, group, "Composite")
         name = naming.alarm_name(ctx.spec.solution, comp.name, label, group)
+        if not rollup.group_composite(ctx.spec, refs, ctx.alarms, name):
+            continue  # rollup.group_composite routed them: each notifies itself
         ctx.claim(logical, comp)
         ctx.claim(name, comp)
         describe = partial(composite_text, scope="component", solution=ctx.spec.solution, watched=kind.watched(comp.options),
                            severity=severity, group=group, runbook=comp.runbook_url or "")
-        children.setdefault(severity, []).append(add_composite(ctx.template, logical, name, refs, describe, []))
+        add_composite(ctx.template, logical, name, refs, describe, [ctx.topics[severity]],
+                      ok_actions=ctx.spec.notifications.ok_notifications, suppressor=ctx.spec.notifications.deployment_alarm)
 
 
 def _notifies(ctx: _Context, settings: AlarmSettings) -> bool:
@@ -276,10 +286,10 @@ def _add_metric_alarm(ctx: _Context, comp: ComponentSpec, kind: Component, alarm
     dims = dimensions if dimensions is not None else {**target.dimensions, **alarm.extra_dimensions}
     assert settings.threshold is not None  # the converter refuses enabled alarms without one
     threshold = kind.metric_threshold(comp.options, alarm, settings.threshold)
-    notifies = _notifies(ctx, settings)
+    text = partial(_alarm_text, ctx, comp, kind, alarm, settings, dims, rule_name=rule_name)
     props: dict[str, Any] = {
         "AlarmName": name,
-        "AlarmDescription": _alarm_text(ctx, comp, kind, alarm, settings, dims, notifies, rule_name),
+        "AlarmDescription": text(notifies=False),
         "Namespace": alarm.namespace,
         "MetricName": alarm.metric,
         "Period": settings.period,
@@ -296,9 +306,9 @@ def _add_metric_alarm(ctx: _Context, comp: ComponentSpec, kind: Component, alarm
         props["Statistic"] = settings.statistic
     else:
         props["ExtendedStatistic"] = settings.statistic
-    if notifies:
-        props.update(ctx.actions(settings.severity))
-    ctx.template.add_resource(Alarm(logical, **props))
+    resource = ctx.template.add_resource(Alarm(logical, **props))
+    ctx.alarms[logical] = rollup.Pending(resource, settings.severity, rollup.long_lived(settings), text,
+                                         notify=_notifies(ctx, settings), warm_up=rollup.warm_up_minutes(settings))
     title = " ".join(p for p in (target.label, alarm.suffix) if p)
     ctx.graphs.append(MetricGraph(title, alarm.namespace, alarm.metric, dims, settings.statistic, settings.period, props["Threshold"]))
     return AlarmRef(logical, name)
@@ -345,7 +355,7 @@ def _number(value: float) -> float | int:
 
 
 def _alarm_text(ctx: _Context, comp: ComponentSpec, kind: Component, alarm: AlarmDef, s: AlarmSettings,
-                dims: dict[str, Any], notifies: bool, rule_name: str) -> str:
+                dims: dict[str, Any], rule_name: str, notifies: bool, composite: str = "") -> str:
     shown = {k: (v if isinstance(v, str) else "<state machine ARN>") for k, v in dims.items()}
     threshold = f"{_number(s.threshold)}{UNITS[alarm.unit]}"
     if alarm.scale != 1 or kind.metric_threshold(comp.options, alarm, 1.0) != 1.0:
@@ -369,7 +379,7 @@ def _alarm_text(ctx: _Context, comp: ComponentSpec, kind: Component, alarm: Alar
         source=alarm.source,
         caveat=alarm.caveat,
         notifies=notifies,
-        composite=naming.alarm_name(ctx.spec.solution, comp.name, s.severity.capitalize()),
+        composite=composite or naming.alarm_name(ctx.spec.solution, comp.name, s.severity.capitalize()),
         severity=s.severity,
         runbook=s.runbook_url or comp.runbook_url or "",
     )

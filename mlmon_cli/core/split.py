@@ -60,10 +60,12 @@ def stack_id(prefix: str) -> str:
     return f"Monitoring{prefix or 'All'}"
 
 
-def add_nested_stacks(result: Any, spec: Spec, parts: list[Part], topics: dict[str, Any], ext: str = "yaml") -> dict[str, list[AlarmRef]]:
+def add_nested_stacks(result: Any, spec: Spec, parts: list[Part], topics: dict[str, Any], ext: str = "yaml",
+                      stack_composites: bool = True) -> dict[str, list[AlarmRef]]:
     """Fill `result.nested` with one template per group; add the Stack resources to the parent.
 
-    Returns, per severity, the stack composites the parent's solution composites should name.
+    Returns, per severity, the stack composites the parent's solution composites should name
+    (none without `stack_composites`: the parent then has no solution composite to feed).
     """
     parent = result.template
     refs: dict[str, list[AlarmRef]] = {severity: [] for severity in SEVERITIES}
@@ -71,9 +73,12 @@ def add_nested_stacks(result: Any, spec: Spec, parts: list[Part], topics: dict[s
     for prefix, members in sorted(group(parts).items()):
         logical = stack_id(prefix)
         stem = f"monitoring-{prefix or 'all'}"
-        nested, severities = _nested_template(spec, members, prefix, topic_params, ext)
+        nested, severities = _nested_template(spec, members, prefix, topic_params, ext, stack_composites)
         result.nested[stem] = nested
-        parent.add_resource(Stack(logical, TemplateURL=f"{STACKS_DIR}/{stem}.{ext}", Parameters=topic_params or None))
+        used = {name: value for name, value in topic_params.items() if name in nested.parameters}
+        if KEY_PARAMETER in nested.parameters:
+            used[KEY_PARAMETER] = GetAtt("AlertsKey", "Arn")
+        parent.add_resource(Stack(logical, TemplateURL=f"{STACKS_DIR}/{stem}.{ext}", Parameters=used or None))
         for severity in severities:
             label = severity.capitalize()
             name = naming.alarm_name(spec.solution, "Stack", prefix or "all", label)
@@ -81,20 +86,32 @@ def add_nested_stacks(result: Any, spec: Spec, parts: list[Part], topics: dict[s
     return refs
 
 
-def _nested_template(spec: Spec, members: list[Part], prefix: str, topic_params: dict[str, Any], ext: str) -> tuple[Template, list[str]]:
+KEY_PARAMETER = "AlertsKeyArn"
+
+
+def _key_by_parameter(t: Template, resource: Any) -> Any:
+    """A log group encrypted with the parent's AlertsKey takes the key's ARN as a parameter here."""
+    key = resource.properties.get("KmsKeyId") if resource.resource_type == "AWS::Logs::LogGroup" else None
+    if isinstance(key, GetAtt) and key.to_dict() == {"Fn::GetAtt": ["AlertsKey", "Arn"]}:
+        resource.properties["KmsKeyId"] = Ref(KEY_PARAMETER)
+        if KEY_PARAMETER not in t.parameters:
+            t.add_parameter(Parameter(KEY_PARAMETER, Type="String", Description="ARN of the solution's KMS key"))
+    return resource
+
+
+def _nested_template(spec: Spec, members: list[Part], prefix: str, topic_params: dict[str, Any], ext: str,
+                     stack_composites: bool = True) -> tuple[Template, list[str]]:
     from .build import UncappedTemplate  # the same uncapped template the single build uses
 
     t = UncappedTemplate()
     t.set_version("2010-09-09")
     t.set_description(f"mlmon monitoring for {spec.solution}: nested stack {prefix or 'all'} ({len(members)} components)")
-    for name in topic_params:
-        t.add_parameter(Parameter(name, Type="String", Description="ARN of one of the solution's alert topics"))
     for _, template, _, _ in members:
         for resource in template.resources.values():
-            t.add_resource(resource)
+            t.add_resource(_key_by_parameter(t, resource))
     add_dashboards(t, spec.solution, [m[3] for m in members], label=prefix or "all")
-    severities = []
-    for severity in SEVERITIES:
+    severities: list[str] = []
+    for severity in SEVERITIES if stack_composites else ():
         children = [m[2][severity] for m in members if severity in m[2]]
         if not children:
             continue
@@ -105,4 +122,10 @@ def _nested_template(spec: Spec, members: list[Part], prefix: str, topic_params:
         t.add_output(Output(f"Stack{label}CompositeArn", Description=f"Composite over this stack's {severity} composites",
                             Value=GetAtt(logical, "Arn")))
         severities.append(severity)
+    # Only the topics this stack's resources name (a parameter nothing uses is a cfn-lint warning);
+    # the alarm actions are routed after the split, so they are read here at serialization time.
+    text = t.to_json(indent=None)
+    for name in topic_params:
+        if f'"Ref": "{name}"' in text:
+            t.add_parameter(Parameter(name, Type="String", Description="ARN of one of the solution's alert topics"))
     return t, severities
