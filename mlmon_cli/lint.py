@@ -166,7 +166,9 @@ def _mlmon_checks(template: dict[str, Any], text: str, file: str) -> list[Findin
 
             findings.extend(Finding(file, line, col, f.rule, f.severity, f"{name}: Definition.{f.path}: {f.message}")
                             for f in check_definition(props["Definition"]))
-        if kind == "AWS::CloudWatch::Alarm" and props.get("InsufficientDataActions") and props.get("TreatMissingData") == "notBreaching":
+        quiet = props.get("InsufficientDataActions") == [{"Ref": "AlarmHistoryTopic"}]  # mlmon's topic without subscribers
+        if kind == "AWS::CloudWatch::Alarm" and props.get("InsufficientDataActions") and not quiet \
+                and props.get("TreatMissingData") == "notBreaching":
             findings.append(Finding(file, line, col, "MLM004", "warning",
                                     f"{name}: InsufficientDataActions on a sparse metric (notBreaching) fire on quiet periods"))
     return findings

@@ -4,7 +4,7 @@ A mute rule mutes the *actions* of the alarms it names while its schedule is ope
 keep evaluating and changing state, so an incident that outlasts the window notifies when its
 alarm next changes state, and the dashboard shows everything meanwhile (aws-ml-facts-2.md §8.1).
 The rules name every alarm and composite that notifies people (the quiet ones only write to the
-alarm-history topic), at most 100 per rule (the API's limit; CloudFormation's schema allows 500).
+alarm-history topic) except the alert path's own alarms, at most 100 per rule (the API's limit; CloudFormation's schema allows 500).
 """
 
 from __future__ import annotations
@@ -28,8 +28,8 @@ def notifying_alarms(t: Template, history: Any) -> list[str]:
         if r.resource_type not in ("AWS::CloudWatch::Alarm", "AWS::CloudWatch::CompositeAlarm"):
             continue
         actions = [a for key in PEOPLE_ACTIONS for a in r.properties.get(key, [])]
-        if any(a != history for a in actions):
-            found.append(logical)
+        if any(a != history for a in actions) and not logical.startswith("AlertPath"):
+            found.append(logical)  # the alert path's own alarms stay loud: a broken topic is news in any window
     return found
 
 

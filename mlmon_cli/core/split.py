@@ -32,7 +32,7 @@ STACK_RESOURCE_BUDGET = 400
 STACKS_DIR = "stacks"
 TOPIC_PARAMETER = "AlertsTopic"
 
-Part = tuple[str, Template, dict[str, AlarmRef], Section]  # name, resources, composite per severity, dashboard section
+Part = tuple[str, Template, dict[str, list[AlarmRef]], Section]  # name, resources, heads per severity, dashboard section
 
 
 def _bits(name: str) -> str:
@@ -112,7 +112,7 @@ def _nested_template(spec: Spec, members: list[Part], prefix: str, topic_params:
     add_dashboards(t, spec.solution, [m[3] for m in members], label=prefix or "all")
     severities: list[str] = []
     for severity in SEVERITIES if stack_composites else ():
-        children = [m[2][severity] for m in members if severity in m[2]]
+        children = [ref for m in members for ref in m[2].get(severity, [])]
         if not children:
             continue
         label = severity.capitalize()
