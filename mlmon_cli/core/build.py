@@ -58,6 +58,7 @@ class BuildResult:
     composites: int = 0
     rules: int = 0
     alarm_names: list[str] = field(default_factory=list)
+    owners: dict[str, str] = field(default_factory=dict)  # logical ID -> component name (core/cost.py)
 
     @property
     def templates(self) -> int:
@@ -202,6 +203,7 @@ def _build_parts(spec: Spec, result: BuildResult, topics: dict[str, Any], pendin
     for comp in spec.components:
         ctx = _Context(spec, topics, result, _new_template(), names, alarms=pending)
         heads, watched = _add_component(ctx, comp)
+        result.owners.update({logical: comp.name for logical in ctx.template.resources})
         if heads:
             section = Section(f"{comp.name}: {watched}", [r for refs in heads.values() for r in refs], ctx.graphs)
             parts.append(_Part(comp, ctx.template, heads, section))
