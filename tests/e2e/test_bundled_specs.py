@@ -419,7 +419,8 @@ def test_nothing_pages_at_deploy(deployed: Deployed) -> None:
     after, _ = model.predict({**deployed.initial, **{n: "OK" for n in in_alarm}}, {})
     assert [c for c in model.composite if after[c] == "ALARM"] == []
     loud = [n for n in in_alarm if set(model.actions(n, "ALARM")) - history]
-    deployed.figures["at deploy: alarms in ALARM / of them without a warm-up"] = f"{len(loud)} / 0"
+    cold = [n for n in loud if "WarmUpConfiguration" not in props[n]]
+    deployed.figures["at deploy: notifying alarms in ALARM / of them without a warm-up"] = f"{len(loud)} / {len(cold)}"
 
 
 def test_failures_notify_while_absence_alarms_are_in_alarm(deployed: Deployed) -> None:
