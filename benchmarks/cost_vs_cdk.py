@@ -27,7 +27,7 @@ sys.path.insert(0, str(ROOT))
 
 from mlmon_cli.core.build import build_template  # noqa: E402
 from mlmon_cli.core.cost import PRICES_DATE, Bill, estimate, price_template  # noqa: E402
-from mlmon_cli.spec import parse_spec  # noqa: E402
+from mlmon_cli.core.pipeline import parse_spec  # noqa: E402
 from mlmon_cli.spec.model import ROLLUPS  # noqa: E402
 
 CDK_VERSIONS = json.loads((ROOT / "tools" / "cdk" / "package.json").read_text())["dependencies"]

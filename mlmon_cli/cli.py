@@ -18,6 +18,7 @@ import click
 from . import __version__
 from .aws.cli_options import aws_target_options, echo_err
 from .errors import InputFileError, LimitError, MlmonError, SpecError
+from .limits import INLINE_TEMPLATE_BYTES, MAX_TEMPLATE_BYTES
 
 EXIT_OK = 0
 EXIT_INPUT = 1
@@ -26,8 +27,6 @@ EXIT_LINT = 3
 EXIT_LIMIT = 4
 EXIT_AWS = 5
 EXIT_INTERNAL = 70
-INLINE_TEMPLATE_BYTES = 51_200
-MAX_TEMPLATE_BYTES = 1_000_000
 
 EPILOG = """\b
 Exit codes:
@@ -98,18 +97,17 @@ def generate_command(spec: Path, output: Path | None, fmt: str | None, split: bo
     Split output (past 500 resources) goes to a directory: parent template.yaml plus
     stacks/*.yaml; deploy it with `aws cloudformation package` first.
     """
-    from .core.build import build_template
-    from .core.serialize import dump_all
-    from .spec import load_spec
+    from .core.pipeline import generate, load_path
+    from .serialize import dump_all
 
     gc.disable()  # builds allocate many small objects and free none; collection passes only cost time
-    parsed = load_spec(spec, env=env)
+    parsed = load_path(spec, env=env)
     fmt = fmt or ("json" if output is not None and output.suffix == ".json" else "yaml")
     to_directory = output is not None and str(output) != "-" and (output.is_dir() or output.suffix not in (".yaml", ".yml", ".json", ".template"))
     if split is None and not to_directory:
         split = False  # a single file or stdout cannot hold nested stacks
     try:
-        result = build_template(parsed, split=split, nested_ext=fmt)
+        result = generate(parsed, split=split, nested_ext=fmt)
     except LimitError as exc:
         raise LimitError(f"{exc}; write a split output into a directory with -o DIRECTORY") from None
     files = dump_all({f"template.{fmt}": result.template, **{f"stacks/{stem}.{fmt}": t for stem, t in result.nested.items()}}, fmt)
@@ -179,7 +177,7 @@ def validate_command(specs: tuple[Path, ...], env: str | None) -> None:
 
     Without --env, the base spec and every environment it defines are validated.
     """
-    from .spec import parse_spec, spec_environments
+    from .core.pipeline import spec_environments, validate
     from .spec.nodes import read_text
 
     problems = []
@@ -188,7 +186,7 @@ def validate_command(specs: tuple[Path, ...], env: str | None) -> None:
             text = read_text(path, str(path))
             envs = [env] if env is not None else [None, *spec_environments(text, str(path))]
             for name in envs:
-                parsed = parse_spec(text, str(path), name)
+                parsed = validate(text, str(path), name)
                 label = f" [env {name}]" if name else ""
                 click.echo(f"{path}{label}: ok ({len(parsed.components)} components)", err=True)
         except SpecError as exc:
@@ -232,11 +230,10 @@ def lint_command(files: tuple[Path, ...], env: str | None) -> None:
             asl_findings.extend(lint_asl(text, str(path)))
             asl_files += 1
             continue
-        from .core.build import build_template
-        from .core.serialize import dump
-        from .spec import parse_spec
+        from .core.pipeline import generate, load
+        from .serialize import dump
 
-        result = build_template(parse_spec(text, str(path), env))
+        result = generate(load(text, str(path), env))
         jobs.append((f"{path}(generated)", dump(result.template.to_dict(), "yaml")))
         jobs.extend((f"{path}(generated stacks/{stem})", dump(t.to_dict(), "yaml")) for stem, t in result.nested.items())
     findings = lint_files(jobs) + sorted(asl_findings)

@@ -9,35 +9,13 @@ import dataclasses
 import sys
 import typing
 
-from .components import REGISTRY, load_all
+from .components import REGISTRY, builtin_kinds, load_all
 from .components.base import UNITS, AlarmDef
 from .spec.logs import reference_markdown as logs_reference_markdown
+from .spec.fields import fields_table
 from .spec.model import AlarmDefaults, AlarmOverride, Notifications
 
-
-def _type_name(hint: typing.Any) -> str:
-    text = str(hint).replace("typing.", "").replace("<class '", "").replace("'>", "")
-    return text.replace("tuple[str, ...]", "list of str").replace(" | None", "")
-
-
-def _default(f: dataclasses.Field) -> str:
-    if f.default is not dataclasses.MISSING:
-        value = f.default
-        if value is None:
-            return "-"
-        if isinstance(value, tuple):
-            return "[" + ", ".join(value) + "]"
-        return str(value).lower() if isinstance(value, bool) else str(value)
-    return "**required**"
-
-
-def fields_table(cls: type) -> str:
-    hints = typing.get_type_hints(cls)
-    rows = ["| key | type | default | meaning |", "|---|---|---|---|"]
-    for f in dataclasses.fields(cls):
-        unit = f" ({f.metadata['unit']})" if "unit" in f.metadata else ""
-        rows.append(f"| `{f.name}` | {f.metadata.get('type') or _type_name(hints[f.name])}{unit} | {_default(f)} | {f.metadata.get('doc', '')} |")
-    return "\n".join(rows) + "\n"
+__all__ = ["fields_table", "kinds_markdown", "kinds_text", "spec_reference_markdown"]
 
 
 def _threshold(a: AlarmDef) -> str:
@@ -69,12 +47,12 @@ def _dimension_names(kind: type, a: AlarmDef) -> list[str]:
     return list(kind.dimension_names) + [f"{k}={v}" for k, v in a.extra_dimensions.items()]
 
 
-def kinds_markdown() -> str:
-    """Markdown reference of every kind: options, then alarms with their defaults."""
-    load_all()
+def kinds_markdown(kinds: dict[str, type] | None = None) -> str:
+    """Markdown reference of every kind (default: the built-in ones): options, then alarms with their defaults."""
+    kinds = builtin_kinds() if kinds is None else kinds
     out = []
-    for name in sorted(REGISTRY):
-        kind = REGISTRY[name]
+    for name in sorted(kinds):
+        kind = kinds[name]
         module_doc = (sys.modules[kind.__module__].__doc__ or "").strip()
         out.append(f"### `{name}`: {kind.title}\n\n{module_doc}\n")
         out.append("Options:\n\n" + fields_table(kind.Options))

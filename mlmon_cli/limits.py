@@ -1,13 +1,88 @@
-"""AWS limits and rules mlmon respects (CloudWatch, CloudFormation, EventBridge, SNS): flat constants
-and small pure functions, the lowest layer (imports nothing from mlmon).
+"""Every CloudWatch, CloudFormation, EventBridge and SNS limit and rule mlmon relies on, in one place.
 
-Sources: ../shared/reference/aws-ml-facts-2.md §8 (2026 alarm features) and §10 (SNS).
+The lowest layer: constants and small pure checks, imported by the spec validation, the
+component kinds, the builder and lint alike, so a rule cannot be written twice and disagree.
+Sources: ../shared/reference/aws-monitoring-facts.md and the service quotas pages of each service.
 """
 
 from __future__ import annotations
 
 import re
 
+# --- CloudFormation -------------------------------------------------------------------------
+MAX_RESOURCES = 500  # resources per template
+MAX_OUTPUTS = 200  # outputs per template
+MAX_TEMPLATE_BYTES = 1_000_000  # template body via S3
+INLINE_TEMPLATE_BYTES = 51_200  # template body passed inline (TemplateBody)
+LOGICAL_ID_MAX = 255
+DESCRIPTION_MAX = 1024  # template Description
+
+# --- CloudWatch alarms ----------------------------------------------------------------------
+ALARM_NAME_MAX = 255
+ALARM_DESCRIPTION_MAX = 1024
+MAX_ALARM_ACTIONS = 5  # per action list (AlarmActions, OKActions, InsufficientDataActions)
+MAX_DIMENSIONS = 30
+DIMENSION_VALUE_MAX = 1024
+ONE_DAY = 86_400  # evaluation window limit for periods under an hour
+SEVEN_DAYS = 604_800  # evaluation window limit for any alarm
+HIGH_RESOLUTION_PERIODS = (10, 30)
+TREAT_MISSING_DATA = ("breaching", "notBreaching", "ignore", "missing")
+STANDARD_STATISTICS = ("Sum", "Average", "Maximum", "Minimum", "SampleCount")
+STATISTIC = re.compile(r"^(Sum|Average|Maximum|Minimum|SampleCount|(p|tm|wm|tc|ts)(100|\d{1,2}(\.\d{1,2})?))$")
+COMPARISONS = {
+    ">": "GreaterThanThreshold",
+    ">=": "GreaterThanOrEqualToThreshold",
+    "<": "LessThanThreshold",
+    "<=": "LessThanOrEqualToThreshold",
+}
+
+# --- CloudWatch composite alarms ------------------------------------------------------------
+MAX_COMPOSITE_CHILDREN = 100
+MAX_COMPOSITE_RULE_CHARS = 10_240
+
+# --- CloudWatch dashboards and logs ---------------------------------------------------------
+MAX_DASHBOARD_COMPONENTS = 75  # mlmon's own choice: keeps a dashboard body well under 1 MB and readable
+MAX_ALARMS_PER_WIDGET = 100
+MAX_FILTER_PATTERN = 1024
+
+# --- EventBridge ----------------------------------------------------------------------------
+RULE_NAME_MAX = 64
+TARGET_ID_MAX = 64
+MAX_RULE_TARGETS = 5
+
+# --- Step Functions -------------------------------------------------------------------------
+STATE_MACHINE_NAME_MAX = 80
+EXPRESS_MAX_SECONDS = 300
+
+
+def period_problem(period: int) -> str:
+    """CloudWatch accepts 10, 30 (high resolution) or a multiple of 60 seconds."""
+    if period in HIGH_RESOLUTION_PERIODS or (period > 0 and period % 60 == 0):
+        return ""
+    return f"must be 10, 30 or a multiple of 60 seconds, got {period}"
+
+
+def alarm_window_problems(period: int, evaluation_periods: int, datapoints_to_alarm: int) -> list[str]:
+    """Cross-field rules CloudWatch enforces at PutMetricAlarm time (cfn-lint does not check them)."""
+    problems = []
+    if datapoints_to_alarm > evaluation_periods:
+        problems.append(f"datapoints_to_alarm ({datapoints_to_alarm}) must not exceed evaluation_periods ({evaluation_periods})")
+    limit = ONE_DAY if period < 3600 else SEVEN_DAYS
+    if period * evaluation_periods > limit:
+        problems.append(f"period x evaluation_periods = {period * evaluation_periods} s exceeds CloudWatch's "
+                        f"{limit} s limit for {'periods under an hour' if limit == ONE_DAY else 'any alarm'}")
+    return problems
+
+
+def substitution_problem(text: str) -> str:
+    """`${...}` in a CloudFormation string is read as a substitution (in Fn::Sub) or flagged by cfn-lint
+    (E1029) elsewhere; mlmon writes user text into both, so it refuses the sequence outright."""
+    if "${" in text:
+        return "contains '${', which CloudFormation would read as a substitution; write '$ {' or remove it"
+    return ""
+
+
+# --- 2026 CloudWatch features (aws-ml-facts-2.md §8) -------------------------------------
 # WarmUpConfiguration (Alarm, LogAlarm): 1 to 2,880 minutes; the API requires the duration.
 WARM_UP_MINUTES_MIN = 1
 WARM_UP_MINUTES_MAX = 2_880
@@ -20,8 +95,8 @@ MUTE_EXPRESSION_MAX = 256
 MUTE_DURATION_MIN_MINUTES = 1
 MUTE_DURATION_MAX_MINUTES = 15 * 24 * 60
 MUTE_DESCRIPTION_MAX = 1_024
-_DURATION = re.compile(r"^P(?:(\d+)D)?(?:T(?:(\d+)H)?(?:(\d+)M)?)?$")
-_SCHEDULE = re.compile(r"^(cron|at)\(.+\)$")
+_ISO_DURATION = re.compile(r"^P(?:(\d+)D)?(?:T(?:(\d+)H)?(?:(\d+)M)?)?$")
+_MUTE_SCHEDULE = re.compile(r"^(cron|at)\(.+\)$")
 
 # CompositeAlarm ActionsSuppressor: wait and extension periods in seconds (both required with it).
 SUPPRESSOR_WAIT_SECONDS = 120
@@ -30,7 +105,7 @@ SUPPRESSOR_EXTENSION_SECONDS = 300
 
 def duration_minutes(text: str) -> int | None:
     """Minutes of an ISO 8601 duration of days, hours and minutes (P1D, PT2H, PT90M), or None."""
-    m = _DURATION.match(text)
+    m = _ISO_DURATION.match(text)
     if not m or text in ("P", "PT") or text.endswith("T"):
         return None
     days, hours, minutes = (int(g) if g else 0 for g in m.groups())
@@ -39,7 +114,7 @@ def duration_minutes(text: str) -> int | None:
 
 def mute_schedule_problem(expression: str) -> str:
     """Why a mute rule's schedule expression is refused ('' when fine)."""
-    if not _SCHEDULE.match(expression):
+    if not _MUTE_SCHEDULE.match(expression):
         return "expected cron(<minutes> <hours> <day-of-month> <month> <day-of-week> <year>) or at(<yyyy-mm-ddThh:mm:ss>)"
     if len(expression) > MUTE_EXPRESSION_MAX:
         return f"at most {MUTE_EXPRESSION_MAX} characters"

@@ -10,10 +10,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-INLINE_TEMPLATE_BYTES = 51_200
-MAX_RULE_TARGETS = 5
-MAX_COMPOSITE_CHILDREN = 100
-MAX_ALARM_ACTIONS = 5
+from .limits import INLINE_TEMPLATE_BYTES, MAX_ALARM_ACTIONS, MAX_COMPOSITE_CHILDREN, MAX_RULE_TARGETS
 
 
 @dataclass(frozen=True, order=True)

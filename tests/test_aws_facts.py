@@ -10,7 +10,7 @@ import re
 import pytest
 
 from mlmon_cli.core.build import build_template
-from mlmon_cli.spec import load_spec
+from mlmon_cli.core.pipeline import load_spec
 
 from .conftest import ROOT
 from .template_graph import composite_children, resources_of, unreachable_alarms

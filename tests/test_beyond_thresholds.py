@@ -15,10 +15,10 @@ from pathlib import Path
 import pytest
 
 from mlmon_cli.core.build import build_template
-from mlmon_cli.spec import load_spec
+from mlmon_cli.core.pipeline import load_spec
 from mlmon_cli.spec.logs import BUILTIN_PATTERNS
 
-from .conftest import GOLDEN, SPECS
+from .conftest import GOLDEN, GOLDEN_SPECS, SPECS
 from .template_graph import composite_children, resources_of, unreachable_alarms
 
 CRITICAL, WARNING = {"Ref": "AlertsTopic"}, {"Ref": "WarningTopic"}
@@ -210,7 +210,7 @@ def test_saved_queries(logs) -> None:
 COMMAND = re.compile(r"^(fields|filter|stats|sort|limit|parse|display|dedup) ")
 
 
-@pytest.mark.parametrize("spec_path", SPECS + sorted(GOLDEN.glob("*/spec.yaml")), ids=lambda p: f"{p.parent.name}/{p.name}")
+@pytest.mark.parametrize("spec_path", SPECS + GOLDEN_SPECS, ids=lambda p: f"{p.parent.name}/{p.name}")
 def test_every_saved_query_is_well_formed(spec_path: Path) -> None:
     """Commands separated by pipes, each a Logs Insights command; regexes and quotes balanced."""
     template = build_template(load_spec(spec_path)).template.to_dict()
@@ -281,7 +281,7 @@ def test_event_staleness_rules_and_alarms(stale) -> None:
                                                 "OnlyStartEvaluatingAfterWarmUpPeriodEnds": True}
 
 
-@pytest.mark.parametrize("spec_path", SPECS + sorted(GOLDEN.glob("*/spec.yaml")), ids=lambda p: f"{p.parent.name}/{p.name}")
+@pytest.mark.parametrize("spec_path", SPECS + GOLDEN_SPECS, ids=lambda p: f"{p.parent.name}/{p.name}")
 def test_no_alarm_evaluates_more_than_seven_days(spec_path: Path) -> None:
     template = build_template(load_spec(spec_path)).template.to_dict()
     for res in resources_of(template, "AWS::CloudWatch::Alarm").values():

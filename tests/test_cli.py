@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 import json
 
 import yaml
@@ -52,6 +54,7 @@ def test_validate_many_files_reports_all(runner, tmp_path) -> None:
     assert f"{bad}:1:1: notifications: missing required key" in result.stderr
 
 
+@pytest.mark.slow
 def test_lint_spec_and_template(runner, tmp_path) -> None:
     out = tmp_path / "t.yaml"
     runner.invoke(main, ["generate", CHURN, "-o", str(out)])
@@ -60,6 +63,7 @@ def test_lint_spec_and_template(runner, tmp_path) -> None:
     assert "0 error(s)" in result.stderr
 
 
+@pytest.mark.slow
 def test_split_output_directory_is_written_and_linted(runner, tmp_path) -> None:
     out = tmp_path / "out"
     result = runner.invoke(main, ["generate", CHURN, "-o", str(out), "--split"])
@@ -73,6 +77,7 @@ def test_split_output_directory_is_written_and_linted(runner, tmp_path) -> None:
     assert f"mlmon: {1 + len(stacks)} template(s), 0 error(s)" in result.stderr
 
 
+@pytest.mark.slow
 def test_lint_reports_errors_with_locations(runner, tmp_path) -> None:
     out = tmp_path / "t.yaml"
     runner.invoke(main, ["generate", CHURN, "-o", str(out)])

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import pytest
+
 import yaml
 
-from mlmon_cli.core import naming
+from mlmon_cli import naming
 from mlmon_cli.core.build import build_template
 from mlmon_cli.core.composites import ARN_PREFIX_CHARS, MAX_CHILDREN, MAX_RULE_CHARS
 from mlmon_cli.lint import lint_template
-from mlmon_cli.core.serialize import dump
-from mlmon_cli.spec import parse_spec
+from mlmon_cli.serialize import dump
+from mlmon_cli.core.pipeline import parse_spec
 
 from .template_graph import composite_children, resources_of, unreachable_alarms
 
@@ -31,6 +33,7 @@ def deployed_rule_length(template: dict, composite: str) -> int:
     return sum(len('ALARM("") OR ') + ARN_PREFIX_CHARS + len(alarms[c]) for c in children)
 
 
+@pytest.mark.slow
 def test_many_children_nest_within_limits() -> None:
     template = build_template(parse_spec(spec_with_variants(40), "s.yaml")).template.to_dict()
     alarms = resources_of(template, "AWS::CloudWatch::Alarm")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 import json
 import re
 
@@ -9,7 +11,7 @@ import yaml
 
 from benchmarks.synthetic import spec as synthetic_spec
 from mlmon_cli.core.build import build_template
-from mlmon_cli.spec import load_spec, parse_spec
+from mlmon_cli.core.pipeline import load_spec, parse_spec
 
 from .conftest import ROOT
 from .template_graph import resources_of
@@ -55,6 +57,7 @@ def test_dashboard_shows_every_component_and_its_alarms() -> None:
             assert widget["properties"]["region"] == "arn:aws:x:AWS::Region"
 
 
+@pytest.mark.slow
 def test_split_output_has_a_dashboard_per_stack_and_an_overview() -> None:
     data = synthetic_spec(300)
     data["notifications"]["notify_solution"] = True  # the overview shows the stack composites

@@ -5,8 +5,8 @@ from __future__ import annotations
 import yaml
 
 from mlmon_cli.core.build import build_template
-from mlmon_cli.core.serialize import dump
-from mlmon_cli.spec import load_spec, parse_spec
+from mlmon_cli.serialize import dump
+from mlmon_cli.core.pipeline import load_spec, parse_spec
 
 from .conftest import ROOT, SPECS
 

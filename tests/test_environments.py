@@ -7,7 +7,7 @@ import pytest
 from mlmon_cli.cli import EXIT_INPUT, main
 from mlmon_cli.core.build import build_template
 from mlmon_cli.errors import SpecError
-from mlmon_cli.spec import parse_spec
+from mlmon_cli.core.pipeline import parse_spec
 
 SPEC = """\
 solution: churn

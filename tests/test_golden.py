@@ -8,12 +8,12 @@ import pytest
 
 from mlmon_cli.components import load_all
 from mlmon_cli.core.build import build_template
-from mlmon_cli.core.serialize import dump
-from mlmon_cli.spec import load_spec
+from mlmon_cli.serialize import dump
+from mlmon_cli.core.pipeline import load_spec
 
-from .conftest import GOLDEN
+from .conftest import GOLDEN, GOLDEN_SPECS
 
-CASES = sorted(p.parent for p in GOLDEN.glob("*/spec.yaml"))
+CASES = [p.parent for p in GOLDEN_SPECS]
 
 
 def generate(spec_path: Path) -> str:

@@ -17,8 +17,8 @@ import yaml
 
 from benchmarks.synthetic import spec as synthetic_spec
 from mlmon_cli.core.build import build_template
-from mlmon_cli.core.serialize import dump
-from mlmon_cli.spec import load_spec, parse_spec, spec_environments
+from mlmon_cli.serialize import dump
+from mlmon_cli.core.pipeline import load_spec, parse_spec, spec_environments
 
 from .conftest import GOLDEN, ROOT, SPECS
 

@@ -12,10 +12,10 @@ from mlmon_cli.asl import load_asl
 from mlmon_cli.asl.check import iter_scopes
 from mlmon_cli.cli import EXIT_INPUT, EXIT_LINT, main
 
-from .conftest import GOLDEN
+from .conftest import GOLDEN, corpus_params
 
-CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus" / "asl"
-FILES = sorted(CORPUS.glob("*")) if CORPUS.is_dir() else []
+pytestmark = pytest.mark.slow  # cfn-lint, moto, a subprocess or large specs: not in the fast loop
+
 FINDING = re.compile(r"^(?P<file>[^:]+):(?P<line>\d+):(?P<col>\d+): (?P<rule>ASL\d{3}): (?P<message>.+)$")
 
 
@@ -23,8 +23,7 @@ def states(defn: dict) -> dict[str, dict]:
     return {scope.state_path(n): s for scope in iter_scopes(defn) for n, s in scope.body["States"].items()}
 
 
-@pytest.mark.skipif(not FILES, reason=f"ASL corpus not found at {CORPUS}")
-@pytest.mark.parametrize("source", FILES, ids=[p.name for p in FILES])
+@pytest.mark.parametrize("source", corpus_params("asl"))
 def test_harden_every_corpus_file_via_the_cli(source: Path, runner, tmp_path) -> None:
     out = tmp_path / source.name
     first = runner.invoke(main, ["harden", str(source), "-o", str(out)])

@@ -7,13 +7,15 @@ from pathlib import Path
 import pytest
 
 from mlmon_cli.core.build import build_template
-from mlmon_cli.core.serialize import dump
+from mlmon_cli.serialize import dump
 from mlmon_cli.lint import lint_template
-from mlmon_cli.spec import load_spec
+from mlmon_cli.core.pipeline import load_spec
 
-from .conftest import GOLDEN, SPECS
+from .conftest import GOLDEN, GOLDEN_SPECS, SPECS
 
-INPUTS = SPECS + sorted(GOLDEN.glob("*/spec.yaml"))
+pytestmark = pytest.mark.slow  # cfn-lint, moto, a subprocess or large specs: not in the fast loop
+
+INPUTS = SPECS + GOLDEN_SPECS
 
 
 @pytest.mark.parametrize("spec_path", INPUTS, ids=[f"{p.parent.name}/{p.name}" for p in INPUTS])

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 import os
 import subprocess
 import sys
@@ -9,6 +11,8 @@ import zipfile
 from pathlib import Path
 
 from .conftest import ROOT
+
+pytestmark = pytest.mark.slow  # cfn-lint, moto, a subprocess or large specs: not in the fast loop
 
 
 def test_wheel_ships_templates_and_runs_from_an_install(tmp_path: Path) -> None:

@@ -7,9 +7,9 @@ import yaml
 from mlmon_cli.cli import main
 from mlmon_cli.core.build import build_template
 from mlmon_cli.core.cost import estimate
-from mlmon_cli.core.serialize import dump
+from mlmon_cli.serialize import dump
 from mlmon_cli.lint import lint_template
-from mlmon_cli.spec import parse_spec
+from mlmon_cli.core.pipeline import parse_spec
 
 from .template_graph import composite_children, resources_of, unreachable_alarms
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import yaml
 
 from mlmon_cli.core.build import build_template
-from mlmon_cli.spec import parse_spec
+from mlmon_cli.core.pipeline import parse_spec
 
 from .template_graph import composite_children, resources_of
 

@@ -8,10 +8,10 @@ import pytest
 import yaml
 
 from mlmon_cli.core.build import build_template
-from mlmon_cli.core.serialize import dump
-from mlmon_cli.spec import load_spec
+from mlmon_cli.serialize import dump
+from mlmon_cli.core.pipeline import load_spec
 
-from .conftest import GOLDEN, SPECS
+from .conftest import GOLDEN, GOLDEN_SPECS, SPECS
 
 TRICKY = [
     "", " lead", "trail ", "yes", "No", "off", "~", "null", "1.5", "0x1", "1e3", ".inf", "-x", "- x", "?x", "a: b",
@@ -28,7 +28,7 @@ def test_tricky_scalars_round_trip() -> None:
     assert json.loads(dump(data, "json")) == data
 
 
-@pytest.mark.parametrize("spec_path", SPECS + sorted(GOLDEN.glob("*/spec.yaml")), ids=lambda p: f"{p.parent.name}/{p.name}")
+@pytest.mark.parametrize("spec_path", SPECS + GOLDEN_SPECS, ids=lambda p: f"{p.parent.name}/{p.name}")
 def test_templates_round_trip(spec_path) -> None:
     data = build_template(load_spec(spec_path)).template.to_dict()
     assert yaml.safe_load(dump(data, "yaml")) == data
@@ -36,8 +36,8 @@ def test_templates_round_trip(spec_path) -> None:
 
 def test_parallel_serialization_gives_the_same_text(monkeypatch) -> None:
     from benchmarks.synthetic import spec as synthetic_spec
-    from mlmon_cli.core import serialize
-    from mlmon_cli.spec import parse_spec
+    from mlmon_cli import serialize
+    from mlmon_cli.core.pipeline import parse_spec
 
     result = build_template(parse_spec(yaml.safe_dump(synthetic_spec(200)), "s.yaml"), split=True)
     templates = {"template.yaml": result.template, **{f"stacks/{k}.yaml": v for k, v in result.nested.items()}}

@@ -11,12 +11,14 @@ import yaml
 from benchmarks.synthetic import component, spec
 from mlmon_cli.core.build import build_template
 from mlmon_cli.core.composites import ARN_PREFIX_CHARS, MAX_CHILDREN
-from mlmon_cli.core.serialize import dump
+from mlmon_cli.serialize import dump
 from mlmon_cli.core.split import TOPIC_PARAMETER
 from mlmon_cli.lint import lint_files
-from mlmon_cli.spec import parse_spec
+from mlmon_cli.core.pipeline import parse_spec
 
 from .template_graph import composite_children, resources_of, unreachable_alarms
+
+pytestmark = pytest.mark.slow  # cfn-lint, moto, a subprocess or large specs: not in the fast loop
 
 TOPIC = {"Ref": "AlertsTopic"}
 

@@ -24,10 +24,12 @@ import pytest
 from mlmon_cli.asl import check_definition, harden_definition
 from mlmon_cli.asl.harden import CONSOLE
 from mlmon_cli.core.build import build_template
-from mlmon_cli.spec import load_spec, parse_spec
+from mlmon_cli.core.pipeline import load_spec, parse_spec
 
 from .conftest import GOLDEN, SPECS
 from .moto_sfn import ACCOUNT, REGION, sandbox  # noqa: F401 - fixture
+
+pytestmark = pytest.mark.slow  # cfn-lint, moto, a subprocess or large specs: not in the fast loop
 
 HEADER = "solution: churn\nnotifications: {emails: [oncall@example.com]}\ncomponents:\n  - kind: workflow\n    name: nightly\n"
 MISSING_TOPIC = f"arn:aws:sns:{REGION}:{ACCOUNT}:does-not-exist"

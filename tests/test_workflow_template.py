@@ -10,10 +10,10 @@ import pytest
 from mlmon_cli.components import load_all
 from mlmon_cli.components.step_functions import METRIC_ALARMS
 from mlmon_cli.core.build import build_template
+from mlmon_cli.serialize import dump
 from mlmon_cli.workflow.iam import LOG_DELIVERY, XRAY
-from mlmon_cli.core.serialize import dump
 from mlmon_cli.lint import lint_files
-from mlmon_cli.spec import load_spec
+from mlmon_cli.core.pipeline import load_spec
 
 from .conftest import GOLDEN, ROOT
 
@@ -132,6 +132,7 @@ def test_definition_is_a_mapping_with_the_topic_substituted() -> None:
     assert props["Definition"]["States"]["Build and test"]["Catch"][0]["ResultPath"] == "$.error"
 
 
+@pytest.mark.slow
 def test_a_workflow_split_into_a_nested_stack_lints_clean() -> None:
     """The role may land in a nested stack, where only the topic is passed in (no GetAtt AlertsKey)."""
     result = build_template(load_spec(EXAMPLE), split=True)

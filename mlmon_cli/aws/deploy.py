@@ -28,10 +28,10 @@ from urllib.parse import quote
 from botocore.exceptions import ClientError
 
 from ..errors import AwsError, AwsUsageError
+from ..limits import INLINE_TEMPLATE_BYTES
 from ..lint import null_paths
 from .session import Aws, Target, aws_errors, error_code, error_message
 
-INLINE_TEMPLATE_BYTES = 51_200
 NO_CHANGES = ("didn't contain changes", "No updates are to be performed")
 CHANGE_SET_TIMEOUT = 600.0
 NAMED_IAM = {
@@ -87,13 +87,12 @@ def parse_pairs(values: Iterable[str], option: str) -> dict[str, str]:
 
 def deploy_spec(spec: Path, request: DeployRequest, log: Log, env: str | None = None) -> DeployResult:
     """Generate the template(s) for `spec` (with environment `env` applied) and deploy them."""
-    from ..core.build import build_template
-    from ..spec import load_spec
+    from ..core.pipeline import generate, load_path
 
     parse_pairs(request.parameters, "--parameter")  # fail fast on malformed options
     parse_pairs(request.tags, "--tag")
-    parsed = load_spec(spec, env=env)
-    result = build_template(parsed)
+    parsed = load_path(spec, env=env)
+    result = generate(parsed)
     nested = {stem: t.to_dict() for stem, t in getattr(result, "nested", {}).items()}
     log(f"mlmon: generated {spec}{f' [env {env}]' if env else ''}: {result.alarms} alarms, {result.composites} composite alarms, "
         f"{result.rules} EventBridge rules" + (f", {len(nested)} nested stacks" if nested else ""))
@@ -103,7 +102,7 @@ def deploy_spec(spec: Path, request: DeployRequest, log: Log, env: str | None = 
 def deploy_template(template: dict[str, Any], request: DeployRequest, log: Log,
                     nested: dict[str, dict[str, Any]] | None = None) -> DeployResult:
     """Deploy a template dict (plus nested templates by file stem) through a change set."""
-    from ..core.serialize import dump
+    from ..serialize import dump
 
     nested = nested or {}
     nulls = [f"{stem}:{path}" for stem, tpl in [("template", template), *nested.items()] for path in null_paths(tpl)]

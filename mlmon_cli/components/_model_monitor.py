@@ -35,8 +35,9 @@ from typing import Any
 
 import yaml
 
-from ..core import naming
+from .. import naming
 from ..errors import Location
+from ..limits import MAX_DIMENSIONS, alarm_window_problems
 from ..spec.convert import MISSING, SpecReader
 from ..spec.model import SEVERITIES, doc
 from ..spec.nodes import node_location
@@ -47,9 +48,7 @@ MODEL_NAMESPACE = "aws/sagemaker/Endpoints/model-metrics"
 DRIFT_PREFIX = "feature_baseline_drift_"
 DEFAULT_PERIOD = 3600
 GROUP = "ModelHealth"
-SEVEN_DAYS = 604_800
 NAME = re.compile(r"^[!-~]([ -~]{0,198}[!-~])?$")  # printable ASCII, no outer spaces, at most 200
-MAX_DIMENSIONS = 30
 # Model-quality metrics Model Monitor publishes (binary and multiclass classification, regression).
 KNOWN_MODEL_METRICS = (
     "accuracy", "precision", "recall", "f0_5", "f1", "f2", "auc", "au_prc", "true_positive_rate",
@@ -230,11 +229,8 @@ def _entry(r: SpecReader, node: yaml.Node, path: str, kind: str, name: str, defa
         comparison, threshold = ">", values["threshold"]
     else:
         comparison, threshold = ("<", values["min"]) if values.get("min") is not None else (">", values["max"])
-    if datapoints > evaluation_periods:
-        r.error(node, path, f"datapoints_to_alarm ({datapoints}) must not exceed evaluation_periods ({evaluation_periods})")
-    if period * evaluation_periods > SEVEN_DAYS:
-        r.error(node, path, f"period x evaluation_periods = {period * evaluation_periods} s exceeds CloudWatch's {SEVEN_DAYS} s "
-                            "(7 days) limit")
+    for problem in alarm_window_problems(period, evaluation_periods, datapoints):
+        r.error(node, path, problem)
     if len(r.problems) > before:
         return None
     return MonitorAlarm(name, comparison, threshold, period, evaluation_periods, datapoints, merged["severity"] or "warning",

@@ -46,6 +46,8 @@ class JobType:
         return EventDef(
             source="aws.sagemaker",
             detail_type=self.detail_type,
+            status_field=self.status_field,
+            failure_statuses=("Failed", "Stopped"),
             message_template=self.message_template,
             input_paths={
                 "job": f"$.detail.{self.name_field}",

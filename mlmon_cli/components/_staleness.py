@@ -21,7 +21,7 @@ from __future__ import annotations
 from dataclasses import field
 from typing import Any
 
-from ..core import naming
+from .. import naming
 from ..spec.model import doc
 from .base import MLMON_DEFAULT, AlarmDef, BuildEnv, ExtraAlarm
 

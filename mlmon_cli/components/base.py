@@ -10,13 +10,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Generic, TypeVar
 
-# Comparison symbols used in tables -> CloudWatch ComparisonOperator.
-COMPARISONS = {
-    ">": "GreaterThanThreshold",
-    ">=": "GreaterThanOrEqualToThreshold",
-    "<": "LessThanThreshold",
-    "<=": "LessThanOrEqualToThreshold",
-}
+from .. import naming
+from ..limits import COMPARISONS  # comparison symbols used in tables -> CloudWatch ComparisonOperator
+
+__all__ = ["COMPARISONS", "UNITS", "AlarmDef", "AlarmSettings", "AlarmTarget", "BuildEnv", "Component", "EventDef", "ExtraAlarm",
+           "event_alarm"]
 
 # Spec unit -> how it is validated and written in descriptions.
 UNITS = {
@@ -43,6 +41,8 @@ class EventDef:
     detail_type: str
     message_template: str
     input_paths: dict[str, str]
+    status_field: str = ""  # the `detail` field carrying the state (spellings differ per service)
+    failure_statuses: tuple[str, ...] = ()  # every value of it a failure rule may match (as the service writes it)
 
 
 @dataclass(frozen=True)
@@ -97,6 +97,22 @@ def event_alarm(key: str, suffix: str, event: EventDef, why: str, first_step: st
 
 
 @dataclass(frozen=True)
+class AlarmSettings:
+    """The numbers an alarm is built with; `threshold` is in the spec's natural unit."""
+
+    enabled: bool
+    threshold: float | None
+    period: int
+    evaluation_periods: int
+    datapoints_to_alarm: int
+    statistic: str
+    treat_missing_data: str
+    notify: bool | None
+    severity: str = "critical"
+    runbook_url: str | None = None
+
+
+@dataclass(frozen=True)
 class AlarmTarget:
     """One set of dimensions alarms are created for (a SageMaker variant, or the whole resource)."""
 
@@ -127,10 +143,8 @@ class ExtraAlarm:
     group: str = ""
 
     @property
-    def settings(self) -> Any:
-        """The alarm's numbers as the builder uses them (an `AlarmSettings`)."""
-        from ..core.settings import AlarmSettings  # lazily: core.settings imports this module
-
+    def settings(self) -> AlarmSettings:
+        """The alarm's numbers as the builder uses them."""
         a = self.alarm
         return AlarmSettings(enabled=True, threshold=a.threshold, period=a.period, evaluation_periods=a.evaluation_periods,
                              datapoints_to_alarm=a.datapoints_to_alarm, statistic=a.statistic,
@@ -146,9 +160,7 @@ class BuildEnv:
     topic: Any
 
     def logical_id(self, *parts: str) -> str:
-        from ..core.naming import logical_id
-
-        return logical_id(self.component, *parts)
+        return naming.logical_id(self.component, *parts)
 
 
 OptionsT = TypeVar("OptionsT")

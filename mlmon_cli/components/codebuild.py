@@ -21,6 +21,8 @@ NAMESPACE = "AWS/CodeBuild"
 BUILD_STATE_CHANGE = EventDef(
     source="aws.codebuild",
     detail_type="CodeBuild Build State Change",
+    status_field="build-status",
+    failure_statuses=("FAILED", "STOPPED"),
     message_template="codebuild_state_change.txt.j2",
     input_paths={
         "project": "$.detail.project-name",

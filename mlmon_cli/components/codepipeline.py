@@ -19,6 +19,8 @@ from .base import AlarmDef, AlarmTarget, BuildEnv, Component, EventDef, ExtraAla
 PIPELINE_STATE_CHANGE = EventDef(
     source="aws.codepipeline",
     detail_type="CodePipeline Pipeline Execution State Change",
+    status_field="state",
+    failure_statuses=("FAILED",),
     message_template="codepipeline_state_change.txt.j2",
     input_paths={
         "pipeline": "$.detail.pipeline",

@@ -25,6 +25,8 @@ NEEDS_METRICS = "Requires job metrics: run the job with --enable-metrics."
 JOB_STATE_CHANGE = EventDef(
     source="aws.glue",
     detail_type="Glue Job State Change",
+    status_field="state",
+    failure_statuses=("FAILED", "TIMEOUT", "STOPPED"),
     message_template="glue_job_state_change.txt.j2",
     input_paths={
         "job": "$.detail.jobName",

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from ..spec.logs import FAILURE_REGEX
 from ..spec.model import doc
 from . import component
 from .base import AWS_RECOMMENDED, AlarmDef, AlarmTarget, Component
@@ -83,8 +84,6 @@ class LambdaFunction(Component[LambdaOptions]):
         return f"/aws/lambda/{o.function_name}"
 
     def log_queries(self, o: LambdaOptions) -> dict[str, str]:
-        from ..core.logs import FAILURE_REGEX
-
         return {
             "Latest failures": (
                 "fields @timestamp, @requestId, @logStream, @message\n"

@@ -38,6 +38,8 @@ PER_CORE = "CPU and GPU utilization are summed over cores (0-100 x cores); the t
 ENDPOINT_STATE_CHANGE = EventDef(
     source="aws.sagemaker",
     detail_type="SageMaker Endpoint State Change",
+    status_field="EndpointStatus",
+    failure_statuses=("FAILED",),
     message_template="sagemaker_endpoint_state_change.txt.j2",
     input_paths={
         "endpoint": "$.detail.EndpointName",

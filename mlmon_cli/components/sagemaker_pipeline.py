@@ -28,6 +28,8 @@ NAME_PATTERN = re.compile(r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,255}$")  # CreatePipel
 EXECUTION_STATUS_CHANGE = EventDef(
     source="aws.sagemaker",
     detail_type="SageMaker Model Building Pipeline Execution Status Change",
+    status_field="currentPipelineExecutionStatus",
+    failure_statuses=("Failed", "Stopped"),
     message_template="sagemaker_pipeline_state_change.txt.j2",
     input_paths={
         "pipeline": "$.detail.pipelineArn",

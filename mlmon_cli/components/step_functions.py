@@ -22,6 +22,8 @@ NAMESPACE = "AWS/States"
 EXECUTION_STATUS_CHANGE = EventDef(
     source="aws.states",
     detail_type="Step Functions Execution Status Change",
+    status_field="status",
+    failure_statuses=("FAILED", "TIMED_OUT", "ABORTED"),
     message_template="step_functions_state_change.txt.j2",
     input_paths={
         "execution": "$.detail.executionArn",

@@ -38,9 +38,10 @@ import re
 from dataclasses import MISSING, dataclass, field, fields
 from typing import Any
 
-from ..core.naming import shorten
+from .. import naming
 from ..errors import Location
-from ..spec.model import doc
+from ..limits import EXPRESS_MAX_SECONDS
+from ..spec.fields import doc, fields_table
 from ..workflow.model import PARALLEL, RetryOverride, Step, parse_retry, parse_steps, walk
 from ..workflow.steps import STEP_TYPES
 from . import component
@@ -49,7 +50,6 @@ from .base import AlarmTarget, BuildEnv, Component, ExtraAlarm
 from .step_functions import METRIC_ALARMS, StepFunctions, success_alarms
 
 STATE_MACHINE_NAME = re.compile(r"^[A-Za-z0-9_-]{1,80}$")
-EXPRESS_MAX_SECONDS = 300
 LOG_RETENTION_DAYS = 365  # CT.CLOUDWATCH.PR.2 requires at least a year (or never expire)
 
 
@@ -92,7 +92,7 @@ class Workflow(Component[WorkflowOptions]):
         if o.state_machine_name:
             return o.state_machine_name
         assert self.env is not None, "resources() must run first"
-        return shorten(f"{self.env.solution}-{self.env.component}", 80)
+        return naming.state_machine_name(self.env.solution, self.env.component)
 
     def resources(self, o: WorkflowOptions, env: BuildEnv) -> list[Any]:
         from troposphere import GetAtt
@@ -144,7 +144,6 @@ class Workflow(Component[WorkflowOptions]):
     def reference_markdown(cls) -> str:
         """Step types, their keys and default retriers, for the README (docs.py)."""
         from ..asl.retry_policies import POLICIES
-        from ..docs import fields_table
 
         rows = ["| step type | what it does | keys (**required**) | default retry: errors, interval x backoff^n (cap), attempts, jitter |",
                 "|---|---|---|---|"]

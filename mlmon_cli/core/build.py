@@ -15,38 +15,34 @@ from troposphere import GetAtt, Output, Ref, Template
 from troposphere.cloudwatch import Alarm, MetricDimension
 from troposphere.events import InputTransformer, Rule, Target
 
-from ..components import REGISTRY, load_all
+from ..components import REGISTRY
 from ..components.base import COMPARISONS, UNITS, AlarmDef, AlarmTarget, BuildEnv, Component
 from ..errors import LimitError, Problem, SpecError
+from ..limits import MAX_OUTPUTS, MAX_RESOURCES, MAX_TEMPLATE_BYTES, STANDARD_STATISTICS, alarm_window_problems
 from ..render import render
 from ..spec.model import SEVERITIES, AlarmOverride, ComponentSpec, Spec
-
+from .. import naming
+from ..components.settings import AlarmSettings, resolve_settings
 from . import logs as logs_mod
-from . import naming
 from . import split as split_mod
 from .composites import AlarmRef, add_composite, composite_text
 from .dashboard import MetricGraph, Section, add_dashboards
-from .notifications import add_alert_path_alarms, add_notifications, alert_path_names, failed_invocations
-from .quiet import add_quiet_windows
 from . import rollup
-from .settings import AlarmSettings, resolve_settings
+from .notifications import add_alert_path_alarms, add_notifications, failed_invocations
+from .quiet import add_quiet_windows
+from .template import new_template
 
 _NO_OVERRIDE = AlarmOverride()
-# Logical IDs of mlmon's own resources: a component whose names would produce one is refused.
-RESERVED_IDS = ("AlertsKey", "AlertsKeyAlias", "AlertsTopic", "AlertsTopicPolicy", "WarningTopic", "AlarmHistoryTopic",
-                "SolutionComposite", "SolutionCriticalComposite", "SolutionWarningComposite")
-MAX_RESOURCES = 500
-MAX_TEMPLATE_BYTES = 1_000_000
-MAX_OUTPUTS = 200
-STANDARD_STATISTICS = ("Sum", "Average", "Maximum", "Minimum", "SampleCount")
+# Physical names that must be unique too, by the claim space they are checked in.
+_NAME_PROPERTIES = {"AWS::CloudWatch::Alarm": ("AlarmName", "alarm"), "AWS::CloudWatch::CompositeAlarm": ("AlarmName", "alarm"),
+                    "AWS::Events::Rule": ("Name", "rule")}
 
 
-class UncappedTemplate(Template):
-    """A Template that lets us count past 500 resources, so the limit error can name the count."""
+class _Refused(Exception):
+    """A component would create something AWS refuses: a taken logical ID or name, an alarm window too long."""
 
-    def add_resource(self, resource: Any) -> Any:
-        return self._update(self.resources, resource)
-
+    def __init__(self, problem: Problem):
+        self.problem = problem
 
 @dataclass
 class BuildResult:
@@ -75,7 +71,7 @@ class _Context:
     topics: dict[str, Any]  # severity -> topic ARN expression
     result: BuildResult
     template: Template
-    names: dict[str, str] = field(default_factory=dict)
+    names: dict[tuple[str, str], str] = field(default_factory=dict)  # (what, name) -> who took it
     graphs: list[MetricGraph] = field(default_factory=list)
     alarms: dict[str, rollup.Pending] = field(default_factory=dict)  # every metric alarm, to route after rollup
 
@@ -83,12 +79,18 @@ class _Context:
     def topic(self) -> Any:
         return self.topics["critical"]
 
-    def claim(self, name: str, owner: ComponentSpec) -> None:
-        """Refuse two resources with the same physical or logical name (a collision is a spec error)."""
-        if name in self.names and self.names[name] != f"component '{owner.name}'":
-            other = self.names[name]
-            raise SpecError([Problem(owner.location, f"name '{name}' is also used by {other}; rename the component")])
-        self.names[name] = f"component '{owner.name}'"
+    def claim(self, name: str, owner: ComponentSpec, space: str = "logical ID") -> None:
+        """Refuse a logical ID, or an alarm or rule name, that is already taken, also within one component
+        (e.g. variants `A-1` and `A_1` both give `A1`): a located spec problem, never a crash."""
+        key = (space, name)
+        if key in self.names:
+            other = self.names[key]
+            if other != f"component '{owner.name}'":
+                raise _Refused(Problem(owner.locate("name"), f"{space} '{name}' is also used by {other}; rename the component"))
+            raise _Refused(Problem(owner.location, f"two resources of this component would both get the {space} '{name}' "
+                                                   "(logical IDs keep only letters and digits, so e.g. 'A-1' and 'A_1' are "
+                                                   "the same); rename one"))
+        self.names[key] = f"component '{owner.name}'"
 
 
 @dataclass
@@ -101,10 +103,19 @@ class _Part:
     section: Section  # what the dashboard shows of it
 
 
-def _new_template() -> Template:
-    t = UncappedTemplate()
-    t.set_version("2010-09-09")
-    return t
+def _reserved_names(t: Template, spec: Spec) -> dict[tuple[str, str], str]:
+    """Every logical ID and physical name mlmon's own resources take, read from what was built (the
+    topics, key, policies, alert-path alarms) plus the solution composites added last."""
+    names = {}
+    for logical, resource in t.resources.items():
+        names[("logical ID", logical)] = "mlmon's own resources"
+        prop, space = _NAME_PROPERTIES.get(resource.resource_type, ("", ""))
+        if isinstance(resource.properties.get(prop), str):
+            names[(space, resource.properties[prop])] = "mlmon's own resources"
+    for label in ("", *(s.capitalize() for s in SEVERITIES)):
+        names[("logical ID", f"Solution{label}Composite")] = "the solution composites"
+        names[("alarm", naming.alarm_name(spec.solution, label or "Composite"))] = "the solution composites"
+    return names
 
 
 def build_template(spec: Spec, split: bool | None = None, nested_ext: str = "yaml") -> BuildResult:
@@ -114,13 +125,12 @@ def build_template(spec: Spec, split: bool | None = None, nested_ext: str = "yam
     limit; `False` raises LimitError instead; `True` always splits. Component resources are
     built once: in a nested template, `Ref: AlertsTopic` resolves to a parameter of that name.
     """
-    load_all()
-    t = _new_template()
+    t = new_template()
     result = BuildResult(t)
     topics = add_notifications(t, spec)
-    pending: dict[str, rollup.Pending] = {}
-    parts = _build_parts(spec, result, topics, pending)
     add_alert_path_alarms(t, spec, topics)
+    pending: dict[str, rollup.Pending] = {}
+    parts = _build_parts(spec, result, topics, _reserved_names(t, spec), pending)
     solution_wide = rollup.solution_composites(spec)
     rollup.route(pending, topics, spec)
     needs_split = split if split is not None else _over_limits(t, parts)
@@ -193,20 +203,24 @@ def _count(result: BuildResult) -> None:
                 result.rules += 1
 
 
-def _build_parts(spec: Spec, result: BuildResult, topics: dict[str, Any], pending: dict[str, rollup.Pending]) -> list[_Part]:
-    """Build every component into its own template."""
-    names = {rid: "mlmon's own resources" for rid in RESERVED_IDS}
-    for label in ("Composite", "Critical", "Warning"):
-        names[naming.alarm_name(spec.solution, label)] = "the solution composites"
-    names.update({name: "the alert-path alarms" for name in alert_path_names(spec)})
+def _build_parts(spec: Spec, result: BuildResult, topics: dict[str, Any], names: dict[tuple[str, str], str],
+                 pending: dict[str, rollup.Pending]) -> list[_Part]:
+    """Build every component into its own template; collisions of every component are reported together."""
     parts = []
+    problems = []
     for comp in spec.components:
-        ctx = _Context(spec, topics, result, _new_template(), names, alarms=pending)
-        heads, watched = _add_component(ctx, comp)
+        ctx = _Context(spec, topics, result, new_template(), names, alarms=pending)
+        try:
+            heads, watched = _add_component(ctx, comp)
+        except _Refused as exc:
+            problems.append(exc.problem)
+            continue
         result.owners.update({logical: comp.name for logical in ctx.template.resources})
         if heads:
             section = Section(f"{comp.name}: {watched}", [r for refs in heads.values() for r in refs], ctx.graphs)
             parts.append(_Part(comp, ctx.template, heads, section))
+    if problems:
+        raise SpecError(problems)
     return parts
 
 
@@ -240,7 +254,7 @@ def _add_component(ctx: _Context, comp: ComponentSpec) -> tuple[dict[str, list[A
         logical = naming.logical_id(comp.name, label, "Composite")
         name = naming.alarm_name(ctx.spec.solution, comp.name, label)
         ctx.claim(logical, comp)
-        ctx.claim(name, comp)
+        ctx.claim(name, comp, "alarm")
         describe = partial(composite_text, scope="component", solution=ctx.spec.solution, watched=kind.watched(comp.options),
                            severity=severity, runbook=comp.runbook_url or "")
         return add_composite(ctx.template, logical, name, refs, describe, [ctx.topics[severity]],
@@ -268,7 +282,7 @@ def _add_extra_alarms(ctx: _Context, comp: ComponentSpec, kind: Component, env: 
         if not rollup.group_composite(ctx.spec, refs, ctx.alarms, name):
             continue  # rollup.group_composite routed them: each notifies itself
         ctx.claim(logical, comp)
-        ctx.claim(name, comp)
+        ctx.claim(name, comp, "alarm")
         describe = partial(composite_text, scope="component", solution=ctx.spec.solution, watched=kind.watched(comp.options),
                            severity=severity, group=group, runbook=comp.runbook_url or "")
         add_composite(ctx.template, logical, name, refs, describe, [ctx.topics[severity]],
@@ -284,9 +298,11 @@ def _add_metric_alarm(ctx: _Context, comp: ComponentSpec, kind: Component, alarm
     logical = naming.logical_id(comp.name, target.label, alarm.suffix, "Alarm")
     name = naming.alarm_name(ctx.spec.solution, comp.name, target.label, alarm.suffix)
     ctx.claim(logical, comp)
-    ctx.claim(name, comp)
+    ctx.claim(name, comp, "alarm")
     dims = dimensions if dimensions is not None else {**target.dimensions, **alarm.extra_dimensions}
-    assert settings.threshold is not None  # the converter refuses enabled alarms without one
+    assert settings.threshold is not None  # the validation phase refuses enabled alarms without one
+    for problem in alarm_window_problems(settings.period, settings.evaluation_periods, settings.datapoints_to_alarm):
+        raise _Refused(Problem(comp.location, f"alarm {name}: {problem}"))
     threshold = kind.metric_threshold(comp.options, alarm, settings.threshold)
     text = partial(_alarm_text, ctx, comp, kind, alarm, settings, dims, rule_name=rule_name)
     props: dict[str, Any] = {
@@ -324,7 +340,7 @@ def _add_event_alarm(ctx: _Context, comp: ComponentSpec, kind: Component, alarm:
     logical = naming.logical_id(comp.name, alarm.suffix, "Rule")
     name = naming.rule_name(ctx.spec.solution, comp.name, alarm.suffix)
     ctx.claim(logical, comp)
-    ctx.claim(name, comp)
+    ctx.claim(name, comp, "rule")
     message = render(f"events/{event.message_template}", solution=ctx.spec.solution, component=comp.name)
     pattern = {"source": [event.source], "detail-type": [event.detail_type], "detail": kind.event_detail(comp.options, alarm)}
     ctx.template.add_resource(

@@ -16,7 +16,7 @@ from troposphere.cloudwatch import CompositeAlarm
 
 from .. import limits
 from ..render import render
-from .naming import ALARM_NAME_MAX, shorten
+from ..naming import composite_part_name
 
 _TEXT_DEFAULTS = {"solution": "", "watched": "", "part": 0, "parent": "", "severity": "critical", "runbook": ""}
 
@@ -25,8 +25,8 @@ def composite_text(**values: Any) -> str:
     """A composite's AlarmDescription (templates/composite_description.txt.j2); `scope` picks the wording."""
     return render("composite_description.txt.j2", **{**_TEXT_DEFAULTS, **values})
 
-MAX_CHILDREN = 100
-MAX_RULE_CHARS = 10_240
+from ..limits import MAX_COMPOSITE_CHILDREN as MAX_CHILDREN
+from ..limits import MAX_COMPOSITE_RULE_CHARS as MAX_RULE_CHARS
 # Longest ARN prefix a child can have: arn:aws-us-gov:cloudwatch:<longest region>:<account>:alarm:
 ARN_PREFIX_CHARS = len("arn:aws-iso-b:cloudwatch:ap-southeast-7:123456789012:alarm:") + 6
 _ENTRY_OVERHEAD = len('ALARM("") OR ')
@@ -91,7 +91,7 @@ def add_composite(
         parts = []
         for group in groups:
             number = next(numbers)
-            part = AlarmRef(f"{logical_id}Part{number}", shorten(f"{name}-Part{number}", ALARM_NAME_MAX))
+            part = AlarmRef(f"{logical_id}Part{number}", composite_part_name(name, number))
             text = describe(scope="group", part=number, parent=name, count=len(group), notifies=False)
             _composite(t, part, group, text, [])
             parts.append(part)

@@ -16,12 +16,12 @@ from typing import Any
 from troposphere import AWSHelperFn, Sub, Template
 from troposphere.cloudwatch import Dashboard
 
-from . import naming
+from .. import naming
 from .composites import AlarmRef
 
-MAX_COMPONENTS = 75
+from ..limits import MAX_DASHBOARD_COMPONENTS as MAX_COMPONENTS
 METRICS_PER_COMPONENT = 4
-MAX_ALARMS_PER_WIDGET = 100
+from ..limits import MAX_ALARMS_PER_WIDGET
 WIDTH = 24
 
 
@@ -69,7 +69,7 @@ def add_dashboards(t: Template, solution: str, sections: list[Section], label: s
         suffix = [label] if label else []
         if len(chunks) > 1:
             suffix.append(str(index))
-        name = naming.shorten("-".join([solution, *suffix]), 255)
+        name = naming.dashboard_name(solution, *suffix)
         logical = naming.logical_id("Dashboard", *suffix)
         t.add_resource(Dashboard(logical, DashboardName=name, DashboardBody=Sub(body(chunk))))
 

@@ -14,13 +14,12 @@ import re
 from typing import Any
 
 from ..components.base import MLMON_DEFAULT, AlarmDef, BuildEnv, Component, ExtraAlarm
-from ..spec.logs import BUILTIN_PATTERNS, LogPattern
+from ..spec.logs import BUILTIN_PATTERNS, FAILURE_REGEX, LogPattern
 from ..spec.model import ComponentSpec
-from . import naming
+from .. import naming
 
 PATTERN_PERIOD = 300
 # Case-insensitive words that mark a failure in most runtimes' logs (Logs Insights regex).
-FAILURE_REGEX = r"/(?i)(error|exception|traceback|timed out|out of memory|killed)/"
 
 
 def log_group(kind: Component, comp: ComponentSpec) -> str | None:
@@ -33,11 +32,11 @@ def _shared(kind: Component, comp: ComponentSpec) -> bool:
 
 
 def metric_name(comp: ComponentSpec, pattern: LogPattern) -> str:
-    return f"{comp.name}-{pattern.name}"
+    return naming.log_metric_name(comp.name, pattern.name)
 
 
 def namespace(solution: str) -> str:
-    return f"mlmon/{solution}"
+    return naming.log_metric_namespace(solution)
 
 
 def pattern_alarm(kind: Component, comp: ComponentSpec, env: BuildEnv, pattern: LogPattern, group: str) -> AlarmDef:
@@ -75,7 +74,7 @@ def log_resources(kind: Component, comp: ComponentSpec, env: BuildEnv) -> list[A
     resources: list[Any] = [
         MetricFilter(
             env.logical_id("LogPattern", p.name, "Filter"),
-            FilterName=naming.shorten(f"{env.solution}-{comp.name}-{p.name}", 512),
+            FilterName=naming.metric_filter_name(env.solution, comp.name, p.name),
             LogGroupName=group,
             FilterPattern=p.pattern,
             MetricTransformations=[MetricTransformation(
@@ -87,7 +86,7 @@ def log_resources(kind: Component, comp: ComponentSpec, env: BuildEnv) -> list[A
         for title, query in queries(kind, comp).items():
             resources.append(QueryDefinition(
                 env.logical_id("Query", title),
-                Name=naming.shorten(f"{env.solution}/{comp.name}/{title}", 255),
+                Name=naming.query_definition_name(env.solution, comp.name, title),
                 QueryString=query,
                 LogGroupNames=[group],
             ))

@@ -20,9 +20,8 @@ from troposphere.sns import SubscriptionResource, Topic, TopicPolicy
 
 from ..components.base import AlarmDef
 from ..spec.model import Route, Spec
-from . import naming
-
-from .naming import stable_hash
+from .. import naming
+from ..naming import stable_hash
 
 KEY_ID = "AlertsKey"
 TOPIC_ID = "AlertsTopic"
@@ -48,12 +47,12 @@ def add_notifications(t: Template, spec: Spec) -> dict[str, Any]:
         if route.topic_arn:
             topics[severity] = route.topic_arn
         else:
-            t.add_resource(Topic(logical, TopicName=f"{spec.solution}-{suffix}", DisplayName=f"{spec.solution} {suffix}"[:100],
+            t.add_resource(Topic(logical, TopicName=naming.topic_name(spec.solution, suffix), DisplayName=f"{spec.solution} {suffix}"[:100],
                                  KmsMasterKeyId=Ref(KEY_ID)))
             topics[severity] = Ref(logical)
             created.append(Ref(logical))
         _add_subscribers(t, spec, route, topics[severity], "Alerts" if severity == "critical" else "Warning")
-    t.add_resource(Topic(HISTORY_TOPIC_ID, TopicName=f"{spec.solution}-alarm-history",
+    t.add_resource(Topic(HISTORY_TOPIC_ID, TopicName=naming.topic_name(spec.solution, "alarm-history"),
                          DisplayName=f"{spec.solution} alarm history"[:100], KmsMasterKeyId=Ref(KEY_ID)))
     topics["history"] = Ref(HISTORY_TOPIC_ID)
     created.append(Ref(HISTORY_TOPIC_ID))
@@ -98,15 +97,10 @@ def _add_subscribers(t: Template, spec: Spec, route: Route, topic: Any, prefix: 
             ))
             role = GetAtt(f"{prefix}SlackRole", "Arn")
         t.add_resource(SlackChannelConfiguration(
-            f"{prefix}Slack", ConfigurationName=f"{spec.solution}-{prefix.lower()}"[:128], IamRoleArn=role,
+            f"{prefix}Slack", ConfigurationName=naming.chatbot_configuration_name(spec.solution, prefix), IamRoleArn=role,
             SlackWorkspaceId=route.slack.workspace_id, SlackChannelId=route.slack.channel_id, SnsTopicArns=[topic],
             LoggingLevel="ERROR",
         ))
-
-
-def alert_path_names(spec: Spec) -> list[str]:
-    """Alarm names the alert-path alarms take (reserved against component names)."""
-    return [naming.alarm_name(spec.solution, "alert-path", suffix) for suffix in ALERT_PATH_SUFFIXES.values()]
 
 
 ALERT_PATH_SUFFIXES = {TOPIC_ID: "NotificationsFailed", WARNING_TOPIC_ID: "WarningNotificationsFailed"}
@@ -213,7 +207,7 @@ def _add_key(t: Template, spec: Spec) -> None:
             },
         )
     )
-    t.add_resource(Alias("AlertsKeyAlias", AliasName=f"alias/{spec.solution}-alerts", TargetKeyId=Ref(KEY_ID)))
+    t.add_resource(Alias("AlertsKeyAlias", AliasName=naming.key_alias(spec.solution), TargetKeyId=Ref(KEY_ID)))
     t.add_output(Output("AlertKeyArn", Description="KMS key encrypting the alert topic", Value=GetAtt(KEY_ID, "Arn")))
 
 

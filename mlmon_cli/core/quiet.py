@@ -16,7 +16,7 @@ from troposphere.cloudwatch import AlarmMuteRule, MuteTargets, Rule, Schedule
 
 from .. import limits
 from ..spec.model import Spec
-from . import naming
+from .. import naming
 
 PEOPLE_ACTIONS = ("AlarmActions", "OKActions")
 

@@ -28,7 +28,7 @@ from typing import Any, Callable
 from .. import limits
 from ..spec.model import Spec
 from .composites import AlarmRef
-from .settings import AlarmSettings
+from ..components.settings import AlarmSettings
 
 HISTORY = "history"  # key of the alarm-history topic in the topics mapping
 
@@ -96,7 +96,7 @@ def component(spec: Spec, children: dict[str, list[AlarmRef]], pending: dict[str
                 pending[ref.logical_id].parent = composite.name
             heads[severity] = [composite]
         elif failures:  # solution
-            from . import naming
+            from .. import naming
 
             for ref in failures:
                 pending[ref.logical_id].parent = naming.alarm_name(spec.solution, severity.capitalize())

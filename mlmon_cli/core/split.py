@@ -22,9 +22,10 @@ from troposphere import GetAtt, Output, Parameter, Ref, Template
 from troposphere.cloudformation import Stack
 
 from ..spec.model import SEVERITIES, Spec
-from . import naming
+from .. import naming
 from .composites import AlarmRef, add_composite, composite_text
 from .dashboard import Section, add_dashboards
+from .template import new_template
 
 # Per nested stack: CloudFormation allows 500 resources and 200 outputs; keep headroom for the
 # stack composite (and its parts) and for growth before a group has to split.
@@ -57,7 +58,7 @@ def group(parts: list[Part], budget: int = STACK_RESOURCE_BUDGET) -> dict[str, l
 
 
 def stack_id(prefix: str) -> str:
-    return f"Monitoring{prefix or 'All'}"
+    return naming.nested_stack_logical_id(prefix)
 
 
 def add_nested_stacks(result: Any, spec: Spec, parts: list[Part], topics: dict[str, Any], ext: str = "yaml",
@@ -72,7 +73,7 @@ def add_nested_stacks(result: Any, spec: Spec, parts: list[Part], topics: dict[s
     topic_params = {value.data["Ref"]: value for value in topics.values() if isinstance(value, Ref)}
     for prefix, members in sorted(group(parts).items()):
         logical = stack_id(prefix)
-        stem = f"monitoring-{prefix or 'all'}"
+        stem = naming.nested_stack_stem(prefix)
         nested, severities = _nested_template(spec, members, prefix, topic_params, ext, stack_composites)
         result.nested[stem] = nested
         used = {name: value for name, value in topic_params.items() if name in nested.parameters}
@@ -101,10 +102,7 @@ def _key_by_parameter(t: Template, resource: Any) -> Any:
 
 def _nested_template(spec: Spec, members: list[Part], prefix: str, topic_params: dict[str, Any], ext: str,
                      stack_composites: bool = True) -> tuple[Template, list[str]]:
-    from .build import UncappedTemplate  # the same uncapped template the single build uses
-
-    t = UncappedTemplate()
-    t.set_version("2010-09-09")
+    t = new_template()
     t.set_description(f"mlmon monitoring for {spec.solution}: nested stack {prefix or 'all'} ({len(members)} components)")
     for _, template, _, _ in members:
         for resource in template.resources.values():

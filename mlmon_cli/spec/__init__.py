@@ -1,8 +1,12 @@
-"""Spec loading: file -> located node tree -> (environment overlay) -> validated frozen model."""
+"""Spec reading: text -> located node tree -> (environment overlay) -> validated frozen model.
+
+The lowest layer above `errors`/`limits`: it knows nothing of component kinds beyond what it is
+given (`kinds`), so `core.pipeline` is where a spec is loaded with the kind registry.
+"""
 
 from __future__ import annotations
 
-from pathlib import Path
+from typing import Any, Mapping
 
 from .convert import convert_spec
 from .environments import apply_environment, environment_names
@@ -10,16 +14,10 @@ from .model import Spec
 from .nodes import compose, read_text
 
 
-def load_spec(path: Path, display: str | None = None, env: str | None = None) -> Spec:
-    """Read and validate a spec file. Raises SpecError listing every problem with its location."""
-    shown = display or str(path)
-    return parse_spec(read_text(path, shown), shown, env)
-
-
-def parse_spec(text: str, file: str, env: str | None = None) -> Spec:
-    """Validate spec text for one environment (None: the base spec); `file` is only used in error locations."""
+def parse(text: str, file: str, kinds: Mapping[str, Any], env: str | None = None) -> Spec:
+    """Convert spec text for one environment (None: the base spec); `file` is only used in error locations."""
     root = compose(text, file)
-    return convert_spec(apply_environment(root, env, file), file, env)
+    return convert_spec(apply_environment(root, env, file), file, kinds, env)
 
 
 def spec_environments(text: str, file: str) -> list[str]:
@@ -27,4 +25,4 @@ def spec_environments(text: str, file: str) -> list[str]:
     return environment_names(compose(text, file))
 
 
-__all__ = ["Spec", "load_spec", "parse_spec", "spec_environments"]
+__all__ = ["Spec", "parse", "read_text", "spec_environments"]

@@ -1,14 +1,15 @@
 """Turn a YAML node tree into the frozen spec model, collecting every problem with its location.
 
 Validation is generic: a component kind's options are checked against its options dataclass
-(field types and metadata), its alarm keys against its alarm table. A new kind therefore needs
-no change here. All problems are gathered and raised together as one `SpecError`.
+(field types and metadata), its alarm keys against its alarm table. The kinds are passed in (the
+spec layer never imports the component layer), so a new kind needs no change here. All problems
+are gathered and raised together as one `SpecError`. Checks that need resolved settings or names
+(windows, collisions) run next, in core/validate.py, located through `ComponentSpec.locations`.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import difflib
 import re
 import types
 import typing
@@ -16,10 +17,8 @@ from typing import Any
 
 import yaml
 
-from ..components import REGISTRY, load_all
-from ..core import naming
-from ..core.settings import resolve_settings, settings_problems
-from ..errors import Location, Problem, SpecError
+from ..errors import Location, Problem, SpecError, did_you_mean
+from ..limits import STATISTIC, period_problem, substitution_problem
 from .logs import KEYS as LOG_KEYS
 from .logs import log_problems, parse_component_logs
 from .model import AlarmDefaults, AlarmOverride, ComponentSpec, Notifications, Route, Spec
@@ -31,7 +30,6 @@ EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 HTTPS_URL = re.compile(r"^https://[^\s/]+(/\S*)?$")
 LAMBDA_ARN = re.compile(r"^arn:aws[a-z-]*:lambda:[a-z0-9-]+:\d{12}:function:[A-Za-z0-9_-]{1,64}(:[A-Za-z0-9_$-]{1,128})?$")
 TOPIC_ARN = re.compile(r"^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]{1,256}(\.fifo)?$")
-STATISTIC = re.compile(r"^(Sum|Average|Maximum|Minimum|SampleCount|(p|tm|wm|tc|ts)(100|\d{1,2}(\.\d{1,2})?))$")
 
 TOP_KEYS = ("solution", "description", "notifications", "defaults", "components")
 COMPONENT_KEYS = ("kind", "name", "description", "enabled", "runbook_url", "alarms", *LOG_KEYS)  # LOG_KEYS: every kind
@@ -61,7 +59,7 @@ class SpecReader:
         for key, value in node.value:
             name = str(key.value)
             if name not in allowed:
-                self.error(key, _join(path, name), f"unknown key '{name}'{_did_you_mean(name, allowed)}")
+                self.error(key, _join(path, name), f"unknown key '{name}'{did_you_mean(name, allowed)}")
                 continue
             pairs[name] = (key, value)
         for name in required:
@@ -84,6 +82,9 @@ class SpecReader:
             return _MISSING
         if expected is str and value.strip() == "":
             self.error(node, path, "must not be empty")
+            return _MISSING
+        if expected is str and (problem := substitution_problem(value)):
+            self.error(node, path, problem)
             return _MISSING
         return value
 
@@ -134,7 +135,7 @@ class SpecReader:
 
     def _meta_ok(self, node: yaml.Node, path: str, value: Any, meta: typing.Mapping[str, Any]) -> bool:
         if "choices" in meta and value not in meta["choices"]:
-            self.error(node, path, f"'{value}' is not one of {', '.join(meta['choices'])}{_did_you_mean(str(value), meta['choices'])}")
+            self.error(node, path, f"'{value}' is not one of {', '.join(meta['choices'])}{did_you_mean(str(value), meta['choices'])}")
             return False
         if "minimum" in meta and value < meta["minimum"]:
             self.error(node, path, f"must be at least {meta['minimum']}, got {value}")
@@ -165,14 +166,9 @@ def _describe(node: yaml.Node) -> str:
     return f"{words.get(kind, kind)} '{shown}'" if kind != "null" else "nothing (null)"
 
 
-def _did_you_mean(name: str, choices: typing.Iterable[str]) -> str:
-    close = difflib.get_close_matches(name, list(choices), n=1, cutoff=0.6)
-    return f" (did you mean '{close[0]}'?)" if close else ""
-
-
-def convert_spec(root: yaml.Node, file: str, env: str | None = None) -> Spec:
-    """Validate a composed spec tree and build the model. Raises SpecError listing every problem."""
-    load_all()
+def convert_spec(root: yaml.Node, file: str, kinds: typing.Mapping[str, Any], env: str | None = None) -> Spec:
+    """Validate a composed spec tree against `kinds` (kind name -> component class) and build the
+    model. Raises SpecError listing every problem."""
     r = SpecReader(file)
     top = r.mapping(root, ROOT, TOP_KEYS, required=("solution", "notifications", "components"))
     if top is None:
@@ -181,7 +177,7 @@ def convert_spec(root: yaml.Node, file: str, env: str | None = None) -> Spec:
     description = r.scalar(top["description"][1], "description", str) if "description" in top else ""
     notifications = _notifications(r, top)
     defaults = _defaults(r, top)
-    components = _components(r, top, defaults, solution if isinstance(solution, str) else "x")
+    components = _components(r, top, kinds)
     if r.problems:
         raise SpecError(r.problems)
     return Spec(
@@ -260,8 +256,8 @@ def _defaults(r: SpecReader, top: dict) -> AlarmDefaults:
 def _check_settings(r: SpecReader, node: yaml.Node, path: str, values: dict[str, Any], pairs: dict) -> None:
     """Per-value checks shared by `defaults` and alarm overrides (period, counts, statistic)."""
     period = values.get("period")
-    if period is not None and not (period in (10, 30) or (period > 0 and period % 60 == 0)):
-        r.error(pairs["period"][1], f"{path}.period", f"must be 10, 30 or a multiple of 60 seconds, got {period}")
+    if period is not None and (problem := period_problem(period)):
+        r.error(pairs["period"][1], f"{path}.period", problem)
         values.pop("period")
     for key in ("evaluation_periods", "datapoints_to_alarm"):
         if values.get(key) is not None and values[key] < 1:
@@ -271,11 +267,11 @@ def _check_settings(r: SpecReader, node: yaml.Node, path: str, values: dict[str,
     if stat is not None and not STATISTIC.match(stat):
         choices = ["Sum", "Average", "Maximum", "Minimum", "SampleCount", "p90", "p99"]
         r.error(pairs["statistic"][1], f"{path}.statistic",
-                f"'{stat}' is not a statistic: use Sum, Average, Maximum, Minimum, SampleCount or a percentile like p99{_did_you_mean(stat, choices)}")
+                f"'{stat}' is not a statistic: use Sum, Average, Maximum, Minimum, SampleCount or a percentile like p99{did_you_mean(stat, choices)}")
         values.pop("statistic")
 
 
-def _components(r: SpecReader, top: dict, defaults: AlarmDefaults, solution: str) -> list[ComponentSpec]:
+def _components(r: SpecReader, top: dict, kinds: typing.Mapping[str, Any]) -> list[ComponentSpec]:
     if "components" not in top:
         return []
     node = top["components"][1]
@@ -286,23 +282,15 @@ def _components(r: SpecReader, top: dict, defaults: AlarmDefaults, solution: str
         r.error(node, "components", "list at least one component")
     result: list[ComponentSpec] = []
     names: dict[str, str] = {}
-    ids: dict[str, str] = {}
     for index, item in enumerate(node.value):
         path = f"components[{index}]"
-        spec = _component(r, item, path, defaults)
+        spec = _component(r, item, path, kinds)
         if spec is None:
             continue
-        name_node = _child(item, "name")
         if spec.name in names:
-            r.error(name_node, f"{path}.name", f"duplicate component name '{spec.name}' (also {names[spec.name]})")
-            continue
-        logical = naming.logical_id(spec.name)
-        if logical in ids:
-            r.error(name_node, f"{path}.name",
-                    f"'{spec.name}' and '{ids[logical]}' give the same CloudFormation logical ID '{logical}'; rename one")
+            r.error(_child(item, "name"), f"{path}.name", f"duplicate component name '{spec.name}' (also {names[spec.name]})")
             continue
         names[spec.name] = path
-        ids[logical] = spec.name
         result.append(spec)
     return result
 
@@ -311,7 +299,7 @@ def _child(node: yaml.MappingNode, key: str) -> yaml.Node:
     return next((v for k, v in node.value if k.value == key), node)
 
 
-def _component(r: SpecReader, node: yaml.Node, path: str, defaults: AlarmDefaults) -> ComponentSpec | None:
+def _component(r: SpecReader, node: yaml.Node, path: str, kinds: typing.Mapping[str, Any]) -> ComponentSpec | None:
     if not isinstance(node, yaml.MappingNode):
         r.error(node, path, f"expected a mapping, got {_describe(node)}")
         return None
@@ -322,10 +310,10 @@ def _component(r: SpecReader, node: yaml.Node, path: str, defaults: AlarmDefault
     kind = r.scalar(kind_node, f"{path}.kind", str)
     if kind is _MISSING:
         return None
-    if kind not in REGISTRY:
-        r.error(kind_node, f"{path}.kind", f"unknown kind '{kind}'{_did_you_mean(kind, REGISTRY)}; known kinds: {', '.join(sorted(REGISTRY))}")
+    if kind not in kinds:
+        r.error(kind_node, f"{path}.kind", f"unknown kind '{kind}'{did_you_mean(kind, kinds)}; `mlmon kinds` lists the known kinds")
         return None
-    cls = REGISTRY[kind]
+    cls = kinds[kind]
     option_fields = [f for f in dataclasses.fields(cls.Options)]
     required = ["name"] + [f.name for f in option_fields if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING]
     before = len(r.problems)
@@ -357,18 +345,19 @@ def _component(r: SpecReader, node: yaml.Node, path: str, defaults: AlarmDefault
     alarms = _alarm_overrides(r, cls, pairs.get("alarms"), path)
     if len(r.problems) > before:
         return None
-    for alarm in cls.alarms:
-        alarm_path = f"{path}.alarms.{alarm.key}"
-        override = alarms.get(alarm.key, AlarmOverride())
-        settings = resolve_settings(component, options, alarm, override, defaults)
-        at = pairs["alarms"][1] if "alarms" in pairs else node
-        if alarm.key in alarms:
-            at = _child(pairs["alarms"][1], alarm.key)
-        for message in settings_problems(settings, alarm):
-            r.error(at, alarm_path, message)
     location = node_location(node, r.file, path)
+    locations = {"name": node_location(pairs["name"][1], r.file, f"{path}.name")}
+    if "alarms" in pairs:  # where later checks of each alarm's resolved settings point
+        alarms_node = pairs["alarms"][1]
+        locations["alarms"] = node_location(alarms_node, r.file, f"{path}.alarms")
+        for alarm in cls.alarms:
+            if alarm.key in alarms:
+                locations[f"alarms.{alarm.key}"] = node_location(_child(alarms_node, alarm.key), r.file, f"{path}.alarms.{alarm.key}")
+    for key, (_, value) in option_pairs.items():
+        locations[key] = node_location(value, r.file, f"{path}.{key}")
     return ComponentSpec(kind=kind, name=name, options=options, alarms=alarms, description=description, location=location,
-                         runbook_url=runbook if runbook is not _MISSING else None, enabled=enabled is not False, logs=logs)
+                         runbook_url=runbook if runbook is not _MISSING else None, enabled=enabled is not False, logs=logs,
+                         locations=locations)
 
 
 def _alarm_overrides(r: SpecReader, cls: type, entry: tuple[yaml.Node, yaml.Node] | None, path: str) -> dict[str, AlarmOverride]:

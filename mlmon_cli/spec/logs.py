@@ -29,14 +29,16 @@ from typing import Any
 
 import yaml
 
-from ..errors import Location
-from .model import SEVERITIES
+from ..errors import Location, did_you_mean
+from ..limits import MAX_FILTER_PATTERN
+from .fields import SEVERITIES
 from .nodes import node_location
 
 LOG_GROUP = re.compile(r"^[.\-_/#A-Za-z0-9]{1,512}$")  # CreateLogGroup's logGroupName pattern
 PATTERN_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_-]{0,63}$")
-MAX_FILTER_PATTERN = 1024
 KEYS = ("log_group", "log_patterns", "log_queries")
+# Logs Insights regex of failure-looking lines, used by the saved "Latest failures" queries of every kind.
+FAILURE_REGEX = r"/(?i)(error|exception|traceback|timed out|out of memory|killed)/"
 
 
 @dataclass(frozen=True)
@@ -153,7 +155,6 @@ def _patterns(r: Any, node: yaml.Node, path: str) -> tuple[LogPattern, ...]:
 
 
 def _pattern(r: Any, node: yaml.Node, path: str) -> LogPattern | None:
-    from .convert import _did_you_mean  # lazily: convert imports this module
 
     location = node_location(node, r.file, path)
     if isinstance(node, yaml.ScalarNode):
@@ -161,7 +162,7 @@ def _pattern(r: Any, node: yaml.Node, path: str) -> LogPattern | None:
         if not isinstance(name, str):
             return None
         if name not in BUILTIN_PATTERNS:
-            r.error(node, path, f"unknown built-in pattern '{name}'{_did_you_mean(name, BUILTIN_PATTERNS)}; built-ins: "
+            r.error(node, path, f"unknown built-in pattern '{name}'{did_you_mean(name, BUILTIN_PATTERNS)}; built-ins: "
                                 f"{', '.join(BUILTIN_PATTERNS)}, or give {{name, pattern}}")
             return None
         builtin = BUILTIN_PATTERNS[name]
@@ -182,7 +183,7 @@ def _pattern(r: Any, node: yaml.Node, path: str) -> LogPattern | None:
             if problem:
                 r.error(pairs["pattern"][1], f"{path}.pattern", problem)
     elif builtin is None and isinstance(name, str):
-        hint = _did_you_mean(name, BUILTIN_PATTERNS)
+        hint = did_you_mean(name, BUILTIN_PATTERNS)
         r.error(node, f"{path}.pattern", f"missing required key ('{name}' is not a built-in pattern{hint})")
     severity = builtin.severity if builtin else "critical"
     if "severity" in pairs:

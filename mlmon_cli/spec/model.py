@@ -7,18 +7,18 @@ Field metadata carries the documentation (`doc`, `unit`) so the README's spec re
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 from ..errors import Location
+from .quiet import parse_quiet_windows
+from .fields import SEVERITIES, TREAT_MISSING_DATA, doc
+from .logs import ComponentLogs
 
-TREAT_MISSING_DATA = ("breaching", "notBreaching", "ignore", "missing")
-SEVERITIES = ("critical", "warning")
+__all__ = ["ROLLUPS", "SEVERITIES", "TREAT_MISSING_DATA", "AlarmDefaults", "AlarmOverride", "ComponentSpec", "Notifications",
+           "QuietWindow", "Route", "Slack", "Spec", "doc"]
+
 ROLLUPS = ("component", "solution", "none")
-
-
-def doc(text: str, **extra: Any) -> dict[str, Any]:
-    """Field metadata helper: `field(default=..., metadata=doc("..."))`."""
-    return {"doc": text, **extra}
 
 
 @dataclass(frozen=True)
@@ -100,10 +100,7 @@ class QuietWindow:
     timezone: str | None = field(default=None, metadata=doc("IANA time zone of the schedule (default UTC)."))
 
 
-def _parse_quiet_windows(r: Any, node: Any, path: str) -> Any:
-    from .quiet import parse_quiet_windows  # same layer; lazily: spec.quiet imports spec.convert
-
-    return parse_quiet_windows(r, node, path)
+_parse_quiet_windows = partial(parse_quiet_windows, QuietWindow)
 
 
 @dataclass(frozen=True)
@@ -150,13 +147,14 @@ class ComponentSpec:
     location: Location
     runbook_url: str | None = None
     enabled: bool = True
-    logs: Any = None  # spec.logs.ComponentLogs: log group, log patterns, saved queries (None: the defaults)
+    logs: ComponentLogs = field(default_factory=ComponentLogs)  # log group, log patterns, saved queries
+    # Where each key of the component was written ("name", "alarms.errors", an option name), so the
+    # checks after conversion (core/validate.py) still report `file:line:col`.
+    locations: dict[str, Location] = field(default_factory=dict, compare=False, hash=False)
 
-    def __post_init__(self) -> None:
-        if self.logs is None:
-            from .logs import ComponentLogs  # lazily: spec.logs imports this module
-
-            object.__setattr__(self, "logs", ComponentLogs())
+    def locate(self, key: str) -> Location:
+        """The location of `key` in this component, or of the component itself."""
+        return self.locations.get(key, self.location)
 
 
 @dataclass(frozen=True)

@@ -8,22 +8,21 @@ from typing import Any
 import yaml
 
 from .. import limits
-from .convert import MISSING, SpecReader
-from .model import QuietWindow
 
 NAME = re.compile(r"^[A-Za-z][A-Za-z0-9-]{0,39}$")
 
 
-def parse_quiet_windows(r: SpecReader, node: yaml.Node, path: str) -> Any:
-    """The windows as a tuple of QuietWindow, or MISSING after recording the problems."""
+def parse_quiet_windows(window_cls: type, r: Any, node: yaml.Node, path: str) -> Any:
+    """The windows as a tuple of `window` (spec.model.QuietWindow), or None after recording the
+    problems on `r` (a spec.convert.SpecReader; passed in, so this module imports neither)."""
     if not isinstance(node, yaml.SequenceNode):
         r.error(node, path, "expected a list of windows ({name, schedule, duration})")
-        return MISSING
+        return None
     windows, names, before = [], set(), len(r.problems)
     for index, item in enumerate(node.value):
         where = f"{path}[{index}]"
-        window = r.typed(item, where, QuietWindow)
-        if window is MISSING:
+        window = r.typed(item, where, window_cls)
+        if not isinstance(window, window_cls):
             continue
         pairs = {k.value: v for k, v in item.value}
         checks = (("name", "" if NAME.match(window.name) else
@@ -37,4 +36,4 @@ def parse_quiet_windows(r: SpecReader, node: yaml.Node, path: str) -> Any:
             r.error(pairs["name"], f"{where}.name", f"window '{window.name}' is listed twice")
         names.add(window.name)
         windows.append(window)
-    return tuple(windows) if len(r.problems) == before else MISSING
+    return tuple(windows) if len(r.problems) == before else None

@@ -16,6 +16,7 @@ from typing import Any
 from troposphere import AccountId, Sub
 from troposphere.iam import Policy, Role
 
+from ..naming import key_alias
 from .model import PARALLEL, Step, walk
 from .steps import ALERT_TOPIC, STEP_TYPES, Statement, arn
 
@@ -23,11 +24,6 @@ KMS_PUBLISH = ("kms:GenerateDataKey*", "kms:Decrypt")
 LOG_DELIVERY = ("logs:CreateLogDelivery", "logs:GetLogDelivery", "logs:UpdateLogDelivery", "logs:DeleteLogDelivery",
                 "logs:ListLogDeliveries", "logs:PutResourcePolicy", "logs:DescribeResourcePolicies", "logs:DescribeLogGroups")
 XRAY = ("xray:PutTraceSegments", "xray:PutTelemetryRecords", "xray:GetSamplingRules", "xray:GetSamplingTargets")
-
-
-def key_alias(solution: str) -> str:
-    """The alias core/notifications.py gives the topic's key (AlertsKeyAlias)."""
-    return f"alias/{solution}-alerts"
 
 
 def statements(steps: tuple[Step, ...]) -> list[Statement]:

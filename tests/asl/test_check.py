@@ -9,7 +9,8 @@ import pytest
 
 from mlmon_cli.asl import RULES, check_definition, load_asl
 
-CORPUS = Path(__file__).resolve().parents[3] / "shared" / "corpus" / "asl"
+from ..conftest import corpus_params
+
 RETRIER = {"ErrorEquals": ["Lambda.ServiceException"], "IntervalSeconds": 2, "MaxAttempts": 3, "BackoffRate": 2.0}
 
 
@@ -169,13 +170,7 @@ def test_finding_str_is_path_severity_rule_message():
     assert str(finding).startswith("States.Work: warning ASL001: ")
 
 
-def _corpus():
-    if not CORPUS.is_dir():
-        return [pytest.param(None, marks=pytest.mark.skip(reason=f"ASL corpus not found at {CORPUS}"))]
-    return [pytest.param(p, id=p.name) for p in sorted(CORPUS.iterdir()) if p.is_file()]
-
-
-@pytest.mark.parametrize("path", _corpus())
+@pytest.mark.parametrize("path", corpus_params("asl"))
 def test_corpus_definitions_are_checked_without_crashing_and_gaps_are_found(path):
     defn = load_asl(path.read_text(encoding="utf-8"), path.name)
     findings = check_definition(defn)

@@ -14,9 +14,11 @@ from mlmon_cli.asl.check import CATCHABLE_TYPES, iter_scopes, query_language
 from mlmon_cli.asl.harden import CONSOLE, MARKER
 from mlmon_cli.asl.retry_policies import GENERIC, POLICIES, policy_for_resource
 
+from ..conftest import corpus_params
 from ..moto_sfn import sandbox  # noqa: F401 - fixture
 
-CORPUS = Path(__file__).resolve().parents[3] / "shared" / "corpus" / "asl"
+pytestmark = pytest.mark.slow  # cfn-lint, moto, a subprocess or large specs: not in the fast loop
+
 DATA = Path(__file__).resolve().parent / "data"
 PLACEHOLDER = re.compile(r"\$\{[^}]*\}")
 COVERAGE_RULES = {"ASL001", "ASL002", "ASL003"}
@@ -25,14 +27,7 @@ LAMBDA_AWS_BP = {"Lambda.ServiceException", "Lambda.AWSLambdaException", "Lambda
 
 
 # ----------------------------------------------------------------------------------------- helpers
-def _corpus_params():
-    if not CORPUS.is_dir():
-        reason = f"ASL corpus not found at {CORPUS} (CI must clone shared/ beside the repo)"
-        return [pytest.param(None, marks=pytest.mark.skip(reason=reason))]
-    return [pytest.param(p, id=p.name) for p in sorted(CORPUS.iterdir()) if p.is_file()]
-
-
-@pytest.fixture(params=_corpus_params())
+@pytest.fixture(params=corpus_params("asl"))
 def case(request):
     path: Path = request.param
     text = path.read_text(encoding="utf-8")

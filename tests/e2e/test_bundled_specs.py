@@ -41,8 +41,8 @@ from botocore.config import Config
 
 from mlmon_cli.asl.harden import harden_definition
 from mlmon_cli.components import REGISTRY, load_all
-from mlmon_cli.core.serialize import dump
-from mlmon_cli.spec import load_spec
+from mlmon_cli.serialize import dump
+from mlmon_cli.core.pipeline import load_spec
 from tests.e2e.conftest import REPORT
 from tests.e2e.helpers import (
     Account, Inbox, Model, breach_value, calm_hierarchy, evaluate_now, evaluated_by_localstack, metric_alarm_choice,

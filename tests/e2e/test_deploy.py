@@ -11,8 +11,8 @@ import yaml
 from botocore.exceptions import ClientError
 
 from mlmon_cli.core.build import build_template
-from mlmon_cli.core.serialize import dump
-from mlmon_cli.spec import load_spec
+from mlmon_cli.serialize import dump
+from mlmon_cli.core.pipeline import load_spec
 from tests.e2e.helpers import Account
 from tests.e2e.localstack import REPO_ROOT
 

@@ -8,7 +8,7 @@ from collections import Counter
 
 import pytest
 
-from mlmon_cli.spec import load_spec
+from mlmon_cli.core.pipeline import load_spec
 from tests.e2e.conftest import REPORT
 from tests.e2e.helpers import Account, Inbox, calm_hierarchy, stack_model
 from tests.e2e.localstack import REPO_ROOT

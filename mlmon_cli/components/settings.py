@@ -1,35 +1,18 @@
 """Resolve one alarm's effective settings: spec override > spec defaults > built-in table.
 
-Used twice on purpose: by the spec converter (so cross-field problems get a location) and by
-the template builder (so both agree on the numbers).
+One function for the validation phase (core/validate.py, which locates the problems) and the
+builder (which uses the numbers), so both always agree.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
-from ..components.base import AlarmDef, Component
+from ..limits import alarm_window_problems
 from ..spec.model import AlarmDefaults, AlarmOverride
+from .base import AlarmDef, AlarmSettings, Component
 
-ONE_DAY = 86_400
-SEVEN_DAYS = 604_800
-
-
-@dataclass(frozen=True)
-class AlarmSettings:
-    """The numbers an alarm is built with; `threshold` is in the spec's natural unit."""
-
-    enabled: bool
-    threshold: float | None
-    period: int
-    evaluation_periods: int
-    datapoints_to_alarm: int
-    statistic: str
-    treat_missing_data: str
-    notify: bool | None
-    severity: str = "critical"
-    runbook_url: str | None = None
+__all__ = ["AlarmSettings", "resolve_settings", "settings_problems"]
 
 
 def _first(*values: Any) -> Any:
@@ -53,17 +36,11 @@ def resolve_settings(component: Component, options: Any, alarm: AlarmDef, overri
 
 
 def settings_problems(s: AlarmSettings, alarm: AlarmDef) -> list[str]:
-    """Cross-field rules CloudWatch enforces at deploy time (and cfn-lint does not)."""
+    """What CloudWatch would refuse at deploy time (and cfn-lint does not check) about these numbers."""
     if not s.enabled:
         return []
     problems = []
     if s.threshold is None:
         problems.append(f"needs a threshold ({alarm.unit}): set 'threshold', derive it from an option (see the "
                         "README's alarm table), or disable it with 'enabled: false'")
-    if s.datapoints_to_alarm > s.evaluation_periods:
-        problems.append(f"datapoints_to_alarm ({s.datapoints_to_alarm}) must not exceed evaluation_periods ({s.evaluation_periods})")
-    limit = ONE_DAY if s.period < 3600 else SEVEN_DAYS
-    if s.period * s.evaluation_periods > limit:
-        problems.append(f"period x evaluation_periods = {s.period * s.evaluation_periods} s exceeds CloudWatch's "
-                        f"{limit} s limit for {'periods under an hour' if limit == ONE_DAY else 'any alarm'}")
-    return problems
+    return problems + alarm_window_problems(s.period, s.evaluation_periods, s.datapoints_to_alarm)
