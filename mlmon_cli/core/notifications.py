@@ -52,7 +52,7 @@ def add_notifications(t: Template, spec: Spec) -> dict[str, Any]:
             topics[severity] = Ref(logical)
             created.append(Ref(logical))
         _add_subscribers(t, spec, route, topics[severity], "Alerts" if severity == "critical" else "Warning")
-    t.add_resource(Topic(HISTORY_TOPIC_ID, TopicName=naming.topic_name(spec.solution, "alarm-history"),
+    t.add_resource(Topic(HISTORY_TOPIC_ID, TopicName=naming.topic_name(spec.solution, naming.HISTORY_TOPIC_SUFFIX),
                          DisplayName=f"{spec.solution} alarm history"[:100], KmsMasterKeyId=Ref(KEY_ID)))
     topics["history"] = Ref(HISTORY_TOPIC_ID)
     created.append(Ref(HISTORY_TOPIC_ID))
