@@ -26,6 +26,7 @@ EXIT_USAGE = 2
 EXIT_LINT = 3
 EXIT_LIMIT = 4
 EXIT_AWS = 5
+EXIT_SILENT = 6
 EXIT_INTERNAL = 70
 
 EPILOG = """\b
@@ -36,7 +37,9 @@ Exit codes:
   2   command-line usage error
   3   lint found error-level findings
   4   the template would pass a CloudFormation limit (500 resources, 1 MB)
-  5   deploy or fire failed against AWS (failed resources and reasons listed)
+  5   deploy, delete or fire failed against AWS (failed resources and reasons listed)
+  6   fire --strict: an alarm reaches nobody (no SNS action above it, or no
+      confirmed subscription on its topic)
   70  internal error (a bug: re-run with --debug and report the traceback)
 """
 
@@ -301,30 +304,61 @@ def harden_command(definition: Path, output: Path | None, topic_arn: str) -> Non
 @click.argument("spec", type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--stack-name", required=True, help="CloudFormation stack to create or update.")
 @click.option("--s3-bucket", default=None, help="Bucket for templates over 51,200 bytes (and nested stacks).")
+@click.option("--resolve-s3", is_flag=True,
+              help="Use the managed bucket mlmon-artifacts-<account>-<region> for templates that need S3, creating it "
+                   "(encrypted, public access blocked) on first use.")
+@click.option("--no-execute", is_flag=True,
+              help="Review only: create the change set and print its property-level diff; the stack stays unchanged.")
 @click.option("--s3-prefix", default="mlmon", show_default=True, help="Key prefix of uploaded templates.")
 @click.option("--parameter", "parameters", multiple=True, metavar="KEY=VALUE", help="Stack parameter (repeatable).")
 @click.option("--tag", "tags", multiple=True, metavar="KEY=VALUE", help="Stack tag, propagated to resources (repeatable).")
 @env_option
 @aws_target_options
 @_boundary
-def deploy_command(spec: Path, stack_name: str, s3_bucket: str | None, s3_prefix: str, parameters: tuple[str, ...],
-                   tags: tuple[str, ...], env: str | None, region: str | None, profile: str | None,
+def deploy_command(spec: Path, stack_name: str, s3_bucket: str | None, resolve_s3: bool, no_execute: bool, s3_prefix: str,
+                   parameters: tuple[str, ...], tags: tuple[str, ...], env: str | None, region: str | None, profile: str | None,
                    endpoint_url: str | None) -> None:
     """Generate SPEC's template and create or update stack --stack-name through a change set.
 
     Prints the change set, then stack events until the stack settles (stderr), then the stack's
     outputs as KEY=VALUE (stdout). "No changes" is success. On failure exits 5 listing each
     failed resource with CloudFormation's reason.
+
+    With --no-execute the change set is created and printed with the before -> after value of
+    every changed property, and left for review: the stack is not changed.
     """
     from .aws.deploy import DeployRequest, deploy_spec
     from .aws.session import Target
 
-    request = DeployRequest(stack_name, Target(region, profile, endpoint_url), parameters, tags, s3_bucket, s3_prefix)
+    request = DeployRequest(stack_name, Target(region, profile, endpoint_url), parameters, tags, s3_bucket, s3_prefix,
+                            execute=not no_execute, resolve_s3=resolve_s3)
     result = deploy_spec(spec, request, echo_err, env=env)
+    if no_execute:
+        click.echo(f"ChangeSetId={result.change_set_id}" if result.change_set_id else "ChangeSetId=")
+        return
     for key, value in sorted(result.outputs.items()):
         click.echo(f"{key}={value}")
     if "ConfirmSubscriptions" in result.outputs:
         echo_err(f"mlmon: email subscriptions stay pending until confirmed; prove delivery with: mlmon fire --stack-name {stack_name}")
+
+
+@main.command("delete", epilog=EPILOG)
+@click.option("--stack-name", required=True, help="CloudFormation stack to delete.")
+@click.option("-y", "--yes", is_flag=True, help="Do not ask for confirmation.")
+@aws_target_options
+@_boundary
+def delete_command(stack_name: str, yes: bool, region: str | None, profile: str | None, endpoint_url: str | None) -> None:
+    """Delete stack --stack-name and wait until it is gone, printing its events (stderr).
+
+    A stack that does not exist is success. DELETE_FAILED exits 5 listing each resource that
+    could not be deleted and why. Asks for confirmation unless --yes.
+    """
+    from .aws.delete import DeleteRequest, delete_stack
+    from .aws.session import Target
+
+    if not yes:
+        click.confirm(f"Delete stack {stack_name} and every alarm, rule and topic it created?", abort=True, err=True)
+    delete_stack(DeleteRequest(stack_name, Target(region, profile, endpoint_url)), echo_err)
 
 
 @main.command("fire", epilog=EPILOG)
@@ -333,16 +367,19 @@ def deploy_command(spec: Path, stack_name: str, s3_bucket: str | None, s3_prefix
               help="Glob on alarm names, e.g. '*-Errors' (repeatable); default: every metric alarm.")
 @click.option("--wait", type=click.FloatRange(0, 600), default=10.0, show_default=True,
               help="Seconds to wait for composites to follow each alarm into ALARM and back.")
+@click.option("--strict", is_flag=True,
+              help="Exit 6 when any fired alarm reaches nobody: no SNS action on it or a composite above it, "
+                   "or no confirmed subscription on the topics it reaches.")
 @aws_target_options
 @_boundary
-def fire_command(stack_name: str, patterns: tuple[str, ...], wait: float, region: str | None, profile: str | None,
+def fire_command(stack_name: str, patterns: tuple[str, ...], wait: float, strict: bool, region: str | None, profile: str | None,
                  endpoint_url: str | None) -> None:
     """Put the stack's alarms into ALARM one at a time, then restore each, to prove notifications arrive.
 
     Prints per alarm what it did and which alarm's SNS action notified, then the topics'
     subscriptions; email subscriptions still pending confirmation receive nothing.
     """
-    from .aws.fire import FireRequest, fire, hints, report_lines
+    from .aws.fire import FireRequest, fire, hints, report_lines, unheard
     from .aws.session import Target
 
     result = fire(FireRequest(stack_name, Target(region, profile, endpoint_url), patterns, wait), echo_err)
@@ -350,6 +387,78 @@ def fire_command(stack_name: str, patterns: tuple[str, ...], wait: float, region
         click.echo(line)
     for line in hints(result):
         echo_err(line)
+    silent = unheard(result)
+    if strict and silent:
+        echo_err(f"mlmon: --strict: {len(silent)} alarm(s) reach nobody: {', '.join(silent[:10])}")
+        sys.exit(EXIT_SILENT)
+
+
+@main.command("plan", epilog=EPILOG)
+@click.argument("spec", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--format", "fmt", type=click.Choice(["markdown", "json"]), default="markdown", show_default=True)
+@click.option("--split/--no-split", default=None, help="Plan the split (nested stacks) output, or refuse it.")
+@env_option
+@_boundary
+def plan_command(spec: Path, fmt: str, split: bool | None, env: str | None) -> None:
+    """Review SPEC before deploying: every alarm and rule (component, what it watches, threshold in
+    natural units, severity, who is notified), the recipients, the monthly bill and a Mermaid
+    diagram of the alarm tree down to the recipients. Markdown (or JSON) on stdout.
+    """
+    from .core.pipeline import generate, load_path
+    from .plan import build_plan, to_json, to_markdown
+
+    result = generate(load_path(spec, env=env), split=split)
+    plan = build_plan(result)
+    click.echo(to_json(plan) if fmt == "json" else to_markdown(plan, f"{spec}" + (f" [env {env}]" if env else "")), nl=False)
+    if plan.silent:
+        echo_err(f"mlmon: warning: {len(plan.silent)} alarm(s) notify nobody: {', '.join(r.name for r in plan.silent[:10])}")
+
+
+@main.command("init", epilog=EPILOG)
+@click.option("--from-template", "from_template", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Your CloudFormation or SAM template (YAML or JSON): watch every resource mlmon supports.")
+@click.option("--from-stack", "from_stack", default=None, metavar="STACK_NAME",
+              help="A deployed stack: read the physical names of its resources (a separate monitoring stack).")
+@click.option("-o", "--output", type=click.Path(dir_okay=False, allow_dash=True, path_type=Path), default=None,
+              help="Write the spec here (atomically) instead of stdout.")
+@aws_target_options
+@_boundary
+def init_command(from_template: Path | None, from_stack: str | None, output: Path | None, region: str | None,
+                 profile: str | None, endpoint_url: str | None) -> None:
+    """Write a commented starter spec that monitors an existing template or stack.
+
+    \b
+      mlmon init --from-template app.yaml -o monitoring.yaml
+      mlmon generate monitoring.yaml -o app-monitored.yaml   # app.yaml plus the monitoring
+    Resources mlmon cannot watch are listed as comments with the reason.
+    """
+    import os
+
+    from .discover import spec_from_template
+    from .spec.app_template import load_app_template
+
+    if (from_template is None) == (from_stack is None):
+        raise click.UsageError("give exactly one of --from-template or --from-stack")
+    if from_stack is not None:
+        from .aws.session import Target
+        from .discover.stack import spec_from_stack
+
+        found = spec_from_stack(from_stack, Target(region, profile, endpoint_url))
+    else:
+        assert from_template is not None
+        app = load_app_template(from_template, str(from_template))
+        base = output.parent if output is not None and str(output) != "-" else Path(".")
+        ref = os.path.relpath(from_template.resolve(), base.resolve())
+        found = spec_from_template(app, ref, _solution_from(from_template.stem), str(from_template))
+    _write(output, found.text)
+    click.echo(f"mlmon: {len(found.watched)} resource(s) watched, {len(found.skipped)} not watched (listed as comments)", err=True)
+
+
+def _solution_from(stem: str) -> str:
+    name = re.sub(r"[^A-Za-z0-9]+", "-", stem).strip("-")
+    if not name or not name[0].isalpha():
+        name = "app-" + name
+    return name[:40].rstrip("-") or "app"
 
 
 @main.command("kinds")

@@ -12,6 +12,7 @@ import typing
 from .components import REGISTRY, builtin_kinds, load_all
 from .components.base import UNITS, AlarmDef
 from .spec.logs import reference_markdown as logs_reference_markdown
+from .spec.custom import reference_markdown as custom_reference_markdown
 from .spec.fields import fields_table
 from .spec.model import AlarmDefaults, AlarmOverride, Notifications
 
@@ -44,7 +45,8 @@ def _alarm_rows(kind: type) -> list[str]:
 
 
 def _dimension_names(kind: type, a: AlarmDef) -> list[str]:
-    return list(kind.dimension_names) + [f"{k}={v}" for k, v in a.extra_dimensions.items()]
+    own = list(a.dimensions) if a.dimensions is not None else list(kind.dimension_names)
+    return (own + [f"{k}={v}" for k, v in a.extra_dimensions.items()]) or ["none"]
 
 
 def kinds_markdown(kinds: dict[str, type] | None = None) -> str:
@@ -76,6 +78,7 @@ def spec_reference_markdown() -> str:
         "Each component: `kind` (required), `name` (required; letters, digits, `-`, `_`, at most 64, unique), "
         "`description`, `alarms`, and the kind's options below. `alarms` maps an alarm key to overrides "
         "(or to `false` to disable it):\n\n" + fields_table(AlarmOverride) + "\n" + logs_reference_markdown()
+        + "\n" + custom_reference_markdown()
     )
 
 

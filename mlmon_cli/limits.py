@@ -36,6 +36,14 @@ COMPARISONS = {
     "<=": "LessThanOrEqualToThreshold",
 }
 
+MAX_METRIC_MATH_METRICS = 10  # metrics in one metric-math alarm (hard limit)
+METRIC_QUERY_ID = re.compile(r"^[a-z][a-zA-Z0-9_]{0,254}$")  # MetricDataQuery Id
+ANOMALY_OPERATORS = {  # anomaly-band alarms: ThresholdMetricId, no Threshold
+    "above": "GreaterThanUpperThreshold",
+    "below": "LessThanLowerThreshold",
+    "both": "LessThanLowerOrGreaterThanUpperThreshold",
+}
+
 # --- CloudWatch composite alarms ------------------------------------------------------------
 MAX_COMPOSITE_CHILDREN = 100
 MAX_COMPOSITE_RULE_CHARS = 10_240
@@ -81,6 +89,8 @@ def substitution_problem(text: str) -> str:
         return "contains '${', which CloudFormation would read as a substitution; write '$ {' or remove it"
     return ""
 
+# CloudFormation parameter (and logical ID) names: alphanumeric, at most 255 characters.
+CFN_PARAMETER_NAME = re.compile(r"^[A-Za-z0-9]{1,255}$")
 
 # --- 2026 CloudWatch features (aws-ml-facts-2.md §8) -------------------------------------
 # WarmUpConfiguration (Alarm, LogAlarm): 1 to 2,880 minutes; the API requires the duration.

@@ -125,3 +125,11 @@ def nested_stack_stem(prefix: str) -> str:
 
 def nested_stack_logical_id(prefix: str) -> str:
     return f"Monitoring{prefix or 'All'}"
+
+
+def scoped_solution(solution: str, environment: str | None, name_suffix: str | None) -> str:
+    """The prefix of every physical name: `solution`, or `solution-<suffix>` when an environment is
+    selected (its name, or an explicit `name_suffix`), so environments of one spec deploy side by
+    side in one account. Logical IDs never include it, so they stay the same in every environment."""
+    suffix = name_suffix if name_suffix is not None else environment
+    return f"{solution}-{suffix}" if suffix else solution

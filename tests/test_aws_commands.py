@@ -17,8 +17,10 @@ from mlmon_cli.errors import AwsUsageError
 def test_help_lists_the_commands_and_exit_code_5(runner) -> None:
     result = runner.invoke(main, ["--help"])
     assert "deploy " in result.stdout and "fire " in result.stdout
-    assert "5   deploy or fire failed against AWS" in result.stdout
-    for command in ("deploy", "fire"):
+    assert "5   deploy, delete or fire failed against AWS" in result.stdout
+    assert "6   fire --strict: an alarm reaches nobody" in result.stdout
+    assert "delete " in result.stdout and "plan " in result.stdout
+    for command in ("deploy", "fire", "delete"):
         assert "--endpoint-url URL" in runner.invoke(main, [command, "--help"]).stdout
 
 
@@ -62,3 +64,138 @@ def test_fire_choice_and_hierarchy() -> None:
     with pytest.raises(AwsUsageError, match="--alarm x-\\*: no alarm of the stack matches"):
         choose(names, ("x-*",), alarms)
     assert _parents(alarms) == {"a-Errors": ["a-Critical"], "a-Throttles": ["a-Critical"], "a-Critical": ["Top"]}
+
+
+# --------------------------------------------------------------------------- review, region, strict
+def test_property_changes() -> None:
+    from mlmon_cli.aws.diff import format_changes, property_changes
+
+    old = {"Properties": {"Threshold": 1, "Dimensions": [{"Name": "F", "Value": "a"}], "Gone": True, "Same": [1, 2]}}
+    new = {"Properties": {"Threshold": 3, "Dimensions": [{"Name": "F", "Value": "b"}], "New": {"x": 1}, "Same": [1, 2]}}
+    assert property_changes(old, new) == [
+        ("Properties.Dimensions[0].Value", "a", "b"), ("Properties.Gone", True, None),
+        ("Properties.New", None, {"x": 1}), ("Properties.Threshold", 1, 3)]
+    assert format_changes(property_changes(old, new), "") == [
+        "~ Properties.Dimensions[0].Value: a -> b", "- Properties.Gone: true", '+ Properties.New: {"x":1}', "~ Properties.Threshold: 1 -> 3"]
+    assert property_changes({"L": [1]}, {"L": [1, 2]}) == [("L", [1], [1, 2])]  # lists of other lengths: whole
+
+
+def test_resource_diff_prefers_cloudformations_values() -> None:
+    from mlmon_cli.aws.diff import resource_diff
+
+    change = {"LogicalResourceId": "A", "Details": [{"Target": {
+        "Attribute": "Properties", "Name": "Threshold", "Path": "/Properties/Threshold", "BeforeValue": "1", "AfterValue": "3"}}]}
+    assert resource_diff(change, None, {"Resources": {}}) == ["      ~ Properties.Threshold: 1 -> 3"]
+    bare = {"LogicalResourceId": "A", "Details": [{"Target": {"Attribute": "Properties", "Name": "Threshold"}}]}
+    old = {"Resources": {"A": {"Type": "T", "Properties": {"Threshold": 1, "Period": 60}}}}
+    new = {"Resources": {"A": {"Type": "T", "Properties": {"Threshold": 2, "Period": 60}}}}
+    assert resource_diff(bare, old, new) == ["      ~ Properties.Threshold: 1 -> 2"]  # computed from the templates
+    contexts = {**bare, "BeforeContext": '{"Properties": {"Threshold": "1"}}', "AfterContext": '{"Properties": {"Threshold": "5"}}'}
+    assert resource_diff(contexts, old, new) == ["      ~ Properties.Threshold: 1 -> 5"]  # CloudFormation's contexts first
+
+
+def test_deployed_yaml_template_with_short_intrinsics() -> None:
+    import yaml
+
+    from mlmon_cli.aws.diff import _CfnLoader
+
+    assert yaml.load("A: !GetAtt X.Arn\nB: !Sub 'a${X}'\nC: !Ref Y\n", Loader=_CfnLoader) == {
+        "A": {"Fn::GetAtt": ["X", "Arn"]}, "B": {"Fn::Sub": "a${X}"}, "C": {"Ref": "Y"}}
+
+
+def test_managed_bucket_name_is_per_account_and_region() -> None:
+    from mlmon_cli.aws.bucket import managed_bucket_name
+
+    assert managed_bucket_name("123456789012", "ap-southeast-2") == "mlmon-artifacts-123456789012-ap-southeast-2"
+    assert len(managed_bucket_name("123456789012", "ap-southeast-2")) <= 63
+
+
+@pytest.mark.parametrize("flag, aws_region, default_region, want", [
+    ("eu-west-1", "us-west-2", "us-east-2", "eu-west-1"),   # --region first
+    (None, "us-west-2", "us-east-2", "us-west-2"),          # then AWS_REGION
+    (None, None, "us-east-2", "us-east-2"),                 # then AWS_DEFAULT_REGION
+])
+def test_region_precedence(monkeypatch, tmp_path, flag, aws_region, default_region, want) -> None:
+    from mlmon_cli.aws.session import Aws, Target
+
+    (tmp_path / "config").write_text("[default]\nregion = ap-south-1\n")
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "config"))
+    monkeypatch.delenv("AWS_PROFILE", raising=False)
+    for name, value in (("AWS_REGION", aws_region), ("AWS_DEFAULT_REGION", default_region)):
+        monkeypatch.setenv(name, value) if value else monkeypatch.delenv(name, raising=False)
+    assert Aws(Target(region=flag)).region == want
+    monkeypatch.delenv("AWS_REGION", raising=False)
+    monkeypatch.delenv("AWS_DEFAULT_REGION", raising=False)
+    assert Aws(Target()).region == "ap-south-1"  # last: the profile's region
+
+
+def test_unheard_alarms() -> None:
+    from mlmon_cli.aws.fire import Fired, FireResult, Subscription, unheard
+
+    fired = [Fired("a", "metric", "OK", True, topics=["t1"]), Fired("b", "metric", "OK", True, topics=[]),
+             Fired("c", "metric", "OK", True, topics=["t2"]), Fired("d", "metric", "OK", True, topics=["t3"])]
+    subs = [Subscription("t1", "email", "x@example.com", False), Subscription("t2", "email", "y@example.com", True)]
+    result = FireResult("s", fired, ["t1", "t2", "t3"], subs, unreadable=["t3"])
+    assert unheard(result) == ["b", "c"]  # no action; only a pending subscription (t3 cannot be read: not counted)
+
+
+def test_delete_asks_first(runner) -> None:
+    result = runner.invoke(main, ["delete", "--stack-name", "s", "--region", "us-east-1"], input="n\n")
+    assert result.exit_code == 1 and "Delete stack s and every alarm, rule and topic it created? [y/N]" in result.stderr
+    assert "Aborted" in result.stderr
+
+
+def test_resolve_s3_and_bucket_exclude_each_other(runner, tmp_path) -> None:
+    from .conftest import ROOT
+
+    result = runner.invoke(main, ["deploy", str(ROOT / "specs" / "churn-model.yaml"), "--stack-name", "s", "--resolve-s3",
+                                  "--s3-bucket", "b", "--region", "us-east-1"])
+    assert (result.exit_code, result.stderr) == (2, "mlmon: --resolve-s3 and --s3-bucket exclude each other: give one\n")
+
+
+def test_delete_waits_through_a_transient_delete_failed(monkeypatch) -> None:
+    """LocalStack flips a stack to DELETE_FAILED while one resource fails to delete and carries on
+    to DELETE_COMPLETE; a DELETE_FAILED that holds with no new events is the real failure."""
+    from mlmon_cli.aws import delete as delete_mod
+    from mlmon_cli.errors import AwsError
+
+    class Cfn:
+        def __init__(self, statuses, events):
+            self.statuses, self.events = list(statuses), list(events)
+            self.deleted = False
+
+        def describe_stacks(self, StackName):
+            status = self.statuses.pop(0) if len(self.statuses) > 1 else self.statuses[0]
+            return {"Stacks": [{"StackName": "s", "StackId": "arn:s", "StackStatus": status}]}
+
+        def delete_stack(self, StackName):
+            self.deleted = True
+
+        def describe_stack_events(self, StackName, **_):
+            shown = self.events[:1] if self.deleted else []
+            if self.deleted and self.events:
+                self.events.pop(0)
+            return {"StackEvents": [{"EventId": f"e{len(self.events)}", **e} for e in shown]}
+
+    def run(cfn):
+        class FakeAws:
+            def __init__(self, target):
+                pass
+
+            def client(self, service):
+                return cfn
+
+        monkeypatch.setattr(delete_mod, "Aws", FakeAws)
+        monkeypatch.setattr(delete_mod.FailedSettle.__init__, "__defaults__", (0.05,))
+        lines = []
+        return delete_mod.delete_stack(delete_mod.DeleteRequest("s", poll_seconds=0.01), lines.append), lines
+
+    failed = {"LogicalResourceId": "Sub", "ResourceType": "AWS::SNS::Subscription", "ResourceStatus": "DELETE_FAILED",
+              "ResourceStatusReason": "'Id'"}
+    transient = Cfn(["CREATE_COMPLETE", "DELETE_IN_PROGRESS", "DELETE_FAILED", "DELETE_FAILED", "DELETE_COMPLETE"],
+                    [failed, {"LogicalResourceId": "Key", "ResourceStatus": "DELETE_COMPLETE"}])
+    result, lines = run(transient)
+    assert result.status == "DELETE_COMPLETE" and lines[-1].startswith("mlmon: stack s: DELETE_COMPLETE in")
+    real = Cfn(["CREATE_COMPLETE", "DELETE_FAILED"], [failed])
+    with pytest.raises(AwsError, match=r"delete of stack s failed: DELETE_FAILED\n  Sub \(AWS::SNS::Subscription\): DELETE_FAILED: 'Id'"):
+        run(real)

@@ -29,9 +29,41 @@ def resources(env: str | None) -> dict:
     return build_template(parse_spec(SPEC, "spec.yaml", env)).template.to_dict()["Resources"]
 
 
-def test_base_and_prod_are_the_spec_as_written() -> None:
-    assert resources(None) == resources("prod")
-    assert "EtlCriticalComposite" in resources(None)
+def _physical_names(resources: dict) -> list[str]:
+    keys = ("AlarmName", "Name", "TopicName", "AliasName", "DashboardName", "FilterName", "ConfigurationName")
+    return sorted(str(r["Properties"][k]) for r in resources.values() for k in keys if k in r.get("Properties", {}))
+
+
+def test_prod_is_the_spec_as_written_with_prod_in_every_physical_name() -> None:
+    base, prod = resources(None), resources("prod")
+    assert sorted(base) == sorted(prod)  # same logical IDs: an environment never renames a resource
+    assert "EtlCriticalComposite" in base
+    base_names, prod_names = _physical_names(base), _physical_names(prod)
+    assert len(base_names) == len(prod_names) > 20
+    assert all("churn-prod" in name for name in prod_names), [n for n in prod_names if "churn-prod" not in n]
+    assert not any("prod" in name for name in base_names)
+    assert prod["AlertsTopic"]["Properties"]["TopicName"] == "churn-prod-alerts"
+    assert prod["AlertsKeyAlias"]["Properties"]["AliasName"] == "alias/churn-prod-alerts"
+
+
+def test_environments_of_one_spec_share_no_physical_name() -> None:
+    dev, prod = _physical_names(resources("dev")), _physical_names(resources("prod"))
+    assert not set(dev) & set(prod)
+
+
+def test_name_suffix_replaces_the_environment_name() -> None:
+    spec = SPEC.replace("  prod: {}", "  prod: {name_suffix: p1}")
+    tpl = build_template(parse_spec(spec, "spec.yaml", "prod")).template.to_dict()["Resources"]
+    assert tpl["FnErrorsAlarm"]["Properties"]["AlarmName"] == "churn-p1-fn-Errors"
+    base = build_template(parse_spec("name_suffix: blue\n" + SPEC, "spec.yaml")).template.to_dict()["Resources"]
+    assert base["FnErrorsAlarm"]["Properties"]["AlarmName"] == "churn-blue-fn-Errors"
+
+
+def test_bad_name_suffix_is_located() -> None:
+    with pytest.raises(SpecError) as exc:
+        parse_spec(SPEC.replace("  prod: {}", "  prod: {name_suffix: 'p 1'}"), "spec.yaml", "prod")
+    assert [str(p) for p in exc.value.problems] == [
+        "spec.yaml:12:23: name_suffix: use 1-20 letters, digits and '-' (it is added to every physical name)"]
 
 
 def test_dev_overrides_recipients_thresholds_severity_and_enablement() -> None:

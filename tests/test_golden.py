@@ -40,8 +40,9 @@ def test_documented_dimension_sets_match_generated_alarms() -> None:
         documented = {d.split("=")[0] for d in kind.dimension_names}
         for res in template["Resources"].values():
             props = res["Properties"]
-            if res["Type"] == "AWS::CloudWatch::Alarm" and props["Namespace"] not in ("AWS/Events", "AWS/SNS"):
-                metric_def = next((a for a in kind.alarms if a.metric == props["MetricName"]), None)
+            if res["Type"] == "AWS::CloudWatch::Alarm" and props.get("Namespace", "AWS/Events") not in ("AWS/Events", "AWS/SNS"):
+                metric_def = next((a for a in kind.alarms if (a.namespace, a.metric) == (props["Namespace"], props["MetricName"])), None)
                 if metric_def is None:  # an ExtraAlarm (Model Monitor, log pattern, staleness): test_beyond_thresholds.py
                     continue
-                assert {d["Name"] for d in props["Dimensions"]} == documented | set(metric_def.extra_dimensions)
+                own = set(metric_def.dimensions) if metric_def.dimensions is not None else documented
+                assert {d["Name"] for d in props.get("Dimensions", [])} == own | set(metric_def.extra_dimensions)

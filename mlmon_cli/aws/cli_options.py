@@ -10,7 +10,7 @@ import click
 def aws_target_options(func: Callable[..., Any]) -> Callable[..., Any]:
     """--region, --profile and --endpoint-url (LocalStack: http://127.0.0.1:4566)."""
     options = [
-        click.option("--region", default=None, help="AWS Region (default: AWS_REGION / the profile's region)."),
+        click.option("--region", default=None, help="AWS Region (default, first set: AWS_REGION, AWS_DEFAULT_REGION, the profile's region)."),
         click.option("--profile", default=None, help="Named AWS profile (default: AWS_PROFILE / the default chain)."),
         click.option("--endpoint-url", default=None, metavar="URL",
                      help="Send every AWS call here instead of AWS, e.g. LocalStack at http://127.0.0.1:4566."),

@@ -9,7 +9,9 @@ What it does, in order (each step is a function below):
    `s3://BUCKET/PREFIX/<sha256>.yaml` when it is over CloudFormation's 51,200-byte inline limit;
 4. create a change set (with CAPABILITY_IAM / CAPABILITY_NAMED_IAM only when the template has IAM
    resources), print its summary, and treat "no changes" as success;
-5. execute it and print every new stack event until the stack reaches a terminal status;
+5. with `execute=False` (`--no-execute`) stop here: print the property-level diff of every
+   modified resource and leave the change set for review (the stack is unchanged); else
+   execute it and print every new stack event until the stack reaches a terminal status;
 6. on failure, raise `AwsError` (exit 5) listing each failed resource with its reason, including
    the resources of failed nested stacks.
 
@@ -34,6 +36,10 @@ from .session import Aws, Target, aws_errors, error_code, error_message
 
 NO_CHANGES = ("didn't contain changes", "No updates are to be performed")
 CHANGE_SET_TIMEOUT = 600.0
+# A *_FAILED stack status is believed only after this long without new events: LocalStack sets
+# the stack to DELETE_FAILED / CREATE_FAILED for a moment whenever one resource operation fails
+# and carries on (to DELETE_COMPLETE / ROLLBACK_COMPLETE); AWS's final statuses never change.
+FAILED_SETTLE_SECONDS = 5.0
 NAMED_IAM = {
     "AWS::IAM::Role": "RoleName",
     "AWS::IAM::User": "UserName",
@@ -60,6 +66,8 @@ class DeployRequest:
     s3_prefix: str = "mlmon"
     timeout_seconds: float = 3600.0
     poll_seconds: float | None = None  # default: 0.5 s against --endpoint-url, else 2 s
+    execute: bool = True  # False: create the change set, print its diff, change nothing
+    resolve_s3: bool = False  # use (and create once) the managed bucket of the account and region
 
 
 @dataclass
@@ -72,6 +80,7 @@ class DeployResult:
     outputs: dict[str, str] = field(default_factory=dict)
     seconds: float = 0.0
     template_urls: list[str] = field(default_factory=list)
+    change_set_id: str = ""  # the change set left for review (execute=False)
 
 
 def parse_pairs(values: Iterable[str], option: str) -> dict[str, str]:
@@ -91,6 +100,7 @@ def deploy_spec(spec: Path, request: DeployRequest, log: Log, env: str | None = 
 
     parse_pairs(request.parameters, "--parameter")  # fail fast on malformed options
     parse_pairs(request.tags, "--tag")
+    _check_bucket_options(request)
     parsed = load_path(spec, env=env)
     result = generate(parsed)
     nested = {stem: t.to_dict() for stem, t in getattr(result, "nested", {}).items()}
@@ -117,8 +127,10 @@ def deploy_template(template: dict[str, Any], request: DeployRequest, log: Log,
         known = ", ".join(sorted(declared)) or "none"
         raise AwsUsageError(f"mlmon: --parameter {', '.join(unknown)}: the template has no such parameter (it declares: {known})")
 
+    _check_bucket_options(request)
     aws = Aws(request.target)
     cfn = aws.client("cloudformation")
+    buckets: dict[str, str] = {}  # the resolved bucket, once
     poll = request.poll_seconds if request.poll_seconds is not None else (0.5 if request.target.endpoint_url else 2.0)
     started = time.monotonic()
     name = request.stack_name
@@ -135,10 +147,11 @@ def deploy_template(template: dict[str, Any], request: DeployRequest, log: Log,
 
     urls: list[str] = []
     if nested:
-        bucket = _need_bucket(request, f"the template has {len(nested)} nested stacks, whose templates CloudFormation reads from S3")
+        bucket = _need_bucket(request, f"the template has {len(nested)} nested stacks, whose templates CloudFormation reads from S3",
+                              aws, buckets, log)
         by_path = {}
         for stem, child in sorted(nested.items()):
-            url = _upload(aws, bucket, request.s3_prefix, dump(child, "yaml"), log)
+            url = _upload(aws, bucket, request.s3_prefix, dump(child, "yaml"), log, buckets.get("owner"))
             urls.append(url)
             by_path.update({f"stacks/{stem}.{ext}": url for ext in ("yaml", "json")})
         template = _point_nested_stacks(template, by_path)
@@ -146,8 +159,9 @@ def deploy_template(template: dict[str, Any], request: DeployRequest, log: Log,
     size = len(body.encode("utf-8"))
     location: dict[str, str]
     if size > INLINE_TEMPLATE_BYTES:
-        bucket = _need_bucket(request, f"the template is {size} bytes, over CloudFormation's {INLINE_TEMPLATE_BYTES}-byte inline limit")
-        url = _upload(aws, bucket, request.s3_prefix, body, log)
+        bucket = _need_bucket(request, f"the template is {size} bytes, over CloudFormation's {INLINE_TEMPLATE_BYTES}-byte inline limit",
+                              aws, buckets, log)
+        url = _upload(aws, bucket, request.s3_prefix, body, log, buckets.get("owner"))
         urls.insert(0, url)
         location = {"TemplateURL": url}
     else:
@@ -167,7 +181,7 @@ def deploy_template(template: dict[str, Any], request: DeployRequest, log: Log,
     with aws_errors(f"create a change set for stack {name}"):
         created = cfn.create_change_set(**args)
     stack_id = created["StackId"]
-    change_set = _wait_change_set(cfn, stack_id, created["Id"], poll)
+    change_set = _wait_change_set(cfn, stack_id, created["Id"], poll, log)
     if change_set["Status"] == "FAILED":
         reason = change_set.get("StatusReason") or "no reason given"
         _best_effort(lambda: cfn.delete_change_set(ChangeSetName=created["Id"]))
@@ -179,6 +193,18 @@ def deploy_template(template: dict[str, Any], request: DeployRequest, log: Log,
         raise AwsError(f"mlmon: the change set for stack {name} failed: {reason}")
 
     changes = _all_changes(cfn, change_set, poll)
+    if not request.execute:
+        from .diff import resource_diff, template_of
+
+        old = template_of(cfn, stack_id) if change_type == "UPDATE" else None
+        for line in change_summary(name, change_type, cs_name, changes,
+                                   lambda change: resource_diff(change, old, template) if change.get("Action") == "Modify" else []):
+            log(line)
+        log(f"mlmon: --no-execute: stack {name} is unchanged" + (" (REVIEW_IN_PROGRESS until the change set runs)" if change_type == "CREATE" else "")
+            + f"; to apply exactly this change set: aws cloudformation execute-change-set --change-set-name {created['Id']}"
+            + f"; to drop it: aws cloudformation delete-change-set --change-set-name {created['Id']}")
+        return DeployResult(name, stack_id, status or "REVIEW_IN_PROGRESS", False, len(changes), {} if change_type == "CREATE" else _outputs(cfn, stack_id),
+                            time.monotonic() - started, urls, created["Id"])
     for line in change_summary(name, change_type, cs_name, changes):
         log(line)
 
@@ -193,6 +219,11 @@ def deploy_template(template: dict[str, Any], request: DeployRequest, log: Log,
         log(f"mlmon: stack {name}: {final} in {elapsed:.1f} s")
         return DeployResult(name, stack_id, final, True, len(changes), _outputs_of(stack), elapsed, urls)
     raise AwsError(failure_report(cfn, name, stack, events, change_type))
+
+
+def _check_bucket_options(request: DeployRequest) -> None:
+    if request.resolve_s3 and request.s3_bucket:
+        raise AwsUsageError("mlmon: --resolve-s3 and --s3-bucket exclude each other: give one")
 
 
 # --------------------------------------------------------------------------- template handling
@@ -220,21 +251,28 @@ def _point_nested_stacks(template: dict[str, Any], urls: dict[str, str]) -> dict
     return {**template, "Resources": resources}
 
 
-def _need_bucket(request: DeployRequest, why: str) -> str:
+def _need_bucket(request: DeployRequest, why: str, aws: Aws, buckets: dict[str, str], log: Log) -> str:
+    if request.resolve_s3:
+        if "name" not in buckets:
+            from .bucket import resolve_bucket
+
+            buckets["name"], buckets["owner"] = resolve_bucket(aws, log)
+        return buckets["name"]
     if not request.s3_bucket:
-        raise AwsUsageError(f"mlmon: {why}: pass --s3-bucket BUCKET (an existing bucket in the stack's region "
+        raise AwsUsageError(f"mlmon: {why}: pass --resolve-s3 (a managed bucket) or --s3-bucket BUCKET (an existing bucket in the stack's region "
                             "that you can write to); templates go to s3://BUCKET/" + (request.s3_prefix.strip("/") + "/" if request.s3_prefix.strip("/") else "") + "<sha256>.yaml")
     return request.s3_bucket
 
 
-def _upload(aws: Aws, bucket: str, prefix: str, text: str, log: Log) -> str:
+def _upload(aws: Aws, bucket: str, prefix: str, text: str, log: Log, owner: str | None = None) -> str:
     data = text.encode("utf-8")
     key = hashlib.sha256(data).hexdigest() + ".yaml"
     if prefix.strip("/"):
         key = f"{prefix.strip('/')}/{key}"
     s3 = aws.client("s3")
     with aws_errors(f"upload the template to s3://{bucket}/{key}"):
-        s3.put_object(Bucket=bucket, Key=key, Body=data, ContentType="application/x-yaml")
+        s3.put_object(Bucket=bucket, Key=key, Body=data, ContentType="application/x-yaml",
+                      **({"ExpectedBucketOwner": owner} if owner else {}))
     log(f"mlmon: uploaded {len(data)} bytes to s3://{bucket}/{key}")
     return f"{s3.meta.endpoint_url.rstrip('/')}/{bucket}/{quote(key)}"
 
@@ -250,16 +288,57 @@ def _describe_stack(cfn: Any, name: str) -> dict[str, Any] | None:
             raise
 
 
-def _wait_change_set(cfn: Any, stack_id: str, change_set_id: str, poll: float) -> dict[str, Any]:
-    deadline = time.monotonic() + CHANGE_SET_TIMEOUT
+def _wait_change_set(cfn: Any, stack_id: str, change_set_id: str, poll: float, log: Log = lambda _: None) -> dict[str, Any]:
+    started = time.monotonic()
+    deadline = started + CHANGE_SET_TIMEOUT
+    progress = Progress(log, "mlmon: waiting for the change set")
     while True:
         with aws_errors("describe the change set"):
-            cs = cfn.describe_change_set(ChangeSetName=change_set_id, StackName=stack_id)
+            cs = cfn.describe_change_set(ChangeSetName=change_set_id, StackName=stack_id, IncludePropertyValues=True)
         if cs["Status"] in ("CREATE_COMPLETE", "FAILED"):
             return cs
         if time.monotonic() > deadline:
             raise AwsError(f"mlmon: change set still {cs['Status']} after {CHANGE_SET_TIMEOUT:.0f} s")
+        progress.tick(cs["Status"])
         time.sleep(poll)
+
+
+class FailedSettle:
+    """Decides when a stack status is final: at once, except *_FAILED, which must hold for
+    FAILED_SETTLE_SECONDS with no new stack event (see FAILED_SETTLE_SECONDS)."""
+
+    def __init__(self, seconds: float | None = None):
+        self.seconds = FAILED_SETTLE_SECONDS if seconds is None else seconds
+        self.since: float | None = None
+
+    def event(self) -> None:
+        self.since = None
+
+    def final(self, status: str) -> bool:
+        if not status.endswith("_FAILED"):
+            self.since = None
+            return True
+        now = time.monotonic()
+        if self.since is None:
+            self.since = now
+        return now - self.since >= self.seconds
+
+
+class Progress:
+    """A 'still waiting' line every `every` seconds of a wait with nothing else to show."""
+
+    def __init__(self, log: Log, what: str, every: float = 15.0):
+        self.log, self.what, self.every = log, what, every
+        self.started = self.last = time.monotonic()
+
+    def seen(self) -> None:
+        self.last = time.monotonic()
+
+    def tick(self, status: str) -> None:
+        now = time.monotonic()
+        if now - self.last >= self.every:
+            self.log(f"{self.what}: {status} ({now - self.started:.0f} s)")
+            self.last = now
 
 
 def _all_changes(cfn: Any, change_set: dict[str, Any], poll: float) -> list[dict[str, Any]]:
@@ -267,13 +346,15 @@ def _all_changes(cfn: Any, change_set: dict[str, Any], poll: float) -> list[dict
     token = change_set.get("NextToken")
     while token:
         with aws_errors("describe the change set"):
-            page = cfn.describe_change_set(ChangeSetName=change_set["ChangeSetId"], StackName=change_set["StackId"], NextToken=token)
+            page = cfn.describe_change_set(ChangeSetName=change_set["ChangeSetId"], StackName=change_set["StackId"], NextToken=token,
+                                           IncludePropertyValues=True)
         changes += page.get("Changes") or []
         token = page.get("NextToken")
     return changes
 
 
-def change_summary(stack: str, change_type: str, cs_name: str, changes: list[dict[str, Any]]) -> list[str]:
+def change_summary(stack: str, change_type: str, cs_name: str, changes: list[dict[str, Any]],
+                   details: Callable[[dict[str, Any]], list[str]] | None = None) -> list[str]:
     counts: dict[str, int] = {}
     lines = []
     for change in changes:
@@ -282,6 +363,8 @@ def change_summary(stack: str, change_type: str, cs_name: str, changes: list[dic
         counts[action] = counts.get(action, 0) + 1
         extra = f" (replacement: {rc['Replacement']})" if action == "Modify" and rc.get("Replacement") else ""
         lines.append(f"  {SYMBOLS.get(action, '?')} {action:<7} {rc.get('LogicalResourceId', '?'):<48} {rc.get('ResourceType', '')}{extra}")
+        if details is not None:
+            lines += details(rc)
     totals = ", ".join(f"{n} {a.lower()}" for a, n in sorted(counts.items())) or "nothing"
     return [f"mlmon: change set {cs_name} ({change_type} stack {stack}): {len(changes)} changes ({totals})", *lines]
 
@@ -321,13 +404,17 @@ def format_event(event: dict[str, Any]) -> str:
 def _watch(cfn: Any, stack_id: str, seen: set[str], poll: float, timeout: float, log: Log) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     deadline = time.monotonic() + timeout
     events: list[dict[str, Any]] = []
+    progress = Progress(log, "mlmon: still waiting for the stack")
+    settle = FailedSettle()
     while True:
         for event in _new_events(cfn, stack_id, seen):
             events.append(event)
             log(format_event(event))
+            progress.seen()
+            settle.event()
         with aws_errors("describe the stack"):
             stack = cfn.describe_stacks(StackName=stack_id)["Stacks"][0]
-        if not stack["StackStatus"].endswith("_IN_PROGRESS"):
+        if not stack["StackStatus"].endswith("_IN_PROGRESS") and settle.final(stack["StackStatus"]):
             for event in _new_events(cfn, stack_id, seen):
                 events.append(event)
                 log(format_event(event))
@@ -335,6 +422,7 @@ def _watch(cfn: Any, stack_id: str, seen: set[str], poll: float, timeout: float,
         if time.monotonic() > deadline:
             raise AwsError(f"mlmon: stack {stack['StackName']} still {stack['StackStatus']} after {timeout:.0f} s; "
                            "CloudFormation carries on: follow it in the console")
+        progress.tick(stack["StackStatus"])
         time.sleep(poll)
 
 

@@ -52,6 +52,7 @@ class Fired:
     restored: str | None = None
     notified: list[str] = field(default_factory=list)  # alarms with SNS actions that went to ALARM
     expected: list[str] = field(default_factory=list)  # alarms with SNS actions that should have
+    topics: list[str] = field(default_factory=list)  # the SNS topics those actions publish to
     notes: list[str] = field(default_factory=list)
 
 
@@ -70,6 +71,7 @@ class FireResult:
     topics: list[str]
     subscriptions: list[Subscription]
     warnings: list[str] = field(default_factory=list)
+    unreadable: list[str] = field(default_factory=list)  # topics whose subscriptions could not be listed
 
     @property
     def pending(self) -> list[Subscription]:
@@ -99,11 +101,21 @@ def fire(request: FireRequest, log: Log) -> FireResult:
         if not notifiers:
             warnings.append(f"{name} notifies nobody: neither it nor a composite above it has an SNS alarm action")
         fired.append(_fire_one(cw, name, alarms, parents, notifiers, request.wait_seconds, poll, log))
+        fired[-1].topics = list(dict.fromkeys(t for a in notifiers for t in _sns_actions(alarms[a])))
     subscriptions = _subscriptions(aws.client("sns"), topics, warnings)
     for topic in topics:
         if not any(s.topic == topic and not s.pending for s in subscriptions):
             warnings.append(f"topic {topic} has no confirmed subscription: nobody receives its notifications")
-    return FireResult(request.stack_name, fired, topics, subscriptions, warnings)
+    unreadable = [t for t in topics if any(w.startswith(f"cannot list the subscriptions of {t} ") for w in warnings)]
+    return FireResult(request.stack_name, fired, topics, subscriptions, warnings, unreadable)
+
+
+def unheard(result: FireResult) -> list[str]:
+    """Chosen alarms that reach nobody: no SNS action on them or any composite above them, or
+    only topics without a confirmed subscription (topics whose subscriptions could not be read
+    are given the benefit of the doubt; a warning already says so)."""
+    confirmed = {s.topic for s in result.subscriptions if not s.pending} | set(result.unreadable)
+    return [f.name for f in result.fired if not any(t in confirmed for t in f.topics)]
 
 
 # --------------------------------------------------------------------------- discovery

@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 import contextlib
+import os
 from dataclasses import dataclass
 from typing import Any, Iterator
 
@@ -26,17 +27,26 @@ class Target:
     endpoint_url: str | None = None
 
 
+def resolve_region(target: Target) -> str | None:
+    """The region to use, first found: --region, AWS_REGION, AWS_DEFAULT_REGION, the profile's `region`.
+
+    boto3 reads only AWS_DEFAULT_REGION; the AWS CLI v2 and the other SDKs prefer AWS_REGION, and
+    `--help` documents it, so it is honoured here. None: let boto3 read the rest of the chain.
+    """
+    return target.region or os.environ.get("AWS_REGION") or None
+
+
 class Aws:
     """Clients for one target; created lazily, one per service."""
 
     def __init__(self, target: Target):
         self.target = target
         try:
-            self.session = boto3.session.Session(profile_name=target.profile, region_name=target.region)
+            self.session = boto3.session.Session(profile_name=target.profile, region_name=resolve_region(target))
         except ProfileNotFound as exc:
             raise AwsError(f"mlmon: --profile {target.profile}: {exc}") from None
         if not self.session.region_name:
-            raise AwsError("mlmon: no AWS region: pass --region, set AWS_REGION, or use a profile that names one")
+            raise AwsError("mlmon: no AWS region: pass --region, set AWS_REGION (or AWS_DEFAULT_REGION), or use a profile that names one")
         self.region = self.session.region_name
         self._clients: dict[str, Any] = {}
 

@@ -23,6 +23,8 @@ UNITS = {
     "fraction": " (fraction, 0.01 = 1%)",
     "percent": " %",
     "ratio": " (0-1)",
+    "s": " s",
+    "sd": " standard deviations",
 }
 
 MLMON_DEFAULT = "mlmon default (AWS publishes no recommended alarm for this metric)"
@@ -43,6 +45,43 @@ class EventDef:
     input_paths: dict[str, str]
     status_field: str = ""  # the `detail` field carrying the state (spellings differ per service)
     failure_statuses: tuple[str, ...] = ()  # every value of it a failure rule may match (as the service writes it)
+
+
+@dataclass(frozen=True)
+class MathMetric:
+    """One metric of a metric-math alarm, under its expression id (`e`, `i`, ...).
+
+    `namespace` and `dimensions` of None mean the alarm's own (its namespace, its target's dimensions)."""
+
+    id: str
+    metric: str
+    statistic: str
+    namespace: str | None = None
+    dimensions: tuple[tuple[str, str], ...] | None = None
+
+
+@dataclass(frozen=True)
+class MathDef:
+    """A metric-math alarm: CloudWatch evaluates `expression` over `metrics` (ReturnData only on the
+    expression). AWS allows at most 10 metrics per metric-math alarm."""
+
+    expression: str
+    metrics: tuple[MathMetric, ...]
+    label: str = ""
+
+
+@dataclass(frozen=True)
+class AnomalyDef:
+    """An anomaly-detection alarm: an `AWS::CloudWatch::AnomalyDetector` on the alarm's metric and
+    statistic, and a band alarm (`ANOMALY_DETECTION_BAND(m1, band)`, ThresholdMetricId, no Threshold).
+
+    `direction`: above (GreaterThanUpperThreshold), below (LessThanLowerThreshold) or both;
+    `excluded`: (start, end) ISO-8601 ranges the model must not learn from (retraining windows)."""
+
+    band: float = 2.0
+    direction: str = "above"
+    excluded: tuple[tuple[str, str], ...] = ()
+    timezone: str = ""
 
 
 @dataclass(frozen=True)
@@ -71,6 +110,11 @@ class AlarmDef:
     event: EventDef | None = None
     per_target: bool = True
     severity: str = "critical"  # critical: something failed; warning: something is degrading
+    # The alarm's own dimension set when it is not the kind's `dimension_names` (e.g. async backlog
+    # metrics take EndpointName only); () is a metric without dimensions.
+    dimensions: tuple[str, ...] | None = None
+    math: MathDef | None = None  # a metric-math alarm (metric names the expression in descriptions)
+    anomaly: AnomalyDef | None = None  # an anomaly-detection band alarm on metric/statistic
 
     @property
     def is_event(self) -> bool:
@@ -162,6 +206,10 @@ class BuildEnv:
     def logical_id(self, *parts: str) -> str:
         return naming.logical_id(self.component, *parts)
 
+    def rule_name(self, *parts: str) -> str:
+        """An EventBridge rule name `solution-component-...` within the 64-character limit."""
+        return naming.rule_name(self.solution, self.component, *parts)
+
 
 OptionsT = TypeVar("OptionsT")
 
@@ -176,6 +224,8 @@ class Component(Generic[OptionsT]):
     dimension_names: ClassVar[tuple[str, ...]]  # documented dimension set of per-target alarms
     alarms: ClassVar[tuple[AlarmDef, ...]]
     log_group_shared: ClassVar[bool] = False  # `log_group` is shared by every resource of the service
+    # CloudFormation resource types this kind watches (for `mlmon init --from-template` discovery).
+    cfn_types: ClassVar[tuple[str, ...]] = ()
 
     def watched(self, o: OptionsT) -> str:
         """Human name of the watched resource, for descriptions."""
@@ -184,6 +234,19 @@ class Component(Generic[OptionsT]):
     def targets(self, o: OptionsT) -> list[AlarmTarget]:
         """Dimension sets the per-target alarms are created for."""
         raise NotImplementedError
+
+    def alarm_targets(self, o: OptionsT, alarm: AlarmDef) -> list[AlarmTarget]:
+        """Dimension sets one table alarm is created for: `targets`, narrowed to the alarm's own
+        `dimensions` when it has them (one alarm per distinct narrowed set)."""
+        targets = self.targets(o)
+        if alarm.dimensions is None:
+            return targets
+        narrowed: dict[str, AlarmTarget] = {}
+        for t in targets:
+            dims = {k: v for k, v in t.dimensions.items() if k in alarm.dimensions}
+            label = t.label if set(dims) == set(t.dimensions) else ""
+            narrowed.setdefault(repr(sorted(dims.items(), key=lambda kv: kv[0])), AlarmTarget(dims, label))
+        return list(narrowed.values())
 
     def event_detail(self, o: OptionsT, alarm: AlarmDef) -> dict[str, Any]:
         """The `detail` part of an EventBridge pattern for an event alarm."""

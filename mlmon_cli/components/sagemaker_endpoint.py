@@ -1,4 +1,17 @@
-"""Amazon SageMaker real-time endpoint alarms, per production variant.
+"""Amazon SageMaker endpoint alarms by endpoint type (real-time, asynchronous, serverless), per variant.
+
+`endpoint_type` selects exactly the metrics AWS publishes for that type, from one table
+(`PUBLISHED` in this module, also read by the tests): asynchronous endpoints publish no
+`Invocations`, `InvocationsPerInstance`, `OverheadLatency` or `InvocationModelErrors` but backlog
+metrics (`ApproximateBacklogSize`, `ApproximateAgeOfOldestRequest`, `HasBacklogWithoutCapacity`,
+dimension `EndpointName` only) and S3/SNS failure counts; serverless endpoints publish no CPU, disk,
+GPU or `InvocationModelErrors` metrics but `ModelSetupTime` (cold starts), `MemoryUtilization` and
+`ServerlessConcurrentExecutionsUtilization` (a 0-1 ratio of `MaxConcurrency`). Both AWS pages call
+their lists exhaustive (async-inference-monitor, serverless-endpoints-monitoring). [unverified]
+serverless `MemoryUtilization` is in `/aws/sagemaker/Endpoints` (AWS's 2023 text wrote
+`aws/sagemaker/Endpoints`): check with `aws cloudwatch list-metrics --metric-name MemoryUtilization`;
+that async and serverless 4XX/5XX/latency metrics carry `EndpointName, VariantName` as on real-time
+endpoints is AWS's "same as real-time" wording, not a listed dimension set.
 
 Invocation metrics: namespace AWS/SageMaker; instance metrics: /aws/sagemaker/Endpoints; both
 with exactly the dimensions EndpointName + VariantName (a third dimension, such as
@@ -33,6 +46,71 @@ from .base import AlarmDef, AlarmTarget, BuildEnv, Component, EventDef, ExtraAla
 
 INVOCATIONS = "AWS/SageMaker"
 INSTANCES = "/aws/sagemaker/Endpoints"
+SECONDS_VERIFY = "aws cloudwatch list-metrics --namespace AWS/SageMaker --dimensions Name=EndpointName,Value=<endpoint>"
+ENDPOINT_ONLY = ("EndpointName",)
+VARIANT = ("EndpointName", "VariantName")
+ALL_TYPES = frozenset({"realtime", "async", "serverless"})
+ASYNC = frozenset({"async"})
+SERVERLESS = frozenset({"serverless"})
+
+
+@dataclass(frozen=True)
+class Published:
+    namespace: str
+    dimensions: tuple[str, ...]
+    types: frozenset[str]
+
+
+# THE table of what AWS publishes per endpoint type (aws-ml-facts-2.md §4, §5; monitoring-cloudwatch):
+# metric -> namespace, dimension set, endpoint types. The kind alarms only on these; a test checks
+# every generated alarm against it.
+PUBLISHED: dict[str, Published] = {
+    "Invocations": Published(INVOCATIONS, VARIANT, frozenset({"realtime", "serverless"})),
+    "InvocationsPerInstance": Published(INVOCATIONS, VARIANT, frozenset({"realtime"})),
+    "Invocation4XXErrors": Published(INVOCATIONS, VARIANT, ALL_TYPES),
+    "Invocation5XXErrors": Published(INVOCATIONS, VARIANT, ALL_TYPES),
+    "InvocationModelErrors": Published(INVOCATIONS, VARIANT, frozenset({"realtime"})),
+    "ModelLatency": Published(INVOCATIONS, VARIANT, ALL_TYPES),
+    "OverheadLatency": Published(INVOCATIONS, VARIANT, frozenset({"realtime", "serverless"})),
+    "CPUUtilization": Published(INSTANCES, VARIANT, frozenset({"realtime", "async"})),
+    "MemoryUtilization": Published(INSTANCES, VARIANT, ALL_TYPES),
+    "DiskUtilization": Published(INSTANCES, VARIANT, frozenset({"realtime", "async"})),
+    "GPUUtilization": Published(INSTANCES, VARIANT, frozenset({"realtime", "async"})),
+    "GPUMemoryUtilization": Published(INSTANCES, VARIANT, frozenset({"realtime", "async"})),
+    # asynchronous only (the backlog metrics take EndpointName alone)
+    "ApproximateBacklogSize": Published(INVOCATIONS, ENDPOINT_ONLY, ASYNC),
+    "ApproximateBacklogSizePerInstance": Published(INVOCATIONS, ENDPOINT_ONLY, ASYNC),
+    "ApproximateAgeOfOldestRequest": Published(INVOCATIONS, ENDPOINT_ONLY, ASYNC),
+    "HasBacklogWithoutCapacity": Published(INVOCATIONS, ENDPOINT_ONLY, ASYNC),
+    "RequestDownloadFailures": Published(INVOCATIONS, VARIANT, ASYNC),
+    "ResponseUploadFailures": Published(INVOCATIONS, VARIANT, ASYNC),
+    "NotificationFailures": Published(INVOCATIONS, VARIANT, ASYNC),
+    "RequestDownloadLatency": Published(INVOCATIONS, VARIANT, ASYNC),
+    "ResponseUploadLatency": Published(INVOCATIONS, VARIANT, ASYNC),
+    "ExpiredRequests": Published(INVOCATIONS, VARIANT, ASYNC),
+    "InvocationFailures": Published(INVOCATIONS, VARIANT, ASYNC),
+    "InvocationsProcesssed": Published(INVOCATIONS, VARIANT, ASYNC),  # sic, triple s (every AWS revision)
+    "TimeInBacklog": Published(INVOCATIONS, VARIANT, ASYNC),
+    "TotalProcessingTime": Published(INVOCATIONS, VARIANT, ASYNC),
+    # serverless only
+    "ModelSetupTime": Published(INVOCATIONS, VARIANT, SERVERLESS),
+    "ServerlessConcurrentExecutionsUtilization": Published(INVOCATIONS, VARIANT, SERVERLESS),
+    "ServerlessProvisionedConcurrencyExecutions": Published(INVOCATIONS, VARIANT, SERVERLESS),
+    "ServerlessProvisionedConcurrencyUtilization": Published(INVOCATIONS, VARIANT, SERVERLESS),
+    "ServerlessProvisionedConcurrencyInvocations": Published(INVOCATIONS, VARIANT, SERVERLESS),
+    "ServerlessProvisionedConcurrencySpilloverInvocations": Published(INVOCATIONS, VARIANT, SERVERLESS),
+}
+
+
+# Alarms on the same metric with a different shape per type (serverless memory: Maximum over a minute).
+ONLY_FOR = {"memory_utilization": frozenset({"realtime", "async"}), "serverless_memory_utilization": SERVERLESS}
+
+
+def published(endpoint_type: str) -> dict[str, Published]:
+    """The metrics AWS publishes for one endpoint type."""
+    return {m: p for m, p in PUBLISHED.items() if endpoint_type in p.types}
+
+
 PER_CORE = "CPU and GPU utilization are summed over cores (0-100 x cores); the threshold is scaled by the option."
 
 ENDPOINT_STATE_CHANGE = EventDef(
@@ -60,8 +138,11 @@ class SageMakerEndpointOptions:
         default=1, metadata=doc("vCPUs per instance: CPUUtilization is summed over cores, so its threshold is scaled.", minimum=1)
     )
     instance_gpus: int = field(default=1, metadata=doc("GPUs per instance, scales the GPU utilization threshold.", minimum=1))
+    endpoint_type: str = field(default="realtime", metadata=doc(
+        "realtime, async or serverless (as in the EndpointConfig: AsyncInferenceConfig, ServerlessConfig): only the "
+        "metrics AWS publishes for that type get alarms.", choices=("realtime", "async", "serverless")))
     async_inference: bool = field(
-        default=False, metadata=doc("Asynchronous endpoint: it publishes no OverheadLatency, so that alarm is skipped.")
+        default=False, metadata=doc("Same as `endpoint_type: async` (kept for existing specs).")
     )
     data_quality: Monitor | None = field(default=None, metadata=doc(
         "Model Monitor data-quality schedule: `schedule_name`, `features` (name: drift threshold), optional settings, "
@@ -69,6 +150,10 @@ class SageMakerEndpointOptions:
     model_quality: Monitor | None = field(default=None, metadata=doc(
         "Model Monitor model-quality schedule: `schedule_name`, `metrics` (name: {min} or {max}), optional settings, "
         "`namespace`, `dimensions`.", parse=parse_model_quality, type="mapping"))
+
+
+def endpoint_type(o: SageMakerEndpointOptions) -> str:
+    return "async" if o.async_inference else o.endpoint_type
 
 
 def _metric(key: str, suffix: str, metric: str, namespace: str, statistic: str, comparison: str, threshold: float,
@@ -80,7 +165,8 @@ def _metric(key: str, suffix: str, metric: str, namespace: str, statistic: str, 
 @component("sagemaker_endpoint")
 class SageMakerEndpoint(Component[SageMakerEndpointOptions]):
     Options = SageMakerEndpointOptions
-    title = "Amazon SageMaker real-time endpoint"
+    title = "Amazon SageMaker endpoint (real-time, asynchronous or serverless)"
+    cfn_types = ("AWS::SageMaker::Endpoint",)
     docs_url = "https://docs.aws.amazon.com/sagemaker/latest/dg/monitoring-cloudwatch.html"
     dimension_names = ("EndpointName", "VariantName")
     alarms = (
@@ -122,6 +208,13 @@ class SageMakerEndpoint(Component[SageMakerEndpointOptions]):
                 first_step="check the model's memory footprint and choose a larger instance type",
             severity="warning",
         ),
+        _metric("serverless_memory_utilization", "MemoryUtilization", "MemoryUtilization", INSTANCES, "Maximum", ">", 90,
+                "percent", period=60, evaluation_periods=5, datapoints_to_alarm=5, treat_missing_data="missing",
+                severity="warning",
+                why="the serverless endpoint's memory is nearly exhausted (of MemorySizeInMB)",
+                first_step="raise MemorySizeInMB (1024-6144 in 1 GB steps) in a new endpoint config",
+                caveat="[unverified] namespace /aws/sagemaker/Endpoints and dimensions EndpointName, VariantName for "
+                       "serverless endpoints: check with 'aws cloudwatch list-metrics --metric-name MemoryUtilization'."),
         _metric("disk_utilization", "DiskUtilization", "DiskUtilization", INSTANCES, "Maximum", ">", 90, "percent",
                 period=300, evaluation_periods=3, datapoints_to_alarm=3, treat_missing_data="missing",
                 why="instance disk is nearly full (model artifacts, logs, temporary files)",
@@ -134,6 +227,61 @@ class SageMakerEndpoint(Component[SageMakerEndpointOptions]):
                 first_step="scale out the variant or batch requests more efficiently",
             severity="warning",
         ),
+        # asynchronous endpoints
+        _metric("backlog_age", "BacklogAge", "ApproximateAgeOfOldestRequest", INVOCATIONS, "Maximum", ">", 10800, "s",
+                period=300, evaluation_periods=3, datapoints_to_alarm=3, dimensions=ENDPOINT_ONLY, severity="warning",
+                why="the oldest queued request has waited over half of the default RequestTTLSeconds (21,600 s); "
+                    "requests past their TTL expire unprocessed",
+                first_step="check instance count and scaling on ApproximateBacklogSizePerInstance; lower the threshold "
+                           "if you set a shorter RequestTTLSeconds"),
+        _metric("backlog_size", "BacklogSize", "ApproximateBacklogSize", INVOCATIONS, "Maximum", ">", 1000, "count",
+                period=60, evaluation_periods=5, datapoints_to_alarm=5, dimensions=ENDPOINT_ONLY, severity="warning",
+                why="requests are queueing faster than the endpoint processes them",
+                first_step="check the scaling policy (it must track ApproximateBacklogSizePerInstance, not "
+                           "InvocationsPerInstance, which async endpoints do not publish)"),
+        _metric("backlog_without_capacity", "BacklogWithoutCapacity", "HasBacklogWithoutCapacity", INVOCATIONS, "Maximum",
+                ">=", 1, "count", period=60, evaluation_periods=10, datapoints_to_alarm=10, dimensions=ENDPOINT_ONLY,
+                why="requests are queued while the endpoint has no instances (scale from zero has not happened)",
+                first_step="check the scale-out-from-zero step-scaling policy on HasBacklogWithoutCapacity and its "
+                           "CloudWatch alarm; ten minutes is longer than a normal scale-out"),
+        _metric("invocation_failures", "InvocationFailures", "InvocationFailures", INVOCATIONS, "Sum", ">=", 1, "count",
+                why="asynchronous invocations failed (for any reason)",
+                first_step="read the ErrorTopic notification or the container log /aws/sagemaker/Endpoints/<endpoint>"),
+        _metric("request_download_failures", "RequestDownloadFailures", "RequestDownloadFailures", INVOCATIONS, "Sum", ">=",
+                1, "count", why="request payloads could not be downloaded from S3 (InputLocation)",
+                first_step="check the S3 object exists and the endpoint's execution role may read it (and its KMS key)"),
+        _metric("response_upload_failures", "ResponseUploadFailures", "ResponseUploadFailures", INVOCATIONS, "Sum", ">=", 1,
+                "count", why="responses could not be written to the S3 output location (results are lost)",
+                first_step="check the S3OutputPath bucket policy, the execution role and the KMS key"),
+        _metric("notification_failures", "NotificationFailures", "NotificationFailures", INVOCATIONS, "Sum", ">=", 1, "count",
+                severity="warning", why="success or error notifications could not be published to the SNS topics",
+                first_step="check the NotificationConfig topics exist and the execution role may publish to them"),
+        _metric("expired_requests", "ExpiredRequests", "ExpiredRequests", INVOCATIONS, "Sum", ">=", 1, "count",
+                why="queued requests expired after RequestTTLSeconds without being processed (silent data loss)",
+                first_step="scale out or raise RequestTTLSeconds; find the lost requests by InferenceId"),
+        _metric("total_processing_time_p90", "TotalProcessingTimeP90", "TotalProcessingTime", INVOCATIONS, "p90", ">",
+                1_800_000, "ms", period=300, evaluation_periods=3, datapoints_to_alarm=3, severity="warning", enabled=False,
+                why="the slowest 10 % of asynchronous requests take longer than the objective from receipt to result "
+                    "(backlog wait, processing, upload and notification; metric in milliseconds)",
+                first_step="split the time: compare TimeInBacklog with ModelLatency to see whether queueing or the model "
+                           "is slow"),
+        # serverless endpoints
+        _metric("model_setup_time", "ModelSetupTime", "ModelSetupTime", INVOCATIONS, "Maximum", ">", 10000, "ms",
+                scale=1000, period=60, evaluation_periods=5, datapoints_to_alarm=3, severity="warning",
+                why="cold starts take long: launching new compute for the model (metric in microseconds)",
+                first_step="shrink the container image and model artifact, or add ProvisionedConcurrency"),
+        _metric("concurrency_utilization", "ConcurrencyUtilization", "ServerlessConcurrentExecutionsUtilization", INVOCATIONS,
+                "Maximum", ">", 0.8, "ratio", period=60, evaluation_periods=5, datapoints_to_alarm=3, severity="warning",
+                why="concurrent executions are near MaxConcurrency (a 0-1 ratio, not percent); beyond it requests throttle",
+                first_step="raise MaxConcurrency (at most 200) in a new endpoint config",
+                caveat=f"[unverified] dimensions EndpointName, VariantName: check with '{SECONDS_VERIFY}'."),
+        _metric("provisioned_concurrency_spillover", "ProvisionedConcurrencySpillover",
+                "ServerlessProvisionedConcurrencySpilloverInvocations", INVOCATIONS, "Maximum", ">", 0, "count",
+                period=60, evaluation_periods=5, datapoints_to_alarm=3, severity="warning", enabled=False,
+                why="requests overflowed provisioned concurrency to on-demand compute (cold starts)",
+                first_step="raise ProvisionedConcurrency in a new endpoint config",
+                caveat=f"[unverified] dimensions EndpointName, VariantName: check with '{SECONDS_VERIFY}'. "
+                       "Only for endpoints with ProvisionedConcurrency."),
         event_alarm(
             "endpoint_failed", "EndpointFailed", ENDPOINT_STATE_CHANGE,
             why="the endpoint entered FAILED (EventBridge 'SageMaker Endpoint State Change'; events use upper case "
@@ -143,13 +291,15 @@ class SageMakerEndpoint(Component[SageMakerEndpointOptions]):
     )
 
     def watched(self, o: SageMakerEndpointOptions) -> str:
-        return f"SageMaker endpoint {o.endpoint_name}"
+        kind = {"realtime": "", "async": "asynchronous ", "serverless": "serverless "}[endpoint_type(o)]
+        return f"SageMaker {kind}endpoint {o.endpoint_name}"
 
     def targets(self, o: SageMakerEndpointOptions) -> list[AlarmTarget]:
         return [AlarmTarget({"EndpointName": o.endpoint_name, "VariantName": v}, label=v) for v in o.variants]
 
     def applies(self, o: SageMakerEndpointOptions, alarm: AlarmDef) -> bool:
-        return not (o.async_inference and alarm.key == "overhead_latency_p99")
+        kind = endpoint_type(o)
+        return alarm.is_event or (alarm.metric in published(kind) and kind in ONLY_FOR.get(alarm.key, ALL_TYPES))
 
     def extra_alarms(self, o: SageMakerEndpointOptions, env: BuildEnv) -> list[ExtraAlarm]:
         monitors = [m for m in (o.data_quality, o.model_quality) if m is not None]
@@ -170,6 +320,8 @@ class SageMakerEndpoint(Component[SageMakerEndpointOptions]):
 
     def check(self, o: SageMakerEndpointOptions) -> list[tuple[str, str]]:
         problems = [("variants", "list at least one variant name")] if not o.variants else []
+        if o.async_inference and o.endpoint_type not in ("realtime", "async"):
+            problems.append(("async_inference", f"contradicts endpoint_type '{o.endpoint_type}'; remove async_inference"))
         seen: set[str] = set()
         for index, variant in enumerate(o.variants):
             if variant in seen:

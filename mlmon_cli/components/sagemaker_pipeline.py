@@ -91,14 +91,16 @@ class SageMakerPipeline(Component[SageMakerPipelineOptions]):
     def pipeline_arn(self, o: SageMakerPipelineOptions) -> Any:
         from troposphere import Sub  # lazily: `mlmon validate` never needs troposphere
 
-        return Sub(f"arn:${{AWS::Partition}}:sagemaker:${{AWS::Region}}:${{AWS::AccountId}}:pipeline/{o.pipeline_name.lower()}")
+        # lower-case the literal text only: a `${...}` CloudFormation value keeps its case (equals-ignore-case matches)
+        name = "".join(part if part.startswith("${") else part.lower() for part in re.split(r"(\$\{[^}]*\})", o.pipeline_name))
+        return Sub(f"arn:${{AWS::Partition}}:sagemaker:${{AWS::Region}}:${{AWS::AccountId}}:pipeline/{name}")
 
     def event_detail(self, o: SageMakerPipelineOptions, alarm: AlarmDef) -> dict[str, Any]:
         statuses = ["Failed"] + (["Stopped"] if o.alert_on_stopped else [])
         return {"pipelineArn": [{"equals-ignore-case": self.pipeline_arn(o)}], "currentPipelineExecutionStatus": statuses}
 
     def check(self, o: SageMakerPipelineOptions) -> list[tuple[Any, str]]:
-        if not NAME_PATTERN.match(o.pipeline_name):
+        if "${" not in o.pipeline_name and not NAME_PATTERN.match(o.pipeline_name):  # ${...}: a CloudFormation value
             return [("pipeline_name", "expected a SageMaker pipeline name: letters, digits and '-', starting and "
                                       "ending with a letter or digit, at most 256 characters")]
         return []

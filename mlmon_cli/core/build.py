@@ -23,7 +23,9 @@ from ..render import render
 from ..spec.model import SEVERITIES, AlarmOverride, ComponentSpec, Spec
 from .. import naming
 from ..components.settings import AlarmSettings, resolve_settings
+from . import custom as custom_mod
 from . import logs as logs_mod
+from . import metric_math
 from . import split as split_mod
 from .composites import AlarmRef, add_composite, composite_text
 from .dashboard import MetricGraph, Section, add_dashboards
@@ -54,7 +56,7 @@ class BuildResult:
     composites: int = 0
     rules: int = 0
     alarm_names: list[str] = field(default_factory=list)
-    owners: dict[str, str] = field(default_factory=dict)  # logical ID -> component name (core/cost.py)
+    owners: dict[str, str] = field(default_factory=dict)  # logical ID -> the component that created it (core/cost.py)
 
     @property
     def templates(self) -> int:
@@ -124,7 +126,20 @@ def build_template(spec: Spec, split: bool | None = None, nested_ext: str = "yam
     `split=None` splits into nested stacks only when one template would pass a CloudFormation
     limit; `False` raises LimitError instead; `True` always splits. Component resources are
     built once: in a nested template, `Ref: AlertsTopic` resolves to a parameter of that name.
+    Physical names start with `naming.scoped_solution` (the environment or `name_suffix` added).
     """
+    spec = replace(spec, solution=naming.scoped_solution(spec.solution, spec.environment, spec.name_suffix),
+                   environment=None, name_suffix=None)
+    if spec.cfn is None:
+        return _build(spec, split, nested_ext)
+    from .cfn_merge import DictTemplate, finish  # CloudFormation values / merged output (spec `template:`)
+
+    result = _build(spec, False if spec.cfn.app is not None else split, nested_ext)
+    result.template = DictTemplate(finish(result.template.to_dict(), spec.cfn, result.owners))
+    return result
+
+
+def _build(spec: Spec, split: bool | None, nested_ext: str) -> BuildResult:
     t = new_template()
     result = BuildResult(t)
     topics = add_notifications(t, spec)
@@ -155,7 +170,7 @@ def build_template(spec: Spec, split: bool | None = None, nested_ext: str = "yam
     _count(result)
     t.set_description(_description(spec, result))
     if not needs_split and split is None and len(t.resources) > 250 and len(t.to_json(indent=None)) > MAX_TEMPLATE_BYTES:
-        return build_template(spec, split=True, nested_ext=nested_ext)
+        return _build(spec, split=True, nested_ext=nested_ext)
     _check_limits(t, "the parent template" if needs_split else "the template")
     for stem, nested in result.nested.items():
         _check_limits(nested, f"nested stack {stem}")
@@ -215,7 +230,7 @@ def _build_parts(spec: Spec, result: BuildResult, topics: dict[str, Any], names:
         except _Refused as exc:
             problems.append(exc.problem)
             continue
-        result.owners.update({logical: comp.name for logical in ctx.template.resources})
+        result.owners.update(dict.fromkeys(ctx.template.resources, comp.name))
         if heads:
             section = Section(f"{comp.name}: {watched}", [r for refs in heads.values() for r in refs], ctx.graphs)
             parts.append(_Part(comp, ctx.template, heads, section))
@@ -245,7 +260,7 @@ def _add_component(ctx: _Context, comp: ComponentSpec) -> tuple[dict[str, list[A
         if alarm.is_event:
             group.extend(_add_event_alarm(ctx, comp, kind, alarm, settings))
         else:
-            for target in kind.targets(comp.options):
+            for target in kind.alarm_targets(comp.options, alarm):
                 group.append(_add_metric_alarm(ctx, comp, kind, alarm, settings, target))
     _add_extra_alarms(ctx, comp, kind, env, children)
 
@@ -268,7 +283,7 @@ def _add_extra_alarms(ctx: _Context, comp: ComponentSpec, kind: Component, env: 
     """The kind's `extra_alarms` and the log-pattern alarms: each a direct child of the component's
     composite of its severity, or of a sub-composite per (severity, group) that is such a child."""
     groups: dict[tuple[str, str], list[AlarmRef]] = {}
-    for extra in [*kind.extra_alarms(comp.options, env), *logs_mod.log_alarms(kind, comp, env)]:
+    for extra in [*kind.extra_alarms(comp.options, env), *logs_mod.log_alarms(kind, comp, env), *custom_mod.custom_alarms(comp)]:
         settings = extra.settings
         ref = _add_metric_alarm(ctx, comp, kind, extra.alarm, settings, AlarmTarget({}), dict(extra.dimensions))
         if extra.group:
@@ -324,9 +339,16 @@ def _add_metric_alarm(ctx: _Context, comp: ComponentSpec, kind: Component, alarm
         props["Statistic"] = settings.statistic
     else:
         props["ExtendedStatistic"] = settings.statistic
+    multi = metric_math.is_multi_query(alarm)  # metric math or an anomaly band: a `Metrics` alarm
+    if multi:
+        for extra in metric_math.apply(props, alarm, settings.statistic, settings.period, dims, logical):
+            ctx.claim(extra.title, comp)
+            ctx.template.add_resource(extra)
     resource = ctx.template.add_resource(Alarm(logical, **props))
     ctx.alarms[logical] = rollup.Pending(resource, settings.severity, rollup.long_lived(settings), text,
                                          notify=_notifies(ctx, settings), warm_up=rollup.warm_up_minutes(settings))
+    if multi:
+        return AlarmRef(logical, name)
     title = " ".join(p for p in (target.label, alarm.suffix) if p)
     ctx.graphs.append(MetricGraph(title, alarm.namespace, alarm.metric, dims, settings.statistic, settings.period, props["Threshold"]))
     return AlarmRef(logical, name)
@@ -387,7 +409,7 @@ def _alarm_text(ctx: _Context, comp: ComponentSpec, kind: Component, alarm: Alar
         namespace=alarm.namespace,
         metric=alarm.metric,
         dimensions=", ".join(f"{k}={v}" for k, v in shown.items()) or "no dimensions",
-        comparison=alarm.comparison,
+        comparison=metric_math.comparison_text(alarm),
         threshold=threshold,
         datapoints=s.datapoints_to_alarm,
         evaluation_periods=s.evaluation_periods,

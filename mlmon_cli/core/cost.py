@@ -1,7 +1,8 @@
 """The monthly CloudWatch bill a generated template adds, read from the built templates.
 
 What is priced (AWS list prices, US East (N. Virginia), `PRICES_DATE`; other Regions differ):
-metric alarms by metric count (standard resolution $0.10 per metric, high resolution, i.e.
+metric alarms by metric count (an anomaly-detection alarm counts 3: the metric and its band's
+two bounds; standard resolution $0.10 per metric, high resolution, i.e.
 Period under 60 s, $0.30), composite alarms $0.50, dashboards $3.00, custom metrics from log
 metric filters $0.30 (first 10,000 tier), customer-managed KMS keys $1.00. Free tiers (10 alarm
 metrics, 3 dashboards per account) are not applied: they are shared by the whole account.
@@ -71,9 +72,12 @@ class Bill:
 
 
 def _alarm_metrics(props: dict[str, Any]) -> int:
+    """Billed alarm metrics: each metric a `Metrics` alarm reads; an anomaly band adds its two bounds."""
     metrics = props.get("Metrics")
     if isinstance(metrics, list):
-        return max(1, sum(1 for m in metrics if isinstance(m, dict) and "MetricStat" in m))
+        count = max(1, sum(1 for m in metrics if isinstance(m, dict) and "MetricStat" in m))
+        bands = sum(1 for m in metrics if isinstance(m, dict) and "ANOMALY_DETECTION_BAND" in str(m.get("Expression", "")))
+        return count + 2 * bands
     return 1
 
 

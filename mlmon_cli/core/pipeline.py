@@ -19,11 +19,12 @@ from .validate import spec_problems
 __all__ = ["BuildResult", "generate", "load", "load_path", "load_spec", "parse_spec", "spec_environments", "validate"]
 
 
-def load(text: str, file: str, env: str | None = None) -> Spec:
+def load(text: str, file: str, env: str | None = None, base: Path | None = None) -> Spec:
     """Convert and check spec text for one environment (None: the base spec). Raises SpecError
-    listing every problem with its `file:line:col`; `file` is only used in those locations."""
+    listing every problem with its `file:line:col`; `file` is only used in those locations, `base`
+    is the folder a spec's `template:` is relative to (default: the folder of `file`)."""
     kinds = load_all()
-    spec = parse(text, file, kinds, env)
+    spec = parse(text, file, kinds, env, base)
     problems = spec_problems(spec, kinds)
     if problems:
         raise SpecError(problems)
@@ -33,7 +34,7 @@ def load(text: str, file: str, env: str | None = None) -> Spec:
 def load_path(path: Path, display: str | None = None, env: str | None = None) -> Spec:
     """`load` of a file; `display` names it in messages (default: the path as given)."""
     shown = display or str(path)
-    return load(read_text(path, shown), shown, env)
+    return load(read_text(path, shown), shown, env, base=path.parent)
 
 
 def generate(spec: Spec, split: bool | None = None, nested_ext: str = "yaml") -> BuildResult:
@@ -42,9 +43,9 @@ def generate(spec: Spec, split: bool | None = None, nested_ext: str = "yaml") ->
     return build_template(spec, split=split, nested_ext=nested_ext)
 
 
-def validate(text: str, file: str, env: str | None = None) -> Spec:
+def validate(text: str, file: str, env: str | None = None, base: Path | None = None) -> Spec:
     """Everything `generate` would refuse, found without writing anything."""
-    spec = load(text, file, env)
+    spec = load(text, file, env, base)
     generate(spec)
     return spec
 

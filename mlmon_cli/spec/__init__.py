@@ -6,18 +6,32 @@ given (`kinds`), so `core.pipeline` is where a spec is loaded with the kind regi
 
 from __future__ import annotations
 
+from dataclasses import replace
+from pathlib import Path
 from typing import Any, Mapping
 
+from ..errors import SpecError
+from .cfn_values import resolve_cfn_values
 from .convert import convert_spec
 from .environments import apply_environment, environment_names
 from .model import Spec
 from .nodes import compose, read_text
 
 
-def parse(text: str, file: str, kinds: Mapping[str, Any], env: str | None = None) -> Spec:
-    """Convert spec text for one environment (None: the base spec); `file` is only used in error locations."""
+def parse(text: str, file: str, kinds: Mapping[str, Any], env: str | None = None, base: Path | None = None) -> Spec:
+    """Convert spec text for one environment (None: the base spec); `file` is only used in error locations,
+    `base` is the folder a spec's `template:` path is relative to (default: the folder of `file`)."""
     root = compose(text, file)
-    return convert_spec(apply_environment(root, env, file), file, kinds, env)
+    root, cfn, problems = resolve_cfn_values(apply_environment(root, env, file), file, base)
+    try:
+        spec = convert_spec(root, file, kinds, env)
+    except SpecError as exc:
+        if not problems:
+            raise
+        problems = sorted(problems + exc.problems, key=lambda p: (p.location.file, p.location.line, p.location.column))
+    if problems:
+        raise SpecError(problems)
+    return replace(spec, cfn=cfn) if cfn is not None else spec
 
 
 def spec_environments(text: str, file: str) -> list[str]:

@@ -19,9 +19,13 @@ import yaml
 
 from ..errors import Location, Problem, SpecError, did_you_mean
 from ..limits import STATISTIC, period_problem, substitution_problem
+from .custom import KEY as CUSTOM_KEY
+from .custom import parse_custom_alarms
+from .fields import threshold_problem
 from .logs import KEYS as LOG_KEYS
 from .logs import log_problems, parse_component_logs
 from .model import AlarmDefaults, AlarmOverride, ComponentSpec, Notifications, Route, Spec
+from .cfn_values import is_cfn_value
 from .nodes import node_location
 
 SOLUTION_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9-]{0,39}$")
@@ -31,8 +35,9 @@ HTTPS_URL = re.compile(r"^https://[^\s/]+(/\S*)?$")
 LAMBDA_ARN = re.compile(r"^arn:aws[a-z-]*:lambda:[a-z0-9-]+:\d{12}:function:[A-Za-z0-9_-]{1,64}(:[A-Za-z0-9_$-]{1,128})?$")
 TOPIC_ARN = re.compile(r"^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]{1,256}(\.fifo)?$")
 
-TOP_KEYS = ("solution", "description", "notifications", "defaults", "components")
-COMPONENT_KEYS = ("kind", "name", "description", "enabled", "runbook_url", "alarms", *LOG_KEYS)  # LOG_KEYS: every kind
+TOP_KEYS = ("solution", "description", "notifications", "defaults", "components", "name_suffix")
+NAME_SUFFIX = re.compile(r"^[A-Za-z0-9][A-Za-z0-9-]{0,19}$")
+COMPONENT_KEYS = ("kind", "name", "description", "enabled", "runbook_url", "alarms", *LOG_KEYS, CUSTOM_KEY)  # every kind
 _constructor = yaml.constructor.SafeConstructor()
 _MISSING = object()
 MISSING = _MISSING  # returned by SpecReader.scalar/typed when a value was invalid (a problem was recorded)
@@ -83,7 +88,7 @@ class SpecReader:
         if expected is str and value.strip() == "":
             self.error(node, path, "must not be empty")
             return _MISSING
-        if expected is str and (problem := substitution_problem(value)):
+        if expected is str and not is_cfn_value(node) and (problem := substitution_problem(value)):
             self.error(node, path, problem)
             return _MISSING
         return value
@@ -178,6 +183,14 @@ def convert_spec(root: yaml.Node, file: str, kinds: typing.Mapping[str, Any], en
     notifications = _notifications(r, top)
     defaults = _defaults(r, top)
     components = _components(r, top, kinds)
+    name_suffix = None
+    if "name_suffix" in top:
+        name_suffix = r.scalar(top["name_suffix"][1], "name_suffix", str)
+        if name_suffix is not _MISSING and not NAME_SUFFIX.match(name_suffix):
+            r.error(top["name_suffix"][1], "name_suffix", "use 1-20 letters, digits and '-' (it is added to every physical name)")
+    if env is not None and name_suffix is None and not NAME_SUFFIX.match(env):
+        r.error(root, "environments", f"environment name '{env}' cannot be part of resource names: use 1-20 letters, digits "
+                                      "and '-', or give the environment a 'name_suffix'")
     if r.problems:
         raise SpecError(r.problems)
     return Spec(
@@ -188,6 +201,7 @@ def convert_spec(root: yaml.Node, file: str, kinds: typing.Mapping[str, Any], en
         components=tuple(c for c in components if c is not None and c.enabled),
         source=file,
         environment=env,
+        name_suffix=name_suffix,
     )
 
 
@@ -329,6 +343,7 @@ def _component(r: SpecReader, node: yaml.Node, path: str, kinds: typing.Mapping[
     enabled = r.scalar(pairs["enabled"][1], f"{path}.enabled", bool) if "enabled" in pairs else True
     option_pairs = {k: v for k, v in pairs.items() if k not in COMPONENT_KEYS}
     logs = parse_component_logs(r, pairs, path)
+    custom = parse_custom_alarms(r, pairs, path)
     values = r.dataclass(cls.Options, option_pairs, path)
     if len(r.problems) > before:
         _alarm_overrides(r, cls, pairs.get("alarms"), path)  # still report alarm problems
@@ -357,7 +372,7 @@ def _component(r: SpecReader, node: yaml.Node, path: str, kinds: typing.Mapping[
         locations[key] = node_location(value, r.file, f"{path}.{key}")
     return ComponentSpec(kind=kind, name=name, options=options, alarms=alarms, description=description, location=location,
                          runbook_url=runbook if runbook is not _MISSING else None, enabled=enabled is not False, logs=logs,
-                         locations=locations)
+                         locations=locations, custom_alarms=custom)
 
 
 def _alarm_overrides(r: SpecReader, cls: type, entry: tuple[yaml.Node, yaml.Node] | None, path: str) -> dict[str, AlarmOverride]:
@@ -383,19 +398,8 @@ def _alarm_overrides(r: SpecReader, cls: type, entry: tuple[yaml.Node, yaml.Node
         threshold = values.get("threshold")
         alarm = cls.alarm(key)
         if threshold is not None:
-            problem = _threshold_problem(alarm.unit, threshold)
+            problem = threshold_problem(alarm.unit, threshold)
             if problem:
                 r.error(inner["threshold"][1], f"{alarm_path}.threshold", problem)
         result[key] = AlarmOverride(**values)
     return result
-
-
-def _threshold_problem(unit: str, value: float) -> str:
-    if unit in ("fraction", "ratio") and not 0 <= value <= 1:
-        hint = f" (did you mean {value / 100:g}?)" if 1 < value <= 100 else ""
-        return f"is a fraction between 0 and 1, got {value:g}{hint}"
-    if unit == "percent" and not 0 <= value <= 100:
-        return f"is a percentage between 0 and 100, got {value:g}"
-    if value < 0:
-        return f"must not be negative, got {value:g}"
-    return ""

@@ -15,7 +15,7 @@ from ..limits import TREAT_MISSING_DATA
 
 SEVERITIES = ("critical", "warning")
 
-__all__ = ["SEVERITIES", "TREAT_MISSING_DATA", "doc", "fields_table"]
+__all__ = ["SEVERITIES", "TREAT_MISSING_DATA", "doc", "fields_table", "threshold_problem"]
 
 
 def doc(text: str, **extra: Any) -> dict[str, Any]:
@@ -47,3 +47,15 @@ def fields_table(cls: type) -> str:
         unit = f" ({f.metadata['unit']})" if "unit" in f.metadata else ""
         rows.append(f"| `{f.name}` | {f.metadata.get('type') or _type_name(hints[f.name])}{unit} | {_default(f)} | {f.metadata.get('doc', '')} |")
     return "\n".join(rows) + "\n"
+
+
+def threshold_problem(unit: str, value: float) -> str:
+    """What is wrong with a threshold in its natural unit (fractions 0-1, percentages 0-100, no negatives)."""
+    if unit in ("fraction", "ratio") and not 0 <= value <= 1:
+        hint = f" (did you mean {value / 100:g}?)" if 1 < value <= 100 else ""
+        return f"is a fraction between 0 and 1, got {value:g}{hint}"
+    if unit == "percent" and not 0 <= value <= 100:
+        return f"is a percentage between 0 and 100, got {value:g}"
+    if value < 0:
+        return f"must not be negative, got {value:g}"
+    return ""

@@ -151,6 +151,7 @@ class ComponentSpec:
     # Where each key of the component was written ("name", "alarms.errors", an option name), so the
     # checks after conversion (core/validate.py) still report `file:line:col`.
     locations: dict[str, Location] = field(default_factory=dict, compare=False, hash=False)
+    custom_alarms: tuple[Any, ...] = ()  # spec.custom.CustomAlarm: alarms on any metric, expression or anomaly band
 
     def locate(self, key: str) -> Location:
         """The location of `key` in this component, or of the component itself."""
@@ -168,3 +169,5 @@ class Spec:
     components: tuple[ComponentSpec, ...]
     source: str
     environment: str | None = None
+    name_suffix: str | None = None  # added to every physical name (default: the environment's name)
+    cfn: Any = None  # spec.cfn_values.CfnValues: parameters, imports, the user's template (merged output), or None

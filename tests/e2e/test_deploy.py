@@ -37,9 +37,20 @@ def _stack_status(account: Account, name: str) -> str | None:
 
 
 def _delete(account: Account, name: str) -> None:
-    cfn = account.client("cloudformation")
-    cfn.delete_stack(StackName=name)
-    cfn.get_waiter("stack_delete_complete").wait(StackName=name, WaiterConfig={"Delay": 1, "MaxAttempts": 120})
+    """Delete with `mlmon delete`, not boto3's stack_delete_complete waiter: the waiter stops at the
+    first DELETE_FAILED it sees, and LocalStack reports DELETE_FAILED for a moment while it deletes
+    a stack whose create failed (each resource never created fails to delete, flips the stack to
+    DELETE_FAILED, and the deletion carries on to DELETE_COMPLETE). mlmon believes a *_FAILED
+    status only once it holds with no new events (deploy.FAILED_SETTLE_SECONDS)."""
+    from click.testing import CliRunner
+
+    from mlmon_cli.cli import main
+
+    env = {"AWS_ACCESS_KEY_ID": account.id, "AWS_SECRET_ACCESS_KEY": "test", "AWS_REGION": account.region}
+    result = CliRunner().invoke(main, ["delete", "--stack-name", name, "--yes", "--endpoint-url", account.localstack.endpoint_url],
+                                env=env, catch_exceptions=False)
+    assert result.exit_code == 0, result.stderr
+    assert _stack_status(account, name) in (None, "DELETE_COMPLETE")
 
 
 def test_create_then_noop_then_update(account, tmp_path) -> None:
@@ -108,7 +119,7 @@ def test_failing_deploy_lists_failed_resources_and_reasons(account, tmp_path) ->
 def test_large_template_needs_s3_bucket(account, tmp_path) -> None:
     result = account.mlmon(tmp_path, "deploy", str(RECS), "--stack-name", "deploy-no-bucket")
     assert result.exit_code == 2, result.stderr
-    assert "over CloudFormation's 51200-byte inline limit: pass --s3-bucket BUCKET" in result.stderr
+    assert "over CloudFormation's 51200-byte inline limit: pass --resolve-s3 (a managed bucket) or --s3-bucket BUCKET" in result.stderr
     assert _stack_status(account, "deploy-no-bucket") is None  # nothing was created
 
 

@@ -1,0 +1,205 @@
+"""Amazon Bedrock model invocations (`AWS/Bedrock`, dimension `ModelId`), plus a guardrail and an
+agent alias where named.
+
+Metrics: https://docs.aws.amazon.com/bedrock/latest/userguide/monitoring-runtime-metrics.html
+Only `bedrock-runtime` traffic (Converse, ConverseStream, InvokeModel, InvokeModelWithResponseStream)
+is counted; `ModelId` is the only documented dimension (no inference-profile dimension), and its
+value for cross-Region or application inference profiles is [unverified]: use the exact `modelId`
+string the application sends, and check with `aws cloudwatch list-metrics --namespace AWS/Bedrock
+--metric-name Invocations`. Throttled requests count neither as `Invocations` nor as errors, so
+`throttles` is its own alarm; error and throttle metrics exist only while there is traffic (missing
+data notBreaching). Rates are metric math: errors / MAX([errors, Invocations]).
+`TimeToFirstToken` (streaming APIs only) and `EstimatedTPMQuotaUsage` (since 2026-03; every
+successful request, no opt-in). AWS on `EstimatedTPMQuotaUsage`: "an approximation ... does not
+reflect the reservation-based token consumption that drives throttling decisions ... Do not use this
+metric as the sole indicator" - pair it with `throttles`. `tpm_quota_usage` compares the per-minute
+Sum with `threshold` (a fraction) x `tpm_quota`.
+Guardrails (`AWS/Bedrock/Guardrails`): per-guardrail alarms need both `GuardrailArn` and
+`GuardrailVersion` (a number or DRAFT). Agents (`AWS/Bedrock/Agents`): per-alias alarms need
+`Operation, AgentAliasArn, ModelId` (there is no alias-only dimension set), and the agent's role
+needs `cloudwatch:PutMetricData` on namespace `AWS/Bedrock/Agents`, else no metrics arrive.
+https://docs.aws.amazon.com/bedrock/latest/userguide/monitoring-guardrails-cw-metrics.html
+https://docs.aws.amazon.com/bedrock/latest/userguide/monitoring-agents-cw-metrics.html
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..spec.model import doc
+from . import component
+from .base import AlarmDef, AlarmTarget, Component, MathDef, MathMetric
+
+BEDROCK = "AWS/Bedrock"
+GUARDRAILS = "AWS/Bedrock/Guardrails"
+AGENTS = "AWS/Bedrock/Agents"
+GUARDRAIL_DIMS = ("GuardrailArn", "GuardrailVersion")
+AGENT_DIMS = ("Operation", "AgentAliasArn", "ModelId")
+LIST = "aws cloudwatch list-metrics --namespace {ns} --metric-name {metric}"
+
+
+@dataclass(frozen=True)
+class BedrockModelOptions:
+    model_id: str = field(metadata=doc("The exact modelId the application sends (ModelId dimension), e.g. "
+                                       "anthropic.claude-3-5-sonnet-20240620-v1:0 or us.anthropic.... for a profile."))
+    latency_p90_ms: int | None = field(default=None, metadata=doc(
+        "InvocationLatency p90 objective (request to last token); adds `latency_p90`.", unit="ms", minimum=1))
+    ttft_p90_ms: int | None = field(default=None, metadata=doc(
+        "TimeToFirstToken p90 objective (streaming APIs only); adds `ttft_p90`.", unit="ms", minimum=1))
+    tpm_quota: int | None = field(default=None, metadata=doc(
+        "The account's tokens-per-minute quota for this model (Service Quotas); adds `tpm_quota_usage`.", minimum=1))
+    guardrail_arn: str | None = field(default=None, metadata=doc("A guardrail to watch (GuardrailArn dimension); needs `guardrail_version`."))
+    guardrail_version: str | None = field(default=None, metadata=doc("Its version: a number or DRAFT (GuardrailVersion dimension)."))
+    agent_alias_arn: str | None = field(default=None, metadata=doc(
+        "An agent alias to watch (AgentAliasArn dimension, with Operation and this model's ModelId)."))
+    agent_operation: str = field(default="InvokeAgent", metadata=doc(
+        "Operation dimension of the agent alarms.", choices=("InvokeAgent", "InvokeInlineAgent")))
+    agent_total_time_p90_ms: int | None = field(default=None, metadata=doc(
+        "Agent TotalTime p90 objective; adds `agent_total_time_p90`.", unit="ms", minimum=1))
+
+
+def _a(key: str, suffix: str, metric: str, statistic: str, comparison: str, threshold: float | None, unit: str, why: str,
+       first_step: str, namespace: str = BEDROCK, **kw: Any) -> AlarmDef:
+    return AlarmDef(key=key, suffix=suffix, metric=metric, namespace=namespace, statistic=statistic, comparison=comparison,
+                    threshold=threshold, unit=unit, why=why, first_step=first_step, **kw)
+
+
+def _rate(errors: str) -> MathDef:
+    return MathDef("e / MAX([e, i])", (MathMetric("e", errors, "Sum"), MathMetric("i", "Invocations", "Sum")),
+                   label=f"{errors} rate")
+
+
+MODEL_ID = ("[unverified] which string lands in ModelId for inference profiles and ARNs (use the exact modelId the "
+            "application sends): aws cloudwatch list-metrics --namespace AWS/Bedrock --metric-name Invocations.")
+RATE_CAVEAT = ("Rate = errors / MAX([errors, Invocations]): AWS's newer text counts failed requests in Invocations, "
+               "the older one only successful ones; the MAX keeps the rate within 0-1 under both.")
+AGENT_CAVEAT = ("The agent's service role needs cloudwatch:PutMetricData with cloudwatch:namespace = AWS/Bedrock/Agents, "
+                "or no agent metric is published.")
+
+
+@component("bedrock_model")
+class BedrockModel(Component[BedrockModelOptions]):
+    Options = BedrockModelOptions
+    title = "Amazon Bedrock model invocations (and a guardrail, an agent alias)"
+    docs_url = "https://docs.aws.amazon.com/bedrock/latest/userguide/monitoring-runtime-metrics.html"
+    dimension_names = ("ModelId",)
+    cfn_types = ("AWS::Bedrock::ApplicationInferenceProfile", "AWS::Bedrock::Guardrail", "AWS::Bedrock::GuardrailVersion",
+                 "AWS::Bedrock::Agent", "AWS::Bedrock::AgentAlias")
+    alarms = (
+        _a("server_errors", "ServerErrors", "InvocationServerErrors", "Sum", ">=", 1, "count", period=60,
+           evaluation_periods=5, datapoints_to_alarm=3,
+           caveat=MODEL_ID,
+           why="Bedrock answered requests with server errors (5xx) in 3 of 5 minutes; occasional ones are retried by SDKs",
+           first_step="check the AWS Health dashboard for Bedrock in the Region and consider a cross-Region inference profile"),
+        _a("server_error_rate", "ServerErrorRate", "InvocationServerErrors / MAX(InvocationServerErrors, Invocations)", "Sum",
+           ">", 0.05, "fraction", period=60, evaluation_periods=5, datapoints_to_alarm=3, enabled=False,
+           math=_rate("InvocationServerErrors"), caveat=RATE_CAVEAT,
+           why="the share of requests failing with server errors is above the objective",
+           first_step="check the AWS Health dashboard for Bedrock in the Region"),
+        _a("client_error_rate", "ClientErrorRate", "InvocationClientErrors / MAX(InvocationClientErrors, Invocations)", "Sum",
+           ">", 0.05, "fraction", period=60, evaluation_periods=5, datapoints_to_alarm=3, severity="warning",
+           math=_rate("InvocationClientErrors"), caveat=RATE_CAVEAT,
+           why="requests are rejected as client errors (validation, access denied, model not enabled): a code or "
+               "configuration defect",
+           first_step="read the error code the application logs; check model access and the request format"),
+        _a("throttles", "Throttles", "InvocationThrottles", "Sum", ">=", 1, "count", period=60, evaluation_periods=5,
+           datapoints_to_alarm=3, severity="warning", caveat=MODEL_ID,
+           why="requests are throttled by the model's quotas (not counted as Invocations or errors; the count depends "
+               "on the SDK's retries)",
+           first_step="compare EstimatedTPMQuotaUsage with the quota; request a quota increase or use a cross-Region "
+                      "inference profile"),
+        _a("latency_p90", "LatencyP90", "InvocationLatency", "p90", ">", None, "ms", period=60, evaluation_periods=5,
+           datapoints_to_alarm=5, severity="warning",
+           why="the slowest 10 % of requests take longer than the objective to the last token (grows with output length)",
+           first_step="compare OutputTokenCount with earlier periods; for streaming prefer the TTFT alarm"),
+        _a("ttft_p90", "TimeToFirstTokenP90", "TimeToFirstToken", "p90", ">", None, "ms", period=60, evaluation_periods=5,
+           datapoints_to_alarm=5, severity="warning",
+           why="the slowest 10 % of streaming requests wait longer than the objective for their first token",
+           first_step="check input token counts and throttling; consider a cross-Region inference profile",
+           caveat="Published for ConverseStream and InvokeModelWithResponseStream only."),
+        _a("tpm_quota_usage", "TPMQuotaUsage", "EstimatedTPMQuotaUsage", "Sum", ">", 0.8, "fraction", period=60,
+           evaluation_periods=3, datapoints_to_alarm=3, severity="warning",
+           why="estimated tokens-per-minute consumption is near the account's quota for the model",
+           first_step="request a quota increase in Service Quotas or spread load with a cross-Region inference profile",
+           caveat="AWS: an approximation that does not reflect the reservation-based (max_tokens) consumption that drives "
+                  "throttling; do not use it as the sole indicator (see the throttles alarm). [unverified] Sum over 60 s "
+                  "as the per-minute value: compare with Service Quotas usage."),
+        _a("legacy_model", "LegacyModelInvocations", "LegacyModelInvocations", "Sum", ">=", 1, "count", period=3600,
+           severity="warning", why="the application still calls a model in the Legacy lifecycle state",
+           first_step="plan the migration to the model's successor before its end-of-life date"),
+        _a("log_delivery_failures", "LogDeliveryFailures", "ModelInvocationLogsCloudWatchDeliveryFailure", "Sum", ">=", 1,
+           "count", dimensions=(), enabled=False, severity="warning",
+           why="model invocation logs could not be delivered to CloudWatch Logs (missing audit records)",
+           first_step="check the invocation-logging role and the log group in Bedrock's settings",
+           caveat="Account-wide (no dimension: 'Across all model IDs'). [unverified] that the series has no dimension: "
+                  + LIST.format(ns=BEDROCK, metric="ModelInvocationLogsCloudWatchDeliveryFailure") + "."),
+        _a("log_s3_delivery_failures", "LogS3DeliveryFailures", "ModelInvocationLogsS3DeliveryFailure", "Sum", ">=", 1,
+           "count", dimensions=(), enabled=False, severity="warning",
+           why="model invocation logs could not be delivered to S3 (missing audit records)",
+           first_step="check the logging bucket's policy and KMS key",
+           caveat="Account-wide (no dimension). [unverified] that the series has no dimension: "
+                  + LIST.format(ns=BEDROCK, metric="ModelInvocationLogsS3DeliveryFailure") + "."),
+        _a("guardrail_server_errors", "GuardrailServerErrors", "InvocationServerErrors", "Sum", ">=", 1, "count",
+           namespace=GUARDRAILS, dimensions=GUARDRAIL_DIMS,
+           why="the guardrail failed with server errors, so requests went unchecked or failed",
+           first_step="check the AWS Health dashboard for Bedrock; confirm the guardrail version exists"),
+        _a("guardrail_throttles", "GuardrailThrottles", "InvocationThrottles", "Sum", ">=", 1, "count", namespace=GUARDRAILS,
+           dimensions=GUARDRAIL_DIMS, period=60, evaluation_periods=5, datapoints_to_alarm=3, severity="warning",
+           why="guardrail evaluations are throttled (text-unit quotas)",
+           first_step="compare TextUnitCount with the guardrail quotas in Service Quotas"),
+        _a("agent_server_errors", "AgentServerErrors", "InvocationServerErrors", "Sum", ">=", 1, "count", namespace=AGENTS,
+           dimensions=AGENT_DIMS, period=60, evaluation_periods=5, datapoints_to_alarm=3, caveat=AGENT_CAVEAT,
+           why="agent invocations failed with server errors", first_step="read the agent's trace for a failing invocation"),
+        _a("agent_throttles", "AgentThrottles", "InvocationThrottles", "Sum", ">=", 1, "count", namespace=AGENTS,
+           dimensions=AGENT_DIMS, period=60, evaluation_periods=5, datapoints_to_alarm=3, severity="warning",
+           caveat=AGENT_CAVEAT, why="agent invocations are throttled",
+           first_step="check the agent quotas in Service Quotas"),
+        _a("agent_model_throttles", "AgentModelThrottles", "ModelInvocationThrottles", "Sum", ">=", 1, "count",
+           namespace=AGENTS, dimensions=AGENT_DIMS, period=60, evaluation_periods=5, datapoints_to_alarm=3,
+           severity="warning", caveat=AGENT_CAVEAT,
+           why="the agent's calls to its model are throttled", first_step="check the model's TPM/RPM quotas"),
+        _a("agent_total_time_p90", "AgentTotalTimeP90", "TotalTime", "p90", ">", None, "ms", namespace=AGENTS,
+           dimensions=AGENT_DIMS, period=60, evaluation_periods=5, datapoints_to_alarm=5, severity="warning",
+           caveat=AGENT_CAVEAT, why="the slowest 10 % of agent invocations exceed the objective",
+           first_step="compare ModelLatency with TotalTime to see whether the model or the tools are slow"),
+    )
+
+    def watched(self, o: BedrockModelOptions) -> str:
+        return f"Bedrock model {o.model_id}"
+
+    def targets(self, o: BedrockModelOptions) -> list[AlarmTarget]:
+        return [AlarmTarget({"ModelId": o.model_id})]
+
+    def alarm_targets(self, o: BedrockModelOptions, alarm: AlarmDef) -> list[AlarmTarget]:
+        if alarm.namespace == GUARDRAILS:
+            return [AlarmTarget({"GuardrailArn": o.guardrail_arn, "GuardrailVersion": o.guardrail_version})]
+        if alarm.namespace == AGENTS:
+            return [AlarmTarget({"Operation": o.agent_operation, "AgentAliasArn": o.agent_alias_arn, "ModelId": o.model_id})]
+        return super().alarm_targets(o, alarm)
+
+    def applies(self, o: BedrockModelOptions, alarm: AlarmDef) -> bool:
+        needs = {"latency_p90": o.latency_p90_ms, "ttft_p90": o.ttft_p90_ms, "tpm_quota_usage": o.tpm_quota,
+                 "agent_total_time_p90": o.agent_total_time_p90_ms}
+        if alarm.key in needs:
+            return needs[alarm.key] is not None and (alarm.namespace != AGENTS or o.agent_alias_arn is not None)
+        if alarm.namespace == GUARDRAILS:
+            return o.guardrail_arn is not None
+        if alarm.namespace == AGENTS:
+            return o.agent_alias_arn is not None
+        return True
+
+    def default_threshold(self, o: BedrockModelOptions, alarm: AlarmDef) -> float | None:
+        derived = {"latency_p90": o.latency_p90_ms, "ttft_p90": o.ttft_p90_ms, "agent_total_time_p90": o.agent_total_time_p90_ms}
+        return derived.get(alarm.key, alarm.threshold) if alarm.key in derived else alarm.threshold
+
+    def metric_threshold(self, o: BedrockModelOptions, alarm: AlarmDef, value: float) -> float:
+        if alarm.key == "tpm_quota_usage" and o.tpm_quota:
+            return value * o.tpm_quota
+        return value * alarm.scale
+
+    def check(self, o: BedrockModelOptions) -> list[tuple[str, str]]:
+        if (o.guardrail_arn is None) != (o.guardrail_version is None):
+            given = "guardrail_arn" if o.guardrail_arn else "guardrail_version"
+            return [(given, "give both guardrail_arn and guardrail_version: guardrail metrics carry both dimensions")]
+        return []

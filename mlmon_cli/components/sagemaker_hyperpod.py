@@ -1,0 +1,89 @@
+"""Amazon SageMaker HyperPod cluster and node health, from EventBridge (source `aws.sagemaker`).
+
+Events: https://docs.aws.amazon.com/sagemaker/latest/dg/sagemaker-hyperpod-cluster-events-reference.html
+No HyperPod CloudWatch metric namespace is documented (observability is Prometheus/Grafana or
+Container Insights), so every alarm here is an event rule:
+- `SageMaker HyperPod Cluster State Change`, `detail.ClusterStatus` `Failed` or `RollingBack`;
+- `SageMaker HyperPod Cluster Node Health Event`, `detail.HealthSummary.HealthStatus` `Unhealthy`
+  (with `HealthStatusReason`, `RepairAction`, `Recommendation` and `InstanceId` in the message);
+- `SageMaker HyperPod Cluster Event` at `detail.EventDetails.EventLevel` `Error` (AWS's own
+  alerting pattern; only for clusters with `NodeProvisioningMode: Continuous`, and Info-level
+  events are numerous, so never route all of them). AWS's pattern has no cluster filter and the
+  event's cluster field is undocumented, so this rule sees every cluster in the account and Region.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..spec.model import doc
+from . import component
+from .base import AlarmDef, AlarmTarget, Component, EventDef, event_alarm
+
+SOURCE = "aws.sagemaker"
+CLUSTER_STATE = EventDef(SOURCE, "SageMaker HyperPod Cluster State Change", "sagemaker_hyperpod_cluster_state_change.txt.j2",
+                         {"cluster": "$.detail.ClusterName", "status": "$.detail.ClusterStatus", "region": "$.region"},
+                         "ClusterStatus", ("Failed", "RollingBack"))
+NODE_HEALTH = EventDef(SOURCE, "SageMaker HyperPod Cluster Node Health Event", "sagemaker_hyperpod_node_health.txt.j2",
+                       {"cluster": "$.detail.ClusterName", "instance": "$.detail.InstanceId",
+                        "status": "$.detail.HealthSummary.HealthStatus", "reason": "$.detail.HealthSummary.HealthStatusReason",
+                        "repair": "$.detail.HealthSummary.RepairAction",
+                        "recommendation": "$.detail.HealthSummary.Recommendation", "region": "$.region"},
+                       "HealthSummary.HealthStatus", ("Unhealthy",))
+CLUSTER_EVENT = EventDef(SOURCE, "SageMaker HyperPod Cluster Event", "sagemaker_hyperpod_cluster_event.txt.j2",
+                         {"status": "$.detail.EventDetails.EventLevel", "region": "$.region"},
+                         "EventDetails.EventLevel", ("Error",))
+
+
+@dataclass(frozen=True)
+class HyperPodOptions:
+    cluster_name: str = field(metadata=doc("Name of the HyperPod cluster (detail.ClusterName filter)."))
+    continuous_provisioning: bool = field(default=False, metadata=doc(
+        "The cluster uses NodeProvisioningMode Continuous: adds the Error-level cluster-event rule (the only mode that "
+        "emits 'SageMaker HyperPod Cluster Event')."))
+
+
+@component("sagemaker_hyperpod")
+class SageMakerHyperPod(Component[HyperPodOptions]):
+    Options = HyperPodOptions
+    title = "Amazon SageMaker HyperPod cluster"
+    docs_url = "https://docs.aws.amazon.com/sagemaker/latest/dg/sagemaker-hyperpod-cluster-events-reference.html"
+    dimension_names = ()
+    cfn_types = ("AWS::SageMaker::Cluster",)
+    alarms = (
+        event_alarm("cluster_failed", "ClusterFailed", CLUSTER_STATE,
+                    why="the HyperPod cluster entered Failed or RollingBack (EventBridge 'SageMaker HyperPod Cluster State "
+                        "Change', field ClusterStatus)",
+                    first_step="run 'aws sagemaker describe-cluster' and read FailureMessage and the instance groups' status",
+                    caveat="[unverified] that the state-change event names the cluster in detail.ClusterName (AWS: it "
+                           "'includes full cluster configuration'): capture one event to a log group to check."),
+        event_alarm("node_unhealthy", "NodeUnhealthy", NODE_HEALTH,
+                    why="the Health Monitoring Agent marked a node Unhealthy (EventBridge 'SageMaker HyperPod Cluster Node "
+                        "Health Event', field HealthSummary.HealthStatus)",
+                    first_step="read HealthStatusReason and Recommendation in the message; replace or reboot the node",
+                    severity="warning",
+                    caveat="[unverified] which HealthStatus value a node returning to health carries; only Unhealthy is "
+                           "matched."),
+        event_alarm("cluster_error_event", "ClusterErrorEvent", CLUSTER_EVENT,
+                    why="HyperPod reported an Error-level cluster event (provisioning, scaling, patching)",
+                    first_step="list the cluster's events with 'aws sagemaker list-cluster-events' and read the failure",
+                    caveat="Clusters with NodeProvisioningMode Continuous only; matches every cluster in the account and "
+                           "Region (AWS's pattern has no cluster filter)."),
+    )
+
+    def watched(self, o: HyperPodOptions) -> str:
+        return f"SageMaker HyperPod cluster {o.cluster_name}"
+
+    def targets(self, o: HyperPodOptions) -> list[AlarmTarget]:
+        return []
+
+    def applies(self, o: HyperPodOptions, alarm: AlarmDef) -> bool:
+        return alarm.key != "cluster_error_event" or o.continuous_provisioning
+
+    def event_detail(self, o: HyperPodOptions, alarm: AlarmDef) -> dict[str, Any]:
+        if alarm.key == "cluster_failed":
+            return {"ClusterName": [o.cluster_name], "ClusterStatus": ["Failed", "RollingBack"]}
+        if alarm.key == "node_unhealthy":
+            return {"ClusterName": [o.cluster_name], "HealthSummary": {"HealthStatus": ["Unhealthy"]}}
+        return {"EventDetails": {"EventLevel": ["Error"]}}

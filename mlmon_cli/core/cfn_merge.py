@@ -1,0 +1,169 @@
+"""CloudFormation values in the built template, and merged output into the user's own template.
+
+Pure (dict in, dict out). Kinds write names as Fn::Sub text (`${MyFunction}`,
+`${Endpoint.EndpointName}`, `${Param}`): every string holding a known token becomes `Ref` /
+`Fn::GetAtt` when it is the whole value, else `Fn::Sub` (other `${` escaped as `${!`). With a
+spec `template:`, mlmon's resources and outputs are added to the user's template, whose own
+entries stay exactly as they were. A component of a conditional resource gets the same
+Condition; composites and dashboards that name its alarms use Fn::If so they deploy with the
+condition true or false.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from ..errors import Problem, SpecError
+
+TOKEN = re.compile(r"\$\{([^}!][^}]*)\}")
+_WHOLE = re.compile(r"^\$\{([A-Za-z0-9]+)(?:\.([A-Za-z0-9.]+))?\}$")
+_ESCAPED = re.compile(r"\$\{!([^}]*)\}")
+_CHILD = re.compile(r'ALARM\("\$\{([A-Za-z0-9]+)\.Arn\}"\)')
+ANY_CONDITION = "MlmonAnyMonitored"
+
+
+class DictTemplate:
+    """A finished template as plain data, with the little of troposphere's Template the callers use."""
+
+    def __init__(self, data: dict[str, Any]):
+        self.data = data
+
+    def to_dict(self) -> dict[str, Any]:
+        return self.data
+
+    @property
+    def resources(self) -> dict[str, Any]:
+        return self.data.get("Resources", {})
+
+    @property
+    def outputs(self) -> dict[str, Any]:
+        return self.data.get("Outputs", {})
+
+
+def finish(data: dict[str, Any], cfn: Any, owners: dict[str, str]) -> dict[str, Any]:
+    """Resolve tokens, add the spec's parameters, and merge into the app template when there is one.
+
+    `cfn` is the spec's CfnValues; `owners` maps each mlmon logical ID to its component's name.
+    Raises SpecError when the app template already uses a logical ID or output name mlmon needs.
+    """
+    known = cfn.known_tokens
+    data = _resolve(data, known, cfn.imports)
+    if cfn.parameters:
+        data.setdefault("Parameters", {}).update({k: dict(v) for k, v in cfn.parameters.items()})
+    if cfn.app is None:
+        return data
+    conditions = {rid: cfn.condition_of(owner) for rid, owner in owners.items() if cfn.condition_of(owner)}
+    conditions.update({rid: r["Condition"] for rid, r in cfn.app.resources.items()
+                       if isinstance(r, dict) and isinstance(r.get("Condition"), str)})
+    return _merge(cfn.app, data, conditions)
+
+
+def _resolve(value: Any, known: set[str], imports: dict[str, Any], in_sub: bool = False) -> Any:
+    if isinstance(value, dict):
+        if len(value) == 1 and "Fn::Sub" in value:
+            inner = value["Fn::Sub"]
+            if isinstance(inner, str):  # kinds escape `${` of inlined names (dashboards): tokens we know resolve
+                inner = _ESCAPED.sub(lambda m: "${%s}" % m.group(1) if m.group(1).split(".", 1)[0] in known else m.group(0), inner)
+                return _sub(inner, imports, known)
+            return value
+        return {k: _resolve(v, known, imports) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_resolve(v, known, imports) for v in value]
+    if isinstance(value, str) and "${" in value:
+        tokens = TOKEN.findall(value)
+        if any(t.split(".", 1)[0] in known for t in tokens):
+            whole = _WHOLE.match(value)
+            if whole and whole.group(1) not in imports and "::" not in value:
+                return {"Ref": whole.group(1)} if not whole.group(2) else {"Fn::GetAtt": [whole.group(1), whole.group(2)]}
+            escaped = TOKEN.sub(lambda m: m.group(0) if m.group(1).split(".", 1)[0] in known else "${!" + m.group(1) + "}", value)
+            return _sub(escaped, imports, known)
+    return value
+
+
+def _sub(text: str, imports: dict[str, Any], known: set[str]) -> dict[str, Any]:
+    used = {k: v for k, v in imports.items() if "${%s}" % k in text}
+    return {"Fn::Sub": [text, used]} if used else {"Fn::Sub": text}
+
+
+def _merge(app: Any, mine: dict[str, Any], conditions: dict[str, str]) -> dict[str, Any]:
+    merged = {k: v for k, v in app.data.items()}
+    problems = []
+    for section in ("Resources", "Outputs", "Parameters", "Conditions"):
+        theirs = app.data.get(section) or {}
+        for key in mine.get(section) or {}:
+            if key in theirs:
+                problems.append(Problem(app.location(section, key),
+                                        f"mlmon needs the name '{key}' for its own {section[:-1].lower()}; rename it in your template"))
+    if problems:
+        raise SpecError(problems)
+    resources = {k: dict(v) for k, v in (mine.get("Resources") or {}).items()}
+    for rid, condition in conditions.items():
+        if rid in resources:
+            resources[rid]["Condition"] = condition
+    if conditions:
+        _conditional_references(resources, conditions, merged)
+    for section in ("Resources", "Outputs", "Parameters", "Conditions"):
+        extra = resources if section == "Resources" else mine.get(section) or {}
+        if extra or section in merged:
+            merged[section] = {**(app.data.get(section) or {}), **extra} if extra else merged.get(section)
+    if merged.get("Conditions") is None:
+        merged.pop("Conditions", None)
+    merged.setdefault("AWSTemplateFormatVersion", mine.get("AWSTemplateFormatVersion", "2010-09-09"))
+    return merged
+
+
+def _conditional_references(resources: dict[str, Any], conditions: dict[str, str], merged: dict[str, Any]) -> None:
+    """Unconditional composites and dashboards that name a conditional alarm: Fn::If around each mention."""
+    for rid, resource in resources.items():
+        if rid in conditions:
+            continue
+        props = resource.get("Properties") or {}
+        rule = props.get("AlarmRule")
+        if isinstance(rule, dict) and isinstance(rule.get("Fn::Sub"), str):
+            props["AlarmRule"] = _conditional_rule(rule["Fn::Sub"], conditions, resource, merged)
+        body = props.get("DashboardBody")
+        if isinstance(body, dict) and isinstance(body.get("Fn::Sub"), str) and any(c in body["Fn::Sub"] for c in conditions):
+            props["DashboardBody"] = _conditional_sub(body["Fn::Sub"], conditions)
+
+
+def _conditional_rule(rule: str, conditions: dict[str, str], resource: dict[str, Any], merged: dict[str, Any]) -> Any:
+    """`ALARM(a) OR ALARM(b)` with b conditional -> Join of `ALARM(a)` and If(cond, ` OR ALARM(b)`, "")."""
+    parts = rule.split(" OR ")
+    child = [(_CHILD.fullmatch(p).group(1) if _CHILD.fullmatch(p) else None) for p in parts]
+    optional = [(p, conditions[c]) for p, c in zip(parts, child) if c in conditions]
+    if not optional:
+        return {"Fn::Sub": rule}
+    fixed = [p for p, c in zip(parts, child) if c not in conditions]
+    pieces: list[Any] = [{"Fn::Sub": " OR ".join(fixed)}] if fixed else ["FALSE"]
+    if not fixed:  # every child is conditional: the composite exists only when one of them does
+        names = sorted({cond for _, cond in optional})
+        resource["Condition"] = names[0] if len(names) == 1 else _any_condition(names, merged)
+    pieces.extend({"Fn::If": [cond, {"Fn::Sub": " OR " + part}, ""]} for part, cond in optional)
+    return {"Fn::Join": ["", pieces]}
+
+
+def _any_condition(names: list[str], merged: dict[str, Any]) -> str:
+    conds = merged.setdefault("Conditions", dict(merged.get("Conditions") or {}))
+    entries = [{"Condition": n} for n in names]
+    # Fn::Or takes 2 to 10 conditions: nest when there are more
+    while len(entries) > 10:
+        entries = [{"Fn::Or": entries[i:i + 10]} if len(entries[i:i + 10]) > 1 else entries[i] for i in range(0, len(entries), 10)]
+    conds[ANY_CONDITION] = {"Fn::Or": entries}
+    return ANY_CONDITION
+
+
+def _conditional_sub(text: str, conditions: dict[str, str]) -> dict[str, Any]:
+    variables: dict[str, Any] = {}
+
+    def swap(match: re.Match) -> str:
+        token = match.group(1)
+        head, _, attr = token.partition(".")
+        if head not in conditions:
+            return match.group(0)
+        name = "MlmonIf" + head + attr.replace(".", "")
+        value = {"Fn::GetAtt": [head, attr]} if attr else {"Ref": head}
+        variables[name] = {"Fn::If": [conditions[head], value, "not-deployed"]}
+        return "${%s}" % name
+
+    return {"Fn::Sub": [TOKEN.sub(swap, text), variables]}

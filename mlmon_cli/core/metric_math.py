@@ -1,0 +1,94 @@
+"""Alarms that are not one metric and one statistic: metric math and anomaly-detection bands.
+
+Both replace the alarm's `Namespace`/`MetricName`/`Statistic`/`Dimensions` with a `Metrics` array
+(CloudFormation `AWS::CloudWatch::Alarm.Metrics`):
+
+- metric math: one `MetricStat` query per `MathMetric` (ReturnData false) and the expression
+  (ReturnData true, the only one; AWS allows at most 10 metrics per metric-math alarm);
+- anomaly detection, in the shape of AWS's own CloudFormation example: query `m1` (the metric) and
+  `ad1` = `ANOMALY_DETECTION_BAND(m1, band)`, both with ReturnData left at its default true (a
+  false on `m1` fails at deploy: aws/aws-cdk#19286), `ThresholdMetricId: ad1` and no `Threshold`,
+  plus an `AWS::CloudWatch::AnomalyDetector` on the same namespace, metric, dimensions and
+  statistic whose `Configuration.ExcludedTimeRanges` keeps retraining windows out of the model.
+  (Whether the alarm deploys without the detector resource is unverified; AWS's example has it.)
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from troposphere.cloudwatch import (
+    AnomalyDetector, Configuration, Metric, MetricDataQuery, MetricDimension, MetricStat, Range,
+)
+
+from ..components.base import AlarmDef, AnomalyDef
+from ..limits import ANOMALY_OPERATORS as BAND_OPERATORS
+
+SINGLE_KEYS = ("Namespace", "MetricName", "Statistic", "ExtendedStatistic", "Dimensions", "Unit", "Period")
+BAND_WORDS = {"above": "above the band", "below": "below the band", "both": "outside the band"}
+
+
+def _dimensions(dims: dict[str, Any]) -> list[MetricDimension]:
+    return [MetricDimension(Name=k, Value=v) for k, v in dims.items()]
+
+
+def _metric(namespace: str, name: str, dims: dict[str, Any]) -> Metric:
+    kw: dict[str, Any] = {"Namespace": namespace, "MetricName": name}
+    if dims:
+        kw["Dimensions"] = _dimensions(dims)
+    return Metric(**kw)
+
+
+def is_multi_query(alarm: AlarmDef) -> bool:
+    return alarm.math is not None or alarm.anomaly is not None
+
+
+def comparison_text(alarm: AlarmDef) -> str:
+    """How the description states the comparison."""
+    if alarm.anomaly is not None:
+        return f"is {BAND_WORDS[alarm.anomaly.direction]} of width"
+    return alarm.comparison
+
+
+def apply(props: dict[str, Any], alarm: AlarmDef, statistic: str, period: int, dims: dict[str, Any], logical: str) -> list[Any]:
+    """Turn single-metric alarm properties into a `Metrics` alarm; return extra resources (the detector)."""
+    for key in SINGLE_KEYS:
+        props.pop(key, None)
+    if alarm.anomaly is not None:
+        return _anomaly(props, alarm, alarm.anomaly, statistic, period, dims, logical)
+    assert alarm.math is not None
+    queries = []
+    for m in alarm.math.metrics:
+        mdims = dict(m.dimensions) if m.dimensions is not None else dims
+        queries.append(MetricDataQuery(
+            Id=m.id, ReturnData=False,
+            MetricStat=MetricStat(Metric=_metric(m.namespace or alarm.namespace, m.metric, mdims), Period=period, Stat=m.statistic),
+        ))
+    queries.append(MetricDataQuery(Id="expr", Expression=alarm.math.expression, Label=alarm.math.label or alarm.metric,
+                                   ReturnData=True))
+    props["Metrics"] = queries
+    return []
+
+
+def _anomaly(props: dict[str, Any], alarm: AlarmDef, a: AnomalyDef, statistic: str, period: int, dims: dict[str, Any],
+             logical: str) -> list[Any]:
+    band = int(a.band) if float(a.band).is_integer() else a.band
+    props.pop("Threshold", None)
+    props["ComparisonOperator"] = BAND_OPERATORS[a.direction]
+    props["ThresholdMetricId"] = "ad1"
+    props["Metrics"] = [
+        MetricDataQuery(Id="m1", MetricStat=MetricStat(Metric=_metric(alarm.namespace, alarm.metric, dims), Period=period,
+                                                       Stat=statistic)),
+        MetricDataQuery(Id="ad1", Expression=f"ANOMALY_DETECTION_BAND(m1, {band})", Label=f"{alarm.metric} (expected band)"),
+    ]
+    detector: dict[str, Any] = {"Namespace": alarm.namespace, "MetricName": alarm.metric, "Stat": statistic}
+    if dims:
+        detector["Dimensions"] = _dimensions(dims)
+    if a.excluded or a.timezone:
+        config: dict[str, Any] = {}
+        if a.excluded:
+            config["ExcludedTimeRanges"] = [Range(StartTime=start, EndTime=end) for start, end in a.excluded]
+        if a.timezone:
+            config["MetricTimeZone"] = a.timezone
+        detector["Configuration"] = Configuration(**config)
+    return [AnomalyDetector(logical.removesuffix("Alarm") + "Detector", **detector)]

@@ -1,0 +1,189 @@
+"""`mlmon init`: write a commented starter spec from an existing template or a deployed stack.
+
+`--from-template` refers to each resource by logical ID (`resource:`), so the spec works for
+unnamed and parameter-named resources and `generate` writes the user's template with the
+monitoring merged in; `--from-stack` (discover/stack.py) writes literal physical names for a
+separate monitoring stack.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..spec.app_template import AppTemplate
+from ..spec.cfn_values import RESOURCE_KINDS
+
+LAMBDA_DEFAULT_TIMEOUT = 3  # seconds, when neither the function nor SAM Globals set Timeout (Lambda's default)
+SERVERLESS_OFF = ("cpu_utilization", "memory_utilization", "disk_utilization", "gpu_utilization")
+SPARK_ALARMS = ("failed_tasks", "heap_usage")
+
+# Why a resource type is not watched (shown as a comment in the starter spec).
+NOT_WATCHED = {
+    "AWS::SageMaker::Model": "a model has no metrics of its own: the endpoint or job that uses it is watched",
+    "AWS::SageMaker::EndpointConfig": "read for its endpoint's variants and type; the endpoint is watched",
+    "AWS::SageMaker::MonitoringSchedule": "Model Monitor: give the endpoint component `data_quality`/`model_quality`",
+    "AWS::Events::Rule": "a trigger, not a workload: the target it starts is watched",
+    "AWS::Lambda::Version": "the function is watched (its metrics include every version)",
+    "AWS::Lambda::Permission": "a permission, nothing runs",
+    "AWS::StepFunctions::Activity": "activity workers are watched through the state machine that calls them",
+    "AWS::CloudWatch::Alarm": "already an alarm",
+    "AWS::CloudFormation::Stack": "a nested stack: run `mlmon init --from-template` on its template",
+}
+PREFIX_REASONS = {
+    "AWS::IAM::": "identity and permissions: nothing runs, nothing to alarm on",
+    "AWS::S3::": "storage: no ML failure mode for mlmon to watch",
+    "AWS::SSM::": "configuration: nothing runs",
+    "AWS::KMS::": "a key: nothing runs",
+    "AWS::SNS::": "messaging the solution uses, not a workload",
+    "AWS::Glue::": "Glue metadata (database, table, crawler, trigger): only Glue jobs are watched",
+    "AWS::Logs::": "a log group: give a component `log_group` to search it",
+    "AWS::ServiceCatalog::": "Service Catalog plumbing: nothing runs",
+}
+
+
+@dataclass
+class Discovered:
+    """What a template holds: the starter spec text, and its counts (for coverage reports)."""
+
+    text: str
+    watched: list[str] = field(default_factory=list)  # logical IDs given a component
+    skipped: list[tuple[str, str, str]] = field(default_factory=list)  # (logical ID, type, reason)
+
+
+def component_name(logical: str, taken: set[str]) -> str:
+    """A spec component name from a logical ID: kebab-case, unique once PascalCased (logical IDs)."""
+    words = re.sub(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])", "-", logical).lower()
+    base = re.sub(r"[^a-z0-9-]+", "-", words).strip("-")[:60] or "resource"
+    if not base[0].isalpha():
+        base = "r-" + base
+    name, n = base, 2
+    key = lambda s: s.replace("-", "").replace("_", "")  # noqa: E731 - what naming.logical_id keeps
+    while key(name) in {key(t) for t in taken}:
+        name, n = f"{base}-{n}", n + 1
+    taken.add(name)
+    return name
+
+
+def reason(rtype: str) -> str:
+    if rtype in NOT_WATCHED:
+        return NOT_WATCHED[rtype]
+    return next((why for prefix, why in PREFIX_REASONS.items() if rtype.startswith(prefix)),
+                "no mlmon component kind for this resource type")
+
+
+def _quote(text: str) -> str:
+    return text if re.fullmatch(r"[A-Za-z0-9._/@-]+", text) else "'" + text.replace("'", "''") + "'"
+
+
+def spec_from_template(app: AppTemplate, template_ref: str, solution: str, source: str) -> Discovered:
+    """The starter spec for `app` (referred to as `template_ref` from the spec's folder)."""
+    found = Discovered("")
+    lines = [
+        f"# mlmon spec written by `mlmon init --from-template {source}`: review it, then",
+        "#   mlmon generate THIS_FILE -o monitored.yaml   # your template with the monitoring added",
+        "# Components refer to your resources by logical ID (`resource:`), so generated and parameter-made",
+        "# names work. Thresholds are mlmon's defaults unless noted; `mlmon kinds` lists every alarm.",
+        f"solution: {solution}",
+        f"template: {_quote(template_ref)}",
+        "notifications:",
+        "  emails: [oncall@example.com]   # TODO: who hears about failures (each address confirms by email)",
+        "environments:                    # `--env dev` adds '-dev' to every physical name, so stages share an account",
+        "  dev: {}",
+        "  prod: {}",
+        "components:",
+    ]
+    taken: set[str] = set()
+    resources = app.resources
+    for logical, resource in resources.items():
+        rtype = resource.get("Type") if isinstance(resource, dict) else None
+        if rtype not in RESOURCE_KINDS:
+            found.skipped.append((logical, str(rtype), reason(str(rtype))))
+            continue
+        kind = RESOURCE_KINDS[rtype][0]
+        props = resource.get("Properties") or {}
+        entry = [f"  - kind: {kind}", f"    name: {component_name(logical, taken)}",
+                 f"    resource: {logical}            # {rtype}"]
+        condition = resource.get("Condition")
+        if isinstance(condition, str):
+            entry.append(f"    # Condition {condition}: the monitoring is created only when it is true")
+        entry.extend(_settings(kind, rtype, props, app))
+        lines.extend(entry)
+        found.watched.append(logical)
+    if not found.watched:
+        lines.append("  []  # nothing here mlmon can watch (see below); add components by hand")
+    if found.skipped:
+        lines.append("")
+        lines.append("# Not watched:")
+        lines.extend(f"#   {logical} ({rtype}): {why}" for logical, rtype, why in found.skipped)
+    found.text = "\n".join(lines) + "\n"
+    return found
+
+
+def _settings(kind: str, rtype: str, props: dict[str, Any], app: AppTemplate) -> list[str]:
+    """Options and alarm switches the template tells us, each with the reason as a comment."""
+    if kind == "lambda":
+        timeout = props.get("Timeout")
+        if timeout is None and rtype == "AWS::Serverless::Function":
+            timeout = ((app.data.get("Globals") or {}).get("Function") or {}).get("Timeout")
+            where = "from SAM Globals" if timeout is not None else ""
+        else:
+            where = ""
+        if timeout is None:
+            return [f"    timeout_seconds: {LAMBDA_DEFAULT_TIMEOUT}        # Lambda's default timeout; Duration p90 alarm at 80 %"]
+        if isinstance(timeout, int) and 1 <= timeout <= 900:
+            note = f"{where}; " if where else ""
+            return [f"    timeout_seconds: {timeout}        # {note}Duration p90 alarm at 80 % of it"]
+        return ["    # timeout: set by a parameter or expression; give timeout_seconds for the Duration p90 alarm",
+                "    alarms: {duration_p90: false}"]
+    if kind == "step_functions":
+        sm_type = props.get("Type") if rtype == "AWS::Serverless::StateMachine" else props.get("StateMachineType")
+        if sm_type == "EXPRESS":
+            return ["    # EXPRESS: Express workflows send no execution status events, so only the metric alarms apply",
+                    "    alarms: {execution_failed: false}"]
+        return [f"    # {sm_type or 'STANDARD'} workflow: execution metrics plus the failed-execution event rule"]
+    if kind == "glue_job":
+        args = props.get("DefaultArguments") or {}
+        command = (props.get("Command") or {}).get("Name")
+        if command == "pythonshell":
+            return ["    # Python shell job: no Spark metrics; the job-run failure rule watches it",
+                    "    alarms: {failed_tasks: false, heap_usage: false}"]
+        if isinstance(args, dict) and "--enable-metrics" in args:
+            return ["    # DefaultArguments has --enable-metrics: Spark metric alarms are on"]
+        return ["    # no --enable-metrics in DefaultArguments: Spark metric alarms off (add it to turn them on)",
+                "    alarms: {failed_tasks: false, heap_usage: false}"]
+    if kind == "sagemaker_endpoint":
+        return _endpoint(props, app)
+    return []
+
+
+def _endpoint(props: dict[str, Any], app: AppTemplate) -> list[str]:
+    ref = props.get("EndpointConfigName")
+    logical = None
+    if isinstance(ref, dict):
+        if "Ref" in ref:
+            logical = ref["Ref"]
+        elif "Fn::GetAtt" in ref:
+            att = ref["Fn::GetAtt"]
+            logical = att[0] if isinstance(att, list) else str(att).split(".")[0]
+    config = app.resources.get(logical) if isinstance(logical, str) else None
+    if not isinstance(config, dict) or config.get("Type") != "AWS::SageMaker::EndpointConfig":
+        return ["    # its EndpointConfig is not in this template: check variants, async_inference and instance_vcpus"]
+    cprops = config.get("Properties") or {}
+    variants = cprops.get("ProductionVariants") or []
+    names = [v.get("VariantName") for v in variants if isinstance(v, dict)]
+    out = []
+    if names and all(isinstance(n, str) for n in names):
+        out.append(f"    variants: [{', '.join(_quote(n) for n in names)}]   # from {logical}")
+    elif names:
+        out.append(f"    # variants: named by a parameter in {logical}; list them here (default AllTraffic)")
+    serverless = any(isinstance(v, dict) and "ServerlessConfig" in v for v in variants)
+    if "AsyncInferenceConfig" in cprops:
+        out.append(f"    async_inference: true          # {logical} has AsyncInferenceConfig (no OverheadLatency)")
+    if serverless:
+        out.append(f"    # serverless ({logical} has ServerlessConfig): no instance metrics, so no utilization alarms")
+        out.append("    alarms: {" + ", ".join(f"{k}: false" for k in SERVERLESS_OFF) + "}")
+    elif not serverless and "AsyncInferenceConfig" not in cprops:
+        out.append(f"    # real-time endpoint ({logical}); set instance_vcpus/instance_gpus to scale utilization thresholds")
+    return out

@@ -1,0 +1,81 @@
+"""`mlmon init --from-stack`: a starter spec with the physical names of a deployed stack.
+
+For teams that cannot edit the app template: the spec names each resource literally (a
+separate monitoring stack). The stack's processed template (SAM already expanded) supplies the
+same settings `--from-template` infers (Lambda timeout, endpoint type, Glue metrics, ...).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+from ..aws.session import Aws, Target, aws_errors
+from ..spec.app_template import AppTemplate, parse_app_template
+from ..spec.cfn_values import RESOURCE_KINDS
+from . import Discovered, _quote, _settings, component_name, reason
+
+# Resource type -> (name option, physical ID -> value). CloudFormation's physical ID is the name,
+# except for state machines and endpoints (their ARN).
+PHYSICAL = {
+    "AWS::Lambda::Function": ("function_name", lambda pid: pid),
+    "AWS::StepFunctions::StateMachine": ("state_machine_arn", lambda pid: pid),
+    "AWS::Glue::Job": ("job_name", lambda pid: pid),
+    "AWS::SageMaker::Endpoint": ("endpoint_name", lambda pid: re.sub(r"^arn:[^:]+:sagemaker:[^:]*:\d*:endpoint/", "", pid)),
+    "AWS::SageMaker::Pipeline": ("pipeline_name", lambda pid: pid),
+    "AWS::CodePipeline::Pipeline": ("pipeline_name", lambda pid: pid),
+    "AWS::CodeBuild::Project": ("project_name", lambda pid: pid),
+}
+
+
+def spec_from_stack(stack: str, target: Target) -> Discovered:
+    """Read the stack's resources and processed template. Raises AwsError when AWS refuses."""
+    aws = Aws(target)
+    cfn = aws.client("cloudformation")
+    with aws_errors(f"list the resources of stack {stack}"):
+        summaries: list[dict[str, Any]] = []
+        for page in cfn.get_paginator("list_stack_resources").paginate(StackName=stack):
+            summaries.extend(page["StackResourceSummaries"])
+    with aws_errors(f"read the template of stack {stack}"):
+        body = cfn.get_template(StackName=stack, TemplateStage="Processed")["TemplateBody"]
+    text = body if isinstance(body, str) else json.dumps(body)
+    app = parse_app_template(text, f"stack {stack}")
+    return spec_from_resources(stack, summaries, app)
+
+
+def spec_from_resources(stack: str, summaries: list[dict[str, Any]], app: AppTemplate) -> Discovered:
+    found = Discovered("")
+    lines = [
+        f"# mlmon spec written by `mlmon init --from-stack {stack}` (a separate monitoring stack): review it, then",
+        "#   mlmon deploy THIS_FILE --stack-name " + f"{stack}-monitoring",
+        "# Names are the stack's physical names today; if the stack replaces a resource, run init again.",
+        f"solution: {_solution(stack)}",
+        "notifications:",
+        "  emails: [oncall@example.com]   # TODO: who hears about failures (each address confirms by email)",
+        "components:",
+    ]
+    taken: set[str] = set()
+    for summary in summaries:
+        logical, rtype, physical = summary["LogicalResourceId"], summary["ResourceType"], summary.get("PhysicalResourceId")
+        if rtype not in PHYSICAL or not physical:
+            found.skipped.append((logical, rtype, reason(rtype) if rtype not in PHYSICAL else "not created (no physical ID)"))
+            continue
+        option, convert = PHYSICAL[rtype]
+        kind = RESOURCE_KINDS[rtype][0]
+        resource = app.resources.get(logical) or {}
+        lines.extend([f"  - kind: {kind}", f"    name: {component_name(logical, taken)}",
+                      f"    {option}: {_quote(convert(physical))}   # {logical} ({rtype})",
+                      *_settings(kind, rtype, resource.get("Properties") or {}, app)])
+        found.watched.append(logical)
+    if not found.watched:
+        lines.append("  []  # nothing here mlmon can watch (see below)")
+    if found.skipped:
+        lines += ["", "# Not watched:", *(f"#   {logical} ({rtype}): {why}" for logical, rtype, why in found.skipped)]
+    found.text = "\n".join(lines) + "\n"
+    return found
+
+
+def _solution(stack: str) -> str:
+    name = re.sub(r"[^A-Za-z0-9-]+", "-", stack).strip("-")
+    return (name if name[:1].isalpha() else "s-" + name)[:40].rstrip("-") or "stack"

@@ -1,0 +1,467 @@
+"""`mlmon plan`: what a generated template will create, who hears what, as data, Markdown or JSON.
+
+Derived from the built templates only (a `BuildResult`: the parent template and its nested
+stacks), never from the spec, so the plan describes exactly what `generate` and `deploy` write:
+
+- one row per metric alarm and per EventBridge rule: its component, what it watches, the
+  threshold in the spec's natural unit (the alarm's own description states it; the metric's
+  unit is shown when they differ), the severity and who is notified;
+- the alarm tree (composites down to alarms) and, for every alarm or rule that notifies, the
+  topic and its subscribers, drawn as a Mermaid flowchart;
+- the monthly bill: a hook (`BILL_HOOK`) filled by `mlmon_cli.core.cost.estimate(result)` when
+  that module exists.
+
+Pure: no files, clock or network. Raises nothing for a template mlmon built; a template of
+unknown shape gives rows with what can be read ("?" otherwise).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import asdict, dataclass, field
+from typing import Any, Callable
+
+COMPOSITE = "AWS::CloudWatch::CompositeAlarm"
+ALARM = "AWS::CloudWatch::Alarm"
+RULE = "AWS::Events::Rule"
+STACK = "AWS::CloudFormation::Stack"
+SYMBOLS = {
+    "GreaterThanThreshold": ">",
+    "GreaterThanOrEqualToThreshold": ">=",
+    "LessThanThreshold": "<",
+    "LessThanOrEqualToThreshold": "<=",
+}
+# The second line of every mlmon alarm description (templates/alarm_description.txt.j2).
+_ALARM_LINE = re.compile(
+    r"^Alarm: (?P<statistic>\S+) of (?P<watch>.+?) (?P<cmp>>=|<=|>|<) (?P<threshold>.+?) in (?P<m>\d+) of (?P<n>\d+) "
+    r"periods of (?P<period>\d+) s;",
+    re.M,
+)
+_SEVERITY = re.compile(r"^\[(critical|warning)\]")
+_CHILD = re.compile(r"\$\{([A-Za-z0-9]+)\.(Arn|Outputs\.([A-Za-z0-9]+))\}")
+_SUFFIX = re.compile(r"-(Critical|Warning)$")
+
+Key = tuple[str, str]  # (template: "" for the parent, else the nested stack's file stem; logical ID)
+
+
+@dataclass(frozen=True)
+class Recipient:
+    protocol: str  # email, https, lambda, slack, topic (an existing topic whose subscribers are not in the template)
+    endpoint: str
+
+
+@dataclass(frozen=True)
+class Topic:
+    id: str  # the logical ID, or the ARN of an existing topic
+    name: str
+    recipients: tuple[Recipient, ...]
+
+
+@dataclass(frozen=True)
+class Row:
+    """One alarm or rule as the plan table shows it."""
+
+    type: str  # alarm | rule
+    name: str
+    component: str
+    watches: str
+    threshold: str  # natural units, e.g. ">= 1 in 1 of 1 x 600 s"; for a rule: what it matches
+    severity: str
+    notifies_via: tuple[str, ...]  # alarms whose SNS action fires when this one alarms (itself or composites above it)
+    topics: tuple[str, ...]  # topic ids reached
+    recipients: tuple[str, ...]  # "email a@b" ...
+
+
+@dataclass
+class Plan:
+    solution: str
+    rows: list[Row]
+    topics: list[Topic]
+    tree: list[tuple[str, str]]  # (parent alarm name, child alarm name), top first
+    composites: dict[str, tuple[str, ...]]  # composite alarm name -> topic ids it notifies
+    bill: Any = None  # whatever BILL_HOOK returned (a `Bill` of core.cost), None when no estimate is available
+    counts: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def silent(self) -> list[Row]:
+        """Rows that reach nobody: no SNS action on them or any composite above, or topics without subscribers."""
+        return [r for r in self.rows if r.type == "alarm" and not r.recipients]
+
+
+def _default_bill(result: Any) -> Any:
+    """The monthly bill from `mlmon_cli.core.cost.estimate(result)`, or None while that module does not exist."""
+    try:
+        from .core import cost  # type: ignore[attr-defined]  # written by the alert-design issue
+    except ImportError:
+        return None
+    return cost.estimate(result)
+
+
+# ---- BILL HOOK ------------------------------------------------------------------------------
+# Replace (or monkeypatch in tests) to change how the bill is computed: called with the BuildResult.
+BILL_HOOK: Callable[[Any], Any] = _default_bill
+
+
+def build_plan(result: Any) -> Plan:
+    """The plan of a BuildResult (`template` plus `nested` troposphere Templates)."""
+    templates = {"": result.template.to_dict()}
+    templates.update({stem: t.to_dict() for stem, t in sorted(getattr(result, "nested", {}).items())})
+    return plan_from_templates(templates, bill=BILL_HOOK(result))
+
+
+def plan_from_templates(templates: dict[str, dict[str, Any]], bill: Any = None) -> Plan:
+    """The plan of template dicts by stem ("" is the parent; others are nested stacks by file stem)."""
+    parent = templates[""]
+    resources: dict[Key, dict[str, Any]] = {
+        (stem, logical): res for stem, tpl in templates.items() for logical, res in (tpl.get("Resources") or {}).items()
+    }
+    stems = _stack_stems(parent)
+    topics = _topics(parent)
+    names = {key: (res.get("Properties") or {}).get("AlarmName", key[1]) for key, res in resources.items()
+             if res.get("Type") in (ALARM, COMPOSITE)}
+    parents: dict[Key, list[Key]] = {}
+    children: dict[Key, list[Key]] = {}
+    for key, res in resources.items():
+        if res.get("Type") != COMPOSITE:
+            continue
+        for child in _children(key, res, templates, stems):
+            if child in resources:
+                parents.setdefault(child, []).append(key)
+                children.setdefault(key, []).append(child)
+    solution = _solution(parent)
+    component_of = _components(resources, parents, children, names, solution)
+
+    def actions(key: Key) -> list[str]:
+        props = resources[key].get("Properties") or {}
+        if props.get("ActionsEnabled") is False:
+            return []
+        return [t for t in (_topic_id(a) for a in props.get("AlarmActions") or []) if t]
+
+    def ancestors(key: Key) -> list[Key]:
+        out: list[Key] = []
+        todo = list(parents.get(key, []))
+        while todo:
+            current = todo.pop(0)
+            if current not in out:
+                out.append(current)
+                todo += parents.get(current, [])
+        return out
+
+    rule_alarm: dict[str, Key] = {}  # rule Name -> its TriggeredRules alarm
+    for key, res in resources.items():
+        props = res.get("Properties") or {}
+        if res.get("Type") == ALARM and props.get("MetricName") == "TriggeredRules":
+            for dim in props.get("Dimensions") or []:
+                if dim.get("Name") == "RuleName" and isinstance(dim.get("Value"), str):
+                    rule_alarm[dim["Value"]] = key
+
+    rows: list[Row] = []
+    for key, res in resources.items():
+        props = res.get("Properties") or {}
+        if res.get("Type") == ALARM:
+            via = [k for k in [key, *ancestors(key)] if actions(k)]
+            reached = list(dict.fromkeys(t for k in via for t in actions(k)))
+            rows.append(Row("alarm", names[key], component_of.get(key, "?"), *_watch(props), _severity(props, key, ancestors(key), names),
+                            tuple(names[k] for k in via), tuple(reached), _recipients(reached, topics)))
+        elif res.get("Type") == RULE:
+            reached = list(dict.fromkeys(t for t in (_topic_id(tg.get("Arn")) for tg in props.get("Targets") or []) if t))
+            owner = rule_alarm.get(props.get("Name", ""))
+            severity = _severity(resources[owner].get("Properties") or {}, owner, ancestors(owner), names) if owner else "?"
+            component = component_of.get(owner, "?") if owner else "?"
+            if not owner and reached:  # an informational rule (e.g. model approval changes): a message, no alarm
+                component = _rule_component(props.get("Name", ""), solution, set(component_of.values()))
+                severity = "info"
+            rows.append(Row("rule", props.get("Name", key[1]), component,
+                            _rule_watch(props), _rule_match(props), severity, (), tuple(reached), _recipients(reached, topics)))
+    rows.sort(key=lambda r: (r.component, r.type, r.name))
+    tree = sorted({(names[p], names[c]) for c, ps in parents.items() for p in ps})
+    composites = {names[k]: tuple(actions(k)) for k, res in sorted(resources.items()) if res.get("Type") == COMPOSITE}
+    used = {t for r in rows for t in r.topics} | {t for ts in composites.values() for t in ts}
+    topic_list = [topics.get(t) or Topic(t, t.rsplit(":", 1)[-1], (Recipient("topic", t),)) for t in sorted(used)]
+    counts = {"alarms": sum(r.type == "alarm" for r in rows), "rules": sum(r.type == "rule" for r in rows),
+              "composites": len(composites), "topics": len(topic_list)}
+    return Plan(solution, rows, topic_list, tree, composites, bill, counts)
+
+
+# --------------------------------------------------------------------------- reading templates
+def _solution(parent: dict[str, Any]) -> str:
+    top = (parent.get("Resources") or {}).get("SolutionComposite", {}).get("Properties", {}).get("AlarmName", "")
+    return top.removesuffix("-Composite") if top else "?"
+
+
+def _stack_stems(parent: dict[str, Any]) -> dict[str, str]:
+    """Nested Stack logical ID -> its template's file stem (stacks/<stem>.yaml)."""
+    out = {}
+    for logical, res in (parent.get("Resources") or {}).items():
+        url = (res.get("Properties") or {}).get("TemplateURL")
+        if res.get("Type") == STACK and isinstance(url, str):
+            out[logical] = url.rsplit("/", 1)[-1].rsplit(".", 1)[0]
+    return out
+
+
+def _children(key: Key, res: dict[str, Any], templates: dict[str, dict[str, Any]], stems: dict[str, str]) -> list[Key]:
+    rule = (res.get("Properties") or {}).get("AlarmRule")
+    text = rule.get("Fn::Sub") if isinstance(rule, dict) else rule
+    if isinstance(text, list):
+        text = text[0]
+    out = []
+    for logical, _, output in _CHILD.findall(text or ""):
+        if not output:
+            out.append((key[0], logical))
+            continue
+        stem = stems.get(logical, "")
+        value = ((templates.get(stem) or {}).get("Outputs") or {}).get(output, {}).get("Value", {})
+        target = value.get("Fn::GetAtt") if isinstance(value, dict) else None
+        if isinstance(target, list) and target:
+            out.append((stem, target[0]))
+    return out
+
+
+def _components(resources: dict[Key, dict[str, Any]], parents: dict[Key, list[Key]], children: dict[Key, list[Key]],
+                names: dict[Key, str], solution: str) -> dict[Key, str]:
+    """Every alarm's component: the name of the nearest composite above it that a solution or
+    stack composite names directly (`<solution>-<component>-<Severity>`); the alert path is 'alert-path'."""
+    def is_top(key: Key) -> bool:
+        return key[1].startswith("Solution") or key[1].startswith("Stack") or key[1] == "SolutionComposite"
+
+    component_composites = {k for k in names if resources[k].get("Type") == COMPOSITE and not is_top(k)
+                            and any(is_top(p) for p in parents.get(k, []))}
+    out: dict[Key, str] = {}
+
+    def label(key: Key) -> str:
+        name = _SUFFIX.sub("", names[key])
+        return name[len(solution) + 1:] if solution != "?" and name.startswith(solution + "-") else name
+
+    for comp in sorted(component_composites):
+        todo = [comp]
+        while todo:
+            current = todo.pop()
+            if current not in out:
+                out[current] = label(comp)
+                todo += children.get(current, [])
+    return out
+
+
+def _topic_id(value: Any) -> str | None:
+    """`{"Ref": "AlertsTopic"}` -> "AlertsTopic" (a nested stack's parameter of that name is the same topic); an ARN stays."""
+    if isinstance(value, dict) and isinstance(value.get("Ref"), str):
+        return value["Ref"]
+    if isinstance(value, str) and value.startswith("arn:") and ":sns:" in value:
+        return value
+    return None
+
+
+def _topics(parent: dict[str, Any]) -> dict[str, Topic]:
+    resources = parent.get("Resources") or {}
+    subs: dict[str, list[Recipient]] = {}
+    for res in resources.values():
+        props = res.get("Properties") or {}
+        if res.get("Type") == "AWS::SNS::Subscription":
+            topic = _topic_id(props.get("TopicArn"))
+            endpoint = props.get("Endpoint")
+            shown = endpoint if isinstance(endpoint, str) else json.dumps(endpoint, sort_keys=True)
+            if topic:
+                subs.setdefault(topic, []).append(Recipient(str(props.get("Protocol", "?")), shown))
+        elif res.get("Type") == "AWS::Chatbot::SlackChannelConfiguration":
+            for arn in props.get("SnsTopicArns") or []:
+                topic = _topic_id(arn)
+                if topic:
+                    subs.setdefault(topic, []).append(Recipient("slack", f"{props.get('SlackWorkspaceId', '?')}/{props.get('SlackChannelId', '?')}"))
+    out = {}
+    for logical, res in resources.items():
+        if res.get("Type") == "AWS::SNS::Topic":
+            name = (res.get("Properties") or {}).get("TopicName", logical)
+            out[logical] = Topic(logical, name if isinstance(name, str) else logical, tuple(subs.get(logical, [])))
+    return out
+
+
+def _recipients(topic_ids: list[str], topics: dict[str, Topic]) -> tuple[str, ...]:
+    out: list[str] = []
+    for tid in topic_ids:
+        topic = topics.get(tid)
+        recipients = topic.recipients if topic else (Recipient("topic", tid),)
+        out += [f"{r.protocol} {r.endpoint}" for r in recipients]
+    return tuple(dict.fromkeys(out))
+
+
+def _rule_component(name: str, solution: str, components: set[str]) -> str:
+    """The component of a rule named `<solution>-<component>-<Suffix>` (the longest known component that fits)."""
+    fits = [c for c in components if name.startswith(f"{solution}-{c}-")]
+    return max(fits, key=len) if fits else "?"
+
+
+def _severity(props: dict[str, Any], key: Key, ancestors: list[Key], names: dict[Key, str]) -> str:
+    found = _SEVERITY.match(props.get("AlarmDescription") or "")
+    if found:
+        return found.group(1)
+    for ancestor in ancestors:
+        suffix = _SUFFIX.search(names[ancestor])
+        if suffix:
+            return suffix.group(1).lower()
+    return "?"
+
+
+def _dims(props: dict[str, Any]) -> str:
+    parts = []
+    for dim in props.get("Dimensions") or []:
+        value = dim.get("Value")
+        parts.append(f"{dim.get('Name')}={value if isinstance(value, str) else '<' + next(iter(value), 'expr') + '>'}")
+    return ", ".join(parts)
+
+
+def _watch(props: dict[str, Any]) -> tuple[str, str]:
+    """(what the alarm watches, its threshold in natural units) from the description, else the properties."""
+    statistic = props.get("Statistic") or props.get("ExtendedStatistic") or "?"
+    dims = _dims(props)
+    watches = f"{statistic} of {props.get('Namespace', '?')} {props.get('MetricName', '?')}" + (f" ({dims})" if dims else "")
+    cmp = SYMBOLS.get(props.get("ComparisonOperator", ""), "?")
+    metric_threshold = props.get("Threshold", "?")
+    m, n, period = props.get("DatapointsToAlarm", props.get("EvaluationPeriods", "?")), props.get("EvaluationPeriods", "?"), props.get("Period", "?")
+    if props.get("Metrics"):  # metric math or an anomaly band: the queries say what is watched
+        stats = [q["MetricStat"] for q in props["Metrics"] if isinstance(q.get("MetricStat"), dict)]
+        exprs = [q["Expression"] for q in props["Metrics"] if q.get("Expression")]
+        watches = "; ".join([*(f"{q.get('Id')} = {st.get('Stat')} of {st['Metric'].get('Namespace')} {st['Metric'].get('MetricName')}"
+                               + (f" ({_dims(st['Metric'])})" if _dims(st["Metric"]) else "")
+                               for q in props["Metrics"] if isinstance((st := q.get("MetricStat")), dict)), *exprs])
+        period = stats[0].get("Period", "?") if stats else "?"
+        if "ThresholdMetricId" in props:
+            cmp = {"GreaterThanUpperThreshold": "above", "LessThanLowerThreshold": "below"}.get(props.get("ComparisonOperator", ""), "outside")
+            metric_threshold = "the band"
+    natural = f"{metric_threshold}"
+    found = _ALARM_LINE.search(props.get("AlarmDescription") or "")
+    if found:
+        natural = found.group("threshold")
+    missing = props.get("TreatMissingData", "missing")
+    return watches, f"{cmp} {natural}, {m} of {n} x {period} s (missing data: {missing})"
+
+
+def _rule_watch(props: dict[str, Any]) -> str:
+    pattern = props.get("EventPattern") or {}
+    detail_type = ", ".join(pattern.get("detail-type") or []) or "events"
+    return f"EventBridge '{detail_type}'"
+
+
+def _rule_match(props: dict[str, Any]) -> str:
+    pattern = props.get("EventPattern") or {}
+    detail = pattern.get("detail") or {}
+    parts = [f"{k} {json.dumps(v, sort_keys=True, separators=(',', ':'))}" for k, v in sorted(detail.items())]
+    return "matches " + ("; ".join(parts) if parts else "every event of that type")
+
+
+# --------------------------------------------------------------------------- rendering
+def _cell(text: str) -> str:
+    return text.replace("|", "\\|").replace("\n", " ")
+
+
+def _mermaid_id(name: str, ids: dict[str, str]) -> str:
+    if name not in ids:
+        ids[name] = f"n{len(ids)}"
+    return ids[name]
+
+
+def mermaid(plan: Plan) -> str:
+    """A flowchart: composites down to alarms; every notifying alarm or rule -> its topic -> the recipients."""
+    ids: dict[str, str] = {}
+    lines = ["flowchart TD"]
+    nodes: dict[str, str] = {}
+
+    def node(key: str, shape: str, label: str | None = None) -> str:
+        nid = _mermaid_id(key, ids)
+        nodes.setdefault(nid, shape.format(id=nid, label=(label or key).replace('"', "'")))
+        return nid
+
+    for composite in plan.composites:
+        node(composite, '{id}(["{label}"])')
+    for row in plan.rows:
+        if row.type == "alarm":
+            node(row.name, '{id}["{label}"]')
+        else:
+            node(f"rule:{row.name}", '{id}>"rule {label}"]', row.name)
+    for topic in plan.topics:
+        node(f"topic:{topic.id}", '{id}[("topic ' + topic.name.replace('"', "'") + '")]')
+        for r in topic.recipients:
+            node(f"{r.protocol}:{r.endpoint}", '{id}(("' + f"{r.protocol} {r.endpoint}".replace('"', "'") + '"))')
+    edges: list[str] = []
+    for parent, child in plan.tree:
+        edges.append(f"  {ids[parent]} --> {ids[child]}")
+    notifying = [(name, topics) for name, topics in plan.composites.items() if topics]
+    notifying += [(r.name if r.type == "alarm" else f"rule:{r.name}", r.topics) for r in plan.rows
+                  if r.topics and (r.type == "rule" or (r.notifies_via and r.notifies_via[0] == r.name))]
+    for name, topics in notifying:
+        for tid in topics:
+            edges.append(f"  {ids[name]} -. notifies .-> {ids['topic:' + tid]}")
+    for topic in plan.topics:
+        for r in topic.recipients:
+            edges.append(f"  {ids['topic:' + topic.id]} --> {ids[f'{r.protocol}:{r.endpoint}']}")
+    lines += [f"  {shape}" for shape in nodes.values()]
+    lines += edges
+    return "\n".join(lines)
+
+
+def _bill_markdown(bill: Any) -> list[str]:
+    if bill is None:
+        return ["_No estimate yet: the cost model (`mlmon_cli.core.cost`) is not part of this version._"]
+    to_markdown = getattr(bill, "markdown", None) or getattr(bill, "to_markdown", None)
+    if callable(to_markdown):
+        return [to_markdown().rstrip("\n")]
+    return ["```", str(bill), "```"]
+
+
+def _bill_data(bill: Any) -> Any:
+    if bill is None:
+        return None
+    for attr in ("to_dict", "as_dict"):
+        if callable(getattr(bill, attr, None)):
+            return getattr(bill, attr)()
+    try:
+        return asdict(bill)
+    except TypeError:
+        return str(bill)
+
+
+def _who(recipient: str) -> str:
+    protocol, _, endpoint = recipient.partition(" ")
+    return f"existing topic {endpoint} (its subscribers are managed outside this template)" if protocol == "topic" else recipient
+
+
+def to_markdown(plan: Plan, title: str) -> str:
+    c = plan.counts
+    out = [f"# Plan: {title}", "",
+           f"Solution `{plan.solution}`: {c['alarms']} alarms, {c['composites']} composite alarms, {c['rules']} EventBridge rules, "
+           f"{c['topics']} topic(s).", ""]
+    if plan.silent:
+        out += [f"**{len(plan.silent)} alarm(s) notify nobody** (no SNS action on them or a composite above them, "
+                "or a topic without subscribers): " + ", ".join(f"`{r.name}`" for r in plan.silent), ""]
+    out += ["## Alarms and rules", "",
+            "| component | type | name | watches | threshold | severity | notified (via -> who) |",
+            "|---|---|---|---|---|---|---|"]
+    for r in plan.rows:
+        via = (", ".join(r.notifies_via) + " -> ") if r.notifies_via else ""
+        who = ", ".join(_who(x) for x in r.recipients) or ("no target (counted by its TriggeredRules alarm)" if r.type == "rule" else "nobody")
+        out.append("| " + " | ".join(_cell(x) for x in (r.component, r.type, f"`{r.name}`", r.watches, r.threshold, r.severity, via + who)) + " |")
+    out += ["", "## Recipients", ""]
+    for topic in plan.topics:
+        recipients = ", ".join(_who(f"{r.protocol} {r.endpoint}") for r in topic.recipients) or "nobody (no subscription)"
+        out.append(f"- topic `{topic.name}`: {recipients}")
+    if any(r.protocol == "email" for t in plan.topics for r in t.recipients):
+        out.append("- every email address must confirm its subscription after the deploy, or it receives nothing")
+    out += ["", "## Monthly bill", "", "<!-- BILL HOOK: mlmon_cli.plan.BILL_HOOK -> mlmon_cli.core.cost.estimate(result) -->"]
+    out += _bill_markdown(plan.bill)
+    out += ["", "## Alarm tree", "", "```mermaid", mermaid(plan), "```", ""]
+    return "\n".join(out)
+
+
+def to_json(plan: Plan) -> str:
+    data = {
+        "solution": plan.solution,
+        "counts": plan.counts,
+        "rows": [asdict(r) for r in plan.rows],
+        "topics": [asdict(t) for t in plan.topics],
+        "tree": [{"parent": p, "child": c} for p, c in plan.tree],
+        "composites": {k: list(v) for k, v in plan.composites.items()},
+        "silent": [r.name for r in plan.silent],
+        "bill": _bill_data(plan.bill),
+        "mermaid": mermaid(plan),
+    }
+    return json.dumps(data, indent=2, sort_keys=False) + "\n"

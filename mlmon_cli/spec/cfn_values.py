@@ -1,0 +1,314 @@
+"""CloudFormation values in a spec: the user's template, `resource:` bindings, `parameters:`,
+and `!Ref` / `!Sub` / `!ImportValue` in name fields.
+
+This pass runs on the located node tree before `convert`: it turns every CloudFormation value
+into Fn::Sub text (`${Param}`, `${Resource.Attr}`, `${MlmonImportN}`) in a plain string node,
+so the kinds keep working with strings (f-strings in names, patterns and descriptions), and the
+core wraps any string holding such a token in `Fn::Sub` (or `Ref`/`GetAtt` when it is the whole
+value). It also checks literal names: an ARN, a newline, `${` or a quoted "!Ref X" in a name
+field is a located problem with a did-you-mean.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from ..errors import Location, Problem, SpecError
+from ..limits import CFN_PARAMETER_NAME as PARAMETER_NAME
+from .app_template import AppTemplate, load_app_template
+from .nodes import node_location
+
+PSEUDO_PARAMETERS = ("AWS::AccountId", "AWS::Region", "AWS::Partition", "AWS::StackName", "AWS::StackId", "AWS::URLSuffix")
+TOKEN = re.compile(r"\$\{([^}!][^}]*)\}")
+_STR = "tag:yaml.org,2002:str"
+
+# Resource type -> (mlmon kind, the name options a `resource:` binding fills, as Fn::Sub text of %s = logical ID).
+# Ref/GetAtt return values: CloudFormation resource reference ("Return values") of each type.
+RESOURCE_KINDS: dict[str, tuple[str, dict[str, str]]] = {
+    "AWS::Lambda::Function": ("lambda", {"function_name": "${%s}"}),
+    "AWS::Serverless::Function": ("lambda", {"function_name": "${%s}"}),
+    "AWS::StepFunctions::StateMachine": ("step_functions", {
+        "state_machine_arn": "arn:${AWS::Partition}:states:${AWS::Region}:${AWS::AccountId}:stateMachine:${%s.Name}"}),
+    "AWS::Serverless::StateMachine": ("step_functions", {
+        "state_machine_arn": "arn:${AWS::Partition}:states:${AWS::Region}:${AWS::AccountId}:stateMachine:${%s.Name}"}),
+    "AWS::Glue::Job": ("glue_job", {"job_name": "${%s}"}),
+    "AWS::SageMaker::Endpoint": ("sagemaker_endpoint", {"endpoint_name": "${%s.EndpointName}"}),
+    "AWS::SageMaker::Pipeline": ("sagemaker_pipeline", {"pipeline_name": "${%s}"}),
+    "AWS::CodePipeline::Pipeline": ("codepipeline", {"pipeline_name": "${%s}"}),
+    "AWS::CodeBuild::Project": ("codebuild", {"project_name": "${%s}"}),
+}
+
+# Option fields that hold one physical name, and what to use instead when an ARN is given.
+NAME_FIELDS = {
+    "function_name": "the function name (the part after ':function:')",
+    "job_name": "the job name",
+    "endpoint_name": "the endpoint name (the part after ':endpoint/')",
+    "pipeline_name": "the pipeline name",
+    "project_name": "the project name (the part after ':project/')",
+    "state_machine_name": "`state_machine_arn`",
+    "job_name_prefix": "the job name prefix",
+    "schedule_name": "the schedule name",
+}
+ARN_FIELDS = ("state_machine_arn", "topic_arn", "iam_role_arn")
+
+
+@dataclass(frozen=True)
+class CfnValues:
+    """What the spec says about CloudFormation: its parameters, imports and the template it monitors."""
+
+    parameters: dict[str, dict[str, Any]] = field(default_factory=dict)  # name -> Parameter properties
+    imports: dict[str, Any] = field(default_factory=dict)  # Fn::Sub variable -> {"Fn::ImportValue": ...}
+    app: AppTemplate | None = None
+    resources: dict[str, str] = field(default_factory=dict)  # component name -> logical ID in `app`
+
+    @property
+    def known_tokens(self) -> set[str]:
+        names = set(self.parameters) | set(self.imports) | set(PSEUDO_PARAMETERS)
+        if self.app is not None:
+            names |= set(self.app.resources) | set(self.app.data.get("Parameters") or {})
+        return names
+
+    def condition_of(self, component: str) -> str | None:
+        if self.app is None or component not in self.resources:
+            return None
+        resource = self.app.resources.get(self.resources[component]) or {}
+        condition = resource.get("Condition")
+        return condition if isinstance(condition, str) else None
+
+
+def _value(node: yaml.Node, key: str) -> tuple[yaml.Node, yaml.Node] | None:
+    if isinstance(node, yaml.MappingNode):
+        return next(((k, v) for k, v in node.value if k.value == key), None)
+    return None
+
+
+def _str_node(text: str, like: yaml.Node) -> yaml.ScalarNode:
+    return yaml.ScalarNode(_STR, text, start_mark=like.start_mark, end_mark=like.end_mark, style='"')
+
+
+def resolve_cfn_values(root: yaml.Node, file: str, base: Path | None = None
+                       ) -> tuple[yaml.Node, CfnValues | None, list[Problem]]:
+    """Return the tree with `template`, `parameters`, `resource` keys removed and CloudFormation
+    values turned into Fn::Sub text, what they declared (None when the spec uses none), and the
+    problems found here (the caller reports them with the converter's). A literal `${` is left
+    for the converter's substitution check."""
+    if not isinstance(root, yaml.MappingNode):
+        return root, None, []
+    problems: list[Problem] = []
+    at = lambda node, path: node_location(node, file, path)  # noqa: E731
+    parameters = _parameters(_value(root, "parameters"), file, problems)
+    app = None
+    template = _value(root, "template")
+    if template is not None:
+        key, node = template
+        if not isinstance(node, yaml.ScalarNode) or not node.value.strip():
+            problems.append(Problem(at(node, "template"), "expected the path of your CloudFormation or SAM template"))
+        else:
+            shown = Path(node.value) if Path(node.value).is_absolute() else Path(file).parent / node.value
+            path = shown if base is None or Path(node.value).is_absolute() else base / node.value
+            try:
+                app = load_app_template(path, str(shown))
+            except SpecError as exc:
+                if any(p.message == "file not found" for p in exc.problems):
+                    problems.append(Problem(at(node, "template"), f"template file not found: {shown}"))
+                else:
+                    problems.extend(exc.problems)
+    values = CfnValues(parameters=parameters, app=app)
+    components = _value(root, "components")
+    if components is not None and isinstance(components[1], yaml.SequenceNode):
+        for index, item in enumerate(components[1].value):
+            if isinstance(item, yaml.MappingNode):
+                _component(item, f"components[{index}]", values, template is not None, file, problems)
+    kept = [(k, v) for k, v in root.value if k.value not in ("template", "parameters")]
+    root = yaml.MappingNode(root.tag, kept, start_mark=root.start_mark, end_mark=root.end_mark)
+    used = template is not None or parameters or values.imports or values.resources or _has_tokens(root)
+    return root, (values if used else None), problems
+
+
+def _has_tokens(root: yaml.MappingNode) -> bool:
+    components = _value(root, "components")
+    if components is None or not isinstance(components[1], yaml.SequenceNode):
+        return False
+    return any(isinstance(v, yaml.ScalarNode) and getattr(v, "_mlmon_cfn", False)
+               for item in components[1].value if isinstance(item, yaml.MappingNode) for _, v in item.value)
+
+
+def _parameters(entry: tuple[yaml.Node, yaml.Node] | None, file: str, problems: list[Problem]) -> dict[str, dict[str, Any]]:
+    """`parameters: {Name: default}` or `{Name: {default: ..., description: ...}}` -> CloudFormation Parameters."""
+    if entry is None:
+        return {}
+    node = entry[1]
+    if not isinstance(node, yaml.MappingNode):
+        problems.append(Problem(node_location(node, file, "parameters"), "expected a mapping of parameter names to defaults"))
+        return {}
+    result: dict[str, dict[str, Any]] = {}
+    for key, value in node.value:
+        path = f"parameters.{key.value}"
+        if not PARAMETER_NAME.match(str(key.value)):
+            problems.append(Problem(node_location(key, file, path), "a CloudFormation parameter name uses only letters and digits"))
+            continue
+        props: dict[str, Any] = {"Type": "String"}
+        if isinstance(value, yaml.ScalarNode):
+            if value.value != "" and not value.tag.endswith(":null"):
+                props["Default"] = value.value
+        elif isinstance(value, yaml.MappingNode):
+            for k, v in value.value:
+                if k.value not in ("default", "description") or not isinstance(v, yaml.ScalarNode):
+                    problems.append(Problem(node_location(k, file, f"{path}.{k.value}"),
+                                            f"unknown key '{k.value}'; a parameter may have 'default' and 'description'"))
+                    continue
+                props["Default" if k.value == "default" else "Description"] = v.value
+        else:
+            problems.append(Problem(node_location(value, file, path), "expected a default value or {default, description}"))
+            continue
+        result[str(key.value)] = props
+    return result
+
+
+def _component(item: yaml.MappingNode, path: str, values: CfnValues, has_template: bool, file: str,
+               problems: list[Problem]) -> None:
+    pairs = list(item.value)
+    resource = _value(item, "resource")
+    if resource is not None:
+        pairs = [(k, v) for k, v in pairs if k.value != "resource"]
+        bound = _bind(item, resource[1], f"{path}.resource", values, has_template, file, problems)
+        if not bound:  # the binding's problem is reported: stand-ins keep "missing key" follow-ups away
+            kind = _value(item, "kind")
+            options = next((o for k, o in RESOURCE_KINDS.values() if kind is not None and k == kind[1].value), {})
+            bound = [(yaml.ScalarNode(_STR, o, start_mark=resource[1].start_mark, end_mark=resource[1].end_mark),
+                      _cfn(_str_node("unbound", resource[1]))) for o in options if _value(item, o) is None]
+        pairs.extend(bound)
+    converted = []
+    for key, value in pairs:
+        if key.value in ("alarms", "kind", "name", "description", "runbook_url", "enabled"):
+            converted.append((key, value))
+            continue
+        converted.append((key, _convert(value, f"{path}.{key.value}", str(key.value), values, file, problems)))
+    item.value[:] = converted
+
+
+def _bind(item: yaml.MappingNode, node: yaml.Node, path: str, values: CfnValues, has_template: bool, file: str,
+          problems: list[Problem]) -> list[tuple[yaml.Node, yaml.Node]]:
+    """`resource: LogicalId` -> the kind's name options as Fn::Sub text of that resource."""
+    at = node_location(node, file, path)
+    if not has_template:
+        problems.append(Problem(at, "'resource' needs the spec's 'template:' (the CloudFormation template that declares it)"))
+        return []
+    if values.app is None:
+        return []  # the template's own problem is reported
+    if not isinstance(node, yaml.ScalarNode):
+        problems.append(Problem(at, "expected the logical ID of a resource in the template"))
+        return []
+    logical = node.value
+    resources = values.app.resources
+    if logical not in resources:
+        problems.append(Problem(at, f"no resource '{logical}' in {values.app.file}{_did_you_mean(logical, resources)}"))
+        return []
+    rtype = (resources[logical] or {}).get("Type")
+    kind_node = _value(item, "kind")
+    kind = kind_node[1].value if kind_node is not None and isinstance(kind_node[1], yaml.ScalarNode) else None
+    if rtype not in RESOURCE_KINDS:
+        problems.append(Problem(at, f"'{logical}' is a {rtype}, which mlmon cannot watch"))
+        return []
+    want, options = RESOURCE_KINDS[rtype]
+    if kind != want:
+        problems.append(Problem(at, f"'{logical}' is a {rtype}: use kind '{want}', not '{kind}'"))
+        return []
+    for option in options:
+        if _value(item, option) is not None:
+            problems.append(Problem(node_location(_value(item, option)[0], file, path.rsplit(".", 1)[0] + "." + option),
+                                    f"give either 'resource' or '{option}', not both"))
+            return []
+    values.resources[str(_value(item, "name")[1].value) if _value(item, "name") else logical] = logical
+    return [(yaml.ScalarNode(_STR, option, start_mark=node.start_mark, end_mark=node.end_mark), _cfn(_str_node(text % logical, node)))
+            for option, text in options.items()]
+
+
+def _cfn(node: yaml.ScalarNode) -> yaml.ScalarNode:
+    node._mlmon_cfn = True  # type: ignore[attr-defined]  # text is Fn::Sub syntax on purpose
+    return node
+
+
+def is_cfn_value(node: yaml.Node) -> bool:
+    """A string node this pass made from a CloudFormation value: its `${...}` is meant."""
+    return getattr(node, "_mlmon_cfn", False)
+
+
+def _convert(node: yaml.Node, path: str, key: str, values: CfnValues, file: str, problems: list[Problem]) -> yaml.Node:
+    """One option value: CloudFormation tags and {Ref: ...} forms -> Fn::Sub text; literal names checked."""
+    at = node_location(node, file, path)
+    tag = node.tag if node.tag.startswith("!") else None
+    long_form = None
+    if isinstance(node, yaml.MappingNode) and len(node.value) == 1 and str(node.value[0][0].value) in (
+            "Ref", "Fn::Sub", "Fn::ImportValue", "Fn::GetAtt"):
+        long_form = str(node.value[0][0].value)
+        tag = {"Ref": "!Ref", "Fn::Sub": "!Sub", "Fn::ImportValue": "!ImportValue", "Fn::GetAtt": "!GetAtt"}[long_form]
+        node = node.value[0][1]
+    if tag is None:
+        if isinstance(node, yaml.ScalarNode) and not getattr(node, "_mlmon_cfn", False) and node.tag.endswith(":str") or (
+                isinstance(node, yaml.ScalarNode) and node.tag == "?"):
+            _check_literal(node, path, key, at, problems)
+        return node
+    if getattr(node, "_mlmon_cfn", False):
+        return node
+    invalid = _cfn(_str_node("invalid", node)) if isinstance(node, yaml.ScalarNode) else node  # reported: never constructed
+    if not isinstance(node, yaml.ScalarNode):
+        problems.append(Problem(at, f"{tag} takes one string here (the list form is not supported in a spec)"))
+        return _cfn(_str_node("invalid", node))
+    text = node.value
+    if tag == "!Ref":
+        if text not in values.known_tokens:
+            problems.append(Problem(at, f"!Ref {text}: no parameter '{text}' in the spec's 'parameters:'"
+                                        f"{_did_you_mean(text, values.known_tokens)}"))
+            return invalid
+        return _cfn(_str_node("${%s}" % text, node))
+    if tag == "!GetAtt":
+        head = text.split(".", 1)[0]
+        if values.app is None or head not in values.app.resources or "." not in text:
+            problems.append(Problem(at, f"!GetAtt {text}: needs 'Resource.Attribute' of a resource in the spec's 'template:'"))
+            return invalid
+        return _cfn(_str_node("${%s}" % text, node))
+    if tag == "!Sub":
+        for token in TOKEN.findall(text):
+            if token.split(".", 1)[0] not in values.known_tokens:
+                problems.append(Problem(at, f"!Sub: '${{{token}}}' is not a parameter of the spec's 'parameters:'"
+                                            f"{_did_you_mean(token, values.known_tokens)}"))
+                return invalid
+        return _cfn(_str_node(text, node))
+    if tag == "!ImportValue":
+        variable = f"MlmonImport{len(values.imports) + 1}"
+        existing = next((k for k, v in values.imports.items() if v == {"Fn::ImportValue": text}), None)
+        if existing is None:
+            values.imports[variable] = {"Fn::ImportValue": text}
+        return _cfn(_str_node("${%s}" % (existing or variable), node))
+    problems.append(Problem(at, f"unknown tag {tag}: a name may be !Ref, !Sub, !GetAtt or !ImportValue"))
+    return invalid
+
+
+def _check_literal(node: yaml.ScalarNode, path: str, key: str, at: Location, problems: list[Problem]) -> None:
+    """A literal name: ARN, newline, `${` or a quoted intrinsic is never what the user meant."""
+    text = node.value
+    if key not in NAME_FIELDS and key not in ARN_FIELDS:
+        return
+    if "\n" in text or "\r" in text:
+        problems.append(Problem(at, "a name cannot contain a line break"))
+    elif re.match(r"^!(Ref|Sub|GetAtt|ImportValue)\b", text.strip()):
+        problems.append(Problem(at, f"'{text}' is quoted text, not a CloudFormation value: write it without quotes"))
+    elif key in NAME_FIELDS and text.startswith("arn:"):
+        instead = NAME_FIELDS[key]
+        hint = f"this is an ARN: use {instead}" if instead.startswith("`") else f"this is an ARN, not a name: give {instead}"
+        problems.append(Problem(at, hint))
+
+
+def _did_you_mean(name: str, choices: Any) -> str:
+    close = difflib.get_close_matches(name, sorted(choices), n=1, cutoff=0.6)
+    return f" (did you mean '{close[0]}'?)" if close else ""
+
+
+__all__ = ["CfnValues", "RESOURCE_KINDS", "resolve_cfn_values", "Location"]
