@@ -56,6 +56,22 @@ class Bill:
     def count(self, *prefixes: str) -> int:
         return sum(n for item, n in self.counts.items() if item.startswith(prefixes))
 
+    def to_dict(self) -> dict[str, Any]:
+        """For `mlmon plan --format json`: total, items with unit prices, per component, price date."""
+        return {"total": self.total, "currency": "USD", "period": "month", "prices_date": PRICES_DATE, "source": PRICES_SOURCE,
+                "items": [{"item": item, "count": count, "unit_price": price, "amount": amount}
+                          for item, count, price, amount in self.lines],
+                "per_component": dict(sorted(self.per_component.items()))}
+
+    def markdown(self) -> str:
+        """For `mlmon plan`: a table of the priced items and one of the components."""
+        out = [f"**${self.total:,.2f} a month** (AWS list prices of {PRICES_DATE}, us-east-1; usage such as SNS "
+               "deliveries and log ingestion not included)", "", "| item | count | unit price | amount |", "|---|---|---|---|"]
+        out += [f"| {item} | {count:,} | ${price:.2f} | ${amount:,.2f} |" for item, count, price, amount in self.lines]
+        out += ["", "| component | $/month |", "|---|---|"]
+        out += [f"| {owner} | ${amount:,.2f} |" for owner, amount in sorted(self.per_component.items(), key=lambda kv: (-kv[1], kv[0]))]
+        return "\n".join(out) + "\n"
+
     def text(self, top: int = 25) -> list[str]:
         """Lines for the terminal: total, each priced item, then the owners (the `top` most expensive)."""
         out = [f"estimated CloudWatch bill: ${self.total:,.2f} a month (list prices of {PRICES_DATE}, us-east-1; "

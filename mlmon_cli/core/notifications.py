@@ -26,7 +26,7 @@ from ..naming import stable_hash
 KEY_ID = "AlertsKey"
 TOPIC_ID = "AlertsTopic"
 WARNING_TOPIC_ID = "WarningTopic"
-HISTORY_TOPIC_ID = "AlarmHistoryTopic"
+HISTORY_TOPIC_ID = naming.HISTORY_TOPIC_ID
 
 
 def add_notifications(t: Template, spec: Spec) -> dict[str, Any]:
