@@ -424,6 +424,12 @@ def _by_state(counter: Counter) -> str:
 
 
 # --------------------------------------------------------------------------- 3b. no page at deploy, no masking
+def _period(props: dict[str, Any]) -> int:
+    """An alarm's period: its own, or its metric queries' (metric math and anomaly alarms)."""
+    periods = [q["MetricStat"]["Period"] for q in props.get("Metrics", []) if "MetricStat" in q]
+    return props.get("Period") or max(periods)
+
+
 def _props_by_name(deployed: Deployed) -> dict[str, dict[str, Any]]:
     return {r["Properties"]["AlarmName"]: r["Properties"] for r in deployed.template["Resources"].values()
             if r["Type"] == "AWS::CloudWatch::Alarm"}
@@ -443,7 +449,7 @@ def test_nothing_pages_at_deploy(deployed: Deployed) -> None:
         p = props[name]
         assert p["TreatMissingData"] == "breaching", f"{name} is in ALARM at deploy"
         assert p["WarmUpConfiguration"] == {
-            "WarmUpPeriodDurationInMinutes": min(p["Period"] * p["EvaluationPeriods"] // 60, 2880),
+            "WarmUpPeriodDurationInMinutes": min(_period(p) * p["EvaluationPeriods"] // 60, 2880),
             "OnlyStartEvaluatingAfterWarmUpPeriodEnds": True}, name
     absence = sorted(n for n, p in props.items() if p["TreatMissingData"] == "breaching")
     assert in_alarm == [n for n in absence if evaluated_by_localstack(model.metric[n])]
@@ -462,7 +468,7 @@ def test_failures_notify_while_absence_alarms_are_in_alarm(deployed: Deployed) -
     props = _props_by_name(deployed)
     history = {t for t in model.topics() if t.endswith("-alarm-history")}
     absence = sorted(n for n, p in props.items() if p["TreatMissingData"] == "breaching")
-    failures = sorted(n for n, p in props.items() if p["TreatMissingData"] != "breaching" and p["Period"] < 3600
+    failures = sorted(n for n, p in props.items() if p["TreatMissingData"] != "breaching" and _period(p) < 3600
                       and not n.startswith(f"{deployed.spec.solution}-alert-path-"))
     inbox.drain()
     start = model.states(cw)
