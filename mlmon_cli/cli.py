@@ -204,17 +204,25 @@ _TEMPLATE = re.compile(r'^(Resources\s*:|\s*"Resources"\s*:|AWSTemplateFormatVer
 @main.command("lint", epilog=EPILOG)
 @click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=True, path_type=Path))
 @env_option
+@click.option("--format", "fmt", type=click.Choice(["text", "json", "sarif"]), default="text", show_default=True,
+              help="text: file:line:col: rule: message; json: cfn-lint's JSON shape; sarif: SARIF 2.1.0 for code scanning.")
+@click.option("--ignore-checks", "ignore_checks", multiple=True, metavar="ID",
+              help="Ignore rules whose ID starts with ID (repeatable or comma-separated), as cfn-lint's option; "
+                   "a resource's Metadata cfn-lint: {config: {ignore_checks: [ID]}} ignores one resource.")
 @_boundary
-def lint_command(files: tuple[Path, ...], env: str | None) -> None:
+def lint_command(files: tuple[Path, ...], env: str | None, fmt: str, ignore_checks: tuple[str, ...]) -> None:
     """Lint specs (validated, generated, then linted), templates, split-output directories and
     state machine definitions (ASL, JSON or YAML: Retry/Catch coverage and error-handling rules).
 
     Findings print as `file:line:col: rule: message`; for a spec they point into its generated
     template (see it with `mlmon generate SPEC`). A directory written by `generate -o DIR` is
     linted template by template, in parallel across cores. Exit 3 when any finding is an error.
+    `mlmon rules` lists mlmon's rules.
     """
     from .lint import lint_files
     from .spec.nodes import read_text
+
+    ignore_checks = tuple(part.strip() for entry in ignore_checks for part in entry.split(",") if part.strip())
 
     jobs: list[tuple[str, str]] = []  # (display name, template text)
     asl_findings: list[Any] = []  # state machine definition files are checked here, not by cfn-lint
@@ -230,7 +238,7 @@ def lint_command(files: tuple[Path, ...], env: str | None) -> None:
         if _is_asl(text, path):
             from .lint import lint_asl
 
-            asl_findings.extend(lint_asl(text, str(path)))
+            asl_findings.extend(lint_asl(text, str(path), ignore_checks))
             asl_files += 1
             continue
         from .core.pipeline import generate, load
@@ -239,9 +247,14 @@ def lint_command(files: tuple[Path, ...], env: str | None) -> None:
         result = generate(load(text, str(path), env))
         jobs.append((f"{path}(generated)", dump(result.template.to_dict(), "yaml")))
         jobs.extend((f"{path}(generated stacks/{stem})", dump(t.to_dict(), "yaml")) for stem, t in result.nested.items())
-    findings = lint_files(jobs) + sorted(asl_findings)
-    for finding in findings:
-        click.echo(str(finding))
+    findings = lint_files(jobs, ignore_checks) + sorted(asl_findings)
+    if fmt == "text":
+        for finding in findings:
+            click.echo(str(finding))
+    else:
+        from .lint_output import to_json, to_sarif
+
+        click.echo(to_json(findings) if fmt == "json" else to_sarif(findings), nl=False)
     errors = sum(f.is_error for f in findings)
     definitions = f", {asl_files} state machine definition(s)" if asl_files else ""
     click.echo(f"mlmon: {len(jobs)} template(s){definitions}, {errors} error(s), {len(findings) - errors} other finding(s)", err=True)
@@ -412,6 +425,42 @@ def plan_command(spec: Path, fmt: str, split: bool | None, env: str | None) -> N
     click.echo(to_json(plan) if fmt == "json" else to_markdown(plan, f"{spec}" + (f" [env {env}]" if env else "")), nl=False)
     if plan.silent:
         echo_err(f"mlmon: warning: {len(plan.silent)} alarm(s) notify nobody: {', '.join(r.name for r in plan.silent[:10])}")
+
+
+@main.command("rules")
+@click.option("--path", "show_path", is_flag=True,
+              help="Print the directory of mlmon's cfn-lint rules: cfn-lint --append-rules \"$(mlmon rules --path)\" T.yaml")
+@click.option("--markdown", is_flag=True, help="Print the README's rule table.")
+@_boundary
+def rules_command(show_path: bool, markdown: bool) -> None:
+    """List mlmon's lint rules: ID, severity, what each finds.
+
+    The same rules run in `mlmon lint` and, through `--path`, inside plain cfn-lint (pre-commit
+    hooks, IDE plugins): error and warning rules run by default, informational ones with
+    `--include-checks I`.
+    """
+    from .rules import cfnlint_rules_dir, rules_markdown, rules_text
+
+    if show_path:
+        click.echo(str(cfnlint_rules_dir()))
+    else:
+        click.echo(rules_markdown() if markdown else rules_text(), nl=False)
+
+
+@main.command("schema")
+@_boundary
+def schema_command() -> None:
+    """Print the spec's JSON Schema (draft-07) for editors and CI.
+
+    \b
+    Save it next to your specs and start each spec with the modeline
+      # yaml-language-server: $schema=mlmon.schema.json
+    (VS Code YAML extension, IntelliJ), or check specs in CI with
+      check-jsonschema --schemafile mlmon.schema.json specs/*.yaml
+    """
+    from .schema import schema_text
+
+    click.echo(schema_text(), nl=False)
 
 
 @main.command("init", epilog=EPILOG)

@@ -7,15 +7,20 @@ Findings are data with file:line:col so the CLI prints them in one parseable for
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
-from .limits import INLINE_TEMPLATE_BYTES, MAX_ALARM_ACTIONS, MAX_COMPOSITE_CHILDREN, MAX_RULE_TARGETS
+from .limits import INLINE_TEMPLATE_BYTES
+from .rules.template_rules import null_paths  # noqa: F401 - re-exported for callers of lint.null_paths
+
+__all__ = ["Finding", "INLINE_TEMPLATE_BYTES", "lint_asl", "lint_files", "lint_template", "null_paths"]
 
 
 @dataclass(frozen=True, order=True)
 class Finding:
-    """One lint result, printed as `file:line:col: rule: message`."""
+    """One lint result, printed as `file:line:col: rule: message`; the rule's metadata rides along
+    (not compared) for the JSON and SARIF formats."""
 
     file: str
     line: int
@@ -23,6 +28,10 @@ class Finding:
     rule: str
     severity: str
     message: str
+    path: tuple[Any, ...] = field(default=(), compare=False)
+    shortdesc: str = field(default="", compare=False)
+    description: str = field(default="", compare=False)
+    help_uri: str = field(default="", compare=False)
 
     def __str__(self) -> str:
         return f"{self.file}:{self.line}:{self.column}: {self.rule}: {self.message}"
@@ -32,46 +41,128 @@ class Finding:
         return self.severity == "error"
 
 
-def lint_template(text: str, file: str, regions: tuple[str, ...] = ("us-east-1",)) -> list[Finding]:
-    """Run cfn-lint and mlmon's own checks on template text; return findings sorted by position."""
+def lint_template(text: str, file: str, regions: tuple[str, ...] = ("us-east-1",), ignore_checks: tuple[str, ...] = (),
+                  base_dir: Path | None = None) -> list[Finding]:
+    """Run cfn-lint and mlmon's rules on template text; return findings sorted by position.
+
+    `ignore_checks` works as cfn-lint's (an entry ignores every rule ID it prefixes), and so does a
+    resource's `Metadata: {cfn-lint: {config: {ignore_checks: [ID]}}}`, for mlmon's rules too.
+    `base_dir` resolves SAM `DefinitionUri` files.
+    """
     from cfnlint.api import ManualArgs, lint
     from cfnlint.decode import decode_str
 
     findings = [
-        Finding(file, m.linenumber, m.columnnumber, m.rule.id, m.rule.severity, m.message)
-        for m in lint(text, config=ManualArgs(regions=list(regions)))
+        Finding(file, m.linenumber, m.columnnumber, m.rule.id, m.rule.severity, m.message, (),
+                m.rule.shortdesc, m.rule.description, m.rule.source_url)
+        for m in lint(text, config=ManualArgs(regions=list(regions), ignore_checks=list(ignore_checks)))
     ]
     template, _ = decode_str(text)
     if isinstance(template, dict):
-        findings.extend(_mlmon_checks(template, text, file))
+        from .rules import TemplateContext, run_rules
+
+        ctx = TemplateContext(template, size=len(text.encode("utf-8")), base_dir=base_dir)
+        for rule, hit in run_rules(ctx, ignore_checks):
+            where, (line, col) = file, _locate_in_template(template, hit.path)
+            if hit.detail:
+                line, col = _locate_in_text(text, line, _end_line(template, hit.path), hit.detail) or (line, col)
+            if hit.file:  # a SAM DefinitionUri file: the finding is reported at its line in that file
+                where, (line, col) = hit.file, _locate(_compose(_read(hit.file)), hit.where)
+            path = tuple(int(k) if isinstance(k, int) else str(k) for k in hit.path)  # plain types: pickled across processes
+            findings.append(Finding(where, line, col, rule.id, rule.severity, hit.message, path,
+                                    rule.shortdesc, rule.description, rule.source_url))
     return sorted(set(findings))
 
 
-def _lint_job(job: tuple[str, str]) -> list[Finding]:
-    return lint_template(job[1], job[0])
+def _locate_in_template(template: Any, path: tuple[Any, ...]) -> tuple[int, int]:
+    """Line and column of the deepest key of `path` (cfn-lint's decoded nodes carry marks), else 1:1."""
+    best, node = (1, 1), template
+    for key in path:
+        if isinstance(node, dict):
+            match = next((k for k in node if k == key), None)
+            if match is None:
+                break
+            best = _mark(match) if getattr(match, "start_mark", None) else _mark(node[match])
+            node = node[match]
+        elif isinstance(node, list) and isinstance(key, int) and 0 <= key < len(node):
+            node = node[key]
+            best = _mark(node) if getattr(node, "start_mark", None) else best
+        else:
+            break
+    return best
 
 
-def lint_files(jobs: list[tuple[str, str]]) -> list[Finding]:
+def _read(path: str) -> str:
+    try:
+        return Path(path).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return ""
+
+
+def _end_line(template: Any, path: tuple[Any, ...]) -> int | None:
+    """Last line (1-based) of the resource a path is in, when the decoded node knows it."""
+    resource = template.get("Resources", {}).get(path[1]) if len(path) > 1 and isinstance(template.get("Resources"), dict) else None
+    mark = getattr(resource, "end_mark", None)
+    return mark.line + 1 if mark else None
+
+
+def _locate_in_text(text: str, first_line: int, last_line: int | None, keys: tuple[Any, ...]) -> tuple[int, int] | None:
+    """Line and column of `keys` (JSON object keys, searched in order) in a definition written as a
+    block string inside the template, between `first_line` and `last_line`; None when not found."""
+    import json
+
+    lines = text.splitlines(keepends=True)
+    start = sum(len(x) for x in lines[:first_line - 1])
+    end = sum(len(x) for x in lines[:last_line]) if last_line else len(text)
+    pos, found = start, None
+    for key in keys:
+        if not isinstance(key, str):
+            continue
+        m = re.compile(re.escape(json.dumps(key)) + r"\s*:").search(text, pos, end)
+        if m is None:
+            break
+        pos = found = m.start()
+    if found is None:
+        return None
+    line = text.count("\n", 0, found) + 1
+    return line, found - (text.rfind("\n", 0, found) + 1) + 1
+
+
+def _lint_job(job: tuple[str, str], ignore_checks: tuple[str, ...] = ()) -> list[Finding]:
+    name, text = job
+    base_dir = Path(name).parent if Path(name).is_file() else None
+    return lint_template(text, name, ignore_checks=ignore_checks, base_dir=base_dir)
+
+
+def lint_files(jobs: list[tuple[str, str]], ignore_checks: tuple[str, ...] = ()) -> list[Finding]:
     """Lint (name, text) pairs; several templates are linted in parallel, one process per core."""
     if len(jobs) <= 1:
-        return [f for job in jobs for f in _lint_job(job)]
+        return [f for job in jobs for f in _lint_job(job, ignore_checks)]
+    import functools
     import os
     from concurrent.futures import ProcessPoolExecutor
 
     workers = min(len(jobs), os.cpu_count() or 1)
+    run = functools.partial(_lint_job, ignore_checks=ignore_checks)
     with ProcessPoolExecutor(max_workers=workers) as pool:
-        return [f for findings in pool.map(_lint_job, jobs, chunksize=max(1, len(jobs) // (workers * 4))) for f in findings]
+        return [f for findings in pool.map(run, jobs, chunksize=max(1, len(jobs) // (workers * 4))) for f in findings]
 
 
-def lint_asl(text: str, file: str) -> list[Finding]:
+def lint_asl(text: str, file: str, ignore_checks: tuple[str, ...] = ()) -> list[Finding]:
     """mlmon's ASL checks on a state machine definition file (JSON or YAML), at the line of each state."""
     from .asl import check_definition, load_asl
+    from .rules import get_rule, is_ignored
 
     definition = load_asl(text, file)
     root = _compose(text)
-    return sorted(
-        Finding(file, *_locate(root, f.path), f.rule, f.severity, f"{f.path}: {f.message}") for f in check_definition(definition)
-    )
+    findings = []
+    for f in check_definition(definition):
+        rule = get_rule(f.rule)
+        if is_ignored(f.rule, ignore_checks) or rule is None:
+            continue
+        findings.append(Finding(file, *_locate(root, f.path), f.rule, f.severity, f"{f.path}: {f.message}", (),
+                                rule.shortdesc, rule.description, rule.source_url))
+    return sorted(findings)
 
 
 def _compose(text: str) -> Any:
@@ -108,80 +199,6 @@ def _locate(node: Any, path: str) -> tuple[int, int]:
     return best
 
 
-def null_paths(value: Any, path: str = "") -> list[str]:
-    """JSON-pointer paths of null values: CloudFormation rejects "'null' values are not allowed in templates"."""
-    if value is None:
-        return [path or "/"]
-    if isinstance(value, dict):
-        return [p for k, v in value.items() for p in null_paths(v, f"{path}/{k}")]
-    if isinstance(value, list):
-        return [p for i, v in enumerate(value) for p in null_paths(v, f"{path}/{i}")]
-    return []
-
-
 def _mark(node: Any) -> tuple[int, int]:
     mark = getattr(node, "start_mark", None)
     return (mark.line + 1, mark.column + 1) if mark else (1, 1)
-
-
-def _mlmon_checks(template: dict[str, Any], text: str, file: str) -> list[Finding]:
-    """Limits AWS enforces at deploy time that cfn-lint 1.51 does not check, and ASL error handling
-    (mlmon_cli/asl/check.py: Retry/Catch coverage, States.ALL placement, Next targets, reachability,
-    retrier field types) in every state machine Definition written as a mapping."""
-    findings: list[Finding] = []
-    if len(text.encode("utf-8")) > INLINE_TEMPLATE_BYTES:
-        findings.append(Finding(file, 1, 1, "MLM001", "informational",
-                                f"template is {len(text.encode('utf-8'))} bytes, over the {INLINE_TEMPLATE_BYTES}-byte inline "
-                                "limit: deploy with 'aws cloudformation deploy --s3-bucket BUCKET'"))
-    resources = template.get("Resources")
-    if not isinstance(resources, dict):
-        return findings
-    for name, resource in resources.items():
-        for path in null_paths(resource, f"/Resources/{name}")[:5]:
-            line, col = _mark(resource)
-            findings.append(Finding(file, line, col, "MLM007", "error",
-                                    f"{path} is null; CloudFormation rejects null values in templates"))
-    for name, resource in resources.items():
-        if not isinstance(resource, dict):
-            continue
-        props = resource.get("Properties") or {}
-        kind = resource.get("Type")
-        line, col = _mark(resource)
-        if kind == "AWS::Events::Rule" and len(props.get("Targets") or []) > MAX_RULE_TARGETS:
-            findings.append(Finding(file, line, col, "MLM002", "error",
-                                    f"{name}: {len(props['Targets'])} targets; EventBridge allows {MAX_RULE_TARGETS} per rule"))
-        if kind == "AWS::CloudWatch::CompositeAlarm":
-            findings.extend(_composite_checks(name, props, file, line, col))
-        if kind in ("AWS::CloudWatch::Alarm", "AWS::CloudWatch::CompositeAlarm"):
-            for key in ("AlarmActions", "OKActions", "InsufficientDataActions"):
-                actions = props.get(key) or []
-                if isinstance(actions, list) and len(actions) > MAX_ALARM_ACTIONS:
-                    findings.append(Finding(file, line, col, "MLM003", "error",
-                                            f"{name}: {len(actions)} {key}; CloudWatch allows {MAX_ALARM_ACTIONS}"))
-        if kind == "AWS::StepFunctions::StateMachine" and isinstance(props.get("Definition"), dict):
-            from .asl import check_definition
-
-            findings.extend(Finding(file, line, col, f.rule, f.severity, f"{name}: Definition.{f.path}: {f.message}")
-                            for f in check_definition(props["Definition"]))
-        quiet = props.get("InsufficientDataActions") == [{"Ref": "AlarmHistoryTopic"}]  # mlmon's topic without subscribers
-        if kind == "AWS::CloudWatch::Alarm" and props.get("InsufficientDataActions") and not quiet \
-                and props.get("TreatMissingData") == "notBreaching":
-            findings.append(Finding(file, line, col, "MLM004", "warning",
-                                    f"{name}: InsufficientDataActions on a sparse metric (notBreaching) fire on quiet periods"))
-    return findings
-
-
-def _composite_checks(name: str, props: dict[str, Any], file: str, line: int, col: int) -> list[Finding]:
-    rule = props.get("AlarmRule")
-    if isinstance(rule, dict) and "Fn::Sub" in rule:
-        rule = rule["Fn::Sub"] if isinstance(rule["Fn::Sub"], str) else rule["Fn::Sub"][0]
-    findings = []
-    if isinstance(rule, str):
-        children = len(re.findall(r"\b(?:ALARM|OK|INSUFFICIENT_DATA)\s*\(", rule))
-        if children > MAX_COMPOSITE_CHILDREN:
-            findings.append(Finding(file, line, col, "MLM005", "error",
-                                    f"{name}: rule names {children} alarms; a composite allows {MAX_COMPOSITE_CHILDREN}"))
-    if props.get("InsufficientDataActions"):
-        findings.append(Finding(file, line, col, "MLM006", "warning",
-                                f"{name}: composites are INSUFFICIENT_DATA only right after creation, so these actions never run"))
-    return findings

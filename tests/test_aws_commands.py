@@ -24,6 +24,7 @@ def test_help_lists_the_commands_and_exit_code_5(runner) -> None:
         assert "--endpoint-url URL" in runner.invoke(main, [command, "--help"]).stdout
 
 
+@pytest.mark.slow  # subprocess
 def test_cli_import_does_not_load_boto3() -> None:
     code = "import sys, mlmon_cli.cli; print('boto3' in sys.modules or 'botocore' in sys.modules)"
     assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip() == "False"

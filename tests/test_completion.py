@@ -6,9 +6,12 @@ import os
 import subprocess
 import sys
 
+import pytest
+
 from .conftest import ROOT
 
 
+@pytest.mark.slow  # subprocess
 def test_bash_completion_script_and_completions() -> None:
     readme = (ROOT / "README.md").read_text()
     assert 'eval "$(_MLMON_COMPLETE=bash_source mlmon)"' in readme

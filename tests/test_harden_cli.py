@@ -99,5 +99,7 @@ def test_lint_template_checks_state_machine_definitions(runner, tmp_path) -> Non
     src.write_text(bad)
     result = runner.invoke(main, ["lint", str(src)])
     assert result.exit_code == EXIT_LINT
-    line = bad.splitlines().index("  NightlyStateMachine:") + 2  # where the resource's body starts, like MLM00x
-    assert re.search(rf"template.yaml:{line}:\d+: ASL030: NightlyStateMachine: Definition.States.\w+.Retry\[0\].BackoffRate: must be >= 1.0", result.stdout)
+    # the finding points at the BackoffRate key itself inside the Definition mapping
+    line = next(i for i, l in enumerate(bad.splitlines(), 1) if l.endswith("BackoffRate: 0.5"))
+    column = bad.splitlines()[line - 1].index("BackoffRate") + 1
+    assert re.search(rf"template.yaml:{line}:{column}: ASL030: NightlyStateMachine: Definition.States.\w+.Retry\[0\].BackoffRate: must be >= 1.0", result.stdout)

@@ -38,6 +38,7 @@ def _load(path: Path) -> dict:
     return yaml.safe_load(path.read_text())
 
 
+@pytest.mark.slow  # cfn-lint
 def test_init_infers_settings_and_generate_merges_into_the_app_template(runner, app_dir: Path) -> None:
     out = _init_and_generate(runner, app_dir)
     spec = (app_dir / "spec.yaml").read_text()
@@ -126,6 +127,7 @@ def _problems(value: str) -> list[str]:
     return [str(p) for p in exc.value.problems]
 
 
+@pytest.mark.slow  # cfn-lint
 def test_cloudformation_values_in_name_fields_for_a_separate_stack() -> None:
     for value, dimension in [("!Ref FnName", {"Ref": "FnName"}), ("{Ref: FnName}", {"Ref": "FnName"}),
                              ("!Sub '${FnName}-v2'", {"Fn::Sub": "${FnName}-v2"}),

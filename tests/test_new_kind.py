@@ -106,6 +106,7 @@ def test_a_broken_plugin_kind_fails_the_registry_driven_tests(tmp_path: Path) ->
     assert "demo_queue" in run.stdout
 
 
+@pytest.mark.slow  # subprocess
 def test_the_plugin_module_variable_loads_kinds(monkeypatch, tmp_path: Path) -> None:
     """MLMON_KIND_MODULES names importable modules; their @component kinds join the registry."""
     script = textwrap.dedent("""

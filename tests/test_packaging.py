@@ -23,6 +23,8 @@ def test_wheel_ships_templates_and_runs_from_an_install(tmp_path: Path) -> None:
     for template in (ROOT / "templates").rglob("*.j2"):
         assert f"mlmon_cli/templates/{template.relative_to(ROOT / 'templates').as_posix()}" in names
     assert "mlmon_cli/specs/churn-model.yaml" in names
+    assert "mlmon_cli/specs/mlmon.schema.json" in names  # next to the examples their modeline names
+    assert "mlmon_cli/rules/cfnlint/mlmon_rules.py" in names  # what `cfn-lint --append-rules "$(mlmon rules --path)"` loads
     site = tmp_path / "site"
     subprocess.run([sys.executable, "-m", "pip", "install", "--no-deps", "-q", "--target", str(site), str(wheel)], check=True)
     probe = (

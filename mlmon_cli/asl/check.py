@@ -26,6 +26,8 @@ ASL032 error    IntervalSeconds not an integer in 1..99,999,999
 ASL033 error    MaxAttempts not an integer in 0..99,999,999
 ASL034 error    MaxDelaySeconds not an integer in 1..31,622,400
 ASL035 error    JitterStrategy not FULL or NONE
+ASL040 warning  a States.ALL/States.TaskFailed catcher leads to a success end (Succeed, or End: true) with no
+                Fail on the way: the failed execution reports SUCCEEDED, so no failure alarm or rule fires
 
 Retry on Parallel/Map is deliberately *not* required: a retrier there re-runs every branch or item,
 repeating side effects of the Tasks that succeeded; their inner Tasks carry their own Retry.
@@ -43,7 +45,7 @@ RULES: dict[str, str] = {
     "ASL010": "error", "ASL011": "error", "ASL012": "error", "ASL013": "error",
     "ASL020": "error", "ASL021": "error", "ASL022": "error", "ASL023": "error",
     "ASL030": "error", "ASL031": "error", "ASL032": "error", "ASL033": "error",
-    "ASL034": "error", "ASL035": "error",
+    "ASL034": "error", "ASL035": "error", "ASL040": "warning",
 }
 CATCHABLE_TYPES = ("Task", "Parallel", "Map")
 STATES_ALL = "States.ALL"
@@ -148,6 +150,7 @@ def _check_scope(scope: Scope, seen: dict[str, str]) -> list[AslFinding]:
         if isinstance(state, dict):
             findings += _check_state(scope.state_path(name), state, states)
     findings += _check_reachability(scope, states)
+    findings += _check_catch_ends(scope, states)
     return findings
 
 
@@ -298,3 +301,65 @@ def _check_reachability(scope: Scope, states: dict) -> list[AslFinding]:
         for name in states
         if name not in reached
     ]
+
+
+# Catchers of these errors take unexpected failures; a catcher of a named error is often deliberate control flow.
+_FAILURE_CATCHERS = (STATES_ALL, "States.TaskFailed")
+
+
+def _check_catch_ends(scope: Scope, states: dict) -> list[AslFinding]:
+    """ASL040: a catcher whose handler path ends in success hides the failure from every execution metric.
+
+    Map item scopes are skipped (tolerating failed items is a common, deliberate pattern), and a
+    handler that loops back to the catching state (retry by hand) is not flagged.
+    """
+    if ".ItemProcessor." in scope.prefix or ".Iterator." in scope.prefix:
+        return []
+    findings = []
+    for name, state in states.items():
+        catch = state.get("Catch") if isinstance(state, dict) else None
+        if not isinstance(catch, list):
+            continue
+        for i, catcher in enumerate(catch):
+            if not (isinstance(catcher, dict) and isinstance(catcher.get("ErrorEquals"), list)
+                    and any(e in _FAILURE_CATCHERS for e in catcher["ErrorEquals"])):
+                continue
+            target = catcher.get("Next")
+            end = _success_end(target, name, states) if isinstance(target, str) and target in states else None
+            if end is not None:
+                findings.append(_f(f"{scope.state_path(name)}.Catch[{i}].Next", "ASL040",
+                                   f"the failure caught here reaches {end!r} ({states[end].get('Type')}, a success end) "
+                                   "without a Fail state: the execution reports SUCCEEDED and failure alarms stay silent"))
+    return findings
+
+
+def _leads_to(start: str, goal: str, states: dict) -> bool:
+    seen, todo = {start}, [start]
+    while todo:
+        current = todo.pop()
+        if current == goal:
+            return True
+        state = states.get(current)
+        for _, target in _transitions("", state) if isinstance(state, dict) else ():
+            if isinstance(target, str) and target in states and target not in seen:
+                seen.add(target)
+                todo.append(target)
+    return False
+
+
+def _success_end(start: str, catching: str, states: dict) -> str | None:
+    """First success end (Succeed, or End: true on a non-Fail state) reachable from `start` through
+    Next/Default/Choices without passing a state that leads back to `catching`; None if there is none."""
+    seen, todo = {start}, [start]
+    while todo:
+        name = todo.pop(0)
+        state = states.get(name)
+        if not isinstance(state, dict) or _leads_to(name, catching, states):
+            continue
+        if state.get("Type") == "Succeed" or (state.get("End") is True and state.get("Type") != "Fail"):
+            return name
+        for _, target in _transitions("", {k: v for k, v in state.items() if k != "Catch"}):
+            if isinstance(target, str) and target in states and target not in seen:
+                seen.add(target)
+                todo.append(target)
+    return None

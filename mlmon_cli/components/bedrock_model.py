@@ -41,8 +41,9 @@ LIST = "aws cloudwatch list-metrics --namespace {ns} --metric-name {metric}"
 
 @dataclass(frozen=True)
 class BedrockModelOptions:
-    model_id: str = field(metadata=doc("The exact modelId the application sends (ModelId dimension), e.g. "
-                                       "anthropic.claude-3-5-sonnet-20240620-v1:0 or us.anthropic.... for a profile."))
+    model_id: str | None = field(default=None, metadata=doc(
+        "The exact modelId the application sends (ModelId dimension), e.g. anthropic.claude-3-5-sonnet-20240620-v1:0 or "
+        "us.anthropic.... for a profile. Without it only the guardrail alarms apply (needed with `agent_alias_arn`)."))
     latency_p90_ms: int | None = field(default=None, metadata=doc(
         "InvocationLatency p90 objective (request to last token); adds `latency_p90`.", unit="ms", minimum=1))
     ttft_p90_ms: int | None = field(default=None, metadata=doc(
@@ -166,10 +167,12 @@ class BedrockModel(Component[BedrockModelOptions]):
     )
 
     def watched(self, o: BedrockModelOptions) -> str:
+        if o.model_id is None:
+            return f"Bedrock guardrail {o.guardrail_arn} version {o.guardrail_version}"
         return f"Bedrock model {o.model_id}"
 
     def targets(self, o: BedrockModelOptions) -> list[AlarmTarget]:
-        return [AlarmTarget({"ModelId": o.model_id})]
+        return [AlarmTarget({"ModelId": o.model_id})] if o.model_id is not None else []
 
     def alarm_targets(self, o: BedrockModelOptions, alarm: AlarmDef) -> list[AlarmTarget]:
         if alarm.namespace == GUARDRAILS:
@@ -187,7 +190,7 @@ class BedrockModel(Component[BedrockModelOptions]):
             return o.guardrail_arn is not None
         if alarm.namespace == AGENTS:
             return o.agent_alias_arn is not None
-        return True
+        return o.model_id is not None or (alarm.key.startswith("log_") and alarm.dimensions == ())
 
     def default_threshold(self, o: BedrockModelOptions, alarm: AlarmDef) -> float | None:
         derived = {"latency_p90": o.latency_p90_ms, "ttft_p90": o.ttft_p90_ms, "agent_total_time_p90": o.agent_total_time_p90_ms}
@@ -199,6 +202,10 @@ class BedrockModel(Component[BedrockModelOptions]):
         return value * alarm.scale
 
     def check(self, o: BedrockModelOptions) -> list[tuple[str, str]]:
+        if o.model_id is None and o.agent_alias_arn is not None:
+            return [("agent_alias_arn", "give model_id too: agent metrics carry Operation, AgentAliasArn and ModelId")]
+        if o.model_id is None and o.guardrail_arn is None:
+            return [("model_id", "give model_id, or guardrail_arn and guardrail_version")]
         if (o.guardrail_arn is None) != (o.guardrail_version is None):
             given = "guardrail_arn" if o.guardrail_arn else "guardrail_version"
             return [(given, "give both guardrail_arn and guardrail_version: guardrail metrics carry both dimensions")]

@@ -46,6 +46,7 @@ class CodeBuild(Component[CodeBuildOptions]):
     title = "AWS CodeBuild project"
     docs_url = "https://docs.aws.amazon.com/codebuild/latest/userguide/monitoring-metrics.html"
     dimension_names = ("ProjectName",)
+    cfn_types = ("AWS::CodeBuild::Project",)
     alarms = (
         event_alarm(
             "build_failed", "BuildFailed", BUILD_STATE_CHANGE,

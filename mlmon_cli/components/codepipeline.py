@@ -43,6 +43,7 @@ class CodePipeline(Component[CodePipelineOptions]):
     title = "AWS CodePipeline pipeline"
     docs_url = "https://docs.aws.amazon.com/codepipeline/latest/userguide/metrics-dimensions.html"
     dimension_names = ("PipelineName",)
+    cfn_types = ("AWS::CodePipeline::Pipeline",)
     alarms = (
         event_alarm(
             "pipeline_failed", "PipelineFailed", PIPELINE_STATE_CHANGE,

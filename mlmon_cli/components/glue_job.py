@@ -51,6 +51,7 @@ class GlueJob(Component[GlueJobOptions]):
     title = "AWS Glue job"
     docs_url = "https://docs.aws.amazon.com/glue/latest/dg/monitoring-awsglue-with-cloudwatch-metrics.html"
     dimension_names = ("JobName", "JobRunId=ALL")
+    cfn_types = ("AWS::Glue::Job",)
     log_group_shared = True
     alarms = (
         event_alarm(

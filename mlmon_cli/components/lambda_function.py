@@ -37,6 +37,7 @@ class LambdaFunction(Component[LambdaOptions]):
     title = "AWS Lambda function"
     docs_url = "https://docs.aws.amazon.com/lambda/latest/dg/monitoring-metrics.html"
     dimension_names = ("FunctionName",)
+    cfn_types = ("AWS::Lambda::Function", "AWS::Serverless::Function")
     alarms = (
         AlarmDef(
             key="errors", suffix="Errors", metric="Errors", namespace=NAMESPACE, statistic="Sum", comparison=">=",

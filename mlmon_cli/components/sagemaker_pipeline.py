@@ -56,6 +56,7 @@ class SageMakerPipeline(Component[SageMakerPipelineOptions]):
     title = "Amazon SageMaker model building pipeline"
     docs_url = "https://docs.aws.amazon.com/sagemaker/latest/dg/monitoring-cloudwatch.html"
     dimension_names = ("PipelineName",)
+    cfn_types = ("AWS::SageMaker::Pipeline",)
     alarms = (
         event_alarm(
             "pipeline_execution_failed", "PipelineExecutionFailed", EXECUTION_STATUS_CHANGE,

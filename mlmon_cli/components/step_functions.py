@@ -79,6 +79,7 @@ class StepFunctions(Component[StepFunctionsOptions]):
     title = "AWS Step Functions state machine"
     docs_url = "https://docs.aws.amazon.com/step-functions/latest/dg/procedure-cw-metrics.html"
     dimension_names = ("StateMachineArn",)
+    cfn_types = ("AWS::StepFunctions::StateMachine", "AWS::Serverless::StateMachine")
     alarms = (
         *METRIC_ALARMS,
         event_alarm(

@@ -12,8 +12,10 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..components import builtin_kinds
+from ..schema import MODELINE, SCHEMA_FILE
 from ..spec.app_template import AppTemplate
-from ..spec.cfn_values import RESOURCE_KINDS
+from ..spec.cfn_values import RESOURCE_KINDS, property_text
 
 LAMBDA_DEFAULT_TIMEOUT = 3  # seconds, when neither the function nor SAM Globals set Timeout (Lambda's default)
 SERVERLESS_OFF = ("cpu_utilization", "memory_utilization", "disk_utilization", "gpu_utilization")
@@ -30,6 +32,16 @@ NOT_WATCHED = {
     "AWS::StepFunctions::Activity": "activity workers are watched through the state machine that calls them",
     "AWS::CloudWatch::Alarm": "already an alarm",
     "AWS::CloudFormation::Stack": "a nested stack: run `mlmon init --from-template` on its template",
+    "AWS::SageMaker::ModelPackage": "a model version: its model package group is watched (sagemaker_model_registry)",
+    "AWS::Bedrock::Agent": "agent metrics exist per alias only (Operation, AgentAliasArn, ModelId): each "
+                           "AWS::Bedrock::AgentAlias of it in this template is watched (for others: a bedrock_model "
+                           "with agent_alias_arn and model_id)",
+    "AWS::Bedrock::KnowledgeBase": "AWS documents no CloudWatch metric or EventBridge event mlmon can alarm on for a "
+                                   "knowledge base: deliver its logs to CloudWatch Logs (vended logs) and give a "
+                                   "component `log_group`, or poll ListIngestionJobs/GetIngestionJob",
+    "AWS::Bedrock::DataSource": "AWS documents no EventBridge event for data-source syncs (ingestion jobs) and no "
+                                "metric: poll ListIngestionJobs/GetIngestionJob (status FAILED) or read the knowledge "
+                                "base's logs",
 }
 PREFIX_REASONS = {
     "AWS::IAM::": "identity and permissions: nothing runs, nothing to alarm on",
@@ -66,6 +78,12 @@ def component_name(logical: str, taken: set[str]) -> str:
     return name
 
 
+def watchable() -> dict[str, str]:
+    """CloudFormation type -> the kind that watches it, from each kind's `cfn_types` (the types a
+    `resource:` binding also knows in spec/cfn_values.RESOURCE_KINDS; a test keeps the two in step)."""
+    return {t: cls.kind for cls in builtin_kinds().values() for t in cls.cfn_types if t in RESOURCE_KINDS}
+
+
 def reason(rtype: str) -> str:
     if rtype in NOT_WATCHED:
         return NOT_WATCHED[rtype]
@@ -81,10 +99,12 @@ def spec_from_template(app: AppTemplate, template_ref: str, solution: str, sourc
     """The starter spec for `app` (referred to as `template_ref` from the spec's folder)."""
     found = Discovered("")
     lines = [
+        MODELINE,
         f"# mlmon spec written by `mlmon init --from-template {source}`: review it, then",
         "#   mlmon generate THIS_FILE -o monitored.yaml   # your template with the monitoring added",
         "# Components refer to your resources by logical ID (`resource:`), so generated and parameter-made",
         "# names work. Thresholds are mlmon's defaults unless noted; `mlmon kinds` lists every alarm.",
+        f"# Editor completion and CI checks: mlmon schema > {SCHEMA_FILE}   (beside this file)",
         f"solution: {solution}",
         f"template: {_quote(template_ref)}",
         "notifications:",
@@ -96,13 +116,18 @@ def spec_from_template(app: AppTemplate, template_ref: str, solution: str, sourc
     ]
     taken: set[str] = set()
     resources = app.resources
+    kinds = watchable()
     for logical, resource in resources.items():
         rtype = resource.get("Type") if isinstance(resource, dict) else None
-        if rtype not in RESOURCE_KINDS:
+        if rtype not in kinds:
             found.skipped.append((logical, str(rtype), reason(str(rtype))))
             continue
-        kind = RESOURCE_KINDS[rtype][0]
+        kind = kinds[rtype]
         props = resource.get("Properties") or {}
+        why_not = _unbindable(logical, rtype, props, app)
+        if why_not:
+            found.skipped.append((logical, rtype, why_not))
+            continue
         entry = [f"  - kind: {kind}", f"    name: {component_name(logical, taken)}",
                  f"    resource: {logical}            # {rtype}"]
         condition = resource.get("Condition")
@@ -155,7 +180,71 @@ def _settings(kind: str, rtype: str, props: dict[str, Any], app: AppTemplate) ->
                 "    alarms: {failed_tasks: false, heap_usage: false}"]
     if kind == "sagemaker_endpoint":
         return _endpoint(props, app)
+    if rtype == "AWS::Bedrock::AgentAlias":
+        model = _agent_model(props, app)
+        assert model is not None  # _unbindable skipped the alias otherwise
+        return [f"    model_id: {model[0]}   # FoundationModel of {model[1]} (ModelId of the agent metrics)",
+                "    # the agent's role needs cloudwatch:PutMetricData on namespace AWS/Bedrock/Agents, else no metrics",
+                "    # [unverified] that ModelId is FoundationModel as written (an ID, ARN or profile): aws cloudwatch "
+                "list-metrics --namespace AWS/Bedrock/Agents --dimensions Name=AgentAliasArn,Value=<alias ARN>"]
+    if rtype in ("AWS::Bedrock::Guardrail", "AWS::Bedrock::GuardrailVersion"):
+        version = "its working draft (DRAFT)" if rtype == "AWS::Bedrock::Guardrail" else "this version"
+        return [f"    # guardrail alarms on GuardrailArn + GuardrailVersion = {version}; add model_id to watch the model too"]
+    if rtype == "AWS::Bedrock::ApplicationInferenceProfile":
+        return ["    # model_id: the profile's ARN, as the application sends it ([unverified] in the ModelId dimension)"]
+    if rtype == "AWS::SageMaker::InferenceComponent":
+        return ["    # InferenceComponentName dimension: the name in the component's ARN (no GetAtt returns it)"]
+    if rtype == "AWS::SageMaker::Cluster":
+        if props.get("NodeProvisioningMode") == "Continuous":
+            return ["    continuous_provisioning: true   # NodeProvisioningMode Continuous: Error-level cluster events too"]
+        return ["    # no NodeProvisioningMode Continuous: cluster state and node health events only"]
+    if rtype == "AWS::SageMaker::ModelPackageGroup":
+        return ["    # failed model packages alarm; approval changes are sent as information (no alarm)"]
     return []
+
+
+def _target(value: Any) -> str | None:
+    """The logical ID a `Ref` or `Fn::GetAtt` value points at."""
+    if isinstance(value, dict) and isinstance(value.get("Ref"), str):
+        return value["Ref"]
+    att = value.get("Fn::GetAtt") if isinstance(value, dict) else None
+    if isinstance(att, list) and att and isinstance(att[0], str):
+        return att[0]
+    if isinstance(att, str):
+        return att.split(".", 1)[0]
+    return None
+
+
+def _agent_model(props: dict[str, Any], app: AppTemplate) -> tuple[str, str] | None:
+    """(model_id spec text, agent logical ID) for an agent alias whose agent is in the template."""
+    agent = _target(props.get("AgentId"))
+    resource = app.resources.get(agent) if agent else None
+    if not isinstance(resource, dict) or resource.get("Type") != "AWS::Bedrock::Agent":
+        return None
+    model = property_text(resource, "FoundationModel")
+    if model is None:
+        return None
+    ref = re.fullmatch(r"\$\{([A-Za-z0-9]+)\}", model)
+    # long forms, not !Ref/!Sub: JSON Schema tools (check-jsonschema, editors) cannot read YAML tags
+    text = "{Ref: %s}" % ref.group(1) if ref else _quote(model) if "${" not in model else "{Fn::Sub: %s}" % _quote(model)
+    return text, str(agent)
+
+
+def _unbindable(logical: str, rtype: str, props: dict[str, Any], app: AppTemplate) -> str | None:
+    """Why a resource of a watchable type still gets no component (shown as a comment), or None."""
+    if rtype == "AWS::Bedrock::AgentAlias" and _agent_model(props, app) is None:
+        return ("its agent or the agent's FoundationModel is not in this template, and agent metrics need the ModelId: "
+                "add a bedrock_model with agent_alias_arn and model_id by hand")
+    if rtype == "AWS::SageMaker::Cluster" and property_text({"Properties": props}, "ClusterName") is None:
+        return ("no literal, !Ref or !Sub ClusterName, and the HyperPod events name the cluster: set ClusterName "
+                "(the cluster's ARN ends in its ID, not its name)")
+    if rtype == "AWS::Bedrock::Guardrail":
+        versions = [k for k, r in app.resources.items() if isinstance(r, dict)
+                    and r.get("Type") == "AWS::Bedrock::GuardrailVersion"
+                    and _target((r.get("Properties") or {}).get("GuardrailIdentifier")) == logical]
+        if versions:
+            return f"its version {', '.join(versions)} is watched (applications call a numbered version, not the DRAFT)"
+    return None
 
 
 def _endpoint(props: dict[str, Any], app: AppTemplate) -> list[str]:

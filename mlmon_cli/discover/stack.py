@@ -13,6 +13,7 @@ from typing import Any
 
 from ..aws.session import Aws, Target, aws_errors
 from ..spec.app_template import AppTemplate, parse_app_template
+from ..schema import MODELINE
 from ..spec.cfn_values import RESOURCE_KINDS
 from . import Discovered, _quote, _settings, component_name, reason
 
@@ -47,6 +48,7 @@ def spec_from_stack(stack: str, target: Target) -> Discovered:
 def spec_from_resources(stack: str, summaries: list[dict[str, Any]], app: AppTemplate) -> Discovered:
     found = Discovered("")
     lines = [
+        MODELINE,
         f"# mlmon spec written by `mlmon init --from-stack {stack}` (a separate monitoring stack): review it, then",
         "#   mlmon deploy THIS_FILE --stack-name " + f"{stack}-monitoring",
         "# Names are the stack's physical names today; if the stack replaces a resource, run init again.",

@@ -42,6 +42,21 @@ RESOURCE_KINDS: dict[str, tuple[str, dict[str, str]]] = {
     "AWS::SageMaker::Pipeline": ("sagemaker_pipeline", {"pipeline_name": "${%s}"}),
     "AWS::CodePipeline::Pipeline": ("codepipeline", {"pipeline_name": "${%s}"}),
     "AWS::CodeBuild::Project": ("codebuild", {"project_name": "${%s}"}),
+    # No GetAtt returns these names (E1010): the name is the ARN's last part, `${MlmonName<Logical>}` below.
+    "AWS::SageMaker::InferenceComponent": ("sagemaker_inference_component", {"inference_component_name": "${MlmonName%s}"}),
+    "AWS::SageMaker::ModelPackageGroup": ("sagemaker_model_registry", {"model_package_group_name": "${MlmonName%s}"}),
+    # A HyperPod cluster's ARN ends in its ID, not its name: the events filter on the ClusterName property.
+    "AWS::SageMaker::Cluster": ("sagemaker_hyperpod", {"cluster_name": "@ClusterName"}),
+    "AWS::Bedrock::AgentAlias": ("bedrock_model", {"agent_alias_arn": "${%s.AgentAliasArn}"}),
+    "AWS::Bedrock::Guardrail": ("bedrock_model", {"guardrail_arn": "${%s.GuardrailArn}", "guardrail_version": "${%s.Version}"}),
+    "AWS::Bedrock::GuardrailVersion": ("bedrock_model", {"guardrail_arn": "${%s.GuardrailArn}",
+                                                         "guardrail_version": "${%s.Version}"}),
+    "AWS::Bedrock::ApplicationInferenceProfile": ("bedrock_model", {"model_id": "${%s.InferenceProfileArn}"}),
+}
+# `${MlmonName<Logical>}`: the name after this ARN part of `!GetAtt Logical.<Arn attribute>` (Fn::Select/Fn::Split).
+ARN_NAMES = {
+    "AWS::SageMaker::InferenceComponent": ("InferenceComponentArn", "inference-component/"),
+    "AWS::SageMaker::ModelPackageGroup": ("ModelPackageGroupArn", "model-package-group/"),
 }
 
 # Option fields that hold one physical name, and what to use instead when an ARN is given.
@@ -225,9 +240,36 @@ def _bind(item: yaml.MappingNode, node: yaml.Node, path: str, values: CfnValues,
             problems.append(Problem(node_location(_value(item, option)[0], file, path.rsplit(".", 1)[0] + "." + option),
                                     f"give either 'resource' or '{option}', not both"))
             return []
+    texts = {}
+    for option, text in options.items():
+        if text.startswith("@"):
+            value = property_text(resources[logical], text[1:])
+            if value is None:
+                problems.append(Problem(at, f"'{logical}' has no literal, !Ref or !Sub {text[1:]}: give '{option}' "
+                                            "instead of 'resource'"))
+                return []
+            texts[option] = value
+        else:
+            texts[option] = text.replace("%s", logical)
+    if rtype in ARN_NAMES:
+        attribute, marker = ARN_NAMES[rtype]
+        values.imports[f"MlmonName{logical}"] = {"Fn::Select": [1, {"Fn::Split": [marker, {"Fn::GetAtt": [logical, attribute]}]}]}
     values.resources[str(_value(item, "name")[1].value) if _value(item, "name") else logical] = logical
-    return [(yaml.ScalarNode(_STR, option, start_mark=node.start_mark, end_mark=node.end_mark), _cfn(_str_node(text % logical, node)))
-            for option, text in options.items()]
+    return [(yaml.ScalarNode(_STR, option, start_mark=node.start_mark, end_mark=node.end_mark), _cfn(_str_node(text, node)))
+            for option, text in texts.items()]
+
+
+def property_text(resource: Any, name: str) -> str | None:
+    """A resource property as Fn::Sub text: a literal string, `{Ref: P}` -> `${P}`, `{Fn::Sub: s}` -> s; else None."""
+    value = ((resource or {}).get("Properties") or {}).get(name)
+    if isinstance(value, str) and "${" not in value:
+        return value
+    if isinstance(value, dict) and len(value) == 1:
+        if isinstance(value.get("Ref"), str):
+            return "${%s}" % value["Ref"]
+        if isinstance(value.get("Fn::Sub"), str):
+            return value["Fn::Sub"]
+    return None
 
 
 def _cfn(node: yaml.ScalarNode) -> yaml.ScalarNode:
@@ -311,4 +353,4 @@ def _did_you_mean(name: str, choices: Any) -> str:
     return f" (did you mean '{close[0]}'?)" if close else ""
 
 
-__all__ = ["CfnValues", "RESOURCE_KINDS", "resolve_cfn_values", "Location"]
+__all__ = ["CfnValues", "RESOURCE_KINDS", "ARN_NAMES", "property_text", "resolve_cfn_values", "Location"]

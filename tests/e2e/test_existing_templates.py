@@ -192,6 +192,7 @@ def test_init_from_stack_writes_a_spec_whose_template_deploys(account: Account, 
     assert result.exit_code == 0, result.stderr
     assert result.stderr == "mlmon: 1 resource(s) watched, 1 not watched (listed as comments)\n"
     text = spec.read_text()
+    assert text.startswith("# yaml-language-server: $schema=mlmon.schema.json\n# mlmon spec written by `mlmon init --from-stack")
     assert f"    state_machine_arn: '{arn}'   # Flow (AWS::StepFunctions::StateMachine)\n" in text
     assert "#   Data (AWS::SQS::Queue): no mlmon component kind for this resource type\n" in text
     result = account.mlmon(tmp_path, "deploy", str(spec), "--stack-name", "from-stack-monitoring")
