@@ -132,6 +132,10 @@ def generate_command(spec: Path, output: Path | None, fmt: str | None, split: bo
         f"{result.composites} composite alarms, {result.rules} EventBridge rules), {size} bytes",
         err=True,
     )
+    from .core.cost import estimate
+
+    for line in estimate(result).text():
+        click.echo(f"mlmon: {line}", err=True)
     if result.nested:
         click.echo("mlmon: nested stacks: run 'aws cloudformation package --template-file "
                    f"{output}/template.{fmt} --s3-bucket BUCKET --output-template-file packaged.yaml' and deploy packaged.yaml",

@@ -63,6 +63,10 @@ QUERY_NAME_MAX = 255
 STATE_MACHINE_NAME_MAX = 80
 
 
+HISTORY_TOPIC_ID = "AlarmHistoryTopic"  # logical ID (and nested-stack parameter) of that topic
+HISTORY_TOPIC_SUFFIX = "alarm-history"  # <solution>-alarm-history: state changes of alarms that reach people via a composite
+
+
 def topic_name(solution: str, suffix: str) -> str:
     """SNS topic of one route: `solution-Alerts` / `solution-Warnings`."""
     return shorten(f"{solution}-{suffix}", TOPIC_NAME_MAX)

@@ -22,6 +22,8 @@ import re
 from dataclasses import asdict, dataclass, field
 from typing import Any, Callable
 
+from . import naming
+
 COMPOSITE = "AWS::CloudWatch::CompositeAlarm"
 ALARM = "AWS::CloudWatch::Alarm"
 RULE = "AWS::Events::Rule"
@@ -107,11 +109,15 @@ def build_plan(result: Any) -> Plan:
     """The plan of a BuildResult (`template` plus `nested` troposphere Templates)."""
     templates = {"": result.template.to_dict()}
     templates.update({stem: t.to_dict() for stem, t in sorted(getattr(result, "nested", {}).items())})
-    return plan_from_templates(templates, bill=BILL_HOOK(result))
+    return plan_from_templates(templates, bill=BILL_HOOK(result), owners=getattr(result, "owners", None))
 
 
-def plan_from_templates(templates: dict[str, dict[str, Any]], bill: Any = None) -> Plan:
-    """The plan of template dicts by stem ("" is the parent; others are nested stacks by file stem)."""
+def plan_from_templates(templates: dict[str, dict[str, Any]], bill: Any = None, owners: dict[str, str] | None = None) -> Plan:
+    """The plan of template dicts by stem ("" is the parent; others are nested stacks by file stem).
+
+    `owners` (logical ID -> component, from the build) names each alarm's component; without it
+    the component is read from the composite hierarchy (which has no composite for a component
+    whose only alarm notifies itself)."""
     parent = templates[""]
     resources: dict[Key, dict[str, Any]] = {
         (stem, logical): res for stem, tpl in templates.items() for logical, res in (tpl.get("Resources") or {}).items()
@@ -131,12 +137,18 @@ def plan_from_templates(templates: dict[str, dict[str, Any]], bill: Any = None) 
                 children.setdefault(key, []).append(child)
     solution = _solution(parent)
     component_of = _components(resources, parents, children, names, solution)
+    if owners:
+        for key in names:
+            if key[1] in owners:
+                component_of[key] = owners[key[1]]
+            elif names[key].startswith(f"{solution}-alert-path-"):
+                component_of[key] = "alert-path"
 
     def actions(key: Key) -> list[str]:
         props = resources[key].get("Properties") or {}
         if props.get("ActionsEnabled") is False:
             return []
-        return [t for t in (_topic_id(a) for a in props.get("AlarmActions") or []) if t]
+        return [t for t in (_topic_id(a) for a in props.get("AlarmActions") or []) if t and not _history(t)]
 
     def ancestors(key: Key) -> list[Key]:
         out: list[Key] = []
@@ -186,7 +198,11 @@ def plan_from_templates(templates: dict[str, dict[str, Any]], bill: Any = None) 
 
 # --------------------------------------------------------------------------- reading templates
 def _solution(parent: dict[str, Any]) -> str:
-    top = (parent.get("Resources") or {}).get("SolutionComposite", {}).get("Properties", {}).get("AlarmName", "")
+    resources = parent.get("Resources") or {}
+    history = (resources.get(naming.HISTORY_TOPIC_ID) or {}).get("Properties", {}).get("TopicName", "")
+    if isinstance(history, str) and history.endswith(f"-{naming.HISTORY_TOPIC_SUFFIX}"):
+        return history.removesuffix(f"-{naming.HISTORY_TOPIC_SUFFIX}")
+    top = resources.get("SolutionComposite", {}).get("Properties", {}).get("AlarmName", "")
     return top.removesuffix("-Composite") if top else "?"
 
 
@@ -241,6 +257,12 @@ def _components(resources: dict[Key, dict[str, Any]], parents: dict[Key, list[Ke
                 out[current] = label(comp)
                 todo += children.get(current, [])
     return out
+
+
+def _history(topic_id: str) -> bool:
+    """The alarm-history topic records the state changes of alarms that reach people through a
+    composite; it has no subscriber by design, so it is nobody's notification (core/rollup.py)."""
+    return topic_id == naming.HISTORY_TOPIC_ID or topic_id.endswith(f"-{naming.HISTORY_TOPIC_SUFFIX}")
 
 
 def _topic_id(value: Any) -> str | None:

@@ -15,7 +15,8 @@ from mlmon_cli.core.pipeline import load_spec
 from .conftest import ROOT
 from .template_graph import composite_children, resources_of, unreachable_alarms
 
-TOPIC = {"Ref": "AlertsTopic"}
+TOPIC = {"Ref": "AlertsTopic"}  # churn-model has one route: warnings go to the same topic
+HISTORY = {"Ref": "AlarmHistoryTopic"}
 
 
 @pytest.fixture(scope="module")
@@ -159,27 +160,35 @@ def test_rules_send_readable_messages_to_the_topic(template) -> None:
 
 
 def test_composite_hierarchy(template) -> None:
+    """The rollup rules (core/rollup.py): per component and severity, 2+ failure alarms share one
+    notifying composite, a single one notifies itself; long-lived alarms (missing data breaching,
+    hourly periods) notify themselves and are nobody's child; no solution composite (nobody would
+    be notified by it); every metric alarm has an action (quiet ones: the alarm-history topic)."""
     children = composite_children(template)
     alarms = resources_of(template, "AWS::CloudWatch::Alarm")
-    severity = {name: res["Properties"]["AlarmDescription"].split("]")[0].strip("[") for name, res in alarms.items()}
+    props = {name: res["Properties"] for name, res in alarms.items()}
+    severity = {name: p["AlarmDescription"].split("]")[0].strip("[") for name, p in props.items()}
+    long_lived = {n for n, p in props.items() if p["TreatMissingData"] == "breaching" or p["Period"] >= 3600}
     components = {"Preprocess", "Features", "Training", "Retraining", "Scoring", "Release"}
-    expected = {f"{c}{s.capitalize()}Composite" for c in components for s in ("critical", "warning")
-                if any(n.startswith(c) and severity[n] == s for n in alarms)}
-    assert set(children) == expected | {"AlertPathCriticalComposite", "SolutionCriticalComposite", "SolutionWarningComposite", "SolutionComposite"}
-    assert "PreprocessWarningComposite" in expected and "TrainingWarningComposite" not in expected
-    for label in ("Critical", "Warning"):
-        own = sorted(c for c in expected if c.endswith(f"{label}Composite"))
-        if label == "Critical":
-            own.append("AlertPathCriticalComposite")
-        assert sorted(children[f"Solution{label}Composite"]) == sorted(own)
-    assert sorted(children["SolutionComposite"]) == ["SolutionCriticalComposite", "SolutionWarningComposite"]
+    expected = {}
+    for c in components:
+        for s in ("critical", "warning"):
+            failures = sorted(n for n in alarms if n.startswith(c) and severity[n] == s and n not in long_lived)
+            if len(failures) >= 2:
+                expected[f"{c}{s.capitalize()}Composite"] = failures
+            for n in failures if len(failures) == 1 else []:
+                assert props[n]["AlarmActions"] == [TOPIC], n
+    assert {k: sorted(v) for k, v in children.items()} == expected
     for composite in expected:
-        component, label = re.match(r"(.*?)(Critical|Warning)Composite", composite).groups()
-        own = sorted(n for n in alarms if n.startswith(component) and severity[n] == label.lower())
-        assert sorted(children[composite]) == own
-        assert notifies_topic(template, composite)
-    assert not any(notifies_topic(template, f"Solution{s}Composite") for s in ("", "Critical", "Warning"))
-    assert not any(notifies_topic(template, name) for name in alarms if not name.startswith("AlertPath"))
+        assert template["Resources"][composite]["Properties"]["AlarmActions"] == [TOPIC]
+    for n in long_lived:
+        assert not any(n in kids for kids in children.values())
+        assert props[n]["AlarmActions"] == [TOPIC]
+    in_composite = {n for kids in children.values() for n in kids}
+    for n in in_composite:
+        assert props[n]["AlarmActions"] == [HISTORY], n  # CT.CLOUDWATCH.PR.1 without a second page
+    assert all(p["AlarmActions"] for p in props.values())
+    assert not any(name.startswith("Solution") for name in resources_of(template, "AWS::CloudWatch::CompositeAlarm"))
     assert unreachable_alarms(template, TOPIC) == []
 
 
@@ -202,9 +211,16 @@ def test_notification_path(template) -> None:
     assert statements["EventBridgeRulesPublish"]["Principal"] == {"Service": "events.amazonaws.com"}
     subscriptions = sorted(r["Properties"]["Endpoint"] for r in resources_of(template, "AWS::SNS::Subscription").values())
     assert subscriptions == ["data-science@example.com", "ml-oncall@example.com"]
-    assert set(template["Outputs"]) >= {"AlertTopicArn", "SolutionCompositeAlarmName", "ConfirmSubscriptions"}
+    assert set(template["Outputs"]) >= {"AlertTopicArn", "ConfirmSubscriptions"}
+    grants = next(s for s in key if s.get("Sid") == "GrantsOnlyForAWSResources")  # CT.KMS.PR.3
+    assert grants == {"Sid": "GrantsOnlyForAWSResources", "Effect": "Deny", "Principal": {"AWS": "*"}, "Action": "kms:CreateGrant",
+                      "Resource": "*", "Condition": {"BoolIfExists": {"kms:GrantIsForAWSResource": "false",
+                                                                      "aws:PrincipalIsAWSService": "false"}}}
+    assert statements["CloudWatchAlarmsPublish"]["Resource"] == [TOPIC, HISTORY]
     failed = alarm(template, "churn-alert-path-NotificationsFailed")
     assert (failed["Namespace"], failed["MetricName"], failed["Statistic"]) == ("AWS/SNS", "NumberOfNotificationsFailed", "Sum")
     assert dims(failed) == {"TopicName": {"Fn::GetAtt": ["AlertsTopic", "TopicName"]}}
-    assert (failed["Period"], failed["EvaluationPeriods"], failed["DatapointsToAlarm"]) == (60, 5, 5)
+    # one failed delivery (an email counts once, when SNS stops retrying) must fire it (aws-ml-facts-2.md §10.2)
+    assert (failed["Period"], failed["EvaluationPeriods"], failed["DatapointsToAlarm"], failed["Threshold"],
+            failed["ComparisonOperator"], failed["TreatMissingData"]) == (60, 1, 1, 1, "GreaterThanOrEqualToThreshold", "notBreaching")
     assert "confirm" in template["Description"]

@@ -99,16 +99,17 @@ def test_descriptions_state_the_disagreement_and_how_to_check(monitor) -> None:
         assert len(text) <= 1024 and not text.endswith("...")
 
 
-def test_model_health_composite_rolls_up_into_the_warning_composite(monitor) -> None:
+def test_model_health_composite_notifies_apart_from_failure_alarms(monitor) -> None:
+    """Drift stays in ALARM for hours (hourly periods): inside the warning composite it would mask
+    every other warning of the endpoint, so ModelHealth notifies itself and is nobody's child."""
     children = composite_children(monitor)
     health = monitor["Resources"]["ScoringWarningModelHealthComposite"]["Properties"]
     assert health["AlarmName"] == "golden-scoring-Warning-ModelHealth"
-    assert "AlarmActions" not in health  # its parent notifies
+    assert health["AlarmActions"] == [WARNING]  # the data science team
     assert children["ScoringWarningModelHealthComposite"] == [
         "ScoringFeatureDriftAgeAlarm", "ScoringFeatureDriftTenureAlarm", "ScoringModelQualityAccuracyAlarm",
         "ScoringModelQualityAucAlarm"]
-    assert children["ScoringWarningComposite"][-1] == "ScoringWarningModelHealthComposite"
-    assert monitor["Resources"]["ScoringWarningComposite"]["Properties"]["AlarmActions"] == [WARNING]  # the data science team
+    assert not any("ScoringWarningModelHealthComposite" in kids for kids in children.values())
     assert set(unreachable_alarms(monitor, CRITICAL)) & set(unreachable_alarms(monitor, WARNING)) == set()
 
 
@@ -126,8 +127,8 @@ def test_spec_overrides_namespace_dimensions_period_and_severity(overrides) -> N
     children = composite_children(overrides)
     assert children["RankerCriticalModelHealthComposite"] == ["RankerFeatureDriftPriceAlarm", "RankerModelQualityRmseAlarm"]
     assert children["RankerWarningModelHealthComposite"] == ["RankerFeatureDriftCategoryAlarm", "RankerModelQualityR2Alarm"]
-    assert "RankerCriticalModelHealthComposite" in children["RankerCriticalComposite"]
-    assert "RankerWarningModelHealthComposite" in children["RankerWarningComposite"]
+    for health in ("RankerCriticalModelHealthComposite", "RankerWarningModelHealthComposite"):
+        assert not any(health in kids for kids in children.values())  # long-lived: never beside failure alarms
     # Model Monitor is per endpoint, not per variant: one alarm each, not one per variant.
     assert sum(1 for r in resources_of(overrides, "AWS::CloudWatch::Alarm").values() if "Drift" in r["Properties"]["AlarmName"]) == 2
 
@@ -172,7 +173,8 @@ def test_log_pattern_alarms(logs) -> None:
     assert {"ScorerLogPatternTimeoutAlarm", "ScorerLogPatternOutOfMemoryAlarm", "ScorerLogPatternCudaOomAlarm"} <= set(
         children["ScorerCriticalComposite"])
     assert {"ScorerLogPatternTracebackAlarm", "ScorerLogPatternBadRowsAlarm"} <= set(children["ScorerWarningComposite"])
-    assert children["TrainingWarningComposite"] == ["TrainingLogPatternCudaOomAlarm"]
+    assert "TrainingWarningComposite" not in children  # its only warning notifies itself
+    assert logs["Resources"]["TrainingLogPatternCudaOomAlarm"]["Properties"]["AlarmActions"] == [WARNING]
     assert "FlowLogPatternTaskFailedAlarm" in children["FlowCriticalComposite"]
     assert set(unreachable_alarms(logs, CRITICAL)) & set(unreachable_alarms(logs, WARNING)) == set()
 
@@ -269,7 +271,14 @@ def test_event_staleness_rules_and_alarms(stale) -> None:
         assert "[unverified]" in props["AlarmDescription"] and "without targets" in props["AlarmDescription"]
     children = composite_children(stale)
     for component in ("Weekly", "Features", "Training", "Build", "Release", "Nightly"):
-        assert f"{component}NoRecentSuccessAlarm" in children[f"{component}CriticalComposite"]
+        # never in a composite (it would mask every failure of the component while nothing succeeds)
+        assert not any(f"{component}NoRecentSuccessAlarm" in kids for kids in children.values())
+        props = stale["Resources"][f"{component}NoRecentSuccessAlarm"]["Properties"]
+        assert props["AlarmActions"] == [CRITICAL]
+        # no page at deploy: no actions while it has no history (its whole window, at most 2,880 minutes)
+        hours = props["EvaluationPeriods"]
+        assert props["WarmUpConfiguration"] == {"WarmUpPeriodDurationInMinutes": min(hours * 60, 2880),
+                                                "OnlyStartEvaluatingAfterWarmUpPeriodEnds": True}
 
 
 @pytest.mark.parametrize("spec_path", SPECS + GOLDEN_SPECS, ids=lambda p: f"{p.parent.name}/{p.name}")

@@ -104,8 +104,9 @@ def test_limit_error_names_the_limit_and_count(runner, tmp_path) -> None:
     result = runner.invoke(main, ["generate", str(spec), "-o", str(tmp_path / "t.yaml")])
     assert result.exit_code == EXIT_LIMIT
     # 60 x (9 alarms, a rule, its delivery alarm, 2 severity composites, 2 saved log queries) + key, alias, topic, policy,
-    # subscription + the alert path's alarm and composite + 3 solution composites + the dashboard
-    assert result.stderr == ("the template would have 911 resources; CloudFormation allows 500 per template; "
+    # subscription, the alarm-history topic + the alert path's alarm + the dashboard (no solution composites: nobody
+    # would be notified by them)
+    assert result.stderr == ("the template would have 908 resources; CloudFormation allows 500 per template; "
                              "write a split output into a directory with -o DIRECTORY\n")
     assert not (tmp_path / "t.yaml").exists()
 

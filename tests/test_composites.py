@@ -47,7 +47,7 @@ def test_many_children_nest_within_limits() -> None:
     assert unreachable_alarms(template, TOPIC) == []
     # Only the top composite of the component notifies; parts stay quiet.
     notifying = [k for k, v in resources_of(template, "AWS::CloudWatch::CompositeAlarm").items() if v["Properties"].get("AlarmActions")]
-    assert sorted(notifying) == ["AlertPathCriticalComposite", "EpCriticalComposite", "EpWarningComposite"]
+    assert sorted(notifying) == ["EpCriticalComposite", "EpWarningComposite"]
     assert [f for f in lint_template(dump(template, "json"), "t.json") if f.is_error] == []
 
 

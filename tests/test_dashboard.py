@@ -34,11 +34,13 @@ def test_dashboard_shows_every_component_and_its_alarms() -> None:
     body, variables = deployed_body(dashboard)
     widgets = body["widgets"]
     assert len(widgets) <= 500
-    composites = [name for name in resources_of(template, "AWS::CloudWatch::CompositeAlarm")
-                  if not name.startswith(("Solution", "AlertPath"))]
+    # what notifies people: component composites and the alarms that notify themselves (not the alert path's)
+    notifying = [name for name, r in {**resources_of(template, "AWS::CloudWatch::CompositeAlarm"),
+                                      **resources_of(template, "AWS::CloudWatch::Alarm")}.items()
+                 if r["Properties"]["AlarmActions"] != [{"Ref": "AlarmHistoryTopic"}] and not name.startswith("AlertPath")]
     alarm_widgets = [w for w in widgets if w["type"] == "alarm"]
     shown = {a for w in alarm_widgets for a in w["properties"]["alarms"]}
-    assert shown == {f"arn:aws:x:{name}.Arn" for name in composites}
+    assert shown == {f"arn:aws:x:{name}.Arn" for name in notifying}
     assert set(variables) <= set(template["Resources"]) | {f"{n}.Arn" for n in template["Resources"]} | {"AWS::Region", "AWS::Partition", "AWS::AccountId"}
     headers = [w["properties"]["markdown"] for w in widgets if w["type"] == "text"]
     assert headers[0] == "## preprocess: Lambda function churn-preprocess"
@@ -57,7 +59,9 @@ def test_dashboard_shows_every_component_and_its_alarms() -> None:
 
 @pytest.mark.slow
 def test_split_output_has_a_dashboard_per_stack_and_an_overview() -> None:
-    result = build_template(parse_spec(yaml.safe_dump(synthetic_spec(300)), "s.yaml"), split=True)
+    data = synthetic_spec(300)
+    data["notifications"]["notify_solution"] = True  # the overview shows the stack composites
+    result = build_template(parse_spec(yaml.safe_dump(data), "s.yaml"), split=True)
     parent = resources_of(result.template.to_dict(), "AWS::CloudWatch::Dashboard")
     assert len(parent) == 1
     body, _ = deployed_body(next(iter(parent.values())))

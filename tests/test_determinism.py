@@ -36,10 +36,10 @@ def test_reordering_and_adding_components_keeps_existing_resources() -> None:
     data["components"] = list(reversed(data["components"])) + [
         {"kind": "glue_job", "name": "new-job", "job_name": "brand-new"}]
     after = generate(yaml.safe_dump(data))["Resources"]
-    # Every component-level resource is unchanged; only the solution composite's rule and the new ones differ.
+    # Every component-level resource is unchanged; only the dashboard and the new ones differ.
     changed = {k for k in before if before[k] != after.get(k)}
-    assert changed == {"SolutionCriticalComposite", "SolutionWarningComposite", "Dashboard"}
+    assert changed == {"Dashboard"}
     added = set(after) - set(before)
     assert all(name.startswith("NewJob") for name in added)  # only the new component's own resources
-    assert {"NewJobCriticalComposite", "NewJobWarningComposite", "NewJobJobRunFailedRule", "NewJobJobRunFailedAlarm",
+    assert {"NewJobCriticalComposite", "NewJobJobRunFailedRule", "NewJobJobRunFailedAlarm",
             "NewJobJobRunFailedDeliveryAlarm", "NewJobFailedTasksAlarm", "NewJobHeapUsageAlarm"} <= added

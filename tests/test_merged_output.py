@@ -56,9 +56,12 @@ def test_init_infers_settings_and_generate_merges_into_the_app_template(runner, 
     assert nightly["Properties"]["Dimensions"] == [{"Name": "FunctionName", "Value": {"Ref": "Nightly"}}]
     assert nightly["Properties"]["Threshold"] == 1
     assert out["Resources"]["NightlyDurationP90Alarm"]["Properties"]["Threshold"] == 2400  # 80 % of Lambda's 3 s default
-    rule = out["Resources"]["SolutionCriticalComposite"]["Properties"]["AlarmRule"]
-    assert rule == {"Fn::Join": ["", [{"Fn::Sub": 'ALARM("${ScorerCriticalComposite.Arn}") OR ALARM("${AlertPathCriticalComposite.Arn}")'},
-                                      {"Fn::If": ["IsProd", {"Fn::Sub": ' OR ALARM("${NightlyCriticalComposite.Arn}")'}, ""]}]]}
+    # no solution composite by default (core/rollup.py), so no rule has to leave out the conditional component;
+    # its own composite carries its condition
+    composites = {k: r for k, r in out["Resources"].items() if r["Type"] == "AWS::CloudWatch::CompositeAlarm"}
+    assert sorted(composites) == ["NightlyWarningComposite", "ScorerWarningComposite"]
+    assert composites["NightlyWarningComposite"]["Condition"] == "IsProd" and "Condition" not in composites["ScorerWarningComposite"]
+    assert nightly["Properties"]["AlarmActions"] == [{"Ref": "AlertsTopic"}]  # its only critical alarm notifies itself
     findings = [str(f) for f in lint_files([("out.yaml", (app_dir / "out.yaml").read_text())]) if f.is_error]
     assert findings == []
 

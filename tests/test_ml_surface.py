@@ -265,8 +265,9 @@ def test_custom_anomaly_alarm_shape(tmp_path) -> None:
     assert (detector["Namespace"], detector["MetricName"], detector["Stat"], detector["Dimensions"]) == (
         stat["Metric"]["Namespace"], stat["Metric"]["MetricName"], stat["Stat"], stat["Metric"]["Dimensions"])
     assert detector["Configuration"]["ExcludedTimeRanges"] == [{"StartTime": "2026-11-02T00:00:00", "EndTime": "2026-11-03T06:00:00"}]
-    warning = template["Resources"]["MWarningComposite"]["Properties"]["AlarmRule"]["Fn::Sub"]
-    assert "${MCustomTokensAlarm.Arn}" in warning  # rolls up like a built-in warning alarm
+    # hourly: a long-lived condition (core/rollup.py), so it notifies itself instead of holding the warning composite
+    assert alarm["AlarmActions"] == template["Resources"]["MWarningComposite"]["Properties"]["AlarmActions"]
+    assert "${MCustomTokensAlarm.Arn}" not in template["Resources"]["MWarningComposite"]["Properties"]["AlarmRule"]["Fn::Sub"]
 
 
 def test_custom_alarm_on_any_kind_rolls_up_by_severity(tmp_path) -> None:
@@ -283,7 +284,8 @@ def test_custom_alarm_on_any_kind_rolls_up_by_severity(tmp_path) -> None:
         "mlmon/quality", "feature_drift_psi", "Maximum", 0.2, 3600)
     assert alarm["Dimensions"] == [{"Name": "Model", "Value": "churn"}, {"Name": "Feature", "Value": "tenure"}]
     assert "aws cloudwatch list-metrics --namespace mlmon/quality --metric-name feature_drift_psi" in alarm["AlarmDescription"]
-    assert "${BuildCustomDriftAlarm.Arn}" in template["Resources"]["BuildWarningComposite"]["Properties"]["AlarmRule"]["Fn::Sub"]
+    # the component's only warning alarm (and hourly: long-lived): it notifies itself, no composite
+    assert alarm["AlarmActions"] == [{"Ref": "AlertsTopic"}] and "BuildWarningComposite" not in template["Resources"]
 
 
 def test_every_new_kind_declares_cfn_types() -> None:

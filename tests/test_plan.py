@@ -43,7 +43,7 @@ def test_row_in_natural_units_with_who_hears_it(churn) -> None:
     assert (errors.component, errors.watches, errors.threshold, errors.severity) == (
         "preprocess", "Sum of AWS/Lambda Errors (FunctionName=churn-preprocess)",
         ">= 1, 1 of 1 x 600 s (missing data: notBreaching)", "critical")
-    assert errors.notifies_via == ("churn-preprocess-Critical",)
+    assert errors.notifies_via == ("churn-preprocess-Errors",)  # the component's only critical alarm notifies itself
     assert errors.recipients == EMAILS
     latency = _row(plan, "churn-scoring-AllTraffic-ModelLatencyP99")  # spec says 250 (ms); the metric is in µs
     assert latency.threshold == "> 250 ms (= 250000 in the metric's unit), 3 of 5 x 60 s (missing data: notBreaching)"
@@ -82,10 +82,12 @@ def test_mermaid_tree_down_to_recipients(churn) -> None:
     lines = chart.splitlines()
     assert lines[0] == "flowchart TD"
     ids = {line.split('"')[1]: line.strip().split("(")[0].split("[")[0].split(">")[0] for line in lines[1:] if '"' in line}
-    assert f"  {ids['churn-Composite']} --> {ids['churn-Critical']}" in lines
-    assert f"  {ids['churn-Critical']} --> {ids['churn-preprocess-Critical']}" in lines
-    assert f"  {ids['churn-preprocess-Critical']} --> {ids['churn-preprocess-Errors']}" in lines
-    assert f"  {ids['churn-preprocess-Critical']} -. notifies .-> {ids['topic churn-alerts']}" in lines
+    # no solution composites by default (nobody would be notified by them); preprocess's only critical alarm
+    # notifies itself, its two warnings roll up into one composite
+    assert "churn-Composite" not in ids and "churn-Critical" not in ids and "churn-preprocess-Critical" not in ids
+    assert f"  {ids['churn-preprocess-Warning']} --> {ids['churn-preprocess-Throttles']}" in lines
+    assert f"  {ids['churn-preprocess-Warning']} -. notifies .-> {ids['topic churn-alerts']}" in lines
+    assert f"  {ids['churn-preprocess-Errors']} -. notifies .-> {ids['topic churn-alerts']}" in lines
     assert f"  {ids['topic churn-alerts']} --> {ids['email ml-oncall@example.com']}" in lines
     assert f"  {ids['rule churn-features-JobRunFailed']} -. notifies .-> {ids['topic churn-alerts']}" in lines
     assert chart == mermaid(build_plan(build_template(load_spec(CHURN))))  # deterministic
@@ -124,7 +126,7 @@ def test_bill_hook(monkeypatch, churn) -> None:
 def test_cli_markdown_and_json(runner) -> None:
     md = runner.invoke(main, ["plan", str(CHURN)])
     assert md.exit_code == 0, md.stderr
-    assert md.stdout.startswith(f"# Plan: {CHURN}\n\nSolution `churn`: 29 alarms, 13 composite alarms, 5 EventBridge rules, 1 topic(s).")
+    assert md.stdout.startswith(f"# Plan: {CHURN}\n\nSolution `churn`: 29 alarms, 7 composite alarms, 5 EventBridge rules, 1 topic(s).")
     for heading in ("## Alarms and rules", "## Recipients", "## Monthly bill", "## Alarm tree", "```mermaid"):
         assert heading in md.stdout
     assert md.stderr == ""

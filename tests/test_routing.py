@@ -35,16 +35,20 @@ def test_warning_alarms_route_to_their_own_topic() -> None:
     r = t["Resources"]
     assert r["WarningTopic"]["Properties"]["KmsMasterKeyId"] == {"Ref": "AlertsKey"}
     (policy,) = resources_of(t, "AWS::SNS::TopicPolicy").values()
-    assert policy["Properties"]["Topics"] == [{"Ref": "AlertsTopic"}, {"Ref": "WarningTopic"}]
-    assert r["ScorerWarningComposite"]["Properties"]["AlarmActions"] == [{"Ref": "WarningTopic"}]
-    assert r["ScorerWarningComposite"]["Properties"]["OKActions"] == [{"Ref": "WarningTopic"}]
-    assert r["ScorerCriticalComposite"]["Properties"]["AlarmActions"] == [{"Ref": "AlertsTopic"}]
-    # the override moved throttles to critical; duration stays warning
+    assert policy["Properties"]["Topics"] == [{"Ref": "AlertsTopic"}, {"Ref": "WarningTopic"}, {"Ref": "AlarmHistoryTopic"}]
+    # the override moved throttles to critical: two critical alarms share a composite; duration,
+    # the only warning, notifies itself (a one-child composite would only add cost)
     children = composite_children(t)
-    assert children["ScorerCriticalComposite"] == ["ScorerErrorsAlarm", "ScorerThrottlesAlarm"]
-    assert children["ScorerWarningComposite"] == ["ScorerDurationP90Alarm"]
-    for name in ("AlertPathNotificationsFailedAlarm", "AlertPathWarningNotificationsFailedAlarm"):
-        assert name in children["AlertPathCriticalComposite"]
+    assert children == {"ScorerCriticalComposite": ["ScorerErrorsAlarm", "ScorerThrottlesAlarm"]}
+    assert r["ScorerCriticalComposite"]["Properties"]["AlarmActions"] == [{"Ref": "AlertsTopic"}]
+    assert r["ScorerDurationP90Alarm"]["Properties"]["AlarmActions"] == [{"Ref": "WarningTopic"}]
+    assert r["ScorerDurationP90Alarm"]["Properties"]["OKActions"] == [{"Ref": "WarningTopic"}]
+    for child in ("ScorerErrorsAlarm", "ScorerThrottlesAlarm"):  # quiet: they reach people through the composite
+        assert r[child]["Properties"]["AlarmActions"] == [{"Ref": "AlarmHistoryTopic"}]
+        assert "OKActions" not in r[child]["Properties"]
+    # each topic's delivery-failure alarm tells the other topic (a broken topic cannot report itself)
+    assert r["AlertPathNotificationsFailedAlarm"]["Properties"]["AlarmActions"] == [{"Ref": "WarningTopic"}]
+    assert r["AlertPathWarningNotificationsFailedAlarm"]["Properties"]["AlarmActions"] == [{"Ref": "AlertsTopic"}]
 
 
 def test_subscribers_of_every_protocol() -> None:
@@ -76,5 +80,7 @@ def test_without_a_warning_route_everything_goes_to_one_topic() -> None:
     spec = {**SPEC, "notifications": {"emails": ["oncall@example.com"]}}
     r = build(spec)["Resources"]
     assert "WarningTopic" not in r
-    assert r["ScorerWarningComposite"]["Properties"]["AlarmActions"] == [{"Ref": "AlertsTopic"}]
-    assert "OKActions" not in r["ScorerWarningComposite"]["Properties"]
+    assert r["ScorerCriticalComposite"]["Properties"]["AlarmActions"] == [{"Ref": "AlertsTopic"}]
+    assert r["ScorerDurationP90Alarm"]["Properties"]["AlarmActions"] == [{"Ref": "AlertsTopic"}]
+    assert "OKActions" not in r["ScorerDurationP90Alarm"]["Properties"]
+    assert r["AlertPathNotificationsFailedAlarm"]["Properties"]["AlarmActions"] == [{"Ref": "AlertsTopic"}]

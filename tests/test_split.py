@@ -23,8 +23,10 @@ pytestmark = pytest.mark.slow  # cfn-lint, moto, a subprocess or large specs: no
 TOPIC = {"Ref": "AlertsTopic"}
 
 
-def build(count: int, extra: list | None = None):
+def build(count: int, extra: list | None = None, notify_solution: bool = True):
+    """`notify_solution` builds the stack and solution composites (without it nobody would read them)."""
     data = spec(count)
+    data["notifications"]["notify_solution"] = notify_solution
     data["components"] += extra or []
     return build_template(parse_spec(yaml.safe_dump(data), "big.yaml"))
 
@@ -68,7 +70,7 @@ def test_every_alarm_reaches_the_topic_across_stacks(big) -> None:
     stacks = resources_of(parent, "AWS::CloudFormation::Stack")
     assert len(stacks) == len(result.nested)
     for name, stack in stacks.items():
-        assert stack["Properties"]["Parameters"] == {TOPIC_PARAMETER: TOPIC}
+        assert stack["Properties"]["Parameters"] == {TOPIC_PARAMETER: TOPIC, "AlarmHistoryTopic": {"Ref": "AlarmHistoryTopic"}}
     alarms = len(resources_of(parent, "AWS::CloudWatch::Alarm"))  # the alert path's own alarms
     assert unreachable_alarms(parent, TOPIC) == []
     for nested in result.nested.values():
@@ -108,6 +110,20 @@ def test_adding_one_component_changes_only_the_stack_that_receives_it() -> None:
                 if before.nested[stem].resources[k].to_dict() != after.nested[stem].resources[k].to_dict()}
     assert modified <= {k for k in before.nested[stem].resources if re.match(r"Stack(Critical|Warning)Composite|Dashboard", k)}
     assert before.template.to_dict() == after.template.to_dict()  # the parent is untouched
+
+
+def test_without_solution_composites_no_stack_composite_is_built() -> None:
+    """By default nobody is notified by solution-wide composites, so neither they nor the stack
+    composites that would feed them exist; every alarm still reaches the topic in its own stack."""
+    result = build(1000, notify_solution=False)
+    assert result.nested
+    parent = result.template.to_dict()
+    assert resources_of(parent, "AWS::CloudWatch::CompositeAlarm") == {}
+    assert resources_of(parent, "AWS::CloudWatch::Dashboard") == {}  # the overview would show nothing
+    for nested in result.nested.values():
+        data = nested.to_dict()
+        assert not any(k.startswith("Stack") for k in data["Resources"]) and "Outputs" not in data
+        assert unreachable_alarms(data, TOPIC) == []
 
 
 def test_order_does_not_matter_for_the_split() -> None:

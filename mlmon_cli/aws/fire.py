@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from fnmatch import fnmatchcase
 from typing import Any, Callable
 
+from ..naming import HISTORY_TOPIC_SUFFIX
 from ..errors import AwsError, AwsUsageError
 from .session import Aws, Target, aws_errors, error_code, error_message
 
@@ -192,9 +193,11 @@ def _ancestors(name: str, parents: dict[str, list[str]]) -> list[str]:
 
 
 def _sns_actions(alarm: dict[str, Any]) -> list[str]:
+    """The SNS topics an ALARM notifies people on: not the alarm-history topic (no subscriber by design)."""
     if not alarm.get("ActionsEnabled", True):
         return []
-    return [a for a in alarm.get("AlarmActions") or [] if a.startswith("arn:") and a.split(":")[2] == "sns"]
+    return [a for a in alarm.get("AlarmActions") or [] if a.startswith("arn:") and a.split(":")[2] == "sns"
+            and not a.endswith(f"-{HISTORY_TOPIC_SUFFIX}")]
 
 
 # --------------------------------------------------------------------------- firing

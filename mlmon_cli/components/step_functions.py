@@ -65,8 +65,11 @@ METRIC_ALARMS = (
            "executions that were stopped before finishing (manually or by a deployment)",
            "check CloudTrail StopExecution calls to see who or what stopped it"),
     _count("executions_throttled", "ExecutionThrottled", "ExecutionThrottled",
-           "StartExecution or state transitions throttled by Step Functions quotas",
-           "check the Step Functions quotas for the account and the rate executions are started at"),
+           "StateEntered events and retries of its executions were throttled (Step Functions' state-transition "
+           "quota, shared by every state machine of the account in the Region; StartExecution calls refused with "
+           "ThrottlingException are not counted here)",
+           "graph AWS/States ThrottledEvents and ConsumedCapacity (dimension ServiceMetric=StateTransition) and "
+           "request a higher StateTransition quota or slow the busiest state machines"),
 )
 
 

@@ -29,7 +29,9 @@ from . import metric_math
 from . import split as split_mod
 from .composites import AlarmRef, add_composite, composite_text
 from .dashboard import MetricGraph, Section, add_dashboards
+from . import rollup
 from .notifications import add_alert_path_alarms, add_notifications, failed_invocations
+from .quiet import add_quiet_windows
 from .template import new_template
 
 _NO_OVERRIDE = AlarmOverride()
@@ -54,7 +56,7 @@ class BuildResult:
     composites: int = 0
     rules: int = 0
     alarm_names: list[str] = field(default_factory=list)
-    owners: dict[str, str] = field(default_factory=dict)  # logical ID -> the component that created it
+    owners: dict[str, str] = field(default_factory=dict)  # logical ID -> the component that created it (core/cost.py)
 
     @property
     def templates(self) -> int:
@@ -73,18 +75,11 @@ class _Context:
     template: Template
     names: dict[tuple[str, str], str] = field(default_factory=dict)  # (what, name) -> who took it
     graphs: list[MetricGraph] = field(default_factory=list)
+    alarms: dict[str, rollup.Pending] = field(default_factory=dict)  # every metric alarm, to route after rollup
 
     @property
     def topic(self) -> Any:
         return self.topics["critical"]
-
-    def actions(self, severity: str) -> dict[str, list[Any]]:
-        """Alarm actions for a notifying alarm or composite of this severity (OK too, when asked)."""
-        topic = self.topics[severity]
-        actions = {"AlarmActions": [topic]}
-        if self.spec.notifications.ok_notifications:
-            actions["OKActions"] = [topic]
-        return actions
 
     def claim(self, name: str, owner: ComponentSpec, space: str = "logical ID") -> None:
         """Refuse a logical ID, or an alarm or rule name, that is already taken, also within one component
@@ -106,7 +101,7 @@ class _Part:
 
     comp: ComponentSpec
     template: Template
-    composites: dict[str, AlarmRef]  # severity -> the component's composite of that severity
+    composites: dict[str, list[AlarmRef]]  # severity -> what rolls up further (rollup.Heads)
     section: Section  # what the dashboard shows of it
 
 
@@ -148,23 +143,30 @@ def _build(spec: Spec, split: bool | None, nested_ext: str) -> BuildResult:
     t = new_template()
     result = BuildResult(t)
     topics = add_notifications(t, spec)
-    alert_path = add_alert_path_alarms(t, spec, topics)
-    parts = _build_parts(spec, result, topics, _reserved_names(t, spec))
+    add_alert_path_alarms(t, spec, topics)
+    pending: dict[str, rollup.Pending] = {}
+    parts = _build_parts(spec, result, topics, _reserved_names(t, spec), pending)
+    solution_wide = rollup.solution_composites(spec)
+    rollup.route(pending, topics, spec)
     needs_split = split if split is not None else _over_limits(t, parts)
     if needs_split:
         by_severity = split_mod.add_nested_stacks(
-            result, spec, [(p.comp.name, p.template, p.composites, p.section) for p in parts], topics, nested_ext
+            result, spec, [(p.comp.name, p.template, p.composites, p.section) for p in parts], topics, nested_ext,
+            stack_composites=solution_wide,
         )
-        add_dashboards(t, spec.solution, [Section(f"{spec.solution}: nested stacks", refs, []) for refs in by_severity.values() if refs])
+        overview = [Section(f"{spec.solution}: nested stacks", refs, []) for refs in by_severity.values() if refs]
+        if overview:
+            add_dashboards(t, spec.solution, overview)
     else:
         for part in parts:
             for resource in part.template.resources.values():
                 t.add_resource(resource)
-        by_severity = {sev: [p.composites[sev] for p in parts if sev in p.composites] for sev in SEVERITIES}
+        by_severity = {sev: [r for p in parts for r in p.composites.get(sev, [])] for sev in SEVERITIES}
         add_dashboards(t, spec.solution, [p.section for p in parts])
-    if alert_path:
-        by_severity["critical"].append(alert_path)
-    _add_solution_composites(t, spec, topics, by_severity)
+    if solution_wide:
+        _add_solution_composites(t, spec, topics, by_severity, pending)
+        rollup.route(pending, topics, spec)  # a solution with a single failure alarm: it notifies itself
+    add_quiet_windows(t, spec, pending, result)
     _count(result)
     t.set_description(_description(spec, result))
     if not needs_split and split is None and len(t.resources) > 250 and len(t.to_json(indent=None)) > MAX_TEMPLATE_BYTES:
@@ -175,23 +177,29 @@ def _build(spec: Spec, split: bool | None, nested_ext: str) -> BuildResult:
     return result
 
 
-def _add_solution_composites(t: Template, spec: Spec, topics: dict[str, Any], by_severity: dict[str, list[AlarmRef]]) -> None:
-    """One composite per severity over the component composites, and the solution's top composite over those."""
+def _add_solution_composites(t: Template, spec: Spec, topics: dict[str, Any], by_severity: dict[str, list[AlarmRef]],
+                            pending: dict[str, rollup.Pending]) -> None:
+    """One notifying composite per severity over the component heads (rollup `solution`: over every
+    failure alarm), and the solution's top composite over those; built only when they notify
+    (rollup `solution` or `notify_solution`): a composite nobody reads costs $0.50 a month for nothing."""
     tops = []
     for severity in SEVERITIES:
         children = by_severity.get(severity, [])
         if not children:
             continue
+        if len(children) == 1 and children[0].logical_id in pending:  # a single alarm notifies itself
+            pending[children[0].logical_id].notify = True
+            continue
         label = severity.capitalize()
-        actions = [topics[severity]] if spec.notifications.notify_solution else []
+        actions = [topics[severity]]
         ref = add_composite(
             t, f"Solution{label}Composite", naming.alarm_name(spec.solution, label), children,
             partial(composite_text, scope="solution", solution=spec.solution, severity=severity), actions,
-            ok_actions=spec.notifications.ok_notifications,
+            ok_actions=spec.notifications.ok_notifications, suppressor=spec.notifications.deployment_alarm,
         )
         t.add_output(Output(f"Solution{label}CompositeAlarmName", Description=f"ALARM while any {severity} composite is", Value=Ref(ref.logical_id)))
         tops.append(ref)
-    if tops:
+    if len(tops) > 1 and spec.notifications.notify_solution:  # the top one is read through its output only
         top = add_composite(t, "SolutionComposite", naming.alarm_name(spec.solution, "Composite"), tops,
                             partial(composite_text, scope="top", solution=spec.solution), [])
         t.add_output(Output("SolutionCompositeAlarmName", Description="Top composite: ALARM while any component is", Value=Ref(top.logical_id)))
@@ -210,21 +218,22 @@ def _count(result: BuildResult) -> None:
                 result.rules += 1
 
 
-def _build_parts(spec: Spec, result: BuildResult, topics: dict[str, Any], names: dict[tuple[str, str], str]) -> list[_Part]:
+def _build_parts(spec: Spec, result: BuildResult, topics: dict[str, Any], names: dict[tuple[str, str], str],
+                 pending: dict[str, rollup.Pending]) -> list[_Part]:
     """Build every component into its own template; collisions of every component are reported together."""
     parts = []
     problems = []
     for comp in spec.components:
-        ctx = _Context(spec, topics, result, new_template(), names)
+        ctx = _Context(spec, topics, result, new_template(), names, alarms=pending)
         try:
-            composites, watched = _add_component(ctx, comp)
+            heads, watched = _add_component(ctx, comp)
         except _Refused as exc:
             problems.append(exc.problem)
             continue
         result.owners.update(dict.fromkeys(ctx.template.resources, comp.name))
-        if composites:
-            section = Section(f"{comp.name}: {watched}", list(composites.values()), ctx.graphs)
-            parts.append(_Part(comp, ctx.template, composites, section))
+        if heads:
+            section = Section(f"{comp.name}: {watched}", [r for refs in heads.values() for r in refs], ctx.graphs)
+            parts.append(_Part(comp, ctx.template, heads, section))
     if problems:
         raise SpecError(problems)
     return parts
@@ -235,8 +244,8 @@ def _over_limits(parent: Template, parts: list[_Part]) -> bool:
     return count > MAX_RESOURCES
 
 
-def _add_component(ctx: _Context, comp: ComponentSpec) -> tuple[dict[str, AlarmRef], str]:
-    """Add a component's alarms and rules; return its composite per severity and what it watches."""
+def _add_component(ctx: _Context, comp: ComponentSpec) -> tuple[dict[str, list[AlarmRef]], str]:
+    """Add a component's alarms and rules; return its heads per severity (rollup.component) and what it watches."""
     kind = REGISTRY[comp.kind]()
     env = BuildEnv(ctx.spec.solution, comp.name, ctx.topic)
     for resource in [*kind.resources(comp.options, env), *logs_mod.log_resources(kind, comp, env)]:
@@ -254,10 +263,8 @@ def _add_component(ctx: _Context, comp: ComponentSpec) -> tuple[dict[str, AlarmR
             for target in kind.alarm_targets(comp.options, alarm):
                 group.append(_add_metric_alarm(ctx, comp, kind, alarm, settings, target))
     _add_extra_alarms(ctx, comp, kind, env, children)
-    composites = {}
-    for severity in SEVERITIES:
-        if not children.get(severity):
-            continue
+
+    def composite(severity: str, refs: list[AlarmRef]) -> AlarmRef:
         label = severity.capitalize()
         logical = naming.logical_id(comp.name, label, "Composite")
         name = naming.alarm_name(ctx.spec.solution, comp.name, label)
@@ -265,9 +272,10 @@ def _add_component(ctx: _Context, comp: ComponentSpec) -> tuple[dict[str, AlarmR
         ctx.claim(name, comp, "alarm")
         describe = partial(composite_text, scope="component", solution=ctx.spec.solution, watched=kind.watched(comp.options),
                            severity=severity, runbook=comp.runbook_url or "")
-        composites[severity] = add_composite(ctx.template, logical, name, children[severity], describe, [ctx.topics[severity]],
-                                             ok_actions=ctx.spec.notifications.ok_notifications)
-    return composites, kind.watched(comp.options)
+        return add_composite(ctx.template, logical, name, refs, describe, [ctx.topics[severity]],
+                             ok_actions=ctx.spec.notifications.ok_notifications, suppressor=ctx.spec.notifications.deployment_alarm)
+
+    return rollup.component(ctx.spec, children, ctx.alarms, composite), kind.watched(comp.options)
 
 
 def _add_extra_alarms(ctx: _Context, comp: ComponentSpec, kind: Component, env: BuildEnv,
@@ -286,11 +294,14 @@ def _add_extra_alarms(ctx: _Context, comp: ComponentSpec, kind: Component, env: 
         label = severity.capitalize()
         logical = naming.logical_id(comp.name, label, group, "Composite")
         name = naming.alarm_name(ctx.spec.solution, comp.name, label, group)
+        if not rollup.group_composite(ctx.spec, refs, ctx.alarms, name):
+            continue  # rollup.group_composite routed them: each notifies itself
         ctx.claim(logical, comp)
         ctx.claim(name, comp, "alarm")
         describe = partial(composite_text, scope="component", solution=ctx.spec.solution, watched=kind.watched(comp.options),
                            severity=severity, group=group, runbook=comp.runbook_url or "")
-        children.setdefault(severity, []).append(add_composite(ctx.template, logical, name, refs, describe, []))
+        add_composite(ctx.template, logical, name, refs, describe, [ctx.topics[severity]],
+                      ok_actions=ctx.spec.notifications.ok_notifications, suppressor=ctx.spec.notifications.deployment_alarm)
 
 
 def _notifies(ctx: _Context, settings: AlarmSettings) -> bool:
@@ -308,10 +319,10 @@ def _add_metric_alarm(ctx: _Context, comp: ComponentSpec, kind: Component, alarm
     for problem in alarm_window_problems(settings.period, settings.evaluation_periods, settings.datapoints_to_alarm):
         raise _Refused(Problem(comp.location, f"alarm {name}: {problem}"))
     threshold = kind.metric_threshold(comp.options, alarm, settings.threshold)
-    notifies = _notifies(ctx, settings)
+    text = partial(_alarm_text, ctx, comp, kind, alarm, settings, dims, rule_name=rule_name)
     props: dict[str, Any] = {
         "AlarmName": name,
-        "AlarmDescription": _alarm_text(ctx, comp, kind, alarm, settings, dims, notifies, rule_name),
+        "AlarmDescription": text(notifies=False),
         "Namespace": alarm.namespace,
         "MetricName": alarm.metric,
         "Period": settings.period,
@@ -328,15 +339,16 @@ def _add_metric_alarm(ctx: _Context, comp: ComponentSpec, kind: Component, alarm
         props["Statistic"] = settings.statistic
     else:
         props["ExtendedStatistic"] = settings.statistic
-    if notifies:
-        props.update(ctx.actions(settings.severity))
-    if metric_math.is_multi_query(alarm):  # metric math or an anomaly band: a `Metrics` alarm
-        for resource in metric_math.apply(props, alarm, settings.statistic, settings.period, dims, logical):
-            ctx.claim(resource.title, comp)
-            ctx.template.add_resource(resource)
-        ctx.template.add_resource(Alarm(logical, **props))
+    multi = metric_math.is_multi_query(alarm)  # metric math or an anomaly band: a `Metrics` alarm
+    if multi:
+        for extra in metric_math.apply(props, alarm, settings.statistic, settings.period, dims, logical):
+            ctx.claim(extra.title, comp)
+            ctx.template.add_resource(extra)
+    resource = ctx.template.add_resource(Alarm(logical, **props))
+    ctx.alarms[logical] = rollup.Pending(resource, settings.severity, rollup.long_lived(settings), text,
+                                         notify=_notifies(ctx, settings), warm_up=rollup.warm_up_minutes(settings))
+    if multi:
         return AlarmRef(logical, name)
-    ctx.template.add_resource(Alarm(logical, **props))
     title = " ".join(p for p in (target.label, alarm.suffix) if p)
     ctx.graphs.append(MetricGraph(title, alarm.namespace, alarm.metric, dims, settings.statistic, settings.period, props["Threshold"]))
     return AlarmRef(logical, name)
@@ -383,7 +395,7 @@ def _number(value: float) -> float | int:
 
 
 def _alarm_text(ctx: _Context, comp: ComponentSpec, kind: Component, alarm: AlarmDef, s: AlarmSettings,
-                dims: dict[str, Any], notifies: bool, rule_name: str) -> str:
+                dims: dict[str, Any], rule_name: str, notifies: bool, composite: str = "") -> str:
     shown = {k: (v if isinstance(v, str) else "<state machine ARN>") for k, v in dims.items()}
     threshold = f"{_number(s.threshold)}{UNITS[alarm.unit]}"
     if alarm.scale != 1 or kind.metric_threshold(comp.options, alarm, 1.0) != 1.0:
@@ -407,7 +419,7 @@ def _alarm_text(ctx: _Context, comp: ComponentSpec, kind: Component, alarm: Alar
         source=alarm.source,
         caveat=alarm.caveat,
         notifies=notifies,
-        composite=naming.alarm_name(ctx.spec.solution, comp.name, s.severity.capitalize()),
+        composite=composite or naming.alarm_name(ctx.spec.solution, comp.name, s.severity.capitalize()),
         severity=s.severity,
         runbook=s.runbook_url or comp.runbook_url or "",
     )

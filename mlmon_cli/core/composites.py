@@ -14,6 +14,7 @@ from typing import Any, Callable
 from troposphere import Sub, Template
 from troposphere.cloudwatch import CompositeAlarm
 
+from .. import limits
 from ..render import render
 from ..naming import composite_part_name
 
@@ -76,10 +77,13 @@ def add_composite(
     describe: Callable[..., str],
     actions: list[Any],
     ok_actions: bool = False,
+    suppressor: str | None = None,
 ) -> AlarmRef:
     """Add a composite in ALARM when any child is; nest through part composites when needed.
 
     Only the top composite carries `actions`; parts exist to respect the limits and stay quiet.
+    `suppressor` names an existing alarm (e.g. in ALARM while a deployment runs) that suppresses
+    the top composite's actions while it is in ALARM (ActionsSuppressor).
     """
     numbers = itertools.count(1)
     groups = chunk(children)
@@ -93,11 +97,13 @@ def add_composite(
             parts.append(part)
         groups = chunk(parts)
     top = AlarmRef(logical_id, name)
-    _composite(t, top, groups[0], describe(count=len(groups[0]), notifies=bool(actions)), actions, ok_actions)
+    _composite(t, top, groups[0], describe(count=len(groups[0]), notifies=bool(actions)), actions, ok_actions,
+               suppressor if actions else None)
     return top
 
 
-def _composite(t: Template, ref: AlarmRef, children: list[AlarmRef], description: str, actions: list[Any], ok_actions: bool = False) -> None:
+def _composite(t: Template, ref: AlarmRef, children: list[AlarmRef], description: str, actions: list[Any], ok_actions: bool = False,
+               suppressor: str | None = None) -> None:
     props: dict[str, Any] = {
         "AlarmName": ref.name,
         "AlarmDescription": description[:1024],
@@ -108,4 +114,9 @@ def _composite(t: Template, ref: AlarmRef, children: list[AlarmRef], description
         props["AlarmActions"] = actions
         if ok_actions:
             props["OKActions"] = actions
+    if suppressor:
+        props["ActionsSuppressor"] = Sub("arn:${AWS::Partition}:cloudwatch:${AWS::Region}:${AWS::AccountId}:alarm:"
+                                         + suppressor.replace("${", "${!"))
+        props["ActionsSuppressorWaitPeriod"] = limits.SUPPRESSOR_WAIT_SECONDS
+        props["ActionsSuppressorExtensionPeriod"] = limits.SUPPRESSOR_EXTENSION_SECONDS
     t.add_resource(CompositeAlarm(ref.logical_id, **props))

@@ -8,7 +8,6 @@ topic's whole access policy, and two on one topic overwrite each other.
 
 from __future__ import annotations
 
-from functools import partial
 from typing import Any
 
 from troposphere import AccountId, GetAtt, Output, Ref, Sub, Template
@@ -22,19 +21,20 @@ from troposphere.sns import SubscriptionResource, Topic, TopicPolicy
 from ..components.base import AlarmDef
 from ..spec.model import Route, Spec
 from .. import naming
-from .composites import AlarmRef, add_composite, composite_text
 from ..naming import stable_hash
 
 KEY_ID = "AlertsKey"
 TOPIC_ID = "AlertsTopic"
 WARNING_TOPIC_ID = "WarningTopic"
+HISTORY_TOPIC_ID = naming.HISTORY_TOPIC_ID
 
 
 def add_notifications(t: Template, spec: Spec) -> dict[str, Any]:
     """Add topics (one per route), key, the one topic policy and subscriptions.
 
     Returns the topic ARN expression per severity: warning alarms use the warning route's topic
-    when the spec gives one, else the default topic.
+    when the spec gives one, else the default topic; and under "history" the alarm-history topic
+    (no subscriber: the action of alarms that reach people through a composite, see core/rollup.py).
     """
     n = spec.notifications
     routes = [("critical", n, TOPIC_ID, "alerts")]
@@ -42,19 +42,21 @@ def add_notifications(t: Template, spec: Spec) -> dict[str, Any]:
         routes.append(("warning", n.warning, WARNING_TOPIC_ID, "warnings"))
     topics: dict[str, Any] = {}
     created = []
+    _add_key(t, spec)
     for severity, route, logical, suffix in routes:
         if route.topic_arn:
             topics[severity] = route.topic_arn
         else:
-            if not created:
-                _add_key(t, spec)
             t.add_resource(Topic(logical, TopicName=naming.topic_name(spec.solution, suffix), DisplayName=f"{spec.solution} {suffix}"[:100],
                                  KmsMasterKeyId=Ref(KEY_ID)))
             topics[severity] = Ref(logical)
             created.append(Ref(logical))
         _add_subscribers(t, spec, route, topics[severity], "Alerts" if severity == "critical" else "Warning")
-    if created:
-        t.add_resource(TopicPolicy("AlertsTopicPolicy", Topics=created, PolicyDocument=_topic_policy(created)))
+    t.add_resource(Topic(HISTORY_TOPIC_ID, TopicName=naming.topic_name(spec.solution, naming.HISTORY_TOPIC_SUFFIX),
+                         DisplayName=f"{spec.solution} alarm history"[:100], KmsMasterKeyId=Ref(KEY_ID)))
+    topics["history"] = Ref(HISTORY_TOPIC_ID)
+    created.append(Ref(HISTORY_TOPIC_ID))
+    t.add_resource(TopicPolicy("AlertsTopicPolicy", Topics=created, PolicyDocument=_topic_policy(created)))
     topics.setdefault("warning", topics["critical"])
     t.add_output(Output("AlertTopicArn", Description="SNS topic for critical alarms (and all, without a warning route)",
                         Value=topics["critical"]))
@@ -119,36 +121,39 @@ def _chatbot_notifications_policy() -> dict[str, Any]:
 ALERT_PATH_SUFFIXES = {TOPIC_ID: "NotificationsFailed", WARNING_TOPIC_ID: "WarningNotificationsFailed"}
 
 
-def add_alert_path_alarms(t: Template, spec: Spec, topics: dict[str, Any]) -> AlarmRef | None:
+def add_alert_path_alarms(t: Template, spec: Spec, topics: dict[str, Any]) -> None:
     """Watch the topics mlmon created: deliveries that failed (e.g. a broken HTTPS endpoint or key policy).
 
-    AWS recommends NumberOfNotificationsFailed Sum > 0 over 5 of 5 minutes, notBreaching.
-    The composite notifies the default topic: other subscribers of a partly failing topic still hear it.
+    Shaped to fire on ONE failed delivery (aws-ml-facts-2.md §10): SNS counts an email, SQS or
+    Lambda delivery once when it gives up, so AWS's recommended 5-of-5-minutes shape never
+    fires for a single failure. Sum >= 1 in 1 of 1 periods of 60 s, notBreaching (sparse).
+    Each alarm notifies the other route's topic when there is one (a broken topic cannot report
+    itself), else its own (its other subscribers still hear it).
     """
-    children = []
     for logical, suffix in ALERT_PATH_SUFFIXES.items():
         if logical not in t.resources:
             continue
         alarm_logical = f"AlertPath{suffix}Alarm"
+        watched = Ref(logical)
+        other = next((topic for topic in (topics["critical"], topics["warning"]) if topic != watched), watched)
         name = naming.alarm_name(spec.solution, "alert-path", suffix)
         t.add_resource(Alarm(
             alarm_logical, AlarmName=name,
-            AlarmDescription=(f"SNS topic {spec.solution} {suffix}: deliveries to subscribers failed after retries, so "
-                              "someone did not hear an alarm. First step: check the topic's delivery status logs and "
-                              "each subscription (HTTPS endpoint up, Lambda permission, confirmed email). Source: AWS "
-                              "recommended alarm (CloudWatch 'Recommended alarms', AWS/SNS)."),
+            AlarmDescription=(f"[critical] SNS topic {spec.solution} {suffix}: a delivery to a subscriber failed (SNS "
+                              "counts an email, SQS or Lambda message once when it stops retrying, up to 6 hours after "
+                              "the publish; an HTTPS message once per failed attempt), so someone did not hear an alarm. "
+                              "First step: check the topic's delivery status logs and each subscription (HTTPS endpoint "
+                              "up, Lambda permission, confirmed email). Alarm: Sum >= 1 in 1 of 1 periods of 60 s, "
+                              "missing data notBreaching. Source: mlmon default; AWS's recommended 5-of-5-minutes shape "
+                              "cannot fire on a single failure."),
             Namespace="AWS/SNS", MetricName="NumberOfNotificationsFailed",
             Dimensions=[MetricDimension(Name="TopicName", Value=GetAtt(logical, "TopicName"))],
-            Statistic="Sum", Period=60, EvaluationPeriods=5, DatapointsToAlarm=5, Threshold=1,
+            Statistic="Sum", Period=60, EvaluationPeriods=1, DatapointsToAlarm=1, Threshold=1,
             ComparisonOperator="GreaterThanOrEqualToThreshold", TreatMissingData="notBreaching", ActionsEnabled=True,
+            AlarmActions=[other],
+            **({"OKActions": [other]} if spec.notifications.ok_notifications else {}),
+            **({"InsufficientDataActions": [topics["history"]]} if spec.notifications.insufficient_data_actions else {}),
         ))
-        children.append(AlarmRef(alarm_logical, name))
-    if not children:
-        return None
-    actions = [topics["critical"]]
-    return add_composite(t, "AlertPathCriticalComposite", naming.alarm_name(spec.solution, "alert-path", "Critical"), children,
-                         partial(composite_text, scope="alert-path", solution=spec.solution),
-                         actions, ok_actions=spec.notifications.ok_notifications)
 
 
 def failed_invocations(alarm: AlarmDef) -> AlarmDef:
@@ -163,6 +168,14 @@ def failed_invocations(alarm: AlarmDef) -> AlarmDef:
 
 
 def _add_key(t: Template, spec: Spec) -> None:
+    """The customer-managed key of the topics (and of generated workflows' log groups).
+
+    Passes AWS Control Tower CT.KMS.PR.3: the administrators' `kms:*` includes CreateGrant, so a
+    Deny statement limits grants to AWS services (BoolIfExists GrantIsForAWSResource and
+    PrincipalIsAWSService both false). EventBridge's statement has no condition: SNS does not
+    support aws:SourceAccount/SourceArn/SourceOrgID for EventBridge-to-encrypted-topic delivery
+    (aws-ml-facts-2.md §9.2); an encryption-context condition is [unverified] for it.
+    """
     use = ["kms:Decrypt", "kms:GenerateDataKey*"]
     t.add_resource(
         Key(
@@ -196,12 +209,36 @@ def _add_key(t: Template, spec: Spec) -> None:
                         "Action": use,
                         "Resource": "*",
                     },
+                    *_logs_statement(spec),
+                    {
+                        "Sid": "GrantsOnlyForAWSResources",
+                        "Effect": "Deny",
+                        "Principal": {"AWS": "*"},
+                        "Action": "kms:CreateGrant",
+                        "Resource": "*",
+                        "Condition": {"BoolIfExists": {"kms:GrantIsForAWSResource": "false", "aws:PrincipalIsAWSService": "false"}},
+                    },
                 ],
             },
         )
     )
     t.add_resource(Alias("AlertsKeyAlias", AliasName=naming.key_alias(spec.solution), TargetKeyId=Ref(KEY_ID)))
     t.add_output(Output("AlertKeyArn", Description="KMS key encrypting the alert topic", Value=GetAtt(KEY_ID, "Arn")))
+
+
+def _logs_statement(spec: Spec) -> list[dict[str, Any]]:
+    """CloudWatch Logs may use the key for the log groups of generated workflows (CT.CLOUDWATCH.PR.3)."""
+    if not any(c.kind == "workflow" for c in spec.components):
+        return []
+    return [{
+        "Sid": "CloudWatchLogsEncrypt",
+        "Effect": "Allow",
+        "Principal": {"Service": Sub("logs.${AWS::Region}.amazonaws.com")},
+        "Action": ["kms:Encrypt*", "kms:Decrypt*", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:Describe*"],
+        "Resource": "*",
+        "Condition": {"ArnLike": {"kms:EncryptionContext:aws:logs:arn":
+                                  Sub("arn:${AWS::Partition}:logs:${AWS::Region}:${AWS::AccountId}:log-group:*")}},
+    }]
 
 
 def _topic_policy(topics: list[Any]) -> dict[str, Any]:
@@ -219,7 +256,8 @@ def _topic_policy(topics: list[Any]) -> dict[str, Any]:
                 "Condition": {"ArnLike": {"aws:SourceArn": alarm_arns}, "StringEquals": {"aws:SourceAccount": AccountId}},
             },
             {
-                # AWS documents no Condition for EventBridge on SNS topic policies.
+                # No Condition: "You can't use Condition blocks in Amazon SNS topic policies for
+                # EventBridge" (EventBridge UG, aws-ml-facts-2.md §9.1).
                 "Sid": "EventBridgeRulesPublish",
                 "Effect": "Allow",
                 "Principal": {"Service": "events.amazonaws.com"},

@@ -33,7 +33,7 @@ STACK_RESOURCE_BUDGET = 400
 STACKS_DIR = "stacks"
 TOPIC_PARAMETER = "AlertsTopic"
 
-Part = tuple[str, Template, dict[str, AlarmRef], Section]  # name, resources, composite per severity, dashboard section
+Part = tuple[str, Template, dict[str, list[AlarmRef]], Section]  # name, resources, heads per severity, dashboard section
 
 
 def _bits(name: str) -> str:
@@ -61,10 +61,12 @@ def stack_id(prefix: str) -> str:
     return naming.nested_stack_logical_id(prefix)
 
 
-def add_nested_stacks(result: Any, spec: Spec, parts: list[Part], topics: dict[str, Any], ext: str = "yaml") -> dict[str, list[AlarmRef]]:
+def add_nested_stacks(result: Any, spec: Spec, parts: list[Part], topics: dict[str, Any], ext: str = "yaml",
+                      stack_composites: bool = True) -> dict[str, list[AlarmRef]]:
     """Fill `result.nested` with one template per group; add the Stack resources to the parent.
 
-    Returns, per severity, the stack composites the parent's solution composites should name.
+    Returns, per severity, the stack composites the parent's solution composites should name
+    (none without `stack_composites`: the parent then has no solution composite to feed).
     """
     parent = result.template
     refs: dict[str, list[AlarmRef]] = {severity: [] for severity in SEVERITIES}
@@ -72,9 +74,12 @@ def add_nested_stacks(result: Any, spec: Spec, parts: list[Part], topics: dict[s
     for prefix, members in sorted(group(parts).items()):
         logical = stack_id(prefix)
         stem = naming.nested_stack_stem(prefix)
-        nested, severities = _nested_template(spec, members, prefix, topic_params, ext)
+        nested, severities = _nested_template(spec, members, prefix, topic_params, ext, stack_composites)
         result.nested[stem] = nested
-        parent.add_resource(Stack(logical, TemplateURL=f"{STACKS_DIR}/{stem}.{ext}", Parameters=topic_params or None))
+        used = {name: value for name, value in topic_params.items() if name in nested.parameters}
+        if KEY_PARAMETER in nested.parameters:
+            used[KEY_PARAMETER] = GetAtt("AlertsKey", "Arn")
+        parent.add_resource(Stack(logical, TemplateURL=f"{STACKS_DIR}/{stem}.{ext}", Parameters=used or None))
         for severity in severities:
             label = severity.capitalize()
             name = naming.alarm_name(spec.solution, "Stack", prefix or "all", label)
@@ -82,18 +87,30 @@ def add_nested_stacks(result: Any, spec: Spec, parts: list[Part], topics: dict[s
     return refs
 
 
-def _nested_template(spec: Spec, members: list[Part], prefix: str, topic_params: dict[str, Any], ext: str) -> tuple[Template, list[str]]:
+KEY_PARAMETER = "AlertsKeyArn"
+
+
+def _key_by_parameter(t: Template, resource: Any) -> Any:
+    """A log group encrypted with the parent's AlertsKey takes the key's ARN as a parameter here."""
+    key = resource.properties.get("KmsKeyId") if resource.resource_type == "AWS::Logs::LogGroup" else None
+    if isinstance(key, GetAtt) and key.to_dict() == {"Fn::GetAtt": ["AlertsKey", "Arn"]}:
+        resource.properties["KmsKeyId"] = Ref(KEY_PARAMETER)
+        if KEY_PARAMETER not in t.parameters:
+            t.add_parameter(Parameter(KEY_PARAMETER, Type="String", Description="ARN of the solution's KMS key"))
+    return resource
+
+
+def _nested_template(spec: Spec, members: list[Part], prefix: str, topic_params: dict[str, Any], ext: str,
+                     stack_composites: bool = True) -> tuple[Template, list[str]]:
     t = new_template()
     t.set_description(f"mlmon monitoring for {spec.solution}: nested stack {prefix or 'all'} ({len(members)} components)")
-    for name in topic_params:
-        t.add_parameter(Parameter(name, Type="String", Description="ARN of one of the solution's alert topics"))
     for _, template, _, _ in members:
         for resource in template.resources.values():
-            t.add_resource(resource)
+            t.add_resource(_key_by_parameter(t, resource))
     add_dashboards(t, spec.solution, [m[3] for m in members], label=prefix or "all")
-    severities = []
-    for severity in SEVERITIES:
-        children = [m[2][severity] for m in members if severity in m[2]]
+    severities: list[str] = []
+    for severity in SEVERITIES if stack_composites else ():
+        children = [ref for m in members for ref in m[2].get(severity, [])]
         if not children:
             continue
         label = severity.capitalize()
@@ -103,4 +120,10 @@ def _nested_template(spec: Spec, members: list[Part], prefix: str, topic_params:
         t.add_output(Output(f"Stack{label}CompositeArn", Description=f"Composite over this stack's {severity} composites",
                             Value=GetAtt(logical, "Arn")))
         severities.append(severity)
+    # Only the topics this stack's resources name (a parameter nothing uses is a cfn-lint warning);
+    # the alarm actions are routed after the split, so they are read here at serialization time.
+    text = t.to_json(indent=None)
+    for name in topic_params:
+        if f'"Ref": "{name}"' in text:
+            t.add_parameter(Parameter(name, Type="String", Description="ARN of one of the solution's alert topics"))
     return t, severities

@@ -6,6 +6,7 @@ import re
 from collections.abc import Iterator
 from typing import Any
 
+from ..naming import HISTORY_TOPIC_ID
 from ..limits import INLINE_TEMPLATE_BYTES, MAX_ALARM_ACTIONS, MAX_COMPOSITE_CHILDREN, MAX_RULE_TARGETS
 from .base import Hit, Rule, TemplateContext, register
 from .state_machines import state_machines
@@ -55,7 +56,9 @@ def _alarm_actions(ctx: TemplateContext) -> Iterator[Hit]:
 def _sparse_insufficient_data(ctx: TemplateContext) -> Iterator[Hit]:
     for name, resource in ctx.resources():
         props = _props(resource)
-        if resource.get("Type") == "AWS::CloudWatch::Alarm" and props.get("InsufficientDataActions") and props.get("TreatMissingData") == "notBreaching":
+        quiet = props.get("InsufficientDataActions") == [{"Ref": HISTORY_TOPIC_ID}]  # mlmon's topic without subscribers
+        if resource.get("Type") == "AWS::CloudWatch::Alarm" and props.get("InsufficientDataActions") and not quiet \
+                and props.get("TreatMissingData") == "notBreaching":
             yield Hit(("Resources", name), f"{name}: InsufficientDataActions on a sparse metric (notBreaching) fire on quiet periods")
 
 

@@ -7,14 +7,18 @@ Field metadata carries the documentation (`doc`, `unit`) so the README's spec re
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 from ..errors import Location
+from .quiet import parse_quiet_windows
 from .fields import SEVERITIES, TREAT_MISSING_DATA, doc
 from .logs import ComponentLogs
 
-__all__ = ["SEVERITIES", "TREAT_MISSING_DATA", "AlarmDefaults", "AlarmOverride", "ComponentSpec", "Notifications", "Route",
-           "Slack", "Spec", "doc"]
+__all__ = ["ROLLUPS", "SEVERITIES", "TREAT_MISSING_DATA", "AlarmDefaults", "AlarmOverride", "ComponentSpec", "Notifications",
+           "QuietWindow", "Route", "Slack", "Spec", "doc"]
+
+ROLLUPS = ("component", "solution", "none")
 
 
 @dataclass(frozen=True)
@@ -87,6 +91,19 @@ class Route:
 
 
 @dataclass(frozen=True)
+class QuietWindow:
+    """A maintenance window: alarms keep evaluating, their notifications are muted (AWS::CloudWatch::AlarmMuteRule)."""
+
+    name: str = field(metadata=doc("Names the mute rule: `<solution>-<name>`."))
+    schedule: str = field(metadata=doc("When the window opens: cron(...) or at(...), as for EventBridge schedules."))
+    duration: str = field(metadata=doc("How long it stays open: ISO 8601, PT1M to P15D (e.g. PT2H)."))
+    timezone: str | None = field(default=None, metadata=doc("IANA time zone of the schedule (default UTC)."))
+
+
+_parse_quiet_windows = partial(parse_quiet_windows, QuietWindow)
+
+
+@dataclass(frozen=True)
 class Notifications(Route):
     """Where alarms and events go: the default route (every severity) plus an optional warning route."""
 
@@ -98,6 +115,21 @@ class Notifications(Route):
         default=False, metadata=doc("The solution-wide composites notify too (component composites always do).")
     )
     ok_notifications: bool = field(default=False, metadata=doc("Also notify when a notifying alarm returns to OK (recovery)."))
+    rollup: str = field(default="component", metadata=doc(
+        "How failure alarms roll up: `component` (one notifying composite per component and severity with 2+ alarms), "
+        "`solution` (one per severity for the whole solution: cheapest with composites, but a second failure while "
+        "the first is still in ALARM sends nothing) or `none` (every alarm notifies itself, no composite).",
+        choices=ROLLUPS))
+    insufficient_data_actions: bool = field(default=False, metadata=doc(
+        "Give every metric alarm an INSUFFICIENT_DATA action to the alarm-history topic (nobody is paged), for "
+        "organizations enforcing AWS Config's CLOUDWATCH_ALARM_ACTION_CHECK with its defaults."))
+    quiet_windows: tuple[QuietWindow, ...] = field(default=(), metadata=doc(
+        "Maintenance windows (`name`, `schedule`, `duration`, `timezone`): every notification of the solution is muted "
+        "while one is open (e.g. a nightly retrain); set them per environment.", parse=_parse_quiet_windows,
+        type="list of windows"))
+    deployment_alarm: str | None = field(default=None, metadata=doc(
+        "Name of an existing alarm that is in ALARM while a deployment runs: every composite's notifications are "
+        "suppressed meanwhile (ActionsSuppressor), plus 5 minutes after."))
 
     def route(self, severity: str) -> Route:
         return self.warning if severity == "warning" and self.warning else self

@@ -21,6 +21,9 @@ from .model import PARALLEL, Step, walk
 from .steps import ALERT_TOPIC, STEP_TYPES, Statement, arn
 
 KMS_PUBLISH = ("kms:GenerateDataKey*", "kms:Decrypt")
+LOG_DELIVERY = ("logs:CreateLogDelivery", "logs:GetLogDelivery", "logs:UpdateLogDelivery", "logs:DeleteLogDelivery",
+                "logs:ListLogDeliveries", "logs:PutResourcePolicy", "logs:DescribeResourcePolicies", "logs:DescribeLogGroups")
+XRAY = ("xray:PutTraceSegments", "xray:PutTelemetryRecords", "xray:GetSamplingRules", "xray:GetSamplingTargets")
 
 
 def statements(steps: tuple[Step, ...]) -> list[Statement]:
@@ -52,6 +55,10 @@ def policy_document(steps: tuple[Step, ...], topic: Any, solution: str) -> dict[
         if s.condition:
             entry["Condition"] = s.condition
         out.append(entry)
+    # Execution logging and X-Ray tracing (CT.STEPFUNCTIONS.PR.1/PR.2): log delivery and tracing
+    # actions support no resource-level permissions (Step Functions DG, "IAM policies for logging").
+    out.append({"Effect": "Allow", "Action": list(LOG_DELIVERY), "Resource": "*"})
+    out.append({"Effect": "Allow", "Action": list(XRAY), "Resource": "*"})
     if not isinstance(topic, str):  # the topic mlmon creates, encrypted with AlertsKey
         out.append({"Effect": "Allow", "Action": list(KMS_PUBLISH),
                     "Resource": [Sub(arn("kms", "key/*"))],

@@ -45,8 +45,9 @@ from mlmon_cli.serialize import dump
 from mlmon_cli.core.pipeline import load_spec
 from tests.e2e.conftest import REPORT
 from tests.e2e.helpers import (
-    Account, Inbox, Model, breach_value, calm_hierarchy, evaluate_now, metric_alarm_choice, put_datapoints,
-    sample_event, stack_model, transformed, wait_for,
+    Account, Inbox, Model, breach_value, calm_hierarchy, evaluate_now, evaluated_by_localstack, metric_alarm_choice,
+    put_datapoints,
+    sample_event, stack_model, transformed, wait_evaluated, wait_for,
 )
 from tests.e2e.localstack import REGION, REPO_ROOT, TIMINGS
 
@@ -70,6 +71,7 @@ class Deployed:
     inbox: Inbox
     deploy_stderr: str
     figures: dict[str, object]
+    initial: dict[str, str]  # every alarm's state after LocalStack's first evaluation, before anything ran
 
     def client(self, service: str) -> Any:
         return self.account.client(service)
@@ -126,12 +128,14 @@ def deployed(request, localstack, tmp_path_factory):
     model = stack_model(account, stack, spec, outputs["AlertTopicArn"])
     template = model.template
     inbox = Inbox(account, model.topics(), f"e2e-{path.stem}")
+    wait_evaluated(account.client("cloudwatch"), model)
+    initial = model.states(account.client("cloudwatch"))
     calmed = calm_hierarchy(account, model, inbox)
     figures = REPORT.setdefault(path.name, {})
     figures["stack"] = f"{stack} in account {account_id} {region}: {len(template['Resources'])} resources"
     if calmed:
         figures["alarms in ALARM at start for lack of data (calmed with data)"] = len(calmed)
-    yield Deployed(path, spec, account, stack, tmp, model, template, outputs, inbox, result.stderr, figures)
+    yield Deployed(path, spec, account, stack, tmp, model, template, outputs, inbox, result.stderr, figures, initial)
     cfn = account.client("cloudformation")
     try:  # no-op when test_delete ran
         cfn.delete_stack(StackName=stack)
@@ -430,6 +434,79 @@ def _by_state(counter: Counter) -> str:
     for (_, _, state), n in counter.items():
         states[state] += n
     return ", ".join(f"{n} {s}" for s, n in sorted(states.items()))
+
+
+# --------------------------------------------------------------------------- 3b. no page at deploy, no masking
+def _period(props: dict[str, Any]) -> int:
+    """An alarm's period: its own, or its metric queries' (metric math and anomaly alarms)."""
+    periods = [q["MetricStat"]["Period"] for q in props.get("Metrics", []) if "MetricStat" in q]
+    return props.get("Period") or max(periods)
+
+
+def _props_by_name(deployed: Deployed) -> dict[str, dict[str, Any]]:
+    return {r["Properties"]["AlarmName"]: r["Properties"] for r in deployed.template["Resources"].values()
+            if r["Type"] == "AWS::CloudWatch::Alarm"}
+
+
+def test_nothing_pages_at_deploy(deployed: Deployed) -> None:
+    """Right after the deploy, before anything ran: LocalStack's first evaluation (no data) puts no
+    alarm that notifies people in ALARM, and no composite would be in ALARM from those states.
+    The only alarms LocalStack puts in ALARM are the absence alarms (missing data breaching); each
+    carries a warm-up covering its window, during which CloudWatch runs no action. LocalStack 4.14
+    drops WarmUpConfiguration (its alarm provider passes only the properties it knows), so that
+    part is proven from the deployed template, not by LocalStack's behaviour."""
+    model, props = deployed.model, _props_by_name(deployed)
+    history = {t for t in model.topics() if t.endswith("-alarm-history")}
+    in_alarm = sorted(n for n, state in deployed.initial.items() if state == "ALARM" and n in model.metric)
+    for name in in_alarm:
+        p = props[name]
+        assert p["TreatMissingData"] == "breaching", f"{name} is in ALARM at deploy"
+        assert p["WarmUpConfiguration"] == {
+            "WarmUpPeriodDurationInMinutes": min(_period(p) * p["EvaluationPeriods"] // 60, 2880),
+            "OnlyStartEvaluatingAfterWarmUpPeriodEnds": True}, name
+    absence = sorted(n for n, p in props.items() if p["TreatMissingData"] == "breaching")
+    assert in_alarm == [n for n in absence if evaluated_by_localstack(model.metric[n])]
+    after, _ = model.predict({**deployed.initial, **{n: "OK" for n in in_alarm}}, {})
+    assert [c for c in model.composite if after[c] == "ALARM"] == []
+    loud = [n for n in in_alarm if set(model.actions(n, "ALARM")) - history]
+    cold = [n for n in loud if "WarmUpConfiguration" not in props[n]]
+    deployed.figures["at deploy: notifying alarms in ALARM / of them without a warm-up"] = f"{len(loud)} / {len(cold)}"
+
+
+def test_failures_notify_while_absence_alarms_are_in_alarm(deployed: Deployed) -> None:
+    """Every absence alarm in ALARM (nothing succeeded for N hours); then each failure alarm in turn
+    goes to ALARM and back: each one reaches a person's topic (not only the alarm-history topic),
+    exactly as the hierarchy predicts: no composite is held in ALARM by an absence alarm."""
+    cw, model, inbox = deployed.client("cloudwatch"), deployed.model, deployed.inbox
+    props = _props_by_name(deployed)
+    history = {t for t in model.topics() if t.endswith("-alarm-history")}
+    absence = sorted(n for n, p in props.items() if p["TreatMissingData"] == "breaching")
+    failures = sorted(n for n, p in props.items() if p["TreatMissingData"] != "breaching" and _period(p) < 3600
+                      and not n.startswith(f"{deployed.spec.solution}-alert-path-"))
+    inbox.drain()
+    start = model.states(cw)
+    stale, expected = model.predict(start, {n: "ALARM" for n in absence})
+    for name in absence:
+        cw.set_alarm_state(AlarmName=name, StateValue="ALARM", StateReason="e2e: nothing succeeded")
+    assert inbox.alarm_messages(expected, timeout=20, settle=1) == expected
+    assert [c for c in model.composite if stale[c] == "ALARM"] == []  # absence alarms hold no composite
+    reached = 0
+    for name in failures:
+        before = model.states(cw)
+        during, notes = model.predict(before, {name: "ALARM"})
+        people = {(a, t, s) for a, t, s in notes if s == "ALARM" and t not in history}
+        assert people, f"{name}: ALARM would reach nobody while the absence alarms are in ALARM"
+        cw.set_alarm_state(AlarmName=name, StateValue="ALARM", StateReason="e2e: failure during staleness")
+        assert inbox.alarm_messages(notes, timeout=20, settle=0) == notes, name
+        _, back = model.predict(during, {name: before[name]})
+        cw.set_alarm_state(AlarmName=name, StateValue=before[name], StateReason="e2e: restore")
+        assert inbox.alarm_messages(back, timeout=10, settle=0) == back, name
+        reached += 1
+    for name in absence:
+        cw.set_alarm_state(AlarmName=name, StateValue=start[name], StateReason="e2e: restore")
+    inbox.drain(settle=1)
+    deployed.figures["absence alarms in ALARM / failure alarms that still reached a person"] = (
+        f"{len(absence)} / {reached} of {len(failures)}")
 
 
 # --------------------------------------------------------------------------- 4. PutMetricData
