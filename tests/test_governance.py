@@ -58,6 +58,7 @@ def outputs() -> dict[str, str]:
     return found
 
 
+@pytest.mark.slow  # cfn-guard on every output: ~50 s
 def test_every_output_passes_every_control_tower_proactive_control(guard, tmp_path: Path) -> None:
     texts = outputs()
     assert len(texts) >= len(SPECS) + 19
@@ -69,6 +70,7 @@ def test_every_output_passes_every_control_tower_proactive_control(guard, tmp_pa
     assert len(list(guard[1].rglob("*.guard"))) >= 200  # every proactive control, not a subset
 
 
+@pytest.mark.slow
 def test_canary_the_rules_fail_what_they_should(guard, tmp_path: Path) -> None:
     """An alarm without AlarmActions, a key policy granting kms:* without the CreateGrant deny, and
     a state machine without logging or tracing: the four controls mlmon's output used to fail."""
