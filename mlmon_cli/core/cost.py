@@ -18,6 +18,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+# The date these prices were recorded. They were not re-read from AWS on that date (this project's
+# machines reach no AWS endpoint): [unverified] until settled with
+#   aws pricing get-products --region us-east-1 --service-code AmazonCloudWatch \
+#       --filters Type=TERM_MATCH,Field=regionCode,Value=us-east-1
+# (and --service-code awskms); update PRICES and this date when they differ.
 PRICES_DATE = "2026-12-01"
 PRICES_SOURCE = "AWS list prices, US East (N. Virginia): aws.amazon.com/cloudwatch/pricing, aws.amazon.com/kms/pricing"
 PRICES = {  # item -> (USD per unit and month, unit)
