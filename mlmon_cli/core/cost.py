@@ -128,5 +128,22 @@ def estimate(result: Any) -> Bill:
     bill = Bill()
     owners = getattr(result, "owners", {})
     for template in [result.template, *result.nested.values()]:
-        price_template(template.to_dict(), bill, owners)
+        price_template(_priced_view(template), bill, owners)
     return bill
+
+
+def _priced_view(template: Any) -> dict[str, Any]:
+    """Just the parts of a troposphere template the prices depend on, without encoding every resource
+    (a full `to_dict` of a 5,000-component output costs seconds; the writer encodes it anyway)."""
+    resources = {}
+    for logical, resource in template.resources.items():
+        props = getattr(resource, "properties", {})
+        view: dict[str, Any] = {}
+        if resource.resource_type == "AWS::CloudWatch::Alarm":
+            view["Period"] = props.get("Period")
+            if "Metrics" in props:
+                view["Metrics"] = [m.to_dict() if hasattr(m, "to_dict") else m for m in props["Metrics"]]
+        elif resource.resource_type == "AWS::Logs::MetricFilter":
+            view["MetricTransformations"] = list(props.get("MetricTransformations", []))
+        resources[logical] = {"Type": resource.resource_type, "Properties": view}
+    return {"Resources": resources}
