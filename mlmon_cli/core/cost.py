@@ -137,7 +137,10 @@ def _priced_view(template: Any) -> dict[str, Any]:
     (a full `to_dict` of a 5,000-component output costs seconds; the writer encodes it anyway)."""
     resources = {}
     for logical, resource in template.resources.items():
-        props = getattr(resource, "properties", {})
+        if isinstance(resource, dict):  # a merged output's resources (the user's template) are plain dicts already
+            resources[logical] = resource
+            continue
+        props = resource.properties
         view: dict[str, Any] = {}
         if resource.resource_type == "AWS::CloudWatch::Alarm":
             view["Period"] = props.get("Period")
