@@ -26,6 +26,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from random import Random
+from typing import Callable
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -72,7 +73,8 @@ def mutate(text: str, rng: Random) -> str:
     return text
 
 
-def _replace_value(text: str, rng: Random) -> str:
+def _rewrite_value(text: str, rng: Random, value: Callable[[re.Match[str]], str]) -> str:
+    """Replace the value of one random `key: value` or `- value` line with `value(match)`."""
     lines = text.split("\n")
     targets = _value_lines(lines)
     if not targets:
@@ -80,32 +82,20 @@ def _replace_value(text: str, rng: Random) -> str:
     i = rng.choice(targets)
     m = _VALUE.match(lines[i]) or _LINE_ITEM.match(lines[i])
     assert m is not None
-    lines[i] = m.group(1) + rng.choice(HOSTILE_VALUES)
+    lines[i] = value(m)
     return "\n".join(lines)
+
+
+def _replace_value(text: str, rng: Random) -> str:
+    return _rewrite_value(text, rng, lambda m: m.group(1) + rng.choice(HOSTILE_VALUES))
 
 
 def _benign_value(text: str, rng: Random) -> str:
-    lines = text.split("\n")
-    targets = _value_lines(lines)
-    if not targets:
-        return text
-    i = rng.choice(targets)
-    m = _VALUE.match(lines[i]) or _LINE_ITEM.match(lines[i])
-    assert m is not None
-    lines[i] = m.group(1) + rng.choice(BENIGN_VALUES)
-    return "\n".join(lines)
+    return _rewrite_value(text, rng, lambda m: m.group(1) + rng.choice(BENIGN_VALUES))
 
 
 def _tag_value(text: str, rng: Random) -> str:
-    lines = text.split("\n")
-    targets = _value_lines(lines)
-    if not targets:
-        return text
-    i = rng.choice(targets)
-    m = _VALUE.match(lines[i]) or _LINE_ITEM.match(lines[i])
-    assert m is not None
-    lines[i] = f"{m.group(1)}{rng.choice(TAGS)} {m.group(2)}"
-    return "\n".join(lines)
+    return _rewrite_value(text, rng, lambda m: f"{m.group(1)}{rng.choice(TAGS)} {m.group(2)}")
 
 
 def _append_to_value(text: str, rng: Random) -> str:

@@ -23,6 +23,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any, Callable
 
 from . import naming
+from .alarm_tree import ancestors
 
 COMPOSITE = "AWS::CloudWatch::CompositeAlarm"
 ALARM = "AWS::CloudWatch::Alarm"
@@ -150,16 +151,6 @@ def plan_from_templates(templates: dict[str, dict[str, Any]], bill: Any = None, 
             return []
         return [t for t in (_topic_id(a) for a in props.get("AlarmActions") or []) if t and not _history(t)]
 
-    def ancestors(key: Key) -> list[Key]:
-        out: list[Key] = []
-        todo = list(parents.get(key, []))
-        while todo:
-            current = todo.pop(0)
-            if current not in out:
-                out.append(current)
-                todo += parents.get(current, [])
-        return out
-
     rule_alarm: dict[str, Key] = {}  # rule Name -> its TriggeredRules alarm
     for key, res in resources.items():
         props = res.get("Properties") or {}
@@ -172,14 +163,14 @@ def plan_from_templates(templates: dict[str, dict[str, Any]], bill: Any = None, 
     for key, res in resources.items():
         props = res.get("Properties") or {}
         if res.get("Type") == ALARM:
-            via = [k for k in [key, *ancestors(key)] if actions(k)]
+            via = [k for k in [key, *ancestors(key, parents)] if actions(k)]
             reached = list(dict.fromkeys(t for k in via for t in actions(k)))
-            rows.append(Row("alarm", names[key], component_of.get(key, "?"), *_watch(props), _severity(props, key, ancestors(key), names),
+            rows.append(Row("alarm", names[key], component_of.get(key, "?"), *_watch(props), _severity(props, key, ancestors(key, parents), names),
                             tuple(names[k] for k in via), tuple(reached), _recipients(reached, topics)))
         elif res.get("Type") == RULE:
             reached = list(dict.fromkeys(t for t in (_topic_id(tg.get("Arn")) for tg in props.get("Targets") or []) if t))
             owner = rule_alarm.get(props.get("Name", ""))
-            severity = _severity(resources[owner].get("Properties") or {}, owner, ancestors(owner), names) if owner else "?"
+            severity = _severity(resources[owner].get("Properties") or {}, owner, ancestors(owner, parents), names) if owner else "?"
             component = component_of.get(owner, "?") if owner else "?"
             if not owner and reached:  # an informational rule (e.g. model approval changes): a message, no alarm
                 component = _rule_component(props.get("Name", ""), solution, set(component_of.values()))

@@ -15,7 +15,8 @@ PACKAGE = Path(__file__).resolve().parent.parent / "mlmon_cli"
 
 # Lowest first. A module may import its own layer or lower ones, never a higher one.
 LAYERS = [
-    ("foundation", ("mlmon_cli", "mlmon_cli.errors", "mlmon_cli.limits", "mlmon_cli.naming", "mlmon_cli.render", "mlmon_cli.asl")),
+    ("foundation", ("mlmon_cli", "mlmon_cli.errors", "mlmon_cli.limits", "mlmon_cli.naming", "mlmon_cli.render", "mlmon_cli.asl",
+                    "mlmon_cli.alarm_tree")),
     ("spec", ("mlmon_cli.spec",)),
     ("components", ("mlmon_cli.components", "mlmon_cli.workflow")),
     ("core", ("mlmon_cli.core",)),

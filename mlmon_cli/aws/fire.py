@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from fnmatch import fnmatchcase
 from typing import Any, Callable
 
+from ..alarm_tree import ancestors
 from ..naming import HISTORY_TOPIC_SUFFIX
 from ..errors import AwsError, AwsUsageError
 from .session import Aws, Target, aws_errors, error_code, error_message
@@ -94,7 +95,7 @@ def fire(request: FireRequest, log: Log) -> FireResult:
     fired: list[Fired] = []
     topics: list[str] = []
     for name in chosen:
-        notifiers = [a for a in [name, *_ancestors(name, parents)] if _sns_actions(alarms[a])]
+        notifiers = [a for a in [name, *ancestors(name, parents)] if _sns_actions(alarms[a])]
         for topic in (t for a in notifiers for t in _sns_actions(alarms[a])):
             if topic not in topics:
                 topics.append(topic)
@@ -181,17 +182,6 @@ def _parents(alarms: dict[str, dict[str, Any]]) -> dict[str, list[str]]:
     return parents
 
 
-def _ancestors(name: str, parents: dict[str, list[str]]) -> list[str]:
-    out: list[str] = []
-    todo = list(parents.get(name, []))
-    while todo:
-        current = todo.pop(0)
-        if current not in out:
-            out.append(current)
-            todo += parents.get(current, [])
-    return out
-
-
 def _sns_actions(alarm: dict[str, Any]) -> list[str]:
     """The SNS topics an ALARM notifies people on: not the alarm-history topic (no subscriber by design)."""
     if not alarm.get("ActionsEnabled", True):
@@ -207,7 +197,7 @@ def _states(cw: Any, names: list[str]) -> dict[str, str]:
 
 def _fire_one(cw: Any, name: str, alarms: dict[str, dict[str, Any]], parents: dict[str, list[str]],
               notifiers: list[str], wait: float, poll: float, log: Log) -> Fired:
-    composites = _ancestors(name, parents)
+    composites = ancestors(name, parents)
     states = _states(cw, [name, *composites])
     result = Fired(name, alarms[name]["_kind"], states.get(name, "INSUFFICIENT_DATA"), expected=list(notifiers))
     if result.previous == "ALARM":
