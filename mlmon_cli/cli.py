@@ -218,6 +218,7 @@ def lint_command(files: tuple[Path, ...], env: str | None, fmt: str, ignore_chec
     ignore_checks = tuple(part.strip() for entry in ignore_checks for part in entry.split(",") if part.strip())
 
     jobs: list[tuple[str, str]] = []  # (display name, template text)
+    users: set[str] = set()  # the app templates of specs with `template:` (merged output), linted on their own too
     asl_findings: list[Any] = []  # state machine definition files are checked here, not by cfn-lint
     asl_files = 0
     for path in files:
@@ -237,10 +238,15 @@ def lint_command(files: tuple[Path, ...], env: str | None, fmt: str, ignore_chec
         from .core.pipeline import generate, load
         from .serialize import dump
 
-        result = generate(load(text, str(path), env))
+        spec = load(text, str(path), env)
+        result = generate(spec)
         jobs.append((f"{path}(generated)", dump(result.template.to_dict(), "yaml")))
         jobs.extend((f"{path}(generated stacks/{stem})", dump(t.to_dict(), "yaml")) for stem, t in result.nested.items())
-    findings = lint_files(jobs, ignore_checks) + sorted(asl_findings)
+        app = getattr(spec.cfn, "app", None)
+        if app is not None and all(name != app.file for name, _ in jobs):
+            jobs.append((app.file, read_text(Path(app.file), app.file)))
+            users.add(app.file)
+    findings = _yours_apart(lint_files(jobs, ignore_checks), users) + sorted(asl_findings)
     if fmt == "text":
         for finding in findings:
             click.echo(str(finding))
@@ -253,6 +259,33 @@ def lint_command(files: tuple[Path, ...], env: str | None, fmt: str, ignore_chec
     click.echo(f"mlmon: {len(jobs)} template(s){definitions}, {errors} error(s), {len(findings) - errors} other finding(s)", err=True)
     if errors:
         sys.exit(EXIT_LINT)
+
+
+# Limits of a whole template (size, resource count): the merged output's own, never the app template's.
+_WHOLE_TEMPLATE = ("MLM001", "E1002", "E3010")
+
+
+def _yours_apart(findings: list[Any], users: set[str]) -> list[Any]:
+    """Findings of a spec's own app template, placed at its lines: a finding the merged output shares
+    with the app template alone is reported once, in the app template, and fails nothing (mlmon did
+    not add it: `cfn-lint` of that file reports it too); what the monitoring adds is reported in the
+    generated template and fails as usual."""
+    if not users:
+        return findings
+    from dataclasses import replace
+
+    def key(f: Any) -> tuple[str, str]:
+        return f.rule, re.sub(r"\d+", "N", f.message)
+
+    theirs = {key(f) for f in findings if f.file in users}
+    out = []
+    for f in findings:
+        if f.file in users:
+            out.append(replace(f, severity="warning" if f.is_error else f.severity,
+                               message=f"{f.message} (in your template, not added by mlmon)"))
+        elif f.rule in _WHOLE_TEMPLATE or not ("(generated" in f.file and key(f) in theirs):
+            out.append(f)
+    return sorted(out)
 
 
 def _split_templates(directory: Path) -> list[Path]:

@@ -1,0 +1,97 @@
+"""Adopted templates (issue 19): every command works on every spec `init --from-template` writes
+and on every name form (`Ref`, `GetAtt`, `Sub`, `ImportValue`, spec parameters)."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from mlmon_cli.cli import main
+from mlmon_cli.plan import cfn_text
+
+from .conftest import ROOT
+
+ADOPTED = ROOT / "tests" / "data" / "adopted"
+CORPUS = ROOT.parent / "shared" / "corpus" / "templates"
+
+
+@pytest.fixture
+def adopted(tmp_path: Path) -> Path:
+    for f in ADOPTED.iterdir():
+        shutil.copy(f, tmp_path / f.name)
+    return tmp_path
+
+
+def test_cfn_text_shows_every_name_form() -> None:
+    assert cfn_text("plain") == "plain"
+    assert cfn_text({"Ref": "Fn"}) == "${Fn}"
+    assert cfn_text({"Fn::GetAtt": ["Flow", "Name"]}) == "${Flow.Name}"
+    assert cfn_text({"Fn::GetAtt": "Flow.Name"}) == "${Flow.Name}"
+    assert cfn_text({"Fn::Sub": "${AWS::StackName}-x"}) == "${AWS::StackName}-x"
+    assert cfn_text({"Fn::Sub": ["${A}-y", {"A": {"Fn::ImportValue": "exp"}}]}) == "${ImportValue exp}-y"
+    assert cfn_text({"Fn::Join": ["-", [{"Ref": "AWS::StackName"}, "z"]]}) == "${AWS::StackName}-z"
+    assert cfn_text({"Fn::If": ["C", "a", "b"]}) == '{"Fn::If": ["C", "a", "b"]}'
+
+
+def test_plan_reads_every_name_form(runner, adopted: Path, monkeypatch) -> None:
+    monkeypatch.chdir(adopted)
+    res = runner.invoke(main, ["plan", "monitoring.yaml", "--format", "json"])
+    assert res.exit_code == 0, res.output
+    rows = {r["name"]: r for r in json.loads(res.stdout)["rows"]}
+    assert rows["adopted-score-Errors"]["watches"] == "Sum of AWS/Lambda Errors (FunctionName=${ScoreFunction})"
+    assert rows["adopted-features-Errors"]["watches"] == "Sum of AWS/Lambda Errors (FunctionName=${FeatureFunction})"
+    assert rows["adopted-external-Errors"]["watches"] == "Sum of AWS/Lambda Errors (FunctionName=${ScoringName})"
+    assert rows["adopted-staged-Errors"]["watches"] == "Sum of AWS/Lambda Errors (FunctionName=features-${Stage})"
+    assert rows["adopted-etl-JobRunFailed"]["threshold"] == 'matches jobName ["${ImportValue churn-etl-job-name}"]; state ["FAILED","TIMEOUT"]'
+    assert rows["adopted-score-Errors"]["severity"] == "critical"  # read from an Fn::Sub AlarmDescription
+    assert rows["adopted-score-DurationP90"]["threshold"].startswith("> 24000 ms,")
+    # the app's own rule, named with !Sub, is listed as written
+    assert "${AWS::StackName}-nightly" in rows
+
+
+@pytest.mark.parametrize("command", [["validate"], ["plan"], ["plan", "--format", "json"], ["generate", "-o", "out.yaml"]])
+def test_commands_exit_0_on_every_name_form(runner, adopted: Path, monkeypatch, command: list[str]) -> None:
+    monkeypatch.chdir(adopted)
+    res = runner.invoke(main, [command[0], "monitoring.yaml", *command[1:]])
+    assert res.exit_code == 0, res.output
+
+
+@pytest.mark.slow
+def test_lint_exit_0_on_every_name_form(runner, adopted: Path, monkeypatch) -> None:
+    monkeypatch.chdir(adopted)
+    res = runner.invoke(main, ["lint", "monitoring.yaml"])
+    assert res.exit_code == 0, res.output
+
+
+CORPUS_TEMPLATES = sorted(CORPUS.glob("t*")) if CORPUS.is_dir() else []
+# t29 declares nothing mlmon watches (a Service Catalog portfolio): init says so, the spec has no component
+NOTHING_TO_WATCH = {"t29_drift-detection_service-catalog_NEGATIVE.yml"}
+
+
+def _adopt(runner, template: Path, folder: Path) -> None:
+    shutil.copy(template, folder / template.name)
+    res = runner.invoke(main, ["init", "--from-template", template.name, "-o", "monitoring.yaml"])
+    assert res.exit_code == 0, f"{template.name}: init: {res.output}"
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not CORPUS_TEMPLATES, reason="../shared/corpus/templates is not beside the clone")
+def test_every_command_exits_0_on_every_corpus_spec(runner, tmp_path: Path, monkeypatch) -> None:
+    """init -> validate, generate, plan (markdown and JSON), lint: exit 0 for every corpus template."""
+    failures = []
+    for template in CORPUS_TEMPLATES:
+        folder = tmp_path / template.stem
+        folder.mkdir()
+        monkeypatch.chdir(folder)
+        _adopt(runner, template, folder)
+        if template.name in NOTHING_TO_WATCH:
+            assert "0 resource(s) watched" in runner.invoke(main, ["init", "--from-template", template.name, "-o", "again.yaml"]).output
+            continue
+        for command in (["validate"], ["generate", "-o", "out.yaml"], ["plan"], ["plan", "--format", "json"], ["lint"]):
+            res = runner.invoke(main, [command[0], "monitoring.yaml", *command[1:]])
+            if res.exit_code != 0:
+                failures.append(f"{template.name}: {' '.join(command)} exit {res.exit_code}: {res.output[-300:]}")
+    assert failures == []
