@@ -10,8 +10,9 @@ import functools
 import gc
 import re
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import click
 
@@ -60,7 +61,7 @@ def _boundary(func: Callable[..., Any]) -> Callable[..., Any]:
             sys.exit(EXIT_LIMIT if isinstance(exc, LimitError) else exc.exit_code)
         except (click.ClickException, click.exceptions.Exit, click.Abort, SystemExit, KeyboardInterrupt):
             raise
-        except Exception as exc:  # noqa: BLE001 - the one place a bug becomes a message
+        except Exception as exc:
             if debug:
                 raise
             click.echo(f"mlmon: internal error: {type(exc).__name__}: {exc}; re-run with --debug for the traceback", err=True)

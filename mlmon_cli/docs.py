@@ -5,15 +5,13 @@ The README embeds `mlmon kinds --markdown`; a test fails when the two drift apar
 
 from __future__ import annotations
 
-import dataclasses
 import sys
-import typing
 
 from .components import REGISTRY, builtin_kinds, load_all
 from .components.base import UNITS, AlarmDef
-from .spec.logs import reference_markdown as logs_reference_markdown
 from .spec.custom import reference_markdown as custom_reference_markdown
 from .spec.fields import fields_table
+from .spec.logs import reference_markdown as logs_reference_markdown
 from .spec.model import AlarmDefaults, AlarmOverride, Notifications
 
 __all__ = ["fields_table", "kinds_markdown", "kinds_text", "spec_reference_markdown"]

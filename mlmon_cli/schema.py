@@ -189,7 +189,7 @@ CFN_VALUE = {
 def _or_cfn_value(schema: dict[str, Any]) -> dict[str, Any]:
     """A free-text option also takes a CloudFormation value (spec/cfn_values.py converts it)."""
     kind = schema.get("type")
-    if "enum" in schema or not (kind == "string" or isinstance(kind, list) and "string" in kind):
+    if "enum" in schema or not (kind == "string" or (isinstance(kind, list) and "string" in kind)):
         return schema
     inner = {k: v for k, v in schema.items() if k != "description"}
     out: dict[str, Any] = {"anyOf": [inner, {"$ref": "#/definitions/cfn_value"}]}

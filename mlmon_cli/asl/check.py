@@ -38,7 +38,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-__all__ = ["AslFinding", "RULES", "Scope", "check_definition", "iter_scopes", "child_scopes", "is_dynamic"]
+__all__ = ["RULES", "AslFinding", "Scope", "check_definition", "child_scopes", "is_dynamic", "iter_scopes"]
 
 RULES: dict[str, str] = {
     "ASL001": "warning", "ASL002": "warning", "ASL003": "warning",

@@ -19,7 +19,7 @@ from typing import Literal
 
 import yaml
 
-__all__ = ["AslLoadError", "load_asl", "dump_asl"]
+__all__ = ["AslLoadError", "dump_asl", "load_asl"]
 
 MAX_DEPTH = 100  # Step Functions definitions are a few levels deep; JSON parsers recurse
 MAX_INT_DIGITS = 30

@@ -8,8 +8,9 @@ deleted and CloudFormation's reason. Nothing here prints: progress goes to the `
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 from botocore.exceptions import ClientError
 
