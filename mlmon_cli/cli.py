@@ -18,7 +18,7 @@ import click
 
 from . import __version__
 from .aws.cli_options import aws_target_options, echo_err
-from .errors import AwsError, InputFileError, LimitError, MlmonError, SpecError, escape_text
+from .errors import AwsError, InputFileError, LimitError, MlmonError, Problem, SpecError, escape_text
 from .limits import INLINE_TEMPLATE_BYTES, MAX_TEMPLATE_BYTES
 
 EXIT_OK = 0
@@ -177,7 +177,7 @@ def validate_command(specs: tuple[Path, ...], env: str | None) -> None:
     from .core.pipeline import spec_environments, validate
     from .spec.nodes import read_text
 
-    problems = []
+    problems: list[Problem] = []
     for path in specs:
         try:
             text = read_text(path, str(path))

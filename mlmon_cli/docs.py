@@ -8,7 +8,7 @@ from __future__ import annotations
 import sys
 
 from .components import REGISTRY, builtin_kinds, load_all
-from .components.base import UNITS, AlarmDef
+from .components.base import UNITS, AlarmDef, Component
 from .spec.custom import reference_markdown as custom_reference_markdown
 from .spec.fields import fields_table
 from .spec.logs import reference_markdown as logs_reference_markdown
@@ -24,7 +24,7 @@ def _threshold(a: AlarmDef) -> str:
     return f"{a.comparison} {value}{UNITS[a.unit]}"
 
 
-def _alarm_rows(kind: type) -> list[str]:
+def _alarm_rows(kind: type[Component]) -> list[str]:
     rows = ["| alarm key | metric (namespace) | dimensions | statistic | threshold | period, M of N | missing data | on by default |",
             "|---|---|---|---|---|---|---|---|"]
     for a in kind.alarms:
@@ -42,12 +42,12 @@ def _alarm_rows(kind: type) -> list[str]:
     return rows
 
 
-def _dimension_names(kind: type, a: AlarmDef) -> list[str]:
+def _dimension_names(kind: type[Component], a: AlarmDef) -> list[str]:
     own = list(a.dimensions) if a.dimensions is not None else list(kind.dimension_names)
     return (own + [f"{k}={v}" for k, v in a.extra_dimensions.items()]) or ["none"]
 
 
-def kinds_markdown(kinds: dict[str, type] | None = None) -> str:
+def kinds_markdown(kinds: dict[str, type[Component]] | None = None) -> str:
     """Markdown reference of every kind (default: the built-in ones): options, then alarms with their defaults."""
     kinds = builtin_kinds() if kinds is None else kinds
     out = []

@@ -24,6 +24,7 @@ import hashlib
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -418,7 +419,7 @@ def _new_events(cfn: Any, stack_id: str, seen: set[str]) -> list[dict[str, Any]]
 
 def format_event(event: dict[str, Any]) -> str:
     stamp = event.get("Timestamp")
-    when = stamp.strftime("%H:%M:%S") if hasattr(stamp, "strftime") else str(stamp)
+    when = stamp.strftime("%H:%M:%S") if isinstance(stamp, datetime) else str(stamp)
     reason = event.get("ResourceStatusReason") or ""
     return f"  {when}  {event.get('LogicalResourceId', '?'):<48} {event.get('ResourceStatus', '?'):<22} {reason}".rstrip()
 

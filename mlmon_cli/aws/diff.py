@@ -10,7 +10,7 @@ CloudFormation can say what changes inside each modified resource: `DescribeChan
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Any, cast
 
 import yaml
 
@@ -132,7 +132,7 @@ def _intrinsic(loader: yaml.SafeLoader, suffix: str, node: yaml.Node) -> Any:
     elif isinstance(node, yaml.SequenceNode):
         value = loader.construct_sequence(node, deep=True)
     else:
-        value = loader.construct_mapping(node, deep=True)
+        value = loader.construct_mapping(cast(yaml.MappingNode, node), deep=True)
     return {name: value}
 
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 from pathlib import Path
+from typing import Any
 
 from .base import REGISTRY, SEVERITIES, Hit, Rule, TemplateContext, is_ignored, metadata_ignores, register
 
@@ -36,7 +37,8 @@ def get_rule(rule_id: str) -> Rule | None:
 def run_rules(ctx: TemplateContext, ignore_checks: Iterable[str] = ()) -> Iterator[tuple[Rule, Hit]]:
     """Every (rule, hit) not ignored by `ignore_checks` or by the hit's resource Metadata."""
     ignore_checks = tuple(ignore_checks)
-    resources = ctx.template.get("Resources") if isinstance(ctx.template.get("Resources"), dict) else {}
+    found = ctx.template.get("Resources")
+    resources: dict[str, Any] = found if isinstance(found, dict) else {}
     for rule in all_rules():
         if is_ignored(rule.id, ignore_checks):
             continue

@@ -45,7 +45,7 @@ class RetryOverride:
         default=None, metadata=doc("FULL (each wait is random in [0, interval]) or NONE.", choices=("FULL", "NONE")))
 
     def apply(self, retrier: Retrier) -> Retrier:
-        changes = {
+        changes: dict[str, Any] = {
             "interval_seconds": self.interval_seconds, "max_attempts": self.max_attempts, "backoff_rate": self.backoff_rate,
             "max_delay_seconds": self.max_delay_seconds, "jitter_strategy": self.jitter,
         }
