@@ -32,7 +32,6 @@ class DeleteRequest:
 @dataclass
 class DeleteResult:
     stack_name: str
-    existed: bool
     status: str  # DELETE_COMPLETE, or "" when there was nothing to delete
     seconds: float = 0.0
 
@@ -46,7 +45,7 @@ def delete_stack(request: DeleteRequest, log: Log) -> DeleteResult:
     stack = _describe_stack(cfn, name)
     if stack is None:
         log(f"mlmon: stack {name} does not exist: nothing to delete")
-        return DeleteResult(name, False, "")
+        return DeleteResult(name, "")
     status = stack["StackStatus"]
     if status.endswith("_IN_PROGRESS") and status not in ("REVIEW_IN_PROGRESS", "DELETE_IN_PROGRESS"):
         raise AwsError(f"mlmon: stack {name} is busy ({status}); wait until it finishes and delete it again")
@@ -71,7 +70,7 @@ def delete_stack(request: DeleteRequest, log: Log) -> DeleteResult:
         if status == "DELETE_COMPLETE":
             elapsed = time.monotonic() - started
             log(f"mlmon: stack {name}: DELETE_COMPLETE in {elapsed:.1f} s")
-            return DeleteResult(name, True, status, elapsed)
+            return DeleteResult(name, status, elapsed)
         if status == "DELETE_FAILED" and settle.final(status):
             events += _gone_or(lambda: _new_events(cfn, stack_id, seen), [])
             lines = [f"mlmon: delete of stack {name} failed: DELETE_FAILED"

@@ -81,7 +81,6 @@ class DeployResult:
     changes: int
     outputs: dict[str, str] = field(default_factory=dict)
     seconds: float = 0.0
-    template_urls: list[str] = field(default_factory=list)
     change_set_id: str = ""  # the change set left for review (execute=False)
 
 
@@ -126,7 +125,7 @@ def deploy_template(template: dict[str, Any], request: DeployRequest, log: Log,
     existing = _describe_stack(cfn, name)
     status = existing["StackStatus"] if existing else None
     change_type = _change_type(name, status)
-    template, location, urls = _upload_templates(aws, template, nested, request, log)
+    template, location = _upload_templates(aws, template, nested, request, log)
     parameters = _parameters(template, params, existing)
     cs_name = "mlmon-" + time.strftime("%Y%m%d-%H%M%S", time.gmtime())
     args: dict[str, Any] = dict(
@@ -144,7 +143,7 @@ def deploy_template(template: dict[str, Any], request: DeployRequest, log: Log,
         _best_effort(lambda: cfn.delete_change_set(ChangeSetName=created["Id"]))
         if any(marker in reason for marker in NO_CHANGES):
             log(f"mlmon: no changes: stack {name} is up to date ({status})")
-            return DeployResult(name, stack_id, status or "", False, 0, _outputs(cfn, stack_id), time.monotonic() - started, urls)
+            return DeployResult(name, stack_id, status or "", False, 0, _outputs(cfn, stack_id), time.monotonic() - started)
         if change_type == "CREATE":
             _best_effort(lambda: cfn.delete_stack(StackName=stack_id))  # leave no empty REVIEW_IN_PROGRESS stack
         raise AwsError(f"mlmon: the change set for stack {name} failed: {reason}")
@@ -162,7 +161,7 @@ def deploy_template(template: dict[str, Any], request: DeployRequest, log: Log,
             + f"; to drop it: aws cloudformation delete-change-set --change-set-name {created['Id']}")
         outputs = {} if change_type == "CREATE" else _outputs(cfn, stack_id)
         return DeployResult(name, stack_id, status or "REVIEW_IN_PROGRESS", False, len(changes), outputs,
-                            time.monotonic() - started, urls, created["Id"])
+                            time.monotonic() - started, created["Id"])
     for line in change_summary(name, change_type, cs_name, changes):
         log(line)
 
@@ -175,7 +174,7 @@ def deploy_template(template: dict[str, Any], request: DeployRequest, log: Log,
     elapsed = time.monotonic() - started
     if final in SUCCESS:
         log(f"mlmon: stack {name}: {final} in {elapsed:.1f} s")
-        return DeployResult(name, stack_id, final, True, len(changes), _outputs_of(stack), elapsed, urls)
+        return DeployResult(name, stack_id, final, True, len(changes), _outputs_of(stack), elapsed)
     raise AwsError(failure_report(cfn, name, stack, events, change_type))
 
 def _checked_inputs(template: dict[str, Any], nested: dict[str, dict[str, Any]],
@@ -207,29 +206,27 @@ def _change_type(name: str, status: str | None) -> str:
 
 
 def _upload_templates(aws: Aws, template: dict[str, Any], nested: dict[str, dict[str, Any]], request: DeployRequest,
-                      log: Log) -> tuple[dict[str, Any], dict[str, str], list[str]]:
-    """Nested templates (and a root over the inline limit) go to S3; returns the root, where CloudFormation reads it, the URLs."""
+                      log: Log) -> tuple[dict[str, Any], dict[str, str]]:
+    """Nested templates (and a root over the inline limit) go to S3; returns the root and where CloudFormation reads it."""
     from ..serialize import dump
 
     buckets: dict[str, str] = {}  # the resolved bucket, once
-    urls: list[str] = []
     if nested:
         bucket = _need_bucket(request, f"the template has {len(nested)} nested stacks, whose templates CloudFormation reads from S3",
                               aws, buckets, log)
         by_path = {}
         for stem, child in sorted(nested.items()):
             url = _upload(aws, bucket, request.s3_prefix, dump(child, "yaml"), log, buckets.get("owner"))
-            urls.append(url)
             by_path.update({f"stacks/{stem}.{ext}": url for ext in ("yaml", "json")})
         template = _point_nested_stacks(template, by_path)
     body = dump(template, "yaml")
     size = len(body.encode("utf-8"))
     if size <= INLINE_TEMPLATE_BYTES:
-        return template, {"TemplateBody": body}, urls
+        return template, {"TemplateBody": body}
     bucket = _need_bucket(request, f"the template is {size} bytes, over CloudFormation's {INLINE_TEMPLATE_BYTES}-byte inline limit",
                           aws, buckets, log)
     url = _upload(aws, bucket, request.s3_prefix, body, log, buckets.get("owner"))
-    return template, {"TemplateURL": url}, [url, *urls]
+    return template, {"TemplateURL": url}
 
 
 def _parameters(template: dict[str, Any], params: dict[str, str], existing: dict[str, Any] | None) -> list[dict[str, Any]]:
