@@ -428,7 +428,7 @@ def plan_command(spec: Path, fmt: str, split: bool | None, env: str | None) -> N
 @main.command("rules")
 @click.option("--path", "show_path", is_flag=True,
               help="Print the directory of mlmon's cfn-lint rules: cfn-lint --append-rules \"$(mlmon rules --path)\" T.yaml")
-@click.option("--markdown", is_flag=True, help="Print the README's rule table.")
+@click.option("--markdown", is_flag=True, help="Print the rule table of docs/rules.md.")
 @_boundary
 def rules_command(show_path: bool, markdown: bool) -> None:
     """List mlmon's lint rules: ID, severity, what each finds.
@@ -509,7 +509,7 @@ def _solution_from(stem: str) -> str:
 
 
 @main.command("kinds")
-@click.option("--markdown", is_flag=True, help="Print the README's alarm tables.")
+@click.option("--markdown", is_flag=True, help="Print the alarm tables of docs/kinds.md.")
 @_boundary
 def kinds_command(markdown: bool) -> None:
     """List component kinds, their options and alarms with defaults."""
