@@ -107,9 +107,20 @@ def diff_spec(spec: Path, request: DiffRequest, env: str | None = None) -> DiffR
     """Generate SPEC exactly as `mlmon deploy` does and compare it with stack `request.stack_name`."""
     from ..core.pipeline import generate, load_path
 
-    result = generate(load_path(spec, env=env))
-    nested = {stem: t.to_dict() for stem, t in getattr(result, "nested", {}).items()}
-    return diff_templates(Aws(request.target), request, result.template.to_dict(), nested)
+    parsed = load_path(spec, env=env)
+    aws = Aws(request.target)
+    result = generate(parsed)
+    if not result.nested and _has_nested_stacks(aws, request.stack_name):
+        result = generate(parsed, split=True)  # deployed split (generate --split -o DIR): compare like with like
+    nested = {stem: t.to_dict() for stem, t in result.nested.items()}
+    return diff_templates(aws, request, result.template.to_dict(), nested)
+
+
+def _has_nested_stacks(aws: Aws, stack: str) -> bool:
+    cfn = aws.client("cloudformation")
+    if _describe(cfn, stack) is None:
+        return False
+    return any(r.get("ResourceType") == STACK for r in _stack_resources(cfn, stack).values())
 
 
 def diff_templates(aws: Aws, request: DiffRequest, template: dict[str, Any], nested: dict[str, dict[str, Any]]) -> DiffResult:
@@ -185,6 +196,10 @@ def _walk(cfn: Any, stack: dict[str, Any], template: dict[str, Any], nested: dic
                                         f"in the spec but not in stack {label} (logical ID {logical})", label))
             continue
         physical = deployed[logical].get("PhysicalResourceId", "")
+        if not physical:
+            out.findings.append(Finding("missing", WATCHED[kind], logical, f"not created in stack {label} "
+                                        f"({deployed[logical].get('ResourceStatus', 'no status')})", label))
+            continue
         if kind == STACK:
             stem = Path(str(props.get("TemplateURL", ""))).stem
             child = _describe(cfn, physical) if physical.startswith("arn:") else None
@@ -532,5 +547,5 @@ def summary_lines(result: DiffResult) -> list[str]:
 
 def to_json(result: DiffResult) -> str:
     return json.dumps({"stack": result.stack_name, "findings": [f.as_dict() for f in result.findings], "notes": result.notes,
-                       "quiet": sorted(result.quiet),                        "checked": result.checked}, indent=2, sort_keys=True) + "\n"
+                       "quiet": sorted(result.quiet), "checked": result.checked}, indent=2, sort_keys=True) + "\n"
 
