@@ -322,13 +322,16 @@ def harden_command(definition: Path, output: Path | None, topic_arn: str) -> Non
                    "(encrypted, public access blocked) on first use.")
 @click.option("--no-execute", is_flag=True,
               help="Review only: create the change set and print its property-level diff; the stack stays unchanged.")
+@click.option("--revert-drift", is_flag=True,
+              help="Drift-aware change set (DeploymentMode=REVERT_DRIFT): properties changed outside CloudFormation go back to "
+                   "the template; with --no-execute, print the drift per property.")
 @click.option("--s3-prefix", default="mlmon", show_default=True, help="Key prefix of uploaded templates.")
 @click.option("--parameter", "parameters", multiple=True, metavar="KEY=VALUE", help="Stack parameter (repeatable).")
 @click.option("--tag", "tags", multiple=True, metavar="KEY=VALUE", help="Stack tag, propagated to resources (repeatable).")
 @env_option
 @aws_target_options
 @_boundary
-def deploy_command(spec: Path, stack_name: str, s3_bucket: str | None, resolve_s3: bool, no_execute: bool, s3_prefix: str,
+def deploy_command(spec: Path, stack_name: str, s3_bucket: str | None, resolve_s3: bool, no_execute: bool, revert_drift: bool, s3_prefix: str,
                    parameters: tuple[str, ...], tags: tuple[str, ...], env: str | None, region: str | None, profile: str | None,
                    endpoint_url: str | None) -> None:
     """Generate SPEC's template and create or update stack --stack-name through a change set.
@@ -344,7 +347,7 @@ def deploy_command(spec: Path, stack_name: str, s3_bucket: str | None, resolve_s
     from .aws.session import Target
 
     request = DeployRequest(stack_name, Target(region, profile, endpoint_url), parameters, tags, s3_bucket, s3_prefix,
-                            execute=not no_execute, resolve_s3=resolve_s3)
+                            execute=not no_execute, resolve_s3=resolve_s3, revert_drift=revert_drift)
     result = deploy_spec(spec, request, echo_err, env=env)
     if no_execute:
         click.echo(f"ChangeSetId={result.change_set_id}" if result.change_set_id else "ChangeSetId=")
