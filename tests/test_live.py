@@ -15,9 +15,25 @@ import boto3
 import pytest
 from botocore.stub import ANY, Stubber
 
-from mlmon_cli.aws.coverage import CoverageRequest, coverage, to_json, to_markdown, to_text
+from mlmon_cli.aws.coverage import (
+    CoverageRequest,
+    coverage,
+    to_json,
+    to_markdown,
+    to_text,
+)
 from mlmon_cli.aws.diff import drift_lines
-from mlmon_cli.aws.live import ALARM, COMPOSITE, RULE, SUBSCRIPTION, DiffRequest, DiffResult, _Expected, _Live, diff_templates
+from mlmon_cli.aws.live import (
+    ALARM,
+    COMPOSITE,
+    RULE,
+    SUBSCRIPTION,
+    DiffRequest,
+    DiffResult,
+    _Expected,
+    _Live,
+    diff_templates,
+)
 from mlmon_cli.aws.resolve import UNKNOWN, Resolver, differences
 
 REGION = "us-east-1"
@@ -155,8 +171,8 @@ def test_dimension_mismatch_found_through_list_metrics() -> None:
     live.alarms([_expected("ml-latency", Namespace="AWS/SageMaker", MetricName="ModelLatency", Dimensions=dims)])
     aws.done()
     assert [f.line() for f in out.findings] == [
-        "dimension-mismatch: alarm ml-latency: CloudWatch has AWS/SageMaker ModelLatency only with "
-        "{EndpointName=churn-scoring, VariantName=AllTraffic}; the alarm reads {EndpointName=churn-scoring, VariantName=AllTrafic}"]
+        ("dimension-mismatch: alarm ml-latency: CloudWatch has AWS/SageMaker ModelLatency only with "
+         "{EndpointName=churn-scoring, VariantName=AllTraffic}; the alarm reads {EndpointName=churn-scoring, VariantName=AllTrafic}")]
 
 
 def test_metric_with_more_dimensions_than_the_alarm_is_a_mismatch() -> None:

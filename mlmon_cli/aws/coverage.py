@@ -256,8 +256,8 @@ def to_text(result: CoverageResult) -> str:
 def to_markdown(result: CoverageResult) -> str:
     scope = f"stack `{result.stack_name}`" if result.stack_name else f"account, {result.region}"
     lines = [f"# Monitoring coverage ({scope})", "",
-             f"{sum(result.counts.values())} resources checked against {result.alarms} alarms and {result.rules} EventBridge rules: "
-             f"**{len(result.unwatched)} not watched**.", ""]
+             (f"{sum(result.counts.values())} resources checked against {result.alarms} alarms and {result.rules} EventBridge rules: "
+              f"**{len(result.unwatched)} not watched**."), ""]
     lines += ["| kind | resources | not watched |", "|---|---:|---:|"]
     grouped = _by_kind(result)
     lines += [f"| `{kind}` | {n} | {len(grouped.get(kind, []))} |" for kind, n in result.counts.items()]

@@ -281,7 +281,7 @@ class _Live:
                 self.out.quiet.append(name)
         if alarm.get("StateValue") == "INSUFFICIENT_DATA" and statuses and all(s == "ok" for s in statuses):
             window = _window_seconds(alarm)
-            since = alarm.get("StateUpdatedTimestamp")
+            since = alarm.get("StateTransitionedTimestamp") or alarm.get("StateUpdatedTimestamp")  # the state's start, if given
             if window and isinstance(since, dt.datetime):
                 since = since if since.tzinfo else since.replace(tzinfo=dt.UTC)
                 age = (self.now - since).total_seconds()
