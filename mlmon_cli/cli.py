@@ -38,7 +38,8 @@ Exit codes:
   2   command-line usage error
   3   lint found error-level findings
   4   the template would pass a CloudFormation limit (500 resources, 1 MB)
-  5   deploy, delete or fire failed against AWS (failed resources and reasons listed)
+  5   deploy, delete or fire failed against AWS (failed resources and reasons listed),
+      or an AWS call of diff/coverage was refused
   6   fire --strict: an alarm reaches nobody (no SNS action above it, or no
       confirmed subscription on its topic)
   7   diff: deployed monitoring differs from the spec or is dead;

@@ -36,7 +36,7 @@ class Kind:
     option_value: str = "name"  # name | arn: what the spec option takes
 
 
-def _paged(client: Any, operation: str, key: str, **kwargs: Any) -> Iterator[dict[str, Any]]:
+def _paged(client: Any, operation: str, key: str, **kwargs: Any) -> Iterator[Any]:
     for page in client.get_paginator(operation).paginate(**kwargs):
         yield from page.get(key) or []
 
@@ -59,7 +59,7 @@ KINDS = [
     Kind("step_functions", "Step Functions state machines", "state_machine_arn", "stepfunctions",
          lambda c, _a: ((m["name"], m["stateMachineArn"]) for m in _paged(c, "list_state_machines", "stateMachines")), "arn"),
     Kind("glue_job", "Glue jobs", "job_name", "glue",
-         lambda c, a: ((n, _arn(a, "glue", f"job/{n}")) for n in _paged(c, "list_jobs", "JobNames"))),
+         lambda c, a: ((str(n), _arn(a, "glue", f"job/{n}")) for n in _paged(c, "list_jobs", "JobNames"))),
     Kind("sagemaker_endpoint", "SageMaker endpoints", "endpoint_name", "sagemaker",
          lambda c, _a: ((e["EndpointName"], e["EndpointArn"]) for e in _paged(c, "list_endpoints", "Endpoints"))),
     Kind("sagemaker_pipeline", "SageMaker pipelines", "pipeline_name", "sagemaker",
@@ -67,7 +67,7 @@ KINDS = [
     Kind("codepipeline", "CodePipeline pipelines", "pipeline_name", "codepipeline",
          lambda c, a: ((p["name"], _arn(a, "codepipeline", p["name"])) for p in _paged(c, "list_pipelines", "pipelines"))),
     Kind("codebuild", "CodeBuild projects", "project_name", "codebuild",
-         lambda c, a: ((n, _arn(a, "codebuild", f"project/{n}")) for n in _paged(c, "list_projects", "projects"))),
+         lambda c, a: ((str(n), _arn(a, "codebuild", f"project/{n}")) for n in _paged(c, "list_projects", "projects"))),
 ]
 KIND_NAMES = [k.name for k in KINDS]
 

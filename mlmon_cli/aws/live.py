@@ -31,7 +31,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from ..errors import AwsError
-from .resolve import UNKNOWN, Resolver, differences, show
+from .resolve import Resolver, differences, show
 from .session import Aws, Target, aws_errors, error_code, error_message
 
 ALARM, COMPOSITE = "AWS::CloudWatch::Alarm", "AWS::CloudWatch::CompositeAlarm"
@@ -89,7 +89,7 @@ class DiffResult:
 @dataclass(frozen=True)
 class DiffRequest:
     stack_name: str
-    target: Target = Target()
+    target: Target = field(default_factory=Target)
     now: dt.datetime | None = None  # tests pin the clock
 
 
@@ -257,9 +257,7 @@ class _Live:
         actual = dict(alarm)
         for key in ACTION_LISTS:
             actual.setdefault(key, [])
-        if "Dimensions" in wanted and isinstance(wanted["Dimensions"], list):
-            wanted["Dimensions"] = _sorted_dimensions(wanted["Dimensions"])
-            actual["Dimensions"] = _sorted_dimensions(actual.get("Dimensions") or [])
+        wanted, actual = _dimensions_sorted(wanted), _dimensions_sorted(actual)
         if wanted.get("ActionsEnabled") not in (False, "false") and alarm.get("ActionsEnabled") is False:
             self.add("actions-disabled", exp, "ActionsEnabled is false: the alarm changes state but notifies nobody")
             wanted.pop("ActionsEnabled")
@@ -359,7 +357,9 @@ class _Live:
     # ---- rules
     def rules(self, expected: list[_Expected]) -> None:
         self.out.checked["rules"] = len(expected)
-        events = self.aws.client("events") if expected else None
+        if not expected:
+            return
+        events = self.aws.client("events")
         for exp in expected:
             bus, _, name = exp.physical.rpartition("|")
             where = {"Name": name, **({"EventBusName": bus} if bus else {})}
@@ -381,11 +381,12 @@ class _Live:
             wanted = {k: v for k, v in exp.props.items() if k not in NOT_COMPARED}
             wanted.setdefault("State", "ENABLED")
             actual = dict(rule)
-            if isinstance(actual.get("EventPattern"), str):
-                try:
-                    actual["EventPattern"] = json.loads(actual["EventPattern"])
-                except ValueError:
-                    pass
+            for side in (wanted, actual):  # a JSON string or an object: compare them as objects
+                if isinstance(side.get("EventPattern"), str):
+                    try:
+                        side["EventPattern"] = json.loads(side["EventPattern"])
+                    except ValueError:
+                        pass
             actual["Targets"] = sorted(targets, key=lambda t: str(t.get("Id")))
             if isinstance(wanted.get("Targets"), list):
                 wanted["Targets"] = sorted(wanted["Targets"], key=lambda t: str(t.get("Id")) if isinstance(t, dict) else "")
@@ -411,7 +412,9 @@ class _Live:
     # ---- topics and subscriptions
     def topics(self, expected: list[_Expected]) -> None:
         self.out.checked["topics"] = len(expected)
-        sns = self.aws.client("sns") if expected else None
+        if not expected:
+            return
+        sns = self.aws.client("sns")
         for exp in expected:
             try:
                 with aws_errors(f"read topic {exp.physical}"):
@@ -427,12 +430,14 @@ class _Live:
 
     def subscriptions(self, expected: list[_Expected]) -> None:
         self.out.checked["subscriptions"] = len(expected)
-        sns = self.aws.client("sns") if expected else None
+        if not expected:
+            return
+        sns = self.aws.client("sns")
         by_topic: dict[str, list[dict[str, Any]] | None] = {}
         for exp in expected:
             topic, protocol, endpoint = exp.props.get("TopicArn"), exp.props.get("Protocol"), exp.props.get("Endpoint")
-            if any(v is UNKNOWN or not isinstance(v, str) for v in (topic, protocol, endpoint)):
-                continue
+            if not (isinstance(topic, str) and isinstance(protocol, str) and isinstance(endpoint, str)):
+                continue  # unresolved (UNKNOWN) or absent: nothing to look for
             if topic not in by_topic:
                 by_topic[topic] = _list_subscriptions(sns, topic)
             subs = by_topic[topic]
@@ -473,6 +478,16 @@ def _pending(sns: Any, sub: dict[str, Any]) -> bool:
 def _sorted_dimensions(dims: Iterable[Any]) -> list[dict[str, Any]]:
     out = [{"Name": d.get("Name"), "Value": d.get("Value")} for d in dims if isinstance(d, dict)]
     return sorted(out, key=lambda d: (str(d["Name"]), str(d["Value"])))
+
+
+def _dimensions_sorted(node: Any) -> Any:
+    """Every `Dimensions` list (the alarm's, each math query's) in name order: a dimension set has no order."""
+    if isinstance(node, dict):
+        return {k: (sorted(v, key=lambda d: str(d.get("Name")) if isinstance(d, dict) else "") if k == "Dimensions" and isinstance(v, list)
+                    else _dimensions_sorted(v)) for k, v in node.items()}
+    if isinstance(node, list):
+        return [_dimensions_sorted(v) for v in node]
+    return node
 
 
 def _dims_text(dims: list[dict[str, Any]]) -> str:
