@@ -104,6 +104,12 @@ def _list_metrics(aws: FakeAws, found: list[dict[str, Any]], ns: str = "AWS/Lamb
     aws.stub("cloudwatch").add_response("list_metrics", {"Metrics": found}, params)
 
 
+def _history(aws: FakeAws, name: str, *updates: dt.datetime) -> None:
+    aws.stub("cloudwatch").add_response("describe_alarm_history", {"AlarmHistoryItems": [
+        {"AlarmName": name, "Timestamp": t, "HistoryItemType": "ConfigurationUpdate", "HistorySummary": "Alarm updated"} for t in updates]},
+        {"AlarmName": name, "HistoryItemType": "ConfigurationUpdate", "ScanBy": "TimestampDescending", "MaxRecords": 10})
+
+
 def _live(aws: FakeAws) -> tuple[_Live, DiffResult]:
     out = DiffResult("ml")
     return _Live(aws, out, NOW), out  # type: ignore[arg-type]
@@ -143,7 +149,10 @@ def test_missing_changed_and_actions_disabled_alarms() -> None:
     names = ["ml-a", "ml-b", "ml-c", "ml-comp"]
     _describe_alarms(aws, names, [_alarm("ml-a", Threshold=5.0), _alarm("ml-b", ActionsEnabled=False)],
                      [{"AlarmName": "ml-comp", "ActionsEnabled": True, "AlarmActions": [TOPIC], "AlarmRule": 'ALARM("ml-a") OR ALARM("ml-x")'}])
+    _history(aws, "ml-a", NOW - dt.timedelta(hours=5), NOW - dt.timedelta(hours=30))
     _list_metrics(aws, [_metric("AWS/Lambda", "Errors", FunctionName="churn-preprocess")], FunctionName="churn-preprocess")
+    _history(aws, "ml-b")
+    _history(aws, "ml-comp")
     live, out = _live(aws)
     live.alarms([_expected("ml-a"), _expected("ml-b"), _expected("ml-c"),
                  _expected("ml-comp", COMPOSITE, AlarmName="ml-comp", ActionsEnabled=True, AlarmActions=[TOPIC], AlarmRule='ALARM("ml-a") OR ALARM("ml-b")')])
@@ -151,7 +160,7 @@ def test_missing_changed_and_actions_disabled_alarms() -> None:
     lines = sorted(f.line() for f in out.findings)
     assert lines == [
         "actions-disabled: alarm ml-b: ActionsEnabled is false: the alarm changes state but notifies nobody",
-        'changed: alarm ml-a: Threshold: 1 -> 5 (spec -> deployed)',
+        "changed: alarm ml-a: Threshold: 1 -> 5 (spec -> deployed); alarm history: configuration updated 2026-12-04 07:00 UTC",
         'changed: composite alarm ml-comp: AlarmRule: ALARM("ml-a") OR ALARM("ml-b") -> ALARM("ml-a") OR ALARM("ml-x") (spec -> deployed)',
         "missing: alarm ml-c: deleted outside CloudFormation (stack ml still lists it as mlc)",
     ]
@@ -294,6 +303,7 @@ def test_split_output_is_diffed_as_a_whole_with_missing_and_unexpected() -> None
     cfn.add_response("describe_stacks", {"Stacks": [_stack("ml-Critical-X", child_id, {"AlertsTopic": TOPIC})]}, {"StackName": child_id})
     _resources(aws, child_id, [("AAlarm", ALARM, "ml-a")])
     _describe_alarms(aws, ["ml-a"], [_alarm("ml-a", Threshold=3.0)])
+    _history(aws, "ml-a")
     _list_metrics(aws, [_metric("AWS/Lambda", "Errors", FunctionName="churn-preprocess")], FunctionName="churn-preprocess")
     aws.stub("sns").add_response("get_topic_attributes", {"Attributes": {}}, {"TopicArn": TOPIC})
     props = {k: v for k, v in _expected("ml-a").props.items()}

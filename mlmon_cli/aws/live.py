@@ -258,11 +258,27 @@ class _Live:
         for key in ACTION_LISTS:
             actual.setdefault(key, [])
         wanted, actual = _dimensions_sorted(wanted), _dimensions_sorted(actual)
+        found: list[tuple[str, str]] = []
         if wanted.get("ActionsEnabled") not in (False, "false") and alarm.get("ActionsEnabled") is False:
-            self.add("actions-disabled", exp, "ActionsEnabled is false: the alarm changes state but notifies nobody")
+            found.append(("actions-disabled", "ActionsEnabled is false: the alarm changes state but notifies nobody"))
             wanted.pop("ActionsEnabled")
-        for path, want, got in differences(wanted, actual):
-            self.add("changed", exp, f"{path}: {show(want)} -> {show(got)} (spec -> deployed)")
+        found += [("changed", f"{path}: {show(want)} -> {show(got)} (spec -> deployed)") for path, want, got in differences(wanted, actual)]
+        when = self._last_configuration_update(exp.physical) if found else ""
+        for kind, detail in found:
+            self.add(kind, exp, detail + when)
+
+    def _last_configuration_update(self, name: str) -> str:
+        """'; configured <time>' from the alarm's history (kept 30 days, aws-ml-facts-3 §1): when the
+        change was made, to find who made it in CloudTrail. Empty when the history has none."""
+        try:
+            items = self.cw.describe_alarm_history(AlarmName=name, HistoryItemType="ConfigurationUpdate", ScanBy="TimestampDescending",
+                                                   MaxRecords=10).get("AlarmHistoryItems") or []
+        except ClientError:
+            return ""
+        stamps = [i["Timestamp"] for i in items if i.get("HistoryItemType") == "ConfigurationUpdate" and isinstance(i.get("Timestamp"), dt.datetime)]
+        if not stamps:
+            return ""
+        return f"; alarm history: configuration updated {max(stamps).astimezone(dt.UTC):%Y-%m-%d %H:%M} UTC"
 
     def _alarm_alive(self, exp: _Expected, alarm: dict[str, Any]) -> None:
         name = exp.physical
