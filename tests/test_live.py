@@ -390,11 +390,10 @@ def test_coverage_watches_by_alarm_dimension_and_rule_pattern(monkeypatch) -> No
     aws.stub("events").add_response("list_rules", {"Rules": [{"Name": "r", "EventPattern": f'{{"detail": {{"stateMachineArn": ["{sm}by-rule"]}}}}'}]},
                                     {"EventBusName": "default"})
     cfn = aws.stub("cloudformation")
-    cfn.add_client_error("describe_stack_resources", "ValidationError", "Stack for stray-fn does not exist", 400, {"PhysicalResourceId": "stray-fn"})
-    cfn.add_client_error("describe_stack_resources", "ValidationError", "no stack", 400, {"PhysicalResourceId": ANY})
-    cfn.add_response("describe_stack_resources", {"StackResources": [
-        {"StackName": "app", "LogicalResourceId": "Sm", "ResourceType": "AWS::StepFunctions::StateMachine", "Timestamp": NOW,
-         "ResourceStatus": "CREATE_COMPLETE"}]}, {"PhysicalResourceId": "orphan"})
+    app_id = f"arn:aws:cloudformation:{REGION}:{ACCOUNT}:stack/app/1"
+    cfn.add_response("list_stacks", {"StackSummaries": [
+        {"StackName": "app", "StackId": app_id, "StackStatus": "CREATE_COMPLETE", "CreationTime": NOW}]}, {"StackStatusFilter": ANY})
+    _resources(aws, app_id, [("Sm", "AWS::StepFunctions::StateMachine", sm + "orphan")])
     monkeypatch.setattr(coverage_mod, "Aws", lambda _target: aws)
     result = coverage(CoverageRequest(kinds=("lambda", "step_functions")))
     aws.done()
@@ -415,3 +414,35 @@ def test_coverage_rejects_an_unknown_kind() -> None:
 
     with pytest.raises(AwsUsageError, match="--kind lamda: not a kind coverage lists"):
         coverage(CoverageRequest(kinds=("lamda",)))
+
+
+def test_coverage_lists_every_kind_with_its_own_service(monkeypatch) -> None:
+    from mlmon_cli.aws import coverage as coverage_mod
+
+    aws = FakeAws()
+    aws.stub("sts").add_response("get_caller_identity", {"Account": ACCOUNT, "Arn": f"arn:aws:iam::{ACCOUNT}:user/ci", "UserId": "AIDAEXAMPLE"}, {})
+    aws.stub("glue").add_response("list_jobs", {"JobNames": ["features"]}, {})
+    aws.stub("sagemaker").add_response("list_endpoints", {"Endpoints": [
+        {"EndpointName": "scoring", "EndpointArn": f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:endpoint/scoring", "CreationTime": NOW,
+         "LastModifiedTime": NOW, "EndpointStatus": "InService"}]}, {})
+    aws.stub("sagemaker").add_response("list_pipelines", {"PipelineSummaries": [
+        {"PipelineName": "train", "PipelineArn": f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:pipeline/train"}]}, {})
+    aws.stub("codepipeline").add_response("list_pipelines", {"pipelines": [{"name": "release"}]}, {})
+    aws.stub("codebuild").add_response("list_projects", {"projects": ["build"]}, {})
+    aws.stub("cloudwatch").add_response("describe_alarms", {"MetricAlarms": [
+        _alarm("a", Dimensions=[{"Name": "JobName", "Value": "features"}]),
+        {k: v for k, v in _alarm("m").items() if k not in ("MetricName", "Namespace", "Statistic", "Dimensions")} | {"Metrics": [
+            {"Id": "q", "Expression": "SELECT SUM(FailedBuilds) FROM \"AWS/CodeBuild\" WHERE ProjectName = 'build'", "Period": 300}]}]},
+        {"AlarmTypes": ["MetricAlarm"]})
+    aws.stub("events").add_response("list_event_buses", {"EventBuses": [{"Name": "default"}, {"Name": "ml"}]}, {})
+    aws.stub("events").add_response("list_rules", {"Rules": []}, {"EventBusName": "default"})
+    aws.stub("events").add_response("list_rules", {"Rules": [{"Name": "r", "EventPattern": '{"detail": {"pipeline": ["release"]}}'}]},
+                                    {"EventBusName": "ml"})
+    aws.stub("cloudformation").add_client_error("list_stacks", "AccessDenied", "no", 403, {"StackStatusFilter": ANY})
+    monkeypatch.setattr(coverage_mod, "Aws", lambda _target: aws)
+    result = coverage(CoverageRequest(kinds=("glue_job", "sagemaker_endpoint", "sagemaker_pipeline", "codepipeline", "codebuild")))
+    aws.done()
+    assert result.counts == {"glue_job": 1, "sagemaker_endpoint": 1, "sagemaker_pipeline": 1, "codepipeline": 1, "codebuild": 1}
+    assert [(u.kind, u.name, u.start) for u in result.unwatched] == [
+        ("sagemaker_endpoint", "scoring", '- {kind: sagemaker_endpoint, name: scoring, endpoint_name: "scoring"}'),
+        ("sagemaker_pipeline", "train", '- {kind: sagemaker_pipeline, name: train, pipeline_name: "train"}')]

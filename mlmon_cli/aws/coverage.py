@@ -5,8 +5,8 @@ reports ML resources without alarms. This lists each kind's resources with its o
 call, reads every metric alarm (DescribeAlarms, dimensions of the metric and of each math query)
 and every EventBridge rule of every bus (ListRules, the event pattern's values), and calls a
 resource watched when its name or ARN is one of those values (or appears in a Metrics Insights
-query). Whoever created the resources, in any stack or none: a resource managed by a stack is
-found with DescribeStackResources and gets `mlmon init --from-stack`, any other a spec snippet.
+query). Whoever created the resources, in any stack or none: a resource a stack manages (found
+through ListStacks and ListStackResources) gets `mlmon init --from-stack`, any other a spec snippet.
 A kind whose list call fails (no permission, service not offered in the Region) is reported as
 not checked, never as watched.
 """
@@ -132,11 +132,12 @@ def coverage(request: CoverageRequest) -> CoverageResult:
         found[kind.name] = resources
         result.counts[kind.name] = len(resources)
     values, expressions = _watched_values(aws, result)
+    stacks = _Stacks(aws)
     for kind in KINDS:
         for name, arn in found.get(kind.name, []):
             if name in values or arn in values or any(name in e or arn in e for e in expressions):
                 continue
-            stack = request.stack_name or _managing_stack(aws, name, arn)
+            stack = request.stack_name or stacks.of(name, arn)
             result.unwatched.append(Unwatched(kind.name, name, arn, stack, _start(kind, name, arn, stack, aws.region)))
     return result
 
@@ -207,16 +208,30 @@ def _stack_physical_ids(aws: Aws, stack: str) -> set[str]:
     return ids
 
 
-def _managing_stack(aws: Aws, name: str, arn: str) -> str | None:
-    cfn = aws.client("cloudformation")
-    for physical in (name, arn):
-        try:
-            found = cfn.describe_stack_resources(PhysicalResourceId=physical).get("StackResources") or []
-        except (ClientError, BotoCoreError):
-            continue
-        if found:
-            return str(found[0].get("StackName")) or None
-    return None
+class _Stacks:
+    """Physical ID -> the stack that manages it, read once (ListStacks, then ListStackResources of each
+    live stack, nested ones included) when the first unwatched resource needs it. DescribeStackResources
+    by physical ID alone would cost a call per resource, and LocalStack 4.14 does not answer it."""
+
+    LIVE = ["CREATE_COMPLETE", "UPDATE_COMPLETE", "UPDATE_ROLLBACK_COMPLETE", "IMPORT_COMPLETE", "IMPORT_ROLLBACK_COMPLETE",
+            "ROLLBACK_COMPLETE", "UPDATE_COMPLETE_CLEANUP_IN_PROGRESS", "UPDATE_IN_PROGRESS", "CREATE_IN_PROGRESS"]
+
+    def __init__(self, aws: Aws):
+        self.aws = aws
+        self.by_physical: dict[str, str] | None = None
+
+    def of(self, name: str, arn: str) -> str | None:
+        if self.by_physical is None:
+            self.by_physical = {}
+            cfn = self.aws.client("cloudformation")
+            try:
+                for stack in _paged(cfn, "list_stacks", "StackSummaries", StackStatusFilter=self.LIVE):
+                    for summary in _paged(cfn, "list_stack_resources", "StackResourceSummaries", StackName=stack["StackId"]):
+                        if summary.get("PhysicalResourceId"):
+                            self.by_physical.setdefault(summary["PhysicalResourceId"], stack["StackName"])
+            except (ClientError, BotoCoreError):
+                pass  # no stack attribution: each resource gets a spec snippet instead
+        return self.by_physical.get(name) or self.by_physical.get(arn)
 
 
 def _start(kind: Kind, name: str, arn: str, stack: str | None, region: str) -> str:

@@ -52,6 +52,15 @@ def _resources(account: Account, *, state_machines: list[str], functions: list[s
                                                   Code={"ZipFile": code.getvalue()})
 
 
+def _app_stack(account: Account, stack: str, state_machine: str) -> None:
+    """An application stack someone else deployed, holding one state machine."""
+    template = {"Resources": {"Flow": {"Type": "AWS::StepFunctions::StateMachine", "Properties": {
+        "StateMachineName": state_machine, "RoleArn": f"arn:aws:iam::{account.id}:role/app", "DefinitionString": DEFINITION}}}}
+    cfn = account.client("cloudformation")
+    cfn.create_stack(StackName=stack, TemplateBody=json.dumps(template))
+    cfn.get_waiter("stack_create_complete").wait(StackName=stack, WaiterConfig={"Delay": 1, "MaxAttempts": 60})
+
+
 def _spec(tmp_path: Path, account: Account) -> Path:
     path = tmp_path / "live.yaml"
     path.write_text(SPEC.format(account=account.id))
@@ -103,17 +112,22 @@ def test_diff_and_coverage_against_localstack(deployed, tmp_path) -> None:
     assert all(f["first_step"] for f in as_json["findings"])
 
     _resources(account, state_machines=["live-orphan"], functions=["live-stray"])
+    _app_stack(account, "live-app", "live-app-flow")
     report = _cli(account, tmp_path, "coverage", "--kind", "step_functions", "--kind", "lambda")
     assert report.exit_code == 7, report.stdout + report.stderr
-    named = [line.strip() for line in report.stdout.splitlines() if line.startswith("  ") and not line.startswith("    ")]
-    assert sorted(named) == ["live-notify", "live-orphan", "live-stray"]  # live-nightly and live-prep are watched
-    assert "Step Functions state machines (step_functions): 1 of 2 not watched" in report.stdout
+    named = [line.split()[0] for line in report.stdout.splitlines() if line.startswith("  ") and not line.startswith("    ")]
+    assert sorted(named) == ["live-app-flow", "live-notify", "live-orphan", "live-stray"]  # live-nightly and live-prep are watched
+    assert "Step Functions state machines (step_functions): 2 of 3 not watched" in report.stdout
+    assert "  live-app-flow  (stack live-app)\n    start: mlmon init --from-stack live-app --region us-east-1" in report.stdout
     assert f'state_machine_arn: "arn:aws:states:us-east-1:{ACCOUNT}:stateMachine:live-orphan"' in report.stdout
     markdown = _cli(account, tmp_path, "coverage", "--kind", "step_functions", "--format", "markdown")
     assert markdown.exit_code == 7 and "| `live-orphan` | - |" in markdown.stdout and "live-nightly" not in markdown.stdout
-    in_stack = _cli(account, tmp_path, "coverage", "--stack-name", "live", "--kind", "step_functions", "--format", "json")
-    assert in_stack.exit_code == 0, in_stack.stderr  # the monitoring stack holds no state machine
-    assert json.loads(in_stack.stdout)["unwatched"] == []
+    monitoring = _cli(account, tmp_path, "coverage", "--stack-name", "live", "--kind", "step_functions", "--format", "json")
+    assert monitoring.exit_code == 0, monitoring.stderr  # the monitoring stack holds no state machine
+    assert json.loads(monitoring.stdout)["unwatched"] == []
+    app = _cli(account, tmp_path, "coverage", "--stack-name", "live-app", "--kind", "step_functions", "--format", "json")
+    assert app.exit_code == 7
+    assert [(u["name"], u["stack"]) for u in json.loads(app.stdout)["unwatched"]] == [("live-app-flow", "live-app")]
 
 
 def test_a_watched_resource_that_does_not_exist(localstack, tmp_path) -> None:
