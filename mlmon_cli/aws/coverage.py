@@ -213,8 +213,8 @@ class _Stacks:
     live stack, nested ones included) when the first unwatched resource needs it. DescribeStackResources
     by physical ID alone would cost a call per resource, and LocalStack 4.14 does not answer it."""
 
-    LIVE = ["CREATE_COMPLETE", "UPDATE_COMPLETE", "UPDATE_ROLLBACK_COMPLETE", "IMPORT_COMPLETE", "IMPORT_ROLLBACK_COMPLETE",
-            "ROLLBACK_COMPLETE", "UPDATE_COMPLETE_CLEANUP_IN_PROGRESS", "UPDATE_IN_PROGRESS", "CREATE_IN_PROGRESS"]
+    LIVE = ("CREATE_COMPLETE", "UPDATE_COMPLETE", "UPDATE_ROLLBACK_COMPLETE", "IMPORT_COMPLETE", "IMPORT_ROLLBACK_COMPLETE",
+            "ROLLBACK_COMPLETE", "UPDATE_COMPLETE_CLEANUP_IN_PROGRESS", "UPDATE_IN_PROGRESS", "CREATE_IN_PROGRESS")
 
     def __init__(self, aws: Aws):
         self.aws = aws
@@ -225,7 +225,7 @@ class _Stacks:
             self.by_physical = {}
             cfn = self.aws.client("cloudformation")
             try:
-                for stack in _paged(cfn, "list_stacks", "StackSummaries", StackStatusFilter=self.LIVE):
+                for stack in _paged(cfn, "list_stacks", "StackSummaries", StackStatusFilter=list(self.LIVE)):
                     for summary in _paged(cfn, "list_stack_resources", "StackResourceSummaries", StackName=stack["StackId"]):
                         if summary.get("PhysicalResourceId"):
                             self.by_physical.setdefault(summary["PhysicalResourceId"], stack["StackName"])
