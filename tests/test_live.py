@@ -219,16 +219,25 @@ def test_watched_resource_gone_versus_not_run_yet() -> None:
 def test_evaluation_error_and_insufficient_data_longer_than_the_window() -> None:
     aws = FakeAws()
     broken = _alarm("ml-broken", EvaluationState="EVALUATION_ERROR", StateReason="metric math: division by zero")
-    stuck = _alarm("ml-stuck", StateValue="INSUFFICIENT_DATA", StateUpdatedTimestamp=NOW - dt.timedelta(hours=2))
-    fresh = _alarm("ml-fresh", StateValue="INSUFFICIENT_DATA", StateUpdatedTimestamp=NOW - dt.timedelta(seconds=100))
-    _describe_alarms(aws, ["ml-broken", "ml-stuck", "ml-fresh"], [broken, stuck, fresh])
-    _list_metrics(aws, [_metric("AWS/Lambda", "Errors", FunctionName="churn-preprocess")], FunctionName="churn-preprocess")
+    stuck = _alarm("ml-stuck", StateValue="INSUFFICIENT_DATA", StateTransitionedTimestamp=NOW - dt.timedelta(hours=5))
+    between_runs = _alarm("ml-weekly", StateValue="INSUFFICIENT_DATA", StateTransitionedTimestamp=NOW - dt.timedelta(hours=5),
+                          Dimensions=[{"Name": "FunctionName", "Value": "weekly"}])
+    fresh = _alarm("ml-fresh", StateValue="INSUFFICIENT_DATA", StateTransitionedTimestamp=NOW - dt.timedelta(hours=3))
+    _describe_alarms(aws, ["ml-broken", "ml-stuck", "ml-weekly", "ml-fresh"], [broken, stuck, between_runs, fresh])
+    found = [_metric("AWS/Lambda", "Errors", FunctionName="churn-preprocess")]
+    _list_metrics(aws, found, FunctionName="churn-preprocess")
+    recently = {"Namespace": "AWS/Lambda", "MetricName": "Errors", "RecentlyActive": "PT3H"}
+    aws.stub("cloudwatch").add_response("list_metrics", {"Metrics": found},
+                                        {**recently, "Dimensions": [{"Name": "FunctionName", "Value": "churn-preprocess"}]})
+    _list_metrics(aws, [_metric("AWS/Lambda", "Errors", FunctionName="weekly")], FunctionName="weekly")
+    aws.stub("cloudwatch").add_response("list_metrics", {"Metrics": []}, {**recently, "Dimensions": [{"Name": "FunctionName", "Value": "weekly"}]})
     live, out = _live(aws)
-    live.alarms([_expected("ml-broken"), _expected("ml-stuck"), _expected("ml-fresh")])
+    live.alarms([_expected("ml-broken"), _expected("ml-stuck"), _expected("ml-weekly", Dimensions=[{"Name": "FunctionName", "Value": "weekly"}]),
+                 _expected("ml-fresh")])
     aws.done()
     assert [f.line() for f in sorted(out.findings)] == [
         "evaluation-error: alarm ml-broken: EvaluationState EVALUATION_ERROR: metric math: division by zero",
-        "insufficient-data: alarm ml-stuck: INSUFFICIENT_DATA for 2.0 h, longer than its 300 s window, although its metric reports",
+        "insufficient-data: alarm ml-stuck: INSUFFICIENT_DATA for 5.0 h although its metric received data in the last 3 h (window 300 s)",
     ]
 
 

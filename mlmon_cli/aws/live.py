@@ -11,8 +11,8 @@ rule, topic and subscription back from its own service:
   `rule-disabled`, `subscription-pending`, `subscription-gone`;
 - dead monitoring: `dimension-mismatch` (ListMetrics has the metric under other dimensions),
   `resource-gone` (no data and the watched resource does not exist), `evaluation-error`
-  (`EvaluationState` EVALUATION_ERROR/FAILURE), `insufficient-data` (INSUFFICIENT_DATA longer than
-  the alarm's window although its metric reports), `failed-invocations` (a rule's
+  (`EvaluationState` EVALUATION_ERROR/FAILURE), `insufficient-data` (INSUFFICIENT_DATA for longer
+  than 3 hours plus the alarm's window although its metric received data in those 3 hours), `failed-invocations` (a rule's
   `AWS/Events FailedInvocations` over the last 24 hours).
 
 An alarm whose watched resource exists but has published nothing yet (never ran) is not dead: it
@@ -40,6 +40,7 @@ WATCHED = {ALARM: "alarm", COMPOSITE: "composite alarm", RULE: "rule", TOPIC: "t
 NOT_COMPARED = {"AlarmName", "Tags", "ActionConfiguration", "Name", "EventBusName", "TopicName"}
 ACTION_LISTS = ("AlarmActions", "OKActions", "InsufficientDataActions")
 FAILED_WINDOW = dt.timedelta(hours=24)
+RECENT = dt.timedelta(hours=3)  # ListMetrics RecentlyActive=PT3H
 
 # What each finding means for the person on call, and the first thing to do (README "Day 2").
 FIRST_STEP = {
@@ -294,14 +295,28 @@ class _Live:
             elif status.startswith("quiet:") and name not in self.out.quiet:
                 self.out.quiet.append(name)
         if alarm.get("StateValue") == "INSUFFICIENT_DATA" and statuses and all(s == "ok" for s in statuses):
-            window = _window_seconds(alarm)
-            since = alarm.get("StateTransitionedTimestamp") or alarm.get("StateUpdatedTimestamp")  # the state's start, if given
-            if window and isinstance(since, dt.datetime):
-                since = since if since.tzinfo else since.replace(tzinfo=dt.UTC)
-                age = (self.now - since).total_seconds()
-                if age > window:
-                    self.add("insufficient-data", exp, f"INSUFFICIENT_DATA for {age / 3600:.1f} h, longer than its {window} s window, "
-                                                       "although its metric reports")
+            self._stuck(exp, alarm)
+
+    def _stuck(self, exp: _Expected, alarm: dict[str, Any]) -> None:
+        """INSUFFICIENT_DATA since before the last RECENT hours plus its window, while ListMetrics
+        (`RecentlyActive=PT3H`) says its metric received data in those hours: the alarm saw data
+        arrive and still cannot evaluate it (statistic, unit or period that matches no datapoint).
+        A metric that stopped reporting (a weekly job between runs) is not called stuck."""
+        window = _window_seconds(alarm)
+        since = alarm.get("StateTransitionedTimestamp") or alarm.get("StateUpdatedTimestamp")  # the state's start, if given
+        if not window or not isinstance(since, dt.datetime):
+            return
+        since = since if since.tzinfo else since.replace(tzinfo=dt.UTC)
+        age = (self.now - since).total_seconds()
+        if age <= RECENT.total_seconds() + window:
+            return
+        for metric in _metrics_of(alarm):
+            dims = _sorted_dimensions(metric.get("Dimensions") or [])
+            recent = self._list_metrics(metric["Namespace"], metric["MetricName"], dims, recently_active=True)
+            if not any(_sorted_dimensions(m.get("Dimensions") or []) == dims for m in recent):
+                return
+        self.add("insufficient-data", exp, f"INSUFFICIENT_DATA for {age / 3600:.1f} h although its metric received data in the last "
+                                           f"{RECENT.total_seconds() / 3600:.0f} h (window {window} s)")
 
     def metric_status(self, metric: dict[str, Any]) -> str:
         """ok | mismatch: ... | gone: ... | quiet: ... for one metric the alarm reads.
@@ -332,8 +347,10 @@ class _Live:
         self.metric_cache[key] = status
         return status
 
-    def _list_metrics(self, namespace: str, metric_name: str, dims: list[dict[str, str]]) -> list[dict[str, Any]]:
+    def _list_metrics(self, namespace: str, metric_name: str, dims: list[dict[str, str]], recently_active: bool = False) -> list[dict[str, Any]]:
         args: dict[str, Any] = {"Namespace": namespace, "MetricName": metric_name}
+        if recently_active:
+            args["RecentlyActive"] = "PT3H"  # the only value ListMetrics accepts (aws-ml-facts-3 §2)
         if dims:
             args["Dimensions"] = [{"Name": d["Name"], "Value": d["Value"]} for d in dims]
         metrics: list[dict[str, Any]] = []
