@@ -112,15 +112,16 @@ def cfn_text(value: Any) -> Any:
             if not isinstance(text, str):
                 return json.dumps(value, sort_keys=True)
             for name, var in variables.items():
-                text = text.replace("${%s}" % name, str(cfn_text(var)) if isinstance(cfn_text(var), str) else "${%s}" % name)
+                shown = cfn_text(var)
+                text = text.replace(f"${{{name}}}", shown if isinstance(shown, str) else f"${{{name}}}")
             return text
         if fn == "Ref" and isinstance(arg, str):
-            return "${%s}" % arg
+            return f"${{{arg}}}"
         if fn == "Fn::GetAtt":
             parts = arg if isinstance(arg, list) else str(arg).split(".", 1)
-            return "${%s}" % ".".join(str(cfn_text(p)) for p in parts)
+            return "${" + ".".join(str(cfn_text(p)) for p in parts) + "}"
         if fn == "Fn::ImportValue":
-            return "${ImportValue %s}" % cfn_text(arg)
+            return f"${{ImportValue {cfn_text(arg)}}}"
         if fn == "Fn::Join" and isinstance(arg, list) and len(arg) == 2 and isinstance(arg[1], list):
             return str(cfn_text(arg[0])).join(str(cfn_text(p)) for p in arg[1])
         return json.dumps(value, sort_keys=True)
