@@ -111,6 +111,7 @@ def generate_command(spec: Path, output: Path | None, fmt: str | None, split: bo
 
     gc.disable()  # builds allocate many small objects and free none; collection passes only cost time
     parsed = load_path(spec, env=env)
+    _refuse_own_input(output, spec, getattr(parsed.cfn, "app", None))
     fmt = fmt or ("json" if output is not None and output.suffix == ".json" else "yaml")
     to_directory = output is not None and str(output) != "-" and (output.is_dir() or output.suffix not in (".yaml", ".yml", ".json", ".template"))
     if split is None and not to_directory:
@@ -150,6 +151,28 @@ def generate_command(spec: Path, output: Path | None, fmt: str | None, split: bo
     if parsed.notifications.emails:
         click.echo("mlmon: after deploying, each address must confirm its subscription email: "
                    + ", ".join(parsed.notifications.emails), err=True)
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    try:
+        return a.resolve() == b.resolve()
+    except OSError:
+        return False
+
+
+def _refuse_own_input(output: Path | None, spec: Path, app: Any) -> None:
+    """`generate -o` onto its own spec or the spec's input template would replace what the next
+    `generate` reads (issue 19: the next run then failed with 'rename it in your template' errors)."""
+    if output is None or str(output) == "-":
+        return
+    suggestion = f"-o {output.with_name(output.stem + '-monitored' + (output.suffix or '.yaml'))}"
+    if _same_file(output, spec):
+        raise InputFileError(f"mlmon: -o {output} is the spec itself: generate would replace it with the template; "
+                             f"nothing written. Write the template to another file, e.g. {suggestion}")
+    if app is not None and _same_file(output, Path(app.file)):
+        raise InputFileError(f"mlmon: -o {output} is the spec's input template (template: in {spec}): generate would replace "
+                             "your template with the merged output and the next generate would read that; nothing written. "
+                             f"Write the merged output to another file, e.g. {suggestion}, and deploy that")
 
 
 def _write_directory(directory: Path, files: dict[str, str]) -> None:
@@ -558,10 +581,11 @@ def schema_command() -> None:
 @click.option("--from-stack", "from_stack", default=None, metavar="STACK_NAME",
               help="A deployed stack: read the physical names of its resources (a separate monitoring stack).")
 @click.option("-o", "--output", type=click.Path(dir_okay=False, allow_dash=True, path_type=Path), default=None,
-              help="Write the spec here (atomically) instead of stdout.")
+              help="Write the spec here (atomically) instead of stdout; an existing file needs --force.")
+@click.option("--force", is_flag=True, help="Replace the -o file when it exists (your edits to it are lost).")
 @aws_target_options
 @_boundary
-def init_command(from_template: Path | None, from_stack: str | None, output: Path | None, region: str | None,
+def init_command(from_template: Path | None, from_stack: str | None, output: Path | None, force: bool, region: str | None,
                  profile: str | None, endpoint_url: str | None) -> None:
     """Write a commented starter spec that monitors an existing template or stack.
 
@@ -577,6 +601,9 @@ def init_command(from_template: Path | None, from_stack: str | None, output: Pat
 
     if (from_template is None) == (from_stack is None):
         raise click.UsageError("give exactly one of --from-template or --from-stack")
+    if output is not None and str(output) != "-" and output.exists() and not force:
+        raise InputFileError(f"mlmon: {output} exists: init would replace it and lose your edits; nothing written. "
+                             "Pass --force to replace it, or write the new spec elsewhere with -o")
     if from_stack is not None:
         from .aws.session import Target
         from .discover.stack import spec_from_stack

@@ -95,3 +95,43 @@ def test_every_command_exits_0_on_every_corpus_spec(runner, tmp_path: Path, monk
             if res.exit_code != 0:
                 failures.append(f"{template.name}: {' '.join(command)} exit {res.exit_code}: {res.output[-300:]}")
     assert failures == []
+
+
+# ---- no silent overwrite (part 2) ------------------------------------------------------------
+def _snapshot(folder: Path) -> dict[str, bytes]:
+    return {p.name: p.read_bytes() for p in sorted(folder.iterdir())}
+
+
+def test_generate_refuses_to_write_over_its_input_template(runner, adopted: Path, monkeypatch) -> None:
+    monkeypatch.chdir(adopted)
+    before = _snapshot(adopted)
+    res = runner.invoke(main, ["generate", "monitoring.yaml", "-o", "app.yaml"])
+    assert res.exit_code == 1
+    assert res.stderr == (
+        "mlmon: -o app.yaml is the spec's input template (template: in monitoring.yaml): generate would replace your "
+        "template with the merged output and the next generate would read that; nothing written. Write the merged "
+        "output to another file, e.g. -o app-monitored.yaml, and deploy that\n")
+    assert _snapshot(adopted) == before
+
+
+def test_generate_refuses_to_write_over_its_spec(runner, adopted: Path, monkeypatch) -> None:
+    monkeypatch.chdir(adopted)
+    before = _snapshot(adopted)
+    res = runner.invoke(main, ["generate", "monitoring.yaml", "-o", "./monitoring.yaml"])
+    assert res.exit_code == 1
+    assert res.stderr == ("mlmon: -o monitoring.yaml is the spec itself: generate would replace it with the template; "
+                          "nothing written. Write the template to another file, e.g. -o monitoring-monitored.yaml\n")
+    assert _snapshot(adopted) == before
+
+
+def test_init_refuses_to_replace_a_spec_without_force(runner, adopted: Path, monkeypatch) -> None:
+    monkeypatch.chdir(adopted)
+    before = _snapshot(adopted)
+    res = runner.invoke(main, ["init", "--from-template", "app.yaml", "-o", "monitoring.yaml"])
+    assert res.exit_code == 1
+    assert res.stderr == ("mlmon: monitoring.yaml exists: init would replace it and lose your edits; nothing written. "
+                          "Pass --force to replace it, or write the new spec elsewhere with -o\n")
+    assert _snapshot(adopted) == before
+    res = runner.invoke(main, ["init", "--from-template", "app.yaml", "-o", "monitoring.yaml", "--force"])
+    assert res.exit_code == 0, res.output
+    assert (adopted / "monitoring.yaml").read_text() != before["monitoring.yaml"].decode()
