@@ -112,6 +112,9 @@ def generate_command(spec: Path, output: Path | None, fmt: str | None, split: bo
     gc.disable()  # builds allocate many small objects and free none; collection passes only cost time
     parsed = load_path(spec, env=env)
     _refuse_own_input(output, spec, getattr(parsed.cfn, "app", None))
+    if split and getattr(parsed.cfn, "app", None) is not None:
+        raise click.UsageError("--split: a spec with 'template:' writes one merged template (your resources plus the "
+                               "monitoring); it is refused past a CloudFormation limit (exit 4), never split")
     fmt = fmt or ("json" if output is not None and output.suffix == ".json" else "yaml")
     to_directory = output is not None and str(output) != "-" and (output.is_dir() or output.suffix not in (".yaml", ".yml", ".json", ".template"))
     if split is None and not to_directory:
@@ -119,6 +122,8 @@ def generate_command(spec: Path, output: Path | None, fmt: str | None, split: bo
     try:
         result = generate(parsed, split=split, nested_ext=fmt)
     except LimitError as exc:
+        if getattr(parsed.cfn, "app", None) is not None:
+            raise
         raise LimitError(f"{exc}; write a split output into a directory with -o DIRECTORY") from None
     files = dump_all({f"template.{fmt}": result.template, **{f"stacks/{stem}.{fmt}": t for stem, t in result.nested.items()}}, fmt)
     sizes = {name: len(text.encode("utf-8")) for name, text in files.items()}

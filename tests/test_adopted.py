@@ -135,3 +135,42 @@ def test_init_refuses_to_replace_a_spec_without_force(runner, adopted: Path, mon
     res = runner.invoke(main, ["init", "--from-template", "app.yaml", "-o", "monitoring.yaml", "--force"])
     assert res.exit_code == 0, res.output
     assert (adopted / "monitoring.yaml").read_text() != before["monitoring.yaml"].decode()
+
+
+# ---- never an undeployable merged output (part 3) ----------------------------------------------
+def _functions_template(count: int) -> str:
+    lines = ["AWSTemplateFormatVersion: '2010-09-09'", "Resources:"]
+    for i in range(count):
+        lines += [f"  Fn{i}:", "    Type: AWS::Lambda::Function", "    Properties:", "      Runtime: python3.12",
+                  "      Handler: index.handler", "      Role: arn:aws:iam::123456789012:role/r", "      Timeout: 60",
+                  "      Code:", "        ZipFile: 'def handler(e, c): return 1'"]
+    return "\n".join(lines) + "\n"
+
+
+def test_70_functions_merged_is_refused_with_exit_4_naming_the_limit(runner, tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "app.yaml").write_text(_functions_template(70))
+    assert runner.invoke(main, ["init", "--from-template", "app.yaml", "-o", "monitoring.yaml"]).exit_code == 0
+    before = _snapshot(tmp_path)
+    for command in (["generate", "monitoring.yaml", "-o", "out.yaml"], ["validate", "monitoring.yaml"], ["plan", "monitoring.yaml"]):
+        res = runner.invoke(main, command)
+        assert res.exit_code == 4, res.output
+        assert res.stderr == (
+            "mlmon: the merged template would have 568 resources (70 of app.yaml + 498 of mlmon); CloudFormation allows "
+            "500 per template. Nothing written. Watch fewer resources (remove components from the spec), or monitor from "
+            "a separate stack: mlmon init --from-stack STACK_NAME (its output splits into nested stacks)\n")
+    assert _snapshot(tmp_path) == before
+    res = runner.invoke(main, ["generate", "monitoring.yaml", "-o", "out", "--split"])
+    assert res.exit_code == 2 and "never split" in res.stderr
+
+
+def test_60_functions_merged_fit_one_template(runner, tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "app.yaml").write_text(_functions_template(60))
+    assert runner.invoke(main, ["init", "--from-template", "app.yaml", "-o", "monitoring.yaml"]).exit_code == 0
+    res = runner.invoke(main, ["generate", "monitoring.yaml", "-o", "out.yaml"])
+    assert res.exit_code == 0, res.output
+    from cfnlint.decode import decode_str
+
+    merged, _ = decode_str((tmp_path / "out.yaml").read_text())
+    assert 60 < len(merged["Resources"]) <= 500

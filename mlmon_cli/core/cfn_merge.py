@@ -14,7 +14,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from ..errors import Problem, SpecError
+from ..errors import LimitError, Problem, SpecError
+from ..limits import MAX_OUTPUTS, MAX_RESOURCES
 
 TOKEN = re.compile(r"\$\{([^}!][^}]*)\}")
 _WHOLE = re.compile(r"^\$\{([A-Za-z0-9]+)(?:\.([A-Za-z0-9.]+))?\}$")
@@ -56,7 +57,25 @@ def finish(data: dict[str, Any], cfn: Any, owners: dict[str, str]) -> dict[str, 
     conditions = {rid: cfn.condition_of(owner) for rid, owner in owners.items() if cfn.condition_of(owner)}
     conditions.update({rid: r["Condition"] for rid, r in cfn.app.resources.items()
                        if isinstance(r, dict) and isinstance(r.get("Condition"), str)})
-    return _merge(cfn.app, data, conditions)
+    merged = _merge(cfn.app, data, conditions)
+    check_merged_limits(merged, cfn.app)
+    return merged
+
+
+MAX_PARAMETERS = 200  # parameters per template (CloudFormation quotas)
+
+
+def check_merged_limits(merged: dict[str, Any], app: Any) -> None:
+    """Raise LimitError (exit 4) when the merged template passes a per-template count CloudFormation
+    refuses: never a merged output that cannot deploy. (The 1 MB size is checked on the written text.)"""
+    for section, limit in (("Resources", MAX_RESOURCES), ("Outputs", MAX_OUTPUTS), ("Parameters", MAX_PARAMETERS)):
+        total, theirs = len(merged.get(section) or {}), len(app.data.get(section) or {})
+        if total > limit:
+            raise LimitError(
+                f"mlmon: the merged template would have {total} {section.lower()} ({theirs} of {app.file} + {total - theirs} "
+                f"of mlmon); CloudFormation allows {limit} per template. Nothing written. Watch fewer resources "
+                "(remove components from the spec), or monitor from a separate stack: "
+                "mlmon init --from-stack STACK_NAME (its output splits into nested stacks)")
 
 
 def _resolve(value: Any, known: set[str], imports: dict[str, Any]) -> Any:
