@@ -619,9 +619,22 @@ def init_command(from_template: Path | None, from_stack: str | None, output: Pat
         app = load_app_template(from_template, str(from_template))
         base = output.parent if output is not None and str(output) != "-" else Path(".")
         ref = os.path.relpath(from_template.resolve(), base.resolve())
-        found = spec_from_template(app, ref, _solution_from(from_template.stem), str(from_template))
+        found = spec_from_template(app, ref, _solution_from(_solution_stem(from_template)), str(from_template))
     _write(output, found.text)
     click.echo(f"mlmon: {len(found.watched)} resource(s) watched, {len(found.skipped)} not watched (listed as comments)", err=True)
+
+
+# File stems that name no application (SAM's default `template.yaml`): two apps would share the solution name.
+_GENERIC_STEMS = {"template", "templates", "app", "main", "stack", "packaged", "sam", "cfn", "cloudformation", "infra",
+                  "infrastructure", "deploy", "root", "master", "index", "output"}
+
+
+def _solution_stem(template: Path) -> str:
+    """The template's file stem, or its folder's name when the stem is generic (`template`), else `app`."""
+    for candidate in (template.stem, template.resolve().parent.name):
+        if re.sub(r"[^a-z]", "", candidate.lower().split(".")[0]) not in _GENERIC_STEMS and re.search("[A-Za-z]", candidate):
+            return candidate
+    return "app"
 
 
 def _solution_from(stem: str) -> str:

@@ -167,6 +167,7 @@ def plan_from_templates(templates: dict[str, dict[str, Any]], bill: Any = None, 
         (stem, logical): res for stem, tpl in templates.items() for logical, res in (tpl.get("Resources") or {}).items()
     }
     topics = _topics(parent)
+    parameters = {name for tpl in templates.values() for name in (tpl.get("Parameters") or {})}  # a topic ARN given to the stack
     names = {key: (res.get("Properties") or {}).get("AlarmName", key[1]) for key, res in resources.items()
              if res.get("Type") in (ALARM, COMPOSITE)}
     parents, children = _hierarchy(resources, templates, _stack_stems(parent))
@@ -194,14 +195,18 @@ def plan_from_templates(templates: dict[str, dict[str, Any]], bill: Any = None, 
             rows.append(Row("alarm", names[key], component_of.get(key, "?"), *_watch(props), _severity(props, key, ancestors(key, parents), names),
                             tuple(names[k] for k in via), tuple(reached), _recipients(reached, topics)))
         elif res.get("Type") == RULE:
-            reached = list(dict.fromkeys(t for t in (_topic_id(tg.get("Arn")) for tg in props.get("Targets") or []) if t))
-            owner = rule_alarm.get(props.get("Name", ""))
+            reached = list(dict.fromkeys(t for t in (_topic_id(tg.get("Arn")) for tg in props.get("Targets") or [] if isinstance(tg, dict))
+                                         if t and (t in topics or t in parameters or t.startswith("arn:"))))
+            rule_name = props.get("Name") or f"${{{key[1]}}}"  # merged output: CloudFormation names the rule
+            owner = rule_alarm.get(rule_name)
+            if owners and key[1] not in owners and not owner and not reached:
+                continue  # the app's own rule (a schedule, a trigger): not monitoring, nobody notified by it
             severity = _severity(resources[owner].get("Properties") or {}, owner, ancestors(owner, parents), names) if owner else "?"
             component = component_of.get(owner, "?") if owner else "?"
             if not owner and reached:  # an informational rule (e.g. model approval changes): a message, no alarm
-                component = _rule_component(props.get("Name", ""), solution, set(component_of.values()))
+                component = (owners or {}).get(key[1]) or _rule_component(rule_name, solution, set(component_of.values()))
                 severity = "info"
-            rows.append(Row("rule", props.get("Name", key[1]), component,
+            rows.append(Row("rule", rule_name, component,
                             _rule_watch(props), _rule_match(props), severity, (), tuple(reached), _recipients(reached, topics)))
     rows.sort(key=lambda r: (r.component, r.type, r.name))
     tree = sorted({(names[p], names[c]) for c, ps in parents.items() for p in ps})

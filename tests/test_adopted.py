@@ -41,15 +41,16 @@ def test_plan_reads_every_name_form(runner, adopted: Path, monkeypatch) -> None:
     res = runner.invoke(main, ["plan", "monitoring.yaml", "--format", "json"])
     assert res.exit_code == 0, res.output
     rows = {r["name"]: r for r in json.loads(res.stdout)["rows"]}
-    assert rows["adopted-score-Errors"]["watches"] == "Sum of AWS/Lambda Errors (FunctionName=${ScoreFunction})"
-    assert rows["adopted-features-Errors"]["watches"] == "Sum of AWS/Lambda Errors (FunctionName=${FeatureFunction})"
-    assert rows["adopted-external-Errors"]["watches"] == "Sum of AWS/Lambda Errors (FunctionName=${ScoringName})"
-    assert rows["adopted-staged-Errors"]["watches"] == "Sum of AWS/Lambda Errors (FunctionName=features-${Stage})"
-    assert rows["adopted-etl-JobRunFailed"]["threshold"] == 'matches jobName ["${ImportValue churn-etl-job-name}"]; state ["FAILED","TIMEOUT"]'
-    assert rows["adopted-score-Errors"]["severity"] == "critical"  # read from an Fn::Sub AlarmDescription
-    assert rows["adopted-score-DurationP90"]["threshold"].startswith("> 24000 ms,")
-    # the app's own rule, named with !Sub, is listed as written
-    assert "${AWS::StackName}-nightly" in rows
+    assert rows["${AWS::StackName}-score-Errors"]["watches"] == "Sum of AWS/Lambda Errors (FunctionName=${ScoreFunction})"
+    assert rows["${AWS::StackName}-features-Errors"]["watches"] == "Sum of AWS/Lambda Errors (FunctionName=${FeatureFunction})"
+    assert rows["${AWS::StackName}-external-Errors"]["watches"] == "Sum of AWS/Lambda Errors (FunctionName=${ScoringName})"
+    assert rows["${AWS::StackName}-staged-Errors"]["watches"] == "Sum of AWS/Lambda Errors (FunctionName=features-${Stage})"
+    assert rows["${EtlJobRunFailedRule}"]["threshold"] == 'matches jobName ["${ImportValue churn-etl-job-name}"]; state ["FAILED","TIMEOUT"]'
+    assert rows["${AWS::StackName}-score-Errors"]["severity"] == "critical"  # read from an Fn::Sub AlarmDescription
+    assert rows["${AWS::StackName}-score-DurationP90"]["threshold"].startswith("> 24000 ms,")
+    # mlmon's rules are named by CloudFormation (Ref); the app's own schedule rule notifies nobody: not a row
+    assert rows["${FlowExecutionFailedEventRule}"]["recipients"] == ["email oncall@example.com"]
+    assert "${AWS::StackName}-nightly" not in rows
 
 
 @pytest.mark.parametrize("command", [["validate"], ["plan"], ["plan", "--format", "json"], ["generate", "-o", "out.yaml"]])
