@@ -79,6 +79,25 @@ def _boundary(func: Callable[..., Any]) -> Callable[..., Any]:
 @click.option("--debug", is_flag=True, help="Show tracebacks instead of short messages.")
 def main(debug: bool) -> None:
     """mlmon: one YAML spec of an ML solution on AWS -> a CloudFormation monitoring template."""
+    from .spec import cfn_values
+
+    cfn_values.DEFAULT_COMPONENTS = _default_components  # watch by default: every command sees the same spec
+
+
+def _default_components(app: Any, skip: set[str], taken: set[str]) -> tuple[str, list[tuple[str, str]]]:
+    """The components `init` would write for the template's resources the spec leaves out (discovery is an edge)."""
+    from .discover import default_components
+
+    return default_components(app, skip, taken)
+
+
+def _say_watched_by_default(parsed: Any) -> None:
+    cfn = getattr(parsed, "cfn", None)
+    added = getattr(cfn, "defaulted", None)
+    if added:
+        click.echo(f"mlmon: watched by default ({len(added)} resource(s) of {cfn.app.file} the spec does not list): "
+                   + ", ".join(f"{logical} ({kind})" for logical, kind in added)
+                   + "; list a logical ID under 'exclude:' to leave it unwatched", err=True)
 
 
 env_option = click.option("--env", "env", default=None, metavar="NAME",
@@ -112,6 +131,7 @@ def generate_command(spec: Path, output: Path | None, fmt: str | None, split: bo
     gc.disable()  # builds allocate many small objects and free none; collection passes only cost time
     parsed = load_path(spec, env=env)
     _refuse_own_input(output, spec, getattr(parsed.cfn, "app", None))
+    _say_watched_by_default(parsed)
     if split and getattr(parsed.cfn, "app", None) is not None:
         raise click.UsageError("--split: a spec with 'template:' writes one merged template (your resources plus the "
                                "monitoring); it is refused past a CloudFormation limit (exit 4), never split")

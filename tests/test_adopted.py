@@ -158,7 +158,7 @@ def test_70_functions_merged_is_refused_with_exit_4_naming_the_limit(runner, tmp
         assert res.exit_code == 4, res.output
         assert res.stderr == (
             "mlmon: the merged template would have 568 resources (70 of app.yaml + 498 of mlmon); CloudFormation allows "
-            "500 per template. Nothing written. Watch fewer resources (remove components from the spec), or monitor from "
+            "500 per template. Nothing written. Watch fewer resources (list logical IDs under 'exclude:'), or monitor from "
             "a separate stack: mlmon init --from-stack STACK_NAME (its output splits into nested stacks)\n")
     assert _snapshot(tmp_path) == before
     res = runner.invoke(main, ["generate", "monitoring.yaml", "-o", "out", "--split"])
@@ -175,3 +175,61 @@ def test_60_functions_merged_fit_one_template(runner, tmp_path: Path, monkeypatc
 
     merged, _ = decode_str((tmp_path / "out.yaml").read_text())
     assert 60 < len(merged["Resources"]) <= 500
+
+
+# ---- watch by default (part 5) -------------------------------------------------------------------
+LATE_FUNCTION = """\
+  LateFunction:             # added after init
+    Type: AWS::Lambda::Function
+    Properties:
+      Runtime: python3.12
+      Handler: index.handler
+      Role: !GetAtt FeatureRole.Arn
+      Timeout: 120
+      Code:
+        ZipFile: 'def handler(e, c): return 1'
+"""
+
+
+def _add_resource(template: Path, text: str) -> None:
+    body = template.read_text()
+    template.write_text(body.replace("Outputs:\n", text + "Outputs:\n", 1))
+
+
+def test_a_function_added_after_init_is_watched_by_the_next_generate(runner, adopted: Path, monkeypatch) -> None:
+    monkeypatch.chdir(adopted)
+    res = runner.invoke(main, ["init", "--from-template", "app.yaml", "-o", "init.yaml"])
+    assert res.exit_code == 0, res.output
+    assert "exclude: []" in (adopted / "init.yaml").read_text()
+    res = runner.invoke(main, ["generate", "init.yaml", "-o", "before.yaml"])
+    assert res.exit_code == 0 and "watched by default" not in res.stderr  # init listed every resource
+    _add_resource(adopted / "app.yaml", LATE_FUNCTION)
+    res = runner.invoke(main, ["generate", "init.yaml", "-o", "after.yaml"])
+    assert res.exit_code == 0, res.output
+    assert res.stderr.splitlines()[0] == (
+        "mlmon: watched by default (1 resource(s) of app.yaml the spec does not list): LateFunction (lambda); "
+        "list a logical ID under 'exclude:' to leave it unwatched")
+    merged = (adopted / "after.yaml").read_text()
+    assert "LateFunctionErrorsAlarm:" in merged and "FunctionName=${LateFunction}" in merged
+    assert "> 96000 ms" in merged  # the Duration p90 threshold init would write: 80 % of the template's Timeout
+    plan = runner.invoke(main, ["plan", "init.yaml", "--format", "json"])
+    assert "${AWS::StackName}-late-function-Errors" in {r["name"] for r in json.loads(plan.stdout)["rows"]}
+
+
+def test_exclude_leaves_a_resource_unwatched(runner, adopted: Path, monkeypatch) -> None:
+    monkeypatch.chdir(adopted)
+    _add_resource(adopted / "app.yaml", LATE_FUNCTION)
+    spec = adopted / "monitoring.yaml"
+    spec.write_text(spec.read_text().replace("components:\n", "exclude: [LateFunction]\ncomponents:\n", 1))
+    res = runner.invoke(main, ["generate", "monitoring.yaml", "-o", "out.yaml"])
+    assert res.exit_code == 0, res.output
+    assert "watched by default" not in res.stderr and "LateFunction}" not in (adopted / "out.yaml").read_text()
+
+
+def test_exclude_names_resources_of_the_template(runner, adopted: Path, monkeypatch) -> None:
+    monkeypatch.chdir(adopted)
+    spec = adopted / "monitoring.yaml"
+    spec.write_text(spec.read_text().replace("components:\n", "exclude: [ScoreFuncton]\ncomponents:\n", 1))
+    res = runner.invoke(main, ["validate", "monitoring.yaml"])
+    assert res.exit_code == 1
+    assert res.stderr == "monitoring.yaml:8:11: exclude[0]: no resource 'ScoreFuncton' in app.yaml (did you mean 'ScoreFunction'?)\n"

@@ -78,7 +78,7 @@ def check_merged_limits(merged: dict[str, Any], app: Any) -> None:
             raise LimitError(
                 f"mlmon: the merged template would have {total} {section.lower()} ({theirs} of {app.file} + {total - theirs} "
                 f"of mlmon); CloudFormation allows {limit} per template. Nothing written. Watch fewer resources "
-                "(remove components from the spec), or monitor from a separate stack: "
+                "(list logical IDs under 'exclude:'), or monitor from a separate stack: "
                 "mlmon init --from-stack STACK_NAME (its output splits into nested stacks)")
 
 
@@ -115,32 +115,14 @@ def stack_scoped(data: dict[str, Any], solution: str) -> tuple[dict[str, Any], s
 
     Returns the rewritten data and the rule logical IDs now written as `${Rule}` tokens."""
     data = {**data, "Resources": {k: {**v, "Properties": dict(v.get("Properties") or {})} for k, v in (data.get("Resources") or {}).items()}}
-    renamed: dict[str, str] = {}
-    rules: dict[str, str] = {}  # old rule name -> `${RuleLogicalId}`
-    for rid, res in data["Resources"].items():
-        props = res["Properties"]
-        if res.get("Type") == "AWS::Events::Rule" and isinstance(props.get("Name"), str):
-            rules[props.pop("Name")] = "${%s}" % rid
-            continue
-        for path in _PHYSICAL_NAMES.get(res.get("Type", ""), ()):
-            for name in _names_at(props, path):
-                for prefix in ("", "alias/", "mlmon/"):
-                    if name.startswith(prefix + solution) and name[len(prefix + solution):][:1] in ("", "-", "/"):
-                        renamed[name] = prefix + STACK_NAME + name[len(prefix + solution):]
-    # the solution alone (a dashboard's name) is renamed where it is a name only, never inside text
-    bare = renamed.pop(solution, None)
-    if bare:
-        for res in data["Resources"].values():
-            if res.get("Type") == "AWS::CloudWatch::Dashboard" and res["Properties"].get("DashboardName") == solution:
-                res["Properties"]["DashboardName"] = bare
+    rules, renamed = _stack_names(data["Resources"], solution)
     swaps: list[tuple[re.Pattern[str], Any]] = [(re.compile(r"\[" + re.escape(solution) + r"\]"), lambda m: f"[{STACK_NAME}]")]
     if rules:  # rule names (which may equal an alarm's) where they name the rule: the dimension, dashboards, text
-        alternatives = "|".join(re.escape(n) for n in sorted(rules, key=len, reverse=True))
-        swaps.append((re.compile(r'(RuleName=|"RuleName","|\brule )(' + alternatives + r")(?![A-Za-z0-9_-])"),
+        swaps.append((re.compile(r'(RuleName=|"RuleName","|\brule )(' + _alternatives(rules) + r")(?![A-Za-z0-9_-])"),
                       lambda m: m.group(1) + rules[m.group(2)]))
     if renamed:  # names as whole values or inside text (descriptions, dashboard bodies, ARNs): longest first
-        alternatives = "|".join(re.escape(n) for n in sorted(renamed, key=len, reverse=True))
-        swaps.append((re.compile(r"(?<![A-Za-z0-9_.-])(" + alternatives + r")(?![A-Za-z0-9_-])"), lambda m: renamed[m.group(1)]))
+        swaps.append((re.compile(r"(?<![A-Za-z0-9_.-])(" + _alternatives(renamed) + r")(?![A-Za-z0-9_-])"),
+                      lambda m: renamed[m.group(1)]))
 
     def swap(value: Any) -> Any:
         if isinstance(value, str):
@@ -159,6 +141,32 @@ def stack_scoped(data: dict[str, Any], solution: str) -> tuple[dict[str, Any], s
         if section in data:
             data[section] = swap(data[section])
     return data, {token[2:-1] for token in rules.values()}
+
+
+def _alternatives(names: dict[str, str]) -> str:
+    return "|".join(re.escape(n) for n in sorted(names, key=len, reverse=True))
+
+
+def _stack_names(resources: dict[str, Any], solution: str) -> tuple[dict[str, str], dict[str, str]]:
+    """Drop mlmon's rule names and rename its other physical names in place: (old rule name ->
+    `${RuleId}`, old name -> new name for mentions in text). The solution alone (a dashboard's
+    name) is renamed where it is a name only, never inside text."""
+    rules: dict[str, str] = {}
+    renamed: dict[str, str] = {}
+    for rid, res in resources.items():
+        props = res["Properties"]
+        if res.get("Type") == "AWS::Events::Rule" and isinstance(props.get("Name"), str):
+            rules[props.pop("Name")] = f"${{{rid}}}"
+            continue
+        for path in _PHYSICAL_NAMES.get(res.get("Type", ""), ()):
+            for name in _names_at(props, path):
+                for prefix in ("", "alias/", "mlmon/"):
+                    if name.startswith(prefix + solution) and name[len(prefix + solution):][:1] in ("", "-", "/"):
+                        renamed[name] = prefix + STACK_NAME + name[len(prefix + solution):]
+        if res.get("Type") == "AWS::CloudWatch::Dashboard" and props.get("DashboardName") == solution:
+            props["DashboardName"] = STACK_NAME
+    renamed.pop(solution, None)
+    return rules, renamed
 
 
 def _resolve(value: Any, known: set[str], imports: dict[str, Any]) -> Any:

@@ -107,6 +107,7 @@ def spec_from_template(app: AppTemplate, template_ref: str, solution: str, sourc
         f"# Editor completion and CI checks: mlmon schema > {SCHEMA_FILE}   (beside this file)",
         f"solution: {solution}   # TODO: review: names the app in alarm texts; physical names come from the stack name",
         f"template: {_quote(template_ref)}",
+        "exclude: []   # logical IDs mlmon leaves unwatched: every other resource it can watch is watched, listed below or not",
         "notifications:",
         "  emails: [oncall@example.com]   # TODO: who hears about failures (each address confirms by email)",
         "environments:                    # `--env dev` applies dev's overrides (thresholds, recipients) to the same template",
@@ -128,13 +129,7 @@ def spec_from_template(app: AppTemplate, template_ref: str, solution: str, sourc
         if why_not:
             found.skipped.append((logical, rtype, why_not))
             continue
-        entry = [f"  - kind: {kind}", f"    name: {component_name(logical, taken)}",
-                 f"    resource: {logical}            # {rtype}"]
-        condition = resource.get("Condition")
-        if isinstance(condition, str):
-            entry.append(f"    # Condition {condition}: the monitoring is created only when it is true")
-        entry.extend(_settings(kind, rtype, props, app))
-        lines.extend(entry)
+        lines.extend(_entry(logical, resource, kind, app, taken))
         found.watched.append(logical)
     if not found.watched:
         lines.append("  []  # nothing here mlmon can watch (see below); add components by hand")
@@ -144,6 +139,32 @@ def spec_from_template(app: AppTemplate, template_ref: str, solution: str, sourc
         lines.extend(f"#   {logical} ({rtype}): {why}" for logical, rtype, why in found.skipped)
     found.text = "\n".join(lines) + "\n"
     return found
+
+
+def _entry(logical: str, resource: dict[str, Any], kind: str, app: AppTemplate, taken: set[str]) -> list[str]:
+    """One component of the starter spec: kind, name, `resource:` and what the template tells."""
+    rtype = str(resource.get("Type"))
+    entry = [f"  - kind: {kind}", f"    name: {component_name(logical, taken)}", f"    resource: {logical}            # {rtype}"]
+    condition = resource.get("Condition")
+    if isinstance(condition, str):
+        entry.append(f"    # Condition {condition}: the monitoring is created only when it is true")
+    entry.extend(_settings(kind, rtype, resource.get("Properties") or {}, app))
+    return entry
+
+
+def default_components(app: AppTemplate, skip: set[str], taken: set[str]) -> tuple[str, list[tuple[str, str]]]:
+    """Watch by default: the components `init` would write for every resource of `app` mlmon can
+    watch that is not in `skip` (bound by the spec, or excluded), as YAML text (`components:`), and
+    the (logical ID, kind) pairs added. `taken` holds the spec's component names (kept unique)."""
+    lines, added = ["components:"], []
+    kinds = watchable()
+    for logical, resource in app.resources.items():
+        rtype = resource.get("Type") if isinstance(resource, dict) else None
+        if logical in skip or rtype not in kinds or _unbindable(logical, rtype, resource.get("Properties") or {}, app):
+            continue
+        lines.extend(_entry(logical, resource, kinds[rtype], app, taken))
+        added.append((logical, kinds[rtype]))
+    return "\n".join(lines) + "\n", added
 
 
 def _settings(kind: str, rtype: str, props: dict[str, Any], app: AppTemplate) -> list[str]:
