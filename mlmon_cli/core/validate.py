@@ -8,8 +8,9 @@ rest (collisions among generated names), so `validate` and `generate` refuse the
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import replace
-from typing import Any, Mapping
+from typing import Any
 
 from .. import naming
 from ..components.settings import resolve_settings, settings_problems
@@ -34,7 +35,7 @@ def spec_problems(spec: Spec, kinds: Mapping[str, Any]) -> list[Problem]:
 
 
 def _alarm_problems(spec: Spec, comp: ComponentSpec, kind: Any) -> list[Problem]:
-    problems = []
+    problems: list[Problem] = []
     for alarm in kind.alarms:
         settings = resolve_settings(kind, comp.options, alarm, comp.alarms.get(alarm.key, _NO_OVERRIDE), spec.defaults)
         at = _alarm_location(comp, alarm.key)

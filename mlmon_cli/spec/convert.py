@@ -20,13 +20,13 @@ import yaml
 from .. import limits
 from ..errors import Location, Problem, SpecError, did_you_mean
 from ..limits import STATISTIC, period_problem, substitution_problem
+from .cfn_values import ARN_FIELDS, NAME_FIELDS, is_cfn_value
 from .custom import KEY as CUSTOM_KEY
 from .custom import parse_custom_alarms
 from .fields import threshold_problem
 from .logs import KEYS as LOG_KEYS
 from .logs import log_problems, parse_component_logs
 from .model import AlarmDefaults, AlarmOverride, ComponentSpec, Notifications, Route, Spec
-from .cfn_values import ARN_FIELDS, NAME_FIELDS, is_cfn_value
 from .nodes import node_location
 
 SOLUTION_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9-]{0,39}$")
@@ -82,7 +82,7 @@ class SpecReader:
             return _MISSING
         try:
             value = _constructor.construct_object(node)
-        except Exception:  # noqa: BLE001 - PyYAML raises KeyError, ValueError, ... for a bad explicit tag  # e.g. `!!float abc` (reported by nodes.compose)
+        except Exception:
             self.error(node, path, f"expected {_TYPE_WORDS[expected]}, got {_describe(node)}")
             return _MISSING
         if isinstance(value, float) and not limits.is_finite(value):
