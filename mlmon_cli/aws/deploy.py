@@ -70,6 +70,7 @@ class DeployRequest:
     poll_seconds: float | None = None  # default: 0.5 s against --endpoint-url, else 2 s
     execute: bool = True  # False: create the change set, print its diff, change nothing
     resolve_s3: bool = False  # use (and create once) the managed bucket of the account and region
+    revert_drift: bool = False  # drift-aware change set (DeploymentMode=REVERT_DRIFT): drifted properties go back to the template
 
 
 @dataclass
@@ -125,6 +126,8 @@ def deploy_template(template: dict[str, Any], request: DeployRequest, log: Log,
     existing = _describe_stack(cfn, name)
     status = existing["StackStatus"] if existing else None
     change_type = _change_type(name, status)
+    if request.revert_drift and change_type != "UPDATE":
+        raise AwsUsageError(f"mlmon: --revert-drift: stack {name} does not exist yet; there is no drift to revert (deploy without it)")
     template, location = _upload_templates(aws, template, nested, request, log)
     parameters = _parameters(template, params, existing)
     cs_name = "mlmon-" + time.strftime("%Y%m%d-%H%M%S", time.gmtime())
@@ -134,6 +137,8 @@ def deploy_template(template: dict[str, Any], request: DeployRequest, log: Log,
     )
     if tags:
         args["Tags"] = [{"Key": k, "Value": v} for k, v in sorted(tags.items())]
+    if request.revert_drift:  # aws-ml-facts-3 §5: three-way comparison, ResourceDriftStatus and Target.Drift per property
+        args["DeploymentMode"] = "REVERT_DRIFT"
     with aws_errors(f"create a change set for stack {name}"):
         created = cfn.create_change_set(**args)
     stack_id = created["StackId"]
@@ -150,11 +155,13 @@ def deploy_template(template: dict[str, Any], request: DeployRequest, log: Log,
 
     changes = _all_changes(cfn, change_set, poll)
     if not request.execute:
-        from .diff import resource_diff, template_of
+        from .diff import drift_lines, resource_diff, template_of
 
         old = template_of(cfn, stack_id) if change_type == "UPDATE" else None
-        for line in change_summary(name, change_type, cs_name, changes,
-                                   lambda change: resource_diff(change, old, template) if change.get("Action") == "Modify" else []):
+        def details(change: dict[str, Any]) -> list[str]:
+            return drift_lines(change) + (resource_diff(change, old, template) if change.get("Action") == "Modify" else [])
+
+        for line in change_summary(name, change_type, cs_name, changes, details):
             log(line)
         log(f"mlmon: --no-execute: stack {name} is unchanged" + (" (REVIEW_IN_PROGRESS until the change set runs)" if change_type == "CREATE" else "")
             + f"; to apply exactly this change set: aws cloudformation execute-change-set --change-set-name {created['Id']}"

@@ -107,6 +107,27 @@ def resource_diff(change: dict[str, Any], old_template: dict[str, Any] | None, n
                                            {k: after.get(k) for k in keep if k in after}))
 
 
+def drift_lines(change: dict[str, Any], indent: str = "      ") -> list[str]:
+    """What a drift-aware change set (`--revert-drift`) says drifted in one resource: its
+    `ResourceDriftStatus` and, per property, the template's value against the live one
+    (`Target.Drift.PreviousValue` / `ActualValue`), which the change set puts back."""
+    status = change.get("ResourceDriftStatus")
+    drifted = any((d.get("Target") or {}).get("Drift") for d in change.get("Details") or [])
+    if not drifted and status in (None, "IN_SYNC"):
+        return []
+    lines = [f"{indent}drift: {status or 'MODIFIED'}" + (" (deleted outside CloudFormation: recreated)" if status == "DELETED" else "")]
+    for detail in change.get("Details") or []:
+        target = detail.get("Target") or {}
+        drift = target.get("Drift")
+        if not drift:
+            continue
+        where = target.get("Path") or target.get("Name") or "?"
+        path = ".".join(p for p in str(where).split("/") if p)
+        lines.append(f"{indent}! {path}: live {_show(_parse(drift.get('ActualValue')))} -> "
+                     f"{_show(_parse(drift.get('PreviousValue')))} (reverted to the template)")
+    return lines
+
+
 def template_of(cfn: Any, stack: str) -> dict[str, Any] | None:
     """The deployed template of `stack` as a dict (YAML or JSON body), None when it cannot be read."""
     with aws_errors(f"get the deployed template of stack {stack}"):
