@@ -88,9 +88,11 @@ env_option = click.option("--env", "env", default=None, metavar="NAME",
               help="Template format (default: from the -o extension, else yaml).")
 @click.option("--split/--no-split", default=None,
               help="Force nested stacks (--split) or refuse them (--no-split); default: split only past a limit.")
+@click.option("--central", is_flag=True,
+              help="Write the central account's template of the spec's 'organization:' (event bus, topic, readable rules).")
 @env_option
 @_boundary
-def generate_command(spec: Path, output: Path | None, fmt: str | None, split: bool | None, env: str | None) -> None:
+def generate_command(spec: Path, output: Path | None, fmt: str | None, split: bool | None, central: bool, env: str | None) -> None:
     """Generate the monitoring template for SPEC.
 
     \b
@@ -107,6 +109,9 @@ def generate_command(spec: Path, output: Path | None, fmt: str | None, split: bo
     gc.disable()  # builds allocate many small objects and free none; collection passes only cost time
     parsed = load_path(spec, env=env)
     fmt = fmt or ("json" if output is not None and output.suffix == ".json" else "yaml")
+    if central:
+        _generate_central(parsed, output, fmt)
+        return
     to_directory = output is not None and str(output) != "-" and (output.is_dir() or output.suffix not in (".yaml", ".yml", ".json", ".template"))
     if split is None and not to_directory:
         split = False  # a single file or stdout cannot hold nested stacks
@@ -145,6 +150,21 @@ def generate_command(spec: Path, output: Path | None, fmt: str | None, split: bo
     if parsed.notifications.emails:
         click.echo("mlmon: after deploying, each address must confirm its subscription email: "
                    + ", ".join(parsed.notifications.emails), err=True)
+
+
+def _generate_central(parsed: Any, output: Path | None, fmt: str) -> None:
+    from .core.pipeline import generate_central
+    from .serialize import dump
+
+    template = generate_central(parsed)
+    text = dump(template.to_dict(), fmt)
+    if len(text.encode("utf-8")) > MAX_TEMPLATE_BYTES:
+        raise LimitError(f"the central template would be {len(text.encode('utf-8'))} bytes; CloudFormation allows {MAX_TEMPLATE_BYTES} bytes")
+    _write(output, text)
+    org = parsed.organization
+    click.echo(f"mlmon: wrote {'stdout' if output is None or str(output) == '-' else output}: the central template of "
+               f"{parsed.solution} ({len(template.resources)} resources); deploy it in account {org.central_account}, "
+               f"Region {org.central_region}: mlmon deploy {parsed.source} --central --stack-name STACK", err=True)
 
 
 def _write_directory(directory: Path, files: dict[str, str]) -> None:

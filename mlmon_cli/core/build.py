@@ -131,11 +131,26 @@ def build_template(spec: Spec, split: bool | None = None, nested_ext: str = "yam
     spec = replace(spec, solution=naming.scoped_solution(spec.solution, spec.environment, spec.name_suffix),
                    environment=None, name_suffix=None)
     if spec.cfn is None:
-        return _build(spec, split, nested_ext)
+        return _forward_to_central(spec, _build(spec, split, nested_ext))
     from .cfn_merge import DictTemplate, finish  # CloudFormation values / merged output (spec `template:`)
 
     result = _build(spec, False if spec.cfn.app is not None else split, nested_ext)
     result.template = DictTemplate(finish(result.template.to_dict(), spec.cfn, result.owners))
+    return _forward_to_central(spec, result)
+
+
+def _forward_to_central(spec: Spec, result: BuildResult) -> BuildResult:
+    """A member of an `organization:` forwards its paging alarms and job failures (core/organization.py)."""
+    if spec.organization is None:
+        return result
+    from .organization import forward_to_central
+
+    before = sum(len(t.resources) for t in [result.template, *result.nested.values()])
+    forward_to_central(spec, result.template, result.nested, result.owners)
+    result.rules += 1 if sum(len(t.resources) for t in [result.template, *result.nested.values()]) > before else 0
+    _check_limits(result.template, "the template")
+    for stem, nested in result.nested.items():
+        _check_limits(nested, f"nested stack {stem}")
     return result
 
 

@@ -10,13 +10,17 @@ from __future__ import annotations
 from pathlib import Path
 
 from ..components import load_all
-from ..errors import SpecError
+from dataclasses import replace
+
+from troposphere import Template
+
+from ..errors import Location, Problem, SpecError
 from ..spec import parse, read_text, spec_environments
 from ..spec.model import Spec
 from .build import BuildResult, build_template
 from .validate import spec_problems
 
-__all__ = ["BuildResult", "generate", "load", "load_path", "load_spec", "parse_spec", "spec_environments", "validate"]
+__all__ = ["BuildResult", "generate", "generate_central", "load", "load_path", "load_spec", "parse_spec", "spec_environments", "validate"]
 
 
 def load(text: str, file: str, env: str | None = None, base: Path | None = None) -> Spec:
@@ -41,6 +45,20 @@ def generate(spec: Spec, split: bool | None = None, nested_ext: str = "yaml") ->
     """Build the templates of a loaded spec (pure). Raises SpecError for generated names that
     collide (located at the component) and LimitError past a CloudFormation limit."""
     return build_template(spec, split=split, nested_ext=nested_ext)
+
+
+def generate_central(spec: Spec) -> Template:
+    """The central account's template of a spec with `organization:` (core/organization.py): built
+    from the member template of the same spec, so it knows which alarm names page and for what."""
+    from .. import naming
+    from .organization import central_template
+
+    if spec.organization is None:
+        raise SpecError([Problem(Location(spec.source, 1, 1, "organization"),
+                                 "--central needs an 'organization:' section (central_account, central_region, notifications)")])
+    member = build_template(spec)
+    scoped = replace(spec, solution=naming.scoped_solution(spec.solution, spec.environment, spec.name_suffix))
+    return central_template(scoped, member.template, member.nested, member.owners)
 
 
 def validate(text: str, file: str, env: str | None = None, base: Path | None = None) -> Spec:

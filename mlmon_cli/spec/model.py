@@ -170,4 +170,5 @@ class Spec:
     source: str
     environment: str | None = None
     name_suffix: str | None = None  # added to every physical name (default: the environment's name)
+    organization: Any = None  # spec.organization.Organization: central account and StackSet targets, or None
     cfn: Any = None  # spec.cfn_values.CfnValues: parameters, imports, the user's template (merged output), or None
