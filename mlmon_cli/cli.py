@@ -17,7 +17,7 @@ import click
 
 from . import __version__
 from .aws.cli_options import aws_target_options, echo_err
-from .errors import AwsError, InputFileError, LimitError, MlmonError, SpecError, escape_text
+from .errors import AwsError, AwsUsageError, InputFileError, LimitError, MlmonError, SpecError, escape_text
 from .limits import INLINE_TEMPLATE_BYTES, MAX_TEMPLATE_BYTES
 
 EXIT_OK = 0
@@ -330,9 +330,48 @@ def harden_command(definition: Path, output: Path | None, topic_arn: str) -> Non
     click.echo(f"mlmon: {len(result.changes)} change(s)", err=True)
 
 
+def _csv(ctx: click.Context, param: click.Parameter, value: tuple[str, ...]) -> tuple[str, ...]:
+    """Comma-separated and/or repeated values: `--accounts A,B --accounts C` -> (A, B, C)."""
+    return tuple(v.strip() for item in value for v in item.split(",") if v.strip())
+
+
+def stack_set_options(func: Callable[..., Any]) -> Callable[..., Any]:
+    """--stack-set and its targets and operation preferences (deploy and delete)."""
+    options = [
+        click.option("--stack-set", "stack_set", default=None, metavar="NAME",
+                     help="Deploy as a CloudFormation StackSet: one stack instance per account (or OU) and Region."),
+        click.option("--accounts", multiple=True, callback=_csv, metavar="ID,...",
+                     help="StackSet target accounts (self-managed permissions); default: the spec's organization.targets."),
+        click.option("--regions", multiple=True, callback=_csv, metavar="REGION,...", help="StackSet target Regions."),
+        click.option("--organizational-units", "ous", multiple=True, callback=_csv, metavar="OU,...",
+                     help="StackSet target OUs (service-managed permissions: accounts that join later get an instance too)."),
+        click.option("--call-as", type=click.Choice(["SELF", "DELEGATED_ADMIN"]), default="SELF", show_default=True,
+                     help="DELEGATED_ADMIN: run as the organization's delegated StackSets administrator."),
+    ]
+    for option in reversed(options):
+        func = option(func)
+    return func
+
+
 @main.command("deploy", epilog=EPILOG)
 @click.argument("spec", type=click.Path(dir_okay=False, path_type=Path))
-@click.option("--stack-name", required=True, help="CloudFormation stack to create or update.")
+@click.option("--stack-name", default=None, help="CloudFormation stack to create or update (required unless --stack-set).")
+@click.option("--central", is_flag=True,
+              help="Deploy the central side of the spec's 'organization:' (event bus, topic, readable rules) as --stack-name.")
+@stack_set_options
+@click.option("--max-concurrent-percentage", type=click.IntRange(1, 100), default=None,
+              help="StackSet: at most this share of accounts per Region at once.")
+@click.option("--max-concurrent-count", type=click.IntRange(1), default=None, help="StackSet: at most this many accounts at once.")
+@click.option("--failure-tolerance-percentage", type=click.IntRange(0, 100), default=None,
+              help="StackSet: stop the operation once more than this share of accounts failed in a Region.")
+@click.option("--failure-tolerance-count", type=click.IntRange(0), default=None,
+              help="StackSet: stop the operation once more than this many accounts failed in a Region.")
+@click.option("--concurrency-mode", type=click.Choice(["STRICT_FAILURE_TOLERANCE", "SOFT_FAILURE_TOLERANCE"]), default=None,
+              help="StackSet: how failures lower concurrency (AWS default: strict).")
+@click.option("--administration-role-arn", default=None, help="StackSet (self-managed): the administrator role.")
+@click.option("--execution-role-name", default=None,
+              help="StackSet (self-managed): the role assumed in each account; nested stacks and transforms need a "
+                   "custom one named stacksets-exec-custom-*.")
 @click.option("--s3-bucket", default=None, help="Bucket for templates over 51,200 bytes (and nested stacks).")
 @click.option("--resolve-s3", is_flag=True,
               help="Use the managed bucket mlmon-artifacts-<account>-<region> for templates that need S3, creating it "
@@ -345,7 +384,11 @@ def harden_command(definition: Path, output: Path | None, topic_arn: str) -> Non
 @env_option
 @aws_target_options
 @_boundary
-def deploy_command(spec: Path, stack_name: str, s3_bucket: str | None, resolve_s3: bool, no_execute: bool, s3_prefix: str,
+def deploy_command(spec: Path, stack_name: str | None, central: bool, stack_set: str | None, accounts: tuple[str, ...],
+                   regions: tuple[str, ...], ous: tuple[str, ...], call_as: str, max_concurrent_percentage: int | None,
+                   max_concurrent_count: int | None, failure_tolerance_percentage: int | None, failure_tolerance_count: int | None,
+                   concurrency_mode: str | None, administration_role_arn: str | None, execution_role_name: str | None,
+                   s3_bucket: str | None, resolve_s3: bool, no_execute: bool, s3_prefix: str,
                    parameters: tuple[str, ...], tags: tuple[str, ...], env: str | None, region: str | None, profile: str | None,
                    endpoint_url: str | None) -> None:
     """Generate SPEC's template and create or update stack --stack-name through a change set.
@@ -356,13 +399,54 @@ def deploy_command(spec: Path, stack_name: str, s3_bucket: str | None, resolve_s
 
     With --no-execute the change set is created and printed with the before -> after value of
     every changed property, and left for review: the stack is not changed.
+
+    With --stack-set NAME: create or update the StackSet and one instance per account (or OU) and
+    Region (--accounts/--organizational-units and --regions, else the spec's organization.targets),
+    wait, and print one line per instance: account, Region, status, reason. With --central: deploy
+    the central side of the spec's 'organization:' as --stack-name (in the central account).
     """
     from .aws.deploy import DeployRequest, deploy_spec
     from .aws.session import Target
 
+    if stack_set:
+        if stack_name or central or no_execute:
+            raise AwsUsageError("mlmon: --stack-set excludes --stack-name, --central and --no-execute")
+        from .aws.stackset import (
+            StackSetRequest,
+            deploy_stack_set,
+            groups_from,
+            report_lines,
+        )
+        from .core.pipeline import generate, load_path
+
+        parsed = load_path(spec, env=env)
+        org_targets = parsed.organization.targets if parsed.organization else ()
+        request_set = StackSetRequest(
+            stack_set, groups_from(accounts, regions, ous, org_targets), Target(region, profile, endpoint_url), parameters, tags,
+            max_concurrent_percentage, failure_tolerance_percentage, max_concurrent_count, failure_tolerance_count,
+            concurrency_mode, administration_role_arn=administration_role_arn, execution_role_name=execution_role_name,
+            call_as=call_as, s3_bucket=s3_bucket, s3_prefix=s3_prefix, resolve_s3=resolve_s3)
+        built = generate(parsed)
+        echo_err(f"mlmon: generated {spec}{f' [env {env}]' if env else ''}: {built.alarms} alarms, {built.composites} composite alarms, "
+                 f"{built.rules} EventBridge rules")
+        outcome = deploy_stack_set(built.template.to_dict(), {k: t.to_dict() for k, t in built.nested.items()}, request_set, echo_err)
+        for line in report_lines(outcome):
+            click.echo(line)
+        return
+    if not stack_name:
+        raise AwsUsageError("mlmon: deploy needs --stack-name (or --stack-set)")
+    if accounts or regions or ous:
+        raise AwsUsageError("mlmon: --accounts, --regions and --organizational-units need --stack-set")
     request = DeployRequest(stack_name, Target(region, profile, endpoint_url), parameters, tags, s3_bucket, s3_prefix,
                             execute=not no_execute, resolve_s3=resolve_s3)
-    result = deploy_spec(spec, request, echo_err, env=env)
+    if central:
+        from .aws.deploy import deploy_template
+        from .core.pipeline import generate_central, load_path
+
+        parsed = load_path(spec, env=env)
+        result = deploy_template(generate_central(parsed).to_dict(), request, echo_err)
+    else:
+        result = deploy_spec(spec, request, echo_err, env=env)
     if no_execute:
         click.echo(f"ChangeSetId={result.change_set_id}" if result.change_set_id else "ChangeSetId=")
         return
@@ -373,19 +457,36 @@ def deploy_command(spec: Path, stack_name: str, s3_bucket: str | None, resolve_s
 
 
 @main.command("delete", epilog=EPILOG)
-@click.option("--stack-name", required=True, help="CloudFormation stack to delete.")
+@click.option("--stack-name", default=None, help="CloudFormation stack to delete (or give --stack-set).")
+@stack_set_options
 @click.option("-y", "--yes", is_flag=True, help="Do not ask for confirmation.")
 @aws_target_options
 @_boundary
-def delete_command(stack_name: str, yes: bool, region: str | None, profile: str | None, endpoint_url: str | None) -> None:
+def delete_command(stack_name: str | None, stack_set: str | None, accounts: tuple[str, ...], regions: tuple[str, ...],
+                   ous: tuple[str, ...], call_as: str, yes: bool, region: str | None, profile: str | None,
+                   endpoint_url: str | None) -> None:
     """Delete stack --stack-name and wait until it is gone, printing its events (stderr).
 
     A stack that does not exist is success. DELETE_FAILED exits 5 listing each resource that
     could not be deleted and why. Asks for confirmation unless --yes.
+
+    With --stack-set: delete its instances (those given by --accounts/--organizational-units and
+    --regions, else every instance it has), then the StackSet.
     """
     from .aws.delete import DeleteRequest, delete_stack
     from .aws.session import Target
 
+    if bool(stack_name) == bool(stack_set):
+        raise AwsUsageError("mlmon: delete needs --stack-name or --stack-set (one of them)")
+    if stack_set:
+        from .aws.stackset import delete_stack_set, groups_from
+
+        if not yes:
+            click.confirm(f"Delete every instance of StackSet {stack_set}, then the StackSet?", abort=True, err=True)
+        groups = groups_from(accounts, regions, ous, ()) if (accounts or regions or ous) else ()
+        delete_stack_set(stack_set, Target(region, profile, endpoint_url), groups, echo_err, call_as=call_as)
+        return
+    assert stack_name is not None
     if not yes:
         click.confirm(f"Delete stack {stack_name} and every alarm, rule and topic it created?", abort=True, err=True)
     delete_stack(DeleteRequest(stack_name, Target(region, profile, endpoint_url)), echo_err)

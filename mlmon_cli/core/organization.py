@@ -217,7 +217,7 @@ def alarm_message(solution: str, component: str, severity: str, state: str) -> s
     lines = [head, "Account: <account>", "Region: <region>", f"Solution: {solution}", f"Component: {component}",
              f"Severity: {severity}", "Reason: <reason>", "Time: <time>",
              "Alarm: https://<region>.console.aws.amazon.com/cloudwatch/home?region=<region>#alarmsV2:alarm/<alarm>"]
-    return json.dumps("\n".join(lines))
+    return json.dumps("\n".join(lines))  # the house style of every readable rule message (a JSON string)
 
 
 def _bus_policy(spec: Spec, bus_name: str) -> dict[str, Any]:

@@ -7,13 +7,12 @@ accepts is one `mlmon generate` and `mlmon lint` accept, by construction.
 
 from __future__ import annotations
 
-from pathlib import Path
-
-from ..components import load_all
 from dataclasses import replace
+from pathlib import Path
 
 from troposphere import Template
 
+from ..components import load_all
 from ..errors import Location, Problem, SpecError
 from ..spec import parse, read_text, spec_environments
 from ..spec.model import Spec

@@ -26,8 +26,7 @@ from .fields import threshold_problem
 from .logs import KEYS as LOG_KEYS
 from .logs import log_problems, parse_component_logs
 from .model import AlarmDefaults, AlarmOverride, ComponentSpec, Notifications, Route, Spec
-from .organization import MAX_OUS_PER_OPERATION, Organization, StackSetTarget, account_problem, ou_problem, region_problem
-from .organization import ORGANIZATION_ID
+from .organization import MAX_OUS_PER_OPERATION, ORGANIZATION_ID, Organization, StackSetTarget, account_problem, ou_problem, region_problem
 from .cfn_values import ARN_FIELDS, NAME_FIELDS, is_cfn_value
 from .nodes import node_location
 
