@@ -592,8 +592,13 @@ def plan_command(spec: Path, fmt: str, split: bool | None, env: str | None) -> N
     from .core.pipeline import generate, load_path
     from .plan import build_plan, to_json, to_markdown
 
-    result = generate(load_path(spec, env=env), split=split)
+    parsed = load_path(spec, env=env)
+    result = generate(parsed, split=split)
     plan = build_plan(result)
+    if parsed.organization is not None:
+        from .plan import deployment_of
+
+        plan.deployment = deployment_of(parsed, plan.bill) if plan.bill is not None else None
     click.echo(to_json(plan) if fmt == "json" else to_markdown(plan, f"{spec}" + (f" [env {env}]" if env else "")), nl=False)
     if plan.silent:
         echo_err(f"mlmon: warning: {len(plan.silent)} alarm(s) notify nobody: {', '.join(r.name for r in plan.silent[:10])}")

@@ -29,6 +29,7 @@ from botocore.exceptions import ClientError
 
 from ..errors import AwsError, AwsUsageError
 from ..limits import INLINE_TEMPLATE_BYTES
+from ..spec.organization import account_problem, ou_problem, region_problem
 from .deploy import (
     DeployRequest,
     _need_bucket,
@@ -101,13 +102,19 @@ class StackSetResult:
     notes: list[str] = field(default_factory=list)
 
 
-def groups_from(accounts: tuple[str, ...], regions: tuple[str, ...], ous: tuple[str, ...], spec_targets: tuple[Any, ...]) -> tuple[InstanceGroup, ...]:
+def groups_from(accounts: tuple[str, ...], regions: tuple[str, ...], ous: tuple[str, ...],
+                spec_targets: tuple[Any, ...]) -> tuple[InstanceGroup, ...]:
     """The command line's targets when given (all or nothing), else the spec's `organization.targets`."""
     if accounts or ous or regions:
         if not regions:
             raise AwsUsageError("mlmon: --stack-set: give --regions with --accounts or --organizational-units")
         if bool(accounts) == bool(ous):
             raise AwsUsageError("mlmon: --stack-set: give either --accounts (self-managed) or --organizational-units (service-managed)")
+        for option, values, problem in (("--accounts", accounts, account_problem), ("--regions", regions, region_problem),
+                                        ("--organizational-units", ous, ou_problem)):
+            bad = [problem(v) for v in values if problem(v)]
+            if bad:
+                raise AwsUsageError(f"mlmon: {option}: {bad[0]}")
         return (InstanceGroup(regions, accounts, ous),)
     groups = tuple(InstanceGroup(t.regions, t.accounts, t.organizational_units, t.parameters) for t in spec_targets)
     if not groups:
@@ -151,8 +158,6 @@ def operation_preferences(request: StackSetRequest) -> dict[str, Any]:
 
 def deploy_stack_set(template: dict[str, Any], nested: dict[str, dict[str, Any]], request: StackSetRequest, log: Log) -> StackSetResult:
     """Create or update the StackSet and its instances; wait and report each instance."""
-    from ..serialize import dump
-
     check_provisionable(template, nested, request)
     params = parse_pairs(request.parameters, "--parameter")
     tags = parse_pairs(request.tags, "--tag")
@@ -164,24 +169,10 @@ def deploy_stack_set(template: dict[str, Any], nested: dict[str, dict[str, Any]]
     aws = Aws(request.target)
     cfn = aws.client("cloudformation")
     poll = request.poll_seconds if request.poll_seconds is not None else (0.5 if request.target.endpoint_url else 5.0)
-    bucket_request = DeployRequest(request.name, request.target, s3_bucket=request.s3_bucket, s3_prefix=request.s3_prefix,
-                                   resolve_s3=request.resolve_s3)
-    buckets: dict[str, str] = {}
-    if nested:
-        bucket = _need_bucket(bucket_request, f"the template has {len(nested)} nested stacks, read from S3", aws, buckets, log)
-        urls = {}
-        for stem, child in sorted(nested.items()):
-            url = _upload(aws, bucket, request.s3_prefix, dump(child, "yaml"), log, buckets.get("owner"))
-            urls.update({f"stacks/{stem}.{ext}": url for ext in ("yaml", "json")})
-        template = _point_nested_stacks(template, urls)
-    body = dump(template, "yaml")
-    location: dict[str, str] = {"TemplateBody": body}
-    if len(body.encode("utf-8")) > INLINE_TEMPLATE_BYTES:
-        bucket = _need_bucket(bucket_request, f"the template is {len(body.encode('utf-8'))} bytes, over the {INLINE_TEMPLATE_BYTES}-byte "
-                              "inline limit", aws, buckets, log)
-        location = {"TemplateURL": _upload(aws, bucket, request.s3_prefix, body, log, buckets.get("owner"))}
+    template, location = _template_location(aws, template, nested, request, log)
     common: dict[str, Any] = {
-        "StackSetName": request.name, "Capabilities": capabilities([template, *nested.values()]) + (["CAPABILITY_AUTO_EXPAND"] if template.get("Transform") else []),
+        "StackSetName": request.name,
+        "Capabilities": capabilities([template, *nested.values()]) + (["CAPABILITY_AUTO_EXPAND"] if template.get("Transform") else []),
         "Parameters": [{"ParameterKey": k, "ParameterValue": v} for k, v in sorted(params.items())],
         "CallAs": request.call_as, **location,
     }
@@ -234,6 +225,30 @@ def deploy_stack_set(template: dict[str, Any], nested: dict[str, dict[str, Any]]
         lines = "\n".join(f"  {i.account} {i.region}: {i.status}: {i.reason or 'no reason given'}" for i in failed)
         raise AwsError(f"mlmon: StackSet {request.name}: {len(failed)} instance(s) failed:\n{lines}")
     return result
+
+
+def _template_location(aws: Aws, template: dict[str, Any], nested: dict[str, dict[str, Any]], request: StackSetRequest,
+                       log: Log) -> tuple[dict[str, Any], dict[str, str]]:
+    """Nested templates uploaded (the parent points at them); the parent inline or as a TemplateURL."""
+    from ..serialize import dump
+
+    bucket_request = DeployRequest(request.name, request.target, s3_bucket=request.s3_bucket, s3_prefix=request.s3_prefix,
+                                   resolve_s3=request.resolve_s3)
+    buckets: dict[str, str] = {}
+    if nested:
+        bucket = _need_bucket(bucket_request, f"the template has {len(nested)} nested stacks, read from S3", aws, buckets, log)
+        urls = {}
+        for stem, child in sorted(nested.items()):
+            url = _upload(aws, bucket, request.s3_prefix, dump(child, "yaml"), log, buckets.get("owner"))
+            urls.update({f"stacks/{stem}.{ext}": url for ext in ("yaml", "json")})
+        template = _point_nested_stacks(template, urls)
+    body = dump(template, "yaml")
+    size = len(body.encode("utf-8"))
+    if size <= INLINE_TEMPLATE_BYTES:
+        return template, {"TemplateBody": body}
+    bucket = _need_bucket(bucket_request, f"the template is {size} bytes, over the {INLINE_TEMPLATE_BYTES}-byte inline limit",
+                          aws, buckets, log)
+    return template, {"TemplateURL": _upload(aws, bucket, request.s3_prefix, body, log, buckets.get("owner"))}
 
 
 def _describe_stack_set(cfn: Any, name: str, call_as: str) -> dict[str, Any] | None:
