@@ -18,8 +18,8 @@ import click
 
 from . import __version__
 from .aws.cli_options import aws_target_options, echo_err
-from .errors import AwsError, InputFileError, LimitError, MlmonError, Problem, SpecError, escape_text
-from .limits import INLINE_TEMPLATE_BYTES
+from .errors import AwsError, AwsUsageError, InputFileError, LimitError, MlmonError, Problem, SpecError, escape_text
+from .limits import INLINE_TEMPLATE_BYTES, MAX_TEMPLATE_BYTES
 
 INLINE_NOTE = f"mlmon: the template is over {INLINE_TEMPLATE_BYTES} bytes: deploy with --s3-bucket BUCKET"
 
@@ -95,9 +95,11 @@ env_option = click.option("--env", "env", default=None, metavar="NAME",
               help="Template format (default: from the -o extension, else yaml).")
 @click.option("--split/--no-split", default=None,
               help="Force nested stacks (--split) or refuse them (--no-split); default: split only past a limit.")
+@click.option("--central", is_flag=True,
+              help="Write the central account's template of the spec's 'organization:' (event bus, topic, readable rules).")
 @env_option
 @_boundary
-def generate_command(spec: Path, output: Path | None, fmt: str | None, split: bool | None, env: str | None) -> None:
+def generate_command(spec: Path, output: Path | None, fmt: str | None, split: bool | None, central: bool, env: str | None) -> None:
     """Generate the monitoring template for SPEC.
 
     \b
@@ -113,6 +115,9 @@ def generate_command(spec: Path, output: Path | None, fmt: str | None, split: bo
     gc.disable()  # builds allocate many small objects and free none; collection passes only cost time
     parsed = load_path(spec, env=env)
     fmt = fmt or ("json" if output is not None and output.suffix == ".json" else "yaml")
+    if central:
+        _generate_central(parsed, output, fmt)
+        return
     to_directory = output is not None and str(output) != "-" and (output.is_dir() or output.suffix not in (".yaml", ".yml", ".json", ".template"))
     if split is None and not to_directory:
         split = False  # a single file or stdout cannot hold nested stacks
@@ -148,6 +153,21 @@ def generate_command(spec: Path, output: Path | None, fmt: str | None, split: bo
     if parsed.notifications.emails:
         click.echo("mlmon: after deploying, each address must confirm its subscription email: "
                    + ", ".join(parsed.notifications.emails), err=True)
+
+
+def _generate_central(parsed: Any, output: Path | None, fmt: str) -> None:
+    from .core.pipeline import generate_central
+    from .serialize import dump
+
+    template = generate_central(parsed)
+    text = dump(template.to_dict(), fmt)
+    if len(text.encode("utf-8")) > MAX_TEMPLATE_BYTES:
+        raise LimitError(f"the central template would be {len(text.encode('utf-8'))} bytes; CloudFormation allows {MAX_TEMPLATE_BYTES} bytes")
+    _write(output, text)
+    org = parsed.organization
+    click.echo(f"mlmon: wrote {'stdout' if output is None or str(output) == '-' else output}: the central template of "
+               f"{parsed.solution} ({len(template.resources)} resources); deploy it in account {org.central_account}, "
+               f"Region {org.central_region}: mlmon deploy {parsed.source} --central --stack-name STACK", err=True)
 
 
 def _write_directory(directory: Path, files: dict[str, str]) -> None:
@@ -314,9 +334,48 @@ def harden_command(definition: Path, output: Path | None, topic_arn: str) -> Non
     click.echo(f"mlmon: {len(result.changes)} change(s)", err=True)
 
 
+def _csv(ctx: click.Context, param: click.Parameter, value: tuple[str, ...]) -> tuple[str, ...]:
+    """Comma-separated and/or repeated values: `--accounts A,B --accounts C` -> (A, B, C)."""
+    return tuple(v.strip() for item in value for v in item.split(",") if v.strip())
+
+
+def stack_set_options(func: Callable[..., Any]) -> Callable[..., Any]:
+    """--stack-set and its targets and operation preferences (deploy and delete)."""
+    options = [
+        click.option("--stack-set", "stack_set", default=None, metavar="NAME",
+                     help="Deploy as a CloudFormation StackSet: one stack instance per account (or OU) and Region."),
+        click.option("--accounts", multiple=True, callback=_csv, metavar="ID,...",
+                     help="StackSet target accounts (self-managed permissions); default: the spec's organization.targets."),
+        click.option("--regions", multiple=True, callback=_csv, metavar="REGION,...", help="StackSet target Regions."),
+        click.option("--organizational-units", "ous", multiple=True, callback=_csv, metavar="OU,...",
+                     help="StackSet target OUs (service-managed permissions: accounts that join later get an instance too)."),
+        click.option("--call-as", type=click.Choice(["SELF", "DELEGATED_ADMIN"]), default="SELF", show_default=True,
+                     help="DELEGATED_ADMIN: run as the organization's delegated StackSets administrator."),
+    ]
+    for option in reversed(options):
+        func = option(func)
+    return func
+
+
 @main.command("deploy", epilog=EPILOG)
 @click.argument("spec", type=click.Path(dir_okay=False, path_type=Path))
-@click.option("--stack-name", required=True, help="CloudFormation stack to create or update.")
+@click.option("--stack-name", default=None, help="CloudFormation stack to create or update (required unless --stack-set).")
+@click.option("--central", is_flag=True,
+              help="Deploy the central side of the spec's 'organization:' (event bus, topic, readable rules) as --stack-name.")
+@stack_set_options
+@click.option("--max-concurrent-percentage", type=click.IntRange(1, 100), default=None,
+              help="StackSet: at most this share of accounts per Region at once.")
+@click.option("--max-concurrent-count", type=click.IntRange(1), default=None, help="StackSet: at most this many accounts at once.")
+@click.option("--failure-tolerance-percentage", type=click.IntRange(0, 100), default=None,
+              help="StackSet: stop the operation once more than this share of accounts failed in a Region.")
+@click.option("--failure-tolerance-count", type=click.IntRange(0), default=None,
+              help="StackSet: stop the operation once more than this many accounts failed in a Region.")
+@click.option("--concurrency-mode", type=click.Choice(["STRICT_FAILURE_TOLERANCE", "SOFT_FAILURE_TOLERANCE"]), default=None,
+              help="StackSet: how failures lower concurrency (AWS default: strict).")
+@click.option("--administration-role-arn", default=None, help="StackSet (self-managed): the administrator role.")
+@click.option("--execution-role-name", default=None,
+              help="StackSet (self-managed): the role assumed in each account; nested stacks and transforms need a "
+                   "custom one named stacksets-exec-custom-*.")
 @click.option("--s3-bucket", default=None, help="Bucket for templates over 51,200 bytes (and nested stacks).")
 @click.option("--resolve-s3", is_flag=True,
               help="Use the managed bucket mlmon-artifacts-<account>-<region> for templates that need S3, creating it "
@@ -332,7 +391,11 @@ def harden_command(definition: Path, output: Path | None, topic_arn: str) -> Non
 @env_option
 @aws_target_options
 @_boundary
-def deploy_command(spec: Path, stack_name: str, s3_bucket: str | None, resolve_s3: bool, no_execute: bool, revert_drift: bool, s3_prefix: str,
+def deploy_command(spec: Path, stack_name: str | None, central: bool, stack_set: str | None, accounts: tuple[str, ...],
+                   regions: tuple[str, ...], ous: tuple[str, ...], call_as: str, max_concurrent_percentage: int | None,
+                   max_concurrent_count: int | None, failure_tolerance_percentage: int | None, failure_tolerance_count: int | None,
+                   concurrency_mode: str | None, administration_role_arn: str | None, execution_role_name: str | None,
+                   s3_bucket: str | None, resolve_s3: bool, no_execute: bool, revert_drift: bool, s3_prefix: str,
                    parameters: tuple[str, ...], tags: tuple[str, ...], env: str | None, region: str | None, profile: str | None,
                    endpoint_url: str | None) -> None:
     """Generate SPEC's template and create or update stack --stack-name through a change set.
@@ -343,13 +406,49 @@ def deploy_command(spec: Path, stack_name: str, s3_bucket: str | None, resolve_s
 
     With --no-execute the change set is created and printed with the before -> after value of
     every changed property, and left for review: the stack is not changed.
+
+    With --stack-set NAME: create or update the StackSet and one instance per account (or OU) and
+    Region (--accounts/--organizational-units and --regions, else the spec's organization.targets),
+    wait, and print one line per instance: account, Region, status, reason. With --central: deploy
+    the central side of the spec's 'organization:' as --stack-name (in the central account).
     """
     from .aws.deploy import DeployRequest, deploy_spec
     from .aws.session import Target
 
+    if stack_set:
+        if stack_name or central or no_execute:
+            raise AwsUsageError("mlmon: --stack-set excludes --stack-name, --central and --no-execute")
+        from .aws.stackset import StackSetRequest, deploy_stack_set, groups_from, report_lines
+        from .core.pipeline import generate, load_path
+
+        parsed = load_path(spec, env=env)
+        org_targets = parsed.organization.targets if parsed.organization else ()
+        request_set = StackSetRequest(
+            stack_set, groups_from(accounts, regions, ous, org_targets), Target(region, profile, endpoint_url), parameters, tags,
+            max_concurrent_percentage, failure_tolerance_percentage, max_concurrent_count, failure_tolerance_count,
+            concurrency_mode, administration_role_arn=administration_role_arn, execution_role_name=execution_role_name,
+            call_as=call_as, s3_bucket=s3_bucket, s3_prefix=s3_prefix, resolve_s3=resolve_s3)
+        built = generate(parsed)
+        echo_err(f"mlmon: generated {spec}{f' [env {env}]' if env else ''}: {built.alarms} alarms, {built.composites} composite alarms, "
+                 f"{built.rules} EventBridge rules")
+        outcome = deploy_stack_set(built.template.to_dict(), {k: t.to_dict() for k, t in built.nested.items()}, request_set, echo_err)
+        for line in report_lines(outcome):
+            click.echo(line)
+        return
+    if not stack_name:
+        raise AwsUsageError("mlmon: deploy needs --stack-name (or --stack-set)")
+    if accounts or regions or ous:
+        raise AwsUsageError("mlmon: --accounts, --regions and --organizational-units need --stack-set")
     request = DeployRequest(stack_name, Target(region, profile, endpoint_url), parameters, tags, s3_bucket, s3_prefix,
                             execute=not no_execute, resolve_s3=resolve_s3, revert_drift=revert_drift)
-    result = deploy_spec(spec, request, echo_err, env=env)
+    if central:
+        from .aws.deploy import deploy_template
+        from .core.pipeline import generate_central, load_path
+
+        parsed = load_path(spec, env=env)
+        result = deploy_template(generate_central(parsed).to_dict(), request, echo_err)
+    else:
+        result = deploy_spec(spec, request, echo_err, env=env)
     if no_execute:
         click.echo(f"ChangeSetId={result.change_set_id}" if result.change_set_id else "ChangeSetId=")
         return
@@ -360,19 +459,36 @@ def deploy_command(spec: Path, stack_name: str, s3_bucket: str | None, resolve_s
 
 
 @main.command("delete", epilog=EPILOG)
-@click.option("--stack-name", required=True, help="CloudFormation stack to delete.")
+@click.option("--stack-name", default=None, help="CloudFormation stack to delete (or give --stack-set).")
+@stack_set_options
 @click.option("-y", "--yes", is_flag=True, help="Do not ask for confirmation.")
 @aws_target_options
 @_boundary
-def delete_command(stack_name: str, yes: bool, region: str | None, profile: str | None, endpoint_url: str | None) -> None:
+def delete_command(stack_name: str | None, stack_set: str | None, accounts: tuple[str, ...], regions: tuple[str, ...],
+                   ous: tuple[str, ...], call_as: str, yes: bool, region: str | None, profile: str | None,
+                   endpoint_url: str | None) -> None:
     """Delete stack --stack-name and wait until it is gone, printing its events (stderr).
 
     A stack that does not exist is success. DELETE_FAILED exits 5 listing each resource that
     could not be deleted and why. Asks for confirmation unless --yes.
+
+    With --stack-set: delete its instances (those given by --accounts/--organizational-units and
+    --regions, else every instance it has), then the StackSet.
     """
     from .aws.delete import DeleteRequest, delete_stack
     from .aws.session import Target
 
+    if bool(stack_name) == bool(stack_set):
+        raise AwsUsageError("mlmon: delete needs --stack-name or --stack-set (one of them)")
+    if stack_set:
+        from .aws.stackset import delete_stack_set, groups_from
+
+        if not yes:
+            click.confirm(f"Delete every instance of StackSet {stack_set}, then the StackSet?", abort=True, err=True)
+        groups = groups_from(accounts, regions, ous, ()) if (accounts or regions or ous) else ()
+        delete_stack_set(stack_set, Target(region, profile, endpoint_url), groups, echo_err, call_as=call_as)
+        return
+    assert stack_name is not None
     if not yes:
         click.confirm(f"Delete stack {stack_name} and every alarm, rule and topic it created?", abort=True, err=True)
     delete_stack(DeleteRequest(stack_name, Target(region, profile, endpoint_url)), echo_err)
@@ -475,10 +591,15 @@ def plan_command(spec: Path, fmt: str, split: bool | None, env: str | None) -> N
     from .core.pipeline import generate, load_path
     from .plan import build_plan, to_json, to_markdown
 
-    result = generate(load_path(spec, env=env), split=split)
+    parsed = load_path(spec, env=env)
+    result = generate(parsed, split=split)
     if result.needs_bucket:
         echo_err(INLINE_NOTE)
     plan = build_plan(result)
+    if parsed.organization is not None:
+        from .plan import deployment_of
+
+        plan.deployment = deployment_of(parsed, plan.bill) if plan.bill is not None else None
     click.echo(to_json(plan) if fmt == "json" else to_markdown(plan, f"{spec}" + (f" [env {env}]" if env else "")), nl=False)
     if plan.silent:
         echo_err(f"mlmon: warning: {len(plan.silent)} alarm(s) notify nobody: {', '.join(r.name for r in plan.silent[:10])}")

@@ -131,7 +131,7 @@ def build_template(spec: Spec, split: bool | None = None, nested_ext: str = "yam
     spec = replace(spec, solution=naming.scoped_solution(spec.solution, spec.environment, spec.name_suffix),
                    environment=None, name_suffix=None)
     if spec.cfn is None:
-        return _build(spec, split, nested_ext)
+        return _forward_to_central(spec, _build(spec, split, nested_ext))
     from .cfn_merge import (  # CloudFormation values / merged output (spec `template:`)
         DictTemplate,
         finish,
@@ -139,6 +139,19 @@ def build_template(spec: Spec, split: bool | None = None, nested_ext: str = "yam
 
     result = _build(spec, False if spec.cfn.app is not None else split, nested_ext)
     result.template = DictTemplate(finish(result.template.to_dict(), spec.cfn, result.owners))
+    return _forward_to_central(spec, result)
+
+
+def _forward_to_central(spec: Spec, result: BuildResult) -> BuildResult:
+    """A member of an `organization:` forwards its paging alarms and job failures (core/organization.py);
+    the pipeline checks the limits on the result, these resources included."""
+    if spec.organization is None:
+        return result
+    from .organization import forward_to_central
+
+    before = sum(len(t.resources) for t in [result.template, *result.nested.values()])
+    forward_to_central(spec, result.template, result.nested, result.owners)
+    result.rules += 1 if sum(len(t.resources) for t in [result.template, *result.nested.values()]) > before else 0
     return result
 
 

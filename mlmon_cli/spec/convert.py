@@ -28,6 +28,15 @@ from .logs import KEYS as LOG_KEYS
 from .logs import log_problems, parse_component_logs
 from .model import AlarmDefaults, AlarmOverride, ComponentSpec, Notifications, Route, Spec
 from .nodes import node_location
+from .organization import (
+    MAX_OUS_PER_OPERATION,
+    ORGANIZATION_ID,
+    Organization,
+    StackSetTarget,
+    account_problem,
+    ou_problem,
+    region_problem,
+)
 
 SOLUTION_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9-]{0,39}$")
 COMPONENT_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_-]{0,63}$")
@@ -35,7 +44,7 @@ ROLE_ARN = re.compile(r"^arn:aws[a-z-]*:iam::\d{12}:role/[\w+=,.@/-]{1,512}\Z")
 LAMBDA_ARN = re.compile(r"^arn:aws[a-z-]*:lambda:[a-z0-9-]+:\d{12}:function:[A-Za-z0-9_-]{1,64}(:[A-Za-z0-9_$-]{1,128})?$")
 TOPIC_ARN = re.compile(r"^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]{1,256}(\.fifo)?$")
 
-TOP_KEYS = ("solution", "description", "notifications", "defaults", "components", "name_suffix")
+TOP_KEYS = ("solution", "description", "notifications", "defaults", "components", "name_suffix", "organization")
 NAME_SUFFIX = re.compile(r"^[A-Za-z0-9][A-Za-z0-9-]{0,19}$")
 COMPONENT_KEYS = ("kind", "name", "description", "enabled", "runbook_url", "alarms", *LOG_KEYS, CUSTOM_KEY)  # every kind
 _constructor = yaml.constructor.SafeConstructor()
@@ -51,6 +60,7 @@ class SpecReader:
     def __init__(self, file: str):
         self.file = file
         self.problems: list[Problem] = []
+        self.parameters: typing.AbstractSet[str] = frozenset()  # the spec's `parameters:` names
 
     def error(self, node: yaml.Node, path: str, message: str) -> None:
         self.problems.append(Problem(node_location(node, self.file, path), message))
@@ -220,10 +230,13 @@ def _short(text: str, limit: int = 40) -> str:
     return shown
 
 
-def convert_spec(root: yaml.Node, file: str, kinds: typing.Mapping[str, Any], env: str | None = None) -> Spec:
+def convert_spec(root: yaml.Node, file: str, kinds: typing.Mapping[str, Any], env: str | None = None,
+                 parameters: typing.AbstractSet[str] = frozenset()) -> Spec:
     """Validate a composed spec tree against `kinds` (kind name -> component class) and build the
-    model. Raises SpecError listing every problem."""
+    model; `parameters` are the names the spec's `parameters:` declares (StackSet overrides must
+    name one). Raises SpecError listing every problem."""
     r = SpecReader(file)
+    r.parameters = parameters
     top = r.mapping(root, ROOT, TOP_KEYS, required=("solution", "notifications", "components"))
     if top is None:
         raise SpecError(r.problems)
@@ -232,6 +245,7 @@ def convert_spec(root: yaml.Node, file: str, kinds: typing.Mapping[str, Any], en
     notifications = _notifications(r, top)
     defaults = _defaults(r, top)
     components = _components(r, top, kinds)
+    organization = _organization(r, top["organization"][1]) if "organization" in top else None
     name_suffix = None
     if "name_suffix" in top:
         name_suffix = r.scalar(top["name_suffix"][1], "name_suffix", str)
@@ -251,7 +265,101 @@ def convert_spec(root: yaml.Node, file: str, kinds: typing.Mapping[str, Any], en
         source=file,
         environment=env,
         name_suffix=name_suffix,
+        organization=organization,
     )
+
+
+def _organization(r: SpecReader, node: yaml.Node) -> Organization | None:
+    """`organization:` (spec/organization.py): every account, Region and ID checked where it is written."""
+    path = "organization"
+    fields = [f.name for f in dataclasses.fields(Organization)]
+    pairs = r.mapping(node, path, fields, required=("central_account", "central_region"))
+    if pairs is None or "central_account" not in pairs or "central_region" not in pairs:
+        return None
+    before = len(r.problems)
+    values = r.dataclass(Organization, {k: v for k, v in pairs.items() if k not in ("notifications", "targets")}, path)
+    checks = (("central_account", account_problem), ("central_region", region_problem))
+    for key, problem in checks:
+        if key in values and problem(values[key]):
+            r.error(pairs[key][1], f"{path}.{key}", problem(values[key]))
+    for index, account in enumerate(values.get("member_accounts", ())):
+        if account_problem(account):
+            r.error(pairs["member_accounts"][1].value[index], f"{path}.member_accounts[{index}]", account_problem(account))
+    org_id = values.get("organization_id")
+    if org_id is not None and not ORGANIZATION_ID.fullmatch(org_id):
+        r.error(pairs["organization_id"][1], f"{path}.organization_id",
+                f"'{_short(org_id)}' is not an organization ID (o- and 10-32 letters or digits)")
+    if "member_accounts" not in pairs and "organization_id" not in pairs:
+        r.error(node, path, "give 'member_accounts' (the accounts the central event bus admits) or 'organization_id' (the whole organization)")
+    if "notifications" in pairs:
+        route = _route(r, pairs["notifications"][1], f"{path}.notifications", Route)
+        values["notifications"] = Route(**route) if route is not None else None
+    else:
+        r.error(node, f"{path}.notifications",
+                "missing required key: the central recipients (emails, https_endpoints, lambda_arns, slack or topic_arn)")
+    if "targets" in pairs:
+        values["targets"] = _targets(r, pairs["targets"][1], f"{path}.targets")
+    if len(r.problems) != before:
+        return None
+    return Organization(**values)
+
+
+def _targets(r: SpecReader, node: yaml.Node, path: str) -> tuple[StackSetTarget, ...]:
+    if r.intrinsic(node, path):
+        return ()
+    if not isinstance(node, yaml.SequenceNode):
+        r.error(node, path, f"expected a list, got {_describe(node)}")
+        return ()
+    targets = []
+    kinds_seen: set[str] = set()
+    for index, item in enumerate(node.value):
+        at = f"{path}[{index}]"
+        pairs = r.mapping(item, at, [f.name for f in dataclasses.fields(StackSetTarget)], required=("regions",))
+        if pairs is None or "regions" not in pairs:
+            continue
+        before = len(r.problems)
+        values = r.dataclass(StackSetTarget, {k: v for k, v in pairs.items() if k != "parameters"}, at)
+        for key, problem in (("accounts", account_problem), ("regions", region_problem), ("organizational_units", ou_problem)):
+            for i, value in enumerate(values.get(key, ())):
+                if problem(value):
+                    r.error(pairs[key][1].value[i], f"{at}.{key}[{i}]", problem(value))
+        if bool(values.get("accounts")) == bool(values.get("organizational_units")):
+            r.error(item, at, "give either 'accounts' (self-managed permissions) or 'organizational_units' (service-managed), not both or neither")
+        if len(values.get("organizational_units", ())) > MAX_OUS_PER_OPERATION:
+            r.error(pairs["organizational_units"][1], f"{at}.organizational_units",
+                    f"at most {MAX_OUS_PER_OPERATION} OUs per target (CreateStackInstances)")
+        if not values.get("regions") and "regions" in values:
+            r.error(pairs["regions"][1], f"{at}.regions", "list at least one Region")
+        kinds_seen.add("ou" if values.get("organizational_units") else "accounts")
+        if "parameters" in pairs:
+            values["parameters"] = _parameter_overrides(r, pairs["parameters"][1], f"{at}.parameters")
+        if len(r.problems) == before:
+            targets.append(StackSetTarget(**values))
+    if len(kinds_seen) > 1:
+        r.error(node, path, "one StackSet has one permission model: use 'accounts' in every target or 'organizational_units' in every target")
+    return tuple(targets)
+
+
+def _parameter_overrides(r: SpecReader, node: yaml.Node, path: str) -> tuple[tuple[str, str], ...]:
+    """name -> value of the spec's `parameters:` (checked against them in core/validate.py)."""
+    if r.intrinsic(node, path):
+        return ()
+    if not isinstance(node, yaml.MappingNode):
+        r.error(node, path, f"expected a mapping of parameter names to values, got {_describe(node)}")
+        return ()
+    pairs = []
+    for key, value in node.value:
+        if str(key.value) not in r.parameters:
+            known = ", ".join(sorted(r.parameters)) or "none declared"
+            hint = did_you_mean(str(key.value), sorted(r.parameters))
+            r.error(key, f"{path}.{key.value}", f"'{key.value}' is not one of the spec's parameters{hint} "
+                                                f"(declare it under 'parameters:'; known: {known})")
+            continue
+        if not isinstance(value, yaml.ScalarNode) or value.tag.endswith(":null"):
+            r.error(value, f"{path}.{key.value}", f"expected a value (a string or number), got {_describe(value)}")
+            continue
+        pairs.append((str(key.value), str(value.value)))
+    return tuple(pairs)
 
 
 def _solution_name(r: SpecReader, top: dict) -> Any:
