@@ -212,7 +212,7 @@ def test_watched_resource_gone_versus_not_run_yet() -> None:
     live.alarms([_expected("ml-gone", Dimensions=[{"Name": "FunctionName", "Value": "old-name"}]), _expected("ml-quiet")])
     aws.done()
     assert [f.line() for f in out.findings] == [
-        "resource-gone: alarm ml-gone: Lambda function old-name does not exist; no data for AWS/Lambda Errors {FunctionName=old-name} in two weeks"]
+        "resource-gone: alarm ml-gone: Lambda function old-name does not exist; no AWS/Lambda Errors data in two weeks"]
     assert out.quiet == ["ml-quiet"]  # exists, has not run: not dead, even in INSUFFICIENT_DATA
 
 

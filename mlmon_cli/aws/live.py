@@ -130,6 +130,8 @@ def diff_templates(aws: Aws, request: DiffRequest, template: dict[str, Any], nes
     stack = _describe(cfn, request.stack_name)
     if stack is None:
         raise AwsError(f"mlmon: stack {request.stack_name} does not exist in {aws.region}: deploy it first with mlmon deploy")
+    if not str(stack.get("StackStatus", "")).endswith("_COMPLETE") or "ROLLBACK" in str(stack.get("StackStatus", "")):
+        out.notes.append(f"stack {request.stack_name} is {stack.get('StackStatus')}: the last deploy did not complete")
     expected: list[_Expected] = []
     _walk(cfn, stack, template, nested, request.stack_name, expected, out)
     now = request.now or dt.datetime.now(dt.UTC)
@@ -365,7 +367,8 @@ class _Live:
         for dim in dims:
             exists = self.resource_exists(dim["Name"], dim["Value"])
             if exists is False:
-                return f"gone: {_RESOURCE_CHECKS[dim['Name']][0]} {dim['Value']} does not exist; no data for {shown} in two weeks"
+                metric = " ".join(shown.split(" ")[:2])
+                return f"gone: {_RESOURCE_CHECKS[dim['Name']][0]} {dim['Value']} does not exist; no {metric} data in two weeks"
             if exists is True:
                 return f"quiet: no data yet for {shown}; {_RESOURCE_CHECKS[dim['Name']][0]} {dim['Value']} exists (has it run?)"
         return f"quiet: no data in two weeks for {shown} (metrics of events that did not happen are not published)"
