@@ -455,3 +455,20 @@ def test_coverage_lists_every_kind_with_its_own_service(monkeypatch) -> None:
     assert [(u.kind, u.name, u.start) for u in result.unwatched] == [
         ("sagemaker_endpoint", "scoring", '- {kind: sagemaker_endpoint, name: scoring, endpoint_name: "scoring"}'),
         ("sagemaker_pipeline", "train", '- {kind: sagemaker_pipeline, name: train, pipeline_name: "train"}')]
+
+
+def test_cli_usage_and_exit_code_7_documented() -> None:
+    from click.testing import CliRunner
+
+    from mlmon_cli.cli import main
+
+    runner = CliRunner()
+    top = runner.invoke(main, ["--help"])
+    assert "diff" in top.output and "coverage" in top.output
+    assert "7   diff: deployed monitoring differs from the spec or is dead;" in top.output
+    bad = runner.invoke(main, ["coverage", "--kind", "lamda", "--region", REGION])
+    assert bad.exit_code == 2
+    assert bad.stderr.strip() == ("mlmon: --kind lamda: not a kind coverage lists (it lists: lambda, step_functions, glue_job, "
+                                  "sagemaker_endpoint, sagemaker_pipeline, codepipeline, codebuild)")
+    fmt = runner.invoke(main, ["diff", "spec.yaml", "--stack-name", "s", "--format", "markdown"])
+    assert fmt.exit_code == 2 and "'markdown' is not one of 'text', 'json'" in fmt.stderr
