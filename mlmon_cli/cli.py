@@ -10,14 +10,15 @@ import functools
 import gc
 import re
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import click
 
 from . import __version__
 from .aws.cli_options import aws_target_options, echo_err
-from .errors import AwsError, InputFileError, LimitError, MlmonError, SpecError, escape_text
+from .errors import AwsError, InputFileError, LimitError, MlmonError, Problem, SpecError, escape_text
 from .limits import INLINE_TEMPLATE_BYTES, MAX_TEMPLATE_BYTES
 
 EXIT_OK = 0
@@ -64,7 +65,7 @@ def _boundary(func: Callable[..., Any]) -> Callable[..., Any]:
             sys.exit(EXIT_LIMIT if isinstance(exc, LimitError) else exc.exit_code)
         except (click.ClickException, click.exceptions.Exit, click.Abort, SystemExit, KeyboardInterrupt):
             raise
-        except Exception as exc:  # noqa: BLE001 - the one place a bug becomes a message
+        except Exception as exc:
             if debug:
                 raise
             click.echo(f"mlmon: internal error: {type(exc).__name__}: {exc}; re-run with --debug for the traceback", err=True)
@@ -180,7 +181,7 @@ def validate_command(specs: tuple[Path, ...], env: str | None) -> None:
     from .core.pipeline import spec_environments, validate
     from .spec.nodes import read_text
 
-    problems = []
+    problems: list[Problem] = []
     for path in specs:
         try:
             text = read_text(path, str(path))
@@ -485,7 +486,7 @@ def plan_command(spec: Path, fmt: str, split: bool | None, env: str | None) -> N
 @main.command("rules")
 @click.option("--path", "show_path", is_flag=True,
               help="Print the directory of mlmon's cfn-lint rules: cfn-lint --append-rules \"$(mlmon rules --path)\" T.yaml")
-@click.option("--markdown", is_flag=True, help="Print the README's rule table.")
+@click.option("--markdown", is_flag=True, help="Print the rule table of docs/rules.md.")
 @_boundary
 def rules_command(show_path: bool, markdown: bool) -> None:
     """List mlmon's lint rules: ID, severity, what each finds.
@@ -566,7 +567,7 @@ def _solution_from(stem: str) -> str:
 
 
 @main.command("kinds")
-@click.option("--markdown", is_flag=True, help="Print the README's alarm tables.")
+@click.option("--markdown", is_flag=True, help="Print the alarm tables of docs/kinds.md.")
 @_boundary
 def kinds_command(markdown: bool) -> None:
     """List component kinds, their options and alarms with defaults."""

@@ -3,14 +3,14 @@
 CloudFormation can say what changes inside each modified resource: `DescribeChangeSet` with
 `IncludePropertyValues=True` returns, per `ResourceChangeDetail.Target`, the property `Path` with
 `BeforeValue` and `AfterValue`, or the whole resource as `BeforeContext`/`AfterContext` JSON
-(LocalStack 4.14). Where it gives neither, the diff is computed from the deployed template (`GetTemplate`, stage Original) and the new one, property by
-property. Pure functions except `template_of`.
+(LocalStack 4.14). Where it gives neither, the diff is computed from the deployed template
+(`GetTemplate`, stage Original) and the new one, property by property. Pure functions except `template_of`.
 """
 
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Any, cast
 
 import yaml
 
@@ -40,7 +40,7 @@ def property_changes(old: Any, new: Any, path: str = "") -> list[tuple[str, Any,
                 out += property_changes(old[key], new[key], sub)
         return out
     if isinstance(old, list) and isinstance(new, list) and len(old) == len(new):
-        return [c for i, (a, b) in enumerate(zip(old, new)) for c in property_changes(a, b, f"{path}[{i}]")]
+        return [c for i, (a, b) in enumerate(zip(old, new, strict=True)) for c in property_changes(a, b, f"{path}[{i}]")]
     return [] if old == new else [(path, old, new)]
 
 
@@ -153,7 +153,7 @@ def _intrinsic(loader: yaml.SafeLoader, suffix: str, node: yaml.Node) -> Any:
     elif isinstance(node, yaml.SequenceNode):
         value = loader.construct_sequence(node, deep=True)
     else:
-        value = loader.construct_mapping(node, deep=True)
+        value = loader.construct_mapping(cast(yaml.MappingNode, node), deep=True)
     return {name: value}
 
 
