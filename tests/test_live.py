@@ -122,7 +122,8 @@ def _kinds(out: DiffResult) -> list[tuple[str, str]]:
 # --------------------------------------------------------------------------- resolving and comparing
 def test_resolver_follows_the_deployed_stack() -> None:
     r = Resolver("aws", REGION, ACCOUNT, {"Env": "prod"},
-                 {"Topic": ("AWS::SNS::Topic", TOPIC), "A": (ALARM, "ml-a"), "Rule": (RULE, "bus|ml-rule"), "Child": ("AWS::CloudFormation::Stack", "arn:child")},
+                 {"Topic": ("AWS::SNS::Topic", TOPIC), "A": (ALARM, "ml-a"), "Rule": (RULE, "bus|ml-rule"),
+                  "Child": ("AWS::CloudFormation::Stack", "arn:child")},
                  outputs_of=lambda stack: {"X": "out"} if stack == "arn:child" else {})
     assert r.value({"Ref": "Topic"}) == TOPIC
     assert r.value({"Fn::GetAtt": ["Topic", "TopicName"]}) == "ml-alerts"
@@ -155,7 +156,8 @@ def test_missing_changed_and_actions_disabled_alarms() -> None:
     _history(aws, "ml-comp")
     live, out = _live(aws)
     live.alarms([_expected("ml-a"), _expected("ml-b"), _expected("ml-c"),
-                 _expected("ml-comp", COMPOSITE, AlarmName="ml-comp", ActionsEnabled=True, AlarmActions=[TOPIC], AlarmRule='ALARM("ml-a") OR ALARM("ml-b")')])
+                 _expected("ml-comp", COMPOSITE, AlarmName="ml-comp", ActionsEnabled=True, AlarmActions=[TOPIC],
+                           AlarmRule='ALARM("ml-a") OR ALARM("ml-b")')])
     aws.done()
     lines = sorted(f.line() for f in out.findings)
     assert lines == [
@@ -315,7 +317,7 @@ def test_split_output_is_diffed_as_a_whole_with_missing_and_unexpected() -> None
     _history(aws, "ml-a")
     _list_metrics(aws, [_metric("AWS/Lambda", "Errors", FunctionName="churn-preprocess")], FunctionName="churn-preprocess")
     aws.stub("sns").add_response("get_topic_attributes", {"Attributes": {}}, {"TopicArn": TOPIC})
-    props = {k: v for k, v in _expected("ml-a").props.items()}
+    props = dict(_expected("ml-a").props)
     props["AlarmActions"] = [{"Ref": "AlertsTopic"}]
     root = {"Resources": {"AlertsTopic": {"Type": "AWS::SNS::Topic", "Properties": {"TopicName": "ml-alerts"}},
                           "Critical": {"Type": "AWS::CloudFormation::Stack",
@@ -393,7 +395,8 @@ def test_coverage_watches_by_alarm_dimension_and_rule_pattern(monkeypatch) -> No
     sm = f"arn:aws:states:{REGION}:{ACCOUNT}:stateMachine:"
     aws.stub("stepfunctions").add_response("list_state_machines", {"stateMachines": [
         {"name": n, "stateMachineArn": sm + n, "type": "STANDARD", "creationDate": NOW} for n in ("by-rule", "orphan")]}, {})
-    aws.stub("cloudwatch").add_response("describe_alarms", {"MetricAlarms": [_alarm("a", Dimensions=[{"Name": "FunctionName", "Value": "watched-fn"}])]},
+    watching = _alarm("a", Dimensions=[{"Name": "FunctionName", "Value": "watched-fn"}])
+    aws.stub("cloudwatch").add_response("describe_alarms", {"MetricAlarms": [watching]},
                                         {"AlarmTypes": ["MetricAlarm"]})
     aws.stub("events").add_response("list_event_buses", {"EventBuses": [{"Name": "default"}]}, {})
     aws.stub("events").add_response("list_rules", {"Rules": [{"Name": "r", "EventPattern": f'{{"detail": {{"stateMachineArn": ["{sm}by-rule"]}}}}'}]},

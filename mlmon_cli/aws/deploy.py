@@ -159,7 +159,8 @@ def deploy_template(template: dict[str, Any], request: DeployRequest, log: Log,
 
         old = template_of(cfn, stack_id) if change_type == "UPDATE" else None
         for line in change_summary(name, change_type, cs_name, changes,
-                                   lambda change: drift_lines(change) + (resource_diff(change, old, template) if change.get("Action") == "Modify" else [])):
+                                   lambda change: drift_lines(change)
+                                   + (resource_diff(change, old, template) if change.get("Action") == "Modify" else [])):
             log(line)
         log(f"mlmon: --no-execute: stack {name} is unchanged" + (" (REVIEW_IN_PROGRESS until the change set runs)" if change_type == "CREATE" else "")
             + f"; to apply exactly this change set: aws cloudformation execute-change-set --change-set-name {created['Id']}"

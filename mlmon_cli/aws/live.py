@@ -207,7 +207,8 @@ def _walk(cfn: Any, stack: dict[str, Any], template: dict[str, Any], nested: dic
             stem = Path(str(props.get("TemplateURL", ""))).stem
             child = _describe(cfn, physical) if physical.startswith("arn:") else None
             if stem not in nested or child is None:
-                out.findings.append(Finding("missing", "nested stack", logical, f"nested stack of {label} not found ({physical or 'no physical ID'})", label))
+                out.findings.append(Finding("missing", "nested stack", logical,
+                                            f"nested stack of {label} not found ({physical or 'no physical ID'})", label))
                 continue
             _walk(cfn, child, nested[stem], nested, f"{label}/{logical}", expected, out)
             continue
@@ -386,7 +387,7 @@ class _Live:
                 self.exists_cache[key] = True
             except ClientError as exc:
                 self.exists_cache[key] = False if error_code(exc) in missing else None
-            except Exception:  # noqa: BLE001 - cannot tell (no permission, service unavailable): say nothing
+            except Exception:  # cannot tell (no permission, service unavailable): say nothing
                 self.exists_cache[key] = None
         return self.exists_cache[key]
 
