@@ -158,9 +158,10 @@ def deploy_template(template: dict[str, Any], request: DeployRequest, log: Log,
         from .diff import drift_lines, resource_diff, template_of
 
         old = template_of(cfn, stack_id) if change_type == "UPDATE" else None
-        for line in change_summary(name, change_type, cs_name, changes,
-                                   lambda change: drift_lines(change)
-                                   + (resource_diff(change, old, template) if change.get("Action") == "Modify" else [])):
+        def details(change: dict[str, Any]) -> list[str]:
+            return drift_lines(change) + (resource_diff(change, old, template) if change.get("Action") == "Modify" else [])
+
+        for line in change_summary(name, change_type, cs_name, changes, details):
             log(line)
         log(f"mlmon: --no-execute: stack {name} is unchanged" + (" (REVIEW_IN_PROGRESS until the change set runs)" if change_type == "CREATE" else "")
             + f"; to apply exactly this change set: aws cloudformation execute-change-set --change-set-name {created['Id']}"
