@@ -439,25 +439,40 @@ def test_coverage_lists_every_kind_with_its_own_service(monkeypatch) -> None:
          "LastModifiedTime": NOW, "EndpointStatus": "InService"}]}, {})
     aws.stub("sagemaker").add_response("list_pipelines", {"PipelineSummaries": [
         {"PipelineName": "train", "PipelineArn": f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:pipeline/train"}]}, {})
+    aws.stub("sagemaker").add_response("list_inference_components", {"InferenceComponents": [
+        {"InferenceComponentName": "ranker", "InferenceComponentArn": f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:inference-component/ranker",
+         "EndpointName": "scoring", "EndpointArn": f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:endpoint/scoring", "VariantName": "AllTraffic",
+         "CreationTime": NOW, "LastModifiedTime": NOW}]}, {})
+    aws.stub("sagemaker").add_response("list_clusters", {"ClusterSummaries": [
+        {"ClusterName": "trainers", "ClusterArn": f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:cluster/abc123", "CreationTime": NOW,
+         "ClusterStatus": "InService"}]}, {})
+    aws.stub("sagemaker").add_response("list_model_package_groups", {"ModelPackageGroupSummaryList": [
+        {"ModelPackageGroupName": "churn", "ModelPackageGroupArn": f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:model-package-group/churn",
+         "CreationTime": NOW, "ModelPackageGroupStatus": "Completed"}]}, {})
     aws.stub("codepipeline").add_response("list_pipelines", {"pipelines": [{"name": "release"}]}, {})
     aws.stub("codebuild").add_response("list_projects", {"projects": ["build"]}, {})
     aws.stub("cloudwatch").add_response("describe_alarms", {"MetricAlarms": [
         _alarm("a", Dimensions=[{"Name": "JobName", "Value": "features"}]),
+        _alarm("i", Dimensions=[{"Name": "InferenceComponentName", "Value": "ranker"}]),
         {k: v for k, v in _alarm("m").items() if k not in ("MetricName", "Namespace", "Statistic", "Dimensions")} | {"Metrics": [
             {"Id": "q", "Expression": "SELECT SUM(FailedBuilds) FROM \"AWS/CodeBuild\" WHERE ProjectName = 'build'", "Period": 300}]}]},
         {"AlarmTypes": ["MetricAlarm"]})
     aws.stub("events").add_response("list_event_buses", {"EventBuses": [{"Name": "default"}, {"Name": "ml"}]}, {})
-    aws.stub("events").add_response("list_rules", {"Rules": []}, {"EventBusName": "default"})
+    aws.stub("events").add_response("list_rules", {"Rules": [
+        {"Name": "h", "EventPattern": '{"detail": {"ClusterName": ["trainers"]}}'}]}, {"EventBusName": "default"})
     aws.stub("events").add_response("list_rules", {"Rules": [{"Name": "r", "EventPattern": '{"detail": {"pipeline": ["release"]}}'}]},
                                     {"EventBusName": "ml"})
     aws.stub("cloudformation").add_client_error("list_stacks", "AccessDenied", "no", 403, {"StackStatusFilter": ANY})
     monkeypatch.setattr(coverage_mod, "Aws", lambda _target: aws)
-    result = coverage(CoverageRequest(kinds=("glue_job", "sagemaker_endpoint", "sagemaker_pipeline", "codepipeline", "codebuild")))
+    every = ("glue_job", "sagemaker_endpoint", "sagemaker_pipeline", "sagemaker_inference_component", "sagemaker_hyperpod",
+             "sagemaker_model_registry", "codepipeline", "codebuild")
+    result = coverage(CoverageRequest(kinds=every))
     aws.done()
-    assert result.counts == {"glue_job": 1, "sagemaker_endpoint": 1, "sagemaker_pipeline": 1, "codepipeline": 1, "codebuild": 1}
+    assert result.counts == dict.fromkeys(every, 1)
     assert [(u.kind, u.name, u.start) for u in result.unwatched] == [
         ("sagemaker_endpoint", "scoring", '- {kind: sagemaker_endpoint, name: scoring, endpoint_name: "scoring"}'),
-        ("sagemaker_pipeline", "train", '- {kind: sagemaker_pipeline, name: train, pipeline_name: "train"}')]
+        ("sagemaker_pipeline", "train", '- {kind: sagemaker_pipeline, name: train, pipeline_name: "train"}'),
+        ("sagemaker_model_registry", "churn", '- {kind: sagemaker_model_registry, name: churn, model_package_group_name: "churn"}')]
 
 
 def test_cli_usage_and_exit_code_7_documented() -> None:
@@ -472,6 +487,7 @@ def test_cli_usage_and_exit_code_7_documented() -> None:
     bad = runner.invoke(main, ["coverage", "--kind", "lamda", "--region", REGION])
     assert bad.exit_code == 2
     assert bad.stderr.strip() == ("mlmon: --kind lamda: not a kind coverage lists (it lists: lambda, step_functions, glue_job, "
-                                  "sagemaker_endpoint, sagemaker_pipeline, codepipeline, codebuild)")
+                                  "sagemaker_endpoint, sagemaker_pipeline, sagemaker_inference_component, sagemaker_hyperpod, "
+                                  "sagemaker_model_registry, codepipeline, codebuild)")
     fmt = runner.invoke(main, ["diff", "spec.yaml", "--stack-name", "s", "--format", "markdown"])
     assert fmt.exit_code == 2 and "'markdown' is not one of 'text', 'json'" in fmt.stderr
