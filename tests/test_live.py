@@ -177,13 +177,28 @@ def test_dimension_mismatch_found_through_list_metrics() -> None:
     _list_metrics(aws, [], **kw, EndpointName="churn-scoring", VariantName="AllTrafic")  # the exact set: nothing
     _list_metrics(aws, [_metric("AWS/SageMaker", "ModelLatency", EndpointName="churn-scoring", VariantName="AllTraffic")],
                   **kw, EndpointName="churn-scoring")
-    _list_metrics(aws, [], **kw, VariantName="AllTrafic")
     live, out = _live(aws)
     live.alarms([_expected("ml-latency", Namespace="AWS/SageMaker", MetricName="ModelLatency", Dimensions=dims)])
     aws.done()
     assert [f.line() for f in out.findings] == [
         ("dimension-mismatch: alarm ml-latency: CloudWatch has AWS/SageMaker ModelLatency only with "
          "{EndpointName=churn-scoring, VariantName=AllTraffic}; the alarm reads {EndpointName=churn-scoring, VariantName=AllTrafic}")]
+
+
+def test_another_resources_metric_under_a_shared_dimension_is_no_mismatch() -> None:
+    aws = FakeAws()
+    dims = [{"Name": "EndpointName", "Value": "old-scoring"}, {"Name": "VariantName", "Value": "AllTraffic"}]
+    _describe_alarms(aws, ["ml-latency"], [_alarm("ml-latency", Namespace="AWS/SageMaker", MetricName="ModelLatency", Dimensions=dims)])
+    kw = {"ns": "AWS/SageMaker", "name": "ModelLatency"}
+    _list_metrics(aws, [], **kw, EndpointName="old-scoring", VariantName="AllTraffic")
+    _list_metrics(aws, [], **kw, EndpointName="old-scoring")  # not VariantName=AllTraffic: every endpoint has one
+    aws.stub("sagemaker").add_client_error("describe_endpoint", "ValidationException", "Could not find endpoint old-scoring.", 400,
+                                           {"EndpointName": "old-scoring"})
+    live, out = _live(aws)
+    live.alarms([_expected("ml-latency", Namespace="AWS/SageMaker", MetricName="ModelLatency", Dimensions=dims)])
+    aws.done()
+    assert [f.line() for f in out.findings] == [
+        "resource-gone: alarm ml-latency: SageMaker endpoint old-scoring does not exist; no AWS/SageMaker ModelLatency data in two weeks"]
 
 
 def test_metric_with_more_dimensions_than_the_alarm_is_a_mismatch() -> None:
