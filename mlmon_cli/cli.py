@@ -19,7 +19,9 @@ import click
 from . import __version__
 from .aws.cli_options import aws_target_options, echo_err
 from .errors import AwsError, InputFileError, LimitError, MlmonError, Problem, SpecError, escape_text
-from .limits import INLINE_TEMPLATE_BYTES, MAX_TEMPLATE_BYTES
+from .limits import INLINE_TEMPLATE_BYTES
+
+INLINE_NOTE = f"mlmon: the template is over {INLINE_TEMPLATE_BYTES} bytes: deploy with --s3-bucket BUCKET"
 
 EXIT_OK = 0
 EXIT_INPUT = 1
@@ -107,7 +109,6 @@ def generate_command(spec: Path, output: Path | None, fmt: str | None, split: bo
     stacks/*.yaml; deploy it with `aws cloudformation package` first.
     """
     from .core.pipeline import generate, load_path
-    from .serialize import dump_all
 
     gc.disable()  # builds allocate many small objects and free none; collection passes only cost time
     parsed = load_path(spec, env=env)
@@ -119,11 +120,8 @@ def generate_command(spec: Path, output: Path | None, fmt: str | None, split: bo
         result = generate(parsed, split=split, nested_ext=fmt)
     except LimitError as exc:
         raise LimitError(f"{exc}; write a split output into a directory with -o DIRECTORY") from None
-    files = dump_all({f"template.{fmt}": result.template, **{f"stacks/{stem}.{fmt}": t for stem, t in result.nested.items()}}, fmt)
+    files = result.files  # written and measured by the pipeline
     sizes = {name: len(text.encode("utf-8")) for name, text in files.items()}
-    for name, size in sizes.items():
-        if size > MAX_TEMPLATE_BYTES:
-            raise LimitError(f"{name} would be {size} bytes; CloudFormation allows {MAX_TEMPLATE_BYTES} bytes")
     if to_directory:
         assert output is not None
         _write_directory(output, files)
@@ -146,7 +144,7 @@ def generate_command(spec: Path, output: Path | None, fmt: str | None, split: bo
                    f"{output}/template.{fmt} --s3-bucket BUCKET --output-template-file packaged.yaml' and deploy packaged.yaml",
                    err=True)
     elif sizes[f"template.{fmt}"] > INLINE_TEMPLATE_BYTES:
-        click.echo(f"mlmon: the template is over {INLINE_TEMPLATE_BYTES} bytes: deploy with --s3-bucket BUCKET", err=True)
+        click.echo(INLINE_NOTE, err=True)
     if parsed.notifications.emails:
         click.echo("mlmon: after deploying, each address must confirm its subscription email: "
                    + ", ".join(parsed.notifications.emails), err=True)
@@ -187,9 +185,11 @@ def validate_command(specs: tuple[Path, ...], env: str | None) -> None:
             text = read_text(path, str(path))
             envs = [env] if env is not None else [None, *spec_environments(text, str(path))]
             for name in envs:
-                parsed = validate(text, str(path), name)
+                parsed, result = validate(text, str(path), name)
                 label = f" [env {name}]" if name else ""
                 click.echo(escape_text(f"{path}{label}: ok ({len(parsed.components)} components)"), err=True)
+                if result.needs_bucket:
+                    click.echo(escape_text(f"{path}{label}: {INLINE_NOTE.removeprefix('mlmon: ')}"), err=True)
         except SpecError as exc:
             problems.extend(p for p in exc.problems if p not in problems)
     if problems:
@@ -240,11 +240,10 @@ def lint_command(files: tuple[Path, ...], env: str | None, fmt: str, ignore_chec
             asl_files += 1
             continue
         from .core.pipeline import generate, load
-        from .serialize import dump
 
         result = generate(load(text, str(path), env))
-        jobs.append((f"{path}(generated)", dump(result.template.to_dict(), "yaml")))
-        jobs.extend((f"{path}(generated stacks/{stem})", dump(t.to_dict(), "yaml")) for stem, t in result.nested.items())
+        jobs.append((f"{path}(generated)", result.files["template.yaml"]))
+        jobs.extend((f"{path}(generated stacks/{stem})", result.files[f"stacks/{stem}.yaml"]) for stem in result.nested)
     findings = lint_files(jobs, ignore_checks) + sorted(asl_findings)
     if fmt == "text":
         for finding in findings:
@@ -477,6 +476,8 @@ def plan_command(spec: Path, fmt: str, split: bool | None, env: str | None) -> N
     from .plan import build_plan, to_json, to_markdown
 
     result = generate(load_path(spec, env=env), split=split)
+    if result.needs_bucket:
+        echo_err(INLINE_NOTE)
     plan = build_plan(result)
     click.echo(to_json(plan) if fmt == "json" else to_markdown(plan, f"{spec}" + (f" [env {env}]" if env else "")), nl=False)
     if plan.silent:

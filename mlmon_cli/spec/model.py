@@ -167,3 +167,6 @@ class Spec:
     environment: str | None = None
     name_suffix: str | None = None  # added to every physical name (default: the environment's name)
     cfn: Any = None  # spec.cfn_values.CfnValues: parameters, imports, the user's template (merged output), or None
+    # Each component's alarm settings as the validation phase resolved them (component name -> alarm
+    # key -> components.settings.AlarmSettings), carried to the build so it does not resolve them again.
+    resolved: Any = field(default=None, compare=False, repr=False)
