@@ -55,7 +55,6 @@ class BuildResult:
     alarms: int = 0
     composites: int = 0
     rules: int = 0
-    alarm_names: list[str] = field(default_factory=list)
     owners: dict[str, str] = field(default_factory=dict)  # logical ID -> the component that created it (core/cost.py)
     problems: list[Problem] = field(default_factory=list)  # names taken twice: the pipeline refuses the spec
     files: dict[str, str] = field(default_factory=dict)  # file name -> template text, written by the pipeline
@@ -66,10 +65,6 @@ class BuildResult:
         return bool(self.nested) or any(len(text.encode("utf-8")) > INLINE_TEMPLATE_BYTES for text in self.files.values())
 
     @property
-    def templates(self) -> int:
-        return 1 + len(self.nested)
-
-    @property
     def resources(self) -> int:
         return sum(len(t.resources) for t in [self.template, *self.nested.values()])
 
@@ -78,7 +73,6 @@ class BuildResult:
 class _Context:
     spec: Spec
     topics: dict[str, Any]  # severity -> topic ARN expression
-    result: BuildResult
     template: Template
     claims: list[tuple[str, str]] = field(default_factory=list)  # (space, name) this component takes, in order
     alarms: dict[str, rollup.Pending] = field(default_factory=dict)  # every metric alarm, to route after rollup
@@ -225,7 +219,6 @@ def _count(result: BuildResult) -> None:
                 result.composites += 1
             elif r.resource_type == "AWS::CloudWatch::Alarm":
                 result.alarms += 1
-                result.alarm_names.append(r.properties["AlarmName"])
             elif r.resource_type == "AWS::Events::Rule":
                 result.rules += 1
 
@@ -234,7 +227,7 @@ def _build_parts(spec: Spec, result: BuildResult, topics: dict[str, Any], pendin
     """Build every component into its own template, recording the names each takes."""
     parts = []
     for comp in spec.components:
-        ctx = _Context(spec, topics, result, new_template(), alarms=pending)
+        ctx = _Context(spec, topics, new_template(), alarms=pending)
         heads, watched, graphs = _add_component(ctx, comp)
         result.owners.update(dict.fromkeys(ctx.template.resources, comp.name))
         section = Section(f"{comp.name}: {watched}", [r for refs in heads.values() for r in refs], graphs)
@@ -296,8 +289,8 @@ def _watches(ctx: _Context, comp: ComponentSpec, kind: Component, env: BuildEnv)
 
 
 # A rule's delivery alarm: any FailedInvocations in five minutes (the metric is emitted only when non-zero).
-_DELIVERY = {"threshold": 1, "period": 300, "evaluation_periods": 1, "datapoints_to_alarm": 1, "statistic": "Sum",
-             "treat_missing_data": "notBreaching"}
+_DELIVERY: dict[str, Any] = {"threshold": 1, "period": 300, "evaluation_periods": 1, "datapoints_to_alarm": 1, "statistic": "Sum",
+                             "treat_missing_data": "notBreaching"}
 
 
 def _add_component(ctx: _Context, comp: ComponentSpec) -> tuple[dict[str, list[AlarmRef]], str, list[MetricGraph]]:
@@ -432,6 +425,7 @@ def _alarm_text(ctx: _Context, comp: ComponentSpec, kind: Component, alarm: Alar
                 dims: dict[str, Any], rule_name: str, notifies: bool, composite: str = "") -> str:
     shown = {k: (v if isinstance(v, str) else "<state machine ARN>") for k, v in dims.items()}
     metric = alarm.metric
+    assert s.threshold is not None  # the validation phase refuses enabled alarms without one
     threshold = f"{_number(s.threshold)}{UNITS[metric.unit]}"
     if metric.scale != 1 or kind.metric_threshold(comp.options, alarm, 1.0) != 1.0:
         threshold += f" (= {_number(kind.metric_threshold(comp.options, alarm, s.threshold))} in the metric's unit)"

@@ -20,13 +20,13 @@ import yaml
 from .. import limits
 from ..errors import Location, Problem, SpecError, did_you_mean
 from ..limits import STATISTIC, period_problem, substitution_problem
+from .cfn_values import ARN_FIELDS, NAME_FIELDS, is_cfn_value
 from .custom import KEY as CUSTOM_KEY
 from .custom import parse_custom_alarms
 from .fields import threshold_problem
 from .logs import KEYS as LOG_KEYS
 from .logs import log_problems, parse_component_logs
 from .model import AlarmDefaults, AlarmOverride, ComponentSpec, Notifications, Route, Spec
-from .cfn_values import ARN_FIELDS, NAME_FIELDS, is_cfn_value
 from .nodes import node_location
 
 SOLUTION_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9-]{0,39}$")
@@ -82,7 +82,7 @@ class SpecReader:
             return _MISSING
         try:
             value = _constructor.construct_object(node)
-        except Exception:  # noqa: BLE001 - PyYAML raises KeyError, ValueError, ... for a bad explicit tag  # e.g. `!!float abc` (reported by nodes.compose)
+        except Exception:
             self.error(node, path, f"expected {_TYPE_WORDS[expected]}, got {_describe(node)}")
             return _MISSING
         if isinstance(value, float) and not limits.is_finite(value):
@@ -95,14 +95,20 @@ class SpecReader:
         if not isinstance(value, expected) or (expected is int and isinstance(value, bool)):
             self.error(node, path, f"expected {_TYPE_WORDS[expected]}, got {_describe(node)}")
             return _MISSING
-        if expected is str and value.strip() == "":
+        if isinstance(value, str) and expected is str:
+            return self._text(node, path, value)
+        return value
+
+    def _text(self, node: yaml.Node, path: str, value: str) -> Any:
+        """A string value: not blank, no control characters where they do not belong, no stray `${`."""
+        if value.strip() == "":
             self.error(node, path, "must not be empty")
             return _MISSING
-        if expected is str and self.control_problem(value, path):
+        if self.control_problem(value, path):
             self.error(node, path, f"contains a control character or line break ('{_short(value)}'); "
                                    + ("only tabs and line breaks are allowed in text" if self.text_field(path) else "write it on one line"))
             return _MISSING
-        if expected is str and not is_cfn_value(node) and (problem := substitution_problem(value)):
+        if not is_cfn_value(node) and (problem := substitution_problem(value)):
             self.error(node, path, problem)
             return _MISSING
         return value
@@ -157,7 +163,7 @@ class SpecReader:
             if isinstance(node, yaml.ScalarNode) and node.tag.endswith(":null"):
                 return None
             return self.typed(node, path, inner[0])
-        if dataclasses.is_dataclass(hint):
+        if isinstance(hint, type) and dataclasses.is_dataclass(hint):
             fields = dataclasses.fields(hint)
             required = [f.name for f in fields if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING]
             pairs = self.mapping(node, path, [f.name for f in fields], required=required)
@@ -287,7 +293,8 @@ def _route(r: SpecReader, node: yaml.Node, path: str, cls: type) -> dict[str, An
     slack = values.get("slack")
     if slack is not None:
         slack_node = pairs["slack"][1]
-        for key, pattern, what in (("workspace_id", limits.SLACK_WORKSPACE_ID, "a Slack workspace ID (upper-case letters and digits, e.g. T0123ABCD)"),
+        for key, pattern, what in (("workspace_id", limits.SLACK_WORKSPACE_ID,
+                                    "a Slack workspace ID (upper-case letters and digits, e.g. T0123ABCD)"),
                                    ("channel_id", limits.SLACK_CHANNEL_ID, "a Slack channel ID (letters and digits, e.g. C0123ABCD)")):
             if not pattern.fullmatch(getattr(slack, key)):
                 r.error(_child(slack_node, key), f"{path}.slack.{key}", f"'{_short(getattr(slack, key))}' is not {what}")
@@ -317,7 +324,8 @@ def _subscriber_problem(key: str, value: str) -> str:
         return ""
     if key == "https_endpoints":
         if limits.URL_CREDENTIALS.match(value):
-            return "the URL contains credentials (user:password@): they would be stored in the template; use a token the endpoint accepts in its path or query"
+            return ("the URL contains credentials (user:password@): they would be stored in the template; "
+                    "use a token the endpoint accepts in its path or query")
         if len(value) > limits.HTTPS_URL_MAX or not limits.HTTPS_URL.fullmatch(value):
             return f"'{shown}' is not an https:// URL"
         return ""
@@ -380,7 +388,10 @@ def _components(r: SpecReader, top: dict, kinds: typing.Mapping[str, Any]) -> li
     return result
 
 
-def _child(node: yaml.MappingNode, key: str) -> yaml.Node:
+def _child(node: yaml.Node, key: str) -> yaml.Node:
+    """The value node of `key` in a mapping node; the node itself when there is none (to locate a problem there)."""
+    if not isinstance(node, yaml.MappingNode):
+        return node
     return next((v for k, v in node.value if k.value == key), node)
 
 
@@ -401,15 +412,17 @@ def _component(r: SpecReader, node: yaml.Node, path: str, kinds: typing.Mapping[
         r.error(kind_node, f"{path}.kind", f"unknown kind '{kind}'{did_you_mean(kind, kinds)}; `mlmon kinds` lists the known kinds")
         return None
     cls = kinds[kind]
-    option_fields = [f for f in dataclasses.fields(cls.Options)]
+    option_fields = list(dataclasses.fields(cls.Options))
     required = ["name"] + [f.name for f in option_fields if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING]
     before = len(r.problems)
     pairs = r.mapping(node, path, [*COMPONENT_KEYS, *(f.name for f in option_fields)], required=())
-    for name in required:
-        if name not in pairs:
-            r.error(node, f"{path}.{name}", f"missing required key for kind '{kind}'")
+    if pairs is None:  # not reached: the node is a mapping (checked above)
+        return None
+    for key in required:
+        if key not in pairs:
+            r.error(node, f"{path}.{key}", f"missing required key for kind '{kind}'")
     name = r.scalar(pairs["name"][1], f"{path}.name", str) if "name" in pairs else _MISSING
-    if name is not _MISSING and not COMPONENT_NAME.match(name):
+    if isinstance(name, str) and not COMPONENT_NAME.match(name):
         r.error(pairs["name"][1], f"{path}.name", "must start with a letter and use only letters, digits, '-' and '_' (at most 64 characters)")
     description = r.scalar(pairs["description"][1], f"{path}.description", str) if "description" in pairs else ""
     runbook = r.scalar(pairs["runbook_url"][1], f"{path}.runbook_url", str) if "runbook_url" in pairs else None
@@ -455,12 +468,13 @@ def _component(r: SpecReader, node: yaml.Node, path: str, kinds: typing.Mapping[
                 locations[f"alarms.{alarm.key}"] = node_location(_child(alarms_node, alarm.key), r.file, f"{path}.alarms.{alarm.key}")
     for key, (_, value) in option_pairs.items():
         locations[key] = node_location(value, r.file, f"{path}.{key}")
+    assert isinstance(name, str)  # a missing or wrong name is a problem reported above
     return ComponentSpec(kind=kind, name=name, options=options, alarms=alarms, description=description, location=location,
                          runbook_url=runbook if runbook is not _MISSING else None, enabled=enabled is not False, logs=logs,
                          locations=locations, custom_alarms=custom)
 
 
-def _alarm_overrides(r: SpecReader, cls: type, entry: tuple[yaml.Node, yaml.Node] | None, path: str) -> dict[str, AlarmOverride]:
+def _alarm_overrides(r: SpecReader, cls: Any, entry: tuple[yaml.Node, yaml.Node] | None, path: str) -> dict[str, AlarmOverride]:
     if entry is None:
         return {}
     node = entry[1]

@@ -11,9 +11,9 @@ from functools import partial
 from typing import Any
 
 from ..errors import Location
-from .quiet import parse_quiet_windows
 from .fields import SEVERITIES, TREAT_MISSING_DATA, doc
 from .logs import ComponentLogs
+from .quiet import parse_quiet_windows
 
 __all__ = ["ROLLUPS", "SEVERITIES", "TREAT_MISSING_DATA", "AlarmDefaults", "AlarmOverride", "ComponentSpec", "Notifications",
            "QuietWindow", "Route", "Slack", "Spec", "doc"]
