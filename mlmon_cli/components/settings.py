@@ -22,7 +22,7 @@ def _first(*values: Any) -> Any:
 def resolve_settings(component: Component, options: Any, alarm: AlarmDef, override: AlarmOverride, defaults: AlarmDefaults) -> AlarmSettings:
     """Apply the fallback chain for one alarm of one component."""
     return AlarmSettings(
-        enabled=_first(override.enabled, alarm.enabled) and component.applies(options, alarm),
+        enabled=_first(override.enabled, component.default_enabled(options, alarm)) and component.applies(options, alarm),
         threshold=override.threshold if override.threshold is not None else component.default_threshold(options, alarm),
         period=_first(override.period, defaults.period, alarm.period),
         evaluation_periods=_first(override.evaluation_periods, defaults.evaluation_periods, alarm.evaluation_periods),

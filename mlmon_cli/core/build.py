@@ -398,8 +398,12 @@ def _alarm_text(ctx: _Context, comp: ComponentSpec, kind: Component, alarm: Alar
                 dims: dict[str, Any], rule_name: str, notifies: bool, composite: str = "") -> str:
     shown = {k: (v if isinstance(v, str) else "<state machine ARN>") for k, v in dims.items()}
     threshold = f"{_number(s.threshold)}{UNITS[alarm.unit]}"
+    note = kind.threshold_note(comp.options, alarm)  # e.g. the vCPU count a summed utilization is scaled by
     if alarm.scale != 1 or kind.metric_threshold(comp.options, alarm, 1.0) != 1.0:
-        threshold += f" (= {_number(kind.metric_threshold(comp.options, alarm, s.threshold))} in the metric's unit)"
+        metric = _number(kind.metric_threshold(comp.options, alarm, s.threshold))
+        threshold += f" (= {metric} in the metric's unit{'; ' + note if note else ''})"
+    elif note:
+        threshold += f" ({note})"
     why = alarm.why if not rule_name else f"{alarm.why}; rule {rule_name} also sends a readable message"
     text = render(
         "alarm_description.txt.j2",
