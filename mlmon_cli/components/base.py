@@ -260,6 +260,10 @@ class Component(Generic[OptionsT]):
         """Convert a spec-unit threshold to the metric's unit (e.g. ms -> µs)."""
         return value * alarm.scale
 
+    def caveat(self, o: OptionsT, alarm: AlarmDef) -> str:
+        """The alarm's caveat for these options (e.g. one that holds for asynchronous endpoints only)."""
+        return alarm.caveat
+
     def threshold_note(self, o: OptionsT, alarm: AlarmDef) -> str:
         """What the threshold's scale rests on, shown next to it (e.g. the vCPU count assumed for a
         summed utilization), so descriptions and `mlmon plan` show the assumption; '' for none."""

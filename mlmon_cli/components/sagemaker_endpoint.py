@@ -112,6 +112,19 @@ def published(endpoint_type: str) -> dict[str, Published]:
     return {m: p for m, p in PUBLISHED.items() if endpoint_type in p.types}
 
 
+def percentile_unverified(key: str, metric: str, statistic: str, why: str) -> str:
+    """The caveat of a percentile AWS does not list for the metric: on a series published without
+    percentiles the alarm never leaves OK (aws-ml-facts-3.md §0), and one call settles it."""
+    return (f"[unverified] {statistic} of {metric} ({why}): if 'aws cloudwatch get-metric-statistics --namespace "
+            f"AWS/SageMaker --metric-name {metric} --dimensions Name=EndpointName,Value=E Name=VariantName,Value=V "
+            f"--extended-statistics {statistic} --period 300 --start-time T0 --end-time T1' returns no datapoints under "
+            f"traffic, set 'alarms: {{{key}: {{statistic: Maximum}}}}'.")
+
+
+ASYNC_MODEL_LATENCY = percentile_unverified("model_latency_p99", "ModelLatency", "p99", "AWS lists no percentiles for it on "
+                                            "asynchronous endpoints")
+
+
 PER_CORE = ("CPU and GPU utilization are summed over cores (0-100 x cores): the threshold is per core, scaled by the "
             "instance_type's count (SageMaker AI pricing, instance details) or instance_vcpus / instance_gpus.")
 PER_CORE_ALARMS = ("cpu_utilization", "gpu_utilization")
@@ -215,6 +228,7 @@ class SageMakerEndpoint(Component[SageMakerEndpointOptions]):
         ),
         _metric("overhead_latency_p99", "OverheadLatencyP99", "OverheadLatency", INVOCATIONS, "p99", ">", 200, "ms",
                 scale=1000, period=60, evaluation_periods=5, datapoints_to_alarm=3,
+                caveat=percentile_unverified("overhead_latency_p99", "OverheadLatency", "p99", "AWS lists no percentiles for it"),
                 why="SageMaker's own overhead per request is high (large payloads, throttling or instance pressure)",
                 first_step="check payload sizes and whether the instance count matches the request rate",
             severity="warning",
@@ -285,10 +299,10 @@ class SageMakerEndpoint(Component[SageMakerEndpointOptions]):
                 first_step="scale out or raise RequestTTLSeconds; find the lost requests by InferenceId"),
         _metric("total_processing_time_p90", "TotalProcessingTimeP90", "TotalProcessingTime", INVOCATIONS, "p90", ">",
                 1_800_000, "ms", period=300, evaluation_periods=3, datapoints_to_alarm=3, severity="warning", enabled=False,
+                caveat=percentile_unverified("total_processing_time_p90", "TotalProcessingTime", "p90", "none listed by AWS"),
                 why="the slowest 10 % of asynchronous requests take longer than the objective from receipt to result "
-                    "(backlog wait, processing, upload and notification; metric in milliseconds)",
-                first_step="split the time: compare TimeInBacklog with ModelLatency to see whether queueing or the model "
-                           "is slow"),
+                    "(queueing, processing, upload, notification; in ms)",
+                first_step="compare TimeInBacklog with ModelLatency to tell queueing from a slow model"),
         # serverless endpoints
         _metric("model_setup_time", "ModelSetupTime", "ModelSetupTime", INVOCATIONS, "Maximum", ">", 10000, "ms",
                 scale=1000, period=60, evaluation_periods=5, datapoints_to_alarm=3, severity="warning",
@@ -336,6 +350,11 @@ class SageMakerEndpoint(Component[SageMakerEndpointOptions]):
         if alarm.key in PER_CORE_ALARMS:
             return value * cores(o, alarm.key)[0]
         return value * alarm.scale
+
+    def caveat(self, o: SageMakerEndpointOptions, alarm: AlarmDef) -> str:
+        if alarm.key == "model_latency_p99" and endpoint_type(o) == "async":
+            return ASYNC_MODEL_LATENCY
+        return alarm.caveat
 
     def threshold_note(self, o: SageMakerEndpointOptions, alarm: AlarmDef) -> str:
         return cores(o, alarm.key)[1] if alarm.key in PER_CORE_ALARMS else ""

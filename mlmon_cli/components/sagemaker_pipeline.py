@@ -64,10 +64,8 @@ class SageMakerPipeline(Component[SageMakerPipelineOptions]):
             "Building Pipeline Execution Status Change', field currentPipelineExecutionStatus)",
             first_step="list the execution's steps ('aws sagemaker list-pipeline-execution-steps') and read the "
             "failed step's FailureReason",
-            caveat="Filtered on detail.pipelineArn, built from the name and matched ignoring case (SageMaker "
-            "lower-cases names in pipeline ARNs). CompletedWithFailures is in the API's PipelineExecutionStatus enum "
-            "(botocore); the event page lists only Executing, Succeeded, Failed, Stopping and Stopped, so it is matched "
-            "in case the event carries it.",
+            caveat="Filtered on detail.pipelineArn, matched ignoring case (SageMaker lower-cases names in pipeline "
+            "ARNs). CompletedWithFailures (API PipelineExecutionStatus; not on the event page) is matched too.",
         ),
         AlarmDef(
             key="execution_failed", suffix="ExecutionFailed", metric="ExecutionFailed", namespace=NAMESPACE,

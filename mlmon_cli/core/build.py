@@ -421,7 +421,7 @@ def _alarm_text(ctx: _Context, comp: ComponentSpec, kind: Component, alarm: Alar
         treat_missing_data=s.treat_missing_data,
         first_step=alarm.first_step,
         source=alarm.source,
-        caveat=alarm.caveat,
+        caveat=kind.caveat(comp.options, alarm),
         notifies=notifies,
         composite=composite or naming.alarm_name(ctx.spec.solution, comp.name, s.severity.capitalize()),
         severity=s.severity,
