@@ -93,3 +93,14 @@ INSTANCE_TYPES: dict[str, InstanceSize] = {
 def instance_size(instance_type: str | None) -> InstanceSize | None:
     """The counts of a known `ml.*` type, or None (unknown, a parameter, or not given)."""
     return INSTANCE_TYPES.get(instance_type) if instance_type else None
+
+
+def reference_markdown() -> str:
+    """The table as the README shows it: one row per family, `size vCPUs/GPUs` per size."""
+    rows = ["| family | size: vCPUs (/ GPUs) |", "|---|---|"]
+    for family, sizes in FAMILIES.items():
+        cells = ", ".join(f"{size}: {n.vcpus}" + (f"/{n.gpus}" if n.gpus else "") for size, n in sizes.items())
+        rows.append(f"| `ml.{family}` | {cells} |")
+    return (f"Instance types `instance_type` knows ({len(INSTANCE_TYPES)}; source: {SOURCE}; names from the "
+            "SageMaker API's ProductionVariantInstanceType enum). Any other type: give `instance_vcpus` / "
+            "`instance_gpus`.\n\n" + "\n".join(rows) + "\n")

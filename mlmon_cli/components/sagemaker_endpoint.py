@@ -42,6 +42,7 @@ from typing import Any
 from ..spec.model import doc
 from . import component
 from ._instance_types import instance_size
+from ._instance_types import reference_markdown as instance_table
 from ._model_monitor import Monitor, monitor_alarms, parse_data_quality, parse_model_quality
 from .base import AlarmDef, AlarmTarget, BuildEnv, Component, EventDef, ExtraAlarm, event_alarm
 
@@ -327,6 +328,10 @@ class SageMakerEndpoint(Component[SageMakerEndpointOptions]):
             first_step="read the endpoint's FailureReason with 'aws sagemaker describe-endpoint'",
         ),
     )
+
+    @classmethod
+    def reference_markdown(cls) -> str:
+        return instance_table()
 
     def watched(self, o: SageMakerEndpointOptions) -> str:
         kind = {"realtime": "", "async": "asynchronous ", "serverless": "serverless "}[endpoint_type(o)]
