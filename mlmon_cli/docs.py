@@ -20,10 +20,11 @@ __all__ = ["fields_table", "kinds_markdown", "kinds_text", "spec_reference_markd
 
 
 def _threshold(a: AlarmDef) -> str:
-    if a.threshold is None:
+    p = a.policy
+    if p.threshold is None:
         return "given or derived"
-    value = int(a.threshold) if float(a.threshold).is_integer() else a.threshold
-    return f"{a.comparison} {value}{UNITS[a.unit]}"
+    value = int(p.threshold) if float(p.threshold).is_integer() else p.threshold
+    return f"{p.comparison} {value}{UNITS[a.metric.unit]}"
 
 
 def _alarm_rows(kind: type) -> list[str]:
@@ -35,18 +36,19 @@ def _alarm_rows(kind: type) -> list[str]:
             metric = f"TriggeredRules (AWS/Events) of a rule on `{a.event.detail_type}`"
             dims = "RuleName"
         else:
-            metric = f"{a.metric} ({a.namespace})"
+            metric = f"{a.metric.name} ({a.metric.namespace})"
             dims = ", ".join(_dimension_names(kind, a))
+        p = a.policy
         rows.append(
-            f"| `{a.key}` | {metric} | {dims} | {a.statistic} | {_threshold(a)} | {a.period} s, {a.datapoints_to_alarm} of "
-            f"{a.evaluation_periods} | {a.treat_missing_data} | {'yes' if a.enabled else 'no'} |"
+            f"| `{a.key}` | {metric} | {dims} | {a.metric.statistic} | {_threshold(a)} | {p.period} s, {p.datapoints_to_alarm} of "
+            f"{p.evaluation_periods} | {p.treat_missing_data} | {'yes' if p.enabled else 'no'} |"
         )
     return rows
 
 
 def _dimension_names(kind: type, a: AlarmDef) -> list[str]:
-    own = list(a.dimensions) if a.dimensions is not None else list(kind.dimension_names)
-    return (own + [f"{k}={v}" for k, v in a.extra_dimensions.items()]) or ["none"]
+    own = list(a.metric.dimensions) if a.metric.dimensions is not None else list(kind.dimension_names)
+    return (own + [f"{k}={v}" for k, v in a.metric.fixed]) or ["none"]
 
 
 def kinds_markdown(kinds: dict[str, type] | None = None) -> str:
@@ -62,8 +64,8 @@ def kinds_markdown(kinds: dict[str, type] | None = None) -> str:
             out.append(kind.reference_markdown())
         out.append("Alarms (why, and the first thing to do, are written into each AlarmDescription):\n\n" + "\n".join(_alarm_rows(kind)) + "\n")
         for a in kind.alarms:
-            note = f" {a.caveat}" if a.caveat else ""
-            out.append(f"- `{a.key}`: {a.why}. First step: {a.first_step}.{note}")
+            note = f" {a.docs.caveat}" if a.docs.caveat else ""
+            out.append(f"- `{a.key}`: {a.docs.why}. First step: {a.docs.first_step}.{note}")
         out.append("")
     return "\n".join(out).rstrip() + "\n"
 
@@ -89,5 +91,5 @@ def kinds_text() -> str:
         kind = REGISTRY[name]
         lines.append(f"{name}: {kind.title}")
         for a in kind.alarms:
-            lines.append(f"  {a.key:<24} {'on ' if a.enabled else 'off'} {a.metric if not a.is_event else 'TriggeredRules'} {a.statistic} {_threshold(a)}")
+            lines.append(f"  {a.key:<24} {'on ' if a.policy.enabled else 'off'} {a.metric.name} {a.metric.statistic} {_threshold(a)}")
     return "\n".join(lines) + "\n"

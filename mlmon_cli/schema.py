@@ -172,7 +172,7 @@ def _common_component_keys() -> dict[str, Any]:
 def _alarms_schema(kind: type) -> dict[str, Any]:
     properties = {}
     for alarm in kind.alarms:
-        description = f"{alarm.why}. `false` disables it" + ("" if alarm.enabled else " (off by default: `enabled: true` turns it on)")
+        description = f"{alarm.docs.why}. `false` disables it" + ("" if alarm.policy.enabled else " (off by default: `enabled: true` turns it on)")
         properties[alarm.key] = {"description": description, "anyOf": [{"type": "boolean"}, {"$ref": "#/definitions/alarm"}]}
     return {"type": "object", "additionalProperties": False, "properties": properties,
             "description": "Alarm key -> overrides, or `false` to disable the alarm."}

@@ -680,7 +680,7 @@ def _changed_spec(d: Deployed) -> tuple[Path, str, float, float]:
     groups = d.model.groups(d.spec)
     for index, comp in enumerate(d.spec.components):
         for alarm in REGISTRY[comp.kind].alarms:
-            if alarm.unit != "count" or alarm.is_event:
+            if alarm.metric.unit != "count" or alarm.is_event:
                 continue
             name = next((n for n in groups.get(comp.name, []) if n.endswith("-" + alarm.suffix)), None)
             if not name:
