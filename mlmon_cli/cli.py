@@ -657,7 +657,8 @@ def init_command(from_template: Path | None, from_stack: str | None, output: Pat
     \b
       mlmon init --from-template app.yaml -o monitoring.yaml
       mlmon generate monitoring.yaml -o app-monitored.yaml   # app.yaml plus the monitoring
-    Resources mlmon cannot watch are listed as comments with the reason.
+    Resources mlmon cannot watch are listed as comments with the reason. A template with nothing
+    mlmon can watch writes no spec: exit 1, each resource listed with the reason.
     """
     import os
 
@@ -670,13 +671,16 @@ def init_command(from_template: Path | None, from_stack: str | None, output: Pat
         from .aws.session import Target
         from .discover.stack import spec_from_stack
 
-        found = spec_from_stack(from_stack, Target(region, profile, endpoint_url))
+        found, app = spec_from_stack(from_stack, Target(region, profile, endpoint_url))
     else:
         assert from_template is not None
         app = load_app_template(from_template, str(from_template))
         base = output.parent if output is not None and str(output) != "-" else Path(".")
         ref = os.path.relpath(from_template.resolve(), base.resolve())
         found = spec_from_template(app, ref, _solution_from(from_template.stem), str(from_template))
+    refusal = found.refusal(app)
+    if refusal:  # exit 1, nothing written: a spec without components is one generate refuses
+        raise SpecError(refusal)
     _write(output, found.text)
     click.echo(f"mlmon: {len(found.watched)} resource(s) watched, {len(found.skipped)} not watched (listed as comments)", err=True)
 

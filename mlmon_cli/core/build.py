@@ -440,8 +440,12 @@ def _alarm_text(ctx: _Context, comp: ComponentSpec, kind: Component, alarm: Alar
     metric = alarm.metric
     assert s.threshold is not None  # the validation phase refuses enabled alarms without one
     threshold = f"{_number(s.threshold)}{UNITS[metric.unit]}"
+    note = kind.threshold_note(comp.options, alarm)  # e.g. the vCPU count a summed utilization is scaled by
     if metric.scale != 1 or kind.metric_threshold(comp.options, alarm, 1.0) != 1.0:
-        threshold += f" (= {_number(kind.metric_threshold(comp.options, alarm, s.threshold))} in the metric's unit)"
+        scaled = _number(kind.metric_threshold(comp.options, alarm, s.threshold))
+        threshold += f" (= {scaled} in the metric's unit{'; ' + note if note else ''})"
+    elif note:
+        threshold += f" ({note})"
     docs = alarm.docs
     why = docs.why if not rule_name else f"{docs.why}; rule {rule_name} also sends a readable message"
     text = render(
@@ -460,7 +464,7 @@ def _alarm_text(ctx: _Context, comp: ComponentSpec, kind: Component, alarm: Alar
         treat_missing_data=s.treat_missing_data,
         first_step=docs.first_step,
         source=docs.source,
-        caveat=docs.caveat,
+        caveat=kind.caveat(comp.options, alarm),
         notifies=notifies,
         composite=composite or naming.alarm_name(ctx.spec.solution, comp.name, s.severity.capitalize()),
         severity=s.severity,
