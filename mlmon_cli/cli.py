@@ -10,14 +10,15 @@ import functools
 import gc
 import re
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import click
 
 from . import __version__
 from .aws.cli_options import aws_target_options, echo_err
-from .errors import AwsError, InputFileError, LimitError, MlmonError, SpecError, escape_text
+from .errors import AwsError, InputFileError, LimitError, MlmonError, Problem, SpecError, escape_text
 from .limits import INLINE_TEMPLATE_BYTES, MAX_TEMPLATE_BYTES
 
 EXIT_OK = 0
@@ -27,6 +28,7 @@ EXIT_LINT = 3
 EXIT_LIMIT = 4
 EXIT_AWS = 5
 EXIT_SILENT = 6
+EXIT_FINDINGS = 7
 EXIT_INTERNAL = 70
 
 EPILOG = """\b
@@ -37,9 +39,12 @@ Exit codes:
   2   command-line usage error
   3   lint found error-level findings
   4   the template would pass a CloudFormation limit (500 resources, 1 MB)
-  5   deploy, delete or fire failed against AWS (failed resources and reasons listed)
+  5   deploy, delete or fire failed against AWS (failed resources and reasons listed),
+      or an AWS call of diff/coverage was refused
   6   fire --strict: an alarm reaches nobody (no SNS action above it, or no
       confirmed subscription on its topic)
+  7   diff: deployed monitoring differs from the spec or is dead;
+      coverage: a resource no alarm or rule watches
   70  internal error (a bug: re-run with --debug and report the traceback)
 """
 
@@ -60,7 +65,7 @@ def _boundary(func: Callable[..., Any]) -> Callable[..., Any]:
             sys.exit(EXIT_LIMIT if isinstance(exc, LimitError) else exc.exit_code)
         except (click.ClickException, click.exceptions.Exit, click.Abort, SystemExit, KeyboardInterrupt):
             raise
-        except Exception as exc:  # noqa: BLE001 - the one place a bug becomes a message
+        except Exception as exc:
             if debug:
                 raise
             click.echo(f"mlmon: internal error: {type(exc).__name__}: {exc}; re-run with --debug for the traceback", err=True)
@@ -176,7 +181,7 @@ def validate_command(specs: tuple[Path, ...], env: str | None) -> None:
     from .core.pipeline import spec_environments, validate
     from .spec.nodes import read_text
 
-    problems = []
+    problems: list[Problem] = []
     for path in specs:
         try:
             text = read_text(path, str(path))
@@ -319,13 +324,16 @@ def harden_command(definition: Path, output: Path | None, topic_arn: str) -> Non
                    "(encrypted, public access blocked) on first use.")
 @click.option("--no-execute", is_flag=True,
               help="Review only: create the change set and print its property-level diff; the stack stays unchanged.")
+@click.option("--revert-drift", is_flag=True,
+              help="Drift-aware change set (DeploymentMode=REVERT_DRIFT): properties changed outside CloudFormation go back to "
+                   "the template; with --no-execute, print the drift per property.")
 @click.option("--s3-prefix", default="mlmon", show_default=True, help="Key prefix of uploaded templates.")
 @click.option("--parameter", "parameters", multiple=True, metavar="KEY=VALUE", help="Stack parameter (repeatable).")
 @click.option("--tag", "tags", multiple=True, metavar="KEY=VALUE", help="Stack tag, propagated to resources (repeatable).")
 @env_option
 @aws_target_options
 @_boundary
-def deploy_command(spec: Path, stack_name: str, s3_bucket: str | None, resolve_s3: bool, no_execute: bool, s3_prefix: str,
+def deploy_command(spec: Path, stack_name: str, s3_bucket: str | None, resolve_s3: bool, no_execute: bool, revert_drift: bool, s3_prefix: str,
                    parameters: tuple[str, ...], tags: tuple[str, ...], env: str | None, region: str | None, profile: str | None,
                    endpoint_url: str | None) -> None:
     """Generate SPEC's template and create or update stack --stack-name through a change set.
@@ -341,7 +349,7 @@ def deploy_command(spec: Path, stack_name: str, s3_bucket: str | None, resolve_s
     from .aws.session import Target
 
     request = DeployRequest(stack_name, Target(region, profile, endpoint_url), parameters, tags, s3_bucket, s3_prefix,
-                            execute=not no_execute, resolve_s3=resolve_s3)
+                            execute=not no_execute, resolve_s3=resolve_s3, revert_drift=revert_drift)
     result = deploy_spec(spec, request, echo_err, env=env)
     if no_execute:
         click.echo(f"ChangeSetId={result.change_set_id}" if result.change_set_id else "ChangeSetId=")
@@ -466,6 +474,57 @@ def suggest_command(spec: Path, stack_name: str, days: float, fmt: str, patterns
         echo_err("mlmon: no threshold to change")
 
 
+@main.command("diff", epilog=EPILOG)
+@click.argument("spec", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--stack-name", required=True, help="The stack deployed from SPEC (nested stacks are followed).")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@env_option
+@aws_target_options
+@_boundary
+def diff_command(spec: Path, stack_name: str, fmt: str, env: str | None, region: str | None, profile: str | None,
+                 endpoint_url: str | None) -> None:
+    """Compare the deployed monitoring with what SPEC generates now, and find dead monitoring.
+
+    One line per finding on stdout (`KIND: TYPE NAME: detail`): missing, unexpected, changed
+    (spec -> deployed), actions-disabled, rule-disabled, subscription-pending/-gone,
+    dimension-mismatch, resource-gone, evaluation-error, insufficient-data, failed-invocations.
+    Exit 0 when deployed equals generated and nothing is dead, 7 when anything is found.
+    """
+    from .aws.live import DiffRequest, diff_spec, summary_lines, text_lines, to_json
+    from .aws.session import Target
+
+    result = diff_spec(spec, DiffRequest(stack_name, Target(region, profile, endpoint_url)), env=env)
+    click.echo(to_json(result) if fmt == "json" else "\n".join(text_lines(result)), nl=fmt == "text" and bool(result.findings))
+    for line in summary_lines(result):
+        echo_err(line)
+    if result.findings:
+        sys.exit(EXIT_FINDINGS)
+
+
+@main.command("coverage", epilog=EPILOG)
+@click.option("--stack-name", default=None, help="Only this stack's resources (nested stacks included).")
+@click.option("--kind", "kinds", multiple=True, metavar="KIND", help="Only these component kinds (repeatable); default: every kind listed.")
+@click.option("--format", "fmt", type=click.Choice(["text", "json", "markdown"]), default="text", show_default=True)
+@aws_target_options
+@_boundary
+def coverage_command(stack_name: str | None, kinds: tuple[str, ...], fmt: str, region: str | None, profile: str | None,
+                     endpoint_url: str | None) -> None:
+    """List the resources in the account and Region that no alarm or EventBridge rule watches.
+
+    Grouped by kind, each with how to start monitoring it (`mlmon init --from-stack` for a
+    resource of a stack, a spec snippet otherwise). Exit 0 when every resource is watched, 7 otherwise.
+    """
+    from .aws.coverage import CoverageRequest, coverage, to_json, to_markdown, to_text
+    from .aws.session import Target
+
+    result = coverage(CoverageRequest(Target(region, profile, endpoint_url), stack_name, kinds))
+    click.echo({"json": to_json, "markdown": to_markdown, "text": to_text}[fmt](result), nl=False)
+    for line in result.summary():
+        echo_err(line)
+    if result.unwatched:
+        sys.exit(EXIT_FINDINGS)
+
+
 @main.command("plan", epilog=EPILOG)
 @click.argument("spec", type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--format", "fmt", type=click.Choice(["markdown", "json"]), default="markdown", show_default=True)
@@ -490,7 +549,7 @@ def plan_command(spec: Path, fmt: str, split: bool | None, env: str | None) -> N
 @main.command("rules")
 @click.option("--path", "show_path", is_flag=True,
               help="Print the directory of mlmon's cfn-lint rules: cfn-lint --append-rules \"$(mlmon rules --path)\" T.yaml")
-@click.option("--markdown", is_flag=True, help="Print the README's rule table.")
+@click.option("--markdown", is_flag=True, help="Print the rule table of docs/rules.md.")
 @_boundary
 def rules_command(show_path: bool, markdown: bool) -> None:
     """List mlmon's lint rules: ID, severity, what each finds.
@@ -571,7 +630,7 @@ def _solution_from(stem: str) -> str:
 
 
 @main.command("kinds")
-@click.option("--markdown", is_flag=True, help="Print the README's alarm tables.")
+@click.option("--markdown", is_flag=True, help="Print the alarm tables of docs/kinds.md.")
 @_boundary
 def kinds_command(markdown: bool) -> None:
     """List component kinds, their options and alarms with defaults."""

@@ -16,7 +16,7 @@ PACKAGE = Path(__file__).resolve().parent.parent / "mlmon_cli"
 # Lowest first. A module may import its own layer or lower ones, never a higher one.
 LAYERS = [
     ("foundation", ("mlmon_cli", "mlmon_cli.errors", "mlmon_cli.limits", "mlmon_cli.naming", "mlmon_cli.render", "mlmon_cli.asl",
-                    "mlmon_cli.alarm_tree")),
+                    "mlmon_cli.alarm_tree", "mlmon_cli.alarm_model")),
     ("spec", ("mlmon_cli.spec",)),
     ("components", ("mlmon_cli.components", "mlmon_cli.workflow")),
     ("core", ("mlmon_cli.core",)),

@@ -14,7 +14,16 @@ from typing import Any
 
 from ..spec.model import doc
 from . import component
-from .base import AlarmDef, AlarmTarget, Component, EventDef, event_alarm
+from .base import (
+    AlarmDef,
+    AlarmDocs,
+    AlarmPolicy,
+    AlarmTarget,
+    Component,
+    EventDef,
+    Metric,
+    event_alarm,
+)
 
 NAMESPACE = "AWS/CodeBuild"
 
@@ -57,10 +66,12 @@ class CodeBuild(Component[CodeBuildOptions]):
             "FAILED and STOPPED only, the API also has TIMED_OUT and FAULT; FailedBuilds counts timeouts either way.",
         ),
         AlarmDef(
-            key="failed_builds", suffix="FailedBuilds", metric="FailedBuilds", namespace=NAMESPACE,
-            statistic="Sum", comparison=">=", threshold=1, unit="count", period=300,
-            why="builds failed because of a client error or a timeout (AWS/CodeBuild FailedBuilds)",
-            first_step="open the project's build history and read the failed build's phase details and log",
+            "failed_builds", "FailedBuilds",
+            Metric(NAMESPACE, "FailedBuilds", "Sum"),
+            AlarmPolicy(">=", 1, period=300),
+            AlarmDocs(
+                why="builds failed because of a client error or a timeout (AWS/CodeBuild FailedBuilds)",
+                first_step="open the project's build history and read the failed build's phase details and log"),
         ),
     )
 

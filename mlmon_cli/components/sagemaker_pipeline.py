@@ -20,7 +20,7 @@ from typing import Any
 from ..spec.model import doc
 from . import component
 from . import _staleness
-from .base import AlarmDef, AlarmTarget, BuildEnv, Component, EventDef, ExtraAlarm, event_alarm
+from .base import AlarmDef, AlarmDocs, AlarmPolicy, AlarmTarget, BuildEnv, Component, EventDef, ExtraAlarm, Metric, event_alarm
 
 NAMESPACE = "AWS/Sagemaker/ModelBuildingPipeline"
 NAME_PATTERN = re.compile(r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,255}$")  # CreatePipeline's PipelineName pattern
@@ -68,11 +68,13 @@ class SageMakerPipeline(Component[SageMakerPipelineOptions]):
             "lower-cases names in pipeline ARNs. [unverified] that the event's pipelineArn is lower-cased too.",
         ),
         AlarmDef(
-            key="execution_failed", suffix="ExecutionFailed", metric="ExecutionFailed", namespace=NAMESPACE,
-            statistic="Sum", comparison=">=", threshold=1, unit="count", period=300,
-            why="pipeline executions failed (SageMaker's own count per pipeline; it does not depend on the event "
-            "rule's ARN filter)",
-            first_step="open the failed execution in SageMaker Studio (Pipelines) and read the failed step's reason",
+            "execution_failed", "ExecutionFailed",
+            Metric(NAMESPACE, "ExecutionFailed", "Sum"),
+            AlarmPolicy(">=", 1, period=300),
+            AlarmDocs(
+                why="pipeline executions failed (SageMaker's own count per pipeline; it does not depend on the event "
+                    "rule's ARN filter)",
+                first_step="open the failed execution in SageMaker Studio (Pipelines) and read the failed step's reason"),
         ),
     )
 

@@ -15,21 +15,32 @@ from troposphere import GetAtt, Output, Ref, Template
 from troposphere.cloudwatch import Alarm, MetricDimension
 from troposphere.events import InputTransformer, Rule, Target
 
+from .. import naming
 from ..components import REGISTRY
-from ..components.base import COMPARISONS, UNITS, AlarmDef, AlarmTarget, BuildEnv, Component
+from ..components.base import (
+    COMPARISONS,
+    UNITS,
+    AlarmDef,
+    BuildEnv,
+    Component,
+)
+from ..components.settings import AlarmSettings, resolve_settings
 from ..errors import LimitError, Problem, SpecError
-from ..limits import MAX_OUTPUTS, MAX_RESOURCES, MAX_TEMPLATE_BYTES, STANDARD_STATISTICS, alarm_window_problems
+from ..limits import (
+    MAX_OUTPUTS,
+    MAX_RESOURCES,
+    MAX_TEMPLATE_BYTES,
+    STANDARD_STATISTICS,
+    alarm_window_problems,
+)
 from ..render import render
 from ..spec.model import SEVERITIES, AlarmOverride, ComponentSpec, Spec
-from .. import naming
-from ..components.settings import AlarmSettings, resolve_settings
 from . import custom as custom_mod
 from . import logs as logs_mod
-from . import metric_math
+from . import metric_math, rollup
 from . import split as split_mod
 from .composites import AlarmRef, add_composite, composite_text
 from .dashboard import MetricGraph, Section, add_dashboards
-from . import rollup
 from .notifications import add_alert_path_alarms, add_notifications, failed_invocations
 from .quiet import add_quiet_windows
 from .template import new_template
@@ -74,7 +85,6 @@ class _Context:
     result: BuildResult
     template: Template
     names: dict[tuple[str, str], str] = field(default_factory=dict)  # (what, name) -> who took it
-    graphs: list[MetricGraph] = field(default_factory=list)
     alarms: dict[str, rollup.Pending] = field(default_factory=dict)  # every metric alarm, to route after rollup
 
     @property
@@ -132,7 +142,10 @@ def build_template(spec: Spec, split: bool | None = None, nested_ext: str = "yam
                    environment=None, name_suffix=None)
     if spec.cfn is None:
         return _build(spec, split, nested_ext)
-    from .cfn_merge import DictTemplate, finish  # CloudFormation values / merged output (spec `template:`)
+    from .cfn_merge import (  # CloudFormation values / merged output (spec `template:`)
+        DictTemplate,
+        finish,
+    )
 
     result = _build(spec, False if spec.cfn.app is not None else split, nested_ext)
     result.template = DictTemplate(finish(result.template.to_dict(), spec.cfn, result.owners))
@@ -226,13 +239,13 @@ def _build_parts(spec: Spec, result: BuildResult, topics: dict[str, Any], names:
     for comp in spec.components:
         ctx = _Context(spec, topics, result, new_template(), names, alarms=pending)
         try:
-            heads, watched = _add_component(ctx, comp)
+            heads, watched, graphs = _add_component(ctx, comp)
         except _Refused as exc:
             problems.append(exc.problem)
             continue
         result.owners.update(dict.fromkeys(ctx.template.resources, comp.name))
         if heads:
-            section = Section(f"{comp.name}: {watched}", [r for refs in heads.values() for r in refs], ctx.graphs)
+            section = Section(f"{comp.name}: {watched}", [r for refs in heads.values() for r in refs], graphs)
             parts.append(_Part(comp, ctx.template, heads, section))
     if problems:
         raise SpecError(problems)
@@ -244,25 +257,77 @@ def _over_limits(parent: Template, parts: list[_Part]) -> bool:
     return count > MAX_RESOURCES
 
 
-def _add_component(ctx: _Context, comp: ComponentSpec) -> tuple[dict[str, list[AlarmRef]], str]:
-    """Add a component's alarms and rules; return its heads per severity (rollup.component) and what it watches."""
+@dataclass(frozen=True)
+class _Watch:
+    """One metric alarm to build: its definition, its resolved numbers, its exact dimensions, the
+    target label it is named with, and (for a state-change alarm) the rule it counts."""
+
+    alarm: AlarmDef
+    settings: AlarmSettings
+    dims: dict[str, Any]
+    threshold: float | int  # in the metric's own unit (settings.threshold is in the spec's)
+    label: str = ""
+    rule_name: str = ""
+    group: str = ""  # the sub-composite of an extra alarm (e.g. ModelHealth)
+
+    @property
+    def graph(self) -> MetricGraph:
+        return MetricGraph(" ".join(p for p in (self.label, self.alarm.suffix) if p), self.alarm.metric, self.dims,
+                           self.settings.statistic, self.settings.period, self.threshold)
+
+
+def _watches(ctx: _Context, comp: ComponentSpec, kind: Component, env: BuildEnv) -> list[_Watch]:
+    """Every metric alarm of a component, in build order: the kind's table (per target; an event
+    alarm's rule also gets a delivery alarm), then the extra, log-pattern and custom alarms."""
+    watches = []
+
+    def watch(alarm: AlarmDef, settings: AlarmSettings, dims: dict[str, Any], **kw: str) -> _Watch:
+        assert settings.threshold is not None  # the validation phase refuses enabled alarms without one
+        return _Watch(alarm, settings, dims, _number(kind.metric_threshold(comp.options, alarm, settings.threshold)), **kw)
+
+    for alarm in kind.alarms:
+        settings = resolve_settings(kind, comp.options, alarm, comp.alarms.get(alarm.key, _NO_OVERRIDE), ctx.spec.defaults)
+        if not settings.enabled:
+            continue
+        if alarm.is_event:
+            rule = naming.rule_name(ctx.spec.solution, comp.name, alarm.suffix)
+            dims = {"RuleName": rule}
+            watches.append(watch(alarm, settings, dims, rule_name=rule))
+            watches.append(watch(failed_invocations(alarm), replace(settings, **_DELIVERY), dims, rule_name=rule))
+        else:
+            fixed = dict(alarm.metric.fixed)
+            watches.extend(watch(alarm, settings, {**t.dimensions, **fixed}, label=t.label)
+                           for t in kind.alarm_targets(comp.options, alarm))
+    for extra in [*kind.extra_alarms(comp.options, env), *logs_mod.log_alarms(kind, comp, env), *custom_mod.custom_alarms(comp)]:
+        watches.append(watch(extra.alarm, extra.settings, dict(extra.dimensions), group=extra.group))
+    return watches
+
+
+# A rule's delivery alarm: any FailedInvocations in five minutes (the metric is emitted only when non-zero).
+_DELIVERY = {"threshold": 1, "period": 300, "evaluation_periods": 1, "datapoints_to_alarm": 1, "statistic": "Sum",
+             "treat_missing_data": "notBreaching"}
+
+
+def _add_component(ctx: _Context, comp: ComponentSpec) -> tuple[dict[str, list[AlarmRef]], str, list[MetricGraph]]:
+    """Add a component's alarms and rules; return its heads per severity (rollup.component), what it
+    watches, and the metrics its dashboard section graphs."""
     kind = REGISTRY[comp.kind]()
     env = BuildEnv(ctx.spec.solution, comp.name, ctx.topic)
     for resource in [*kind.resources(comp.options, env), *logs_mod.log_resources(kind, comp, env)]:
         ctx.claim(resource.title, comp)
         ctx.template.add_resource(resource)
+    watches = _watches(ctx, comp, kind, env)
     children: dict[str, list[AlarmRef]] = {}
-    for alarm in kind.alarms:
-        settings = resolve_settings(kind, comp.options, alarm, comp.alarms.get(alarm.key, _NO_OVERRIDE), ctx.spec.defaults)
-        if not settings.enabled:
-            continue
-        group = children.setdefault(settings.severity, [])
-        if alarm.is_event:
-            group.extend(_add_event_alarm(ctx, comp, kind, alarm, settings))
+    groups: dict[tuple[str, str], list[AlarmRef]] = {}
+    for watch in watches:
+        if watch.alarm.is_event:  # the rule, then the alarm on its TriggeredRules
+            _add_event_rule(ctx, comp, kind, watch.alarm, watch.settings)
+        ref = _add_metric_alarm(ctx, comp, kind, watch)
+        if watch.group:
+            groups.setdefault((watch.settings.severity, watch.group), []).append(ref)
         else:
-            for target in kind.alarm_targets(comp.options, alarm):
-                group.append(_add_metric_alarm(ctx, comp, kind, alarm, settings, target))
-    _add_extra_alarms(ctx, comp, kind, env, children)
+            children.setdefault(watch.settings.severity, []).append(ref)
+    _add_group_composites(ctx, comp, kind, groups)
 
     def composite(severity: str, refs: list[AlarmRef]) -> AlarmRef:
         label = severity.capitalize()
@@ -275,21 +340,14 @@ def _add_component(ctx: _Context, comp: ComponentSpec) -> tuple[dict[str, list[A
         return add_composite(ctx.template, logical, name, refs, describe, [ctx.topics[severity]],
                              ok_actions=ctx.spec.notifications.ok_notifications, suppressor=ctx.spec.notifications.deployment_alarm)
 
-    return rollup.component(ctx.spec, children, ctx.alarms, composite), kind.watched(comp.options)
+    heads = rollup.component(ctx.spec, children, ctx.alarms, composite)
+    return heads, kind.watched(comp.options), [w.graph for w in watches]
 
 
-def _add_extra_alarms(ctx: _Context, comp: ComponentSpec, kind: Component, env: BuildEnv,
-                      children: dict[str, list[AlarmRef]]) -> None:
-    """The kind's `extra_alarms` and the log-pattern alarms: each a direct child of the component's
-    composite of its severity, or of a sub-composite per (severity, group) that is such a child."""
-    groups: dict[tuple[str, str], list[AlarmRef]] = {}
-    for extra in [*kind.extra_alarms(comp.options, env), *logs_mod.log_alarms(kind, comp, env), *custom_mod.custom_alarms(comp)]:
-        settings = extra.settings
-        ref = _add_metric_alarm(ctx, comp, kind, extra.alarm, settings, AlarmTarget({}), dict(extra.dimensions))
-        if extra.group:
-            groups.setdefault((settings.severity, extra.group), []).append(ref)
-        else:
-            children.setdefault(settings.severity, []).append(ref)
+def _add_group_composites(ctx: _Context, comp: ComponentSpec, kind: Component,
+                          groups: dict[tuple[str, str], list[AlarmRef]]) -> None:
+    """A sub-composite per (severity, group) of extra alarms (e.g. ModelHealth), itself a child of the
+    component's composite of that severity; rollup.group_composite decides whether it is worth one."""
     for (severity, group), refs in groups.items():
         label = severity.capitalize()
         logical = naming.logical_id(comp.name, label, group, "Composite")
@@ -308,28 +366,27 @@ def _notifies(ctx: _Context, settings: AlarmSettings) -> bool:
     return settings.notify if settings.notify is not None else ctx.spec.notifications.notify_alarms
 
 
-def _add_metric_alarm(ctx: _Context, comp: ComponentSpec, kind: Component, alarm: AlarmDef, settings: AlarmSettings,
-                      target: AlarmTarget, dimensions: dict[str, Any] | None = None, rule_name: str = "") -> AlarmRef:
-    logical = naming.logical_id(comp.name, target.label, alarm.suffix, "Alarm")
-    name = naming.alarm_name(ctx.spec.solution, comp.name, target.label, alarm.suffix)
+def _add_metric_alarm(ctx: _Context, comp: ComponentSpec, kind: Component, watch: _Watch) -> AlarmRef:
+    alarm, settings, dims = watch.alarm, watch.settings, watch.dims
+    logical = naming.logical_id(comp.name, watch.label, alarm.suffix, "Alarm")
+    name = naming.alarm_name(ctx.spec.solution, comp.name, watch.label, alarm.suffix)
     ctx.claim(logical, comp)
     ctx.claim(name, comp, "alarm")
-    dims = dimensions if dimensions is not None else {**target.dimensions, **alarm.extra_dimensions}
-    assert settings.threshold is not None  # the validation phase refuses enabled alarms without one
     for problem in alarm_window_problems(settings.period, settings.evaluation_periods, settings.datapoints_to_alarm):
         raise _Refused(Problem(comp.location, f"alarm {name}: {problem}"))
-    threshold = kind.metric_threshold(comp.options, alarm, settings.threshold)
-    text = partial(_alarm_text, ctx, comp, kind, alarm, settings, dims, rule_name=rule_name)
+    threshold = watch.threshold
+    text = partial(_alarm_text, ctx, comp, kind, alarm, settings, dims, rule_name=watch.rule_name)
+    metric = alarm.metric
     props: dict[str, Any] = {
         "AlarmName": name,
         "AlarmDescription": text(notifies=False),
-        "Namespace": alarm.namespace,
-        "MetricName": alarm.metric,
+        "Namespace": metric.namespace,
+        "MetricName": metric.name,
         "Period": settings.period,
         "EvaluationPeriods": settings.evaluation_periods,
         "DatapointsToAlarm": settings.datapoints_to_alarm,
-        "Threshold": _number(threshold),
-        "ComparisonOperator": COMPARISONS[alarm.comparison],
+        "Threshold": threshold,
+        "ComparisonOperator": COMPARISONS.get(alarm.policy.comparison, ""),
         "TreatMissingData": settings.treat_missing_data,
         "ActionsEnabled": True,
     }
@@ -339,24 +396,19 @@ def _add_metric_alarm(ctx: _Context, comp: ComponentSpec, kind: Component, alarm
         props["Statistic"] = settings.statistic
     else:
         props["ExtendedStatistic"] = settings.statistic
-    multi = metric_math.is_multi_query(alarm)  # metric math or an anomaly band: a `Metrics` alarm
-    if multi:
-        for extra in metric_math.apply(props, alarm, settings.statistic, settings.period, dims, logical):
+    if alarm.is_multi_query:  # metric math or an anomaly band: a `Metrics` alarm
+        for extra in metric_math.apply(props, alarm, settings.statistic, settings.period, dims, logical, threshold):
             ctx.claim(extra.title, comp)
             ctx.template.add_resource(extra)
     resource = ctx.template.add_resource(Alarm(logical, **props))
     ctx.alarms[logical] = rollup.Pending(resource, settings.severity, rollup.long_lived(settings), text,
                                          notify=_notifies(ctx, settings), warm_up=rollup.warm_up_minutes(settings))
-    if multi:
-        return AlarmRef(logical, name)
-    title = " ".join(p for p in (target.label, alarm.suffix) if p)
-    ctx.graphs.append(MetricGraph(title, alarm.namespace, alarm.metric, dims, settings.statistic, settings.period, props["Threshold"]))
     return AlarmRef(logical, name)
 
 
-def _add_event_alarm(ctx: _Context, comp: ComponentSpec, kind: Component, alarm: AlarmDef, settings: AlarmSettings) -> list[AlarmRef]:
-    """A state-change rule that sends a readable message, an alarm on its TriggeredRules (so the
-    event joins the composites), and one on its FailedInvocations (so a broken delivery is seen)."""
+def _add_event_rule(ctx: _Context, comp: ComponentSpec, kind: Component, alarm: AlarmDef, settings: AlarmSettings) -> None:
+    """A state-change rule that sends a readable message; its TriggeredRules alarm joins the
+    composites, its FailedInvocations alarm shows a broken delivery (both built as `_Watch`es)."""
     assert alarm.event is not None
     event = alarm.event
     logical = naming.logical_id(comp.name, alarm.suffix, "Rule")
@@ -381,13 +433,6 @@ def _add_event_alarm(ctx: _Context, comp: ComponentSpec, kind: Component, alarm:
             ],
         )
     )
-    dims = {"RuleName": name}
-    delivery = replace(settings, threshold=1, period=300, evaluation_periods=1, datapoints_to_alarm=1, statistic="Sum",
-                       treat_missing_data="notBreaching")
-    return [
-        _add_metric_alarm(ctx, comp, kind, alarm, settings, AlarmTarget({}), dims, rule_name=name),
-        _add_metric_alarm(ctx, comp, kind, failed_invocations(alarm), delivery, AlarmTarget({}), dims, rule_name=name),
-    ]
 
 
 def _number(value: float) -> float | int:
@@ -397,17 +442,19 @@ def _number(value: float) -> float | int:
 def _alarm_text(ctx: _Context, comp: ComponentSpec, kind: Component, alarm: AlarmDef, s: AlarmSettings,
                 dims: dict[str, Any], rule_name: str, notifies: bool, composite: str = "") -> str:
     shown = {k: (v if isinstance(v, str) else "<state machine ARN>") for k, v in dims.items()}
-    threshold = f"{_number(s.threshold)}{UNITS[alarm.unit]}"
-    if alarm.scale != 1 or kind.metric_threshold(comp.options, alarm, 1.0) != 1.0:
+    metric = alarm.metric
+    threshold = f"{_number(s.threshold)}{UNITS[metric.unit]}"
+    if metric.scale != 1 or kind.metric_threshold(comp.options, alarm, 1.0) != 1.0:
         threshold += f" (= {_number(kind.metric_threshold(comp.options, alarm, s.threshold))} in the metric's unit)"
-    why = alarm.why if not rule_name else f"{alarm.why}; rule {rule_name} also sends a readable message"
+    docs = alarm.docs
+    why = docs.why if not rule_name else f"{docs.why}; rule {rule_name} also sends a readable message"
     text = render(
         "alarm_description.txt.j2",
         watched=kind.watched(comp.options) + (f" ({comp.description})" if comp.description else ""),
         why=why,
         statistic=s.statistic,
-        namespace=alarm.namespace,
-        metric=alarm.metric,
+        namespace=metric.namespace,
+        metric=metric.name,
         dimensions=", ".join(f"{k}={v}" for k, v in shown.items()) or "no dimensions",
         comparison=metric_math.comparison_text(alarm),
         threshold=threshold,
@@ -415,9 +462,9 @@ def _alarm_text(ctx: _Context, comp: ComponentSpec, kind: Component, alarm: Alar
         evaluation_periods=s.evaluation_periods,
         period=s.period,
         treat_missing_data=s.treat_missing_data,
-        first_step=alarm.first_step,
-        source=alarm.source,
-        caveat=alarm.caveat,
+        first_step=docs.first_step,
+        source=docs.source,
+        caveat=docs.caveat,
         notifies=notifies,
         composite=composite or naming.alarm_name(ctx.spec.solution, comp.name, s.severity.capitalize()),
         severity=s.severity,

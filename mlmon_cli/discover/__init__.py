@@ -262,9 +262,10 @@ def _endpoint(props: dict[str, Any], app: AppTemplate) -> list[str]:
     cprops = config.get("Properties") or {}
     variants = cprops.get("ProductionVariants") or []
     names = [v.get("VariantName") for v in variants if isinstance(v, dict)]
+    literal = [n for n in names if isinstance(n, str)]
     out = []
-    if names and all(isinstance(n, str) for n in names):
-        out.append(f"    variants: [{', '.join(_quote(n) for n in names)}]   # from {logical}")
+    if names and literal == names:
+        out.append(f"    variants: [{', '.join(_quote(n) for n in literal)}]   # from {logical}")
     elif names:
         out.append(f"    # variants: named by a parameter in {logical}; list them here (default AllTraffic)")
     serverless = any(isinstance(v, dict) and "ServerlessConfig" in v for v in variants)

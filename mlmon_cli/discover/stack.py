@@ -12,8 +12,8 @@ import re
 from typing import Any
 
 from ..aws.session import Aws, Target, aws_errors
-from ..spec.app_template import AppTemplate, parse_app_template
 from ..schema import MODELINE
+from ..spec.app_template import AppTemplate, parse_app_template
 from ..spec.cfn_values import RESOURCE_KINDS
 from . import Discovered, _quote, _settings, component_name, reason
 

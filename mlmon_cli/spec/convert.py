@@ -483,7 +483,7 @@ def _alarm_overrides(r: SpecReader, cls: type, entry: tuple[yaml.Node, yaml.Node
         threshold = values.get("threshold")
         alarm = cls.alarm(key)
         if threshold is not None:
-            problem = threshold_problem(alarm.unit, threshold)
+            problem = threshold_problem(alarm.metric.unit, threshold)
             if problem:
                 r.error(inner["threshold"][1], f"{alarm_path}.threshold", problem)
         result[key] = AlarmOverride(**values)

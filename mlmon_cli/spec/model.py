@@ -85,10 +85,6 @@ class Route:
         metadata=doc("Use this existing SNS topic instead of creating one (its policy and key must allow CloudWatch and EventBridge)."),
     )
 
-    @property
-    def subscribers(self) -> int:
-        return len(self.emails) + len(self.https_endpoints) + len(self.lambda_arns) + (1 if self.slack else 0)
-
 
 @dataclass(frozen=True)
 class QuietWindow:
