@@ -31,7 +31,7 @@ Log = Callable[[str], None]
 @dataclass(frozen=True)
 class HistoryRequest:
     stack_name: str
-    target: Target = Target()  # noqa: RUF009 - frozen, as in fire.FireRequest
+    target: Target = Target()
     days: float = 14.0
     patterns: tuple[str, ...] = ()  # globs on alarm names; default every metric alarm
     now: datetime | None = None  # tests pin the clock
@@ -134,7 +134,7 @@ def _query_batch(cw: Any, batch: list[tuple[AlarmConfig, datetime, datetime, int
         page = cw.get_metric_data(**kwargs)
         for result in page.get("MetricDataResults") or []:
             found = points.setdefault(result["Id"], {})
-            for ts, value in zip(result.get("Timestamps") or [], result.get("Values") or []):
+            for ts, value in zip(result.get("Timestamps") or [], result.get("Values") or [], strict=True):
                 found[ts.astimezone(UTC)] = float(value)
         if not page.get("NextToken"):
             break

@@ -132,7 +132,7 @@ def _noise_lines(report: Report, markdown: bool) -> list[str]:
 
 def _columns(header: list[str], body: list[list[str]]) -> list[str]:
     widths = [max(len(r[i]) for r in [header, *body]) for i in range(len(header) - 1)]
-    return ["  ".join([*(cell.ljust(w) for cell, w in zip(r[:-1], widths)), r[-1]]).rstrip() for r in [header, *body]]
+    return ["  ".join([*(cell.ljust(w) for cell, w in zip(r[:-1], widths, strict=True)), r[-1]]).rstrip() for r in [header, *body]]
 
 
 def _markdown(header: list[str], body: list[list[str]]) -> list[str]:

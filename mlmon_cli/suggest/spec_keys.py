@@ -45,5 +45,5 @@ def threshold_keys(spec: Spec) -> dict[str, SpecThreshold]:
             scale = kind.metric_threshold(comp.options, alarm, 1.0)
             for target in kind.alarm_targets(comp.options, alarm):
                 name = naming.alarm_name(solution, comp.name, target.label, alarm.suffix)
-                found[name] = SpecThreshold(index, comp.name, alarm.key, scale, alarm.unit)
+                found[name] = SpecThreshold(index, comp.name, alarm.key, scale, alarm.metric.unit)
     return found
