@@ -526,6 +526,69 @@ def fire_command(stack_name: str, patterns: tuple[str, ...], wait: float, strict
         sys.exit(EXIT_SILENT)
 
 
+@main.command("suggest", epilog=EPILOG)
+@click.argument("spec", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--stack-name", required=True, help="The stack deployed from SPEC (its alarms are read from it).")
+@click.option("--days", type=click.FloatRange(1, 455), default=14, show_default=True,
+              help="History to read and backtest; cut to what each alarm's period keeps (60 s: 15 days, 300 s: 63).")
+@click.option("--format", "fmt", type=click.Choice(["table", "json", "markdown", "patch"]), default="table", show_default=True,
+              help="table for people, json for CI (one object per alarm), markdown for a pull request, "
+                   "patch: a unified diff of SPEC with the proposed thresholds.")
+@click.option("--alarm", "patterns", multiple=True, metavar="PATTERN",
+              help="Glob on alarm names, e.g. '*-Errors' (repeatable); default: every metric alarm of the stack.")
+@click.option("--write", is_flag=True, help="Write the proposed thresholds into SPEC (atomically); without it SPEC is never changed.")
+@aws_target_options
+@_boundary
+def suggest_command(spec: Path, stack_name: str, days: float, fmt: str, patterns: tuple[str, ...], write: bool, region: str | None,
+                    profile: str | None, endpoint_url: str | None) -> None:
+    """Propose thresholds from the stack's own metric history, with a backtest, and a noise report.
+
+    For each metric alarm of --stack-name: its metric over --days (GetMetricData, the alarm's
+    own statistic and period), a proposed threshold above the baseline's noise, and how many
+    times the alarm would have gone to ALARM under CloudWatch's rules (M of N, missing-data
+    treatment) with the current and the proposed threshold. Then the alarms that changed state
+    most over 30 days of alarm history and how many messages each sent.
+    """
+    from .aws.history import HistoryRequest, read_history
+    from .aws.session import Target
+    from .core.pipeline import load_path
+    from .spec.nodes import read_text
+    from .suggest import report as report_mod
+    from .suggest.noise import noise_report
+    from .suggest.patch import patched, unified_diff
+    from .suggest.propose import suggest
+    from .suggest.spec_keys import threshold_keys
+
+    text = read_text(spec, str(spec))
+    keys = threshold_keys(load_path(spec))
+    history = read_history(HistoryRequest(stack_name, Target(region, profile, endpoint_url), days, patterns), echo_err)
+    suggestions = [suggest(c, history.series.get(c.name)) for c in history.configs]
+    noise = None if history.alarm_history is None else noise_report(history.alarm_history, history.alarms)
+    report = report_mod.Report(stack_name, days, suggestions, keys, noise, history.notes)
+    after = patched(text, report.changes())
+    if fmt in ("json", "patch"):  # table and markdown carry the notes themselves
+        for note in history.notes:
+            echo_err(f"mlmon: note: {note}")
+    if fmt == "json":
+        click.echo(report_mod.to_json(report), nl=False)
+    elif fmt == "markdown":
+        click.echo(report_mod.to_markdown(report), nl=False)
+    elif fmt == "patch":
+        click.echo(unified_diff(str(spec), text, after), nl=False)
+    else:
+        click.echo(report_mod.to_table(report), nl=False)
+    changed = sum(len(v) for v in report.changes().values())
+    if write and changed:
+        from .output import write_file
+
+        write_file(spec, after)
+        echo_err(f"mlmon: wrote {changed} threshold(s) into {spec}")
+    elif changed:
+        echo_err(f"mlmon: {changed} threshold(s) to change; write them with --write, or review them with --format patch")
+    else:
+        echo_err("mlmon: no threshold to change")
+
+
 @main.command("diff", epilog=EPILOG)
 @click.argument("spec", type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--stack-name", required=True, help="The stack deployed from SPEC (nested stacks are followed).")
