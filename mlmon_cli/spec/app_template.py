@@ -8,6 +8,7 @@ The data returned is plain (dicts, lists, str, numbers): what merged output writ
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -16,6 +17,41 @@ from ..errors import Location, Problem, SpecError
 from .nodes import FILE, read_text
 
 SECTIONS = ("Parameters", "Conditions", "Resources", "Outputs", "Mappings")
+PSEUDO_PARAMETERS = ("AWS::AccountId", "AWS::Region", "AWS::Partition", "AWS::StackName", "AWS::StackId", "AWS::URLSuffix")
+_TOKEN = re.compile(r"\$\{([^}!][^}]*)\}")
+
+
+def mapping(value: Any) -> dict[str, Any]:
+    """`value` when it is a mapping, else {}: a user's template may hold any shape anywhere."""
+    return value if isinstance(value, dict) else {}
+
+
+@dataclass(frozen=True)
+class Resource:
+    """A typed view of one entry of the user's Resources: whatever shape it has, the fields mlmon
+    reads are of the types it expects, and `problem` says why the entry is not a usable resource."""
+
+    logical: str
+    type: str | None  # None when Type is missing or not a string
+    properties: dict[str, Any]  # {} when Properties is missing or not a mapping
+    condition: str | None  # None when there is no Condition or it is not a name
+    problem: str | None = None
+
+    @classmethod
+    def of(cls, logical: str, entry: Any) -> Resource:
+        if not isinstance(entry, dict):
+            return cls(logical, None, {}, None, "not a resource: expected a mapping with 'Type'")
+        rtype = entry.get("Type") if isinstance(entry.get("Type"), str) else None
+        props = entry.get("Properties")
+        condition = entry.get("Condition") if isinstance(entry.get("Condition"), str) else None
+        problem = None
+        if rtype is None:
+            problem = "'Type' is missing or not a string"
+        elif props is not None and not isinstance(props, dict):
+            problem = "'Properties' is not a mapping"
+        elif "Condition" in entry and condition is None:
+            problem = "'Condition' is not the name of a condition"
+        return cls(logical, rtype, mapping(props), condition, problem)
 
 
 @dataclass(frozen=True)
@@ -28,7 +64,27 @@ class AppTemplate:
 
     @property
     def resources(self) -> dict[str, Any]:
-        return self.data.get("Resources") or {}
+        return mapping(self.data.get("Resources"))
+
+    def resource(self, logical: Any) -> Resource | None:
+        """The typed view of a resource, or None when there is no resource of that logical ID."""
+        if not isinstance(logical, str) or logical not in self.resources:
+            return None
+        return Resource.of(logical, self.resources[logical])
+
+    def views(self) -> list[Resource]:
+        return [Resource.of(str(k), v) for k, v in self.resources.items()]
+
+    def unresolved(self, text: str) -> list[str]:
+        """The `${...}` of Fn::Sub text this template cannot resolve: no such parameter, pseudo
+        parameter or resource (an attribute needs a resource), or a `${` that never closes."""
+        parameters = mapping(self.data.get("Parameters"))
+        bad = [t for t in _TOKEN.findall(text) if not (
+            t in PSEUDO_PARAMETERS or t in parameters or t in self.resources
+            or ("." in t and t.split(".", 1)[0] in self.resources))]
+        if "${" in _TOKEN.sub("", text).replace("${!", ""):
+            bad.append("${")
+        return bad
 
     @property
     def is_sam(self) -> bool:
@@ -57,6 +113,15 @@ def parse_app_template(text: str, file: str) -> AppTemplate:
         raise SpecError(problems)
     if not isinstance(data, dict) or not isinstance(data.get("Resources"), dict) or not data["Resources"]:
         raise SpecError([Problem(Location(file, 1, 1, FILE), "not a CloudFormation template: no 'Resources' mapping")])
+    problems = []
+    for key in data:
+        if key in SECTIONS and data[key] is not None and not isinstance(data[key], dict):
+            mark = getattr(key, "start_mark", None)
+            line, col = (mark.line + 1, mark.column + 1) if mark is not None else (1, 1)
+            problems.append(Problem(Location(file, line, col, str(key)),
+                                    f"expected a mapping of names to entries, not {_shape(data[key])}"))
+    if problems:
+        raise SpecError(problems)
     marks: dict[tuple[str, str], tuple[int, int]] = {}
     for section in SECTIONS:
         entries = data.get(section)
@@ -66,3 +131,7 @@ def parse_app_template(text: str, file: str) -> AppTemplate:
                 if mark is not None:
                     marks[(section, str(key))] = (mark.line + 1, mark.column + 1)
     return AppTemplate(file, json.loads(json.dumps(data, default=str)), marks)
+
+
+def _shape(value: Any) -> str:
+    return "a list" if isinstance(value, list) else f"the value {json.dumps(value, default=str)[:40]}"
