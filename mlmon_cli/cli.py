@@ -480,7 +480,7 @@ def init_command(from_template: Path | None, from_stack: str | None, output: Pat
     """
     import os
 
-    from .discover import spec_from_template
+    from .discover import spec_from_template, starter_problems
     from .spec.app_template import load_app_template
 
     if (from_template is None) == (from_stack is None):
@@ -496,6 +496,13 @@ def init_command(from_template: Path | None, from_stack: str | None, output: Pat
         base = output.parent if output is not None and str(output) != "-" else Path(".")
         ref = os.path.relpath(from_template.resolve(), base.resolve())
         found = spec_from_template(app, ref, _solution_from(from_template.stem), str(from_template))
+        shown = "spec.yaml" if output is None or str(output) == "-" else str(output)
+        problems = starter_problems(found.text, shown, base)
+        if any(p.location.file != shown for p in problems):  # the template needs a change first: nothing written
+            raise SpecError([p for p in problems if p.location.file != shown])
+        if problems:  # the spec's own: written, so each location points at a line the user can open
+            _write(output, found.text)
+            raise SpecError(problems)
     _write(output, found.text)
     click.echo(f"mlmon: {len(found.watched)} resource(s) watched, {len(found.skipped)} not watched (listed as comments)", err=True)
 

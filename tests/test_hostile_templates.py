@@ -16,6 +16,8 @@ from click.testing import CliRunner
 
 from mlmon_cli.cli import main
 
+from .conftest import CORPUS
+
 ROLE = "arn:aws:iam::123456789012:role/r"
 LAMBDA = {"Type": "AWS::Lambda::Function",
           "Properties": {"Role": ROLE, "Runtime": "python3.12", "Handler": "index.handler", "Code": {"ZipFile": "x"}}}
@@ -124,3 +126,24 @@ def test_binding_a_cluster_whose_name_names_an_undeclared_parameter_is_a_located
     assert result.exit_code == 1
     assert result.stderr == (f"{tmp_path}/spec.yaml:7:15: components[0].resource: 'Cluster' ClusterName refers to Missing, "
                              f"which {tmp_path}/template.yaml does not declare: fix it or give 'cluster_name' instead\n")
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not (CORPUS / "templates").is_dir() and os.environ.get("CI", "").lower() not in ("true", "1", "yes"),
+                    reason="../shared/corpus/templates is not beside the clone")
+def test_a_bounded_template_fuzz_run_breaks_no_promise() -> None:
+    """30 mutated corpus templates (seed 3) through init, validate, generate, plan and cfn-lint."""
+    from benchmarks.fuzz_templates import run
+
+    figures = run(30, 3, lint=True, corpus=CORPUS / "templates")
+    assert [f[3] for f in figures["failures"]] == []
+    assert figures["lint_new"] == []
+    assert figures["outputs written"] >= 10
+
+
+def test_init_reports_a_user_resource_named_as_mlmon_names_its_own_and_writes_nothing(tmp_path: Path) -> None:
+    text = _template({"Fn": LAMBDA, "AlertsTopic": {"Type": "AWS::SNS::Topic"}})
+    out = _run(tmp_path, text)
+    assert out["init"] == (1, "template.yaml:11:3: Resources.AlertsTopic: mlmon needs the name 'AlertsTopic' for its own "
+                              "resource; rename it in your template\n")
+    assert not (tmp_path / "spec.yaml").exists()

@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from ..components import builtin_kinds
+from ..errors import LimitError, Problem, SpecError
 from ..schema import MODELINE, SCHEMA_FILE
 from ..spec.app_template import AppTemplate, mapping
 from ..spec.cfn_values import RESOURCE_KINDS, property_text
@@ -62,6 +64,21 @@ class Discovered:
     text: str
     watched: list[str] = field(default_factory=list)  # logical IDs given a component
     skipped: list[tuple[str, str, str]] = field(default_factory=list)  # (logical ID, type, reason)
+
+
+def starter_problems(text: str, file: str, base: Path) -> list[Problem]:
+    """What `validate` would say of a starter spec written to `file` (in folder `base`): a spec
+    `init` writes is one `validate` accepts, or `init` reports why (a spec without components is
+    fine: the comments say why nothing is watched)."""
+    from ..core.pipeline import validate
+
+    try:
+        validate(text, file, base=base)
+    except SpecError as exc:
+        return [p for p in exc.problems if not p.message.startswith("list at least one component")]
+    except LimitError:
+        return []  # the output is split or refused past 500 resources: `generate` says how
+    return []
 
 
 def component_name(logical: str, taken: set[str]) -> str:
