@@ -147,3 +147,12 @@ def test_init_reports_a_user_resource_named_as_mlmon_names_its_own_and_writes_no
     assert out["init"] == (1, "template.yaml:11:3: Resources.AlertsTopic: mlmon needs the name 'AlertsTopic' for its own "
                               "resource; rename it in your template\n")
     assert not (tmp_path / "spec.yaml").exists()
+
+
+def test_a_resource_whose_condition_is_not_defined_is_not_watched(tmp_path: Path) -> None:
+    """Copying the undefined Condition onto mlmon's alarms added E3015/E1019 errors to the output."""
+    fn = {**LAMBDA, "Condition": "Undefined"}
+    out = _run(tmp_path, _template({"Fn": fn, "Other": LAMBDA}), "validate", "generate")
+    assert out["init"][0] == out["validate"][0] == out["generate"][0] == 0
+    assert "#   Fn (AWS::Lambda::Function): its Condition 'Undefined' is not defined in Conditions" in _spec(tmp_path)
+    assert (tmp_path / "out.yaml").read_text().count("Undefined") == 1  # the user's own

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -70,10 +70,16 @@ class AppTemplate:
         """The typed view of a resource, or None when there is no resource of that logical ID."""
         if not isinstance(logical, str) or logical not in self.resources:
             return None
-        return Resource.of(logical, self.resources[logical])
+        return self._checked(Resource.of(logical, self.resources[logical]))
 
     def views(self) -> list[Resource]:
-        return [Resource.of(str(k), v) for k, v in self.resources.items()]
+        return [self._checked(Resource.of(str(k), v)) for k, v in self.resources.items()]
+
+    def _checked(self, view: Resource) -> Resource:
+        """A Condition that Conditions does not define would be copied onto mlmon's resources."""
+        if view.problem is None and view.condition is not None and view.condition not in mapping(self.data.get("Conditions")):
+            return replace(view, problem=f"its Condition '{view.condition}' is not defined in Conditions")
+        return view
 
     def unresolved(self, text: str) -> list[str]:
         """The `${...}` of Fn::Sub text this template cannot resolve: no such parameter, pseudo
