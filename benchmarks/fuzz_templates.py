@@ -701,7 +701,11 @@ def run(count: int, seed: int, lint: bool = True, corpus: Path = CORPUS, show: b
                 child.rmdir() if child.is_dir() else child.unlink()
             work.rmdir()
     run_seconds = time.perf_counter() - started
-    print(f"commands run in {run_seconds:.0f} s; linting {len(outputs)} outputs", flush=True)
+    for n, name, ops, problems, messages in failures[:40]:
+        print(f"\n--- case {n} {name} {ops}: {problems[:3]}")
+        if show:
+            print(messages[-800:])
+    print(f"\ncommands run in {run_seconds:.0f} s; linting {len(outputs)} outputs", flush=True)
     lint_new: list[tuple[int, list[str]]] = []
     lint_crashes: list[tuple[int, str]] = []
     if lint and outputs:
@@ -736,12 +740,9 @@ def run(count: int, seed: int, lint: bool = True, corpus: Path = CORPUS, show: b
         "commands": {k: v for k, v in sorted(counts.items()) if " exit " in k and "(issue 19)" not in k},
         "run time (s)": round(run_seconds), "total time (s)": round(time.perf_counter() - started),
     }
+    print()
     for key, value in figures.items():
         print(f"{key + ':':48} {value}")
-    for n, name, ops, problems, messages in failures[:40]:
-        print(f"\n--- case {n} {name} {ops}: {problems[:3]}")
-        if show:
-            print(messages[-800:])
     for n, new in lint_new[:25]:
         print(f"\n--- lint case {n} {cases[n][0]} {cases[n][3]}: {new[:3]}")
     for n, crash in lint_crashes[:10]:
