@@ -156,3 +156,26 @@ def test_a_resource_whose_condition_is_not_defined_is_not_watched(tmp_path: Path
     assert out["init"][0] == out["validate"][0] == out["generate"][0] == 0
     assert "#   Fn (AWS::Lambda::Function): its Condition 'Undefined' is not defined in Conditions" in _spec(tmp_path)
     assert (tmp_path / "out.yaml").read_text().count("Undefined") == 1  # the user's own
+
+
+@pytest.mark.parametrize("value,written", [(1e308, "1.0e+308"), (1e-7, "1.0e-07"), (float("inf"), ".inf"),
+                                           (float("-inf"), "-.inf"), (2.5, "2.5")])
+def test_a_float_in_the_users_template_is_written_as_a_yaml_float(value: float, written: str) -> None:
+    """`1e+308` (no dot) reads as a string in YAML 1.1: the merged output changed the user's resource."""
+    from mlmon_cli.serialize import dump
+
+    text = dump({"Resources": {"R": {"Properties": {"X": value}}}}, "yaml")
+    assert f"X: {written}\n" in text
+    assert yaml.safe_load(text)["Resources"]["R"]["Properties"]["X"] == value
+
+
+@pytest.mark.parametrize("text,where", [
+    ("Resources:\n  Fn:\n    Type: AWS::Lambda::Function\n    Properties: [a\n", "4:19"),  # error past the last line
+    ("Resources:\n  Fn:\n    Type: AWS::Lambda::Function\n    Properties: [a", "4:19"),  # no final newline
+    ("Description: 'a\u2028b\u2028c'\nResources:\n  Fn: {Type: AWS::Lambda::Function, Properties: [a}\n", "3:51"),
+])
+def test_a_template_that_does_not_parse_is_reported_at_a_line_the_file_has(tmp_path: Path, text: str, where: str) -> None:
+    """YAML counts NEL/LS/PS as line breaks and reports an unclosed flow at the line after the last."""
+    out = _run(tmp_path, text)
+    assert out["init"][0] == 1
+    assert out["init"][1].startswith(f"template.yaml:{where}: (file): template does not parse: ")

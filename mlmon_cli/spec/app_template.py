@@ -7,11 +7,12 @@ The data returned is plain (dicts, lists, str, numbers): what merged output writ
 
 from __future__ import annotations
 
+import bisect
 import json
 import re
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 from ..errors import Location, Problem, SpecError
 from .nodes import FILE, read_text
@@ -113,8 +114,9 @@ def parse_app_template(text: str, file: str) -> AppTemplate:
     from cfnlint.decode import decode_str  # lazily: only specs that name a template need cfn-lint's decoder
 
     data, matches = decode_str(text)
+    at = _editor_positions(text)
     if matches:
-        problems = [Problem(Location(file, max(m.linenumber, 1), max(m.columnnumber, 1), FILE),
+        problems = [Problem(Location(file, *at(m.linenumber, m.columnnumber), FILE),
                             f"template does not parse: {m.message}") for m in matches]
         raise SpecError(problems)
     if not isinstance(data, dict) or not isinstance(data.get("Resources"), dict) or not data["Resources"]:
@@ -123,7 +125,7 @@ def parse_app_template(text: str, file: str) -> AppTemplate:
     for key in data:
         if key in SECTIONS and data[key] is not None and not isinstance(data[key], dict):
             mark = getattr(key, "start_mark", None)
-            line, col = (mark.line + 1, mark.column + 1) if mark is not None else (1, 1)
+            line, col = at(mark.line + 1, mark.column + 1) if mark is not None else (1, 1)
             problems.append(Problem(Location(file, line, col, str(key)),
                                     f"expected a mapping of names to entries, not {_shape(data[key])}"))
     if problems:
@@ -135,9 +137,29 @@ def parse_app_template(text: str, file: str) -> AppTemplate:
             for key in entries:
                 mark = getattr(key, "start_mark", None)
                 if mark is not None:
-                    marks[(section, str(key))] = (mark.line + 1, mark.column + 1)
+                    marks[(section, str(key))] = at(mark.line + 1, mark.column + 1)
     return AppTemplate(file, json.loads(json.dumps(data, default=str)), marks)
 
 
 def _shape(value: Any) -> str:
     return "a list" if isinstance(value, list) else f"the value {json.dumps(value, default=str)[:40]}"
+
+
+_YAML_BREAK = re.compile("\r\n|[\r\n\x85\u2028\u2029]")
+_EDITOR_BREAK = re.compile("\r\n|[\r\n]")
+
+
+def _editor_positions(text: str) -> Callable[[int, int], tuple[int, int]]:
+    """(line, col) as the YAML parser counts them -> as an editor does: YAML also breaks lines at
+    NEL, LS and PS, and reports an error at the end of a file one line past its last."""
+    starts = [0] + [m.end() for m in _YAML_BREAK.finditer(text)]
+    editor = [m.end() for m in _EDITOR_BREAK.finditer(text)]
+
+    def at(line: int, col: int) -> tuple[int, int]:
+        offset = len(text) if line > len(starts) else min(starts[max(line, 1) - 1] + max(col, 1) - 1, len(text))
+        if offset == len(text) and text.endswith(("\n", "\r")) and len(text) > 1:
+            offset -= 2 if text.endswith("\r\n") else 1  # the end of the last line, not the empty one after it
+        before = bisect.bisect_right(editor, offset)  # line breaks that end at or before the offset
+        return before + 1, offset - (editor[before - 1] if before else 0) + 1
+
+    return at
