@@ -76,6 +76,80 @@ class Row:
     recipients: tuple[str, ...]  # "email a@b" ...
 
 
+@dataclass(frozen=True)
+class Target:
+    """One `organization.targets` entry as the plan shows it."""
+
+    where: tuple[str, ...]  # accounts, or OUs
+    regions: tuple[str, ...]
+    service_managed: bool
+    parameters: tuple[tuple[str, str], ...]
+
+    @property
+    def instances(self) -> int | None:
+        """Stack instances it makes; None for OUs (their accounts are known only at deploy time)."""
+        return None if self.service_managed else len(self.where) * len(self.regions)
+
+
+@dataclass(frozen=True)
+class Deployment:
+    """Where a spec with `organization:` runs, and what that costs a month."""
+
+    central_account: str
+    central_region: str
+    targets: tuple[Target, ...]
+    member_bill: float  # one member stack
+    central_bill: float
+
+    @property
+    def instances(self) -> int | None:
+        counts = [t.instances for t in self.targets]
+        return None if any(c is None for c in counts) else sum(c for c in counts if c is not None)
+
+    @property
+    def total(self) -> float | None:
+        n = self.instances
+        return None if n is None else round(n * self.member_bill + self.central_bill, 2)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"central_account": self.central_account, "central_region": self.central_region,
+                "targets": [{"accounts" if not t.service_managed else "organizational_units": list(t.where),
+                             "regions": list(t.regions), "parameters": dict(t.parameters), "instances": t.instances}
+                            for t in self.targets],
+                "instances": self.instances, "bill_per_instance": self.member_bill, "central_bill": self.central_bill,
+                "total": self.total}
+
+    def markdown(self) -> list[str]:
+        out = ["## Deployment targets", "",
+               f"Central account `{self.central_account}` ({self.central_region}): every member forwards its paging alarms "
+               f"and job failures there (`mlmon deploy SPEC --central --stack-name NAME`, ${self.central_bill:,.2f} a month).", "",
+               "| accounts / OUs | Regions | parameter overrides | instances | bill |", "|---|---|---|---|---|"]
+        for t in self.targets:
+            params = ", ".join(f"{k}={v}" for k, v in t.parameters) or "-"
+            n = t.instances
+            bill = f"${n * self.member_bill:,.2f}" if n is not None else f"${self.member_bill:,.2f} per account"
+            out.append(f"| {', '.join(t.where)} | {', '.join(t.regions)} | {params} | {n if n is not None else 'every account of the OU'} "
+                       f"| {bill} |")
+        total = (f"**${self.total:,.2f} a month** in all ({self.instances} instances x ${self.member_bill:,.2f} + the central stack)"
+                 if self.total is not None else f"${self.member_bill:,.2f} a month per instance, plus the central stack")
+        return [*out, "", total, ""]
+
+
+def deployment_of(spec: Any, member_bill: Bill) -> Deployment | None:
+    """The plan's deployment section of a spec with `organization:` (None without)."""
+    org = getattr(spec, "organization", None)
+    if org is None:
+        return None
+    from types import SimpleNamespace
+
+    from .core.pipeline import generate_central
+
+    central = estimate(SimpleNamespace(template=generate_central(spec), nested={}, owners={}))
+    targets = tuple(Target(t.accounts or t.organizational_units, t.regions, bool(t.organizational_units), t.parameters)
+                    for t in org.targets)
+    return Deployment(org.central_account, org.central_region, targets, member_bill.total, central.total)
+
+
 @dataclass
 class Plan:
     solution: str
@@ -85,6 +159,7 @@ class Plan:
     composites: dict[str, tuple[str, ...]]  # composite alarm name -> topic ids it notifies
     bill: Bill | None = None  # None: priced elsewhere (a plan of bare templates)
     counts: dict[str, int] = field(default_factory=dict)
+    deployment: Deployment | None = None  # a spec with `organization:`: StackSet targets and the central stack
 
     @property
     def silent(self) -> list[Row]:
@@ -513,6 +588,8 @@ def to_markdown(plan: Plan, title: str) -> str:
         out.append("- every email address must confirm its subscription after the deploy, or it receives nothing")
     if plan.bill is not None:
         out += ["", "## Monthly bill", "", plan.bill.markdown().rstrip("\n")]
+    if plan.deployment is not None:
+        out += ["", *plan.deployment.markdown()]
     out += ["", "## Alarm tree", "", "```mermaid", mermaid(plan), "```", ""]
     return "\n".join(out)
 
@@ -527,6 +604,7 @@ def to_json(plan: Plan) -> str:
         "composites": {k: list(v) for k, v in plan.composites.items()},
         "silent": [r.name for r in plan.silent],
         "bill": plan.bill.to_dict() if plan.bill is not None else None,
+        "deployment": plan.deployment.to_dict() if plan.deployment is not None else None,
         "mermaid": mermaid(plan),
     }
     return json.dumps(data, indent=2, sort_keys=False) + "\n"
