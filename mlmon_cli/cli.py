@@ -134,7 +134,6 @@ def generate_command(spec: Path, output: Path | None, fmt: str | None, split: bo
     gc.disable()  # builds allocate many small objects and free none; collection passes only cost time
     parsed = load_path(spec, env=env)
     _refuse_own_input(output, spec, getattr(parsed.cfn, "app", None))
-    _say_watched_by_default(parsed)
     if split and getattr(parsed.cfn, "app", None) is not None:
         raise click.UsageError("--split: a spec with 'template:' writes one merged template (your resources plus the "
                                "monitoring); it is refused past a CloudFormation limit (exit 4), never split")
@@ -161,6 +160,7 @@ def generate_command(spec: Path, output: Path | None, fmt: str | None, split: bo
         _write(output, files[f"template.{fmt}"])
         where = "stdout" if output is None or str(output) == "-" else str(output)
     size = sum(sizes.values())
+    _say_watched_by_default(parsed)
     click.echo(
         f"mlmon: wrote {where}: {result.resources} resources ({result.alarms} alarms, "
         f"{result.composites} composite alarms, {result.rules} EventBridge rules), {size} bytes",
