@@ -233,3 +233,81 @@ def test_exclude_names_resources_of_the_template(runner, adopted: Path, monkeypa
     res = runner.invoke(main, ["validate", "monitoring.yaml"])
     assert res.exit_code == 1
     assert res.stderr == "monitoring.yaml:8:11: exclude[0]: no resource 'ScoreFuncton' in app.yaml (did you mean 'ScoreFunction'?)\n"
+
+
+# ---- reviewable output (part 6) ------------------------------------------------------------------
+def _removed(before: str, after: str) -> list[str]:
+    import difflib
+
+    return [line for line in difflib.ndiff(before.splitlines(), after.splitlines()) if line.startswith("- ")]
+
+
+def test_merged_yaml_keeps_the_users_text_and_only_adds_lines(runner, adopted: Path, monkeypatch) -> None:
+    monkeypatch.chdir(adopted)
+    assert runner.invoke(main, ["generate", "monitoring.yaml", "-o", "out.yaml"]).exit_code == 0
+    before, after = (adopted / "app.yaml").read_text(), (adopted / "out.yaml").read_text()
+    assert _removed(before, after) == []
+    resources = "Resources:\n" + before.split("Resources:\n")[1].split("Outputs:\n")[0]
+    assert resources in after  # comments, order, !Sub/!GetAtt, inline code: as written, mlmon's resources after them
+    assert "  Stage:\n    Type: String\n    Default: dev\n  ScoringName:\n" in after  # the spec's parameter added last
+    assert "      Name: !Sub ${AWS::StackName}-nightly\n" in after and "  ScoreFunction:            # CloudFormation names it" in after
+    from cfnlint.decode import decode_str
+
+    written, _ = decode_str(after)
+    assert "ScoreErrorsAlarm" in written["Resources"] and "AlertTopicArn" in written["Outputs"]
+
+
+def test_merged_json_keeps_the_users_order(runner, adopted: Path, monkeypatch) -> None:
+    monkeypatch.chdir(adopted)
+    from cfnlint.decode import decode_str
+
+    data, _ = decode_str((adopted / "app.yaml").read_text())
+    shuffled = {"Resources": dict(reversed(list(data["Resources"].items()))), **{k: v for k, v in data.items() if k != "Resources"}}
+    (adopted / "app.json").write_text(json.dumps(shuffled, indent=4, default=str))
+    spec = adopted / "monitoring.yaml"
+    spec.write_text(spec.read_text().replace("template: app.yaml", "template: app.json"))
+    assert runner.invoke(main, ["generate", "monitoring.yaml", "-o", "out.json"]).exit_code == 0
+    out = json.loads((adopted / "out.json").read_text())
+    assert list(out)[:len(shuffled)] == list(shuffled)
+    assert list(out["Resources"])[:len(shuffled["Resources"])] == list(shuffled["Resources"])
+    assert {k: out["Resources"][k] for k in shuffled["Resources"]} == json.loads(json.dumps(shuffled["Resources"], default=str))
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not CORPUS_TEMPLATES, reason="../shared/corpus/templates is not beside the clone")
+def test_every_corpus_merged_output_only_adds_lines(runner, tmp_path: Path, monkeypatch) -> None:
+    """A diff of each YAML input and its merged output has no removed line; JSON keeps the user's order;
+    no output over 500 resources; every physical name mlmon adds comes from the stack name."""
+    from cfnlint.decode import decode_str
+
+    failures = []
+    for template in CORPUS_TEMPLATES:
+        if template.name in NOTHING_TO_WATCH:
+            continue
+        folder = tmp_path / template.stem
+        folder.mkdir()
+        monkeypatch.chdir(folder)
+        _adopt(runner, template, folder)
+        out = folder / ("out.json" if template.suffix == ".json" else "out.yaml")
+        res = runner.invoke(main, ["generate", "monitoring.yaml", "-o", out.name])
+        assert res.exit_code == 0, res.output
+        before, after = template.read_text(), out.read_text()
+        merged, _ = decode_str(after)
+        original, _ = decode_str(before)
+        if template.suffix == ".json":
+            if list(json.loads(after)["Resources"])[:len(original["Resources"])] != list(original["Resources"]):
+                failures.append(f"{template.name}: resources reordered")
+        elif _removed(before, after):
+            failures.append(f"{template.name}: {len(_removed(before, after))} removed line(s), e.g. {_removed(before, after)[0]}")
+        if len(merged["Resources"]) > 500:
+            failures.append(f"{template.name}: {len(merged['Resources'])} resources")
+        for logical, res_ in merged["Resources"].items():
+            if logical in original["Resources"]:
+                continue
+            props = res_.get("Properties") or {}
+            for key in ("AlarmName", "TopicName", "Name", "DashboardName", "AliasName", "FilterName", "StateMachineName",
+                        "ConfigurationName"):
+                value = props.get(key)
+                if value is not None and "${AWS::StackName}" not in json.dumps(value):
+                    failures.append(f"{template.name}: {logical}.{key} = {value!r} does not depend on the stack name")
+    assert failures == []

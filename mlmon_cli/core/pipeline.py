@@ -18,7 +18,7 @@ from troposphere import Template
 from ..components import load_all
 from ..errors import LimitError, Location, Problem, SpecError
 from ..limits import MAX_TEMPLATE_BYTES
-from ..serialize import dump_all
+from ..serialize import dump_all, merged_text
 from ..spec import parse, read_text, spec_environments
 from ..spec.model import Spec
 from .build import BuildResult, build_template
@@ -80,6 +80,10 @@ def _built(spec: Spec, split: bool | None, fmt: str) -> BuildResult:
         raise SpecError(result.problems)
     result.files = dump_all({f"template.{fmt}": result.template, **{f"stacks/{stem}.{fmt}": t for stem, t in result.nested.items()}},
                             fmt)
+    app = spec.cfn.app if spec.cfn is not None else None
+    if app is not None and app.text and not result.nested:  # merged output: the user's own text plus the monitoring
+        kept = merged_text(app.text, app.data, result.template.to_dict(), fmt)
+        result.files[f"template.{fmt}"] = kept if kept is not None else result.files[f"template.{fmt}"]
     return result
 
 

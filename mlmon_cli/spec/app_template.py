@@ -62,6 +62,7 @@ class AppTemplate:
     file: str
     data: dict[str, Any]
     marks: dict[tuple[str, str], tuple[int, int]] = field(default_factory=dict)  # (section, key) -> (line, col)
+    text: str = field(default="", repr=False, compare=False)  # as written: merged output keeps it (serialize.merged_text)
 
     @property
     def resources(self) -> dict[str, Any]:
@@ -132,7 +133,7 @@ def parse_app_template(text: str, file: str) -> AppTemplate:
                 mark = getattr(key, "start_mark", None)
                 if mark is not None:
                     marks[(section, str(key))] = at(mark.line + 1, mark.column + 1)
-    return AppTemplate(file, json.loads(json.dumps(data, default=str)), marks)
+    return AppTemplate(file, json.loads(json.dumps(data, default=str)), marks, text)
 
 
 def _shape(value: Any) -> str:
