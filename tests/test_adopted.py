@@ -311,3 +311,86 @@ def test_every_corpus_merged_output_only_adds_lines(runner, tmp_path: Path, monk
                 if value is not None and "${AWS::StackName}" not in json.dumps(value):
                     failures.append(f"{template.name}: {logical}.{key} = {value!r} does not depend on the stack name")
     assert failures == []
+
+
+# ---- smaller defects (part 7) --------------------------------------------------------------------
+OWN_KEY_AND_ALARMS = """\
+  AppKey:
+    Type: AWS::KMS::Key
+    Properties:
+      KeyPolicy: {Version: '2012-10-17', Statement: []}
+  QuietAlarm:
+    Type: AWS::CloudWatch::Alarm
+    Properties:
+      ActionsEnabled: false
+      AlarmActions: [arn:aws:sns:us-east-1:123456789012:t]
+      Namespace: AWS/Lambda
+      MetricName: Errors
+      Statistic: Sum
+      Period: 60
+      EvaluationPeriods: 1
+      Threshold: 1
+      ComparisonOperator: GreaterThanOrEqualToThreshold
+  SilentAlarm:
+    Type: AWS::CloudWatch::Alarm
+    Properties:
+      Namespace: AWS/Lambda
+      MetricName: Errors
+      Statistic: Sum
+      Period: 60
+      EvaluationPeriods: 1
+      Threshold: 1
+      ComparisonOperator: GreaterThanOrEqualToThreshold
+  Handler:
+    Type: AWS::Lambda::Function
+    Properties:
+      Runtime: python3.12
+      Handler: index.handler
+      Role: !GetAtt FeatureRole.Arn
+      Code: {ZipFile: 'def handler(e, c): return 1'}
+  Seed:
+    Type: Custom::Seed
+    Properties:
+      ServiceToken: !GetAtt Handler.Arn
+"""
+
+
+def test_the_bill_counts_only_what_mlmon_adds(adopted: Path) -> None:
+    from mlmon_cli.core.cost import estimate
+    from mlmon_cli.core.pipeline import generate, load_path
+
+    _add_resource(adopted / "app.yaml", OWN_KEY_AND_ALARMS)
+    result = generate(load_path(adopted / "monitoring.yaml"))
+    text = "\n".join(estimate(result).text())
+    assert "KMS customer-managed key: 1 x $1.00" in text  # mlmon's alert key, not the app's AppKey
+    assert f"metric alarm (standard resolution): {result.alarms} x $0.10" in text  # not QuietAlarm, SilentAlarm
+
+
+def test_init_lists_handlers_and_silent_alarms_with_the_reason(runner, adopted: Path, monkeypatch) -> None:
+    monkeypatch.chdir(adopted)
+    _add_resource(adopted / "app.yaml", OWN_KEY_AND_ALARMS)
+    assert runner.invoke(main, ["init", "--from-template", "app.yaml", "-o", "init.yaml"]).exit_code == 0
+    text = (adopted / "init.yaml").read_text()
+    assert ("#   Handler (AWS::Lambda::Function): a custom-resource handler (ServiceToken of Seed): it runs only while the "
+            "stack deploys and CloudFormation reports its failure; add a component by hand to watch it\n") in text
+    assert "#   QuietAlarm (AWS::CloudWatch::Alarm): your alarm notifies nobody (ActionsEnabled: false): enable its actions, or nobody hears it\n" in text
+    assert "#   SilentAlarm (AWS::CloudWatch::Alarm): your alarm notifies nobody (no AlarmActions): give it an SNS topic, or nobody hears it\n" in text
+    res = runner.invoke(main, ["generate", "monitoring.yaml", "-o", "out.yaml"])  # nor watched by default
+    assert res.exit_code == 0 and "Handler" not in res.stderr
+
+
+def test_generate_on_a_cloudformation_template_suggests_init(runner, adopted: Path, monkeypatch) -> None:
+    monkeypatch.chdir(adopted)
+    res = runner.invoke(main, ["generate", "app.yaml"])
+    assert res.exit_code == 1
+    assert res.stderr == ("app.yaml:1:1: (file): this is a CloudFormation template, not an mlmon spec: write a spec that "
+                          "watches it with `mlmon init --from-template app.yaml -o monitoring.yaml`, then give that spec\n")
+
+
+def test_a_resource_without_type_is_a_located_error(runner, adopted: Path, monkeypatch) -> None:
+    monkeypatch.chdir(adopted)
+    _add_resource(adopted / "app.yaml", "  Typeless:\n    Properties: {}\n")
+    res = runner.invoke(main, ["validate", "monitoring.yaml"])
+    assert res.exit_code == 1
+    assert res.stderr == ("app.yaml:66:3: Resources.Typeless: a resource needs a 'Type' (e.g. AWS::Lambda::Function); "
+                          "CloudFormation refuses it without one\n")

@@ -27,8 +27,9 @@ ANY_CONDITION = "MlmonAnyMonitored"
 class DictTemplate:
     """A finished template as plain data, with the little of troposphere's Template the callers use."""
 
-    def __init__(self, data: dict[str, Any]):
+    def __init__(self, data: dict[str, Any], theirs: frozenset[str] = frozenset()):
         self.data = data
+        self.theirs = theirs  # logical IDs of the user's own resources (merged output): not mlmon's to price
 
     def to_dict(self) -> dict[str, Any]:
         return self.data

@@ -148,14 +148,15 @@ def spec_from_template(app: AppTemplate, template_ref: str, solution: str, sourc
     ]
     taken: set[str] = set()
     kinds = watchable()
+    handlers = deploy_time_handlers(app)
     for view in app.views():  # typed views: a resource of any shape is read or skipped with the reason
         logical, rtype = view.logical, view.type
         if rtype not in kinds:
-            found.skipped.append((logical, str(rtype), view.problem or reason(str(rtype))))
+            found.skipped.append((logical, str(rtype), view.problem or _silent_alarm(view.properties, rtype) or reason(str(rtype))))
             continue
         kind = kinds[rtype]
         props = view.properties
-        why_not = view.problem or _unbindable(logical, rtype, props, app)
+        why_not = view.problem or handlers.get(logical) or _unbindable(logical, rtype, props, app)
         if why_not:
             found.skipped.append((logical, rtype, why_not))
             continue
@@ -169,6 +170,61 @@ def spec_from_template(app: AppTemplate, template_ref: str, solution: str, sourc
         lines.extend(f"#   {logical} ({rtype}): {why}" for logical, rtype, why in found.skipped)
     found.text = "\n".join(lines) + "\n"
     return found
+
+
+_FRAMEWORK_USER_FUNCTIONS = ("USER_ON_EVENT_FUNCTION_ARN", "USER_IS_COMPLETE_FUNCTION_ARN")  # CDK provider framework
+
+
+def _named(value: Any) -> str | None:
+    """The logical ID a `Ref` / `Fn::GetAtt` / `${X.Arn}` names, if any."""
+    if isinstance(value, dict):
+        if isinstance(value.get("Ref"), str):
+            return value["Ref"]
+        att = value.get("Fn::GetAtt")
+        if isinstance(att, list) and att and isinstance(att[0], str):
+            return att[0]
+        if isinstance(att, str):
+            return att.split(".", 1)[0]
+        sub = value.get("Fn::Sub")
+        found = re.fullmatch(r"\$\{([A-Za-z0-9]+)(?:\.Arn)?\}", sub if isinstance(sub, str) else "")
+        return found.group(1) if found else None
+    return None
+
+
+def deploy_time_handlers(app: AppTemplate) -> dict[str, str]:
+    """Functions that run only while the stack deploys: custom-resource handlers (a ServiceToken
+    names them) and the handlers a CDK provider framework calls. CloudFormation reports their
+    failure as a failed deploy, so they are not watched by default (logical ID -> why)."""
+    out: dict[str, str] = {}
+    resources = app.resources
+    for logical, resource in resources.items():
+        if not isinstance(resource, dict):
+            continue
+        rtype, props = str(resource.get("Type")), resource.get("Properties") or {}
+        if (rtype == "AWS::CloudFormation::CustomResource" or rtype.startswith("Custom::")) and isinstance(props, dict):
+            handler = _named(props.get("ServiceToken"))
+            if handler in resources:
+                out[handler] = (f"a custom-resource handler (ServiceToken of {logical}): it runs only while the stack "
+                                "deploys and CloudFormation reports its failure; add a component by hand to watch it")
+    for logical in list(out):
+        env = ((resources[logical].get("Properties") or {}).get("Environment") or {}).get("Variables") or {}
+        for key in _FRAMEWORK_USER_FUNCTIONS if isinstance(env, dict) else ():
+            handler = _named(env.get(key))
+            if handler in resources:
+                out[handler] = (f"a custom-resource handler called by the provider framework {logical}: it runs only "
+                                "while the stack deploys; add a component by hand to watch it")
+    return out
+
+
+def _silent_alarm(props: Any, rtype: Any) -> str | None:
+    """Your own alarm that notifies nobody: say so instead of 'already an alarm'."""
+    if rtype not in ("AWS::CloudWatch::Alarm", "AWS::CloudWatch::CompositeAlarm") or not isinstance(props, dict):
+        return None
+    if props.get("ActionsEnabled") in (False, "false", "False"):
+        return "your alarm notifies nobody (ActionsEnabled: false): enable its actions, or nobody hears it"
+    if not props.get("AlarmActions"):
+        return "your alarm notifies nobody (no AlarmActions): give it an SNS topic, or nobody hears it"
+    return None
 
 
 def _entry(view: Any, kind: str, app: AppTemplate, taken: set[str]) -> list[str]:
@@ -187,8 +243,9 @@ def default_components(app: AppTemplate, skip: set[str], taken: set[str]) -> tup
     the (logical ID, kind) pairs added. `taken` holds the spec's component names (kept unique)."""
     lines, added = ["components:"], []
     kinds = watchable()
+    handlers = deploy_time_handlers(app)
     for view in app.views():
-        if view.logical in skip or view.type not in kinds or view.problem:
+        if view.logical in skip or view.type not in kinds or view.problem or view.logical in handlers:
             continue
         if _unbindable(view.logical, view.type, view.properties, app):
             continue

@@ -123,6 +123,12 @@ def parse_app_template(text: str, file: str) -> AppTemplate:
             line, col = at(mark.line + 1, mark.column + 1) if mark is not None else (1, 1)
             problems.append(Problem(Location(file, line, col, str(key)),
                                     f"expected a mapping of names to entries, not {_shape(data[key])}"))
+    for logical, resource in data["Resources"].items():  # CloudFormation refuses a resource without a Type
+        if isinstance(resource, dict) and "Type" not in resource:  # a Type of the wrong shape is listed by init instead
+            mark = getattr(logical, "start_mark", None)
+            line, col = at(mark.line + 1, mark.column + 1) if mark is not None else (1, 1)
+            problems.append(Problem(Location(file, line, col, f"Resources.{logical}"),
+                                    "a resource needs a 'Type' (e.g. AWS::Lambda::Function); CloudFormation refuses it without one"))
     if problems:
         raise SpecError(problems)
     marks: dict[tuple[str, str], tuple[int, int]] = {}
