@@ -394,3 +394,14 @@ def test_a_resource_without_type_is_a_located_error(runner, adopted: Path, monke
     assert res.exit_code == 1
     assert res.stderr == ("app.yaml:66:3: Resources.Typeless: a resource needs a 'Type' (e.g. AWS::Lambda::Function); "
                           "CloudFormation refuses it without one\n")
+
+
+def test_deploy_diff_shows_where_a_long_string_changed() -> None:
+    from mlmon_cli.aws.diff import format_changes
+
+    before = "[critical] " + "x" * 300 + " threshold 5 in 1 of 1 periods"
+    after = "[critical] " + "x" * 300 + " threshold 9 in 1 of 1 periods"
+    [line] = format_changes([("Properties.AlarmDescription", before, after)])
+    old, new = line.split(": ", 1)[1].split(" -> ")
+    assert old != new and "threshold 5 in 1 of 1 periods" in old and "threshold 9 in 1 of 1 periods" in new
+    assert old.startswith("...x") and len(old) <= 160
