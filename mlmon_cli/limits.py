@@ -144,33 +144,6 @@ LOG_GROUP_NAME_MAX = 512
 STATE_NAME_MAX = 80  # Step Functions state names
 MIN_IAM_SCOPE_PREFIX = 3  # a name prefix that scopes IAM (`training-job/<prefix>*`) is at least this long
 
-# Names of existing resources, by the option that holds them: (pattern, max length, what the user reads).
-# From each service's API reference (the Name field's pattern and length constraints).
-_SFN_FORBIDDEN = r"\s<>{}\[\]?*\"#%\\^|~`$&,;:/"
-NAME_GRAMMARS: dict[str, tuple[re.Pattern[str], str]] = {
-    "function_name": (re.compile(r"[A-Za-z0-9_-]{1,64}"), "a Lambda function name: at most 64 letters, digits, '-' and '_'"),
-    "job_name": (re.compile(r"[^\x00-\x1f\x7f]{1,255}"), "a Glue job name: at most 255 characters, no control characters"),
-    "endpoint_name": (re.compile(r"[A-Za-z0-9](?:-*[A-Za-z0-9]){0,62}"),
-                      "a SageMaker endpoint name: at most 63 letters, digits and '-', starting and ending with a letter or digit"),
-    "variants": (re.compile(r"[A-Za-z0-9](?:-*[A-Za-z0-9]){0,62}"),
-                 "a SageMaker variant name: at most 63 letters, digits and '-', starting and ending with a letter or digit"),
-    "job_name_prefix": (re.compile(r"[A-Za-z0-9][A-Za-z0-9-]{0,62}"),
-                        "a SageMaker job name prefix: at most 63 letters, digits and '-', starting with a letter or digit"),
-    "pipeline_name": (re.compile(r"[A-Za-z0-9.@_-]{1,100}"), "a pipeline name: at most 100 letters, digits, '.', '@', '-' and '_'"),
-    "project_name": (re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{1,254}"),
-                     "a CodeBuild project name: 2 to 255 letters, digits, '-' and '_', starting with a letter or digit"),
-    "state_machine_name": (re.compile(rf"[^{_SFN_FORBIDDEN}\x00-\x1f\x7f-\x9f]{{1,80}}"),
-                           "a state machine name: at most 80 characters, no spaces, brackets, wildcards or \" # % \\ ^ | ~ ` $ & , ; : /"),
-}
-
-
-def name_problem(option: str, value: str) -> str:
-    """Why `value` is not a valid name for `option` (see NAME_GRAMMARS), or ''."""
-    grammar = NAME_GRAMMARS.get(option)
-    if grammar is None or grammar[0].fullmatch(value):
-        return ""
-    shown = value if len(value) <= 40 else value[:37] + "..."
-    return f"'{shown}' is not {grammar[1]}"
 # CloudFormation parameter (and logical ID) names: alphanumeric, at most 255 characters.
 CFN_PARAMETER_NAME = re.compile(r"^[A-Za-z0-9]{1,255}$")
 

@@ -21,7 +21,6 @@ from typing import Any
 
 from .components import REGISTRY, load_all
 from .limits import STATISTIC
-from .spec.cfn_values import RESOURCE_KINDS
 from .spec.convert import COMPONENT_NAME, SOLUTION_NAME
 from .spec.fields import SEVERITIES
 from .spec.logs import BUILTIN_PATTERNS
@@ -207,7 +206,7 @@ def _component_schema() -> dict[str, Any]:
         properties = {**common, **{k: _or_cfn_value(v) for k, v in options["properties"].items()},
                       "kind": {"const": name}, "alarms": _alarms_schema(kind)}
         required = options.get("required", [])
-        bound = {o for k, names in RESOURCE_KINDS.values() if k == name for o in names}
+        bound = {o for binding in kind.bindings.values() for o in binding.options}
         then: dict[str, Any] = {"properties": properties, "additionalProperties": False,
                                 "required": ["kind", "name", *(r for r in required if r not in bound)]}
         if bound & set(required):  # `resource:` fills these from the template

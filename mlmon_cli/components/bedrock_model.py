@@ -24,12 +24,14 @@ https://docs.aws.amazon.com/bedrock/latest/userguide/monitoring-agents-cw-metric
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..spec.kind_facts import property_text, ref_target, yaml_scalar
 from ..spec.model import doc
 from . import component
-from .base import AlarmDef, AlarmTarget, Component, MathDef, MathMetric
+from .base import AlarmDef, AlarmTarget, Binding, Component, MathDef, MathMetric, TemplateResource
 
 BEDROCK = "AWS/Bedrock"
 GUARDRAILS = "AWS/Bedrock/Guardrails"
@@ -85,8 +87,12 @@ class BedrockModel(Component[BedrockModelOptions]):
     title = "Amazon Bedrock model invocations (and a guardrail, an agent alias)"
     docs_url = "https://docs.aws.amazon.com/bedrock/latest/userguide/monitoring-runtime-metrics.html"
     dimension_names = ("ModelId",)
-    cfn_types = ("AWS::Bedrock::ApplicationInferenceProfile", "AWS::Bedrock::Guardrail", "AWS::Bedrock::GuardrailVersion",
-                 "AWS::Bedrock::Agent", "AWS::Bedrock::AgentAlias")
+    bindings = {  # the first one's options stand in when a binding fails (spec/cfn_values.py)
+        "AWS::Bedrock::AgentAlias": Binding({"agent_alias_arn": "${%s.AgentAliasArn}"}),
+        "AWS::Bedrock::Guardrail": Binding({"guardrail_arn": "${%s.GuardrailArn}", "guardrail_version": "${%s.Version}"}),
+        "AWS::Bedrock::GuardrailVersion": Binding({"guardrail_arn": "${%s.GuardrailArn}", "guardrail_version": "${%s.Version}"}),
+        "AWS::Bedrock::ApplicationInferenceProfile": Binding({"model_id": "${%s.InferenceProfileArn}"}),
+    }
     alarms = (
         _a("server_errors", "ServerErrors", "InvocationServerErrors", "Sum", ">=", 1, "count", period=60,
            evaluation_periods=5, datapoints_to_alarm=3,
@@ -210,3 +216,45 @@ class BedrockModel(Component[BedrockModelOptions]):
             given = "guardrail_arn" if o.guardrail_arn else "guardrail_version"
             return [(given, "give both guardrail_arn and guardrail_version: guardrail metrics carry both dimensions")]
         return []
+
+    @classmethod
+    def init_skip(cls, resource: TemplateResource) -> str | None:
+        if resource.type == "AWS::Bedrock::AgentAlias" and _agent_model(resource) is None:
+            return ("its agent or the agent's FoundationModel is not in this template, and agent metrics need the ModelId: "
+                    "add a bedrock_model with agent_alias_arn and model_id by hand")
+        if resource.type == "AWS::Bedrock::Guardrail":
+            versions = [k for k, r in resource.app.resources.items() if isinstance(r, dict)
+                        and r.get("Type") == "AWS::Bedrock::GuardrailVersion"
+                        and ref_target((r.get("Properties") or {}).get("GuardrailIdentifier")) == resource.logical]
+            if versions:
+                return f"its version {', '.join(versions)} is watched (applications call a numbered version, not the DRAFT)"
+        return None
+
+    @classmethod
+    def init_lines(cls, resource: TemplateResource) -> list[str]:
+        if resource.type == "AWS::Bedrock::AgentAlias":
+            model = _agent_model(resource)
+            assert model is not None  # init_skip skipped the alias otherwise
+            return [f"    model_id: {model[0]}   # FoundationModel of {model[1]} (ModelId of the agent metrics)",
+                    "    # the agent's role needs cloudwatch:PutMetricData on namespace AWS/Bedrock/Agents, else no metrics",
+                    "    # [unverified] that ModelId is FoundationModel as written (an ID, ARN or profile): aws cloudwatch "
+                    "list-metrics --namespace AWS/Bedrock/Agents --dimensions Name=AgentAliasArn,Value=<alias ARN>"]
+        if resource.type in ("AWS::Bedrock::Guardrail", "AWS::Bedrock::GuardrailVersion"):
+            version = "its working draft (DRAFT)" if resource.type == "AWS::Bedrock::Guardrail" else "this version"
+            return [f"    # guardrail alarms on GuardrailArn + GuardrailVersion = {version}; add model_id to watch the model too"]
+        return ["    # model_id: the profile's ARN, as the application sends it ([unverified] in the ModelId dimension)"]
+
+
+def _agent_model(resource: TemplateResource) -> tuple[str, str] | None:
+    """(model_id spec text, agent logical ID) for an agent alias whose agent is in the template."""
+    agent = ref_target(resource.properties.get("AgentId"))
+    found = resource.resource(agent)
+    if found is None or found.get("Type") != "AWS::Bedrock::Agent":
+        return None
+    model = property_text(found, "FoundationModel")
+    if model is None:
+        return None
+    ref = re.fullmatch(r"\$\{([A-Za-z0-9]+)\}", model)
+    # long forms, not !Ref/!Sub: JSON Schema tools (check-jsonschema, editors) cannot read YAML tags
+    text = "{Ref: %s}" % ref.group(1) if ref else yaml_scalar(model) if "${" not in model else "{Fn::Sub: %s}" % yaml_scalar(model)
+    return text, str(agent)

@@ -14,7 +14,7 @@ from typing import Any
 from ..spec.model import doc
 from . import component
 from . import _staleness
-from .base import AlarmDef, AlarmTarget, BuildEnv, Component, EventDef, ExtraAlarm, event_alarm
+from .base import AlarmDef, AlarmTarget, Binding, BuildEnv, Component, EventDef, ExtraAlarm, NameOption, event_alarm
 
 PIPELINE_STATE_CHANGE = EventDef(
     source="aws.codepipeline",
@@ -43,7 +43,9 @@ class CodePipeline(Component[CodePipelineOptions]):
     title = "AWS CodePipeline pipeline"
     docs_url = "https://docs.aws.amazon.com/codepipeline/latest/userguide/metrics-dimensions.html"
     dimension_names = ("PipelineName",)
-    cfn_types = ("AWS::CodePipeline::Pipeline",)
+    names = {"pipeline_name": NameOption(r"[A-Za-z0-9.@_-]{1,100}",
+                                         "a pipeline name: at most 100 letters, digits, '.', '@', '-' and '_'", "the pipeline name")}
+    bindings = {"AWS::CodePipeline::Pipeline": Binding({"pipeline_name": "${%s}"}, physical="pipeline_name")}  # Ref: the name
     alarms = (
         event_alarm(
             "pipeline_failed", "PipelineFailed", PIPELINE_STATE_CHANGE,

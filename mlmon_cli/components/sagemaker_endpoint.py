@@ -39,10 +39,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..spec.kind_facts import ref_target, yaml_scalar
 from ..spec.model import doc
 from . import component
 from ._model_monitor import Monitor, monitor_alarms, parse_data_quality, parse_model_quality
-from .base import AlarmDef, AlarmTarget, BuildEnv, Component, EventDef, ExtraAlarm, event_alarm
+from .base import (AlarmDef, AlarmTarget, Binding, BuildEnv, Component, EventDef, ExtraAlarm, NameOption, TemplateResource,
+                   event_alarm)
 
 INVOCATIONS = "AWS/SageMaker"
 INSTANCES = "/aws/sagemaker/Endpoints"
@@ -52,6 +54,9 @@ VARIANT = ("EndpointName", "VariantName")
 ALL_TYPES = frozenset({"realtime", "async", "serverless"})
 ASYNC = frozenset({"async"})
 SERVERLESS = frozenset({"serverless"})
+
+
+SERVERLESS_OFF = ("cpu_utilization", "memory_utilization", "disk_utilization", "gpu_utilization")  # no instance metrics
 
 
 @dataclass(frozen=True)
@@ -166,7 +171,17 @@ def _metric(key: str, suffix: str, metric: str, namespace: str, statistic: str, 
 class SageMakerEndpoint(Component[SageMakerEndpointOptions]):
     Options = SageMakerEndpointOptions
     title = "Amazon SageMaker endpoint (real-time, asynchronous or serverless)"
-    cfn_types = ("AWS::SageMaker::Endpoint",)
+    _VARIANT = r"[A-Za-z0-9](?:-*[A-Za-z0-9]){0,62}"  # CreateEndpoint's EndpointName and VariantName pattern
+    names = {
+        "endpoint_name": NameOption(_VARIANT, "a SageMaker endpoint name: at most 63 letters, digits and '-', starting and ending "
+                                              "with a letter or digit", "the endpoint name (the part after ':endpoint/')"),
+        "variants": NameOption(_VARIANT, "a SageMaker variant name: at most 63 letters, digits and '-', starting and ending with "
+                                         "a letter or digit"),
+        "schedule_name": NameOption(instead_of_arn="the schedule name"),  # in data_quality/model_quality
+    }
+    # GetAtt EndpointName is the name (Ref is the ARN, which is also a stack's physical ID).
+    bindings = {"AWS::SageMaker::Endpoint": Binding({"endpoint_name": "${%s.EndpointName}"}, physical="endpoint_name",
+                                                    physical_prefix=r"^arn:[^:]+:sagemaker:[^:]*:\d*:endpoint/")}
     docs_url = "https://docs.aws.amazon.com/sagemaker/latest/dg/monitoring-cloudwatch.html"
     dimension_names = ("EndpointName", "VariantName")
     alarms = (
@@ -328,3 +343,28 @@ class SageMakerEndpoint(Component[SageMakerEndpointOptions]):
                 problems.append((f"variants[{index}]", f"duplicate variant '{variant}'"))
             seen.add(variant)
         return problems
+
+    @classmethod
+    def init_lines(cls, resource: TemplateResource) -> list[str]:
+        """Variants and the endpoint type, from its EndpointConfig when the template declares it."""
+        logical = ref_target(resource.properties.get("EndpointConfigName"))
+        config = resource.resource(logical)
+        if config is None or config.get("Type") != "AWS::SageMaker::EndpointConfig":
+            return ["    # its EndpointConfig is not in this template: check variants, async_inference and instance_vcpus"]
+        cprops = config.get("Properties") or {}
+        variants = cprops.get("ProductionVariants") or []
+        names = [v.get("VariantName") for v in variants if isinstance(v, dict)]
+        out = []
+        if names and all(isinstance(n, str) for n in names):
+            out.append(f"    variants: [{', '.join(yaml_scalar(n) for n in names)}]   # from {logical}")
+        elif names:
+            out.append(f"    # variants: named by a parameter in {logical}; list them here (default AllTraffic)")
+        serverless = any(isinstance(v, dict) and "ServerlessConfig" in v for v in variants)
+        if "AsyncInferenceConfig" in cprops:
+            out.append(f"    async_inference: true          # {logical} has AsyncInferenceConfig (no OverheadLatency)")
+        if serverless:
+            out.append(f"    # serverless ({logical} has ServerlessConfig): no instance metrics, so no utilization alarms")
+            out.append("    alarms: {" + ", ".join(f"{k}: false" for k in SERVERLESS_OFF) + "}")
+        elif "AsyncInferenceConfig" not in cprops:
+            out.append(f"    # real-time endpoint ({logical}); set instance_vcpus/instance_gpus to scale utilization thresholds")
+        return out

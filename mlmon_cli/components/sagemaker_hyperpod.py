@@ -19,7 +19,7 @@ from typing import Any
 
 from ..spec.model import doc
 from . import component
-from .base import AlarmDef, AlarmTarget, Component, EventDef, event_alarm
+from .base import AlarmDef, AlarmTarget, Binding, Component, EventDef, TemplateResource, event_alarm
 
 SOURCE = "aws.sagemaker"
 CLUSTER_STATE = EventDef(SOURCE, "SageMaker HyperPod Cluster State Change", "sagemaker_hyperpod_cluster_state_change.txt.j2",
@@ -50,7 +50,8 @@ class SageMakerHyperPod(Component[HyperPodOptions]):
     title = "Amazon SageMaker HyperPod cluster"
     docs_url = "https://docs.aws.amazon.com/sagemaker/latest/dg/sagemaker-hyperpod-cluster-events-reference.html"
     dimension_names = ()
-    cfn_types = ("AWS::SageMaker::Cluster",)
+    # A cluster's ARN ends in its ID, not its name: the events filter on the ClusterName property.
+    bindings = {"AWS::SageMaker::Cluster": Binding({"cluster_name": "@ClusterName"})}
     alarms = (
         event_alarm("cluster_failed", "ClusterFailed", CLUSTER_STATE,
                     why="the HyperPod cluster entered Failed or RollingBack (EventBridge 'SageMaker HyperPod Cluster State "
@@ -87,3 +88,16 @@ class SageMakerHyperPod(Component[HyperPodOptions]):
         if alarm.key == "node_unhealthy":
             return {"ClusterName": [o.cluster_name], "HealthSummary": {"HealthStatus": ["Unhealthy"]}}
         return {"EventDetails": {"EventLevel": ["Error"]}}
+
+    @classmethod
+    def init_skip(cls, resource: TemplateResource) -> str | None:
+        if resource.text("ClusterName") is None:
+            return ("no literal, !Ref or !Sub ClusterName, and the HyperPod events name the cluster: set ClusterName "
+                    "(the cluster's ARN ends in its ID, not its name)")
+        return None
+
+    @classmethod
+    def init_lines(cls, resource: TemplateResource) -> list[str]:
+        if resource.properties.get("NodeProvisioningMode") == "Continuous":
+            return ["    continuous_provisioning: true   # NodeProvisioningMode Continuous: Error-level cluster events too"]
+        return ["    # no NodeProvisioningMode Continuous: cluster state and node health events only"]

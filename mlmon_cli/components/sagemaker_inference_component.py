@@ -19,7 +19,7 @@ from typing import Any
 
 from ..spec.model import doc
 from . import component
-from .base import AlarmDef, AlarmTarget, Component
+from .base import AlarmDef, AlarmTarget, Binding, Component, TemplateResource
 
 INVOCATIONS = "AWS/SageMaker"
 COMPONENTS = "/aws/sagemaker/InferenceComponents"
@@ -47,7 +47,9 @@ class SageMakerInferenceComponent(Component[InferenceComponentOptions]):
     title = "Amazon SageMaker inference component"
     docs_url = "https://docs.aws.amazon.com/sagemaker/latest/dg/monitoring-cloudwatch.html"
     dimension_names = ("InferenceComponentName",)
-    cfn_types = ("AWS::SageMaker::InferenceComponent",)
+    # No GetAtt returns the name (E1010): it is the last part of the component's ARN.
+    bindings = {"AWS::SageMaker::InferenceComponent": Binding({"inference_component_name": "${MlmonName%s}"},
+                                                              name_in_arn=("InferenceComponentArn", "inference-component/"))}
     alarms = (
         _a("invocation_5xx_rate", "Invocation5XXRate", "Invocation5XXErrors", INVOCATIONS, "Average", ">", 0.01, "fraction",
            period=60, evaluation_periods=5, datapoints_to_alarm=3,
@@ -88,3 +90,7 @@ class SageMakerInferenceComponent(Component[InferenceComponentOptions]):
 
     def targets(self, o: InferenceComponentOptions) -> list[AlarmTarget]:
         return [AlarmTarget({"InferenceComponentName": o.inference_component_name})]
+
+    @classmethod
+    def init_lines(cls, resource: TemplateResource) -> list[str]:
+        return ["    # InferenceComponentName dimension: the name in the component's ARN (no GetAtt returns it)"]

@@ -20,7 +20,7 @@ from typing import Any
 from ..spec.model import doc
 from . import component
 from . import _staleness
-from .base import AlarmDef, AlarmTarget, BuildEnv, Component, EventDef, ExtraAlarm, event_alarm
+from .base import AlarmDef, AlarmTarget, Binding, BuildEnv, Component, EventDef, ExtraAlarm, NameOption, event_alarm
 
 NAMESPACE = "AWS/Sagemaker/ModelBuildingPipeline"
 NAME_PATTERN = re.compile(r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,255}$")  # CreatePipeline's PipelineName pattern
@@ -56,7 +56,8 @@ class SageMakerPipeline(Component[SageMakerPipelineOptions]):
     title = "Amazon SageMaker model building pipeline"
     docs_url = "https://docs.aws.amazon.com/sagemaker/latest/dg/monitoring-cloudwatch.html"
     dimension_names = ("PipelineName",)
-    cfn_types = ("AWS::SageMaker::Pipeline",)
+    names = {"pipeline_name": NameOption(instead_of_arn="the pipeline name")}  # its grammar: `check` (NAME_PATTERN)
+    bindings = {"AWS::SageMaker::Pipeline": Binding({"pipeline_name": "${%s}"}, physical="pipeline_name")}  # Ref: the name
     alarms = (
         event_alarm(
             "pipeline_execution_failed", "PipelineExecutionFailed", EXECUTION_STATUS_CHANGE,

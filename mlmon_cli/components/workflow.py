@@ -35,7 +35,7 @@ the execution. SageMaker names are `<name_prefix><execution name>`.
 from __future__ import annotations
 
 import re
-from dataclasses import MISSING, dataclass, field, fields
+from dataclasses import MISSING, dataclass, field, fields, replace
 from typing import Any
 
 from .. import naming
@@ -48,6 +48,7 @@ from . import component
 from . import _staleness
 from .base import AlarmTarget, BuildEnv, Component, ExtraAlarm
 from .step_functions import METRIC_ALARMS, StepFunctions, success_alarms
+from .step_functions import STATE_MACHINE_NAME as SFN_STATE_MACHINE_NAME
 
 STATE_MACHINE_NAME = re.compile(r"^[A-Za-z0-9_-]{1,80}$")
 LOG_RETENTION_DAYS = 365  # CT.CLOUDWATCH.PR.2 requires at least a year (or never expire)
@@ -83,6 +84,7 @@ class Workflow(Component[WorkflowOptions]):
     title = "Generated AWS Step Functions workflow"
     docs_url = StepFunctions.docs_url
     dimension_names = StepFunctions.dimension_names
+    names = {"state_machine_name": replace(SFN_STATE_MACHINE_NAME, instead_of_arn="the name of the state machine mlmon creates")}
     # The step_functions kind's metric alarms on the generated machine; not its failure-event rule:
     # the workflow's own fallback already sends a readable message.
     alarms = METRIC_ALARMS

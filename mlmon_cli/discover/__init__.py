@@ -10,16 +10,13 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import Any
 
-from ..components import builtin_kinds
+
+from ..components import load_all
+from ..components.base import Component
 from ..schema import MODELINE, SCHEMA_FILE
 from ..spec.app_template import AppTemplate
-from ..spec.cfn_values import RESOURCE_KINDS, property_text
-
-LAMBDA_DEFAULT_TIMEOUT = 3  # seconds, when neither the function nor SAM Globals set Timeout (Lambda's default)
-SERVERLESS_OFF = ("cpu_utilization", "memory_utilization", "disk_utilization", "gpu_utilization")
-SPARK_ALARMS = ("failed_tasks", "heap_usage")
+from ..spec.kind_facts import TemplateResource, bindings_by_type, yaml_scalar
 
 # Why a resource type is not watched (shown as a comment in the starter spec).
 NOT_WATCHED = {
@@ -79,9 +76,8 @@ def component_name(logical: str, taken: set[str]) -> str:
 
 
 def watchable() -> dict[str, str]:
-    """CloudFormation type -> the kind that watches it, from each kind's `cfn_types` (the types a
-    `resource:` binding also knows in spec/cfn_values.RESOURCE_KINDS; a test keeps the two in step)."""
-    return {t: cls.kind for cls in builtin_kinds().values() for t in cls.cfn_types if t in RESOURCE_KINDS}
+    """CloudFormation type -> the kind that watches it, from every registered kind's `bindings`."""
+    return {rtype: kind for rtype, (kind, _) in bindings_by_type(load_all()).items()}
 
 
 def reason(rtype: str) -> str:
@@ -91,8 +87,7 @@ def reason(rtype: str) -> str:
                 "no mlmon component kind for this resource type")
 
 
-def _quote(text: str) -> str:
-    return text if re.fullmatch(r"[A-Za-z0-9._/@-]+", text) else "'" + text.replace("'", "''") + "'"
+_quote = yaml_scalar
 
 
 def spec_from_template(app: AppTemplate, template_ref: str, solution: str, source: str) -> Discovered:
@@ -116,6 +111,7 @@ def spec_from_template(app: AppTemplate, template_ref: str, solution: str, sourc
     ]
     taken: set[str] = set()
     resources = app.resources
+    registry = load_all()
     kinds = watchable()
     for logical, resource in resources.items():
         rtype = resource.get("Type") if isinstance(resource, dict) else None
@@ -123,8 +119,8 @@ def spec_from_template(app: AppTemplate, template_ref: str, solution: str, sourc
             found.skipped.append((logical, str(rtype), reason(str(rtype))))
             continue
         kind = kinds[rtype]
-        props = resource.get("Properties") or {}
-        why_not = _unbindable(logical, rtype, props, app)
+        read = TemplateResource(logical, rtype, resource.get("Properties") or {}, app)
+        why_not = registry[kind].init_skip(read)
         if why_not:
             found.skipped.append((logical, rtype, why_not))
             continue
@@ -133,7 +129,7 @@ def spec_from_template(app: AppTemplate, template_ref: str, solution: str, sourc
         condition = resource.get("Condition")
         if isinstance(condition, str):
             entry.append(f"    # Condition {condition}: the monitoring is created only when it is true")
-        entry.extend(_settings(kind, rtype, props, app))
+        entry.extend(init_lines(registry[kind], read))
         lines.extend(entry)
         found.watched.append(logical)
     if not found.watched:
@@ -146,133 +142,6 @@ def spec_from_template(app: AppTemplate, template_ref: str, solution: str, sourc
     return found
 
 
-def _settings(kind: str, rtype: str, props: dict[str, Any], app: AppTemplate) -> list[str]:
-    """Options and alarm switches the template tells us, each with the reason as a comment."""
-    if kind == "lambda":
-        timeout = props.get("Timeout")
-        if timeout is None and rtype == "AWS::Serverless::Function":
-            timeout = ((app.data.get("Globals") or {}).get("Function") or {}).get("Timeout")
-            where = "from SAM Globals" if timeout is not None else ""
-        else:
-            where = ""
-        if timeout is None:
-            return [f"    timeout_seconds: {LAMBDA_DEFAULT_TIMEOUT}        # Lambda's default timeout; Duration p90 alarm at 80 %"]
-        if isinstance(timeout, int) and 1 <= timeout <= 900:
-            note = f"{where}; " if where else ""
-            return [f"    timeout_seconds: {timeout}        # {note}Duration p90 alarm at 80 % of it"]
-        return ["    # timeout: set by a parameter or expression; give timeout_seconds for the Duration p90 alarm",
-                "    alarms: {duration_p90: false}"]
-    if kind == "step_functions":
-        sm_type = props.get("Type") if rtype == "AWS::Serverless::StateMachine" else props.get("StateMachineType")
-        if sm_type == "EXPRESS":
-            return ["    # EXPRESS: Express workflows send no execution status events, so only the metric alarms apply",
-                    "    alarms: {execution_failed: false}"]
-        return [f"    # {sm_type or 'STANDARD'} workflow: execution metrics plus the failed-execution event rule"]
-    if kind == "glue_job":
-        args = props.get("DefaultArguments") or {}
-        command = (props.get("Command") or {}).get("Name")
-        if command == "pythonshell":
-            return ["    # Python shell job: no Spark metrics; the job-run failure rule watches it",
-                    "    alarms: {failed_tasks: false, heap_usage: false}"]
-        if isinstance(args, dict) and "--enable-metrics" in args:
-            return ["    # DefaultArguments has --enable-metrics: Spark metric alarms are on"]
-        return ["    # no --enable-metrics in DefaultArguments: Spark metric alarms off (add it to turn them on)",
-                "    alarms: {failed_tasks: false, heap_usage: false}"]
-    if kind == "sagemaker_endpoint":
-        return _endpoint(props, app)
-    if rtype == "AWS::Bedrock::AgentAlias":
-        model = _agent_model(props, app)
-        assert model is not None  # _unbindable skipped the alias otherwise
-        return [f"    model_id: {model[0]}   # FoundationModel of {model[1]} (ModelId of the agent metrics)",
-                "    # the agent's role needs cloudwatch:PutMetricData on namespace AWS/Bedrock/Agents, else no metrics",
-                "    # [unverified] that ModelId is FoundationModel as written (an ID, ARN or profile): aws cloudwatch "
-                "list-metrics --namespace AWS/Bedrock/Agents --dimensions Name=AgentAliasArn,Value=<alias ARN>"]
-    if rtype in ("AWS::Bedrock::Guardrail", "AWS::Bedrock::GuardrailVersion"):
-        version = "its working draft (DRAFT)" if rtype == "AWS::Bedrock::Guardrail" else "this version"
-        return [f"    # guardrail alarms on GuardrailArn + GuardrailVersion = {version}; add model_id to watch the model too"]
-    if rtype == "AWS::Bedrock::ApplicationInferenceProfile":
-        return ["    # model_id: the profile's ARN, as the application sends it ([unverified] in the ModelId dimension)"]
-    if rtype == "AWS::SageMaker::InferenceComponent":
-        return ["    # InferenceComponentName dimension: the name in the component's ARN (no GetAtt returns it)"]
-    if rtype == "AWS::SageMaker::Cluster":
-        if props.get("NodeProvisioningMode") == "Continuous":
-            return ["    continuous_provisioning: true   # NodeProvisioningMode Continuous: Error-level cluster events too"]
-        return ["    # no NodeProvisioningMode Continuous: cluster state and node health events only"]
-    if rtype == "AWS::SageMaker::ModelPackageGroup":
-        return ["    # failed model packages alarm; approval changes are sent as information (no alarm)"]
-    return []
-
-
-def _target(value: Any) -> str | None:
-    """The logical ID a `Ref` or `Fn::GetAtt` value points at."""
-    if isinstance(value, dict) and isinstance(value.get("Ref"), str):
-        return value["Ref"]
-    att = value.get("Fn::GetAtt") if isinstance(value, dict) else None
-    if isinstance(att, list) and att and isinstance(att[0], str):
-        return att[0]
-    if isinstance(att, str):
-        return att.split(".", 1)[0]
-    return None
-
-
-def _agent_model(props: dict[str, Any], app: AppTemplate) -> tuple[str, str] | None:
-    """(model_id spec text, agent logical ID) for an agent alias whose agent is in the template."""
-    agent = _target(props.get("AgentId"))
-    resource = app.resources.get(agent) if agent else None
-    if not isinstance(resource, dict) or resource.get("Type") != "AWS::Bedrock::Agent":
-        return None
-    model = property_text(resource, "FoundationModel")
-    if model is None:
-        return None
-    ref = re.fullmatch(r"\$\{([A-Za-z0-9]+)\}", model)
-    # long forms, not !Ref/!Sub: JSON Schema tools (check-jsonschema, editors) cannot read YAML tags
-    text = "{Ref: %s}" % ref.group(1) if ref else _quote(model) if "${" not in model else "{Fn::Sub: %s}" % _quote(model)
-    return text, str(agent)
-
-
-def _unbindable(logical: str, rtype: str, props: dict[str, Any], app: AppTemplate) -> str | None:
-    """Why a resource of a watchable type still gets no component (shown as a comment), or None."""
-    if rtype == "AWS::Bedrock::AgentAlias" and _agent_model(props, app) is None:
-        return ("its agent or the agent's FoundationModel is not in this template, and agent metrics need the ModelId: "
-                "add a bedrock_model with agent_alias_arn and model_id by hand")
-    if rtype == "AWS::SageMaker::Cluster" and property_text({"Properties": props}, "ClusterName") is None:
-        return ("no literal, !Ref or !Sub ClusterName, and the HyperPod events name the cluster: set ClusterName "
-                "(the cluster's ARN ends in its ID, not its name)")
-    if rtype == "AWS::Bedrock::Guardrail":
-        versions = [k for k, r in app.resources.items() if isinstance(r, dict)
-                    and r.get("Type") == "AWS::Bedrock::GuardrailVersion"
-                    and _target((r.get("Properties") or {}).get("GuardrailIdentifier")) == logical]
-        if versions:
-            return f"its version {', '.join(versions)} is watched (applications call a numbered version, not the DRAFT)"
-    return None
-
-
-def _endpoint(props: dict[str, Any], app: AppTemplate) -> list[str]:
-    ref = props.get("EndpointConfigName")
-    logical = None
-    if isinstance(ref, dict):
-        if "Ref" in ref:
-            logical = ref["Ref"]
-        elif "Fn::GetAtt" in ref:
-            att = ref["Fn::GetAtt"]
-            logical = att[0] if isinstance(att, list) else str(att).split(".")[0]
-    config = app.resources.get(logical) if isinstance(logical, str) else None
-    if not isinstance(config, dict) or config.get("Type") != "AWS::SageMaker::EndpointConfig":
-        return ["    # its EndpointConfig is not in this template: check variants, async_inference and instance_vcpus"]
-    cprops = config.get("Properties") or {}
-    variants = cprops.get("ProductionVariants") or []
-    names = [v.get("VariantName") for v in variants if isinstance(v, dict)]
-    out = []
-    if names and all(isinstance(n, str) for n in names):
-        out.append(f"    variants: [{', '.join(_quote(n) for n in names)}]   # from {logical}")
-    elif names:
-        out.append(f"    # variants: named by a parameter in {logical}; list them here (default AllTraffic)")
-    serverless = any(isinstance(v, dict) and "ServerlessConfig" in v for v in variants)
-    if "AsyncInferenceConfig" in cprops:
-        out.append(f"    async_inference: true          # {logical} has AsyncInferenceConfig (no OverheadLatency)")
-    if serverless:
-        out.append(f"    # serverless ({logical} has ServerlessConfig): no instance metrics, so no utilization alarms")
-        out.append("    alarms: {" + ", ".join(f"{k}: false" for k in SERVERLESS_OFF) + "}")
-    elif not serverless and "AsyncInferenceConfig" not in cprops:
-        out.append(f"    # real-time endpoint ({logical}); set instance_vcpus/instance_gpus to scale utilization thresholds")
-    return out
+def init_lines(kind: type[Component], resource: TemplateResource) -> list[str]:
+    """The lines a kind writes under a component of `resource` (its `init_lines` hook)."""
+    return kind.init_lines(resource)

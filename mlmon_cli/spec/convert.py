@@ -26,7 +26,8 @@ from .fields import threshold_problem
 from .logs import KEYS as LOG_KEYS
 from .logs import log_problems, parse_component_logs
 from .model import AlarmDefaults, AlarmOverride, ComponentSpec, Notifications, Route, Spec
-from .cfn_values import ARN_FIELDS, NAME_FIELDS, is_cfn_value
+from .cfn_values import ARN_FIELDS, is_cfn_value
+from .kind_facts import NameOption, name_options
 from .nodes import node_location
 
 SOLUTION_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9-]{0,39}$")
@@ -48,9 +49,10 @@ _TYPE_WORDS = {str: "a string", int: "an integer", float: "a number", bool: "tru
 class SpecReader:
     """Holds the file name and the growing problem list while walking the tree."""
 
-    def __init__(self, file: str):
+    def __init__(self, file: str, names: typing.Mapping[str, NameOption] | None = None):
         self.file = file
         self.problems: list[Problem] = []
+        self.names = names or {}  # every kind's name options (line breaks in them are reported by cfn_values)
 
     def error(self, node: yaml.Node, path: str, message: str) -> None:
         self.problems.append(Problem(node_location(node, self.file, path), message))
@@ -113,7 +115,7 @@ class SpecReader:
         if not (limits.CONTROL_IN_TEXT if self.text_field(path) else limits.CONTROL).search(value):
             return False
         key = path.rsplit(".", 1)[-1]
-        if key in NAME_FIELDS or key in ARN_FIELDS:
+        if (key in self.names and self.names[key].is_name_field) or key in ARN_FIELDS:
             return bool(limits.CONTROL.search(value.replace("\n", "").replace("\r", "")))
         return True
 
@@ -217,7 +219,7 @@ def _short(text: str, limit: int = 40) -> str:
 def convert_spec(root: yaml.Node, file: str, kinds: typing.Mapping[str, Any], env: str | None = None) -> Spec:
     """Validate a composed spec tree against `kinds` (kind name -> component class) and build the
     model. Raises SpecError listing every problem."""
-    r = SpecReader(file)
+    r = SpecReader(file, name_options(kinds[k] for k in sorted(kinds)))
     top = r.mapping(root, ROOT, TOP_KEYS, required=("solution", "notifications", "components"))
     if top is None:
         raise SpecError(r.problems)
@@ -425,13 +427,16 @@ def _component(r: SpecReader, node: yaml.Node, path: str, kinds: typing.Mapping[
     component = cls()
     own = component.check(options)
     reported = {sub for sub, _ in own if isinstance(sub, str)}
+    names: typing.Mapping[str, NameOption] = getattr(cls, "names", None) or {}
     for key, value in values.items():  # every literal name against its service's grammar and length
         items = value if isinstance(value, tuple) else (value,)
         for index, item in enumerate(items):
             at = option_pairs[key][1]
+            grammar = names.get(key)
             literal = isinstance(item, str) and not is_cfn_value(at) and not (  # ARNs, quoted intrinsics: cfn_values says
-                key in NAME_FIELDS and (item.startswith("arn:") or item.lstrip().startswith("!") or "\n" in item or "\r" in item))
-            problem = limits.name_problem(key, item) if literal and key not in reported else ""
+                grammar is not None and grammar.is_name_field
+                and (item.startswith("arn:") or item.lstrip().startswith("!") or "\n" in item or "\r" in item))
+            problem = grammar.problem(item) if grammar is not None and literal and key not in reported else ""
             if problem:
                 indexed = isinstance(value, tuple) and isinstance(at, yaml.SequenceNode)
                 r.error(at.value[index] if indexed else at, f"{path}.{key}[{index}]" if indexed else f"{path}.{key}", problem)
