@@ -5,15 +5,13 @@ The README embeds `mlmon kinds --markdown`; a test fails when the two drift apar
 
 from __future__ import annotations
 
-import dataclasses
 import sys
-import typing
 
 from .components import REGISTRY, builtin_kinds, load_all
 from .components.base import UNITS, AlarmDef
-from .spec.logs import reference_markdown as logs_reference_markdown
 from .spec.custom import reference_markdown as custom_reference_markdown
 from .spec.fields import fields_table
+from .spec.logs import reference_markdown as logs_reference_markdown
 from .spec.model import AlarmDefaults, AlarmOverride, Notifications
 
 __all__ = ["fields_table", "kinds_markdown", "kinds_text", "spec_reference_markdown"]
@@ -58,6 +56,8 @@ def kinds_markdown(kinds: dict[str, type] | None = None) -> str:
         module_doc = (sys.modules[kind.__module__].__doc__ or "").strip()
         out.append(f"### `{name}`: {kind.title}\n\n{module_doc}\n")
         out.append("Options:\n\n" + fields_table(kind.Options))
+        if kind.example:  # built-in kinds show theirs in specs/*.yaml
+            out.append("Example:\n\n```yaml\n" + kind.example.rstrip("\n") + "\n```\n")
         if hasattr(kind, "reference_markdown"):  # a kind with nested structure documents it itself
             out.append(kind.reference_markdown())
         out.append("Alarms (why, and the first thing to do, are written into each AlarmDescription):\n\n" + "\n".join(_alarm_rows(kind)) + "\n")

@@ -14,7 +14,7 @@ import yaml
 
 from mlmon_cli.cli import main
 from mlmon_cli.components import builtin_kinds
-from mlmon_cli.discover import NOT_WATCHED, watchable
+from mlmon_cli.discover import not_watched, reason, watchable
 from mlmon_cli.lint import lint_files
 from mlmon_cli.schema import MODELINE
 from mlmon_cli.spec.kind_facts import bindings_by_type
@@ -25,9 +25,9 @@ GENAI = Path(__file__).parent / "data" / "app" / "genai.yaml"
 WATCHED = ["GuardrailV1", "DraftGuardrail", "AssistantLive", "Ranker", "Models", "Trainer"]
 NOT_WATCHED_HERE = {
     "Guardrail": "its version GuardrailV1 is watched (applications call a numbered version, not the DRAFT)",
-    "Assistant": NOT_WATCHED["AWS::Bedrock::Agent"],
-    "Docs": NOT_WATCHED["AWS::Bedrock::KnowledgeBase"],
-    "DocsSource": NOT_WATCHED["AWS::Bedrock::DataSource"],
+    "Assistant": reason("AWS::Bedrock::Agent"),
+    "Docs": reason("AWS::Bedrock::KnowledgeBase"),
+    "DocsSource": reason("AWS::Bedrock::DataSource"),
 }
 
 
@@ -48,7 +48,7 @@ def test_the_watch_table_is_derived_from_the_kinds_bindings() -> None:
     kinds = builtin_kinds()
     assert watchable() == {t: k for k, cls in kinds.items() for t in cls.bindings}
     assert {t: k for t, (k, _) in bindings_by_type(kinds).items()} == watchable()
-    assert not set(watchable()) & set(NOT_WATCHED)  # a type is either watched or has a reason, never both
+    assert not set(watchable()) & set(not_watched())  # a type is either watched or has a reason, never both
     for cls in kinds.values():
         for binding in cls.bindings.values():  # every option a binding fills is one of the kind's options
             assert set(binding.options) <= {f.name for f in dataclasses.fields(cls.Options)}, cls.kind

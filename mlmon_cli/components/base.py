@@ -7,11 +7,14 @@ thresholds, composites, notifications, spec validation) is generic and lives in 
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, ClassVar, Generic, Mapping, TypeVar
+from typing import Any, ClassVar, Generic, TypeVar
 
 from .. import naming
-from ..limits import COMPARISONS  # comparison symbols used in tables -> CloudWatch ComparisonOperator
+from ..limits import (
+    COMPARISONS,  # comparison symbols used in tables -> CloudWatch ComparisonOperator
+)
 from ..spec.kind_facts import Binding, NameOption, TemplateResource
 
 __all__ = ["COMPARISONS", "UNITS", "AlarmDef", "AlarmSettings", "AlarmTarget", "Binding", "BuildEnv", "Component", "EventDef",
@@ -225,6 +228,7 @@ class Component(Generic[OptionsT]):
     dimension_names: ClassVar[tuple[str, ...]]  # documented dimension set of per-target alarms
     alarms: ClassVar[tuple[AlarmDef, ...]]
     log_group_shared: ClassVar[bool] = False  # `log_group` is shared by every resource of the service
+    log_groups_use_alert_key: ClassVar[bool] = False  # its `resources` create log groups encrypted with the alerts key
 
     # --- What the kind knows of CloudFormation and of the names it is given (CONTRIBUTING.md) ---
     # Options holding physical names: their grammar (checked on literal names) and what to give
@@ -233,6 +237,8 @@ class Component(Generic[OptionsT]):
     # CloudFormation type -> the options `resource: <LogicalId>` fills from its Ref/GetAtt; the keys
     # are the types `mlmon init --from-template` (and `--from-stack`) gives a component of this kind.
     bindings: ClassVar[Mapping[str, Binding]] = {}
+    # Related CloudFormation types the kind does not watch -> why (a comment in `init`'s starter spec).
+    not_watched: ClassVar[Mapping[str, str]] = {}
     # Message templates of the kind's events shipped in the module itself: `EventDef.message_template`
     # name -> Jinja2 text (built-in kinds keep theirs as files in templates/events/).
     messages: ClassVar[Mapping[str, str]] = {}

@@ -25,13 +25,22 @@ https://docs.aws.amazon.com/bedrock/latest/userguide/monitoring-agents-cw-metric
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar
 
 from ..spec.kind_facts import property_text, ref_target, yaml_scalar
 from ..spec.model import doc
 from . import component
-from .base import AlarmDef, AlarmTarget, Binding, Component, MathDef, MathMetric, TemplateResource
+from .base import (
+    AlarmDef,
+    AlarmTarget,
+    Binding,
+    Component,
+    MathDef,
+    MathMetric,
+    TemplateResource,
+)
 
 BEDROCK = "AWS/Bedrock"
 GUARDRAILS = "AWS/Bedrock/Guardrails"
@@ -87,11 +96,21 @@ class BedrockModel(Component[BedrockModelOptions]):
     title = "Amazon Bedrock model invocations (and a guardrail, an agent alias)"
     docs_url = "https://docs.aws.amazon.com/bedrock/latest/userguide/monitoring-runtime-metrics.html"
     dimension_names = ("ModelId",)
-    bindings = {  # the first one's options stand in when a binding fails (spec/cfn_values.py)
+    bindings: ClassVar[Mapping[str, Binding]] = {  # the first one's options stand in when a binding fails (spec/cfn_values.py)
         "AWS::Bedrock::AgentAlias": Binding({"agent_alias_arn": "${%s.AgentAliasArn}"}),
         "AWS::Bedrock::Guardrail": Binding({"guardrail_arn": "${%s.GuardrailArn}", "guardrail_version": "${%s.Version}"}),
         "AWS::Bedrock::GuardrailVersion": Binding({"guardrail_arn": "${%s.GuardrailArn}", "guardrail_version": "${%s.Version}"}),
         "AWS::Bedrock::ApplicationInferenceProfile": Binding({"model_id": "${%s.InferenceProfileArn}"}),
+    }
+    not_watched: ClassVar[Mapping[str, str]] = {
+        "AWS::Bedrock::Agent": "agent metrics exist per alias only (Operation, AgentAliasArn, ModelId): each "
+                               "AWS::Bedrock::AgentAlias of it in this template is watched (for others: a bedrock_model with "
+                               "agent_alias_arn and model_id)",
+        "AWS::Bedrock::KnowledgeBase": "AWS documents no CloudWatch metric or EventBridge event mlmon can alarm on for a knowledge "
+                                       "base: deliver its logs to CloudWatch Logs (vended logs) and give a component `log_group`, or "
+                                       "poll ListIngestionJobs/GetIngestionJob",
+        "AWS::Bedrock::DataSource": "AWS documents no EventBridge event for data-source syncs (ingestion jobs) and no metric: poll "
+                                    "ListIngestionJobs/GetIngestionJob (status FAILED) or read the knowledge base's logs",
     }
     alarms = (
         _a("server_errors", "ServerErrors", "InvocationServerErrors", "Sum", ">=", 1, "count", period=60,
@@ -237,8 +256,8 @@ class BedrockModel(Component[BedrockModelOptions]):
             assert model is not None  # init_skip skipped the alias otherwise
             return [f"    model_id: {model[0]}   # FoundationModel of {model[1]} (ModelId of the agent metrics)",
                     "    # the agent's role needs cloudwatch:PutMetricData on namespace AWS/Bedrock/Agents, else no metrics",
-                    "    # [unverified] that ModelId is FoundationModel as written (an ID, ARN or profile): aws cloudwatch "
-                    "list-metrics --namespace AWS/Bedrock/Agents --dimensions Name=AgentAliasArn,Value=<alias ARN>"]
+                    ("    # [unverified] that ModelId is FoundationModel as written (an ID, ARN or profile): aws cloudwatch "
+                     "list-metrics --namespace AWS/Bedrock/Agents --dimensions Name=AgentAliasArn,Value=<alias ARN>")]
         if resource.type in ("AWS::Bedrock::Guardrail", "AWS::Bedrock::GuardrailVersion"):
             version = "its working draft (DRAFT)" if resource.type == "AWS::Bedrock::Guardrail" else "this version"
             return [f"    # guardrail alarms on GuardrailArn + GuardrailVersion = {version}; add model_id to watch the model too"]
@@ -256,5 +275,5 @@ def _agent_model(resource: TemplateResource) -> tuple[str, str] | None:
         return None
     ref = re.fullmatch(r"\$\{([A-Za-z0-9]+)\}", model)
     # long forms, not !Ref/!Sub: JSON Schema tools (check-jsonschema, editors) cannot read YAML tags
-    text = "{Ref: %s}" % ref.group(1) if ref else yaml_scalar(model) if "${" not in model else "{Fn::Sub: %s}" % yaml_scalar(model)
+    text = f"{{Ref: {ref.group(1)}}}" if ref else yaml_scalar(model) if "${" not in model else f"{{Fn::Sub: {yaml_scalar(model)}}}"
     return text, str(agent)

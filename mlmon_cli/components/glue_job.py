@@ -11,14 +11,24 @@ matched nothing for that long. Logs: `/aws-glue/jobs/error`, shared by every job
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar
 
 from ..spec.model import doc
-from . import component
-from . import _staleness
-from .base import (AlarmDef, AlarmTarget, Binding, BuildEnv, Component, EventDef, ExtraAlarm, NameOption, TemplateResource,
-                   event_alarm)
+from . import _staleness, component
+from .base import (
+    AlarmDef,
+    AlarmTarget,
+    Binding,
+    BuildEnv,
+    Component,
+    EventDef,
+    ExtraAlarm,
+    NameOption,
+    TemplateResource,
+    event_alarm,
+)
 
 NAMESPACE = "Glue"
 NEEDS_METRICS = "Requires job metrics: run the job with --enable-metrics."
@@ -52,9 +62,9 @@ class GlueJob(Component[GlueJobOptions]):
     title = "AWS Glue job"
     docs_url = "https://docs.aws.amazon.com/glue/latest/dg/monitoring-awsglue-with-cloudwatch-metrics.html"
     dimension_names = ("JobName", "JobRunId=ALL")
-    names = {"job_name": NameOption(r"[^\x00-\x1f\x7f]{1,255}", "a Glue job name: at most 255 characters, no control characters",
+    names: ClassVar[Mapping[str, NameOption]] = {"job_name": NameOption(r"[^\x00-\x1f\x7f]{1,255}", "a Glue job name: at most 255 characters, no control characters",
                                     "the job name")}
-    bindings = {"AWS::Glue::Job": Binding({"job_name": "${%s}"}, physical="job_name")}  # Ref returns the job name
+    bindings: ClassVar[Mapping[str, Binding]] = {"AWS::Glue::Job": Binding({"job_name": "${%s}"}, physical="job_name")}  # Ref returns the job name
     log_group_shared = True
     alarms = (
         event_alarm(

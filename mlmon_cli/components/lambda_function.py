@@ -8,12 +8,22 @@ request ID and "Slowest invocations" reads the REPORT lines (duration, billed du
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import ClassVar
 
 from ..spec.logs import FAILURE_REGEX
 from ..spec.model import doc
 from . import component
-from .base import AWS_RECOMMENDED, AlarmDef, AlarmTarget, Binding, Component, NameOption, TemplateResource
+from .base import (
+    AWS_RECOMMENDED,
+    AlarmDef,
+    AlarmTarget,
+    Binding,
+    Component,
+    NameOption,
+    TemplateResource,
+)
 
 NAMESPACE = "AWS/Lambda"
 
@@ -38,11 +48,15 @@ class LambdaFunction(Component[LambdaOptions]):
     title = "AWS Lambda function"
     docs_url = "https://docs.aws.amazon.com/lambda/latest/dg/monitoring-metrics.html"
     dimension_names = ("FunctionName",)
-    names = {"function_name": NameOption(r"[A-Za-z0-9_-]{1,64}", "a Lambda function name: at most 64 letters, digits, '-' and '_'",
+    names: ClassVar[Mapping[str, NameOption]] = {"function_name": NameOption(r"[A-Za-z0-9_-]{1,64}", "a Lambda function name: at most 64 letters, digits, '-' and '_'",
                                          "the function name (the part after ':function:')")}
-    bindings = {  # Ref of both returns the function name; a stack's physical ID is the name too
+    bindings: ClassVar[Mapping[str, Binding]] = {  # Ref of both returns the function name; a stack's physical ID is the name too
         "AWS::Lambda::Function": Binding({"function_name": "${%s}"}, physical="function_name"),
         "AWS::Serverless::Function": Binding({"function_name": "${%s}"}),
+    }
+    not_watched: ClassVar[Mapping[str, str]] = {
+        "AWS::Lambda::Version": "the function is watched (its metrics include every version)",
+        "AWS::Lambda::Permission": "a permission, nothing runs",
     }
     alarms = (
         AlarmDef(

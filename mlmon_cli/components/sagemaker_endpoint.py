@@ -36,15 +36,31 @@ entries, `namespace`, `dimensions`. Logs: `/aws/sagemaker/Endpoints/<endpoint>`.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar
 
 from ..spec.kind_facts import ref_target, yaml_scalar
 from ..spec.model import doc
 from . import component
-from ._model_monitor import Monitor, monitor_alarms, parse_data_quality, parse_model_quality
-from .base import (AlarmDef, AlarmTarget, Binding, BuildEnv, Component, EventDef, ExtraAlarm, NameOption, TemplateResource,
-                   event_alarm)
+from ._model_monitor import (
+    Monitor,
+    monitor_alarms,
+    parse_data_quality,
+    parse_model_quality,
+)
+from .base import (
+    AlarmDef,
+    AlarmTarget,
+    Binding,
+    BuildEnv,
+    Component,
+    EventDef,
+    ExtraAlarm,
+    NameOption,
+    TemplateResource,
+    event_alarm,
+)
 
 INVOCATIONS = "AWS/SageMaker"
 INSTANCES = "/aws/sagemaker/Endpoints"
@@ -172,7 +188,7 @@ class SageMakerEndpoint(Component[SageMakerEndpointOptions]):
     Options = SageMakerEndpointOptions
     title = "Amazon SageMaker endpoint (real-time, asynchronous or serverless)"
     _VARIANT = r"[A-Za-z0-9](?:-*[A-Za-z0-9]){0,62}"  # CreateEndpoint's EndpointName and VariantName pattern
-    names = {
+    names: ClassVar[Mapping[str, NameOption]] = {
         "endpoint_name": NameOption(_VARIANT, "a SageMaker endpoint name: at most 63 letters, digits and '-', starting and ending "
                                               "with a letter or digit", "the endpoint name (the part after ':endpoint/')"),
         "variants": NameOption(_VARIANT, "a SageMaker variant name: at most 63 letters, digits and '-', starting and ending with "
@@ -180,8 +196,13 @@ class SageMakerEndpoint(Component[SageMakerEndpointOptions]):
         "schedule_name": NameOption(instead_of_arn="the schedule name"),  # in data_quality/model_quality
     }
     # GetAtt EndpointName is the name (Ref is the ARN, which is also a stack's physical ID).
-    bindings = {"AWS::SageMaker::Endpoint": Binding({"endpoint_name": "${%s.EndpointName}"}, physical="endpoint_name",
+    bindings: ClassVar[Mapping[str, Binding]] = {"AWS::SageMaker::Endpoint": Binding({"endpoint_name": "${%s.EndpointName}"}, physical="endpoint_name",
                                                     physical_prefix=r"^arn:[^:]+:sagemaker:[^:]*:\d*:endpoint/")}
+    not_watched: ClassVar[Mapping[str, str]] = {
+        "AWS::SageMaker::Model": "a model has no metrics of its own: the endpoint or job that uses it is watched",
+        "AWS::SageMaker::EndpointConfig": "read for its endpoint's variants and type; the endpoint is watched",
+        "AWS::SageMaker::MonitoringSchedule": "Model Monitor: give the endpoint component `data_quality`/`model_quality`",
+    }
     docs_url = "https://docs.aws.amazon.com/sagemaker/latest/dg/monitoring-cloudwatch.html"
     dimension_names = ("EndpointName", "VariantName")
     alarms = (

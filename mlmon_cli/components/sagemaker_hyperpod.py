@@ -14,12 +14,21 @@ Container Insights), so every alarm here is an event rule:
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar
 
 from ..spec.model import doc
 from . import component
-from .base import AlarmDef, AlarmTarget, Binding, Component, EventDef, TemplateResource, event_alarm
+from .base import (
+    AlarmDef,
+    AlarmTarget,
+    Binding,
+    Component,
+    EventDef,
+    TemplateResource,
+    event_alarm,
+)
 
 SOURCE = "aws.sagemaker"
 CLUSTER_STATE = EventDef(SOURCE, "SageMaker HyperPod Cluster State Change", "sagemaker_hyperpod_cluster_state_change.txt.j2",
@@ -51,7 +60,7 @@ class SageMakerHyperPod(Component[HyperPodOptions]):
     docs_url = "https://docs.aws.amazon.com/sagemaker/latest/dg/sagemaker-hyperpod-cluster-events-reference.html"
     dimension_names = ()
     # A cluster's ARN ends in its ID, not its name: the events filter on the ClusterName property.
-    bindings = {"AWS::SageMaker::Cluster": Binding({"cluster_name": "@ClusterName"})}
+    bindings: ClassVar[Mapping[str, Binding]] = {"AWS::SageMaker::Cluster": Binding({"cluster_name": "@ClusterName"})}
     alarms = (
         event_alarm("cluster_failed", "ClusterFailed", CLUSTER_STATE,
                     why="the HyperPod cluster entered Failed or RollingBack (EventBridge 'SageMaker HyperPod Cluster State "

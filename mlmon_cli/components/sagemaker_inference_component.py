@@ -14,8 +14,9 @@ set `InferenceComponentName` explicitly and give the same literal here.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar
 
 from ..spec.model import doc
 from . import component
@@ -48,7 +49,7 @@ class SageMakerInferenceComponent(Component[InferenceComponentOptions]):
     docs_url = "https://docs.aws.amazon.com/sagemaker/latest/dg/monitoring-cloudwatch.html"
     dimension_names = ("InferenceComponentName",)
     # No GetAtt returns the name (E1010): it is the last part of the component's ARN.
-    bindings = {"AWS::SageMaker::InferenceComponent": Binding({"inference_component_name": "${MlmonName%s}"},
+    bindings: ClassVar[Mapping[str, Binding]] = {"AWS::SageMaker::InferenceComponent": Binding({"inference_component_name": "${MlmonName%s}"},
                                                               name_in_arn=("InferenceComponentArn", "inference-component/"))}
     alarms = (
         _a("invocation_5xx_rate", "Invocation5XXRate", "Invocation5XXErrors", INVOCATIONS, "Average", ">", 0.01, "fraction",

@@ -14,13 +14,23 @@ below 1 for that many hourly periods (missing data breaching).
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar
 
 from ..spec.model import doc
-from . import component
-from . import _staleness
-from .base import AlarmDef, AlarmTarget, Binding, BuildEnv, Component, EventDef, ExtraAlarm, NameOption, event_alarm
+from . import _staleness, component
+from .base import (
+    AlarmDef,
+    AlarmTarget,
+    Binding,
+    BuildEnv,
+    Component,
+    EventDef,
+    ExtraAlarm,
+    NameOption,
+    event_alarm,
+)
 
 NAMESPACE = "AWS/Sagemaker/ModelBuildingPipeline"
 NAME_PATTERN = re.compile(r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,255}$")  # CreatePipeline's PipelineName pattern
@@ -56,8 +66,8 @@ class SageMakerPipeline(Component[SageMakerPipelineOptions]):
     title = "Amazon SageMaker model building pipeline"
     docs_url = "https://docs.aws.amazon.com/sagemaker/latest/dg/monitoring-cloudwatch.html"
     dimension_names = ("PipelineName",)
-    names = {"pipeline_name": NameOption(instead_of_arn="the pipeline name")}  # its grammar: `check` (NAME_PATTERN)
-    bindings = {"AWS::SageMaker::Pipeline": Binding({"pipeline_name": "${%s}"}, physical="pipeline_name")}  # Ref: the name
+    names: ClassVar[Mapping[str, NameOption]] = {"pipeline_name": NameOption(instead_of_arn="the pipeline name")}  # its grammar: `check` (NAME_PATTERN)
+    bindings: ClassVar[Mapping[str, Binding]] = {"AWS::SageMaker::Pipeline": Binding({"pipeline_name": "${%s}"}, physical="pipeline_name")}  # Ref: the name
     alarms = (
         event_alarm(
             "pipeline_execution_failed", "PipelineExecutionFailed", EXECUTION_STATUS_CHANGE,
@@ -103,6 +113,6 @@ class SageMakerPipeline(Component[SageMakerPipelineOptions]):
 
     def check(self, o: SageMakerPipelineOptions) -> list[tuple[Any, str]]:
         if "${" not in o.pipeline_name and not NAME_PATTERN.match(o.pipeline_name):  # ${...}: a CloudFormation value
-            return [("pipeline_name", "expected a SageMaker pipeline name: letters, digits and '-', starting and "
-                                      "ending with a letter or digit, at most 256 characters")]
+            return [("pipeline_name", ("expected a SageMaker pipeline name: letters, digits and '-', starting and "
+                                       "ending with a letter or digit, at most 256 characters"))]
         return []

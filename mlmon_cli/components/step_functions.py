@@ -9,15 +9,25 @@ hourly periods (missing data breaching). No log group unless the spec gives `log
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar
 
 from ..limits import STATE_MACHINE_NAME_MAX
 from ..spec.model import doc
-from . import component
-from . import _staleness
-from .base import (AlarmDef, AlarmTarget, Binding, BuildEnv, Component, EventDef, ExtraAlarm, NameOption, TemplateResource,
-                   event_alarm)
+from . import _staleness, component
+from .base import (
+    AlarmDef,
+    AlarmTarget,
+    Binding,
+    BuildEnv,
+    Component,
+    EventDef,
+    ExtraAlarm,
+    NameOption,
+    TemplateResource,
+    event_alarm,
+)
 
 NAMESPACE = "AWS/States"
 
@@ -88,10 +98,13 @@ class StepFunctions(Component[StepFunctionsOptions]):
     title = "AWS Step Functions state machine"
     docs_url = "https://docs.aws.amazon.com/step-functions/latest/dg/procedure-cw-metrics.html"
     dimension_names = ("StateMachineArn",)
-    names = {"state_machine_arn": NameOption(holds_arn=True), "state_machine_name": STATE_MACHINE_NAME}
-    bindings = {  # Ref returns the ARN, GetAtt Name the name; the ARN is built from the name (it also works before creation)
+    names: ClassVar[Mapping[str, NameOption]] = {"state_machine_arn": NameOption(holds_arn=True), "state_machine_name": STATE_MACHINE_NAME}
+    bindings: ClassVar[Mapping[str, Binding]] = {  # Ref returns the ARN, GetAtt Name the name; the ARN is built from the name (it also works before creation)
         "AWS::StepFunctions::StateMachine": Binding({"state_machine_arn": STATE_MACHINE_ARN}, physical="state_machine_arn"),
         "AWS::Serverless::StateMachine": Binding({"state_machine_arn": STATE_MACHINE_ARN}),
+    }
+    not_watched: ClassVar[Mapping[str, str]] = {
+        "AWS::StepFunctions::Activity": "activity workers are watched through the state machine that calls them",
     }
     alarms = (
         *METRIC_ALARMS,

@@ -35,18 +35,25 @@ the execution. SageMaker names are `<name_prefix><execution name>`.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import MISSING, dataclass, field, fields, replace
-from typing import Any
+from typing import Any, ClassVar
 
 from .. import naming
 from ..errors import Location
 from ..limits import EXPRESS_MAX_SECONDS
 from ..spec.fields import doc, fields_table
-from ..workflow.model import PARALLEL, RetryOverride, Step, parse_retry, parse_steps, walk
+from ..workflow.model import (
+    PARALLEL,
+    RetryOverride,
+    Step,
+    parse_retry,
+    parse_steps,
+    walk,
+)
 from ..workflow.steps import STEP_TYPES
-from . import component
-from . import _staleness
-from .base import AlarmTarget, BuildEnv, Component, ExtraAlarm
+from . import _staleness, component
+from .base import AlarmTarget, BuildEnv, Component, ExtraAlarm, NameOption
 from .step_functions import METRIC_ALARMS, StepFunctions, success_alarms
 from .step_functions import STATE_MACHINE_NAME as SFN_STATE_MACHINE_NAME
 
@@ -84,7 +91,8 @@ class Workflow(Component[WorkflowOptions]):
     title = "Generated AWS Step Functions workflow"
     docs_url = StepFunctions.docs_url
     dimension_names = StepFunctions.dimension_names
-    names = {"state_machine_name": replace(SFN_STATE_MACHINE_NAME, instead_of_arn="the name of the state machine mlmon creates")}
+    log_groups_use_alert_key = True  # the state machine's execution log group (CT.CLOUDWATCH.PR.3)
+    names: ClassVar[Mapping[str, NameOption]] = {"state_machine_name": replace(SFN_STATE_MACHINE_NAME, instead_of_arn="the name of the state machine mlmon creates")}
     # The step_functions kind's metric alarms on the generated machine; not its failure-event rule:
     # the workflow's own fallback already sends a readable message.
     alarms = METRIC_ALARMS
@@ -99,8 +107,13 @@ class Workflow(Component[WorkflowOptions]):
     def resources(self, o: WorkflowOptions, env: BuildEnv) -> list[Any]:
         from troposphere import GetAtt
         from troposphere.logs import LogGroup
-        from troposphere.stepfunctions import (CloudWatchLogsLogGroup, LogDestination, LoggingConfiguration, StateMachine,
-                                               TracingConfiguration)
+        from troposphere.stepfunctions import (
+            CloudWatchLogsLogGroup,
+            LogDestination,
+            LoggingConfiguration,
+            StateMachine,
+            TracingConfiguration,
+        )
 
         from ..workflow.asl import build_definition
         from ..workflow.iam import role

@@ -18,10 +18,11 @@ from troposphere.iam import ManagedPolicy, Policy, Role
 from troposphere.kms import Alias, Key
 from troposphere.sns import SubscriptionResource, Topic, TopicPolicy
 
-from ..components.base import AlarmDef
-from ..spec.model import Route, Spec
 from .. import naming
+from ..components import REGISTRY
+from ..components.base import AlarmDef
 from ..naming import stable_hash
+from ..spec.model import Route, Spec
 
 KEY_ID = "AlertsKey"
 TOPIC_ID = "AlertsTopic"
@@ -227,8 +228,8 @@ def _add_key(t: Template, spec: Spec) -> None:
 
 
 def _logs_statement(spec: Spec) -> list[dict[str, Any]]:
-    """CloudWatch Logs may use the key for the log groups of generated workflows (CT.CLOUDWATCH.PR.3)."""
-    if not any(c.kind == "workflow" for c in spec.components):
+    """CloudWatch Logs may use the key for the log groups a kind creates (generated workflows; CT.CLOUDWATCH.PR.3)."""
+    if not any(REGISTRY[c.kind].log_groups_use_alert_key for c in spec.components):
         return []
     return [{
         "Sid": "CloudWatchLogsEncrypt",

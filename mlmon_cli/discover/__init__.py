@@ -11,34 +11,18 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-
 from ..components import load_all
 from ..components.base import Component
 from ..schema import MODELINE, SCHEMA_FILE
 from ..spec.app_template import AppTemplate
 from ..spec.kind_facts import TemplateResource, bindings_by_type, yaml_scalar
 
-# Why a resource type is not watched (shown as a comment in the starter spec).
+# Why a resource type no kind watches is not watched (shown as a comment in the starter spec); a kind's
+# related types carry their reason on the kind (`Component.not_watched`).
 NOT_WATCHED = {
-    "AWS::SageMaker::Model": "a model has no metrics of its own: the endpoint or job that uses it is watched",
-    "AWS::SageMaker::EndpointConfig": "read for its endpoint's variants and type; the endpoint is watched",
-    "AWS::SageMaker::MonitoringSchedule": "Model Monitor: give the endpoint component `data_quality`/`model_quality`",
     "AWS::Events::Rule": "a trigger, not a workload: the target it starts is watched",
-    "AWS::Lambda::Version": "the function is watched (its metrics include every version)",
-    "AWS::Lambda::Permission": "a permission, nothing runs",
-    "AWS::StepFunctions::Activity": "activity workers are watched through the state machine that calls them",
     "AWS::CloudWatch::Alarm": "already an alarm",
     "AWS::CloudFormation::Stack": "a nested stack: run `mlmon init --from-template` on its template",
-    "AWS::SageMaker::ModelPackage": "a model version: its model package group is watched (sagemaker_model_registry)",
-    "AWS::Bedrock::Agent": "agent metrics exist per alias only (Operation, AgentAliasArn, ModelId): each "
-                           "AWS::Bedrock::AgentAlias of it in this template is watched (for others: a bedrock_model "
-                           "with agent_alias_arn and model_id)",
-    "AWS::Bedrock::KnowledgeBase": "AWS documents no CloudWatch metric or EventBridge event mlmon can alarm on for a "
-                                   "knowledge base: deliver its logs to CloudWatch Logs (vended logs) and give a "
-                                   "component `log_group`, or poll ListIngestionJobs/GetIngestionJob",
-    "AWS::Bedrock::DataSource": "AWS documents no EventBridge event for data-source syncs (ingestion jobs) and no "
-                                "metric: poll ListIngestionJobs/GetIngestionJob (status FAILED) or read the knowledge "
-                                "base's logs",
 }
 PREFIX_REASONS = {
     "AWS::IAM::": "identity and permissions: nothing runs, nothing to alarm on",
@@ -68,7 +52,7 @@ def component_name(logical: str, taken: set[str]) -> str:
     if not base[0].isalpha():
         base = "r-" + base
     name, n = base, 2
-    key = lambda s: s.replace("-", "").replace("_", "")  # noqa: E731 - what naming.logical_id keeps
+    key = lambda s: s.replace("-", "").replace("_", "")
     while key(name) in {key(t) for t in taken}:
         name, n = f"{base}-{n}", n + 1
     taken.add(name)
@@ -80,9 +64,18 @@ def watchable() -> dict[str, str]:
     return {rtype: kind for rtype, (kind, _) in bindings_by_type(load_all()).items()}
 
 
+def not_watched() -> dict[str, str]:
+    """Resource type -> why it gets no component: the kinds' `not_watched`, then the generic reasons."""
+    found = dict(NOT_WATCHED)
+    for name in sorted(load_all()):
+        found.update(load_all()[name].not_watched)
+    return found
+
+
 def reason(rtype: str) -> str:
-    if rtype in NOT_WATCHED:
-        return NOT_WATCHED[rtype]
+    reasons = not_watched()
+    if rtype in reasons:
+        return reasons[rtype]
     return next((why for prefix, why in PREFIX_REASONS.items() if rtype.startswith(prefix)),
                 "no mlmon component kind for this resource type")
 

@@ -12,9 +12,9 @@ import re
 from typing import Any
 
 from ..aws.session import Aws, Target, aws_errors
-from ..spec.app_template import AppTemplate, parse_app_template
-from ..schema import MODELINE
 from ..components import load_all
+from ..schema import MODELINE
+from ..spec.app_template import AppTemplate, parse_app_template
 from ..spec.kind_facts import Binding, TemplateResource, bindings_by_type
 from . import Discovered, _quote, component_name, init_lines, reason
 

@@ -6,9 +6,10 @@ given (`kinds`), so `core.pipeline` is where a spec is loaded with the kind regi
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import replace
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 from ..errors import SpecError
 from .cfn_values import resolve_cfn_values

@@ -13,16 +13,23 @@ from __future__ import annotations
 
 import difflib
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 import yaml
 
 from ..errors import Location, Problem, SpecError
 from ..limits import CFN_PARAMETER_NAME as PARAMETER_NAME
 from .app_template import AppTemplate, load_app_template
-from .kind_facts import Binding, NameOption, bindings_by_type, name_options, property_text
+from .kind_facts import (
+    Binding,
+    NameOption,
+    bindings_by_type,
+    name_options,
+    property_text,
+)
 from .nodes import node_location
 
 PSEUDO_PARAMETERS = ("AWS::AccountId", "AWS::Region", "AWS::Partition", "AWS::StackName", "AWS::StackId", "AWS::URLSuffix")
@@ -77,12 +84,12 @@ def resolve_cfn_values(root: yaml.Node, file: str, kinds: Mapping[str, Any], bas
     if not isinstance(root, yaml.MappingNode):
         return root, None, []
     problems: list[Problem] = []
-    at = lambda node, path: node_location(node, file, path)  # noqa: E731
+    at = lambda node, path: node_location(node, file, path)
     parameters = _parameters(_value(root, "parameters"), file, problems)
     app = None
     template = _value(root, "template")
     if template is not None:
-        key, node = template
+        _, node = template
         if not isinstance(node, yaml.ScalarNode) or not node.value.strip():
             problems.append(Problem(at(node, "template"), "expected the path of your CloudFormation or SAM template"))
         else:
@@ -284,13 +291,13 @@ def _convert(node: yaml.Node, path: str, key: str, values: CfnValues, file: str,
             problems.append(Problem(at, f"!Ref {text}: no parameter '{text}' in the spec's 'parameters:'"
                                         f"{_did_you_mean(text, values.known_tokens)}"))
             return invalid
-        return _cfn(_str_node("${%s}" % text, node))
+        return _cfn(_str_node("${" + text + "}", node))
     if tag == "!GetAtt":
         head = text.split(".", 1)[0]
         if values.app is None or head not in values.app.resources or "." not in text:
             problems.append(Problem(at, f"!GetAtt {text}: needs 'Resource.Attribute' of a resource in the spec's 'template:'"))
             return invalid
-        return _cfn(_str_node("${%s}" % text, node))
+        return _cfn(_str_node("${" + text + "}", node))
     if tag == "!Sub":
         for token in TOKEN.findall(text):
             if token.split(".", 1)[0] not in values.known_tokens:
@@ -328,4 +335,4 @@ def _did_you_mean(name: str, choices: Any) -> str:
     return f" (did you mean '{close[0]}'?)" if close else ""
 
 
-__all__ = ["ARN_FIELDS", "Binding", "CfnValues", "property_text", "resolve_cfn_values", "Location"]
+__all__ = ["ARN_FIELDS", "Binding", "CfnValues", "Location", "property_text", "resolve_cfn_values"]

@@ -20,14 +20,21 @@ import yaml
 from .. import limits
 from ..errors import Location, Problem, SpecError, did_you_mean
 from ..limits import STATISTIC, period_problem, substitution_problem
+from .cfn_values import ARN_FIELDS, is_cfn_value
 from .custom import KEY as CUSTOM_KEY
 from .custom import parse_custom_alarms
 from .fields import threshold_problem
+from .kind_facts import NameOption, name_options
 from .logs import KEYS as LOG_KEYS
 from .logs import log_problems, parse_component_logs
-from .model import AlarmDefaults, AlarmOverride, ComponentSpec, Notifications, Route, Spec
-from .cfn_values import ARN_FIELDS, is_cfn_value
-from .kind_facts import NameOption, name_options
+from .model import (
+    AlarmDefaults,
+    AlarmOverride,
+    ComponentSpec,
+    Notifications,
+    Route,
+    Spec,
+)
 from .nodes import node_location
 
 SOLUTION_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9-]{0,39}$")

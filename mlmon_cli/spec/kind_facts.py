@@ -9,8 +9,9 @@ from the kind, and a new kind needs no table here.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Iterable, Mapping
+from typing import Any
 
 from .app_template import AppTemplate
 
@@ -101,7 +102,7 @@ def property_text(resource: Any, name: str) -> str | None:
         return value
     if isinstance(value, dict) and len(value) == 1:
         if isinstance(value.get("Ref"), str):
-            return "${%s}" % value["Ref"]
+            return "${" + value["Ref"] + "}"
         if isinstance(value.get("Fn::Sub"), str):
             return value["Fn::Sub"]
     return None
