@@ -10,14 +10,22 @@ import functools
 import gc
 import re
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import click
 
-from . import __version__
+from . import __version__, naming
 from .aws.cli_options import aws_target_options, echo_err
-from .errors import AwsError, InputFileError, LimitError, MlmonError, SpecError, escape_text
+from .errors import (
+    AwsError,
+    InputFileError,
+    LimitError,
+    MlmonError,
+    SpecError,
+    escape_text,
+)
 from .limits import INLINE_TEMPLATE_BYTES, MAX_TEMPLATE_BYTES
 
 EXIT_OK = 0
@@ -60,7 +68,7 @@ def _boundary(func: Callable[..., Any]) -> Callable[..., Any]:
             sys.exit(EXIT_LIMIT if isinstance(exc, LimitError) else exc.exit_code)
         except (click.ClickException, click.exceptions.Exit, click.Abort, SystemExit, KeyboardInterrupt):
             raise
-        except Exception as exc:  # noqa: BLE001 - the one place a bug becomes a message
+        except Exception as exc:
             if debug:
                 raise
             click.echo(f"mlmon: internal error: {type(exc).__name__}: {exc}; re-run with --debug for the traceback", err=True)
@@ -191,7 +199,7 @@ def validate_command(specs: tuple[Path, ...], env: str | None) -> None:
         raise SpecError(problems)
 
 
-_TEMPLATE = re.compile(r'^(Resources\s*:|\s*"Resources"\s*:|AWSTemplateFormatVersion\s*:|\s*"AWSTemplateFormatVersion")', re.M)
+_TEMPLATE = re.compile(r'^(Resources\s*:|\s*"Resources"\s*:|AWSTemplateFormatVersion\s*:|\s*"AWSTemplateFormatVersion")', re.MULTILINE)
 
 
 @main.command("lint", epilog=EPILOG)
@@ -269,8 +277,11 @@ def _is_asl(text: str, path: Path) -> bool:
     try:
         data = load_asl(text, path.name)
     except AslLoadError as exc:
-        if all(re.search(rf'^\s*{key}\s*:|"{key}"\s*:', text, re.M) for key in ("StartAt", "States")):
-            from .errors import Location, Problem  # a definition that does not parse: say why, at its place
+        if all(re.search(rf'^\s*{key}\s*:|"{key}"\s*:', text, re.MULTILINE) for key in ("StartAt", "States")):
+            from .errors import (  # a definition that does not parse: say why, at its place
+                Location,
+                Problem,
+            )
 
             raise SpecError([Problem(Location(str(path), exc.line or 1, exc.column or 1, "(file)"), exc.message)]) from None
         return False
@@ -348,7 +359,7 @@ def deploy_command(spec: Path, stack_name: str, s3_bucket: str | None, resolve_s
         return
     for key, value in sorted(result.outputs.items()):
         click.echo(f"{key}={value}")
-    if "ConfirmSubscriptions" in result.outputs:
+    if naming.CONFIRM_SUBSCRIPTIONS_OUTPUT in result.outputs:
         echo_err(f"mlmon: email subscriptions stay pending until confirmed; prove delivery with: mlmon fire --stack-name {stack_name}")
 
 

@@ -17,7 +17,8 @@ MAX_OUTPUTS = 200  # outputs per template
 MAX_TEMPLATE_BYTES = 1_000_000  # template body via S3
 INLINE_TEMPLATE_BYTES = 51_200  # template body passed inline (TemplateBody)
 LOGICAL_ID_MAX = 255
-DESCRIPTION_MAX = 1024  # template Description
+DESCRIPTION_MAX = 1024  # template Description (bytes; also an output's Description)
+OUTPUT_TEXT_MAX = 1024  # mlmon's own bound on an output's text Value: an output description's length
 
 # --- CloudWatch alarms ----------------------------------------------------------------------
 ALARM_NAME_MAX = 255
@@ -54,6 +55,15 @@ MAX_COMPOSITE_RULE_CHARS = 10_240
 MAX_DASHBOARD_COMPONENTS = 75  # mlmon's own choice: keeps a dashboard body well under 1 MB and readable
 MAX_ALARMS_PER_WIDGET = 100
 MAX_FILTER_PATTERN = 1024
+DASHBOARD_NAME_MAX = 255
+FILTER_NAME_MAX = 512  # metric filter name
+QUERY_NAME_MAX = 255  # Logs Insights query definition name
+MUTE_RULE_NAME_MAX = 255  # AlarmMuteRule Name
+
+# --- SNS and AWS Chatbot ---------------------------------------------------------------------
+TOPIC_NAME_MAX = 256
+TOPIC_DISPLAY_NAME_MAX = 100
+CHATBOT_CONFIGURATION_NAME_MAX = 128
 
 # --- EventBridge ----------------------------------------------------------------------------
 RULE_NAME_MAX = 64
@@ -97,6 +107,7 @@ MAX_SPEC_BYTES = 2_000_000  # a spec of 500 components is ~100 KB; anything near
 MAX_NESTING_DEPTH = 64  # the deepest bundled spec nests 9 levels
 MAX_EXPANDED_NODES = 200_000  # nodes after alias expansion ("billion laughs" stops here)
 MAX_ASL_BYTES = 1_048_576  # Step Functions: a definition is at most 1 MiB
+MAX_ASL_NESTING_DEPTH = 100  # Step Functions definitions are a few levels deep; JSON parsers recurse
 MAX_INT_DIGITS = 30  # larger integers are no count, period or size AWS accepts
 
 # ---------------------------------------------------------------- YAML tags

@@ -19,8 +19,9 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 from . import naming
 from .alarm_tree import ancestors
@@ -39,7 +40,7 @@ SYMBOLS = {
 _ALARM_LINE = re.compile(
     r"^Alarm: (?P<statistic>\S+) of (?P<watch>.+?) (?P<cmp>>=|<=|>|<) (?P<threshold>.+?) in (?P<m>\d+) of (?P<n>\d+) "
     r"periods of (?P<period>\d+) s;",
-    re.M,
+    re.MULTILINE,
 )
 _SEVERITY = re.compile(r"^\[(critical|warning)\]")
 _CHILD = re.compile(r"\$\{([A-Za-z0-9]+)\.(Arn|Outputs\.([A-Za-z0-9]+))\}")
@@ -139,10 +140,11 @@ def plan_from_templates(templates: dict[str, dict[str, Any]], bill: Any = None, 
     solution = _solution(parent)
     component_of = _components(resources, parents, children, names, solution)
     if owners:
-        for key in names:
+        alert_path = naming.alert_path_alarm_name(solution, "") + "-"
+        for key, name in names.items():
             if key[1] in owners:
                 component_of[key] = owners[key[1]]
-            elif names[key].startswith(f"{solution}-alert-path-"):
+            elif name.startswith(alert_path):
                 component_of[key] = "alert-path"
 
     def actions(key: Key) -> list[str]:
@@ -193,8 +195,8 @@ def _solution(parent: dict[str, Any]) -> str:
     history = (resources.get(naming.HISTORY_TOPIC_ID) or {}).get("Properties", {}).get("TopicName", "")
     if isinstance(history, str) and history.endswith(f"-{naming.HISTORY_TOPIC_SUFFIX}"):
         return history.removesuffix(f"-{naming.HISTORY_TOPIC_SUFFIX}")
-    top = resources.get("SolutionComposite", {}).get("Properties", {}).get("AlarmName", "")
-    return top.removesuffix("-Composite") if top else "?"
+    top = resources.get(naming.SOLUTION_COMPOSITE_ID, {}).get("Properties", {}).get("AlarmName", "")
+    return top.removesuffix(f"-{naming.SOLUTION_COMPOSITE_SUFFIX}") if top else "?"
 
 
 def _stack_stems(parent: dict[str, Any]) -> dict[str, str]:
@@ -230,7 +232,7 @@ def _components(resources: dict[Key, dict[str, Any]], parents: dict[Key, list[Ke
     """Every alarm's component: the name of the nearest composite above it that a solution or
     stack composite names directly (`<solution>-<component>-<Severity>`); the alert path is 'alert-path'."""
     def is_top(key: Key) -> bool:
-        return key[1].startswith("Solution") or key[1].startswith("Stack") or key[1] == "SolutionComposite"
+        return naming.is_solution_or_stack_composite(key[1])
 
     component_composites = {k for k in names if resources[k].get("Type") == COMPOSITE and not is_top(k)
                             and any(is_top(p) for p in parents.get(k, []))}
@@ -441,8 +443,8 @@ def _who(recipient: str) -> str:
 def to_markdown(plan: Plan, title: str) -> str:
     c = plan.counts
     out = [f"# Plan: {title}", "",
-           f"Solution `{plan.solution}`: {c['alarms']} alarms, {c['composites']} composite alarms, {c['rules']} EventBridge rules, "
-           f"{c['topics']} topic(s).", ""]
+           (f"Solution `{plan.solution}`: {c['alarms']} alarms, {c['composites']} composite alarms, {c['rules']} EventBridge rules, "
+            f"{c['topics']} topic(s)."), ""]
     if plan.silent:
         out += [f"**{len(plan.silent)} alarm(s) notify nobody** (no SNS action on them or a composite above them, "
                 "or a topic without subscribers): " + ", ".join(f"`{r.name}`" for r in plan.silent), ""]

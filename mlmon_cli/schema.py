@@ -20,7 +20,7 @@ import typing
 from typing import Any
 
 from .components import REGISTRY, load_all
-from .limits import STATISTIC
+from .limits import MAX_FILTER_PATTERN, STATISTIC
 from .spec.convert import COMPONENT_NAME, SOLUTION_NAME
 from .spec.fields import SEVERITIES
 from .spec.logs import BUILTIN_PATTERNS
@@ -144,7 +144,7 @@ def _common_component_keys() -> dict[str, Any]:
         "anyOf": [
             {"enum": list(BUILTIN_PATTERNS), "description": "A built-in pattern: " + ", ".join(BUILTIN_PATTERNS) + "."},
             {"type": "object", "additionalProperties": False, "required": ["name"],
-             "properties": {"name": {"type": "string"}, "pattern": {"type": "string", "maxLength": 1024},
+             "properties": {"name": {"type": "string"}, "pattern": {"type": "string", "maxLength": MAX_FILTER_PATTERN},
                             "severity": {"enum": list(SEVERITIES)}},
              "description": "A built-in name with another severity, or your own CloudWatch Logs filter pattern."},
         ]

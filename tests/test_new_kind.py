@@ -155,12 +155,12 @@ def _plugin_env(tmp_path: Path) -> dict[str, str]:
 
 def _mlmon(env: dict[str, str], *args: str | Path) -> subprocess.CompletedProcess[str]:
     return subprocess.run([sys.executable, "-m", "mlmon_cli", *map(str, args)], cwd=ROOT, env=env, capture_output=True,
-                          text=True, timeout=300)
+                          text=True, timeout=300, check=False)
 
 
 def _pytest(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-rA", *args], cwd=ROOT,
-                          env=env, capture_output=True, text=True, timeout=600)
+                          env=env, capture_output=True, text=True, timeout=600, check=False)
 
 
 @pytest.mark.slow
@@ -239,10 +239,10 @@ def test_a_new_kind_brings_its_init_discovery_name_checks_and_message_template(t
                                   "  - {kind: demo_queue, name: c, queue_name: jobs.fifo}\n")
     refused = _mlmon(env, "validate", app / "bad.yaml")
     assert (refused.returncode, refused.stderr.splitlines()) == (1, [
-        f"{app / 'bad.yaml'}:4:45: components[0].queue_name: this is an ARN, not a name: give the queue name (the last part "
-        "of its URL or ARN)",
-        f"{app / 'bad.yaml'}:5:45: components[1].queue_name: 'bad name!' is not an SQS queue name: at most 80 letters, "
-        "digits, '-' and '_' ('.fifo' at the end of a FIFO queue's)"])
+        (f"{app / 'bad.yaml'}:4:45: components[0].queue_name: this is an ARN, not a name: give the queue name (the last "
+         "part of its URL or ARN)"),
+        (f"{app / 'bad.yaml'}:5:45: components[1].queue_name: 'bad name!' is not an SQS queue name: at most 80 letters, "
+         "digits, '-' and '_' ('.fifo' at the end of a FIFO queue's)")])
 
     from_stack = subprocess.run([sys.executable, "-c", textwrap.dedent("""
         from mlmon_cli.discover.stack import spec_from_resources
@@ -250,7 +250,7 @@ def test_a_new_kind_brings_its_init_discovery_name_checks_and_message_template(t
         summary = {"LogicalResourceId": "Scores", "ResourceType": "AWS::SQS::Queue",
                    "PhysicalResourceId": "https://sqs.us-east-1.amazonaws.com/123456789012/st-Scores-AB12"}
         print(spec_from_resources("st", [summary], parse_app_template(open("app.yaml").read(), "app.yaml")).text)
-    """)], cwd=app, env=env, capture_output=True, text=True, timeout=120)
+    """)], cwd=app, env=env, capture_output=True, text=True, timeout=120, check=False)
     assert "    queue_name: st-Scores-AB12   # Scores (AWS::SQS::Queue)\n" in from_stack.stdout, from_stack.stderr
 
 
@@ -280,5 +280,5 @@ def test_the_plugin_module_variable_loads_kinds(monkeypatch, tmp_path: Path) -> 
     (package / "__init__.py").write_text("")
     (package / "queue.py").write_text(KIND_MODULE)
     env = {**os.environ, "PYTHONPATH": str(tmp_path), "MLMON_KIND_MODULES": "demo_kinds.queue"}
-    out = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=60, cwd=ROOT)
+    out = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=60, cwd=ROOT, check=False)
     assert out.stdout.split() == ["True", "False"], out.stderr

@@ -126,15 +126,15 @@ class Workflow(Component[WorkflowOptions]):
         # X-Ray tracing; the log group is kept a year (CT.CLOUDWATCH.PR.2) and encrypted with the
         # solution's key (CT.CLOUDWATCH.PR.3).
         logs_id = env.logical_id("StateMachineLogs")
-        logs = LogGroup(logs_id, LogGroupName=f"/aws/vendedlogs/states/{name}", RetentionInDays=LOG_RETENTION_DAYS,
-                        KmsKeyId=GetAtt("AlertsKey", "Arn"))
+        logs = LogGroup(logs_id, LogGroupName=naming.workflow_log_group_name(name), RetentionInDays=LOG_RETENTION_DAYS,
+                        KmsKeyId=GetAtt(naming.ALERTS_KEY_ID, "Arn"))
         machine = StateMachine(
             env.logical_id("StateMachine"),
             StateMachineName=name,
             StateMachineType=o.type,
             RoleArn=GetAtt(role_id, "Arn"),
             Definition=build_definition(o, name, comment),
-            DefinitionSubstitutions={"AlertTopicArn": env.topic},
+            DefinitionSubstitutions={naming.ALERT_TOPIC_SUBSTITUTION: env.topic},
             LoggingConfiguration=LoggingConfiguration(
                 Level="ERROR", IncludeExecutionData=False,
                 Destinations=[LogDestination(CloudWatchLogsLogGroup=CloudWatchLogsLogGroup(LogGroupArn=GetAtt(logs_id, "Arn")))]),

@@ -15,21 +15,35 @@ from troposphere import GetAtt, Output, Ref, Template
 from troposphere.cloudwatch import Alarm, MetricDimension
 from troposphere.events import InputTransformer, Rule, Target
 
+from .. import naming
 from ..components import REGISTRY
-from ..components.base import COMPARISONS, UNITS, AlarmDef, AlarmTarget, BuildEnv, Component
+from ..components.base import (
+    COMPARISONS,
+    UNITS,
+    AlarmDef,
+    AlarmTarget,
+    BuildEnv,
+    Component,
+)
+from ..components.settings import AlarmSettings, resolve_settings
 from ..errors import LimitError, Problem, SpecError
-from ..limits import MAX_OUTPUTS, MAX_RESOURCES, MAX_TEMPLATE_BYTES, STANDARD_STATISTICS, alarm_window_problems
+from ..limits import (
+    ALARM_DESCRIPTION_MAX,
+    DESCRIPTION_MAX,
+    MAX_OUTPUTS,
+    MAX_RESOURCES,
+    MAX_TEMPLATE_BYTES,
+    STANDARD_STATISTICS,
+    alarm_window_problems,
+)
 from ..render import render
 from ..spec.model import SEVERITIES, AlarmOverride, ComponentSpec, Spec
-from .. import naming
-from ..components.settings import AlarmSettings, resolve_settings
 from . import custom as custom_mod
 from . import logs as logs_mod
-from . import metric_math
+from . import metric_math, rollup
 from . import split as split_mod
 from .composites import AlarmRef, add_composite, composite_text
 from .dashboard import MetricGraph, Section, add_dashboards
-from . import rollup
 from .notifications import add_alert_path_alarms, add_notifications, failed_invocations
 from .quiet import add_quiet_windows
 from .template import new_template
@@ -115,8 +129,8 @@ def _reserved_names(t: Template, spec: Spec) -> dict[tuple[str, str], str]:
         if isinstance(resource.properties.get(prop), str):
             names[(space, resource.properties[prop])] = "mlmon's own resources"
     for label in ("", *(s.capitalize() for s in SEVERITIES)):
-        names[("logical ID", f"Solution{label}Composite")] = "the solution composites"
-        names[("alarm", naming.alarm_name(spec.solution, label or "Composite"))] = "the solution composites"
+        names[("logical ID", naming.solution_composite_id(label))] = "the solution composites"
+        names[("alarm", naming.solution_composite_name(spec.solution, label))] = "the solution composites"
     return names
 
 
@@ -132,7 +146,10 @@ def build_template(spec: Spec, split: bool | None = None, nested_ext: str = "yam
                    environment=None, name_suffix=None)
     if spec.cfn is None:
         return _build(spec, split, nested_ext)
-    from .cfn_merge import DictTemplate, finish  # CloudFormation values / merged output (spec `template:`)
+    from .cfn_merge import (  # CloudFormation values / merged output (spec `template:`)
+        DictTemplate,
+        finish,
+    )
 
     result = _build(spec, False if spec.cfn.app is not None else split, nested_ext)
     result.template = DictTemplate(finish(result.template.to_dict(), spec.cfn, result.owners))
@@ -193,17 +210,17 @@ def _add_solution_composites(t: Template, spec: Spec, topics: dict[str, Any], by
         label = severity.capitalize()
         actions = [topics[severity]]
         ref = add_composite(
-            t, f"Solution{label}Composite", naming.alarm_name(spec.solution, label), children,
+            t, naming.solution_composite_id(label), naming.solution_composite_name(spec.solution, label), children,
             partial(composite_text, scope="solution", solution=spec.solution, severity=severity), actions,
             ok_actions=spec.notifications.ok_notifications, suppressor=spec.notifications.deployment_alarm,
         )
-        t.add_output(Output(f"Solution{label}CompositeAlarmName", Description=f"ALARM while any {severity} composite is", Value=Ref(ref.logical_id)))
+        t.add_output(Output(naming.solution_composite_output(label), Description=f"ALARM while any {severity} composite is", Value=Ref(ref.logical_id)))
         tops.append(ref)
     if len(tops) > 1 and spec.notifications.notify_solution:  # the top one is read through its output only
-        top = add_composite(t, "SolutionComposite", naming.alarm_name(spec.solution, "Composite"), tops,
+        top = add_composite(t, naming.SOLUTION_COMPOSITE_ID, naming.solution_composite_name(spec.solution), tops,
                             partial(composite_text, scope="top", solution=spec.solution), [])
-        t.add_output(Output("SolutionCompositeAlarmName", Description="Top composite: ALARM while any component is", Value=Ref(top.logical_id)))
-        t.add_output(Output("SolutionCompositeAlarmArn", Value=GetAtt(top.logical_id, "Arn")))
+        t.add_output(Output(naming.SOLUTION_COMPOSITE_NAME_OUTPUT, Description="Top composite: ALARM while any component is", Value=Ref(top.logical_id)))
+        t.add_output(Output(naming.SOLUTION_COMPOSITE_ARN_OUTPUT, Value=GetAtt(top.logical_id, "Arn")))
 
 
 def _count(result: BuildResult) -> None:
@@ -266,8 +283,8 @@ def _add_component(ctx: _Context, comp: ComponentSpec) -> tuple[dict[str, list[A
 
     def composite(severity: str, refs: list[AlarmRef]) -> AlarmRef:
         label = severity.capitalize()
-        logical = naming.logical_id(comp.name, label, "Composite")
-        name = naming.alarm_name(ctx.spec.solution, comp.name, label)
+        logical = naming.component_composite_id(comp.name, label)
+        name = naming.component_composite_name(ctx.spec.solution, comp.name, label)
         ctx.claim(logical, comp)
         ctx.claim(name, comp, "alarm")
         describe = partial(composite_text, scope="component", solution=ctx.spec.solution, watched=kind.watched(comp.options),
@@ -292,8 +309,8 @@ def _add_extra_alarms(ctx: _Context, comp: ComponentSpec, kind: Component, env: 
             children.setdefault(settings.severity, []).append(ref)
     for (severity, group), refs in groups.items():
         label = severity.capitalize()
-        logical = naming.logical_id(comp.name, label, group, "Composite")
-        name = naming.alarm_name(ctx.spec.solution, comp.name, label, group)
+        logical = naming.component_composite_id(comp.name, label, group)
+        name = naming.component_composite_name(ctx.spec.solution, comp.name, label, group)
         if not rollup.group_composite(ctx.spec, refs, ctx.alarms, name):
             continue  # rollup.group_composite routed them: each notifies itself
         ctx.claim(logical, comp)
@@ -310,8 +327,8 @@ def _notifies(ctx: _Context, settings: AlarmSettings) -> bool:
 
 def _add_metric_alarm(ctx: _Context, comp: ComponentSpec, kind: Component, alarm: AlarmDef, settings: AlarmSettings,
                       target: AlarmTarget, dimensions: dict[str, Any] | None = None, rule_name: str = "") -> AlarmRef:
-    logical = naming.logical_id(comp.name, target.label, alarm.suffix, "Alarm")
-    name = naming.alarm_name(ctx.spec.solution, comp.name, target.label, alarm.suffix)
+    logical = naming.alarm_id(comp.name, target.label, alarm.suffix)
+    name = naming.component_alarm_name(ctx.spec.solution, comp.name, target.label, alarm.suffix)
     ctx.claim(logical, comp)
     ctx.claim(name, comp, "alarm")
     dims = dimensions if dimensions is not None else {**target.dimensions, **alarm.extra_dimensions}
@@ -359,7 +376,7 @@ def _add_event_alarm(ctx: _Context, comp: ComponentSpec, kind: Component, alarm:
     event joins the composites), and one on its FailedInvocations (so a broken delivery is seen)."""
     assert alarm.event is not None
     event = alarm.event
-    logical = naming.logical_id(comp.name, alarm.suffix, "Rule")
+    logical = naming.event_rule_id(comp.name, alarm.suffix)
     name = naming.rule_name(ctx.spec.solution, comp.name, alarm.suffix)
     ctx.claim(logical, comp)
     ctx.claim(name, comp, "rule")
@@ -419,11 +436,11 @@ def _alarm_text(ctx: _Context, comp: ComponentSpec, kind: Component, alarm: Alar
         source=alarm.source,
         caveat=alarm.caveat,
         notifies=notifies,
-        composite=composite or naming.alarm_name(ctx.spec.solution, comp.name, s.severity.capitalize()),
+        composite=composite or naming.component_composite_name(ctx.spec.solution, comp.name, s.severity.capitalize()),
         severity=s.severity,
         runbook=s.runbook_url or comp.runbook_url or "",
     )
-    return text if len(text) <= 1024 else text[:1021] + "..."
+    return text if len(text) <= ALARM_DESCRIPTION_MAX else text[:ALARM_DESCRIPTION_MAX - 3] + "..."
 
 
 def _description(spec: Spec, r: BuildResult) -> str:
@@ -433,7 +450,7 @@ def _description(spec: Spec, r: BuildResult) -> str:
         text += spec.description.strip() + " "
     if spec.notifications.emails:
         text += "Every email address must confirm its SNS subscription or it receives nothing."
-    return text.strip()[:1024]
+    return text.strip()[:DESCRIPTION_MAX]
 
 
 def _check_limits(t: Template, what: str) -> None:

@@ -8,15 +8,16 @@ create every child before the composite that names it.
 from __future__ import annotations
 
 import itertools
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 from troposphere import Sub, Template
 from troposphere.cloudwatch import CompositeAlarm
 
 from .. import limits
+from ..naming import composite_part_id, composite_part_name
 from ..render import render
-from ..naming import composite_part_name
 
 _TEXT_DEFAULTS = {"solution": "", "watched": "", "part": 0, "parent": "", "severity": "critical", "runbook": ""}
 
@@ -27,6 +28,7 @@ def composite_text(**values: Any) -> str:
 
 from ..limits import MAX_COMPOSITE_CHILDREN as MAX_CHILDREN
 from ..limits import MAX_COMPOSITE_RULE_CHARS as MAX_RULE_CHARS
+
 # Longest ARN prefix a child can have: arn:aws-us-gov:cloudwatch:<longest region>:<account>:alarm:
 ARN_PREFIX_CHARS = len("arn:aws-iso-b:cloudwatch:ap-southeast-7:123456789012:alarm:") + 6
 _ENTRY_OVERHEAD = len('ALARM("") OR ')
@@ -91,7 +93,7 @@ def add_composite(
         parts = []
         for group in groups:
             number = next(numbers)
-            part = AlarmRef(f"{logical_id}Part{number}", composite_part_name(name, number))
+            part = AlarmRef(composite_part_id(logical_id, number), composite_part_name(name, number))
             text = describe(scope="group", part=number, parent=name, count=len(group), notifies=False)
             _composite(t, part, group, text, [])
             parts.append(part)
@@ -106,7 +108,7 @@ def _composite(t: Template, ref: AlarmRef, children: list[AlarmRef], description
                suppressor: str | None = None) -> None:
     props: dict[str, Any] = {
         "AlarmName": ref.name,
-        "AlarmDescription": description[:1024],
+        "AlarmDescription": description[:limits.ALARM_DESCRIPTION_MAX],
         "AlarmRule": any_alarm_rule(children),
         "ActionsEnabled": True,
     }

@@ -17,11 +17,12 @@ from troposphere import AWSHelperFn, Sub, Template
 from troposphere.cloudwatch import Dashboard
 
 from .. import naming
+from ..limits import MAX_DASHBOARD_COMPONENTS as MAX_COMPONENTS
 from .composites import AlarmRef
 
-from ..limits import MAX_DASHBOARD_COMPONENTS as MAX_COMPONENTS
 METRICS_PER_COMPONENT = 4
 from ..limits import MAX_ALARMS_PER_WIDGET
+
 WIDTH = 24
 
 
@@ -70,7 +71,7 @@ def add_dashboards(t: Template, solution: str, sections: list[Section], label: s
         if len(chunks) > 1:
             suffix.append(str(index))
         name = naming.dashboard_name(solution, *suffix)
-        logical = naming.logical_id("Dashboard", *suffix)
+        logical = naming.dashboard_id(*suffix)
         t.add_resource(Dashboard(logical, DashboardName=name, DashboardBody=Sub(body(chunk))))
 
 
