@@ -18,15 +18,10 @@ import click
 
 from . import __version__, naming
 from .aws.cli_options import aws_target_options, echo_err
-from .errors import (
-    AwsError,
-    InputFileError,
-    LimitError,
-    MlmonError,
-    SpecError,
-    escape_text,
-)
-from .limits import INLINE_TEMPLATE_BYTES, MAX_TEMPLATE_BYTES
+from .errors import AwsError, InputFileError, LimitError, MlmonError, Problem, SpecError, escape_text
+from .limits import INLINE_TEMPLATE_BYTES
+
+INLINE_NOTE = f"mlmon: the template is over {INLINE_TEMPLATE_BYTES} bytes: deploy with --s3-bucket BUCKET"
 
 EXIT_OK = 0
 EXIT_INPUT = 1
@@ -35,6 +30,7 @@ EXIT_LINT = 3
 EXIT_LIMIT = 4
 EXIT_AWS = 5
 EXIT_SILENT = 6
+EXIT_FINDINGS = 7
 EXIT_INTERNAL = 70
 
 EPILOG = """\b
@@ -45,9 +41,12 @@ Exit codes:
   2   command-line usage error
   3   lint found error-level findings
   4   the template would pass a CloudFormation limit (500 resources, 1 MB)
-  5   deploy, delete or fire failed against AWS (failed resources and reasons listed)
+  5   deploy, delete or fire failed against AWS (failed resources and reasons listed),
+      or an AWS call of diff/coverage was refused
   6   fire --strict: an alarm reaches nobody (no SNS action above it, or no
       confirmed subscription on its topic)
+  7   diff: deployed monitoring differs from the spec or is dead;
+      coverage: a resource no alarm or rule watches
   70  internal error (a bug: re-run with --debug and report the traceback)
 """
 
@@ -110,7 +109,6 @@ def generate_command(spec: Path, output: Path | None, fmt: str | None, split: bo
     stacks/*.yaml; deploy it with `aws cloudformation package` first.
     """
     from .core.pipeline import generate, load_path
-    from .serialize import dump_all
 
     gc.disable()  # builds allocate many small objects and free none; collection passes only cost time
     parsed = load_path(spec, env=env)
@@ -122,11 +120,8 @@ def generate_command(spec: Path, output: Path | None, fmt: str | None, split: bo
         result = generate(parsed, split=split, nested_ext=fmt)
     except LimitError as exc:
         raise LimitError(f"{exc}; write a split output into a directory with -o DIRECTORY") from None
-    files = dump_all({f"template.{fmt}": result.template, **{f"stacks/{stem}.{fmt}": t for stem, t in result.nested.items()}}, fmt)
+    files = result.files  # written and measured by the pipeline
     sizes = {name: len(text.encode("utf-8")) for name, text in files.items()}
-    for name, size in sizes.items():
-        if size > MAX_TEMPLATE_BYTES:
-            raise LimitError(f"{name} would be {size} bytes; CloudFormation allows {MAX_TEMPLATE_BYTES} bytes")
     if to_directory:
         assert output is not None
         _write_directory(output, files)
@@ -149,7 +144,7 @@ def generate_command(spec: Path, output: Path | None, fmt: str | None, split: bo
                    f"{output}/template.{fmt} --s3-bucket BUCKET --output-template-file packaged.yaml' and deploy packaged.yaml",
                    err=True)
     elif sizes[f"template.{fmt}"] > INLINE_TEMPLATE_BYTES:
-        click.echo(f"mlmon: the template is over {INLINE_TEMPLATE_BYTES} bytes: deploy with --s3-bucket BUCKET", err=True)
+        click.echo(INLINE_NOTE, err=True)
     if parsed.notifications.emails:
         click.echo("mlmon: after deploying, each address must confirm its subscription email: "
                    + ", ".join(parsed.notifications.emails), err=True)
@@ -184,15 +179,17 @@ def validate_command(specs: tuple[Path, ...], env: str | None) -> None:
     from .core.pipeline import spec_environments, validate
     from .spec.nodes import read_text
 
-    problems = []
+    problems: list[Problem] = []
     for path in specs:
         try:
             text = read_text(path, str(path))
             envs = [env] if env is not None else [None, *spec_environments(text, str(path))]
             for name in envs:
-                parsed = validate(text, str(path), name)
+                parsed, result = validate(text, str(path), name)
                 label = f" [env {name}]" if name else ""
                 click.echo(escape_text(f"{path}{label}: ok ({len(parsed.components)} components)"), err=True)
+                if result.needs_bucket:
+                    click.echo(escape_text(f"{path}{label}: {INLINE_NOTE.removeprefix('mlmon: ')}"), err=True)
         except SpecError as exc:
             problems.extend(p for p in exc.problems if p not in problems)
     if problems:
@@ -243,11 +240,10 @@ def lint_command(files: tuple[Path, ...], env: str | None, fmt: str, ignore_chec
             asl_files += 1
             continue
         from .core.pipeline import generate, load
-        from .serialize import dump
 
         result = generate(load(text, str(path), env))
-        jobs.append((f"{path}(generated)", dump(result.template.to_dict(), "yaml")))
-        jobs.extend((f"{path}(generated stacks/{stem})", dump(t.to_dict(), "yaml")) for stem, t in result.nested.items())
+        jobs.append((f"{path}(generated)", result.files["template.yaml"]))
+        jobs.extend((f"{path}(generated stacks/{stem})", result.files[f"stacks/{stem}.yaml"]) for stem in result.nested)
     findings = lint_files(jobs, ignore_checks) + sorted(asl_findings)
     if fmt == "text":
         for finding in findings:
@@ -330,13 +326,16 @@ def harden_command(definition: Path, output: Path | None, topic_arn: str) -> Non
                    "(encrypted, public access blocked) on first use.")
 @click.option("--no-execute", is_flag=True,
               help="Review only: create the change set and print its property-level diff; the stack stays unchanged.")
+@click.option("--revert-drift", is_flag=True,
+              help="Drift-aware change set (DeploymentMode=REVERT_DRIFT): properties changed outside CloudFormation go back to "
+                   "the template; with --no-execute, print the drift per property.")
 @click.option("--s3-prefix", default="mlmon", show_default=True, help="Key prefix of uploaded templates.")
 @click.option("--parameter", "parameters", multiple=True, metavar="KEY=VALUE", help="Stack parameter (repeatable).")
 @click.option("--tag", "tags", multiple=True, metavar="KEY=VALUE", help="Stack tag, propagated to resources (repeatable).")
 @env_option
 @aws_target_options
 @_boundary
-def deploy_command(spec: Path, stack_name: str, s3_bucket: str | None, resolve_s3: bool, no_execute: bool, s3_prefix: str,
+def deploy_command(spec: Path, stack_name: str, s3_bucket: str | None, resolve_s3: bool, no_execute: bool, revert_drift: bool, s3_prefix: str,
                    parameters: tuple[str, ...], tags: tuple[str, ...], env: str | None, region: str | None, profile: str | None,
                    endpoint_url: str | None) -> None:
     """Generate SPEC's template and create or update stack --stack-name through a change set.
@@ -352,7 +351,7 @@ def deploy_command(spec: Path, stack_name: str, s3_bucket: str | None, resolve_s
     from .aws.session import Target
 
     request = DeployRequest(stack_name, Target(region, profile, endpoint_url), parameters, tags, s3_bucket, s3_prefix,
-                            execute=not no_execute, resolve_s3=resolve_s3)
+                            execute=not no_execute, resolve_s3=resolve_s3, revert_drift=revert_drift)
     result = deploy_spec(spec, request, echo_err, env=env)
     if no_execute:
         click.echo(f"ChangeSetId={result.change_set_id}" if result.change_set_id else "ChangeSetId=")
@@ -414,6 +413,57 @@ def fire_command(stack_name: str, patterns: tuple[str, ...], wait: float, strict
         sys.exit(EXIT_SILENT)
 
 
+@main.command("diff", epilog=EPILOG)
+@click.argument("spec", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--stack-name", required=True, help="The stack deployed from SPEC (nested stacks are followed).")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@env_option
+@aws_target_options
+@_boundary
+def diff_command(spec: Path, stack_name: str, fmt: str, env: str | None, region: str | None, profile: str | None,
+                 endpoint_url: str | None) -> None:
+    """Compare the deployed monitoring with what SPEC generates now, and find dead monitoring.
+
+    One line per finding on stdout (`KIND: TYPE NAME: detail`): missing, unexpected, changed
+    (spec -> deployed), actions-disabled, rule-disabled, subscription-pending/-gone,
+    dimension-mismatch, resource-gone, evaluation-error, insufficient-data, failed-invocations.
+    Exit 0 when deployed equals generated and nothing is dead, 7 when anything is found.
+    """
+    from .aws.live import DiffRequest, diff_spec, summary_lines, text_lines, to_json
+    from .aws.session import Target
+
+    result = diff_spec(spec, DiffRequest(stack_name, Target(region, profile, endpoint_url)), env=env)
+    click.echo(to_json(result) if fmt == "json" else "\n".join(text_lines(result)), nl=fmt == "text" and bool(result.findings))
+    for line in summary_lines(result):
+        echo_err(line)
+    if result.findings:
+        sys.exit(EXIT_FINDINGS)
+
+
+@main.command("coverage", epilog=EPILOG)
+@click.option("--stack-name", default=None, help="Only this stack's resources (nested stacks included).")
+@click.option("--kind", "kinds", multiple=True, metavar="KIND", help="Only these component kinds (repeatable); default: every kind listed.")
+@click.option("--format", "fmt", type=click.Choice(["text", "json", "markdown"]), default="text", show_default=True)
+@aws_target_options
+@_boundary
+def coverage_command(stack_name: str | None, kinds: tuple[str, ...], fmt: str, region: str | None, profile: str | None,
+                     endpoint_url: str | None) -> None:
+    """List the resources in the account and Region that no alarm or EventBridge rule watches.
+
+    Grouped by kind, each with how to start monitoring it (`mlmon init --from-stack` for a
+    resource of a stack, a spec snippet otherwise). Exit 0 when every resource is watched, 7 otherwise.
+    """
+    from .aws.coverage import CoverageRequest, coverage, to_json, to_markdown, to_text
+    from .aws.session import Target
+
+    result = coverage(CoverageRequest(Target(region, profile, endpoint_url), stack_name, kinds))
+    click.echo({"json": to_json, "markdown": to_markdown, "text": to_text}[fmt](result), nl=False)
+    for line in result.summary():
+        echo_err(line)
+    if result.unwatched:
+        sys.exit(EXIT_FINDINGS)
+
+
 @main.command("plan", epilog=EPILOG)
 @click.argument("spec", type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--format", "fmt", type=click.Choice(["markdown", "json"]), default="markdown", show_default=True)
@@ -429,6 +479,8 @@ def plan_command(spec: Path, fmt: str, split: bool | None, env: str | None) -> N
     from .plan import build_plan, to_json, to_markdown
 
     result = generate(load_path(spec, env=env), split=split)
+    if result.needs_bucket:
+        echo_err(INLINE_NOTE)
     plan = build_plan(result)
     click.echo(to_json(plan) if fmt == "json" else to_markdown(plan, f"{spec}" + (f" [env {env}]" if env else "")), nl=False)
     if plan.silent:
@@ -438,7 +490,7 @@ def plan_command(spec: Path, fmt: str, split: bool | None, env: str | None) -> N
 @main.command("rules")
 @click.option("--path", "show_path", is_flag=True,
               help="Print the directory of mlmon's cfn-lint rules: cfn-lint --append-rules \"$(mlmon rules --path)\" T.yaml")
-@click.option("--markdown", is_flag=True, help="Print the README's rule table.")
+@click.option("--markdown", is_flag=True, help="Print the rule table of docs/rules.md.")
 @_boundary
 def rules_command(show_path: bool, markdown: bool) -> None:
     """List mlmon's lint rules: ID, severity, what each finds.
@@ -519,7 +571,7 @@ def _solution_from(stem: str) -> str:
 
 
 @main.command("kinds")
-@click.option("--markdown", is_flag=True, help="Print the README's alarm tables.")
+@click.option("--markdown", is_flag=True, help="Print the alarm tables of docs/kinds.md.")
 @_boundary
 def kinds_command(markdown: bool) -> None:
     """List component kinds, their options and alarms with defaults."""

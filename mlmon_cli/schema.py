@@ -20,6 +20,7 @@ import typing
 from typing import Any
 
 from .components import REGISTRY, load_all
+from .components.base import Component
 from .limits import MAX_FILTER_PATTERN, STATISTIC
 from .spec.convert import COMPONENT_NAME, SOLUTION_NAME
 from .spec.fields import SEVERITIES
@@ -53,7 +54,7 @@ def type_schema(hint: Any) -> dict[str, Any]:
         if "type" in schema and isinstance(schema["type"], str):
             return {**schema, "type": [schema["type"], "null"]}
         return {"anyOf": [schema, {"type": "null"}]}
-    if dataclasses.is_dataclass(hint):
+    if isinstance(hint, type) and dataclasses.is_dataclass(hint):
         return dataclass_schema(hint)
     if origin is tuple:
         return {"type": "array", "items": type_schema(typing.get_args(hint)[0])}
@@ -99,6 +100,7 @@ def _monitor_schema(kind: str) -> dict[str, Any]:
     from .components import _model_monitor as monitor
 
     entries = "features" if kind == "data" else "metrics"
+    entry: dict[str, Any]
     if kind == "data":
         feature = dataclass_schema(monitor._Feature)
         feature["required"] = ["threshold"]
@@ -168,10 +170,10 @@ def _common_component_keys() -> dict[str, Any]:
     return keys
 
 
-def _alarms_schema(kind: type) -> dict[str, Any]:
+def _alarms_schema(kind: type[Component]) -> dict[str, Any]:
     properties = {}
     for alarm in kind.alarms:
-        description = f"{alarm.why}. `false` disables it" + ("" if alarm.enabled else " (off by default: `enabled: true` turns it on)")
+        description = f"{alarm.docs.why}. `false` disables it" + ("" if alarm.policy.enabled else " (off by default: `enabled: true` turns it on)")
         properties[alarm.key] = {"description": description, "anyOf": [{"type": "boolean"}, {"$ref": "#/definitions/alarm"}]}
     return {"type": "object", "additionalProperties": False, "properties": properties,
             "description": "Alarm key -> overrides, or `false` to disable the alarm."}
@@ -188,7 +190,7 @@ CFN_VALUE = {
 def _or_cfn_value(schema: dict[str, Any]) -> dict[str, Any]:
     """A free-text option also takes a CloudFormation value (spec/cfn_values.py converts it)."""
     kind = schema.get("type")
-    if "enum" in schema or not (kind == "string" or isinstance(kind, list) and "string" in kind):
+    if "enum" in schema or not (kind == "string" or (isinstance(kind, list) and "string" in kind)):
         return schema
     inner = {k: v for k, v in schema.items() if k != "description"}
     out: dict[str, Any] = {"anyOf": [inner, {"$ref": "#/definitions/cfn_value"}]}

@@ -55,7 +55,7 @@ def test_every_endpoint_alarm_is_on_a_metric_aws_publishes_for_the_type(tmp_path
         assert props["Namespace"] == fact.namespace, name
         assert tuple(d["Name"] for d in props["Dimensions"]) == fact.dimensions, name
         seen.add(metric)
-    expected = {a.metric for a in SageMakerEndpoint.alarms if not a.is_event and a.metric in allowed}
+    expected = {a.metric.name for a in SageMakerEndpoint.alarms if not a.is_event and a.metric.name in allowed}
     assert seen == expected
 
 

@@ -29,8 +29,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from mlmon_cli.components import component
-from mlmon_cli.components.base import (AlarmDef, AlarmTarget, Binding, Component, EventDef, NameOption, TemplateResource,
-                                       event_alarm)
+from mlmon_cli.components.base import (AlarmDef, AlarmDocs, AlarmPolicy, AlarmTarget, Binding, Component, EventDef, Metric,
+                                       NameOption, TemplateResource, event_alarm)
 from mlmon_cli.spec.kind_facts import ref_target
 from mlmon_cli.spec.model import doc
 
@@ -70,14 +70,14 @@ class DemoQueue(Component[QueueOptions]):
         "(QueueDoesNotExist: it was deleted; ApproximateNumberOfMessages 0: purged) and ask the caller why.")}
     example = "- kind: demo_queue\\n  name: inference-requests\\n  queue_name: inference-requests\\n  retention_seconds: 86400\\n"
     alarms = (
-        AlarmDef(key="oldest_message", suffix="OldestMessageAge", metric="ApproximateAgeOfOldestMessage",
-                 namespace="AWS/SQS", statistic="Maximum", comparison=">", threshold=None, unit="s",
-                 why="the oldest message has waited half the retention period; SQS deletes it when the period ends",
-                 first_step="check the consumer's errors, throttles and concurrency"),
-        AlarmDef(key="backlog", suffix="Backlog", metric="ApproximateNumberOfMessagesVisible", namespace="AWS/SQS",
-                 statistic="Maximum", comparison=">", threshold=1000, unit="count", evaluation_periods=3,
-                 datapoints_to_alarm=3, severity="warning", why="more than 1,000 messages wait for 15 minutes",
-                 first_step="compare the send rate with the consumer's throughput"),
+        AlarmDef("oldest_message", "OldestMessageAge", Metric("AWS/SQS", "ApproximateAgeOfOldestMessage", "Maximum", unit="s"),
+                 AlarmPolicy(">", None),
+                 AlarmDocs(why="the oldest message has waited half the retention period; SQS deletes it when the period ends",
+                           first_step="check the consumer's errors, throttles and concurrency")),
+        AlarmDef("backlog", "Backlog", Metric("AWS/SQS", "ApproximateNumberOfMessagesVisible", "Maximum"),
+                 AlarmPolicy(">", 1000, evaluation_periods=3, datapoints_to_alarm=3, severity="warning"),
+                 AlarmDocs(why="more than 1,000 messages wait for 15 minutes",
+                           first_step="compare the send rate with the consumer's throughput")),
         event_alarm("queue_gone", "QueueDeletedOrPurged", QUEUE_GONE, why="someone deleted or purged the queue",
                     first_step="read the CloudTrail event: who called DeleteQueue or PurgeQueue"),
     )
@@ -89,7 +89,7 @@ class DemoQueue(Component[QueueOptions]):
         return [AlarmTarget({"QueueName": o.queue_name})]
 
     def default_threshold(self, o: QueueOptions, alarm: AlarmDef) -> float | None:
-        return o.retention_seconds / 2 if alarm.key == "oldest_message" else alarm.threshold
+        return o.retention_seconds / 2 if alarm.key == "oldest_message" else alarm.policy.threshold
 
     def event_detail(self, o: QueueOptions, alarm: AlarmDef) -> dict[str, Any]:
         return {"eventName": list(QUEUE_GONE.failure_statuses), "requestParameters": {"queueUrl": [{"suffix": f"/{o.queue_name}"}]}}

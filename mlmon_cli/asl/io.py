@@ -21,9 +21,7 @@ import yaml
 
 from ..limits import MAX_ASL_BYTES as MAX_BYTES
 from ..limits import MAX_ASL_NESTING_DEPTH as MAX_DEPTH
-from ..limits import (
-    MAX_EXPANDED_NODES as MAX_EXPANDED,  # values after alias expansion: an alias bomb stops here
-)
+from ..limits import MAX_EXPANDED_NODES as MAX_EXPANDED  # values after alias expansion: an alias bomb stops here
 from ..limits import MAX_INT_DIGITS
 
 __all__ = ["AslLoadError", "dump_asl", "load_asl"]
@@ -120,8 +118,8 @@ def _load_json(text: str) -> object:
         raise AslLoadError(what, line, col) from None
     except _DuplicateKey as dup:
         hits = [m.start() for m in re.finditer(re.escape(json.dumps(dup.key)) + r"\s*:", text)]
-        line, col = _line_col(text, hits[1]) if len(hits) > 1 else (None, None)
-        raise AslLoadError(f"duplicate key {dup.key!r}", line, col) from None
+        where = _line_col(text, hits[1]) if len(hits) > 1 else (None, None)
+        raise AslLoadError(f"duplicate key {dup.key!r}", *where) from None
 
 
 def _expanded_size(node: yaml.Node, memo: dict[int, int], active: set[int]) -> int:

@@ -84,8 +84,10 @@ class SageMakerJob(Component[SageMakerJobOptions]):
     Options = SageMakerJobOptions
     docs_url = EVENTS_DOCS
     dimension_names = ()
-    names: ClassVar[Mapping[str, NameOption]] = {"job_name_prefix": NameOption(r"[A-Za-z0-9][A-Za-z0-9-]{0,62}", "a SageMaker job name prefix: at most 63 letters, "
-                                           "digits and '-', starting with a letter or digit", "the job name prefix")}
+    names: ClassVar[Mapping[str, NameOption]] = {
+        "job_name_prefix": NameOption(r"[A-Za-z0-9][A-Za-z0-9-]{0,62}", "a SageMaker job name prefix: at most 63 letters, digits "
+                                      "and '-', starting with a letter or digit", "the job name prefix"),
+    }
     job: ClassVar[JobType]
 
     def watched(self, o: SageMakerJobOptions) -> str:

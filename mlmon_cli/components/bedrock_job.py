@@ -83,8 +83,10 @@ class BedrockJob(Component[BedrockJobOptions]):
     title = "Amazon Bedrock model customization and batch inference jobs"
     docs_url = EVENTS_DOCS
     dimension_names = ()
-    names: ClassVar[Mapping[str, NameOption]] = {"job_name_prefix": NameOption(r"[A-Za-z0-9][A-Za-z0-9-]{0,62}", "a Bedrock job name prefix: at most 63 letters, "
-                                           "digits and '-', starting with a letter or digit", "the job name prefix")}
+    names: ClassVar[Mapping[str, NameOption]] = {
+        "job_name_prefix": NameOption(r"[A-Za-z0-9][A-Za-z0-9-]{0,62}", "a Bedrock job name prefix: at most 63 letters, digits "
+                                      "and '-', starting with a letter or digit", "the job name prefix"),
+    }
     # no bindings: jobs are API-started, not CloudFormation resources
     alarms = (
         event_alarm("customization_job_failed", "CustomizationJobFailed", JOBS["model_customization"].event,

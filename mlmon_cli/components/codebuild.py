@@ -17,10 +17,13 @@ from ..spec.model import doc
 from . import component
 from .base import (
     AlarmDef,
+    AlarmDocs,
+    AlarmPolicy,
     AlarmTarget,
     Binding,
     Component,
     EventDef,
+    Metric,
     NameOption,
     event_alarm,
 )
@@ -55,9 +58,13 @@ class CodeBuild(Component[CodeBuildOptions]):
     title = "AWS CodeBuild project"
     docs_url = "https://docs.aws.amazon.com/codebuild/latest/userguide/monitoring-metrics.html"
     dimension_names = ("ProjectName",)
-    names: ClassVar[Mapping[str, NameOption]] = {"project_name": NameOption(r"[A-Za-z0-9][A-Za-z0-9_-]{1,254}", "a CodeBuild project name: 2 to 255 letters, digits, "
-                                        "'-' and '_', starting with a letter or digit", "the project name (the part after ':project/')")}
-    bindings: ClassVar[Mapping[str, Binding]] = {"AWS::CodeBuild::Project": Binding({"project_name": "${%s}"}, physical="project_name")}  # Ref: the name
+    names: ClassVar[Mapping[str, NameOption]] = {
+        "project_name": NameOption(r"[A-Za-z0-9][A-Za-z0-9_-]{1,254}", "a CodeBuild project name: 2 to 255 letters, digits, '-' and "
+                                   "'_', starting with a letter or digit", "the project name (the part after ':project/')"),
+    }
+    bindings: ClassVar[Mapping[str, Binding]] = {  # Ref returns the project name
+        "AWS::CodeBuild::Project": Binding({"project_name": "${%s}"}, physical="project_name"),
+    }
     alarms = (
         event_alarm(
             "build_failed", "BuildFailed", BUILD_STATE_CHANGE,
@@ -68,10 +75,12 @@ class CodeBuild(Component[CodeBuildOptions]):
             "FAILED and STOPPED only, the API also has TIMED_OUT and FAULT; FailedBuilds counts timeouts either way.",
         ),
         AlarmDef(
-            key="failed_builds", suffix="FailedBuilds", metric="FailedBuilds", namespace=NAMESPACE,
-            statistic="Sum", comparison=">=", threshold=1, unit="count", period=300,
-            why="builds failed because of a client error or a timeout (AWS/CodeBuild FailedBuilds)",
-            first_step="open the project's build history and read the failed build's phase details and log",
+            "failed_builds", "FailedBuilds",
+            Metric(NAMESPACE, "FailedBuilds", "Sum"),
+            AlarmPolicy(">=", 1, period=300),
+            AlarmDocs(
+                why="builds failed because of a client error or a timeout (AWS/CodeBuild FailedBuilds)",
+                first_step="open the project's build history and read the failed build's phase details and log"),
         ),
     )
 

@@ -14,17 +14,7 @@ from typing import Any, ClassVar
 
 from ..spec.model import doc
 from . import _staleness, component
-from .base import (
-    AlarmDef,
-    AlarmTarget,
-    Binding,
-    BuildEnv,
-    Component,
-    EventDef,
-    ExtraAlarm,
-    NameOption,
-    event_alarm,
-)
+from .base import AlarmDef, AlarmDocs, AlarmPolicy, AlarmTarget, Binding, BuildEnv, Component, EventDef, ExtraAlarm, Metric, NameOption, event_alarm
 
 PIPELINE_STATE_CHANGE = EventDef(
     source="aws.codepipeline",
@@ -55,7 +45,9 @@ class CodePipeline(Component[CodePipelineOptions]):
     dimension_names = ("PipelineName",)
     names: ClassVar[Mapping[str, NameOption]] = {"pipeline_name": NameOption(r"[A-Za-z0-9.@_-]{1,100}",
                                          "a pipeline name: at most 100 letters, digits, '.', '@', '-' and '_'", "the pipeline name")}
-    bindings: ClassVar[Mapping[str, Binding]] = {"AWS::CodePipeline::Pipeline": Binding({"pipeline_name": "${%s}"}, physical="pipeline_name")}  # Ref: the name
+    bindings: ClassVar[Mapping[str, Binding]] = {  # Ref returns the pipeline name
+        "AWS::CodePipeline::Pipeline": Binding({"pipeline_name": "${%s}"}, physical="pipeline_name"),
+    }
     alarms = (
         event_alarm(
             "pipeline_failed", "PipelineFailed", PIPELINE_STATE_CHANGE,
@@ -64,12 +56,14 @@ class CodePipeline(Component[CodePipelineOptions]):
             first_step="open the execution in the CodePipeline console and read the failed action's details",
         ),
         AlarmDef(
-            key="failed_executions", suffix="FailedExecutions", metric="FailedPipelineExecutions",
-            namespace="AWS/CodePipeline", statistic="Sum", comparison=">=", threshold=1, unit="count", period=300,
-            why="pipeline executions failed (a retried failed action counts again)",
-            first_step="open the pipeline's execution history and read the failed action's details",
-            caveat="Emitted for V2 pipelines only. [unverified] dimension name PipelineName: confirm with "
-            "'aws cloudwatch list-metrics --namespace AWS/CodePipeline'.",
+            "failed_executions", "FailedExecutions",
+            Metric("AWS/CodePipeline", "FailedPipelineExecutions", "Sum"),
+            AlarmPolicy(">=", 1, period=300),
+            AlarmDocs(
+                why="pipeline executions failed (a retried failed action counts again)",
+                first_step="open the pipeline's execution history and read the failed action's details",
+                caveat="Emitted for V2 pipelines only. [unverified] dimension name PipelineName: confirm with "
+                    "'aws cloudwatch list-metrics --namespace AWS/CodePipeline'."),
         ),
     )
 

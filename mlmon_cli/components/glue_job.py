@@ -19,12 +19,15 @@ from ..spec.model import doc
 from . import _staleness, component
 from .base import (
     AlarmDef,
+    AlarmDocs,
+    AlarmPolicy,
     AlarmTarget,
     Binding,
     BuildEnv,
     Component,
     EventDef,
     ExtraAlarm,
+    Metric,
     NameOption,
     TemplateResource,
     event_alarm,
@@ -62,8 +65,9 @@ class GlueJob(Component[GlueJobOptions]):
     title = "AWS Glue job"
     docs_url = "https://docs.aws.amazon.com/glue/latest/dg/monitoring-awsglue-with-cloudwatch-metrics.html"
     dimension_names = ("JobName", "JobRunId=ALL")
-    names: ClassVar[Mapping[str, NameOption]] = {"job_name": NameOption(r"[^\x00-\x1f\x7f]{1,255}", "a Glue job name: at most 255 characters, no control characters",
-                                    "the job name")}
+    names: ClassVar[Mapping[str, NameOption]] = {
+        "job_name": NameOption(r"[^\x00-\x1f\x7f]{1,255}", "a Glue job name: at most 255 characters, no control characters", "the job name"),
+    }
     bindings: ClassVar[Mapping[str, Binding]] = {"AWS::Glue::Job": Binding({"job_name": "${%s}"}, physical="job_name")}  # Ref returns the job name
     log_group_shared = True
     alarms = (
@@ -74,21 +78,22 @@ class GlueJob(Component[GlueJobOptions]):
             first_step="open the job run in the Glue console and read its error message and driver log",
         ),
         AlarmDef(
-            key="failed_tasks", suffix="FailedTasks", metric="glue.driver.aggregate.numFailedTasks", namespace=NAMESPACE,
-            statistic="Sum", comparison=">=", threshold=1, unit="count", period=300,
-            extra_dimensions={"Type": "count"},
-            why="Spark tasks failed (data skew, bad records, lost executors); the run may still succeed on retries",
-            first_step="open the Spark UI or driver log of the latest run and find the failing stage",
-            caveat=NEEDS_METRICS,
+            "failed_tasks", "FailedTasks",
+            Metric(NAMESPACE, "glue.driver.aggregate.numFailedTasks", "Sum", fixed=(("Type", "count"),)),
+            AlarmPolicy(">=", 1, period=300),
+            AlarmDocs(
+                why="Spark tasks failed (data skew, bad records, lost executors); the run may still succeed on retries",
+                first_step="open the Spark UI or driver log of the latest run and find the failing stage",
+                caveat=NEEDS_METRICS),
         ),
         AlarmDef(
-            key="heap_usage", suffix="HeapUsage", metric="glue.ALL.jvm.heap.usage", namespace=NAMESPACE,
-            statistic="Maximum", comparison=">", threshold=0.9, unit="ratio", period=300,
-            extra_dimensions={"Type": "gauge"},
-            why="JVM heap above 90 % on the driver or executors: an early warning of out-of-memory failures",
-            first_step="check for large collects or skewed partitions; consider more or larger workers",
-            caveat=NEEDS_METRICS,
-            severity="warning",
+            "heap_usage", "HeapUsage",
+            Metric(NAMESPACE, "glue.ALL.jvm.heap.usage", "Maximum", "ratio", fixed=(("Type", "gauge"),)),
+            AlarmPolicy(">", 0.9, period=300, severity="warning"),
+            AlarmDocs(
+                why="JVM heap above 90 % on the driver or executors: an early warning of out-of-memory failures",
+                first_step="check for large collects or skewed partitions; consider more or larger workers",
+                caveat=NEEDS_METRICS),
         ),
     )
 

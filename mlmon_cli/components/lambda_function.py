@@ -18,9 +18,12 @@ from . import component
 from .base import (
     AWS_RECOMMENDED,
     AlarmDef,
+    AlarmDocs,
+    AlarmPolicy,
     AlarmTarget,
     Binding,
     Component,
+    Metric,
     NameOption,
     TemplateResource,
 )
@@ -48,8 +51,10 @@ class LambdaFunction(Component[LambdaOptions]):
     title = "AWS Lambda function"
     docs_url = "https://docs.aws.amazon.com/lambda/latest/dg/monitoring-metrics.html"
     dimension_names = ("FunctionName",)
-    names: ClassVar[Mapping[str, NameOption]] = {"function_name": NameOption(r"[A-Za-z0-9_-]{1,64}", "a Lambda function name: at most 64 letters, digits, '-' and '_'",
-                                         "the function name (the part after ':function:')")}
+    names: ClassVar[Mapping[str, NameOption]] = {
+        "function_name": NameOption(r"[A-Za-z0-9_-]{1,64}", "a Lambda function name: at most 64 letters, digits, '-' and '_'",
+                                    "the function name (the part after ':function:')"),
+    }
     bindings: ClassVar[Mapping[str, Binding]] = {  # Ref of both returns the function name; a stack's physical ID is the name too
         "AWS::Lambda::Function": Binding({"function_name": "${%s}"}, physical="function_name"),
         "AWS::Serverless::Function": Binding({"function_name": "${%s}"}),
@@ -60,38 +65,42 @@ class LambdaFunction(Component[LambdaOptions]):
     }
     alarms = (
         AlarmDef(
-            key="errors", suffix="Errors", metric="Errors", namespace=NAMESPACE, statistic="Sum", comparison=">=",
-            threshold=1, unit="count", period=300,
-            why="invocations that ended in a function error (including timeouts). AWS recommends Sum > 0 over "
-            "3 of 3 one-minute periods; mlmon alarms on the first error because ML batch functions run rarely",
-            first_step="open the function's latest log streams and look for the exception or 'Task timed out'",
-            source=AWS_RECOMMENDED,
+            "errors", "Errors",
+            Metric(NAMESPACE, "Errors", "Sum"),
+            AlarmPolicy(">=", 1, period=300),
+            AlarmDocs(
+                why="invocations that ended in a function error (including timeouts). AWS recommends Sum > 0 over "
+                    "3 of 3 one-minute periods; mlmon alarms on the first error because ML batch functions run rarely",
+                first_step="open the function's latest log streams and look for the exception or 'Task timed out'",
+                source=AWS_RECOMMENDED),
         ),
         AlarmDef(
-            key="throttles", suffix="Throttles", metric="Throttles", namespace=NAMESPACE, statistic="Sum", comparison=">=",
-            threshold=1, unit="count", period=60, evaluation_periods=5, datapoints_to_alarm=5,
-            why="invocations rejected for lack of concurrency (not counted in Errors)",
-            first_step="check reserved concurrency and the account's concurrent-executions quota",
-            source=AWS_RECOMMENDED,
-            severity="warning",
+            "throttles", "Throttles",
+            Metric(NAMESPACE, "Throttles", "Sum"),
+            AlarmPolicy(">=", 1, period=60, evaluation_periods=5, datapoints_to_alarm=5, severity="warning"),
+            AlarmDocs(
+                why="invocations rejected for lack of concurrency (not counted in Errors)",
+                first_step="check reserved concurrency and the account's concurrent-executions quota",
+                source=AWS_RECOMMENDED),
         ),
         AlarmDef(
-            key="duration_p90", suffix="DurationP90", metric="Duration", namespace=NAMESPACE, statistic="p90", comparison=">",
-            threshold=None, unit="ms", period=300, evaluation_periods=3, datapoints_to_alarm=2,
-            why="the slowest 10 % of invocations are nearing the timeout, after which they fail",
-            first_step="compare recent durations with the timeout and look for slow downstream calls",
-            source=AWS_RECOMMENDED,
-            severity="warning",
+            "duration_p90", "DurationP90",
+            Metric(NAMESPACE, "Duration", "p90", "ms"),
+            AlarmPolicy(">", None, period=300, evaluation_periods=3, datapoints_to_alarm=2, severity="warning"),
+            AlarmDocs(
+                why="the slowest 10 % of invocations are nearing the timeout, after which they fail",
+                first_step="compare recent durations with the timeout and look for slow downstream calls",
+                source=AWS_RECOMMENDED),
         ),
         AlarmDef(
-            key="concurrent_executions", suffix="ConcurrentExecutions", metric="ConcurrentExecutions", namespace=NAMESPACE,
-            statistic="Maximum", comparison=">", threshold=900, unit="count", period=60, evaluation_periods=10,
-            datapoints_to_alarm=10, enabled=False,
-            why="concurrency is close to the Region quota (default 1,000; AWS suggests ~90 % of it), after which "
-            "invocations throttle",
-            first_step="check which functions consume concurrency and request a quota increase if needed",
-            source=AWS_RECOMMENDED,
-            severity="warning",
+            "concurrent_executions", "ConcurrentExecutions",
+            Metric(NAMESPACE, "ConcurrentExecutions", "Maximum"),
+            AlarmPolicy(">", 900, period=60, evaluation_periods=10, datapoints_to_alarm=10, severity="warning", enabled=False),
+            AlarmDocs(
+                why="concurrency is close to the Region quota (default 1,000; AWS suggests ~90 % of it), after which "
+                    "invocations throttle",
+                first_step="check which functions consume concurrency and request a quota increase if needed",
+                source=AWS_RECOMMENDED),
         ),
     )
 
@@ -123,7 +132,7 @@ class LambdaFunction(Component[LambdaOptions]):
     def default_threshold(self, o: LambdaOptions, alarm: AlarmDef) -> float | None:
         if alarm.key == "duration_p90" and o.timeout_seconds is not None:
             return round(o.timeout_seconds * 1000 * DURATION_SHARE_OF_TIMEOUT, 3)
-        return alarm.threshold
+        return alarm.policy.threshold
 
     @classmethod
     def init_lines(cls, resource: TemplateResource) -> list[str]:

@@ -43,20 +43,18 @@ from typing import Any, ClassVar
 from ..spec.kind_facts import ref_target, yaml_scalar
 from ..spec.model import doc
 from . import component
-from ._model_monitor import (
-    Monitor,
-    monitor_alarms,
-    parse_data_quality,
-    parse_model_quality,
-)
+from ._model_monitor import Monitor, monitor_alarms, parse_data_quality, parse_model_quality
 from .base import (
     AlarmDef,
+    AlarmDocs,
+    AlarmPolicy,
     AlarmTarget,
     Binding,
     BuildEnv,
     Component,
     EventDef,
     ExtraAlarm,
+    Metric,
     NameOption,
     TemplateResource,
     event_alarm,
@@ -177,12 +175,6 @@ def endpoint_type(o: SageMakerEndpointOptions) -> str:
     return "async" if o.async_inference else o.endpoint_type
 
 
-def _metric(key: str, suffix: str, metric: str, namespace: str, statistic: str, comparison: str, threshold: float,
-            unit: str, why: str, first_step: str, **kw: Any) -> AlarmDef:
-    return AlarmDef(key=key, suffix=suffix, metric=metric, namespace=namespace, statistic=statistic,
-                    comparison=comparison, threshold=threshold, unit=unit, why=why, first_step=first_step, **kw)
-
-
 @component("sagemaker_endpoint")
 class SageMakerEndpoint(Component[SageMakerEndpointOptions]):
     Options = SageMakerEndpointOptions
@@ -196,8 +188,10 @@ class SageMakerEndpoint(Component[SageMakerEndpointOptions]):
         "schedule_name": NameOption(instead_of_arn="the schedule name"),  # in data_quality/model_quality
     }
     # GetAtt EndpointName is the name (Ref is the ARN, which is also a stack's physical ID).
-    bindings: ClassVar[Mapping[str, Binding]] = {"AWS::SageMaker::Endpoint": Binding({"endpoint_name": "${%s.EndpointName}"}, physical="endpoint_name",
-                                                    physical_prefix=r"^arn:[^:]+:sagemaker:[^:]*:\d*:endpoint/")}
+    bindings: ClassVar[Mapping[str, Binding]] = {
+        "AWS::SageMaker::Endpoint": Binding({"endpoint_name": "${%s.EndpointName}"}, physical="endpoint_name",
+                                            physical_prefix=r"^arn:[^:]+:sagemaker:[^:]*:\d*:endpoint/"),
+    }
     not_watched: ClassVar[Mapping[str, str]] = {
         "AWS::SageMaker::Model": "a model has no metrics of its own: the endpoint or job that uses it is watched",
         "AWS::SageMaker::EndpointConfig": "read for its endpoint's variants and type; the endpoint is watched",
@@ -206,118 +200,197 @@ class SageMakerEndpoint(Component[SageMakerEndpointOptions]):
     docs_url = "https://docs.aws.amazon.com/sagemaker/latest/dg/monitoring-cloudwatch.html"
     dimension_names = ("EndpointName", "VariantName")
     alarms = (
-        _metric("invocation_5xx_rate", "Invocation5XXRate", "Invocation5XXErrors", INVOCATIONS, "Average", ">", 0.01,
-                "fraction", period=60, evaluation_periods=5, datapoints_to_alarm=3,
+        AlarmDef(
+            "invocation_5xx_rate", "Invocation5XXRate",
+            Metric(INVOCATIONS, "Invocation5XXErrors", "Average", "fraction"),
+            AlarmPolicy(">", 0.01, period=60, evaluation_periods=5, datapoints_to_alarm=3),
+            AlarmDocs(
                 why="share of requests answered with a 5XX error (the metric is 0 or 1 per request, so Average is the rate)",
                 first_step="check the endpoint's container logs and instance health"),
-        _metric("invocation_4xx_rate", "Invocation4XXRate", "Invocation4XXErrors", INVOCATIONS, "Average", ">", 0.05,
-                "fraction", period=60, evaluation_periods=5, datapoints_to_alarm=3,
-                why="share of requests rejected with a 4XX error: callers send malformed or oversized payloads",
-                first_step="check recent client deployments and the request payloads they send",
-            severity="warning",
         ),
-        _metric("model_errors", "ModelErrors", "InvocationModelErrors", INVOCATIONS, "Sum", ">=", 1, "count",
-                period=300,
+        AlarmDef(
+            "invocation_4xx_rate", "Invocation4XXRate",
+            Metric(INVOCATIONS, "Invocation4XXErrors", "Average", "fraction"),
+            AlarmPolicy(">", 0.05, period=60, evaluation_periods=5, datapoints_to_alarm=3, severity="warning"),
+            AlarmDocs(
+                why="share of requests rejected with a 4XX error: callers send malformed or oversized payloads",
+                first_step="check recent client deployments and the request payloads they send"),
+        ),
+        AlarmDef(
+            "model_errors", "ModelErrors",
+            Metric(INVOCATIONS, "InvocationModelErrors", "Sum"),
+            AlarmPolicy(">=", 1, period=300),
+            AlarmDocs(
                 why="the model container returned a non-2XX response (including timeouts and socket errors)",
                 first_step="read the container log group /aws/sagemaker/Endpoints/<endpoint> for the exception"),
-        _metric("model_latency_p99", "ModelLatencyP99", "ModelLatency", INVOCATIONS, "p99", ">", 1000, "ms",
-                scale=1000, period=60, evaluation_periods=5, datapoints_to_alarm=3,
+        ),
+        AlarmDef(
+            "model_latency_p99", "ModelLatencyP99",
+            Metric(INVOCATIONS, "ModelLatency", "p99", "ms", scale=1000),
+            AlarmPolicy(">", 1000, period=60, evaluation_periods=5, datapoints_to_alarm=3, severity="warning"),
+            AlarmDocs(
                 why="the slowest 1 % of model responses exceed the latency objective (metric in microseconds)",
-                first_step="compare with instance CPU/GPU utilization; scale out or check for a slow model version",
-            severity="warning",
+                first_step="compare with instance CPU/GPU utilization; scale out or check for a slow model version"),
         ),
-        _metric("overhead_latency_p99", "OverheadLatencyP99", "OverheadLatency", INVOCATIONS, "p99", ">", 200, "ms",
-                scale=1000, period=60, evaluation_periods=5, datapoints_to_alarm=3,
+        AlarmDef(
+            "overhead_latency_p99", "OverheadLatencyP99",
+            Metric(INVOCATIONS, "OverheadLatency", "p99", "ms", scale=1000),
+            AlarmPolicy(">", 200, period=60, evaluation_periods=5, datapoints_to_alarm=3, severity="warning"),
+            AlarmDocs(
                 why="SageMaker's own overhead per request is high (large payloads, throttling or instance pressure)",
-                first_step="check payload sizes and whether the instance count matches the request rate",
-            severity="warning",
+                first_step="check payload sizes and whether the instance count matches the request rate"),
         ),
-        _metric("cpu_utilization", "CPUUtilization", "CPUUtilization", INSTANCES, "Average", ">", 90, "percent",
-                period=300, evaluation_periods=3, datapoints_to_alarm=3, treat_missing_data="missing",
-                why="instances are CPU-bound, so latency rises and requests start to fail", caveat=PER_CORE,
+        AlarmDef(
+            "cpu_utilization", "CPUUtilization",
+            Metric(INSTANCES, "CPUUtilization", "Average", "percent"),
+            AlarmPolicy(">", 90, period=300, evaluation_periods=3, datapoints_to_alarm=3, treat_missing_data="missing", severity="warning"),
+            AlarmDocs(
+                why="instances are CPU-bound, so latency rises and requests start to fail",
                 first_step="scale out the variant or enable auto scaling on InvocationsPerInstance",
-            severity="warning",
+                caveat=PER_CORE),
         ),
-        _metric("memory_utilization", "MemoryUtilization", "MemoryUtilization", INSTANCES, "Average", ">", 90, "percent",
-                period=300, evaluation_periods=3, datapoints_to_alarm=3, treat_missing_data="missing",
+        AlarmDef(
+            "memory_utilization", "MemoryUtilization",
+            Metric(INSTANCES, "MemoryUtilization", "Average", "percent"),
+            AlarmPolicy(">", 90, period=300, evaluation_periods=3, datapoints_to_alarm=3, treat_missing_data="missing", severity="warning"),
+            AlarmDocs(
                 why="instance memory is nearly exhausted; the container may be killed",
-                first_step="check the model's memory footprint and choose a larger instance type",
-            severity="warning",
+                first_step="check the model's memory footprint and choose a larger instance type"),
         ),
-        _metric("serverless_memory_utilization", "MemoryUtilization", "MemoryUtilization", INSTANCES, "Maximum", ">", 90,
-                "percent", period=60, evaluation_periods=5, datapoints_to_alarm=5, treat_missing_data="missing",
-                severity="warning",
+        AlarmDef(
+            "serverless_memory_utilization", "MemoryUtilization",
+            Metric(INSTANCES, "MemoryUtilization", "Maximum", "percent"),
+            AlarmPolicy(">", 90, period=60, evaluation_periods=5, datapoints_to_alarm=5, treat_missing_data="missing", severity="warning"),
+            AlarmDocs(
                 why="the serverless endpoint's memory is nearly exhausted (of MemorySizeInMB)",
                 first_step="raise MemorySizeInMB (1024-6144 in 1 GB steps) in a new endpoint config",
                 caveat="[unverified] namespace /aws/sagemaker/Endpoints and dimensions EndpointName, VariantName for "
-                       "serverless endpoints: check with 'aws cloudwatch list-metrics --metric-name MemoryUtilization'."),
-        _metric("disk_utilization", "DiskUtilization", "DiskUtilization", INSTANCES, "Maximum", ">", 90, "percent",
-                period=300, evaluation_periods=3, datapoints_to_alarm=3, treat_missing_data="missing",
-                why="instance disk is nearly full (model artifacts, logs, temporary files)",
-                first_step="look for files the container writes to disk and clean them up",
-            severity="warning",
+                    "serverless endpoints: check with 'aws cloudwatch list-metrics --metric-name MemoryUtilization'."),
         ),
-        _metric("gpu_utilization", "GPUUtilization", "GPUUtilization", INSTANCES, "Average", ">", 90, "percent",
-                period=300, evaluation_periods=3, datapoints_to_alarm=3, treat_missing_data="missing", enabled=False,
-                why="GPUs are saturated, so inference queues up (GPU instances only)", caveat=PER_CORE,
+        AlarmDef(
+            "disk_utilization", "DiskUtilization",
+            Metric(INSTANCES, "DiskUtilization", "Maximum", "percent"),
+            AlarmPolicy(">", 90, period=300, evaluation_periods=3, datapoints_to_alarm=3, treat_missing_data="missing", severity="warning"),
+            AlarmDocs(
+                why="instance disk is nearly full (model artifacts, logs, temporary files)",
+                first_step="look for files the container writes to disk and clean them up"),
+        ),
+        AlarmDef(
+            "gpu_utilization", "GPUUtilization",
+            Metric(INSTANCES, "GPUUtilization", "Average", "percent"),
+            AlarmPolicy(">", 90, period=300, evaluation_periods=3, datapoints_to_alarm=3, treat_missing_data="missing", severity="warning", enabled=False),
+            AlarmDocs(
+                why="GPUs are saturated, so inference queues up (GPU instances only)",
                 first_step="scale out the variant or batch requests more efficiently",
-            severity="warning",
+                caveat=PER_CORE),
         ),
         # asynchronous endpoints
-        _metric("backlog_age", "BacklogAge", "ApproximateAgeOfOldestRequest", INVOCATIONS, "Maximum", ">", 10800, "s",
-                period=300, evaluation_periods=3, datapoints_to_alarm=3, dimensions=ENDPOINT_ONLY, severity="warning",
+        AlarmDef(
+            "backlog_age", "BacklogAge",
+            Metric(INVOCATIONS, "ApproximateAgeOfOldestRequest", "Maximum", "s", dimensions=ENDPOINT_ONLY),
+            AlarmPolicy(">", 10800, period=300, evaluation_periods=3, datapoints_to_alarm=3, severity="warning"),
+            AlarmDocs(
                 why="the oldest queued request has waited over half of the default RequestTTLSeconds (21,600 s); "
                     "requests past their TTL expire unprocessed",
                 first_step="check instance count and scaling on ApproximateBacklogSizePerInstance; lower the threshold "
-                           "if you set a shorter RequestTTLSeconds"),
-        _metric("backlog_size", "BacklogSize", "ApproximateBacklogSize", INVOCATIONS, "Maximum", ">", 1000, "count",
-                period=60, evaluation_periods=5, datapoints_to_alarm=5, dimensions=ENDPOINT_ONLY, severity="warning",
+                    "if you set a shorter RequestTTLSeconds"),
+        ),
+        AlarmDef(
+            "backlog_size", "BacklogSize",
+            Metric(INVOCATIONS, "ApproximateBacklogSize", "Maximum", dimensions=ENDPOINT_ONLY),
+            AlarmPolicy(">", 1000, period=60, evaluation_periods=5, datapoints_to_alarm=5, severity="warning"),
+            AlarmDocs(
                 why="requests are queueing faster than the endpoint processes them",
                 first_step="check the scaling policy (it must track ApproximateBacklogSizePerInstance, not "
-                           "InvocationsPerInstance, which async endpoints do not publish)"),
-        _metric("backlog_without_capacity", "BacklogWithoutCapacity", "HasBacklogWithoutCapacity", INVOCATIONS, "Maximum",
-                ">=", 1, "count", period=60, evaluation_periods=10, datapoints_to_alarm=10, dimensions=ENDPOINT_ONLY,
+                    "InvocationsPerInstance, which async endpoints do not publish)"),
+        ),
+        AlarmDef(
+            "backlog_without_capacity", "BacklogWithoutCapacity",
+            Metric(INVOCATIONS, "HasBacklogWithoutCapacity", "Maximum", dimensions=ENDPOINT_ONLY),
+            AlarmPolicy(">=", 1, period=60, evaluation_periods=10, datapoints_to_alarm=10),
+            AlarmDocs(
                 why="requests are queued while the endpoint has no instances (scale from zero has not happened)",
                 first_step="check the scale-out-from-zero step-scaling policy on HasBacklogWithoutCapacity and its "
-                           "CloudWatch alarm; ten minutes is longer than a normal scale-out"),
-        _metric("invocation_failures", "InvocationFailures", "InvocationFailures", INVOCATIONS, "Sum", ">=", 1, "count",
+                    "CloudWatch alarm; ten minutes is longer than a normal scale-out"),
+        ),
+        AlarmDef(
+            "invocation_failures", "InvocationFailures",
+            Metric(INVOCATIONS, "InvocationFailures", "Sum"),
+            AlarmPolicy(">=", 1),
+            AlarmDocs(
                 why="asynchronous invocations failed (for any reason)",
                 first_step="read the ErrorTopic notification or the container log /aws/sagemaker/Endpoints/<endpoint>"),
-        _metric("request_download_failures", "RequestDownloadFailures", "RequestDownloadFailures", INVOCATIONS, "Sum", ">=",
-                1, "count", why="request payloads could not be downloaded from S3 (InputLocation)",
+        ),
+        AlarmDef(
+            "request_download_failures", "RequestDownloadFailures",
+            Metric(INVOCATIONS, "RequestDownloadFailures", "Sum"),
+            AlarmPolicy(">=", 1),
+            AlarmDocs(
+                why="request payloads could not be downloaded from S3 (InputLocation)",
                 first_step="check the S3 object exists and the endpoint's execution role may read it (and its KMS key)"),
-        _metric("response_upload_failures", "ResponseUploadFailures", "ResponseUploadFailures", INVOCATIONS, "Sum", ">=", 1,
-                "count", why="responses could not be written to the S3 output location (results are lost)",
+        ),
+        AlarmDef(
+            "response_upload_failures", "ResponseUploadFailures",
+            Metric(INVOCATIONS, "ResponseUploadFailures", "Sum"),
+            AlarmPolicy(">=", 1),
+            AlarmDocs(
+                why="responses could not be written to the S3 output location (results are lost)",
                 first_step="check the S3OutputPath bucket policy, the execution role and the KMS key"),
-        _metric("notification_failures", "NotificationFailures", "NotificationFailures", INVOCATIONS, "Sum", ">=", 1, "count",
-                severity="warning", why="success or error notifications could not be published to the SNS topics",
+        ),
+        AlarmDef(
+            "notification_failures", "NotificationFailures",
+            Metric(INVOCATIONS, "NotificationFailures", "Sum"),
+            AlarmPolicy(">=", 1, severity="warning"),
+            AlarmDocs(
+                why="success or error notifications could not be published to the SNS topics",
                 first_step="check the NotificationConfig topics exist and the execution role may publish to them"),
-        _metric("expired_requests", "ExpiredRequests", "ExpiredRequests", INVOCATIONS, "Sum", ">=", 1, "count",
+        ),
+        AlarmDef(
+            "expired_requests", "ExpiredRequests",
+            Metric(INVOCATIONS, "ExpiredRequests", "Sum"),
+            AlarmPolicy(">=", 1),
+            AlarmDocs(
                 why="queued requests expired after RequestTTLSeconds without being processed (silent data loss)",
                 first_step="scale out or raise RequestTTLSeconds; find the lost requests by InferenceId"),
-        _metric("total_processing_time_p90", "TotalProcessingTimeP90", "TotalProcessingTime", INVOCATIONS, "p90", ">",
-                1_800_000, "ms", period=300, evaluation_periods=3, datapoints_to_alarm=3, severity="warning", enabled=False,
+        ),
+        AlarmDef(
+            "total_processing_time_p90", "TotalProcessingTimeP90",
+            Metric(INVOCATIONS, "TotalProcessingTime", "p90", "ms"),
+            AlarmPolicy(">", 1_800_000, period=300, evaluation_periods=3, datapoints_to_alarm=3, severity="warning", enabled=False),
+            AlarmDocs(
                 why="the slowest 10 % of asynchronous requests take longer than the objective from receipt to result "
                     "(backlog wait, processing, upload and notification; metric in milliseconds)",
                 first_step="split the time: compare TimeInBacklog with ModelLatency to see whether queueing or the model "
-                           "is slow"),
+                    "is slow"),
+        ),
         # serverless endpoints
-        _metric("model_setup_time", "ModelSetupTime", "ModelSetupTime", INVOCATIONS, "Maximum", ">", 10000, "ms",
-                scale=1000, period=60, evaluation_periods=5, datapoints_to_alarm=3, severity="warning",
+        AlarmDef(
+            "model_setup_time", "ModelSetupTime",
+            Metric(INVOCATIONS, "ModelSetupTime", "Maximum", "ms", scale=1000),
+            AlarmPolicy(">", 10000, period=60, evaluation_periods=5, datapoints_to_alarm=3, severity="warning"),
+            AlarmDocs(
                 why="cold starts take long: launching new compute for the model (metric in microseconds)",
                 first_step="shrink the container image and model artifact, or add ProvisionedConcurrency"),
-        _metric("concurrency_utilization", "ConcurrencyUtilization", "ServerlessConcurrentExecutionsUtilization", INVOCATIONS,
-                "Maximum", ">", 0.8, "ratio", period=60, evaluation_periods=5, datapoints_to_alarm=3, severity="warning",
+        ),
+        AlarmDef(
+            "concurrency_utilization", "ConcurrencyUtilization",
+            Metric(INVOCATIONS, "ServerlessConcurrentExecutionsUtilization", "Maximum", "ratio"),
+            AlarmPolicy(">", 0.8, period=60, evaluation_periods=5, datapoints_to_alarm=3, severity="warning"),
+            AlarmDocs(
                 why="concurrent executions are near MaxConcurrency (a 0-1 ratio, not percent); beyond it requests throttle",
                 first_step="raise MaxConcurrency (at most 200) in a new endpoint config",
                 caveat=f"[unverified] dimensions EndpointName, VariantName: check with '{SECONDS_VERIFY}'."),
-        _metric("provisioned_concurrency_spillover", "ProvisionedConcurrencySpillover",
-                "ServerlessProvisionedConcurrencySpilloverInvocations", INVOCATIONS, "Maximum", ">", 0, "count",
-                period=60, evaluation_periods=5, datapoints_to_alarm=3, severity="warning", enabled=False,
+        ),
+        AlarmDef(
+            "provisioned_concurrency_spillover", "ProvisionedConcurrencySpillover",
+            Metric(INVOCATIONS, "ServerlessProvisionedConcurrencySpilloverInvocations", "Maximum"),
+            AlarmPolicy(">", 0, period=60, evaluation_periods=5, datapoints_to_alarm=3, severity="warning", enabled=False),
+            AlarmDocs(
                 why="requests overflowed provisioned concurrency to on-demand compute (cold starts)",
                 first_step="raise ProvisionedConcurrency in a new endpoint config",
                 caveat=f"[unverified] dimensions EndpointName, VariantName: check with '{SECONDS_VERIFY}'. "
-                       "Only for endpoints with ProvisionedConcurrency."),
+                    "Only for endpoints with ProvisionedConcurrency."),
+        ),
         event_alarm(
             "endpoint_failed", "EndpointFailed", ENDPOINT_STATE_CHANGE,
             why="the endpoint entered FAILED (EventBridge 'SageMaker Endpoint State Change'; events use upper case "
@@ -335,7 +408,7 @@ class SageMakerEndpoint(Component[SageMakerEndpointOptions]):
 
     def applies(self, o: SageMakerEndpointOptions, alarm: AlarmDef) -> bool:
         kind = endpoint_type(o)
-        return alarm.is_event or (alarm.metric in published(kind) and kind in ONLY_FOR.get(alarm.key, ALL_TYPES))
+        return alarm.is_event or (alarm.metric.name in published(kind) and kind in ONLY_FOR.get(alarm.key, ALL_TYPES))
 
     def extra_alarms(self, o: SageMakerEndpointOptions, env: BuildEnv) -> list[ExtraAlarm]:
         monitors = [m for m in (o.data_quality, o.model_quality) if m is not None]
@@ -349,7 +422,7 @@ class SageMakerEndpoint(Component[SageMakerEndpointOptions]):
             return value * o.instance_vcpus
         if alarm.key == "gpu_utilization":
             return value * o.instance_gpus
-        return value * alarm.scale
+        return value * alarm.metric.scale
 
     def event_detail(self, o: SageMakerEndpointOptions, alarm: AlarmDef) -> dict[str, Any]:
         return {"EndpointName": [o.endpoint_name], "EndpointStatus": ["FAILED"]}

@@ -20,17 +20,7 @@ from typing import Any, ClassVar
 
 from ..spec.model import doc
 from . import _staleness, component
-from .base import (
-    AlarmDef,
-    AlarmTarget,
-    Binding,
-    BuildEnv,
-    Component,
-    EventDef,
-    ExtraAlarm,
-    NameOption,
-    event_alarm,
-)
+from .base import AlarmDef, AlarmDocs, AlarmPolicy, AlarmTarget, Binding, BuildEnv, Component, EventDef, ExtraAlarm, Metric, NameOption, event_alarm
 
 NAMESPACE = "AWS/Sagemaker/ModelBuildingPipeline"
 NAME_PATTERN = re.compile(r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,255}$")  # CreatePipeline's PipelineName pattern
@@ -66,8 +56,12 @@ class SageMakerPipeline(Component[SageMakerPipelineOptions]):
     title = "Amazon SageMaker model building pipeline"
     docs_url = "https://docs.aws.amazon.com/sagemaker/latest/dg/monitoring-cloudwatch.html"
     dimension_names = ("PipelineName",)
-    names: ClassVar[Mapping[str, NameOption]] = {"pipeline_name": NameOption(instead_of_arn="the pipeline name")}  # its grammar: `check` (NAME_PATTERN)
-    bindings: ClassVar[Mapping[str, Binding]] = {"AWS::SageMaker::Pipeline": Binding({"pipeline_name": "${%s}"}, physical="pipeline_name")}  # Ref: the name
+    names: ClassVar[Mapping[str, NameOption]] = {  # its grammar: `check` (NAME_PATTERN)
+        "pipeline_name": NameOption(instead_of_arn="the pipeline name"),
+    }
+    bindings: ClassVar[Mapping[str, Binding]] = {  # Ref returns the pipeline name
+        "AWS::SageMaker::Pipeline": Binding({"pipeline_name": "${%s}"}, physical="pipeline_name"),
+    }
     alarms = (
         event_alarm(
             "pipeline_execution_failed", "PipelineExecutionFailed", EXECUTION_STATUS_CHANGE,
@@ -79,11 +73,13 @@ class SageMakerPipeline(Component[SageMakerPipelineOptions]):
             "lower-cases names in pipeline ARNs. [unverified] that the event's pipelineArn is lower-cased too.",
         ),
         AlarmDef(
-            key="execution_failed", suffix="ExecutionFailed", metric="ExecutionFailed", namespace=NAMESPACE,
-            statistic="Sum", comparison=">=", threshold=1, unit="count", period=300,
-            why="pipeline executions failed (SageMaker's own count per pipeline; it does not depend on the event "
-            "rule's ARN filter)",
-            first_step="open the failed execution in SageMaker Studio (Pipelines) and read the failed step's reason",
+            "execution_failed", "ExecutionFailed",
+            Metric(NAMESPACE, "ExecutionFailed", "Sum"),
+            AlarmPolicy(">=", 1, period=300),
+            AlarmDocs(
+                why="pipeline executions failed (SageMaker's own count per pipeline; it does not depend on the event "
+                    "rule's ARN filter)",
+                first_step="open the failed execution in SageMaker Studio (Pipelines) and read the failed step's reason"),
         ),
     )
 

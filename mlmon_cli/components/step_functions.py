@@ -18,12 +18,15 @@ from ..spec.model import doc
 from . import _staleness, component
 from .base import (
     AlarmDef,
+    AlarmDocs,
+    AlarmPolicy,
     AlarmTarget,
     Binding,
     BuildEnv,
     Component,
     EventDef,
     ExtraAlarm,
+    Metric,
     NameOption,
     TemplateResource,
     event_alarm,
@@ -64,11 +67,12 @@ class StepFunctionsOptions:
     expect_success_within_hours: int | None = _staleness.option("execution")
 
 
+ANY_IN_FIVE_MINUTES = AlarmPolicy(">=", 1, period=300)
+
+
 def _count(key: str, suffix: str, metric: str, why: str, first_step: str) -> AlarmDef:
-    return AlarmDef(
-        key=key, suffix=suffix, metric=metric, namespace=NAMESPACE, statistic="Sum", comparison=">=", threshold=1,
-        unit="count", period=300, why=why, first_step=first_step,
-    )
+    """An execution-count metric that alarms on its first datapoint."""
+    return AlarmDef(key, suffix, Metric(NAMESPACE, metric, "Sum"), ANY_IN_FIVE_MINUTES, AlarmDocs(why, first_step))
 
 
 # The execution metrics alone (a generated `workflow` notifies on failure itself, so it needs no rule).
@@ -99,7 +103,8 @@ class StepFunctions(Component[StepFunctionsOptions]):
     docs_url = "https://docs.aws.amazon.com/step-functions/latest/dg/procedure-cw-metrics.html"
     dimension_names = ("StateMachineArn",)
     names: ClassVar[Mapping[str, NameOption]] = {"state_machine_arn": NameOption(holds_arn=True), "state_machine_name": STATE_MACHINE_NAME}
-    bindings: ClassVar[Mapping[str, Binding]] = {  # Ref returns the ARN, GetAtt Name the name; the ARN is built from the name (it also works before creation)
+    # Ref returns the ARN, GetAtt Name the name; the ARN is built from the name (it also works before creation).
+    bindings: ClassVar[Mapping[str, Binding]] = {
         "AWS::StepFunctions::StateMachine": Binding({"state_machine_arn": STATE_MACHINE_ARN}, physical="state_machine_arn"),
         "AWS::Serverless::StateMachine": Binding({"state_machine_arn": STATE_MACHINE_ARN}),
     }

@@ -92,7 +92,9 @@ class Workflow(Component[WorkflowOptions]):
     docs_url = StepFunctions.docs_url
     dimension_names = StepFunctions.dimension_names
     log_groups_use_alert_key = True  # the state machine's execution log group (CT.CLOUDWATCH.PR.3)
-    names: ClassVar[Mapping[str, NameOption]] = {"state_machine_name": replace(SFN_STATE_MACHINE_NAME, instead_of_arn="the name of the state machine mlmon creates")}
+    names: ClassVar[Mapping[str, NameOption]] = {
+        "state_machine_name": replace(SFN_STATE_MACHINE_NAME, instead_of_arn="the name of the state machine mlmon creates"),
+    }
     # The step_functions kind's metric alarms on the generated machine; not its failure-event rule:
     # the workflow's own fallback already sends a readable message.
     alarms = METRIC_ALARMS

@@ -59,7 +59,7 @@ def finish(data: dict[str, Any], cfn: Any, owners: dict[str, str]) -> dict[str, 
     return _merge(cfn.app, data, conditions)
 
 
-def _resolve(value: Any, known: set[str], imports: dict[str, Any], in_sub: bool = False) -> Any:
+def _resolve(value: Any, known: set[str], imports: dict[str, Any]) -> Any:
     if isinstance(value, dict):
         if len(value) == 1 and "Fn::Sub" in value:
             inner = value["Fn::Sub"]

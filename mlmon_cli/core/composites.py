@@ -16,6 +16,8 @@ from troposphere import Sub, Template
 from troposphere.cloudwatch import CompositeAlarm
 
 from .. import limits
+from ..limits import MAX_COMPOSITE_CHILDREN as MAX_CHILDREN
+from ..limits import MAX_COMPOSITE_RULE_CHARS as MAX_RULE_CHARS
 from ..naming import composite_part_id, composite_part_name
 from ..render import render
 
@@ -25,9 +27,6 @@ _TEXT_DEFAULTS = {"solution": "", "watched": "", "part": 0, "parent": "", "sever
 def composite_text(**values: Any) -> str:
     """A composite's AlarmDescription (templates/composite_description.txt.j2); `scope` picks the wording."""
     return render("composite_description.txt.j2", **{**_TEXT_DEFAULTS, **values})
-
-from ..limits import MAX_COMPOSITE_CHILDREN as MAX_CHILDREN
-from ..limits import MAX_COMPOSITE_RULE_CHARS as MAX_RULE_CHARS
 
 # Longest ARN prefix a child can have: arn:aws-us-gov:cloudwatch:<longest region>:<account>:alarm:
 ARN_PREFIX_CHARS = len("arn:aws-iso-b:cloudwatch:ap-southeast-7:123456789012:alarm:") + 6
@@ -61,7 +60,7 @@ def chunk(children: list[AlarmRef]) -> list[list[AlarmRef]]:
     groups: list[list[AlarmRef]] = [[]]
     for child in children:
         group = groups[-1]
-        if group and (len(group) >= MAX_CHILDREN or rule_chars(group + [child]) > MAX_RULE_CHARS):
+        if group and (len(group) >= MAX_CHILDREN or rule_chars([*group, child]) > MAX_RULE_CHARS):
             groups.append([])
         groups[-1].append(child)
     return groups

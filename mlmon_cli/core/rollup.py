@@ -116,6 +116,13 @@ def group_composite(spec: Spec, refs: list[AlarmRef], pending: dict[str, Pending
     return True
 
 
+def single_children_notify(by_severity: dict[str, list[AlarmRef]], pending: dict[str, Pending]) -> None:
+    """A solution-wide severity with a single alarm gets no composite: that alarm notifies itself."""
+    for children in by_severity.values():
+        if len(children) == 1 and children[0].logical_id in pending:
+            pending[children[0].logical_id].notify = True
+
+
 def route(pending: dict[str, Pending], topics: dict[str, Any], spec: Spec) -> None:
     """Write every metric alarm's actions, description and warm-up."""
     n = spec.notifications

@@ -52,7 +52,7 @@ def component_name(logical: str, taken: set[str]) -> str:
     if not base[0].isalpha():
         base = "r-" + base
     name, n = base, 2
-    key = lambda s: s.replace("-", "").replace("_", "")
+    key = lambda s: s.replace("-", "").replace("_", "")  # noqa: E731 - what naming.logical_id keeps
     while key(name) in {key(t) for t in taken}:
         name, n = f"{base}-{n}", n + 1
     taken.add(name)

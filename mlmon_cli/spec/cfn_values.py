@@ -84,7 +84,7 @@ def resolve_cfn_values(root: yaml.Node, file: str, kinds: Mapping[str, Any], bas
     if not isinstance(root, yaml.MappingNode):
         return root, None, []
     problems: list[Problem] = []
-    at = lambda node, path: node_location(node, file, path)
+    at = lambda node, path: node_location(node, file, path)  # noqa: E731
     parameters = _parameters(_value(root, "parameters"), file, problems)
     app = None
     template = _value(root, "template")
@@ -275,7 +275,7 @@ def _convert(node: yaml.Node, path: str, key: str, values: CfnValues, file: str,
         tag = {"Ref": "!Ref", "Fn::Sub": "!Sub", "Fn::ImportValue": "!ImportValue", "Fn::GetAtt": "!GetAtt"}[long_form]
         node = node.value[0][1]
     if tag is None:
-        if isinstance(node, yaml.ScalarNode) and not getattr(node, "_mlmon_cfn", False) and node.tag.endswith(":str") or (
+        if (isinstance(node, yaml.ScalarNode) and not getattr(node, "_mlmon_cfn", False) and node.tag.endswith(":str")) or (
                 isinstance(node, yaml.ScalarNode) and node.tag == "?"):
             _check_literal(node, key, at, problems, names.get(key))
         return node

@@ -434,19 +434,7 @@ def _component(r: SpecReader, node: yaml.Node, path: str, kinds: typing.Mapping[
     component = cls()
     own = component.check(options)
     reported = {sub for sub, _ in own if isinstance(sub, str)}
-    names: typing.Mapping[str, NameOption] = getattr(cls, "names", None) or {}
-    for key, value in values.items():  # every literal name against its service's grammar and length
-        items = value if isinstance(value, tuple) else (value,)
-        for index, item in enumerate(items):
-            at = option_pairs[key][1]
-            grammar = names.get(key)
-            literal = isinstance(item, str) and not is_cfn_value(at) and not (  # ARNs, quoted intrinsics: cfn_values says
-                grammar is not None and grammar.is_name_field
-                and (item.startswith("arn:") or item.lstrip().startswith("!") or "\n" in item or "\r" in item))
-            problem = grammar.problem(item) if grammar is not None and literal and key not in reported else ""
-            if problem:
-                indexed = isinstance(value, tuple) and isinstance(at, yaml.SequenceNode)
-                r.error(at.value[index] if indexed else at, f"{path}.{key}[{index}]" if indexed else f"{path}.{key}", problem)
+    _check_names(r, getattr(cls, "names", None) or {}, values, option_pairs, path, reported)
     for sub, message in own:
         if isinstance(sub, Location):  # inside a nested structure, located by its parse hook
             r.problems.append(Problem(sub, message))
@@ -472,6 +460,24 @@ def _component(r: SpecReader, node: yaml.Node, path: str, kinds: typing.Mapping[
                          locations=locations, custom_alarms=custom)
 
 
+def _check_names(r: SpecReader, names: typing.Mapping[str, NameOption], values: dict[str, Any],
+                 option_pairs: dict[str, tuple[yaml.Node, yaml.Node]], path: str, reported: set[str]) -> None:
+    """Every literal name against its kind's grammar for it (`Component.names`); options the kind's own
+    `check` reported, ARNs and quoted intrinsics (cfn_values reports those) are skipped."""
+    for key, value in values.items():
+        grammar = names.get(key)
+        if grammar is None or key in reported:
+            continue
+        at = option_pairs[key][1]
+        for index, item in enumerate(value if isinstance(value, tuple) else (value,)):
+            literal = isinstance(item, str) and not is_cfn_value(at) and not (
+                grammar.is_name_field and (item.startswith("arn:") or item.lstrip().startswith("!") or "\n" in item or "\r" in item))
+            problem = grammar.problem(item) if literal else ""
+            if problem:
+                indexed = isinstance(value, tuple) and isinstance(at, yaml.SequenceNode)
+                r.error(at.value[index] if indexed else at, f"{path}.{key}[{index}]" if indexed else f"{path}.{key}", problem)
+
+
 def _alarm_overrides(r: SpecReader, cls: type, entry: tuple[yaml.Node, yaml.Node] | None, path: str) -> dict[str, AlarmOverride]:
     if entry is None:
         return {}
@@ -495,7 +501,7 @@ def _alarm_overrides(r: SpecReader, cls: type, entry: tuple[yaml.Node, yaml.Node
         threshold = values.get("threshold")
         alarm = cls.alarm(key)
         if threshold is not None:
-            problem = threshold_problem(alarm.unit, threshold)
+            problem = threshold_problem(alarm.metric.unit, threshold)
             if problem:
                 r.error(inner["threshold"][1], f"{alarm_path}.threshold", problem)
         result[key] = AlarmOverride(**values)

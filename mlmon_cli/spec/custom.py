@@ -46,6 +46,7 @@ from typing import Any
 
 import yaml
 
+from ..alarm_model import MLMON_DEFAULT, AlarmDef, AlarmDocs, AlarmPolicy, AnomalyBand, Measured, Metric, MetricMath
 from ..errors import Location, did_you_mean
 from ..limits import (
     ANOMALY_OPERATORS, MAX_DIMENSIONS, MAX_METRIC_MATH_METRICS, METRIC_QUERY_ID, STATISTIC, TREAT_MISSING_DATA,
@@ -55,6 +56,7 @@ from .fields import SEVERITIES, threshold_problem
 from .nodes import node_location
 
 KEY = "custom_alarms"
+SETTLE = "aws cloudwatch list-metrics --namespace {namespace} --metric-name {metric}"
 NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_-]{0,63}$")
 ISO_TIME = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2})?$")
 UNIT_CHOICES = ("count", "ms", "s", "fraction", "ratio", "percent")
@@ -66,45 +68,49 @@ ENTRY_KEYS = ("name", "namespace", "metric", "dimensions", "statistic", "express
 
 
 @dataclass(frozen=True)
-class CustomMetric:
-    id: str
-    namespace: str
-    metric: str
-    dimensions: tuple[tuple[str, str], ...]
-    statistic: str
-
-
-@dataclass(frozen=True)
-class CustomAnomaly:
-    band: float = 2.0
-    direction: str = "above"
-    excluded: tuple[tuple[str, str], ...] = ()
-    timezone: str = ""
-
-
-@dataclass(frozen=True)
 class CustomAlarm:
-    """One `custom_alarms` entry, validated; `metric`/`namespace` empty for an expression."""
+    """One `custom_alarms` entry, validated: the alarm itself (the same model as built-in alarms) and
+    where it was written. The dimensions are the metric's `fixed` ones (the whole set)."""
 
     name: str
     location: Location
-    namespace: str = ""
-    metric: str = ""
-    dimensions: tuple[tuple[str, str], ...] = ()
-    statistic: str = "Average"
-    expression: str = ""
-    metrics: tuple[CustomMetric, ...] = ()
-    comparison: str = ">"
-    threshold: float | None = None
-    unit: str = "count"
-    period: int = 300
-    evaluation_periods: int = 1
-    datapoints_to_alarm: int = 1
-    treat_missing_data: str = "notBreaching"
-    severity: str = "critical"
-    why: str = ""
-    first_step: str = ""
-    anomaly: CustomAnomaly | None = None
+    alarm: AlarmDef
+
+
+def _alarm(name: str, v: dict[str, Any]) -> AlarmDef:
+    """The entry's values as an `AlarmDef`: metric (plain, math or band), policy, docs."""
+    caveat = ""
+    statistic = v.get("statistic", "Average")
+    unit = v.get("unit", "count")
+    comparison, threshold = v.get("comparison", ">"), v.get("threshold")
+    metric: Measured
+    if "expression" in v:
+        members = v.get("metrics", ())
+        metric = MetricMath(
+            v["expression"], members, label=name, unit=unit,
+            name=f"{v['expression']} where " + ", ".join(f"{i} = {m.statistic} of {m.name}" for i, m in members),
+            namespace=", ".join(dict.fromkeys(m.namespace for _, m in members)),
+        )
+    else:
+        plain = Metric(v["namespace"], v["metric"], statistic, unit, dimensions=(), fixed=v.get("dimensions", ()))
+        metric = plain
+        if "anomaly" in v:
+            band = v["anomaly"]
+            metric = AnomalyBand(plain, band.get("excluded", ()), band.get("timezone", ""))
+            comparison, threshold = band.get("direction", "above"), band.get("band", 2.0)
+            caveat = "Anomaly band from an AWS::CloudWatch::AnomalyDetector trained on this metric (about two weeks of data)"
+            if metric.excluded:
+                caveat += "; excluded time ranges: " + ", ".join(f"{s} to {e}" for s, e in metric.excluded)
+            caveat += "."
+        else:
+            caveat = f"Custom metric: check it exists with '{SETTLE.format(namespace=plain.namespace, metric=plain.name)}'."
+    policy = AlarmPolicy(comparison, threshold, period=v.get("period", 300), evaluation_periods=v.get("evaluation_periods", 1),
+                         datapoints_to_alarm=v.get("datapoints_to_alarm", 1),
+                         treat_missing_data=v.get("treat_missing_data", "notBreaching"), severity=v.get("severity", "critical"))
+    docs = AlarmDocs(v.get("why") or f"custom alarm '{name}' breached",
+                     v.get("first_step") or "open the metric in CloudWatch and compare with recent changes",
+                     MLMON_DEFAULT if not v.get("why") else "defined in the spec", caveat)
+    return AlarmDef(f"custom_{name}", f"Custom-{name}", metric, policy, docs)
 
 
 def reference_markdown() -> str:
@@ -222,7 +228,7 @@ def _entry(r: Any, node: yaml.Node, path: str) -> CustomAlarm | None:
     _cross_checks(r, node, path, pairs, values)
     if len(r.problems) > before or name is None:
         return None
-    return CustomAlarm(name=name, location=node_location(node, r.file, path), **values)
+    return CustomAlarm(name, node_location(node, r.file, path), _alarm(name, values))
 
 
 def _cross_checks(r: Any, node: yaml.Node, path: str, pairs: dict, values: dict[str, Any]) -> None:
@@ -272,7 +278,7 @@ def _dimensions(r: Any, node: yaml.Node, path: str) -> tuple[tuple[str, str], ..
     return tuple(dims)
 
 
-def _metrics(r: Any, node: yaml.Node, path: str) -> tuple[CustomMetric, ...]:
+def _metrics(r: Any, node: yaml.Node, path: str) -> tuple[tuple[str, Metric], ...]:
     if not isinstance(node, yaml.MappingNode) or not node.value:
         r.error(node, path, "expected a mapping of metric id to {namespace, metric, dimensions, statistic}")
         return ()
@@ -297,11 +303,11 @@ def _metrics(r: Any, node: yaml.Node, path: str) -> tuple[CustomMetric, ...]:
             continue
         dims = _dimensions(r, pairs["dimensions"][1], f"{at}.dimensions") if "dimensions" in pairs else ()
         if all(isinstance(v, str) for v in (ns, name, stat)):
-            result.append(CustomMetric(mid, ns, name, dims, stat))
+            result.append((mid, Metric(ns, name, stat, dimensions=(), fixed=dims)))
     return tuple(result)
 
 
-def _anomaly(r: Any, node: yaml.Node, path: str) -> CustomAnomaly | None:
+def _anomaly(r: Any, node: yaml.Node, path: str) -> dict[str, Any] | None:
     pairs = r.mapping(node, path, ("band", "direction", "excluded_time_ranges", "timezone"))
     if pairs is None:
         return None
@@ -347,4 +353,4 @@ def _anomaly(r: Any, node: yaml.Node, path: str) -> CustomAnomaly | None:
                     else:
                         ranges.append((start, end))
         values["excluded"] = tuple(ranges)
-    return CustomAnomaly(**values)
+    return values

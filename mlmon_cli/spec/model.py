@@ -85,10 +85,6 @@ class Route:
         metadata=doc("Use this existing SNS topic instead of creating one (its policy and key must allow CloudWatch and EventBridge)."),
     )
 
-    @property
-    def subscribers(self) -> int:
-        return len(self.emails) + len(self.https_endpoints) + len(self.lambda_arns) + (1 if self.slack else 0)
-
 
 @dataclass(frozen=True)
 class QuietWindow:
@@ -171,3 +167,6 @@ class Spec:
     environment: str | None = None
     name_suffix: str | None = None  # added to every physical name (default: the environment's name)
     cfn: Any = None  # spec.cfn_values.CfnValues: parameters, imports, the user's template (merged output), or None
+    # Each component's alarm settings as the validation phase resolved them (component name -> alarm
+    # key -> components.settings.AlarmSettings), carried to the build so it does not resolve them again.
+    resolved: Any = field(default=None, compare=False, repr=False)
