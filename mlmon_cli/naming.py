@@ -84,6 +84,12 @@ SOLUTION_COMPOSITE_ARN_OUTPUT = "SolutionCompositeAlarmArn"
 # The DefinitionSubstitutions variable a generated workflow's notify step publishes to (`${AlertTopicArn}`).
 ALERT_TOPIC_SUBSTITUTION = "AlertTopicArn"
 ROUTE_ID_PREFIX = {"critical": "Alerts", "warning": "Warning"}  # subscriber and Slack IDs of each route
+# Organization scale (core/organization.py): member stacks forward to a central event bus.
+CENTRAL_FORWARD_ROLE_ID = "CentralForwardRole"
+CENTRAL_FORWARD_RULE_ID = "CentralForwardAlarms"
+CENTRAL_BUS_ID = "CentralBus"
+CENTRAL_BUS_TARGET_ID = CENTRAL_BUS_ID  # the Id of the forwarding rules' target (the central bus)
+CENTRAL_BUS_OUTPUT = "CentralEventBusArn"
 _ALERT_PATH = "AlertPath"
 
 
@@ -189,6 +195,11 @@ def slack_guardrail_id(route: str) -> str:
     return f"{route}SlackGuardrail"
 
 
+def central_rule_id(member_logical: str) -> str:
+    """The central bus's copy of a member stack's rule."""
+    return f"Central{member_logical}"[:LOGICAL_ID_MAX]
+
+
 def quiet_window_id(window: str, *parts: str) -> str:
     """The mute rule of a quiet window (`parts`: its number when the alarms need more than one rule)."""
     return logical_id("QuietWindow", window, *parts)
@@ -279,3 +290,11 @@ def scoped_solution(solution: str, environment: str | None, name_suffix: str | N
     side in one account. Logical IDs never include it, so they stay the same in every environment."""
     suffix = name_suffix if name_suffix is not None else environment
     return f"{solution}-{suffix}" if suffix else solution
+
+
+EVENT_BUS_NAME_MAX = 256
+
+
+def central_bus_name(solution: str) -> str:
+    """The central account's event bus every member of an `organization:` forwards to."""
+    return shorten(f"mlmon-{solution}", EVENT_BUS_NAME_MAX)

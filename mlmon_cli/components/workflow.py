@@ -171,7 +171,8 @@ class Workflow(Component[WorkflowOptions]):
                 f"{r.max_attempts} attempts, {r.jitter_strategy}" for r in POLICIES[st.policy].retriers) if st.policy else "none (calls no service)"
             rows.append(f"| `{key}` | {st.title}{' (STANDARD only)' if st.sync else ''} | {keys} | {retry} |")
         rows.append("| `parallel` | Run branches (lists of steps) at the same time | a list of branches | none: its steps retry |")
-        sources = "; ".join(f"`{POLICIES[k].name}`: {POLICIES[k].source}" for k in dict.fromkeys(st.policy for st in STEP_TYPES.values() if st.policy))
+        used = dict.fromkeys(st.policy for st in STEP_TYPES.values() if st.policy)
+        sources = "; ".join(f"`{POLICIES[k].name}`: {POLICIES[k].source}" for k in used)
         return ("Step types (the key that gives a step its type; each step type's keys are checked like options):\n\n"
                 + "\n".join(rows) + "\n\nSources of the retry defaults (tags explained in `mlmon_cli/asl/retry_policies.py`, "
                 "shared with `mlmon harden`): " + sources + ".\n\n`retry` (per workflow and per step; replaces the field in every "

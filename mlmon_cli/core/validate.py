@@ -20,7 +20,6 @@ from ..limits import (
     MAX_OUTPUTS,
     MAX_RESOURCES,
     MAX_TEMPLATE_BYTES,
-    alarm_window_problems,
 )
 from ..spec.model import AlarmOverride, ComponentSpec, Spec
 
@@ -48,7 +47,7 @@ def spec_problems(spec: Spec, kinds: Mapping[str, Any]) -> tuple[list[Problem], 
 
 
 def _alarm_problems(spec: Spec, comp: ComponentSpec, kind: Any, resolved: dict[str, AlarmSettings]) -> list[Problem]:
-    problems = []
+    problems: list[Problem] = []
     for alarm in kind.alarms:
         settings = resolved[alarm.key] = resolve_settings(kind, comp.options, alarm, comp.alarms.get(alarm.key, _NO_OVERRIDE),
                                                           spec.defaults)

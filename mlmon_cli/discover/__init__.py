@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 
 from ..components import load_all
 from ..components.base import Component
+from ..errors import Location, Problem
 from ..schema import MODELINE, SCHEMA_FILE
 from ..spec.app_template import AppTemplate
 from ..spec.kind_facts import TemplateResource, bindings_by_type, yaml_scalar
@@ -43,6 +44,17 @@ class Discovered:
     text: str
     watched: list[str] = field(default_factory=list)  # logical IDs given a component
     skipped: list[tuple[str, str, str]] = field(default_factory=list)  # (logical ID, type, reason)
+
+    def refusal(self, app: AppTemplate) -> list[Problem]:
+        """Why no spec is written when nothing is watched (a spec without components is one `generate`
+        refuses): the template, then each resource with its reason, located in `app`."""
+        if self.watched:
+            return []
+        head = Problem(Location(app.file, 1, 1, "Resources"),
+                       "nothing in this template is a resource mlmon can watch, so no spec was written: add "
+                       "components by hand (`mlmon kinds` lists them) or run init on the template of the workload")
+        return [head, *(Problem(app.location("Resources", logical), f"{rtype}: {why}")
+                        for logical, rtype, why in self.skipped)]
 
 
 def component_name(logical: str, taken: set[str]) -> str:
@@ -93,11 +105,11 @@ def spec_from_template(app: AppTemplate, template_ref: str, solution: str, sourc
         "# Components refer to your resources by logical ID (`resource:`), so generated and parameter-made",
         "# names work. Thresholds are mlmon's defaults unless noted; `mlmon kinds` lists every alarm.",
         f"# Editor completion and CI checks: mlmon schema > {SCHEMA_FILE}   (beside this file)",
-        f"solution: {solution}",
+        f"solution: {solution}   # TODO: review: names the app in alarm texts; physical names come from the stack name",
         f"template: {_quote(template_ref)}",
         "notifications:",
         "  emails: [oncall@example.com]   # TODO: who hears about failures (each address confirms by email)",
-        "environments:                    # `--env dev` adds '-dev' to every physical name, so stages share an account",
+        "environments:                    # `--env dev` applies dev's overrides (thresholds, recipients) to the same template",
         "  dev: {}",
         "  prod: {}",
         "components:",

@@ -25,7 +25,7 @@ def parse(text: str, file: str, kinds: Mapping[str, Any], env: str | None = None
     root = compose(text, file)
     root, cfn, problems = resolve_cfn_values(apply_environment(root, env, file), file, kinds, base)
     try:
-        spec = convert_spec(root, file, kinds, env)
+        spec = convert_spec(root, file, kinds, env, parameters=set(cfn.parameters) if cfn is not None else set())
     except SpecError as exc:
         if not problems:
             raise

@@ -230,8 +230,9 @@ def _bind(item: yaml.MappingNode, node: yaml.Node, path: str, values: CfnValues,
         problems.append(Problem(at, f"'{logical}' is a {rtype}: use kind '{want}', not '{kind}'"))
         return []
     for option in options:
-        if _value(item, option) is not None:
-            problems.append(Problem(node_location(_value(item, option)[0], file, path.rsplit(".", 1)[0] + "." + option),
+        given = _value(item, option)
+        if given is not None:
+            problems.append(Problem(node_location(given[0], file, path.rsplit(".", 1)[0] + "." + option),
                                     f"give either 'resource' or '{option}', not both"))
             return []
     texts = {}
@@ -248,7 +249,8 @@ def _bind(item: yaml.MappingNode, node: yaml.Node, path: str, values: CfnValues,
     if binding.name_in_arn is not None:
         attribute, marker = binding.name_in_arn
         values.imports[f"MlmonName{logical}"] = {"Fn::Select": [1, {"Fn::Split": [marker, {"Fn::GetAtt": [logical, attribute]}]}]}
-    values.resources[str(_value(item, "name")[1].value) if _value(item, "name") else logical] = logical
+    named = _value(item, "name")
+    values.resources[str(named[1].value) if named else logical] = logical
     return [(yaml.ScalarNode(_STR, option, start_mark=node.start_mark, end_mark=node.end_mark), _cfn(_str_node(text, node)))
             for option, text in texts.items()]
 
