@@ -226,8 +226,10 @@ def mute_rule_name(solution: str, window: str, *parts: str) -> str:
 
 
 def workflow_log_group_name(state_machine: str) -> str:
-    """Execution log group of a generated workflow: the `/aws/vendedlogs/` prefix lets Step Functions'
-    log delivery skip the resource policy size limit."""
+    """Execution log group of a generated workflow. Step Functions adds every logging log group to the
+    CloudWatch Logs resource policy (5,120 characters); `/aws/vendedlogs/` names avoid that limit
+    (https://docs.aws.amazon.com/step-functions/latest/dg/bp-cwl.html), and the console uses
+    `/aws/vendedlogs/states`."""
     return f"/aws/vendedlogs/states/{state_machine}"
 
 
