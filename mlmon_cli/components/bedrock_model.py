@@ -321,9 +321,8 @@ class BedrockModel(Component[BedrockModelOptions]):
             return ("its agent or the agent's FoundationModel is not in this template, and agent metrics need the ModelId: "
                     "add a bedrock_model with agent_alias_arn and model_id by hand")
         if resource.type == "AWS::Bedrock::Guardrail":
-            versions = [k for k, r in resource.app.resources.items() if isinstance(r, dict)
-                        and r.get("Type") == "AWS::Bedrock::GuardrailVersion"
-                        and ref_target((r.get("Properties") or {}).get("GuardrailIdentifier")) == resource.logical]
+            versions = [r.logical for r in resource.app.views() if r.type == "AWS::Bedrock::GuardrailVersion"
+                        and ref_target(r.properties.get("GuardrailIdentifier")) == resource.logical]
             if versions:
                 return f"its version {', '.join(versions)} is watched (applications call a numbered version, not the DRAFT)"
         return None
@@ -349,10 +348,10 @@ def _agent_model(resource: TemplateResource) -> tuple[str, str] | None:
     """(model_id spec text, agent logical ID) for an agent alias whose agent is in the template."""
     agent = ref_target(resource.properties.get("AgentId"))
     found = resource.resource(agent)
-    if found is None or found.get("Type") != "AWS::Bedrock::Agent":
+    if found is None or found.type != "AWS::Bedrock::Agent":
         return None
-    model = property_text(found, "FoundationModel")
-    if model is None:
+    model = property_text({"Properties": found.properties}, "FoundationModel")
+    if model is None or resource.unresolved(model):
         return None
     ref = re.fullmatch(r"\$\{([A-Za-z0-9]+)\}", model)
     # long forms, not !Ref/!Sub: JSON Schema tools (check-jsonschema, editors) cannot read YAML tags

@@ -15,6 +15,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
+from ..spec.app_template import mapping
 from ..spec.model import doc
 from . import _staleness, component
 from .base import (
@@ -126,7 +127,7 @@ class GlueJob(Component[GlueJobOptions]):
     @classmethod
     def init_lines(cls, resource: TemplateResource) -> list[str]:
         args = resource.properties.get("DefaultArguments") or {}
-        if (resource.properties.get("Command") or {}).get("Name") == "pythonshell":
+        if mapping(resource.properties.get("Command")).get("Name") == "pythonshell":
             return ["    # Python shell job: no Spark metrics; the job-run failure rule watches it",
                     "    alarms: {failed_tasks: false, heap_usage: false}"]
         if isinstance(args, dict) and "--enable-metrics" in args:

@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import ClassVar
 
+from ..spec.app_template import mapping
 from ..spec.logs import FAILURE_REGEX
 from ..spec.model import doc
 from . import component
@@ -138,7 +139,7 @@ class LambdaFunction(Component[LambdaOptions]):
     def init_lines(cls, resource: TemplateResource) -> list[str]:
         timeout, where = resource.properties.get("Timeout"), ""
         if timeout is None and resource.type == "AWS::Serverless::Function":
-            timeout = ((resource.app.data.get("Globals") or {}).get("Function") or {}).get("Timeout")
+            timeout = mapping(mapping(resource.app.data.get("Globals")).get("Function")).get("Timeout")
             where = "from SAM Globals" if timeout is not None else ""
         if timeout is None:
             return [f"    timeout_seconds: {DEFAULT_TIMEOUT}        # Lambda's default timeout; Duration p90 alarm at 80 %"]

@@ -40,6 +40,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
+from ..spec.app_template import mapping
 from ..spec.kind_facts import ref_target, yaml_scalar
 from ..spec.model import doc
 from . import component
@@ -501,10 +502,11 @@ class SageMakerEndpoint(Component[SageMakerEndpointOptions]):
         """variants, endpoint_type and instance_type from the endpoint's EndpointConfig in the template."""
         logical = ref_target(resource.properties.get("EndpointConfigName"))
         config = resource.resource(logical)
-        if logical is None or config is None or config.get("Type") != "AWS::SageMaker::EndpointConfig":
+        if logical is None or config is None or config.type != "AWS::SageMaker::EndpointConfig":
             return ["    # its EndpointConfig is not in this template: check variants, endpoint_type and instance_type"]
-        cprops = config.get("Properties") or {}
-        variants = [v for v in cprops.get("ProductionVariants") or [] if isinstance(v, dict)]
+        cprops = config.properties
+        raw = cprops.get("ProductionVariants")
+        variants = [v for v in raw if isinstance(v, dict)] if isinstance(raw, list) else []
         names = [v.get("VariantName") for v in variants]
         literal = [n for n in names if isinstance(n, str)]
         out = []
@@ -532,8 +534,8 @@ def _instance_type_lines(variants: list[dict[str, Any]], config: str, resource: 
             found.setdefault(value, f"from {config}")
             continue
         param = value.get("Ref") if isinstance(value, dict) else None
-        parameters = resource.app.data.get("Parameters") or {}
-        default = (parameters.get(param) or {}).get("Default") if isinstance(param, str) else None
+        declared = mapping(resource.app.data.get("Parameters")).get(param) if isinstance(param, str) else None
+        default = mapping(declared).get("Default")
         if not isinstance(default, str):
             return [f"    # instance_type: set by an expression or a parameter without a default in {config}; give it "
                     + "(e.g. ml.g5.2xlarge) to scale the CPU/GPU thresholds (1 vCPU assumed until then)"]

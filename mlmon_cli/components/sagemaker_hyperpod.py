@@ -103,9 +103,12 @@ class SageMakerHyperPod(Component[HyperPodOptions]):
 
     @classmethod
     def init_skip(cls, resource: TemplateResource) -> str | None:
-        if resource.text("ClusterName") is None:
+        cluster = resource.text("ClusterName")
+        if cluster is None:
             return ("no literal, !Ref or !Sub ClusterName, and the HyperPod events name the cluster: set ClusterName "
                     "(the cluster's ARN ends in its ID, not its name)")
+        if resource.unresolved(cluster):
+            return f"its ClusterName refers to {', '.join(resource.unresolved(cluster))}, which this template does not declare"
         return None
 
     @classmethod

@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from ..components import load_all
 from ..components.base import Component
-from ..errors import Location, Problem
+from ..errors import LimitError, Location, Problem, SpecError
 from ..schema import MODELINE, SCHEMA_FILE
 from ..spec.app_template import AppTemplate
 from ..spec.kind_facts import TemplateResource, bindings_by_type, yaml_scalar
@@ -55,6 +56,21 @@ class Discovered:
                        "components by hand (`mlmon kinds` lists them) or run init on the template of the workload")
         return [head, *(Problem(app.location("Resources", logical), f"{rtype}: {why}")
                         for logical, rtype, why in self.skipped)]
+
+
+def starter_problems(text: str, file: str, base: Path) -> list[Problem]:
+    """What `validate` would say of a starter spec written to `file` (in folder `base`): a spec
+    `init` writes is one `validate` accepts, or `init` reports why (a spec without components is
+    fine: the comments say why nothing is watched)."""
+    from ..core.pipeline import validate
+
+    try:
+        validate(text, file, base=base)
+    except SpecError as exc:
+        return [p for p in exc.problems if not p.message.startswith("list at least one component")]
+    except LimitError:
+        return []  # the output is split or refused past 500 resources: `generate` says how
+    return []
 
 
 def component_name(logical: str, taken: set[str]) -> str:
@@ -115,25 +131,23 @@ def spec_from_template(app: AppTemplate, template_ref: str, solution: str, sourc
         "components:",
     ]
     taken: set[str] = set()
-    resources = app.resources
     registry = load_all()
     kinds = watchable()
-    for logical, resource in resources.items():
-        rtype = resource.get("Type") if isinstance(resource, dict) else None
+    for view in app.views():  # typed views: a resource of any shape is read or skipped with the reason
+        logical, rtype = view.logical, view.type
         if rtype not in kinds:
-            found.skipped.append((logical, str(rtype), reason(str(rtype))))
+            found.skipped.append((logical, str(rtype), view.problem or reason(str(rtype))))
             continue
         kind = kinds[rtype]
-        read = TemplateResource(logical, rtype, resource.get("Properties") or {}, app)
-        why_not = registry[kind].init_skip(read)
+        read = TemplateResource(logical, rtype, view.properties, app)
+        why_not = view.problem or registry[kind].init_skip(read)
         if why_not:
             found.skipped.append((logical, rtype, why_not))
             continue
         entry = [f"  - kind: {kind}", f"    name: {component_name(logical, taken)}",
                  f"    resource: {logical}            # {rtype}"]
-        condition = resource.get("Condition")
-        if isinstance(condition, str):
-            entry.append(f"    # Condition {condition}: the monitoring is created only when it is true")
+        if view.condition is not None:
+            entry.append(f"    # Condition {view.condition}: the monitoring is created only when it is true")
         entry.extend(init_lines(registry[kind], read))
         lines.extend(entry)
         found.watched.append(logical)

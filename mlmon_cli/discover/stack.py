@@ -66,8 +66,8 @@ def spec_from_resources(stack: str, summaries: list[dict[str, Any]], app: AppTem
             found.skipped.append((logical, rtype, reason(rtype) if rtype not in physical_types else "not created (no physical ID)"))
             continue
         kind, binding = physical_types[rtype]
-        resource = app.resources.get(logical) or {}
-        read = TemplateResource(logical, rtype, resource.get("Properties") or {}, app)
+        view = app.resource(logical)
+        read = TemplateResource(logical, rtype, view.properties if view else {}, app)
         lines.extend([f"  - kind: {kind}", f"    name: {component_name(logical, taken)}",
                       f"    {binding.physical}: {_quote(binding.physical_value(physical))}   # {logical} ({rtype})",
                       *init_lines(registry[kind], read)])

@@ -13,7 +13,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from .app_template import AppTemplate
+from .app_template import AppTemplate, Resource, mapping
 
 __all__ = ["Binding", "NameOption", "TemplateResource", "bindings_by_type", "name_options", "property_text", "ref_target",
            "yaml_scalar"]
@@ -89,15 +89,18 @@ class TemplateResource:
         """A property as Fn::Sub text (see `property_text`)."""
         return property_text({"Properties": self.properties}, name)
 
-    def resource(self, logical: Any) -> dict[str, Any] | None:
-        """Another resource of the template by logical ID (None when absent or not a mapping)."""
-        found = self.app.resources.get(logical) if isinstance(logical, str) else None
-        return found if isinstance(found, dict) else None
+    def resource(self, logical: Any) -> Resource | None:
+        """The typed view of another resource of the template by logical ID (None when absent)."""
+        return self.app.resource(logical)
+
+    def unresolved(self, text: str) -> list[str]:
+        """The `${...}` of Fn::Sub text the template cannot resolve (see AppTemplate.unresolved)."""
+        return self.app.unresolved(text)
 
 
 def property_text(resource: Any, name: str) -> str | None:
     """A resource property as Fn::Sub text: a literal string, `{Ref: P}` -> `${P}`, `{Fn::Sub: s}` -> s; else None."""
-    value = ((resource or {}).get("Properties") or {}).get(name)
+    value = mapping(mapping(resource).get("Properties")).get(name)
     if isinstance(value, str) and "${" not in value:
         return value
     if isinstance(value, dict) and len(value) == 1:
