@@ -244,7 +244,7 @@ def validate_command(specs: tuple[Path, ...], env: str | None) -> None:
         raise SpecError(problems)
 
 
-_TEMPLATE = re.compile(r'^(Resources\s*:|\s*"Resources"\s*:|AWSTemplateFormatVersion\s*:|\s*"AWSTemplateFormatVersion")', re.MULTILINE)
+_TEMPLATE = re.compile(r'^(Resources\s*:|\s*"Resources"\s*:|AWSTemplateFormatVersion\s*:|\s*"AWSTemplateFormatVersion")', re.M)
 
 
 @main.command("lint", epilog=EPILOG)
@@ -354,11 +354,8 @@ def _is_asl(text: str, path: Path) -> bool:
     try:
         data = load_asl(text, path.name)
     except AslLoadError as exc:
-        if all(re.search(rf'^\s*{key}\s*:|"{key}"\s*:', text, re.MULTILINE) for key in ("StartAt", "States")):
-            from .errors import (  # a definition that does not parse: say why, at its place
-                Location,
-                Problem,
-            )
+        if all(re.search(rf'^\s*{key}\s*:|"{key}"\s*:', text, re.M) for key in ("StartAt", "States")):
+            from .errors import Location, Problem  # a definition that does not parse: say why, at its place
 
             raise SpecError([Problem(Location(str(path), exc.line or 1, exc.column or 1, "(file)"), exc.message)]) from None
         return False

@@ -145,7 +145,7 @@ _LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
 EMAIL = re.compile(rf"{_ATOM}(?:\.{_ATOM})*@(?:{_LABEL}\.)+[A-Za-z]{{2,63}}")
 HTTPS_URL_MAX = 2048
 HTTPS_URL = re.compile(rf"https://(?:{_LABEL}\.)*{_LABEL}(?::\d{{1,5}})?(?:[/?#][!-~]*)?")  # no userinfo, no spaces
-URL_CREDENTIALS = re.compile(r"^[a-z][a-z0-9+.-]*://[^/?#]*@", re.IGNORECASE)
+URL_CREDENTIALS = re.compile(r"^[a-z][a-z0-9+.-]*://[^/?#]*@", re.I)
 
 # ---------------------------------------------------------------- names (per service)
 SLACK_WORKSPACE_ID = re.compile(r"[0-9A-Z]{1,255}")  # Chatbot SlackWorkspaceId

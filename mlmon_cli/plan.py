@@ -39,7 +39,7 @@ SYMBOLS = {
 _ALARM_LINE = re.compile(
     r"^Alarm: (?P<statistic>\S+) of (?P<watch>.+?) (?P<cmp>>=|<=|>|<) (?P<threshold>.+?) in (?P<m>\d+) of (?P<n>\d+) "
     r"periods of (?P<period>\d+) s;",
-    re.MULTILINE,
+    re.M,
 )
 _SEVERITY = re.compile(r"^\[(critical|warning)\]")
 _CHILD = re.compile(r"\$\{([A-Za-z0-9]+)\.(Arn|Outputs\.([A-Za-z0-9]+))\}")
@@ -569,8 +569,8 @@ def _who(recipient: str) -> str:
 def to_markdown(plan: Plan, title: str) -> str:
     c = plan.counts
     out = [f"# Plan: {title}", "",
-           (f"Solution `{plan.solution}`: {c['alarms']} alarms, {c['composites']} composite alarms, {c['rules']} EventBridge rules, "
-            f"{c['topics']} topic(s)."), ""]
+           f"Solution `{plan.solution}`: {c['alarms']} alarms, {c['composites']} composite alarms, {c['rules']} EventBridge rules, "
+           f"{c['topics']} topic(s).", ""]
     if plan.silent:
         out += [f"**{len(plan.silent)} alarm(s) notify nobody** (no SNS action on them or a composite above them, "
                 "or a topic without subscribers): " + ", ".join(f"`{r.name}`" for r in plan.silent), ""]

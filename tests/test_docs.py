@@ -90,7 +90,7 @@ def test_example_specs_show_every_shared_option() -> None:
     wanted = {f.name for cls in (Notifications, AlarmDefaults, AlarmOverride) for f in dataclasses.fields(cls)}
     assert wanted - keys == set()
     # The `false` shorthand for disabling an alarm is shown too.
-    assert any(re.search(r"^\s+\w+: false", p.read_text(), re.MULTILINE) for p in SPECS)
+    assert any(re.search(r"^\s+\w+: false", p.read_text(), re.M) for p in SPECS)
 
 
 def test_every_option_of_every_kind_is_shown_by_an_example_or_its_golden_cases() -> None:
