@@ -14,6 +14,7 @@ import re
 # --- CloudFormation -------------------------------------------------------------------------
 MAX_RESOURCES = 500  # resources per template
 MAX_OUTPUTS = 200  # outputs per template
+MAX_PARAMETERS = 200  # parameters per template
 MAX_TEMPLATE_BYTES = 1_000_000  # template body via S3
 INLINE_TEMPLATE_BYTES = 51_200  # template body passed inline (TemplateBody)
 LOGICAL_ID_MAX = 255
@@ -40,6 +41,8 @@ COMPARISONS = {
 }
 
 MAX_METRIC_MATH_METRICS = 10  # metrics in one metric-math alarm (hard limit)
+GET_METRIC_DATA_MAX_DATAPOINTS = 100_800  # data points one GetMetricData call returns
+GET_METRIC_DATA_MAX_QUERIES = 500  # MetricDataQueries in one GetMetricData call
 METRIC_QUERY_ID = re.compile(r"^[a-z][a-zA-Z0-9_]{0,254}$")  # MetricDataQuery Id
 ANOMALY_OPERATORS = {  # anomaly-band alarms: ThresholdMetricId, no Threshold
     "above": "GreaterThanUpperThreshold",
@@ -66,9 +69,13 @@ TOPIC_DISPLAY_NAME_MAX = 100
 CHATBOT_CONFIGURATION_NAME_MAX = 128
 
 # --- EventBridge ----------------------------------------------------------------------------
+EVENT_BUS_NAME_MAX = 256
 RULE_NAME_MAX = 64
 TARGET_ID_MAX = 64
 MAX_RULE_TARGETS = 5
+
+# --- CloudFormation StackSets ---------------------------------------------------------------
+MAX_OUS_PER_OPERATION = 50  # CreateStackInstances: at most 50 OUs (aws-ml-facts-3 §4)
 
 # --- Step Functions -------------------------------------------------------------------------
 STATE_MACHINE_NAME_MAX = 80

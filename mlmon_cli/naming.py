@@ -15,6 +15,7 @@ from .limits import (
     ALARM_NAME_MAX,
     CHATBOT_CONFIGURATION_NAME_MAX,
     DASHBOARD_NAME_MAX,
+    EVENT_BUS_NAME_MAX,
     FILTER_NAME_MAX,
     LOGICAL_ID_MAX,
     MUTE_RULE_NAME_MAX,
@@ -294,7 +295,6 @@ def scoped_solution(solution: str, environment: str | None, name_suffix: str | N
     return f"{solution}-{suffix}" if suffix else solution
 
 
-EVENT_BUS_NAME_MAX = 256
 
 
 def central_bus_name(solution: str) -> str:

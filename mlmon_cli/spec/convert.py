@@ -19,7 +19,7 @@ import yaml
 
 from .. import limits
 from ..errors import Location, Problem, SpecError, did_you_mean
-from ..limits import STATISTIC, period_problem, substitution_problem
+from ..limits import MAX_OUS_PER_OPERATION, STATISTIC, period_problem, substitution_problem
 from .cfn_values import ARN_FIELDS, is_cfn_value
 from .custom import KEY as CUSTOM_KEY
 from .custom import parse_custom_alarms
@@ -30,7 +30,6 @@ from .logs import log_problems, parse_component_logs
 from .model import AlarmDefaults, AlarmOverride, ComponentSpec, Notifications, Route, Spec
 from .nodes import node_location
 from .organization import (
-    MAX_OUS_PER_OPERATION,
     ORGANIZATION_ID,
     Organization,
     StackSetTarget,
