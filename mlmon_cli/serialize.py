@@ -10,9 +10,10 @@ plainly safe are single-quoted when printable on one line, otherwise written as 
 from __future__ import annotations
 
 import json
+import math
 import re
 from functools import lru_cache
-from typing import Any
+from typing import Any, Callable
 
 _PLAIN = re.compile(r"^[A-Za-z_/$][A-Za-z0-9_ ./:@*$(){}+=,-]*\Z")
 _RESERVED = re.compile(
@@ -22,18 +23,38 @@ _NUMBERISH = re.compile(r"^[-+.0-9]|^\.(?:inf|nan)\Z", re.I)
 _BLOCK_SAFE = re.compile(r"^[^\x00-\x08\x0b-\x1f\x7f\u0085\u2028\u2029\ufeff\t]*\Z")
 
 
-def to_json(data: dict[str, Any]) -> str:
-    return json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False, allow_nan=False) + "\n"  # NaN is no JSON
+_SCALARS = (str, int, float, bool, type(None))
+Unwrap = Callable[[Any], Any]
 
 
-def to_yaml(data: dict[str, Any]) -> str:
+def _no_objects(value: Any) -> Any:
+    raise TypeError(f"cannot write {type(value).__name__} into a template")
+
+
+def to_json(data: dict[str, Any], unwrap: Unwrap = _no_objects) -> str:
+    return json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False, allow_nan=False,  # NaN is no JSON
+                      default=unwrap) + "\n"
+
+
+def to_yaml(data: dict[str, Any], unwrap: Unwrap = _no_objects) -> str:
+    global _unwrap
     lines: list[str] = []
-    _mapping(data, "", lines)
+    _unwrap, previous = unwrap, _unwrap
+    try:
+        _mapping(data, "", lines)
+    finally:
+        _unwrap = previous
     return "\n".join(lines) + "\n"
 
 
-def dump(data: dict[str, Any], fmt: str) -> str:
-    return to_json(data) if fmt == "json" else to_yaml(data)
+def dump(data: dict[str, Any], fmt: str, unwrap: Unwrap = _no_objects) -> str:
+    """The template text of `data`. `unwrap` turns any other object met on the way (a troposphere
+    resource or intrinsic) into data one level at a time, so a template need not be copied into
+    plain data first."""
+    return to_json(data, unwrap) if fmt == "json" else to_yaml(data, unwrap)
+
+
+_unwrap: Unwrap = _no_objects
 
 
 def _scalar(value: Any) -> str:
@@ -43,8 +64,10 @@ def _scalar(value: Any) -> str:
         return "null"
     if isinstance(value, bool):
         return "true" if value else "false"
-    if isinstance(value, (int, float)):
-        return json.dumps(value)
+    if isinstance(value, int):
+        return int.__repr__(value)  # what json.dumps writes, without its encoder set-up per number
+    if isinstance(value, float):
+        return float.__repr__(value) if math.isfinite(value) else json.dumps(value)
     raise TypeError(f"cannot write {type(value).__name__} into a template")
 
 
@@ -121,8 +144,10 @@ def _entry(head: str, value: Any, indent: str, lines: list[str]) -> None:
             lines.append(head + " []")
     elif isinstance(value, str) and "\n" in value and (block := _block(value, indent)) is not None:
         lines.append(f"{head} {block}")
-    else:
+    elif isinstance(value, _SCALARS):
         lines.append(f"{head} {_scalar(value)}")
+    else:
+        _entry(head, list(value) if isinstance(value, tuple) else _unwrap(value), indent, lines)
 
 
 def _sequence(items: list[Any], indent: str, lines: list[str]) -> None:
@@ -137,21 +162,33 @@ def _sequence(items: list[Any], indent: str, lines: list[str]) -> None:
         elif isinstance(item, list) and item:
             lines.append(f"{indent}-")
             _sequence(item, indent + "  ", lines)
-        else:
+        elif isinstance(item, _SCALARS) or isinstance(item, (dict, list)):
             _entry(f"{indent}-", item, indent, lines)
+        else:
+            _sequence([list(item) if isinstance(item, tuple) else _unwrap(item)], indent, lines)
+
+
+PARALLEL_MIN_RESOURCES = 3000
+
+
+def _text(template: Any, fmt: str) -> str:
+    """A template object's text: straight from its own objects when it can hand them over
+    (`template_data` and `unwrap`, see core/template.py), else from its `to_dict`."""
+    if hasattr(template, "template_data"):
+        return dump(template.template_data(), fmt, template.unwrap)
+    return dump(template.to_dict(), fmt)
 
 
 _PENDING: dict[str, Any] = {}  # templates a forked worker serializes (inherited, never pickled)
-PARALLEL_MIN_RESOURCES = 3000
 
 
 def _dump_pending(job: tuple[str, str]) -> tuple[str, str]:
     name, fmt = job
-    return name, dump(_PENDING[name].to_dict(), fmt)
+    return name, _text(_PENDING[name], fmt)
 
 
 def dump_all(templates: dict[str, Any], fmt: str) -> dict[str, str]:
-    """Serialize troposphere templates by name, in order.
+    """Serialize templates by name, in order.
 
     Large split outputs are serialized by forked workers, one per core: the children inherit the
     built templates for free and send back only text, which roughly halves this step on 2 cores.
@@ -162,7 +199,7 @@ def dump_all(templates: dict[str, Any], fmt: str) -> dict[str, str]:
     total = sum(len(t.resources) for t in templates.values())
     workers = min(os.cpu_count() or 1, len(templates))
     if workers < 2 or total < PARALLEL_MIN_RESOURCES or "fork" not in multiprocessing.get_all_start_methods():
-        return {name: dump(t.to_dict(), fmt) for name, t in templates.items()}
+        return {name: _text(t, fmt) for name, t in templates.items()}
     _PENDING.update(templates)
     try:
         with multiprocessing.get_context("fork").Pool(workers) as pool:

@@ -36,6 +36,9 @@ entries, `namespace`, `dimensions`. Logs: `/aws/sagemaker/Endpoints/<endpoint>`.
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Mapping
+from types import MappingProxyType
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -106,9 +109,10 @@ PUBLISHED: dict[str, Published] = {
 ONLY_FOR = {"memory_utilization": frozenset({"realtime", "async"}), "serverless_memory_utilization": SERVERLESS}
 
 
-def published(endpoint_type: str) -> dict[str, Published]:
-    """The metrics AWS publishes for one endpoint type."""
-    return {m: p for m, p in PUBLISHED.items() if endpoint_type in p.types}
+@functools.lru_cache(maxsize=None)
+def published(endpoint_type: str) -> Mapping[str, Published]:
+    """The metrics AWS publishes for one endpoint type (read-only: it is computed once per type)."""
+    return MappingProxyType({m: p for m, p in PUBLISHED.items() if endpoint_type in p.types})
 
 
 PER_CORE = "CPU and GPU utilization are summed over cores (0-100 x cores); the threshold is scaled by the option."

@@ -12,8 +12,8 @@ from functools import partial
 from typing import Any
 
 from troposphere import GetAtt, Output, Ref, Template
-from troposphere.cloudwatch import Alarm, MetricDimension
-from troposphere.events import InputTransformer, Rule, Target
+from troposphere.cloudwatch import Alarm
+from troposphere.events import Rule
 
 from .. import naming
 from ..components import REGISTRY
@@ -37,7 +37,7 @@ from .composites import AlarmRef, add_composite, composite_text
 from .dashboard import MetricGraph, Section, add_dashboards
 from .notifications import add_alert_path_alarms, add_notifications, failed_invocations
 from .quiet import add_quiet_windows
-from .template import new_template
+from .template import new_template, quick
 from .validate import claim_problems
 
 _NO_OVERRIDE = AlarmOverride()
@@ -380,7 +380,7 @@ def _add_metric_alarm(ctx: _Context, comp: ComponentSpec, kind: Component, watch
         "ActionsEnabled": True,
     }
     if dims:  # a log metric filter's metric has none
-        props["Dimensions"] = [MetricDimension(Name=k, Value=v) for k, v in dims.items()]
+        props["Dimensions"] = [{"Name": k, "Value": v} for k, v in dims.items()]
     if settings.statistic in STANDARD_STATISTICS:
         props["Statistic"] = settings.statistic
     else:
@@ -389,7 +389,7 @@ def _add_metric_alarm(ctx: _Context, comp: ComponentSpec, kind: Component, watch
         for extra in metric_math.apply(props, alarm, settings.statistic, settings.period, dims, logical, threshold):
             ctx.claim(extra.title, comp)
             ctx.add(extra)
-    resource = ctx.add(Alarm(logical, **props))
+    resource = ctx.add(quick(Alarm, logical, props))
     ctx.alarms[logical] = rollup.Pending(resource, settings.severity, rollup.long_lived(settings), text,
                                          notify=_notifies(ctx, settings), warm_up=rollup.warm_up_minutes(settings))
     return AlarmRef(logical, name)
@@ -406,22 +406,17 @@ def _add_event_rule(ctx: _Context, comp: ComponentSpec, kind: Component, alarm: 
     ctx.claim(name, comp, "rule")
     message = render(f"events/{event.message_template}", solution=ctx.spec.solution, component=comp.name)
     pattern = {"source": [event.source], "detail-type": [event.detail_type], "detail": kind.event_detail(comp.options, alarm)}
-    ctx.template.add_resource(
-        Rule(
-            logical,
-            Name=name,
-            Description=f"{kind.watched(comp.options)}: {event.detail_type} failures -> {ctx.spec.solution} alert topic"[:512],
-            EventPattern=pattern,
-            State="ENABLED",
-            Targets=[
-                Target(
-                    Id="AlertTopic",
-                    Arn=ctx.topics[settings.severity],
-                    InputTransformer=InputTransformer(InputPathsMap=dict(event.input_paths), InputTemplate=json.dumps(message)),
-                )
-            ],
-        )
-    )
+    ctx.template.add_resource(quick(Rule, logical, {
+        "Name": name,
+        "Description": f"{kind.watched(comp.options)}: {event.detail_type} failures -> {ctx.spec.solution} alert topic"[:512],
+        "EventPattern": pattern,
+        "State": "ENABLED",
+        "Targets": [{
+            "Id": "AlertTopic",
+            "Arn": ctx.topics[settings.severity],
+            "InputTransformer": {"InputPathsMap": dict(event.input_paths), "InputTemplate": json.dumps(message)},
+        }],
+    }))
 
 
 def _number(value: float) -> float | int:

@@ -17,6 +17,7 @@ from troposphere.cloudwatch import CompositeAlarm
 from .. import limits
 from ..render import render
 from ..naming import composite_part_name
+from .template import quick
 
 _TEXT_DEFAULTS = {"solution": "", "watched": "", "part": 0, "parent": "", "severity": "critical", "runbook": ""}
 
@@ -119,4 +120,4 @@ def _composite(t: Template, ref: AlarmRef, children: list[AlarmRef], description
                                          + suppressor.replace("${", "${!"))
         props["ActionsSuppressorWaitPeriod"] = limits.SUPPRESSOR_WAIT_SECONDS
         props["ActionsSuppressorExtensionPeriod"] = limits.SUPPRESSOR_EXTENSION_SECONDS
-    t.add_resource(CompositeAlarm(ref.logical_id, **props))
+    t.add_resource(quick(CompositeAlarm, ref.logical_id, props))

@@ -52,9 +52,10 @@ def _alarm_problems(spec: Spec, comp: ComponentSpec, kind: Any, resolved: dict[s
     for alarm in kind.alarms:
         settings = resolved[alarm.key] = resolve_settings(kind, comp.options, alarm, comp.alarms.get(alarm.key, _NO_OVERRIDE),
                                                           spec.defaults)
-        if settings.enabled:
+        messages = settings_problems(settings, alarm)  # none for a disabled alarm
+        if messages:
             at = _alarm_location(comp, alarm.key)
-            problems.extend(Problem(at, message) for message in settings_problems(settings, alarm))
+            problems.extend(Problem(at, message) for message in messages)
     return problems
 
 
