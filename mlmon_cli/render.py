@@ -6,7 +6,7 @@ package as `mlmon_cli/templates` (see pyproject's force-include), so both layout
 
 from __future__ import annotations
 
-from functools import lru_cache
+from functools import cache, lru_cache
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -35,7 +35,7 @@ def _environment() -> jinja2.Environment:
     )
 
 
-@lru_cache(maxsize=None)
+@cache
 def _template(name: str) -> tuple[jinja2.Template, Any]:
     template = _environment().get_template(name)
     return template, template.new_context({}, shared=True)

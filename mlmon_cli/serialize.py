@@ -12,8 +12,9 @@ from __future__ import annotations
 import json
 import math
 import re
+from collections.abc import Callable
 from functools import lru_cache
-from typing import Any, Callable
+from typing import Any
 
 _PLAIN = re.compile(r"^[A-Za-z_/$][A-Za-z0-9_ ./:@*$(){}+=,-]*\Z")
 _RESERVED = re.compile(
@@ -162,7 +163,7 @@ def _sequence(items: list[Any], indent: str, lines: list[str]) -> None:
         elif isinstance(item, list) and item:
             lines.append(f"{indent}-")
             _sequence(item, indent + "  ", lines)
-        elif isinstance(item, _SCALARS) or isinstance(item, (dict, list)):
+        elif isinstance(item, (*_SCALARS, dict, list)):
             _entry(f"{indent}-", item, indent, lines)
         else:
             _sequence([list(item) if isinstance(item, tuple) else _unwrap(item)], indent, lines)

@@ -109,7 +109,7 @@ PUBLISHED: dict[str, Published] = {
 ONLY_FOR = {"memory_utilization": frozenset({"realtime", "async"}), "serverless_memory_utilization": SERVERLESS}
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def published(endpoint_type: str) -> Mapping[str, Published]:
     """The metrics AWS publishes for one endpoint type (read-only: it is computed once per type)."""
     return MappingProxyType({m: p for m, p in PUBLISHED.items() if endpoint_type in p.types})

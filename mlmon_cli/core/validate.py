@@ -16,12 +16,7 @@ from typing import Any
 from .. import naming
 from ..components.settings import AlarmSettings, resolve_settings, settings_problems
 from ..errors import Location, Problem
-from ..limits import (
-    MAX_OUTPUTS,
-    MAX_RESOURCES,
-    MAX_TEMPLATE_BYTES,
-    alarm_window_problems,
-)
+from ..limits import MAX_OUTPUTS, MAX_RESOURCES, MAX_TEMPLATE_BYTES
 from ..spec.model import AlarmOverride, ComponentSpec, Spec
 
 _NO_OVERRIDE = AlarmOverride()

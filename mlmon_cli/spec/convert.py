@@ -215,7 +215,7 @@ def _short(text: str, limit: int = 40) -> str:
     return shown
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _fields(cls: type) -> tuple[dict[str, Any], tuple[dataclasses.Field, ...]]:
     """A dataclass's resolved type hints and fields, once per class (resolving them per component
     was a measurable share of loading a large spec)."""
