@@ -8,8 +8,7 @@ stacks), never from the spec, so the plan describes exactly what `generate` and 
   unit is shown when they differ), the severity and who is notified;
 - the alarm tree (composites down to alarms) and, for every alarm or rule that notifies, the
   topic and its subscribers, drawn as a Mermaid flowchart;
-- the monthly bill: a hook (`BILL_HOOK`) filled by `mlmon_cli.core.cost.estimate(result)` when
-  that module exists.
+- the monthly bill (`mlmon_cli.core.cost.estimate`).
 
 Pure: no files, clock or network. Raises nothing for a template mlmon built; a template of
 unknown shape gives rows with what can be read ("?" otherwise).
@@ -20,10 +19,11 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import asdict, dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 from . import naming
 from .alarm_tree import ancestors
+from .core.cost import Bill, estimate
 
 COMPOSITE = "AWS::CloudWatch::CompositeAlarm"
 ALARM = "AWS::CloudWatch::Alarm"
@@ -76,6 +76,80 @@ class Row:
     recipients: tuple[str, ...]  # "email a@b" ...
 
 
+@dataclass(frozen=True)
+class Target:
+    """One `organization.targets` entry as the plan shows it."""
+
+    where: tuple[str, ...]  # accounts, or OUs
+    regions: tuple[str, ...]
+    service_managed: bool
+    parameters: tuple[tuple[str, str], ...]
+
+    @property
+    def instances(self) -> int | None:
+        """Stack instances it makes; None for OUs (their accounts are known only at deploy time)."""
+        return None if self.service_managed else len(self.where) * len(self.regions)
+
+
+@dataclass(frozen=True)
+class Deployment:
+    """Where a spec with `organization:` runs, and what that costs a month."""
+
+    central_account: str
+    central_region: str
+    targets: tuple[Target, ...]
+    member_bill: float  # one member stack
+    central_bill: float
+
+    @property
+    def instances(self) -> int | None:
+        counts = [t.instances for t in self.targets]
+        return None if any(c is None for c in counts) else sum(c for c in counts if c is not None)
+
+    @property
+    def total(self) -> float | None:
+        n = self.instances
+        return None if n is None else round(n * self.member_bill + self.central_bill, 2)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"central_account": self.central_account, "central_region": self.central_region,
+                "targets": [{"accounts" if not t.service_managed else "organizational_units": list(t.where),
+                             "regions": list(t.regions), "parameters": dict(t.parameters), "instances": t.instances}
+                            for t in self.targets],
+                "instances": self.instances, "bill_per_instance": self.member_bill, "central_bill": self.central_bill,
+                "total": self.total}
+
+    def markdown(self) -> list[str]:
+        out = ["## Deployment targets", "",
+               f"Central account `{self.central_account}` ({self.central_region}): every member forwards its paging alarms "
+               f"and job failures there (`mlmon deploy SPEC --central --stack-name NAME`, ${self.central_bill:,.2f} a month).", "",
+               "| accounts / OUs | Regions | parameter overrides | instances | bill |", "|---|---|---|---|---|"]
+        for t in self.targets:
+            params = ", ".join(f"{k}={v}" for k, v in t.parameters) or "-"
+            n = t.instances
+            bill = f"${n * self.member_bill:,.2f}" if n is not None else f"${self.member_bill:,.2f} per account"
+            out.append(f"| {', '.join(t.where)} | {', '.join(t.regions)} | {params} | {n if n is not None else 'every account of the OU'} "
+                       f"| {bill} |")
+        total = (f"**${self.total:,.2f} a month** in all ({self.instances} instances x ${self.member_bill:,.2f} + the central stack)"
+                 if self.total is not None else f"${self.member_bill:,.2f} a month per instance, plus the central stack")
+        return [*out, "", total, ""]
+
+
+def deployment_of(spec: Any, member_bill: Bill) -> Deployment | None:
+    """The plan's deployment section of a spec with `organization:` (None without)."""
+    org = getattr(spec, "organization", None)
+    if org is None:
+        return None
+    from types import SimpleNamespace
+
+    from .core.pipeline import generate_central
+
+    central = estimate(SimpleNamespace(template=generate_central(spec), nested={}, owners={}))
+    targets = tuple(Target(t.accounts or t.organizational_units, t.regions, bool(t.organizational_units), t.parameters)
+                    for t in org.targets)
+    return Deployment(org.central_account, org.central_region, targets, member_bill.total, central.total)
+
+
 @dataclass
 class Plan:
     solution: str
@@ -83,8 +157,9 @@ class Plan:
     topics: list[Topic]
     tree: list[tuple[str, str]]  # (parent alarm name, child alarm name), top first
     composites: dict[str, tuple[str, ...]]  # composite alarm name -> topic ids it notifies
-    bill: Any = None  # whatever BILL_HOOK returned (a `Bill` of core.cost), None when no estimate is available
+    bill: Bill | None = None  # None: priced elsewhere (a plan of bare templates)
     counts: dict[str, int] = field(default_factory=dict)
+    deployment: Deployment | None = None  # a spec with `organization:`: StackSet targets and the central stack
 
     @property
     def silent(self) -> list[Row]:
@@ -92,25 +167,11 @@ class Plan:
         return [r for r in self.rows if r.type == "alarm" and not r.recipients]
 
 
-def _default_bill(result: Any) -> Any:
-    """The monthly bill from `mlmon_cli.core.cost.estimate(result)`, or None while that module does not exist."""
-    try:
-        from .core import cost  # type: ignore[attr-defined]  # written by the alert-design issue
-    except ImportError:
-        return None
-    return cost.estimate(result)
-
-
-# ---- BILL HOOK ------------------------------------------------------------------------------
-# Replace (or monkeypatch in tests) to change how the bill is computed: called with the BuildResult.
-BILL_HOOK: Callable[[Any], Any] = _default_bill
-
-
 def build_plan(result: Any) -> Plan:
     """The plan of a BuildResult (`template` plus `nested` troposphere Templates)."""
     templates = {"": result.template.to_dict()}
     templates.update({stem: t.to_dict() for stem, t in sorted(getattr(result, "nested", {}).items())})
-    return plan_from_templates(templates, bill=BILL_HOOK(result), owners=getattr(result, "owners", None))
+    return plan_from_templates(templates, bill=estimate(result), owners=getattr(result, "owners", None))
 
 
 def plan_from_templates(templates: dict[str, dict[str, Any]], bill: Any = None, owners: dict[str, str] | None = None) -> Plan:
@@ -123,27 +184,17 @@ def plan_from_templates(templates: dict[str, dict[str, Any]], bill: Any = None, 
     resources: dict[Key, dict[str, Any]] = {
         (stem, logical): res for stem, tpl in templates.items() for logical, res in (tpl.get("Resources") or {}).items()
     }
-    stems = _stack_stems(parent)
     topics = _topics(parent)
     names = {key: (res.get("Properties") or {}).get("AlarmName", key[1]) for key, res in resources.items()
              if res.get("Type") in (ALARM, COMPOSITE)}
-    parents: dict[Key, list[Key]] = {}
-    children: dict[Key, list[Key]] = {}
-    for key, res in resources.items():
-        if res.get("Type") != COMPOSITE:
-            continue
-        for child in _children(key, res, templates, stems):
-            if child in resources:
-                parents.setdefault(child, []).append(key)
-                children.setdefault(key, []).append(child)
+    parents, children = _hierarchy(resources, templates, _stack_stems(parent))
     solution = _solution(parent)
     component_of = _components(resources, parents, children, names, solution)
-    if owners:
-        for key in names:
-            if key[1] in owners:
-                component_of[key] = owners[key[1]]
-            elif names[key].startswith(f"{solution}-alert-path-"):
-                component_of[key] = "alert-path"
+    for key in names:
+        if owners and key[1] in owners:
+            component_of[key] = owners[key[1]]
+        elif owners and names[key].startswith(f"{solution}-alert-path-"):
+            component_of[key] = "alert-path"
 
     def actions(key: Key) -> list[str]:
         props = resources[key].get("Properties") or {}
@@ -151,14 +202,7 @@ def plan_from_templates(templates: dict[str, dict[str, Any]], bill: Any = None, 
             return []
         return [t for t in (_topic_id(a) for a in props.get("AlarmActions") or []) if t and not _history(t)]
 
-    rule_alarm: dict[str, Key] = {}  # rule Name -> its TriggeredRules alarm
-    for key, res in resources.items():
-        props = res.get("Properties") or {}
-        if res.get("Type") == ALARM and props.get("MetricName") == "TriggeredRules":
-            for dim in props.get("Dimensions") or []:
-                if dim.get("Name") == "RuleName" and isinstance(dim.get("Value"), str):
-                    rule_alarm[dim["Value"]] = key
-
+    rule_alarm = _rule_alarms(resources)
     rows: list[Row] = []
     for key, res in resources.items():
         props = res.get("Properties") or {}
@@ -185,6 +229,33 @@ def plan_from_templates(templates: dict[str, dict[str, Any]], bill: Any = None, 
     counts = {"alarms": sum(r.type == "alarm" for r in rows), "rules": sum(r.type == "rule" for r in rows),
               "composites": len(composites), "topics": len(topic_list)}
     return Plan(solution, rows, topic_list, tree, composites, bill, counts)
+
+
+def _hierarchy(resources: dict[Key, dict[str, Any]], templates: dict[str, dict[str, Any]],
+               stems: dict[str, str]) -> tuple[dict[Key, list[Key]], dict[Key, list[Key]]]:
+    """(parents, children) of the composite alarm tree, across nested stacks."""
+    parents: dict[Key, list[Key]] = {}
+    children: dict[Key, list[Key]] = {}
+    for key, res in resources.items():
+        if res.get("Type") != COMPOSITE:
+            continue
+        for child in _children(key, res, templates, stems):
+            if child in resources:
+                parents.setdefault(child, []).append(key)
+                children.setdefault(key, []).append(child)
+    return parents, children
+
+
+def _rule_alarms(resources: dict[Key, dict[str, Any]]) -> dict[str, Key]:
+    """Rule Name -> the TriggeredRules alarm that counts its matches."""
+    out: dict[str, Key] = {}
+    for key, res in resources.items():
+        props = res.get("Properties") or {}
+        if res.get("Type") == ALARM and props.get("MetricName") == "TriggeredRules":
+            for dim in props.get("Dimensions") or []:
+                if dim.get("Name") == "RuleName" and isinstance(dim.get("Value"), str):
+                    out[dim["Value"]] = key
+    return out
 
 
 # --------------------------------------------------------------------------- reading templates
@@ -412,27 +483,6 @@ def mermaid(plan: Plan) -> str:
     return "\n".join(lines)
 
 
-def _bill_markdown(bill: Any) -> list[str]:
-    if bill is None:
-        return ["_No estimate yet: the cost model (`mlmon_cli.core.cost`) is not part of this version._"]
-    to_markdown = getattr(bill, "markdown", None) or getattr(bill, "to_markdown", None)
-    if callable(to_markdown):
-        return [to_markdown().rstrip("\n")]
-    return ["```", str(bill), "```"]
-
-
-def _bill_data(bill: Any) -> Any:
-    if bill is None:
-        return None
-    for attr in ("to_dict", "as_dict"):
-        if callable(getattr(bill, attr, None)):
-            return getattr(bill, attr)()
-    try:
-        return asdict(bill)
-    except TypeError:
-        return str(bill)
-
-
 def _who(recipient: str) -> str:
     protocol, _, endpoint = recipient.partition(" ")
     return f"existing topic {endpoint} (its subscribers are managed outside this template)" if protocol == "topic" else recipient
@@ -459,8 +509,10 @@ def to_markdown(plan: Plan, title: str) -> str:
         out.append(f"- topic `{topic.name}`: {recipients}")
     if any(r.protocol == "email" for t in plan.topics for r in t.recipients):
         out.append("- every email address must confirm its subscription after the deploy, or it receives nothing")
-    out += ["", "## Monthly bill", "", "<!-- BILL HOOK: mlmon_cli.plan.BILL_HOOK -> mlmon_cli.core.cost.estimate(result) -->"]
-    out += _bill_markdown(plan.bill)
+    if plan.bill is not None:
+        out += ["", "## Monthly bill", "", plan.bill.markdown().rstrip("\n")]
+    if plan.deployment is not None:
+        out += ["", *plan.deployment.markdown()]
     out += ["", "## Alarm tree", "", "```mermaid", mermaid(plan), "```", ""]
     return "\n".join(out)
 
@@ -474,7 +526,8 @@ def to_json(plan: Plan) -> str:
         "tree": [{"parent": p, "child": c} for p, c in plan.tree],
         "composites": {k: list(v) for k, v in plan.composites.items()},
         "silent": [r.name for r in plan.silent],
-        "bill": _bill_data(plan.bill),
+        "bill": plan.bill.to_dict() if plan.bill is not None else None,
+        "deployment": plan.deployment.to_dict() if plan.deployment is not None else None,
         "mermaid": mermaid(plan),
     }
     return json.dumps(data, indent=2, sort_keys=False) + "\n"

@@ -31,7 +31,7 @@ def test_every_kind_has_a_golden_case() -> None:
 
 
 def test_documented_dimension_sets_match_generated_alarms() -> None:
-    """`dimension_names` feeds the README; it must match what the alarms really use."""
+    """`dimension_names` feeds docs/kinds.md; it must match what the alarms really use."""
     registry = load_all()
     for case in CASES:
         spec = load_spec(case / "spec.yaml")

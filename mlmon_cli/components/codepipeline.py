@@ -12,8 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..spec.model import doc
-from . import component
-from . import _staleness
+from . import _staleness, component
 from .base import AlarmDef, AlarmDocs, AlarmPolicy, AlarmTarget, BuildEnv, Component, EventDef, ExtraAlarm, Metric, event_alarm
 
 PIPELINE_STATE_CHANGE = EventDef(

@@ -95,7 +95,8 @@ class SageMakerInferenceComponent(Component[InferenceComponentOptions]):
         AlarmDef(
             "gpu_utilization", "GPUUtilizationNormalized",
             Metric(COMPONENTS, "GPUUtilizationNormalized", "Maximum", "percent"),
-            AlarmPolicy(">", 90, period=60, evaluation_periods=5, datapoints_to_alarm=5, treat_missing_data="missing", severity="warning", enabled=False),
+            AlarmPolicy(">", 90, period=60, evaluation_periods=5, datapoints_to_alarm=5,
+                        treat_missing_data="missing", severity="warning", enabled=False),
             AlarmDocs(
                 why="a copy's GPUs are saturated (GPU components only)",
                 first_step="add copies or raise NumberOfAcceleratorDevicesRequired"),
@@ -103,7 +104,8 @@ class SageMakerInferenceComponent(Component[InferenceComponentOptions]):
         AlarmDef(
             "gpu_memory_utilization", "GPUMemoryUtilizationNormalized",
             Metric(COMPONENTS, "GPUMemoryUtilizationNormalized", "Maximum", "percent"),
-            AlarmPolicy(">", 90, period=60, evaluation_periods=5, datapoints_to_alarm=5, treat_missing_data="missing", severity="warning", enabled=False),
+            AlarmPolicy(">", 90, period=60, evaluation_periods=5, datapoints_to_alarm=5,
+                        treat_missing_data="missing", severity="warning", enabled=False),
             AlarmDocs(
                 why="a copy's GPU memory is nearly full (GPU components only): out-of-memory errors follow",
                 first_step="lower the batch size or max sequence length, or use more accelerators per copy"),

@@ -44,8 +44,7 @@ from ..limits import EXPRESS_MAX_SECONDS
 from ..spec.fields import doc, fields_table
 from ..workflow.model import PARALLEL, RetryOverride, Step, parse_retry, parse_steps, walk
 from ..workflow.steps import STEP_TYPES
-from . import component
-from . import _staleness
+from . import _staleness, component
 from .base import AlarmTarget, BuildEnv, Component, ExtraAlarm
 from .step_functions import METRIC_ALARMS, StepFunctions, success_alarms
 
@@ -97,8 +96,7 @@ class Workflow(Component[WorkflowOptions]):
     def resources(self, o: WorkflowOptions, env: BuildEnv) -> list[Any]:
         from troposphere import GetAtt
         from troposphere.logs import LogGroup
-        from troposphere.stepfunctions import (CloudWatchLogsLogGroup, LogDestination, LoggingConfiguration, StateMachine,
-                                               TracingConfiguration)
+        from troposphere.stepfunctions import CloudWatchLogsLogGroup, LogDestination, LoggingConfiguration, StateMachine, TracingConfiguration
 
         from ..workflow.asl import build_definition
         from ..workflow.iam import role

@@ -55,7 +55,6 @@ class BuildResult:
     alarms: int = 0
     composites: int = 0
     rules: int = 0
-    alarm_names: list[str] = field(default_factory=list)
     owners: dict[str, str] = field(default_factory=dict)  # logical ID -> the component that created it (core/cost.py)
     problems: list[Problem] = field(default_factory=list)  # names taken twice: the pipeline refuses the spec
     files: dict[str, str] = field(default_factory=dict)  # file name -> template text, written by the pipeline
@@ -66,10 +65,6 @@ class BuildResult:
         return bool(self.nested) or any(len(text.encode("utf-8")) > INLINE_TEMPLATE_BYTES for text in self.files.values())
 
     @property
-    def templates(self) -> int:
-        return 1 + len(self.nested)
-
-    @property
     def resources(self) -> int:
         return sum(len(t.resources) for t in [self.template, *self.nested.values()])
 
@@ -78,7 +73,6 @@ class BuildResult:
 class _Context:
     spec: Spec
     topics: dict[str, Any]  # severity -> topic ARN expression
-    result: BuildResult
     template: Template
     claims: list[tuple[str, str]] = field(default_factory=list)  # (space, name) this component takes, in order
     alarms: dict[str, rollup.Pending] = field(default_factory=dict)  # every metric alarm, to route after rollup
@@ -137,7 +131,7 @@ def build_template(spec: Spec, split: bool | None = None, nested_ext: str = "yam
     spec = replace(spec, solution=naming.scoped_solution(spec.solution, spec.environment, spec.name_suffix),
                    environment=None, name_suffix=None)
     if spec.cfn is None:
-        return _build(spec, split, nested_ext)
+        return _forward_to_central(spec, _build(spec, split, nested_ext))
     from .cfn_merge import (  # CloudFormation values / merged output (spec `template:`)
         DictTemplate,
         finish,
@@ -145,6 +139,19 @@ def build_template(spec: Spec, split: bool | None = None, nested_ext: str = "yam
 
     result = _build(spec, False if spec.cfn.app is not None else split, nested_ext)
     result.template = DictTemplate(finish(result.template.to_dict(), spec.cfn, result.owners))
+    return _forward_to_central(spec, result)
+
+
+def _forward_to_central(spec: Spec, result: BuildResult) -> BuildResult:
+    """A member of an `organization:` forwards its paging alarms and job failures (core/organization.py);
+    the pipeline checks the limits on the result, these resources included."""
+    if spec.organization is None:
+        return result
+    from .organization import forward_to_central
+
+    before = sum(len(t.resources) for t in [result.template, *result.nested.values()])
+    forward_to_central(spec, result.template, result.nested, result.owners)
+    result.rules += 1 if sum(len(t.resources) for t in [result.template, *result.nested.values()]) > before else 0
     return result
 
 
@@ -225,7 +232,6 @@ def _count(result: BuildResult) -> None:
                 result.composites += 1
             elif r.resource_type == "AWS::CloudWatch::Alarm":
                 result.alarms += 1
-                result.alarm_names.append(r.properties["AlarmName"])
             elif r.resource_type == "AWS::Events::Rule":
                 result.rules += 1
 
@@ -234,7 +240,7 @@ def _build_parts(spec: Spec, result: BuildResult, topics: dict[str, Any], pendin
     """Build every component into its own template, recording the names each takes."""
     parts = []
     for comp in spec.components:
-        ctx = _Context(spec, topics, result, new_template(), alarms=pending)
+        ctx = _Context(spec, topics, new_template(), alarms=pending)
         heads, watched, graphs = _add_component(ctx, comp)
         result.owners.update(dict.fromkeys(ctx.template.resources, comp.name))
         section = Section(f"{comp.name}: {watched}", [r for refs in heads.values() for r in refs], graphs)
@@ -296,8 +302,8 @@ def _watches(ctx: _Context, comp: ComponentSpec, kind: Component, env: BuildEnv)
 
 
 # A rule's delivery alarm: any FailedInvocations in five minutes (the metric is emitted only when non-zero).
-_DELIVERY = {"threshold": 1, "period": 300, "evaluation_periods": 1, "datapoints_to_alarm": 1, "statistic": "Sum",
-             "treat_missing_data": "notBreaching"}
+_DELIVERY: dict[str, Any] = {"threshold": 1, "period": 300, "evaluation_periods": 1, "datapoints_to_alarm": 1, "statistic": "Sum",
+                             "treat_missing_data": "notBreaching"}
 
 
 def _add_component(ctx: _Context, comp: ComponentSpec) -> tuple[dict[str, list[AlarmRef]], str, list[MetricGraph]]:
@@ -427,9 +433,14 @@ def _alarm_text(ctx: _Context, comp: ComponentSpec, kind: Component, alarm: Alar
                 dims: dict[str, Any], rule_name: str, notifies: bool, composite: str = "") -> str:
     shown = {k: (v if isinstance(v, str) else "<state machine ARN>") for k, v in dims.items()}
     metric = alarm.metric
+    assert s.threshold is not None  # the validation phase refuses enabled alarms without one
     threshold = f"{_number(s.threshold)}{UNITS[metric.unit]}"
+    note = kind.threshold_note(comp.options, alarm)  # e.g. the vCPU count a summed utilization is scaled by
     if metric.scale != 1 or kind.metric_threshold(comp.options, alarm, 1.0) != 1.0:
-        threshold += f" (= {_number(kind.metric_threshold(comp.options, alarm, s.threshold))} in the metric's unit)"
+        scaled = _number(kind.metric_threshold(comp.options, alarm, s.threshold))
+        threshold += f" (= {scaled} in the metric's unit{'; ' + note if note else ''})"
+    elif note:
+        threshold += f" ({note})"
     docs = alarm.docs
     why = docs.why if not rule_name else f"{docs.why}; rule {rule_name} also sends a readable message"
     text = render(
@@ -448,7 +459,7 @@ def _alarm_text(ctx: _Context, comp: ComponentSpec, kind: Component, alarm: Alar
         treat_missing_data=s.treat_missing_data,
         first_step=docs.first_step,
         source=docs.source,
-        caveat=docs.caveat,
+        caveat=kind.caveat(comp.options, alarm),
         notifies=notifies,
         composite=composite or naming.alarm_name(ctx.spec.solution, comp.name, s.severity.capitalize()),
         severity=s.severity,

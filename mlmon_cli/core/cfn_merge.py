@@ -59,12 +59,12 @@ def finish(data: dict[str, Any], cfn: Any, owners: dict[str, str]) -> dict[str, 
     return _merge(cfn.app, data, conditions)
 
 
-def _resolve(value: Any, known: set[str], imports: dict[str, Any], in_sub: bool = False) -> Any:
+def _resolve(value: Any, known: set[str], imports: dict[str, Any]) -> Any:
     if isinstance(value, dict):
         if len(value) == 1 and "Fn::Sub" in value:
             inner = value["Fn::Sub"]
             if isinstance(inner, str):  # kinds escape `${` of inlined names (dashboards): tokens we know resolve
-                inner = _ESCAPED.sub(lambda m: "${%s}" % m.group(1) if m.group(1).split(".", 1)[0] in known else m.group(0), inner)
+                inner = _ESCAPED.sub(lambda m: f"${{{m.group(1)}}}" if m.group(1).split(".", 1)[0] in known else m.group(0), inner)
                 return _sub(inner, imports, known)
             return value
         return {k: _resolve(v, known, imports) for k, v in value.items()}
@@ -82,12 +82,12 @@ def _resolve(value: Any, known: set[str], imports: dict[str, Any], in_sub: bool 
 
 
 def _sub(text: str, imports: dict[str, Any], known: set[str]) -> dict[str, Any]:
-    used = {k: v for k, v in imports.items() if "${%s}" % k in text}
+    used = {k: v for k, v in imports.items() if f"${{{k}}}" in text}
     return {"Fn::Sub": [text, used]} if used else {"Fn::Sub": text}
 
 
 def _merge(app: Any, mine: dict[str, Any], conditions: dict[str, str]) -> dict[str, Any]:
-    merged = {k: v for k, v in app.data.items()}
+    merged = dict(app.data)
     problems = []
     for section in ("Resources", "Outputs", "Parameters", "Conditions"):
         theirs = app.data.get(section) or {}
@@ -130,11 +130,11 @@ def _conditional_references(resources: dict[str, Any], conditions: dict[str, str
 def _conditional_rule(rule: str, conditions: dict[str, str], resource: dict[str, Any], merged: dict[str, Any]) -> Any:
     """`ALARM(a) OR ALARM(b)` with b conditional -> Join of `ALARM(a)` and If(cond, ` OR ALARM(b)`, "")."""
     parts = rule.split(" OR ")
-    child = [(_CHILD.fullmatch(p).group(1) if _CHILD.fullmatch(p) else None) for p in parts]
-    optional = [(p, conditions[c]) for p, c in zip(parts, child) if c in conditions]
+    child = [found.group(1) if (found := _CHILD.fullmatch(p)) else None for p in parts]
+    optional = [(p, conditions[c]) for p, c in zip(parts, child, strict=True) if c in conditions]
     if not optional:
         return {"Fn::Sub": rule}
-    fixed = [p for p, c in zip(parts, child) if c not in conditions]
+    fixed = [p for p, c in zip(parts, child, strict=True) if c not in conditions]
     pieces: list[Any] = [{"Fn::Sub": " OR ".join(fixed)}] if fixed else ["FALSE"]
     if not fixed:  # every child is conditional: the composite exists only when one of them does
         names = sorted({cond for _, cond in optional})
@@ -145,7 +145,7 @@ def _conditional_rule(rule: str, conditions: dict[str, str], resource: dict[str,
 
 def _any_condition(names: list[str], merged: dict[str, Any]) -> str:
     conds = merged.setdefault("Conditions", dict(merged.get("Conditions") or {}))
-    entries = [{"Condition": n} for n in names]
+    entries: list[dict[str, Any]] = [{"Condition": n} for n in names]
     # Fn::Or takes 2 to 10 conditions: nest when there are more
     while len(entries) > 10:
         entries = [{"Fn::Or": entries[i:i + 10]} if len(entries[i:i + 10]) > 1 else entries[i] for i in range(0, len(entries), 10)]
@@ -164,6 +164,6 @@ def _conditional_sub(text: str, conditions: dict[str, str]) -> dict[str, Any]:
         name = "MlmonIf" + head + attr.replace(".", "")
         value = {"Fn::GetAtt": [head, attr]} if attr else {"Ref": head}
         variables[name] = {"Fn::If": [conditions[head], value, "not-deployed"]}
-        return "${%s}" % name
+        return f"${{{name}}}"
 
     return {"Fn::Sub": [TOKEN.sub(swap, text), variables]}

@@ -13,8 +13,10 @@ from __future__ import annotations
 from dataclasses import replace
 from pathlib import Path
 
+from troposphere import Template
+
 from ..components import load_all
-from ..errors import LimitError, SpecError
+from ..errors import LimitError, Location, Problem, SpecError
 from ..limits import MAX_TEMPLATE_BYTES
 from ..serialize import dump_all
 from ..spec import parse, read_text, spec_environments
@@ -22,7 +24,7 @@ from ..spec.model import Spec
 from .build import BuildResult, build_template
 from .validate import limit_problems, spec_problems
 
-__all__ = ["BuildResult", "generate", "load", "load_path", "load_spec", "parse_spec", "spec_environments", "validate"]
+__all__ = ["BuildResult", "generate", "generate_central", "load", "load_path", "load_spec", "parse_spec", "spec_environments", "validate"]
 
 
 def load(text: str, file: str, env: str | None = None, base: Path | None = None) -> Spec:
@@ -56,6 +58,20 @@ def generate(spec: Spec, split: bool | None = None, nested_ext: str = "yaml") ->
     if problems:
         raise LimitError(problems[0])
     return result
+
+
+def generate_central(spec: Spec) -> Template:
+    """The central account's template of a spec with `organization:` (core/organization.py): built
+    from the member template of the same spec, so it knows which alarm names page and for what."""
+    from .. import naming
+    from .organization import central_template
+
+    if spec.organization is None:
+        raise SpecError([Problem(Location(spec.source, 1, 1, "organization"),
+                                 "--central needs an 'organization:' section (central_account, central_region, notifications)")])
+    member = _built(spec, None, "yaml")
+    scoped = replace(spec, solution=naming.scoped_solution(spec.solution, spec.environment, spec.name_suffix))
+    return central_template(scoped, member.template, member.nested, member.owners)
 
 
 def _built(spec: Spec, split: bool | None, fmt: str) -> BuildResult:

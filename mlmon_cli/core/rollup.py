@@ -22,13 +22,14 @@ solution; `none` no composite, every alarm notifies itself.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 from .. import limits
+from ..components.settings import AlarmSettings
 from ..spec.model import Spec
 from .composites import AlarmRef
-from ..components.settings import AlarmSettings
 
 HISTORY = "history"  # key of the alarm-history topic in the topics mapping
 

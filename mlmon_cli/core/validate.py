@@ -43,7 +43,7 @@ def spec_problems(spec: Spec, kinds: Mapping[str, Any]) -> tuple[list[Problem], 
 
 
 def _alarm_problems(spec: Spec, comp: ComponentSpec, kind: Any, resolved: dict[str, AlarmSettings]) -> list[Problem]:
-    problems = []
+    problems: list[Problem] = []
     for alarm in kind.alarms:
         settings = resolved[alarm.key] = resolve_settings(kind, comp.options, alarm, comp.alarms.get(alarm.key, _NO_OVERRIDE),
                                                           spec.defaults)

@@ -30,12 +30,6 @@ class AppTemplate:
     def resources(self) -> dict[str, Any]:
         return self.data.get("Resources") or {}
 
-    @property
-    def is_sam(self) -> bool:
-        transform = self.data.get("Transform")
-        names = transform if isinstance(transform, list) else [transform]
-        return any(isinstance(n, str) and n.startswith("AWS::Serverless") for n in names)
-
     def location(self, section: str, key: str, path: str = "") -> Location:
         line, col = self.marks.get((section, key), (1, 1))
         return Location(self.file, line, col, path or f"{section}.{key}")

@@ -51,7 +51,8 @@ RESOURCE_KINDS: dict[str, tuple[str, dict[str, str]]] = {
     "AWS::Bedrock::Guardrail": ("bedrock_model", {"guardrail_arn": "${%s.GuardrailArn}", "guardrail_version": "${%s.Version}"}),
     "AWS::Bedrock::GuardrailVersion": ("bedrock_model", {"guardrail_arn": "${%s.GuardrailArn}",
                                                          "guardrail_version": "${%s.Version}"}),
-    "AWS::Bedrock::ApplicationInferenceProfile": ("bedrock_model", {"model_id": "${%s.InferenceProfileArn}"}),
+    # Runtime metrics of an application inference profile carry its ID in ModelId, not its ARN (aws-ml-facts-3.md §0).
+    "AWS::Bedrock::ApplicationInferenceProfile": ("bedrock_model", {"model_id": "${%s.InferenceProfileId}"}),
 }
 # `${MlmonName<Logical>}`: the name after this ARN part of `!GetAtt Logical.<Arn attribute>` (Fn::Select/Fn::Split).
 ARN_NAMES = {
@@ -293,7 +294,7 @@ def _convert(node: yaml.Node, path: str, key: str, values: CfnValues, file: str,
         tag = {"Ref": "!Ref", "Fn::Sub": "!Sub", "Fn::ImportValue": "!ImportValue", "Fn::GetAtt": "!GetAtt"}[long_form]
         node = node.value[0][1]
     if tag is None:
-        if isinstance(node, yaml.ScalarNode) and not getattr(node, "_mlmon_cfn", False) and node.tag.endswith(":str") or (
+        if (isinstance(node, yaml.ScalarNode) and not getattr(node, "_mlmon_cfn", False) and node.tag.endswith(":str")) or (
                 isinstance(node, yaml.ScalarNode) and node.tag == "?"):
             _check_literal(node, path, key, at, problems)
         return node
@@ -353,4 +354,4 @@ def _did_you_mean(name: str, choices: Any) -> str:
     return f" (did you mean '{close[0]}'?)" if close else ""
 
 
-__all__ = ["CfnValues", "RESOURCE_KINDS", "ARN_NAMES", "property_text", "resolve_cfn_values", "Location"]
+__all__ = ["ARN_NAMES", "RESOURCE_KINDS", "CfnValues", "Location", "property_text", "resolve_cfn_values"]
