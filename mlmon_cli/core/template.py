@@ -33,7 +33,9 @@ class UncappedTemplate(Template):
         t["Resources"] = self.resources
         return t
 
-    unwrap = staticmethod(lambda value: unwrap(value))
+    @staticmethod
+    def unwrap(value: Any) -> Any:
+        return unwrap(value)
 
 
 def plain(value: Any) -> Any:
