@@ -10,7 +10,6 @@ plainly safe are single-quoted when printable on one line, otherwise written as 
 from __future__ import annotations
 
 import json
-import math
 import re
 from collections.abc import Callable
 from functools import lru_cache
@@ -68,8 +67,22 @@ def _scalar(value: Any) -> str:
     if isinstance(value, int):
         return int.__repr__(value)  # what json.dumps writes, without its encoder set-up per number
     if isinstance(value, float):
-        return float.__repr__(value) if math.isfinite(value) else json.dumps(value)
+        return _float(value)
     raise TypeError(f"cannot write {type(value).__name__} into a template")
+
+
+def _float(value: float) -> str:
+    """A YAML 1.1 float (what CloudFormation and PyYAML read): `1e+308` would be a string there, so
+    the mantissa gets a dot, and infinities and NaN are written as YAML spells them."""
+    if value != value:
+        return ".nan"
+    if value in (float("inf"), float("-inf")):
+        return ".inf" if value > 0 else "-.inf"
+    text = float.__repr__(value)  # what json.dumps writes for a finite float
+    mantissa, e, exponent = text.partition("e")
+    if e and "." not in mantissa:
+        text = f"{mantissa}.0e{exponent if exponent[0] in '+-' else '+' + exponent}"
+    return text
 
 
 @lru_cache(maxsize=65536)  # names, operators and namespaces repeat thousands of times in large templates

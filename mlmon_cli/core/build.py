@@ -138,7 +138,7 @@ def build_template(spec: Spec, split: bool | None = None, nested_ext: str = "yam
     )
 
     result = _build(spec, False if spec.cfn.app is not None else split, nested_ext)
-    result.template = DictTemplate(finish(result.template.to_dict(), spec.cfn, result.owners))
+    result.template = DictTemplate(finish(result.template.to_dict(), spec.cfn, result.owners, spec.solution))
     return _forward_to_central(spec, result)
 
 
