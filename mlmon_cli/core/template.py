@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from troposphere import AWSHelperFn, BaseAWSObject, Template
+from troposphere import AWSHelperFn, AWSObject, BaseAWSObject, Template
 
 _SCALARS = (str, int, float, bool, type(None))
 _SCALAR_TYPES = frozenset(_SCALARS)
@@ -75,12 +75,12 @@ def plain(value: Any) -> Any:
 _ATTRIBUTES = ("Condition", "CreationPolicy", "DeletionPolicy", "DependsOn", "Metadata", "UpdatePolicy", "UpdateReplacePolicy")
 
 
-def quick(cls: type, title: str, props: dict[str, Any]) -> Any:
+def quick(cls: type[AWSObject], title: str, props: dict[str, Any]) -> Any:
     """The troposphere resource `cls(title, **props)` would make, with `props` taken as they are
     instead of type-checked one by one: for the tens of thousands of alarms, composites and rules
     mlmon builds from values whose types it controls (its logical IDs are alphanumeric by
     construction). Required properties are still checked when the template is encoded."""
-    resource = cls.__new__(cls)
+    resource = object.__new__(cls)  # nothing of __init__: its work is done below
     state = resource.__dict__
     state.update(title=title, template=None, do_validation=True, propnames=_propnames(cls), attributes=list(_ATTRIBUTES),
                  properties=props, resource={"Properties": props, "Type": cls.resource_type})
@@ -88,10 +88,10 @@ def quick(cls: type, title: str, props: dict[str, Any]) -> Any:
     return resource
 
 
-_PROPNAMES: dict[type, set[str]] = {}
+_PROPNAMES: dict[type[AWSObject], set[str]] = {}
 
 
-def _propnames(cls: type) -> set[str]:
+def _propnames(cls: type[AWSObject]) -> set[str]:
     names = _PROPNAMES.get(cls)
     if names is None:
         names = _PROPNAMES[cls] = set(cls.props)
