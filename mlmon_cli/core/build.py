@@ -81,7 +81,7 @@ class _Context:
     def topic(self) -> Any:
         return self.topics["critical"]
 
-    def claim(self, name: str, owner: ComponentSpec, space: str = "logical ID") -> None:
+    def claim(self, name: str, space: str = "logical ID") -> None:
         """Record a logical ID, or an alarm or rule name, this component takes; the validation phase
         (core/validate.py `claim_problems`) refuses one taken twice."""
         self.claims.append((space, name))
@@ -312,7 +312,7 @@ def _add_component(ctx: _Context, comp: ComponentSpec) -> tuple[dict[str, list[A
     kind = REGISTRY[comp.kind]()
     env = BuildEnv(ctx.spec.solution, comp.name, ctx.topic)
     for resource in [*kind.resources(comp.options, env), *logs_mod.log_resources(kind, comp, env)]:
-        ctx.claim(resource.title, comp)
+        ctx.claim(resource.title)
         ctx.template.add_resource(resource)
     watches = _watches(ctx, comp, kind, env)
     children: dict[str, list[AlarmRef]] = {}
@@ -331,8 +331,8 @@ def _add_component(ctx: _Context, comp: ComponentSpec) -> tuple[dict[str, list[A
         label = severity.capitalize()
         logical = naming.logical_id(comp.name, label, "Composite")
         name = naming.alarm_name(ctx.spec.solution, comp.name, label)
-        ctx.claim(logical, comp)
-        ctx.claim(name, comp, "alarm")
+        ctx.claim(logical)
+        ctx.claim(name, "alarm")
         describe = partial(composite_text, scope="component", solution=ctx.spec.solution, watched=kind.watched(comp.options),
                            severity=severity, runbook=comp.runbook_url or "")
         return add_composite(ctx.template, logical, name, refs, describe, [ctx.topics[severity]],
@@ -352,8 +352,8 @@ def _add_group_composites(ctx: _Context, comp: ComponentSpec, kind: Component,
         name = naming.alarm_name(ctx.spec.solution, comp.name, label, group)
         if not rollup.group_composite(ctx.spec, refs, ctx.alarms, name):
             continue  # rollup.group_composite routed them: each notifies itself
-        ctx.claim(logical, comp)
-        ctx.claim(name, comp, "alarm")
+        ctx.claim(logical)
+        ctx.claim(name, "alarm")
         describe = partial(composite_text, scope="component", solution=ctx.spec.solution, watched=kind.watched(comp.options),
                            severity=severity, group=group, runbook=comp.runbook_url or "")
         add_composite(ctx.template, logical, name, refs, describe, [ctx.topics[severity]],
@@ -368,8 +368,8 @@ def _add_metric_alarm(ctx: _Context, comp: ComponentSpec, kind: Component, watch
     alarm, settings, dims = watch.alarm, watch.settings, watch.dims
     logical = naming.logical_id(comp.name, watch.label, alarm.suffix, "Alarm")
     name = naming.alarm_name(ctx.spec.solution, comp.name, watch.label, alarm.suffix)
-    ctx.claim(logical, comp)
-    ctx.claim(name, comp, "alarm")
+    ctx.claim(logical)
+    ctx.claim(name, "alarm")
     threshold = watch.threshold
     text = partial(_alarm_text, ctx, comp, kind, alarm, settings, dims, rule_name=watch.rule_name)
     metric = alarm.metric
@@ -393,7 +393,7 @@ def _add_metric_alarm(ctx: _Context, comp: ComponentSpec, kind: Component, watch
         props["ExtendedStatistic"] = settings.statistic
     if alarm.is_multi_query:  # metric math or an anomaly band: a `Metrics` alarm
         for extra in metric_math.apply(props, alarm, settings.statistic, settings.period, dims, logical, threshold):
-            ctx.claim(extra.title, comp)
+            ctx.claim(extra.title)
             ctx.add(extra)
     resource = ctx.add(quick(Alarm, logical, props))
     ctx.alarms[logical] = rollup.Pending(resource, settings.severity, rollup.long_lived(settings), text,
@@ -408,8 +408,8 @@ def _add_event_rule(ctx: _Context, comp: ComponentSpec, kind: Component, alarm: 
     event = alarm.event
     logical = naming.logical_id(comp.name, alarm.suffix, "Rule")
     name = naming.rule_name(ctx.spec.solution, comp.name, alarm.suffix)
-    ctx.claim(logical, comp)
-    ctx.claim(name, comp, "rule")
+    ctx.claim(logical)
+    ctx.claim(name, "rule")
     message = render(f"events/{event.message_template}", solution=ctx.spec.solution, component=comp.name)
     pattern = {"source": [event.source], "detail-type": [event.detail_type], "detail": kind.event_detail(comp.options, alarm)}
     ctx.template.add_resource(quick(Rule, logical, {
