@@ -23,7 +23,7 @@ def parse(text: str, file: str, kinds: Mapping[str, Any], env: str | None = None
     """Convert spec text for one environment (None: the base spec); `file` is only used in error locations,
     `base` is the folder a spec's `template:` path is relative to (default: the folder of `file`)."""
     root = compose(text, file)
-    root, cfn, problems = resolve_cfn_values(apply_environment(root, env, file), file, base)
+    root, cfn, problems = resolve_cfn_values(apply_environment(root, env, file), file, kinds, base)
     in_template = [p for p in problems if p.location.file != file]
     if in_template:  # the template did not load: problems of the spec that follow from it would be guesswork
         raise SpecError(sorted(in_template, key=lambda p: (p.location.file, p.location.line, p.location.column)))
