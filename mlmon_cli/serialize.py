@@ -325,7 +325,7 @@ def _reads_as(text: str, merged: dict[str, Any]) -> bool:
 
     try:
         data, matches = decode_str(text)
-    except Exception:  # noqa: BLE001 - any decoder failure means: write the plain dump instead
+    except Exception:  # any decoder failure means: write the plain dump instead
         return False
     if matches or not isinstance(data, dict):
         return False

@@ -376,8 +376,10 @@ def test_init_lists_handlers_and_silent_alarms_with_the_reason(runner, adopted: 
     text = (adopted / "init.yaml").read_text()
     assert ("#   Handler (AWS::Lambda::Function): a custom-resource handler (ServiceToken of Seed): it runs only while the "
             "stack deploys and CloudFormation reports its failure; add a component by hand to watch it\n") in text
-    assert "#   QuietAlarm (AWS::CloudWatch::Alarm): your alarm notifies nobody (ActionsEnabled: false): enable its actions, or nobody hears it\n" in text
-    assert "#   SilentAlarm (AWS::CloudWatch::Alarm): your alarm notifies nobody (no AlarmActions): give it an SNS topic, or nobody hears it\n" in text
+    assert ("#   QuietAlarm (AWS::CloudWatch::Alarm): your alarm notifies nobody (ActionsEnabled: false): "
+            "enable its actions, or nobody hears it\n") in text
+    assert ("#   SilentAlarm (AWS::CloudWatch::Alarm): your alarm notifies nobody (no AlarmActions): "
+            "give it an SNS topic, or nobody hears it\n") in text
     res = runner.invoke(main, ["generate", "monitoring.yaml", "-o", "out.yaml"])  # nor watched by default
     assert res.exit_code == 0 and "Handler" not in res.stderr
 

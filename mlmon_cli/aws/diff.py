@@ -65,7 +65,7 @@ def _show_pair(before: Any, after: Any) -> tuple[str, str]:
     old, new = (_full(v) for v in (before, after))
     if len(old) <= MAX_VALUE and len(new) <= MAX_VALUE:
         return old, new
-    same = next((i for i, (a, b) in enumerate(zip(old, new)) if a != b), min(len(old), len(new)))
+    same = next((i for i, (a, b) in enumerate(zip(old, new, strict=False)) if a != b), min(len(old), len(new)))
     start = max(0, same - CONTEXT)
 
     def window(text: str) -> str:
