@@ -16,7 +16,7 @@ from typing import Any
 
 import click
 
-from . import __version__
+from . import __version__, naming
 from .aws.cli_options import aws_target_options, echo_err
 from .errors import AwsError, AwsUsageError, InputFileError, LimitError, MlmonError, Problem, SpecError, escape_text
 from .limits import INLINE_TEMPLATE_BYTES, MAX_TEMPLATE_BYTES
@@ -114,6 +114,10 @@ def generate_command(spec: Path, output: Path | None, fmt: str | None, split: bo
 
     gc.disable()  # builds allocate many small objects and free none; collection passes only cost time
     parsed = load_path(spec, env=env)
+    _refuse_own_input(output, spec, getattr(parsed.cfn, "app", None))
+    if split and getattr(parsed.cfn, "app", None) is not None:
+        raise click.UsageError("--split: a spec with 'template:' writes one merged template (your resources plus the "
+                               "monitoring); it is refused past a CloudFormation limit (exit 4), never split")
     fmt = fmt or ("json" if output is not None and output.suffix == ".json" else "yaml")
     if central:
         _generate_central(parsed, output, fmt)
@@ -124,6 +128,8 @@ def generate_command(spec: Path, output: Path | None, fmt: str | None, split: bo
     try:
         result = generate(parsed, split=split, nested_ext=fmt)
     except LimitError as exc:
+        if getattr(parsed.cfn, "app", None) is not None:
+            raise
         raise LimitError(f"{exc}; write a split output into a directory with -o DIRECTORY") from None
     files = result.files  # written and measured by the pipeline
     sizes = {name: len(text.encode("utf-8")) for name, text in files.items()}
@@ -168,6 +174,28 @@ def _generate_central(parsed: Any, output: Path | None, fmt: str) -> None:
     click.echo(f"mlmon: wrote {'stdout' if output is None or str(output) == '-' else output}: the central template of "
                f"{parsed.solution} ({len(template.resources)} resources); deploy it in account {org.central_account}, "
                f"Region {org.central_region}: mlmon deploy {parsed.source} --central --stack-name STACK", err=True)
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    try:
+        return a.resolve() == b.resolve()
+    except OSError:
+        return False
+
+
+def _refuse_own_input(output: Path | None, spec: Path, app: Any) -> None:
+    """`generate -o` onto its own spec or the spec's input template would replace what the next
+    `generate` reads (issue 19: the next run then failed with 'rename it in your template' errors)."""
+    if output is None or str(output) == "-":
+        return
+    suggestion = f"-o {output.with_name(output.stem + '-monitored' + (output.suffix or '.yaml'))}"
+    if _same_file(output, spec):
+        raise InputFileError(f"mlmon: -o {output} is the spec itself: generate would replace it with the template; "
+                             f"nothing written. Write the template to another file, e.g. {suggestion}")
+    if app is not None and _same_file(output, Path(app.file)):
+        raise InputFileError(f"mlmon: -o {output} is the spec's input template (template: in {spec}): generate would replace "
+                             "your template with the merged output and the next generate would read that; nothing written. "
+                             f"Write the merged output to another file, e.g. {suggestion}, and deploy that")
 
 
 def _write_directory(directory: Path, files: dict[str, str]) -> None:
@@ -243,6 +271,7 @@ def lint_command(files: tuple[Path, ...], env: str | None, fmt: str, ignore_chec
     ignore_checks = tuple(part.strip() for entry in ignore_checks for part in entry.split(",") if part.strip())
 
     jobs: list[tuple[str, str]] = []  # (display name, template text)
+    users: set[str] = set()  # the app templates of specs with `template:` (merged output), linted on their own too
     asl_findings: list[Any] = []  # state machine definition files are checked here, not by cfn-lint
     asl_files = 0
     for path in files:
@@ -261,10 +290,15 @@ def lint_command(files: tuple[Path, ...], env: str | None, fmt: str, ignore_chec
             continue
         from .core.pipeline import generate, load
 
-        result = generate(load(text, str(path), env))
+        spec = load(text, str(path), env)
+        result = generate(spec)
         jobs.append((f"{path}(generated)", result.files["template.yaml"]))
         jobs.extend((f"{path}(generated stacks/{stem})", result.files[f"stacks/{stem}.yaml"]) for stem in result.nested)
-    findings = lint_files(jobs, ignore_checks) + sorted(asl_findings)
+        app = getattr(spec.cfn, "app", None)
+        if app is not None and all(name != app.file for name, _ in jobs):
+            jobs.append((app.file, read_text(Path(app.file), app.file)))
+            users.add(app.file)
+    findings = _yours_apart(lint_files(jobs, ignore_checks), users) + sorted(asl_findings)
     if fmt == "text":
         for finding in findings:
             click.echo(str(finding))
@@ -277,6 +311,33 @@ def lint_command(files: tuple[Path, ...], env: str | None, fmt: str, ignore_chec
     click.echo(f"mlmon: {len(jobs)} template(s){definitions}, {errors} error(s), {len(findings) - errors} other finding(s)", err=True)
     if errors:
         sys.exit(EXIT_LINT)
+
+
+# Limits of a whole template (size, resource count): the merged output's own, never the app template's.
+_WHOLE_TEMPLATE = ("MLM001", "E1002", "E3010")
+
+
+def _yours_apart(findings: list[Any], users: set[str]) -> list[Any]:
+    """Findings of a spec's own app template, placed at its lines: a finding the merged output shares
+    with the app template alone is reported once, in the app template, and fails nothing (mlmon did
+    not add it: `cfn-lint` of that file reports it too); what the monitoring adds is reported in the
+    generated template and fails as usual."""
+    if not users:
+        return findings
+    from dataclasses import replace
+
+    def key(f: Any) -> tuple[str, str]:
+        return f.rule, re.sub(r"\d+", "N", f.message)
+
+    theirs = {key(f) for f in findings if f.file in users}
+    out = []
+    for f in findings:
+        if f.file in users:
+            out.append(replace(f, severity="warning" if f.is_error else f.severity,
+                               message=f"{f.message} (in your template, not added by mlmon)"))
+        elif f.rule in _WHOLE_TEMPLATE or not ("(generated" in f.file and key(f) in theirs):
+            out.append(f)
+    return sorted(out)
 
 
 def _split_templates(directory: Path) -> list[Path]:
@@ -454,7 +515,7 @@ def deploy_command(spec: Path, stack_name: str | None, central: bool, stack_set:
         return
     for key, value in sorted(result.outputs.items()):
         click.echo(f"{key}={value}")
-    if "ConfirmSubscriptions" in result.outputs:
+    if naming.CONFIRM_SUBSCRIPTIONS_OUTPUT in result.outputs:
         echo_err(f"mlmon: email subscriptions stay pending until confirmed; prove delivery with: mlmon fire --stack-name {stack_name}")
 
 
@@ -524,6 +585,69 @@ def fire_command(stack_name: str, patterns: tuple[str, ...], wait: float, strict
     if strict and silent:
         echo_err(f"mlmon: --strict: {len(silent)} alarm(s) reach nobody: {', '.join(silent[:10])}")
         sys.exit(EXIT_SILENT)
+
+
+@main.command("suggest", epilog=EPILOG)
+@click.argument("spec", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--stack-name", required=True, help="The stack deployed from SPEC (its alarms are read from it).")
+@click.option("--days", type=click.FloatRange(1, 455), default=14, show_default=True,
+              help="History to read and backtest; cut to what each alarm's period keeps (60 s: 15 days, 300 s: 63).")
+@click.option("--format", "fmt", type=click.Choice(["table", "json", "markdown", "patch"]), default="table", show_default=True,
+              help="table for people, json for CI (one object per alarm), markdown for a pull request, "
+                   "patch: a unified diff of SPEC with the proposed thresholds.")
+@click.option("--alarm", "patterns", multiple=True, metavar="PATTERN",
+              help="Glob on alarm names, e.g. '*-Errors' (repeatable); default: every metric alarm of the stack.")
+@click.option("--write", is_flag=True, help="Write the proposed thresholds into SPEC (atomically); without it SPEC is never changed.")
+@aws_target_options
+@_boundary
+def suggest_command(spec: Path, stack_name: str, days: float, fmt: str, patterns: tuple[str, ...], write: bool, region: str | None,
+                    profile: str | None, endpoint_url: str | None) -> None:
+    """Propose thresholds from the stack's own metric history, with a backtest, and a noise report.
+
+    For each metric alarm of --stack-name: its metric over --days (GetMetricData, the alarm's
+    own statistic and period), a proposed threshold above the baseline's noise, and how many
+    times the alarm would have gone to ALARM under CloudWatch's rules (M of N, missing-data
+    treatment) with the current and the proposed threshold. Then the alarms that changed state
+    most over 30 days of alarm history and how many messages each sent.
+    """
+    from .aws.history import HistoryRequest, read_history
+    from .aws.session import Target
+    from .core.pipeline import load_path
+    from .spec.nodes import read_text
+    from .suggest import report as report_mod
+    from .suggest.noise import noise_report
+    from .suggest.patch import patched, unified_diff
+    from .suggest.propose import suggest
+    from .suggest.spec_keys import threshold_keys
+
+    text = read_text(spec, str(spec))
+    keys = threshold_keys(load_path(spec))
+    history = read_history(HistoryRequest(stack_name, Target(region, profile, endpoint_url), days, patterns), echo_err)
+    suggestions = [suggest(c, history.series.get(c.name)) for c in history.configs]
+    noise = None if history.alarm_history is None else noise_report(history.alarm_history, history.alarms)
+    report = report_mod.Report(stack_name, days, suggestions, keys, noise, history.notes)
+    after = patched(text, report.changes())
+    if fmt in ("json", "patch"):  # table and markdown carry the notes themselves
+        for note in history.notes:
+            echo_err(f"mlmon: note: {note}")
+    if fmt == "json":
+        click.echo(report_mod.to_json(report), nl=False)
+    elif fmt == "markdown":
+        click.echo(report_mod.to_markdown(report), nl=False)
+    elif fmt == "patch":
+        click.echo(unified_diff(str(spec), text, after), nl=False)
+    else:
+        click.echo(report_mod.to_table(report), nl=False)
+    changed = sum(len(v) for v in report.changes().values())
+    if write and changed:
+        from .output import write_file
+
+        write_file(spec, after)
+        echo_err(f"mlmon: wrote {changed} threshold(s) into {spec}")
+    elif changed:
+        echo_err(f"mlmon: {changed} threshold(s) to change; write them with --write, or review them with --format patch")
+    else:
+        echo_err("mlmon: no threshold to change")
 
 
 @main.command("diff", epilog=EPILOG)
@@ -647,10 +771,11 @@ def schema_command() -> None:
 @click.option("--from-stack", "from_stack", default=None, metavar="STACK_NAME",
               help="A deployed stack: read the physical names of its resources (a separate monitoring stack).")
 @click.option("-o", "--output", type=click.Path(dir_okay=False, allow_dash=True, path_type=Path), default=None,
-              help="Write the spec here (atomically) instead of stdout.")
+              help="Write the spec here (atomically) instead of stdout; an existing file needs --force.")
+@click.option("--force", is_flag=True, help="Replace the -o file when it exists (your edits to it are lost).")
 @aws_target_options
 @_boundary
-def init_command(from_template: Path | None, from_stack: str | None, output: Path | None, region: str | None,
+def init_command(from_template: Path | None, from_stack: str | None, output: Path | None, force: bool, region: str | None,
                  profile: str | None, endpoint_url: str | None) -> None:
     """Write a commented starter spec that monitors an existing template or stack.
 
@@ -662,27 +787,56 @@ def init_command(from_template: Path | None, from_stack: str | None, output: Pat
     """
     import os
 
-    from .discover import spec_from_template
+    from .discover import spec_from_template, starter_problems
     from .spec.app_template import load_app_template
 
     if (from_template is None) == (from_stack is None):
         raise click.UsageError("give exactly one of --from-template or --from-stack")
+    if output is not None and str(output) != "-" and output.exists() and not force:
+        raise InputFileError(f"mlmon: {output} exists: init would replace it and lose your edits; nothing written. "
+                             "Pass --force to replace it, or write the new spec elsewhere with -o")
     if from_stack is not None:
         from .aws.session import Target
         from .discover.stack import spec_from_stack
 
         found, app = spec_from_stack(from_stack, Target(region, profile, endpoint_url))
+        refuse_empty(found, app)
     else:
         assert from_template is not None
         app = load_app_template(from_template, str(from_template))
         base = output.parent if output is not None and str(output) != "-" else Path(".")
         ref = os.path.relpath(from_template.resolve(), base.resolve())
-        found = spec_from_template(app, ref, _solution_from(from_template.stem), str(from_template))
-    refusal = found.refusal(app)
-    if refusal:  # exit 1, nothing written: a spec without components is one generate refuses
-        raise SpecError(refusal)
+        found = spec_from_template(app, ref, _solution_from(_solution_stem(from_template)), str(from_template))
+        refuse_empty(found, app)
+        shown = "spec.yaml" if output is None or str(output) == "-" else str(output)
+        problems = starter_problems(found.text, shown, base)
+        if any(p.location.file != shown for p in problems):  # the template needs a change first: nothing written
+            raise SpecError([p for p in problems if p.location.file != shown])
+        if problems:  # the spec's own: written, so each location points at a line the user can open
+            _write(output, found.text)
+            raise SpecError(problems)
     _write(output, found.text)
     click.echo(f"mlmon: {len(found.watched)} resource(s) watched, {len(found.skipped)} not watched (listed as comments)", err=True)
+
+
+# File stems that name no application (SAM's default `template.yaml`): two apps would share the solution name.
+_GENERIC_STEMS = {"template", "templates", "app", "main", "stack", "packaged", "sam", "cfn", "cloudformation", "infra",
+                  "infrastructure", "deploy", "root", "master", "index", "output"}
+
+
+def _solution_stem(template: Path) -> str:
+    """The template's file stem, or its folder's name when the stem is generic (`template`), else `app`."""
+    for candidate in (template.stem, template.resolve().parent.name):
+        if re.sub(r"[^a-z]", "", candidate.lower().split(".")[0]) not in _GENERIC_STEMS and re.search("[A-Za-z]", candidate):
+            return candidate
+    return "app"
+
+
+def refuse_empty(found: Any, app: Any) -> None:
+    """Exit 1, nothing written: a spec without components is one `generate` refuses."""
+    refusal = found.refusal(app)
+    if refusal:
+        raise SpecError(refusal)
 
 
 def _solution_from(stem: str) -> str:

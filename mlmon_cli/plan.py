@@ -174,26 +174,85 @@ def build_plan(result: Any) -> Plan:
     return plan_from_templates(templates, bill=estimate(result), owners=getattr(result, "owners", None))
 
 
+def cfn_text(value: Any) -> Any:
+    """A CloudFormation value shown as text: `Fn::Sub` text as written, `Ref` / `GetAtt` /
+    `ImportValue` as `${...}` placeholders, `Fn::Join` joined; other values unchanged.
+
+    Names and descriptions are `Fn::Sub` mappings when they come from the stack name, a
+    parameter or a resource of the user's template; the plan shows them as the Sub text."""
+    if isinstance(value, dict) and len(value) == 1 and (next(iter(value)).startswith("Fn::") or "Ref" in value):
+        (fn, arg), = value.items()
+        if fn == "Fn::Sub":
+            text, variables = (arg[0], arg[1]) if isinstance(arg, list) and len(arg) == 2 and isinstance(arg[1], dict) else (arg, {})
+            if not isinstance(text, str):
+                return json.dumps(value, sort_keys=True)
+            for name, var in variables.items():
+                shown = cfn_text(var)
+                text = text.replace(f"${{{name}}}", shown if isinstance(shown, str) else f"${{{name}}}")
+            return text
+        if fn == "Ref" and isinstance(arg, str):
+            return f"${{{arg}}}"
+        if fn == "Fn::GetAtt":
+            parts = arg if isinstance(arg, list) else str(arg).split(".", 1)
+            return "${" + ".".join(str(cfn_text(p)) for p in parts) + "}"
+        if fn == "Fn::ImportValue":
+            return f"${{ImportValue {cfn_text(arg)}}}"
+        if fn == "Fn::Join" and isinstance(arg, list) and len(arg) == 2 and isinstance(arg[1], list):
+            return str(cfn_text(arg[0])).join(str(cfn_text(p)) for p in arg[1])
+        return json.dumps(value, sort_keys=True)
+    return value
+
+
+# The properties the plan reads as text (names, descriptions, metric identity); others stay as written.
+_TEXT_PROPS = ("AlarmName", "AlarmDescription", "Name", "TopicName", "Namespace", "MetricName", "Statistic",
+               "ExtendedStatistic", "ComparisonOperator", "TreatMissingData", "Protocol", "SlackWorkspaceId", "SlackChannelId")
+
+
+def _readable(res: Any) -> dict[str, Any]:
+    """A resource whose name-like properties are text (see `cfn_text`), so any name form plans."""
+    if not isinstance(res, dict):
+        return {}
+    props = res.get("Properties")
+    if not isinstance(props, dict):
+        return {**res, "Properties": {}}
+    props = dict(props)
+    for key in _TEXT_PROPS:
+        if key in props:
+            props[key] = cfn_text(props[key])
+    if isinstance(props.get("Dimensions"), list):
+        props["Dimensions"] = [{**d, "Value": cfn_text(d.get("Value"))} if isinstance(d, dict) else {} for d in props["Dimensions"]]
+    if "ActionsEnabled" in props:  # a template may write the boolean as a string
+        props["ActionsEnabled"] = props["ActionsEnabled"] not in (False, "false", "False")
+    for key in ("AlarmActions", "Targets", "SnsTopicArns", "Metrics"):
+        if key in props and not isinstance(props[key], list):
+            props[key] = []  # a Fn::If or Ref to a list: nothing the plan can follow
+    return {**res, "Properties": props}
+
+
 def plan_from_templates(templates: dict[str, dict[str, Any]], bill: Any = None, owners: dict[str, str] | None = None) -> Plan:
     """The plan of template dicts by stem ("" is the parent; others are nested stacks by file stem).
 
     `owners` (logical ID -> component, from the build) names each alarm's component; without it
     the component is read from the composite hierarchy (which has no composite for a component
     whose only alarm notifies itself)."""
+    templates = {stem: {**tpl, "Resources": {k: _readable(r) for k, r in (tpl.get("Resources") or {}).items()}}
+                 for stem, tpl in templates.items()}
     parent = templates[""]
     resources: dict[Key, dict[str, Any]] = {
         (stem, logical): res for stem, tpl in templates.items() for logical, res in (tpl.get("Resources") or {}).items()
     }
     topics = _topics(parent)
+    parameters = {name for tpl in templates.values() for name in (tpl.get("Parameters") or {})}  # a topic ARN given to the stack
     names = {key: (res.get("Properties") or {}).get("AlarmName", key[1]) for key, res in resources.items()
              if res.get("Type") in (ALARM, COMPOSITE)}
     parents, children = _hierarchy(resources, templates, _stack_stems(parent))
     solution = _solution(parent)
     component_of = _components(resources, parents, children, names, solution)
-    for key in names:
+    alert_path = naming.alert_path_alarm_name(solution, "") + "-"
+    for key, name in names.items():
         if owners and key[1] in owners:
             component_of[key] = owners[key[1]]
-        elif owners and names[key].startswith(f"{solution}-alert-path-"):
+        elif owners and name.startswith(alert_path):
             component_of[key] = "alert-path"
 
     def actions(key: Key) -> list[str]:
@@ -212,14 +271,18 @@ def plan_from_templates(templates: dict[str, dict[str, Any]], bill: Any = None, 
             rows.append(Row("alarm", names[key], component_of.get(key, "?"), *_watch(props), _severity(props, key, ancestors(key, parents), names),
                             tuple(names[k] for k in via), tuple(reached), _recipients(reached, topics)))
         elif res.get("Type") == RULE:
-            reached = list(dict.fromkeys(t for t in (_topic_id(tg.get("Arn")) for tg in props.get("Targets") or []) if t))
-            owner = rule_alarm.get(props.get("Name", ""))
+            reached = list(dict.fromkeys(t for t in (_topic_id(tg.get("Arn")) for tg in props.get("Targets") or [] if isinstance(tg, dict))
+                                         if t and (t in topics or t in parameters or t.startswith("arn:"))))
+            rule_name = props.get("Name") or f"${{{key[1]}}}"  # merged output: CloudFormation names the rule
+            owner = rule_alarm.get(rule_name)
+            if owners and key[1] not in owners and not owner and not reached:
+                continue  # the app's own rule (a schedule, a trigger): not monitoring, nobody notified by it
             severity = _severity(resources[owner].get("Properties") or {}, owner, ancestors(owner, parents), names) if owner else "?"
             component = component_of.get(owner, "?") if owner else "?"
             if not owner and reached:  # an informational rule (e.g. model approval changes): a message, no alarm
-                component = _rule_component(props.get("Name", ""), solution, set(component_of.values()))
+                component = (owners or {}).get(key[1]) or _rule_component(rule_name, solution, set(component_of.values()))
                 severity = "info"
-            rows.append(Row("rule", props.get("Name", key[1]), component,
+            rows.append(Row("rule", rule_name, component,
                             _rule_watch(props), _rule_match(props), severity, (), tuple(reached), _recipients(reached, topics)))
     rows.sort(key=lambda r: (r.component, r.type, r.name))
     tree = sorted({(names[p], names[c]) for c, ps in parents.items() for p in ps})
@@ -264,8 +327,8 @@ def _solution(parent: dict[str, Any]) -> str:
     history = (resources.get(naming.HISTORY_TOPIC_ID) or {}).get("Properties", {}).get("TopicName", "")
     if isinstance(history, str) and history.endswith(f"-{naming.HISTORY_TOPIC_SUFFIX}"):
         return history.removesuffix(f"-{naming.HISTORY_TOPIC_SUFFIX}")
-    top = resources.get("SolutionComposite", {}).get("Properties", {}).get("AlarmName", "")
-    return top.removesuffix("-Composite") if top else "?"
+    top = resources.get(naming.SOLUTION_COMPOSITE_ID, {}).get("Properties", {}).get("AlarmName", "")
+    return top.removesuffix(f"-{naming.SOLUTION_COMPOSITE_SUFFIX}") if top else "?"
 
 
 def _stack_stems(parent: dict[str, Any]) -> dict[str, str]:
@@ -301,7 +364,7 @@ def _components(resources: dict[Key, dict[str, Any]], parents: dict[Key, list[Ke
     """Every alarm's component: the name of the nearest composite above it that a solution or
     stack composite names directly (`<solution>-<component>-<Severity>`); the alert path is 'alert-path'."""
     def is_top(key: Key) -> bool:
-        return key[1].startswith("Solution") or key[1].startswith("Stack") or key[1] == "SolutionComposite"
+        return naming.is_solution_or_stack_composite(key[1])
 
     component_composites = {k for k in names if resources[k].get("Type") == COMPOSITE and not is_top(k)
                             and any(is_top(p) for p in parents.get(k, []))}
@@ -421,13 +484,28 @@ def _watch(props: dict[str, Any]) -> tuple[str, str]:
 
 
 def _rule_watch(props: dict[str, Any]) -> str:
-    pattern = props.get("EventPattern") or {}
-    detail_type = ", ".join(pattern.get("detail-type") or []) or "events"
+    pattern = _deep_text(props.get("EventPattern") or {})
+    types = pattern.get("detail-type") if isinstance(pattern, dict) else None
+    detail_type = ", ".join(str(t) for t in types) if isinstance(types, list) and types else "events"
     return f"EventBridge '{detail_type}'"
 
 
+def _deep_text(value: Any) -> Any:
+    """Every CloudFormation function inside `value` shown as text (see `cfn_text`)."""
+    shown = cfn_text(value)
+    if shown is not value:
+        return shown
+    if isinstance(value, dict):
+        return {k: _deep_text(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_deep_text(v) for v in value]
+    return value
+
+
 def _rule_match(props: dict[str, Any]) -> str:
-    pattern = props.get("EventPattern") or {}
+    pattern = _deep_text(props.get("EventPattern") or {})
+    if not isinstance(pattern, dict):
+        return "matches an event pattern the template computes"
     detail = pattern.get("detail") or {}
     parts = [f"{k} {json.dumps(v, sort_keys=True, separators=(',', ':'))}" for k, v in sorted(detail.items())]
     return "matches " + ("; ".join(parts) if parts else "every event of that type")
@@ -463,9 +541,9 @@ def mermaid(plan: Plan) -> str:
         else:
             node(f"rule:{row.name}", '{id}>"rule {label}"]', row.name)
     for topic in plan.topics:
-        node(f"topic:{topic.id}", '{id}[("topic ' + topic.name.replace('"', "'") + '")]')
+        node(f"topic:{topic.id}", '{id}[("{label}")]', f"topic {topic.name}")
         for r in topic.recipients:
-            node(f"{r.protocol}:{r.endpoint}", '{id}(("' + f"{r.protocol} {r.endpoint}".replace('"', "'") + '"))')
+            node(f"{r.protocol}:{r.endpoint}", '{id}(("{label}"))', f"{r.protocol} {r.endpoint}")
     edges: list[str] = []
     for parent, child in plan.tree:
         edges.append(f"  {ids[parent]} --> {ids[child]}")

@@ -250,8 +250,10 @@ def _text(value: object) -> str:
 
 
 def _alarms_of(template: dict, component: str) -> dict[str, dict]:
-    return {p["AlarmName"]: p for p in (r["Properties"] for r in resources_of(template, "AWS::CloudWatch::Alarm").values())
-            if p["AlarmName"].startswith(f"facts-{component}-")}
+    """A component's alarms by name; in a merged output a name starts with the stack's name (an Fn::Sub)."""
+    names = {_text(p["AlarmName"]).replace("${AWS::StackName}-", "facts-", 1): p
+             for p in (r["Properties"] for r in resources_of(template, "AWS::CloudWatch::Alarm").values())}
+    return {name: p for name, p in names.items() if name.startswith(f"facts-{component}-")}
 
 
 def test_serverless_endpoint_gets_only_what_aws_publishes_for_it(discovered) -> None:
@@ -296,8 +298,9 @@ def test_application_inference_profile_alarms_carry_its_id(discovered) -> None:
 
 def test_hyperpod_cluster_event_rule_filters_on_its_cluster(discovered) -> None:
     # sagemaker-hyperpod-cluster-events-reference: detail.EventDetails.ClusterName is required.
-    rules = {r["Properties"]["Name"]: r["Properties"] for r in resources_of(discovered, "AWS::Events::Rule").values()}
-    detail = rules["facts-pod-ClusterErrorEvent"]["EventPattern"]["detail"]
+    # In a merged output rule names are left to CloudFormation (one template, many stacks): found by logical ID.
+    [rule] = [r["Properties"] for k, r in resources_of(discovered, "AWS::Events::Rule").items() if k.startswith("PodClusterErrorEvent")]
+    detail = rule["EventPattern"]["detail"]
     assert detail == {"EventDetails": {"ClusterName": ["pretrain"], "EventLevel": ["Error"]}}
 
 

@@ -22,7 +22,7 @@ LAYERS = [
     ("components", ("mlmon_cli.components", "mlmon_cli.workflow")),
     ("core", ("mlmon_cli.core",)),
     ("edges", ("mlmon_cli.output", "mlmon_cli.discover", "mlmon_cli.lint", "mlmon_cli.lint_output", "mlmon_cli.rules",
-               "mlmon_cli.schema", "mlmon_cli.aws", "mlmon_cli.docs", "mlmon_cli.plan", "mlmon_cli.cli",
+               "mlmon_cli.schema", "mlmon_cli.aws", "mlmon_cli.docs", "mlmon_cli.plan", "mlmon_cli.suggest", "mlmon_cli.cli",
                "mlmon_cli.__main__")),
 ]
 
