@@ -140,7 +140,7 @@ def _parse(r: SpecReader, node: yaml.Node, path: str, kind: str) -> Any:
     alarms: list[MonitorAlarm] = []
     if entries_key in pairs:
         alarms = _entries(r, pairs[entries_key][1], f"{path}.{entries_key}", kind, defaults)
-    if len(r.problems) > before:
+    if len(r.problems) > before or not isinstance(schedule, str):  # a missing schedule_name is a problem reported above
         return MISSING
     return Monitor(kind, schedule, tuple(alarms), namespace, dimensions, node_location(node, r.file, path))
 

@@ -175,7 +175,7 @@ class SageMakerEndpointOptions:
     )
     instance_type: str | None = field(default=None, metadata=doc(
         "The production variants' instance type, e.g. ml.g5.2xlarge: CPUUtilization and GPUUtilization are summed over "
-        "vCPUs and GPUs, so their thresholds are scaled to its counts (table in the README), and a GPU type turns the "
+        "vCPUs and GPUs, so their thresholds are scaled to its counts (table in docs/kinds.md), and a GPU type turns the "
         "GPU alarm on. Unknown or unset: 1 vCPU and 1 GPU are assumed (the alarm descriptions and `mlmon plan` say so)."))
     instance_vcpus: int | None = field(default=None, metadata=doc(
         "vCPUs per instance, overriding `instance_type`'s count: CPUUtilization is summed over cores, so its threshold "
