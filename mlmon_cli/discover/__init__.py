@@ -9,6 +9,7 @@ separate monitoring stack.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -40,12 +41,8 @@ NOT_WATCHED = {
     "AWS::Bedrock::Agent": "agent metrics exist per alias only (Operation, AgentAliasArn, ModelId): each "
                            "AWS::Bedrock::AgentAlias of it in this template is watched (for others: a bedrock_model "
                            "with agent_alias_arn and model_id)",
-    "AWS::Bedrock::KnowledgeBase": "AWS documents no CloudWatch metric or EventBridge event mlmon can alarm on for a "
-                                   "knowledge base: deliver its logs to CloudWatch Logs (vended logs) and give a "
-                                   "component `log_group`, or poll ListIngestionJobs/GetIngestionJob",
-    "AWS::Bedrock::DataSource": "AWS documents no EventBridge event for data-source syncs (ingestion jobs) and no "
-                                "metric: poll ListIngestionJobs/GetIngestionJob (status FAILED) or read the knowledge "
-                                "base's logs",
+    "AWS::Bedrock::DataSource": "watched through its knowledge base's ingestion logs (each record names the data "
+                                "source; AWS documents no metric or EventBridge event for a data source)",
 }
 PREFIX_REASONS = {
     "AWS::IAM::": "identity and permissions: nothing runs, nothing to alarm on",
@@ -205,8 +202,8 @@ def _settings(kind: str, rtype: str, props: dict[str, Any], app: AppTemplate) ->
     if rtype in ("AWS::Bedrock::Guardrail", "AWS::Bedrock::GuardrailVersion"):
         version = "its working draft (DRAFT)" if rtype == "AWS::Bedrock::Guardrail" else "this version"
         return [f"    # guardrail alarms on GuardrailArn + GuardrailVersion = {version}; add model_id to watch the model too"]
-    if rtype == "AWS::Bedrock::ApplicationInferenceProfile":
-        return [PROFILE_NOTE]
+    if rtype in BY_TYPE:
+        return BY_TYPE[rtype](props, app)
     if rtype == "AWS::SageMaker::InferenceComponent":
         return ["    # InferenceComponentName dimension: the name in the component's ARN (no GetAtt returns it)"]
     if rtype == "AWS::SageMaker::Cluster":
@@ -216,6 +213,29 @@ def _settings(kind: str, rtype: str, props: dict[str, Any], app: AppTemplate) ->
     if rtype == "AWS::SageMaker::ModelPackageGroup":
         return ["    # failed model packages alarm; approval changes are sent as information (no alarm)"]
     return []
+
+
+def _knowledge_base(props: dict[str, Any], app: AppTemplate) -> list[str]:
+    logical = next((k for k, r in app.resources.items() if isinstance(r, dict) and r.get("Properties") is props), "")
+    kb_type = (props.get("KnowledgeBaseConfiguration") or {}).get("Type")
+    out = ["    managed: true   # Type MANAGED: Retrieve ServerErrors, ClientErrors and Throttles are published"] \
+        if kb_type == "MANAGED" else [f"    # Type {kb_type or 'not literal'}: AWS publishes runtime metrics for MANAGED "
+                                      "knowledge bases only; failed ingestion is watched through its logs"]
+    sources = [k for k, r in app.resources.items() if isinstance(r, dict) and r.get("Type") == "AWS::Logs::DeliverySource"
+               and _target((r.get("Properties") or {}).get("ResourceArn")) == logical]
+    if sources:
+        out.append(f"    # {sources[0]} already delivers its logs: set ingestion_log_group to that delivery's log group "
+                   + "(a knowledge base has one delivery source per log type)")
+        out.append("    ingestion_logs: false")
+    else:
+        out.append("    # ingestion logs: a vended-log delivery to a new log group, a metric filter and an alarm on failures")
+    return out
+
+
+BY_TYPE: dict[str, Callable[[dict[str, Any], AppTemplate], list[str]]] = {
+    "AWS::Bedrock::ApplicationInferenceProfile": lambda props, app: [PROFILE_NOTE],
+    "AWS::Bedrock::KnowledgeBase": _knowledge_base,
+}
 
 
 def _target(value: Any) -> str | None:

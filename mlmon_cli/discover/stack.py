@@ -27,6 +27,7 @@ PHYSICAL = {
     "AWS::SageMaker::Pipeline": ("pipeline_name", lambda pid: pid),
     "AWS::CodePipeline::Pipeline": ("pipeline_name", lambda pid: pid),
     "AWS::CodeBuild::Project": ("project_name", lambda pid: pid),
+    "AWS::Bedrock::KnowledgeBase": ("knowledge_base_id", lambda pid: pid),
 }
 
 

@@ -51,6 +51,7 @@ RESOURCE_KINDS: dict[str, tuple[str, dict[str, str]]] = {
     "AWS::Bedrock::Guardrail": ("bedrock_model", {"guardrail_arn": "${%s.GuardrailArn}", "guardrail_version": "${%s.Version}"}),
     "AWS::Bedrock::GuardrailVersion": ("bedrock_model", {"guardrail_arn": "${%s.GuardrailArn}",
                                                          "guardrail_version": "${%s.Version}"}),
+    "AWS::Bedrock::KnowledgeBase": ("bedrock_knowledge_base", {"knowledge_base_id": "${%s.KnowledgeBaseId}"}),
     # Runtime metrics of an application inference profile carry its ID in ModelId, not its ARN (aws-ml-facts-3.md §0).
     "AWS::Bedrock::ApplicationInferenceProfile": ("bedrock_model", {"model_id": "${%s.InferenceProfileId}"}),
 }
