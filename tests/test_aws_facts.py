@@ -1,6 +1,7 @@
 """The exact AWS names a spec with all six kinds produces: a wrong one is an alarm that never fires.
 
-Expected values come from ../shared/reference/aws-monitoring-facts.md (sections 1 and 2).
+Expected values come from ../shared/reference/aws-monitoring-facts.md (sections 1 and 2); the third
+audit's (aws-ml-facts-3.md §0) below, each test naming its AWS source.
 """
 
 from __future__ import annotations
@@ -8,6 +9,7 @@ from __future__ import annotations
 import re
 
 import pytest
+import yaml
 
 from mlmon_cli.core.build import build_template
 from mlmon_cli.core.pipeline import load_spec
@@ -335,3 +337,75 @@ def test_unknown_instance_type_is_an_assumption_the_plan_shows(template) -> None
     rows = {r.name: r for r in plan_from_templates({"": template}).rows}
     assert "assuming 1 vCPU: instance type unknown, set instance_type or instance_vcpus" in rows[
         "churn-scoring-AllTraffic-CPUUtilization"].threshold
+
+
+# --------------------------------------------------------------------------------------------------
+# Knowledge bases (kb-managed-observability, knowledge-bases-logging; facts-3 §0): a RAG template with a
+# knowledge base, its data source and an agent without an alias gets a spec generate accepts.
+RAG_APP = ROOT / "tests" / "data" / "app" / "rag.yaml"
+
+
+@pytest.fixture(scope="module")
+def rag(tmp_path_factory) -> tuple[str, dict]:
+    from mlmon_cli.discover import spec_from_template
+    from mlmon_cli.spec.app_template import load_app_template
+
+    folder = tmp_path_factory.mktemp("rag")
+    (folder / "app.yaml").write_text(RAG_APP.read_text())
+    found = spec_from_template(load_app_template(folder / "app.yaml", "app.yaml"), "app.yaml", "rag", "app.yaml")
+    (folder / "spec.yaml").write_text(found.text)
+    assert found.watched == ["Docs"]
+    return found.text, build_template(load_spec(folder / "spec.yaml")).template.to_dict()
+
+
+def test_knowledge_base_ingestion_logs_are_delivered_and_failures_alarm(rag) -> None:
+    text, template = rag
+    # knowledge-bases-logging: DeliverySource with the knowledge base's ARN and LogType APPLICATION_LOGS
+    (source,) = [r["Properties"] for r in resources_of(template, "AWS::Logs::DeliverySource").values()]
+    assert source["LogType"] == "APPLICATION_LOGS"
+    assert source["ResourceArn"] == {"Fn::Sub": "arn:${AWS::Partition}:bedrock:${AWS::Region}:${AWS::AccountId}:"
+                                                "knowledge-base/${Docs.KnowledgeBaseId}"}
+    (destination,) = resources_of(template, "AWS::Logs::DeliveryDestination").values()
+    (delivery,) = [r["Properties"] for r in resources_of(template, "AWS::Logs::Delivery").values()]
+    assert delivery["DeliveryDestinationArn"] == {"Fn::GetAtt": [next(iter(resources_of(template, "AWS::Logs::DeliveryDestination"))), "Arn"]}
+    assert "log-group:${DocsIngestionLogs}" in destination["Properties"]["DestinationResourceArn"]["Fn::Sub"]
+    # the document and job failure states of knowledge-bases-logging and kb-managed-observability
+    (flt,) = [r["Properties"] for r in resources_of(template, "AWS::Logs::MetricFilter").values()]
+    for state in ('$.event.status = "EMBEDDING_FAILED"', '$.event.status = "INDEXING_FAILED"', '$.event.status = "FAILED"',
+                  '$.event.ingestion_job_status = "FAILED"', '$.event.connector_document_status.Status = "FAILED"'):
+        assert state in flt["FilterPattern"]
+    assert "RESOURCE_IGNORED" not in flt["FilterPattern"]
+    failures = alarm(template, "rag-docs-IngestionFailures")
+    assert (failures["Namespace"], failures["MetricName"], failures["Threshold"]) == ("mlmon/rag", "docs-IngestionFailures", 1)
+    # a vector knowledge base publishes no runtime metric (only MANAGED ones do)
+    assert not [a for a in resources_of(template, "AWS::CloudWatch::Alarm").values()
+                if a["Properties"].get("Namespace") == "AWS/Bedrock/KnowledgeBases"]
+    assert "#   DocsSource (AWS::Bedrock::DataSource): watched through its knowledge base's ingestion logs" in text
+    assert "#   Assistant (AWS::Bedrock::Agent): no AWS::Bedrock::AgentAlias of it in this template" in text
+
+
+def test_managed_knowledge_base_runtime_metrics_carry_the_documented_dimensions(tmp_path) -> None:
+    # kb-managed-observability: Operation (Retrieve) and KnowledgeBaseId in the format knowledge-base/<id>
+    (tmp_path / "spec.yaml").write_text("solution: s\nnotifications: {emails: [a@example.com]}\ncomponents:\n"
+                                        "  - {kind: bedrock_knowledge_base, name: kb, knowledge_base_id: ABCDE12345, "
+                                        "managed: true, ingestion_logs: false}\n")
+    template = build_template(load_spec(tmp_path / "spec.yaml")).template.to_dict()
+    for suffix, metric in (("RetrieveServerErrors", "ServerErrors"), ("RetrieveThrottles", "Throttles"),
+                           ("RetrieveClientErrors", "ClientErrors")):
+        props = alarm(template, f"s-kb-{suffix}")
+        assert (props["Namespace"], props["MetricName"], props["Statistic"]) == ("AWS/Bedrock/KnowledgeBases", metric, "Sum")
+        assert dims(props) == {"Operation": "Retrieve", "KnowledgeBaseId": "knowledge-base/ABCDE12345"}
+        assert "cloudwatch:PutMetricData" in props["AlarmDescription"]
+
+
+def test_a_template_with_only_an_agent_gets_no_spec(runner, tmp_path) -> None:
+    from mlmon_cli.cli import main
+
+    agent_only = yaml.safe_load(RAG_APP.read_text().replace("!Ref ", "").replace("!Sub ", ""))
+    agent_only["Resources"] = {"Assistant": agent_only["Resources"]["Assistant"]}
+    agent_only["Resources"]["Assistant"]["Properties"].pop("KnowledgeBases")
+    (tmp_path / "app.yaml").write_text(yaml.safe_dump(agent_only))
+    result = runner.invoke(main, ["init", "--from-template", str(tmp_path / "app.yaml"), "-o", str(tmp_path / "spec.yaml")])
+    assert result.exit_code == 1 and not (tmp_path / "spec.yaml").exists()
+    assert "nothing in this template is a resource mlmon can watch" in result.stderr
+    assert "Resources.Assistant: AWS::Bedrock::Agent: no AWS::Bedrock::AgentAlias of it in this template" in result.stderr

@@ -96,6 +96,19 @@ def watchable() -> dict[str, str]:
     return {t: cls.kind for cls in builtin_kinds().values() for t in cls.cfn_types if t in RESOURCE_KINDS}
 
 
+AGENT = "AWS::Bedrock::Agent"
+AGENT_WITHOUT_ALIAS = ("no AWS::Bedrock::AgentAlias of it in this template, and AWS publishes agent metrics per alias only "
+                       "(Operation, AgentAliasArn, ModelId): for the alias the application invokes, add a bedrock_model with "
+                       "agent_alias_arn and model_id (its FoundationModel)")
+
+
+def _agent_reason(logical: str, app: AppTemplate) -> str:
+    """Why an agent itself is not a component: watched through its aliases, or it has none here."""
+    aliased = any(isinstance(r, dict) and r.get("Type") == "AWS::Bedrock::AgentAlias"
+                  and _target((r.get("Properties") or {}).get("AgentId")) == logical for r in app.resources.values())
+    return reason(AGENT) if aliased else AGENT_WITHOUT_ALIAS
+
+
 def reason(rtype: str) -> str:
     if rtype in NOT_WATCHED:
         return NOT_WATCHED[rtype]
@@ -132,7 +145,7 @@ def spec_from_template(app: AppTemplate, template_ref: str, solution: str, sourc
     for logical, resource in resources.items():
         rtype = resource.get("Type") if isinstance(resource, dict) else None
         if rtype not in kinds:
-            found.skipped.append((logical, str(rtype), reason(str(rtype))))
+            found.skipped.append((logical, str(rtype), _agent_reason(logical, app) if rtype == AGENT else reason(str(rtype))))
             continue
         kind = kinds[rtype]
         props = resource.get("Properties") or {}
