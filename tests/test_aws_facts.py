@@ -409,3 +409,22 @@ def test_a_template_with_only_an_agent_gets_no_spec(runner, tmp_path) -> None:
     assert result.exit_code == 1 and not (tmp_path / "spec.yaml").exists()
     assert "nothing in this template is a resource mlmon can watch" in result.stderr
     assert "Resources.Assistant: AWS::Bedrock::Agent: no AWS::Bedrock::AgentAlias of it in this template" in result.stderr
+
+
+def test_clarify_bias_and_feature_attribution_drift_use_the_documented_names() -> None:
+    # clarify-model-monitor-bias-drift-cw: aws/sagemaker/Endpoints/bias-metrics, bias_metric_<short name>, dimensions
+    # Endpoint, MonitoringSchedule, BiasStage, Label, LabelValue, Facet, FacetValue.
+    # clarify-feature-attribute-drift-cw: aws/sagemaker/Endpoints/explainability-metrics, feature_<name>, dimensions
+    # Endpoint, MonitoringSchedule, ExplainabilityMethod=KernelShap, Label, ValueType=GlobalShapValues.
+    template = build_template(load_spec(ROOT / "tests" / "golden" / "model_monitor_clarify" / "spec.yaml")).template.to_dict()
+    bias = alarm(template, "golden-credit-BiasDrift-DPPL")
+    assert (bias["Namespace"], bias["MetricName"], bias["Statistic"]) == ("aws/sagemaker/Endpoints/bias-metrics",
+                                                                          "bias_metric_DPPL", "Maximum")
+    assert dims(bias) == {"Endpoint": "golden-credit", "MonitoringSchedule": "golden-bias", "BiasStage": "Post-training",
+                          "Label": "approved", "LabelValue": "1", "Facet": "gender", "FacetValue": "0"}
+    assert "[unverified] the BiasStage spelling" in bias["AlarmDescription"]
+    shap = alarm(template, "golden-credit-FeatureAttribution-income")
+    assert (shap["Namespace"], shap["MetricName"], shap["Threshold"]) == ("aws/sagemaker/Endpoints/explainability-metrics",
+                                                                          "feature_income", 0.4)
+    assert dims(shap) == {"Endpoint": "golden-credit", "MonitoringSchedule": "golden-explain",
+                          "ExplainabilityMethod": "KernelShap", "Label": "approved", "ValueType": "GlobalShapValues"}

@@ -30,7 +30,9 @@ SPARK_ALARMS = ("failed_tasks", "heap_usage")
 NOT_WATCHED = {
     "AWS::SageMaker::Model": "a model has no metrics of its own: the endpoint or job that uses it is watched",
     "AWS::SageMaker::EndpointConfig": "read for its endpoint's variants and type; the endpoint is watched",
-    "AWS::SageMaker::MonitoringSchedule": "Model Monitor: give the endpoint component `data_quality`/`model_quality`",
+    "AWS::SageMaker::MonitoringSchedule": "Model Monitor: give the endpoint component `data_quality`, `model_quality`, "
+                                          "`bias_drift` or `feature_attribution_drift` (by its MonitoringType) with the "
+                                          "metrics and thresholds to alarm on",
     "AWS::Events::Rule": "a trigger, not a workload: the target it starts is watched",
     "AWS::Lambda::Version": "the function is watched (its metrics include every version)",
     "AWS::Lambda::Permission": "a permission, nothing runs",
