@@ -44,8 +44,7 @@ from ..spec.model import doc
 from . import component
 from ._instance_types import instance_size
 from ._instance_types import reference_markdown as instance_table
-from ._model_monitor import (Monitor, monitor_alarms, parse_bias_drift, parse_data_quality, parse_feature_attribution_drift,
-                             parse_model_quality)
+from ._model_monitor import Monitor, monitor_alarms, parse_bias_drift, parse_data_quality, parse_feature_attribution_drift, parse_model_quality
 from .base import AlarmDef, AlarmDocs, AlarmPolicy, AlarmTarget, BuildEnv, Component, EventDef, ExtraAlarm, Metric, event_alarm
 
 INVOCATIONS = "AWS/SageMaker"
