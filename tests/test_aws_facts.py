@@ -252,8 +252,10 @@ def _text(value: object) -> str:
 
 
 def _alarms_of(template: dict, component: str) -> dict[str, dict]:
-    return {p["AlarmName"]: p for p in (r["Properties"] for r in resources_of(template, "AWS::CloudWatch::Alarm").values())
-            if p["AlarmName"].startswith(f"facts-{component}-")}
+    """A component's alarms by name; in a merged output a name starts with the stack's name (an Fn::Sub)."""
+    names = {_text(p["AlarmName"]).replace("${AWS::StackName}-", "facts-", 1): p
+             for p in (r["Properties"] for r in resources_of(template, "AWS::CloudWatch::Alarm").values())}
+    return {name: p for name, p in names.items() if name.startswith(f"facts-{component}-")}
 
 
 def test_serverless_endpoint_gets_only_what_aws_publishes_for_it(discovered) -> None:
@@ -298,8 +300,9 @@ def test_application_inference_profile_alarms_carry_its_id(discovered) -> None:
 
 def test_hyperpod_cluster_event_rule_filters_on_its_cluster(discovered) -> None:
     # sagemaker-hyperpod-cluster-events-reference: detail.EventDetails.ClusterName is required.
-    rules = {r["Properties"]["Name"]: r["Properties"] for r in resources_of(discovered, "AWS::Events::Rule").values()}
-    detail = rules["facts-pod-ClusterErrorEvent"]["EventPattern"]["detail"]
+    # In a merged output rule names are left to CloudFormation (one template, many stacks): found by logical ID.
+    [rule] = [r["Properties"] for k, r in resources_of(discovered, "AWS::Events::Rule").items() if k.startswith("PodClusterErrorEvent")]
+    detail = rule["EventPattern"]["detail"]
     assert detail == {"EventDetails": {"ClusterName": ["pretrain"], "EventLevel": ["Error"]}}
 
 
@@ -375,8 +378,12 @@ def test_knowledge_base_ingestion_logs_are_delivered_and_failures_alarm(rag) -> 
                   '$.event.ingestion_job_status = "FAILED"', '$.event.connector_document_status.Status = "FAILED"'):
         assert state in flt["FilterPattern"]
     assert "RESOURCE_IGNORED" not in flt["FilterPattern"]
-    failures = alarm(template, "rag-docs-IngestionFailures")
-    assert (failures["Namespace"], failures["MetricName"], failures["Threshold"]) == ("mlmon/rag", "docs-IngestionFailures", 1)
+    # merged output: names and the log metrics' namespace come from the stack (one template, many stacks)
+    failures = next(p for p in (r["Properties"] for r in resources_of(template, "AWS::CloudWatch::Alarm").values())
+                    if p["MetricName"] == "docs-IngestionFailures")
+    assert (failures["Namespace"], failures["Threshold"]) == ({"Fn::Sub": "mlmon/${AWS::StackName}"}, 1)
+    assert flt["MetricTransformations"][0]["MetricNamespace"] == {"Fn::Sub": "mlmon/${AWS::StackName}"}
+    assert source["Name"] == {"Fn::Sub": "mlmon-kb-${Docs.KnowledgeBaseId}-ingestion"}  # unique per knowledge base
     # a vector knowledge base publishes no runtime metric (only MANAGED ones do)
     assert not [a for a in resources_of(template, "AWS::CloudWatch::Alarm").values()
                 if a["Properties"].get("Namespace") == "AWS/Bedrock/KnowledgeBases"]

@@ -142,7 +142,9 @@ class BedrockKnowledgeBase(Component[KnowledgeBaseOptions]):
         if not o.ingestion_log_group:
             group_id = env.logical_id("IngestionLogs")
             source_id, destination_id = env.logical_id("IngestionLogSource"), env.logical_id("IngestionLogDestination")
-            name = naming.shorten(f"{env.solution}-{env.component}-ingestion", 60)  # delivery names: at most 60, [\w-]
+            # Delivery names: at most 60 of [\w-], unique in the account and Region; one per knowledge base (it has
+            # one delivery source per log type), so named after its ID: two stacks of one template never collide.
+            name = _sub(f"mlmon-kb-{o.knowledge_base_id}-ingestion", Sub)
             out += [
                 LogGroup(group_id, LogGroupName=_sub(group, Sub), RetentionInDays=LOG_RETENTION_DAYS,
                          KmsKeyId=GetAtt("AlertsKey", "Arn")),

@@ -18,10 +18,10 @@ from troposphere.iam import ManagedPolicy, Policy, Role
 from troposphere.kms import Alias, Key
 from troposphere.sns import SubscriptionResource, Topic, TopicPolicy
 
-from ..components.base import AlarmDef, AlarmDocs, AlarmPolicy, Metric
-from ..spec.model import Route, Spec
 from .. import naming
+from ..components.base import AlarmDef, AlarmDocs, AlarmPolicy, Metric
 from ..naming import stable_hash
+from ..spec.model import Route, Spec
 
 KEY_ID = "AlertsKey"
 TOPIC_ID = "AlertsTopic"
@@ -37,7 +37,7 @@ def add_notifications(t: Template, spec: Spec) -> dict[str, Any]:
     (no subscriber: the action of alarms that reach people through a composite, see core/rollup.py).
     """
     n = spec.notifications
-    routes = [("critical", n, TOPIC_ID, "alerts")]
+    routes: list[tuple[str, Route, str, str]] = [("critical", n, TOPIC_ID, "alerts")]
     if n.warning:
         routes.append(("warning", n.warning, WARNING_TOPIC_ID, "warnings"))
     topics: dict[str, Any] = {}

@@ -11,13 +11,14 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from ..components import builtin_kinds
 from ..components._instance_types import instance_size
-from ..errors import Location, Problem
+from ..errors import LimitError, Location, Problem, SpecError
 from ..schema import MODELINE, SCHEMA_FILE
-from ..spec.app_template import AppTemplate
+from ..spec.app_template import AppTemplate, mapping
 from ..spec.cfn_values import RESOURCE_KINDS, property_text
 
 PROFILE_NOTE = ("    # model_id: the profile's ID (InferenceProfileId, the ARN's last part): runtime metrics of an application "
@@ -78,6 +79,21 @@ class Discovered:
                         for logical, rtype, why in self.skipped)]
 
 
+def starter_problems(text: str, file: str, base: Path) -> list[Problem]:
+    """What `validate` would say of a starter spec written to `file` (in folder `base`): a spec
+    `init` writes is one `validate` accepts, or `init` reports why (a spec without components is
+    fine: the comments say why nothing is watched)."""
+    from ..core.pipeline import validate
+
+    try:
+        validate(text, file, base=base)
+    except SpecError as exc:
+        return [p for p in exc.problems if not p.message.startswith("list at least one component")]
+    except LimitError:
+        return []  # the output is split or refused past 500 resources: `generate` says how
+    return []
+
+
 def component_name(logical: str, taken: set[str]) -> str:
     """A spec component name from a logical ID: kebab-case, unique once PascalCased (logical IDs)."""
     words = re.sub(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])", "-", logical).lower()
@@ -132,34 +148,33 @@ def spec_from_template(app: AppTemplate, template_ref: str, solution: str, sourc
         "# Components refer to your resources by logical ID (`resource:`), so generated and parameter-made",
         "# names work. Thresholds are mlmon's defaults unless noted; `mlmon kinds` lists every alarm.",
         f"# Editor completion and CI checks: mlmon schema > {SCHEMA_FILE}   (beside this file)",
-        f"solution: {solution}",
+        f"solution: {solution}   # TODO: review: names the app in alarm texts; physical names come from the stack name",
         f"template: {_quote(template_ref)}",
         "notifications:",
         "  emails: [oncall@example.com]   # TODO: who hears about failures (each address confirms by email)",
-        "environments:                    # `--env dev` adds '-dev' to every physical name, so stages share an account",
+        "environments:                    # `--env dev` applies dev's overrides (thresholds, recipients) to the same template",
         "  dev: {}",
         "  prod: {}",
         "components:",
     ]
     taken: set[str] = set()
-    resources = app.resources
     kinds = watchable()
-    for logical, resource in resources.items():
-        rtype = resource.get("Type") if isinstance(resource, dict) else None
+    for view in app.views():  # typed views: a resource of any shape is read or skipped with the reason
+        logical, rtype = view.logical, view.type
         if rtype not in kinds:
-            found.skipped.append((logical, str(rtype), _agent_reason(logical, app) if rtype == AGENT else reason(str(rtype))))
+            why = view.problem or (_agent_reason(logical, app) if rtype == AGENT else reason(str(rtype)))
+            found.skipped.append((logical, str(rtype), why))
             continue
         kind = kinds[rtype]
-        props = resource.get("Properties") or {}
-        why_not = _unbindable(logical, rtype, props, app)
+        props = view.properties
+        why_not = view.problem or _unbindable(logical, rtype, props, app)
         if why_not:
             found.skipped.append((logical, rtype, why_not))
             continue
         entry = [f"  - kind: {kind}", f"    name: {component_name(logical, taken)}",
                  f"    resource: {logical}            # {rtype}"]
-        condition = resource.get("Condition")
-        if isinstance(condition, str):
-            entry.append(f"    # Condition {condition}: the monitoring is created only when it is true")
+        if view.condition is not None:
+            entry.append(f"    # Condition {view.condition}: the monitoring is created only when it is true")
         entry.extend(_settings(kind, rtype, props, app))
         lines.extend(entry)
         found.watched.append(logical)
@@ -178,7 +193,7 @@ def _settings(kind: str, rtype: str, props: dict[str, Any], app: AppTemplate) ->
     if kind == "lambda":
         timeout = props.get("Timeout")
         if timeout is None and rtype == "AWS::Serverless::Function":
-            timeout = ((app.data.get("Globals") or {}).get("Function") or {}).get("Timeout")
+            timeout = mapping(mapping(app.data.get("Globals")).get("Function")).get("Timeout")
             where = "from SAM Globals" if timeout is not None else ""
         else:
             where = ""
@@ -197,7 +212,7 @@ def _settings(kind: str, rtype: str, props: dict[str, Any], app: AppTemplate) ->
         return [f"    # {sm_type or 'STANDARD'} workflow: execution metrics plus the failed-execution event rule"]
     if kind == "glue_job":
         args = props.get("DefaultArguments") or {}
-        command = (props.get("Command") or {}).get("Name")
+        command = mapping(props.get("Command")).get("Name")
         if command == "pythonshell":
             return ["    # Python shell job: no Spark metrics; the job-run failure rule watches it",
                     "    alarms: {failed_tasks: false, heap_usage: false}"]
@@ -268,11 +283,11 @@ def _target(value: Any) -> str | None:
 def _agent_model(props: dict[str, Any], app: AppTemplate) -> tuple[str, str] | None:
     """(model_id spec text, agent logical ID) for an agent alias whose agent is in the template."""
     agent = _target(props.get("AgentId"))
-    resource = app.resources.get(agent) if agent else None
-    if not isinstance(resource, dict) or resource.get("Type") != "AWS::Bedrock::Agent":
+    resource = app.resource(agent)
+    if resource is None or resource.type != "AWS::Bedrock::Agent":
         return None
-    model = property_text(resource, "FoundationModel")
-    if model is None:
+    model = property_text({"Properties": resource.properties}, "FoundationModel")
+    if model is None or app.unresolved(model):
         return None
     ref = re.fullmatch(r"\$\{([A-Za-z0-9]+)\}", model)
     # long forms, not !Ref/!Sub: JSON Schema tools (check-jsonschema, editors) cannot read YAML tags
@@ -285,13 +300,15 @@ def _unbindable(logical: str, rtype: str, props: dict[str, Any], app: AppTemplat
     if rtype == "AWS::Bedrock::AgentAlias" and _agent_model(props, app) is None:
         return ("its agent or the agent's FoundationModel is not in this template, and agent metrics need the ModelId: "
                 "add a bedrock_model with agent_alias_arn and model_id by hand")
-    if rtype == "AWS::SageMaker::Cluster" and property_text({"Properties": props}, "ClusterName") is None:
+    cluster = property_text({"Properties": props}, "ClusterName") if rtype == "AWS::SageMaker::Cluster" else None
+    if cluster is not None and app.unresolved(cluster):
+        return f"its ClusterName refers to {', '.join(app.unresolved(cluster))}, which this template does not declare"
+    if rtype == "AWS::SageMaker::Cluster" and cluster is None:
         return ("no literal, !Ref or !Sub ClusterName, and the HyperPod events name the cluster: set ClusterName "
                 "(the cluster's ARN ends in its ID, not its name)")
     if rtype == "AWS::Bedrock::Guardrail":
-        versions = [k for k, r in app.resources.items() if isinstance(r, dict)
-                    and r.get("Type") == "AWS::Bedrock::GuardrailVersion"
-                    and _target((r.get("Properties") or {}).get("GuardrailIdentifier")) == logical]
+        versions = [r.logical for r in app.views() if r.type == "AWS::Bedrock::GuardrailVersion"
+                    and _target(r.properties.get("GuardrailIdentifier")) == logical]
         if versions:
             return f"its version {', '.join(versions)} is watched (applications call a numbered version, not the DRAFT)"
     return None
@@ -300,11 +317,12 @@ def _unbindable(logical: str, rtype: str, props: dict[str, Any], app: AppTemplat
 def _endpoint(props: dict[str, Any], app: AppTemplate) -> list[str]:
     """variants, endpoint_type and instance_type from the endpoint's EndpointConfig in the template."""
     logical = _target(props.get("EndpointConfigName"))
-    config = app.resources.get(logical) if isinstance(logical, str) else None
-    if not isinstance(config, dict) or config.get("Type") != "AWS::SageMaker::EndpointConfig":
+    config = app.resource(logical)
+    if config is None or config.type != "AWS::SageMaker::EndpointConfig":
         return ["    # its EndpointConfig is not in this template: check variants, endpoint_type and instance_type"]
-    cprops = config.get("Properties") or {}
-    variants = [v for v in cprops.get("ProductionVariants") or [] if isinstance(v, dict)]
+    cprops = config.properties
+    raw = cprops.get("ProductionVariants")
+    variants = [v for v in raw if isinstance(v, dict)] if isinstance(raw, list) else []
     names = [v.get("VariantName") for v in variants]
     literal = [n for n in names if isinstance(n, str)]
     out = []
@@ -332,7 +350,9 @@ def _instance_type(variants: list[dict[str, Any]], config: str, app: AppTemplate
             found.setdefault(value, f"from {config}")
             continue
         param = value.get("Ref") if isinstance(value, dict) else None
-        default = ((app.data.get("Parameters") or {}).get(param) or {}).get("Default") if isinstance(param, str) else None
+        parameters = app.data.get("Parameters")
+        declared = parameters.get(param) if isinstance(parameters, dict) and isinstance(param, str) else None
+        default = declared.get("Default") if isinstance(declared, dict) else None
         if not isinstance(default, str):
             return [f"    # instance_type: set by an expression or a parameter without a default in {config}; give it "
                     + "(e.g. ml.g5.2xlarge) to scale the CPU/GPU thresholds (1 vCPU assumed until then)"]

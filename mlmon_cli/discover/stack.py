@@ -73,10 +73,10 @@ def spec_from_resources(stack: str, summaries: list[dict[str, Any]], app: AppTem
             continue
         option, convert = PHYSICAL[rtype]
         kind = RESOURCE_KINDS[rtype][0]
-        resource = app.resources.get(logical) or {}
+        resource = app.resource(logical)
         lines.extend([f"  - kind: {kind}", f"    name: {component_name(logical, taken)}",
                       f"    {option}: {_quote(convert(physical))}   # {logical} ({rtype})",
-                      *_settings(kind, rtype, resource.get("Properties") or {}, app)])
+                      *_settings(kind, rtype, resource.properties if resource else {}, app)])
         found.watched.append(logical)
     if not found.watched:
         lines.append("  []  # nothing here mlmon can watch (see below)")
