@@ -6,6 +6,7 @@ audit's (aws-ml-facts-3.md §0) below, each test naming its AWS source.
 
 from __future__ import annotations
 
+import json
 import re
 
 import pytest
@@ -435,3 +436,36 @@ def test_clarify_bias_and_feature_attribution_drift_use_the_documented_names() -
                                                                           "feature_income", 0.4)
     assert dims(shap) == {"Endpoint": "golden-credit", "MonitoringSchedule": "golden-explain",
                           "ExplainabilityMethod": "KernelShap", "Label": "approved", "ValueType": "GlobalShapValues"}
+
+
+def test_from_stack_scales_thresholds_to_the_deployed_instance_type(monkeypatch) -> None:
+    """`init --from-stack` reads the instance type the stack was deployed with (a parameter value, not its
+    default). LocalStack and moto do not create SageMaker endpoints from CloudFormation, so botocore's
+    Stubber answers the three CloudFormation calls."""
+    import boto3
+    from botocore.stub import Stubber
+
+    from mlmon_cli.aws.session import Aws, Target
+    from mlmon_cli.discover.stack import spec_from_stack
+
+    from mlmon_cli.spec.app_template import load_app_template
+
+    template = load_app_template(FACTS3_APP, "facts3.yaml").data  # as CloudFormation returns it: JSON, long forms
+    client = boto3.client("cloudformation", region_name="us-east-1", aws_access_key_id="x", aws_secret_access_key="x")
+    stub = Stubber(client)
+    stub.add_response("list_stack_resources", {"StackResourceSummaries": [
+        {"LogicalResourceId": "LlmEndpoint", "PhysicalResourceId": "arn:aws:sagemaker:us-east-1:123456789012:endpoint/llm-prod",
+         "ResourceType": "AWS::SageMaker::Endpoint", "LastUpdatedTimestamp": "2026-12-01T00:00:00Z",
+         "ResourceStatus": "CREATE_COMPLETE"}]}, {"StackName": "app"})
+    stub.add_response("get_template", {"TemplateBody": json.dumps(template)}, {"StackName": "app", "TemplateStage": "Processed"})
+    stub.add_response("describe_stacks", {"Stacks": [{
+        "StackName": "app", "CreationTime": "2026-12-01T00:00:00Z", "StackStatus": "CREATE_COMPLETE",
+        "Parameters": [{"ParameterKey": "LlmInstanceType", "ParameterValue": "ml.g5.12xlarge"}]}]}, {"StackName": "app"})
+    monkeypatch.setattr(Aws, "client", lambda self, service: client)
+    with stub:
+        found, _app = spec_from_stack("app", Target(region="us-east-1"))
+    stub.assert_no_pending_responses()
+    assert "    endpoint_name: llm-prod   # LlmEndpoint (AWS::SageMaker::Endpoint)\n" in found.text
+    # ml.g5.12xlarge: 48 vCPUs, 4 GPUs (SageMaker AI pricing, instance details)
+    assert "    instance_type: ml.g5.12xlarge   # parameter LlmInstanceType's value in LlmConfig" in found.text
+    assert "(48 vCPUs, 4 GPUs: GPU alarm on; CPU threshold x 48)" in found.text
