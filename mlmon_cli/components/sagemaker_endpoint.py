@@ -33,6 +33,19 @@ description says how to check (`aws cloudwatch list-metrics`). Keys: `schedule_n
 datapoints_to_alarm, severity}; datapoints_to_alarm defaults to evaluation_periods, i.e.
 consecutive periods) or `metrics` (name: {min | max, period, ...}), and the same settings for all
 entries, `namespace`, `dimensions`. Logs: `/aws/sagemaker/Endpoints/<endpoint>`.
+
+SageMaker Clarify schedules: `bias_drift` alarms on `bias_metric_<short name>` in
+`aws/sagemaker/Endpoints/bias-metrics` with dimensions Endpoint, MonitoringSchedule, BiasStage,
+Label, LabelValue, Facet, FacetValue (keys `stage`, `label`, `label_value`, `facet`,
+`facet_value`; clarify-model-monitor-bias-drift-cw); `feature_attribution_drift` on `feature_<name>`
+(the global SHAP value) in `aws/sagemaker/Endpoints/explainability-metrics` with Endpoint,
+MonitoringSchedule, ExplainabilityMethod=KernelShap, Label (`label`, default label0),
+ValueType=GlobalShapValues (clarify-feature-attribute-drift-cw). Both take `metrics`/`features`
+as name: {min | max, ...}. AWS: Model Monitor is no longer open to new customers.
+
+Utilization thresholds are per core: `instance_type` (e.g. ml.g5.2xlarge) scales CPUUtilization
+by its vCPUs and GPUUtilization by its GPUs and turns the GPU alarm on for GPU types (the table
+below); without it 1 core is assumed, and the description and `mlmon plan` say so.
 """
 
 from __future__ import annotations
