@@ -469,3 +469,19 @@ def test_from_stack_scales_thresholds_to_the_deployed_instance_type(monkeypatch)
     # ml.g5.12xlarge: 48 vCPUs, 4 GPUs (SageMaker AI pricing, instance details)
     assert "    instance_type: ml.g5.12xlarge   # parameter LlmInstanceType's value in LlmConfig" in found.text
     assert "(48 vCPUs, 4 GPUs: GPU alarm on; CPU threshold x 48)" in found.text
+
+
+def test_feature_group_alarms_use_the_documented_metrics_and_mark_the_namespace() -> None:
+    # monitoring-cloudwatch, "Amazon SageMaker Feature Store metrics": Operation5XXErrors, Operation4XXErrors,
+    # ThrottledRequests (0/1 per request), Latency (microseconds, percentiles), dimensions FeatureGroupName,
+    # OperationName for GetRecord/PutRecord/DeleteRecord. The page names no namespace: [unverified] with the call.
+    template = build_template(load_spec(ROOT / "tests" / "golden" / "sagemaker_feature_group_basic" / "spec.yaml")).template.to_dict()
+    errors = alarm(template, "golden-customer-features-GetRecord-ServerErrors")
+    assert (errors["MetricName"], errors["Statistic"]) == ("Operation5XXErrors", "Sum")
+    assert dims(errors) == {"FeatureGroupName": "golden-customers", "OperationName": "GetRecord"}
+    assert "[unverified] namespace AWS/SageMaker" in errors["AlarmDescription"]
+    assert "aws cloudwatch list-metrics --metric-name Operation5XXErrors" in errors["AlarmDescription"]
+    rate = alarm(template, "golden-customer-features-PutRecord-ClientErrorRate")
+    assert (rate["MetricName"], rate["Statistic"], rate["Threshold"]) == ("Operation4XXErrors", "Average", 0.05)
+    latency = alarm(template, "golden-customer-features-GetRecord-LatencyP99")
+    assert (latency["MetricName"], latency["ExtendedStatistic"], latency["Threshold"]) == ("Latency", "p99", 50000)  # µs

@@ -245,6 +245,13 @@ def _settings(kind: str, rtype: str, props: dict[str, Any], app: AppTemplate) ->
     return []
 
 
+def _feature_group(props: dict[str, Any]) -> list[str]:
+    online = (props.get("OnlineStoreConfig") or {}).get("EnableOnlineStore")
+    if online is True or online == "true":
+        return ["    # online store: GetRecord (inference reads) and PutRecord (ingestion) errors, throttles"]
+    return ["    operations: [PutRecord]   # no literal EnableOnlineStore true: ingestion writes only (no online reads)"]
+
+
 def _knowledge_base(props: dict[str, Any], app: AppTemplate) -> list[str]:
     logical = next((k for k, r in app.resources.items() if isinstance(r, dict) and r.get("Properties") is props), "")
     kb_type = (props.get("KnowledgeBaseConfiguration") or {}).get("Type")
@@ -265,6 +272,7 @@ def _knowledge_base(props: dict[str, Any], app: AppTemplate) -> list[str]:
 BY_TYPE: dict[str, Callable[[dict[str, Any], AppTemplate], list[str]]] = {
     "AWS::Bedrock::ApplicationInferenceProfile": lambda props, app: [PROFILE_NOTE],
     "AWS::Bedrock::KnowledgeBase": _knowledge_base,
+    "AWS::SageMaker::FeatureGroup": lambda props, app: _feature_group(props),
 }
 
 

@@ -28,6 +28,7 @@ PHYSICAL = {
     "AWS::CodePipeline::Pipeline": ("pipeline_name", lambda pid: pid),
     "AWS::CodeBuild::Project": ("project_name", lambda pid: pid),
     "AWS::Bedrock::KnowledgeBase": ("knowledge_base_id", lambda pid: pid),
+    "AWS::SageMaker::FeatureGroup": ("feature_group_name", lambda pid: pid),
 }
 
 

@@ -39,6 +39,7 @@ RESOURCE_KINDS: dict[str, tuple[str, dict[str, str]]] = {
     "AWS::Glue::Job": ("glue_job", {"job_name": "${%s}"}),
     "AWS::SageMaker::Endpoint": ("sagemaker_endpoint", {"endpoint_name": "${%s.EndpointName}"}),
     "AWS::SageMaker::Pipeline": ("sagemaker_pipeline", {"pipeline_name": "${%s}"}),
+    "AWS::SageMaker::FeatureGroup": ("sagemaker_feature_group", {"feature_group_name": "${%s}"}),
     "AWS::CodePipeline::Pipeline": ("codepipeline", {"pipeline_name": "${%s}"}),
     "AWS::CodeBuild::Project": ("codebuild", {"project_name": "${%s}"}),
     # No GetAtt returns these names (E1010): the name is the ARN's last part, `${MlmonName<Logical>}` below.
