@@ -31,16 +31,18 @@ https://docs.aws.amazon.com/bedrock/latest/userguide/kb-managed-observability.ht
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar
 
 from .. import naming
+from ..spec.kind_facts import Binding, NameOption, TemplateResource, ref_target
 from ..spec.model import doc
 from . import component
 from .base import AlarmDef, AlarmDocs, AlarmPolicy, AlarmTarget, BuildEnv, Component, ExtraAlarm, Metric
+from .workflow import LOG_RETENTION_DAYS  # CT.CLOUDWATCH.PR.2: at least a year
 
 NAMESPACE = "AWS/Bedrock/KnowledgeBases"
-LOG_RETENTION_DAYS = 365  # CT.CLOUDWATCH.PR.2 requires at least a year (or never expire)
 LOG_TYPE = "APPLICATION_LOGS"
 KB_ID = re.compile(r"^[0-9a-zA-Z]{10}$")  # the API's knowledgeBaseId pattern
 # Document and job states that mean data did not reach the knowledge base (knowledge-bases-logging;
@@ -83,7 +85,18 @@ class BedrockKnowledgeBase(Component[KnowledgeBaseOptions]):
     title = "Amazon Bedrock knowledge base (ingestion failures; Retrieve errors of managed knowledge bases)"
     docs_url = "https://docs.aws.amazon.com/bedrock/latest/userguide/knowledge-bases-logging.html"
     dimension_names = ("Operation", "KnowledgeBaseId")
-    cfn_types = ("AWS::Bedrock::KnowledgeBase",)
+    log_groups_use_alert_key = True  # the ingestion log group is encrypted with the solution's key
+    names: ClassVar[Mapping[str, NameOption]] = {
+        "knowledge_base_id": NameOption(KB_ID.pattern.strip("^$"), "a knowledge base ID: 10 letters and digits",
+                                        "the knowledge base ID (the part after ':knowledge-base/')"),
+    }
+    bindings: ClassVar[Mapping[str, Binding]] = {
+        "AWS::Bedrock::KnowledgeBase": Binding({"knowledge_base_id": "${%s.KnowledgeBaseId}"}, physical="knowledge_base_id"),
+    }
+    not_watched: ClassVar[Mapping[str, str]] = {
+        "AWS::Bedrock::DataSource": "watched through its knowledge base's ingestion logs (each record names the data "
+                                    "source; AWS documents no metric or EventBridge event for a data source)",
+    }
     alarms = (
         _runtime("server_errors", "RetrieveServerErrors", "ServerErrors", "critical",
                  why="Retrieve requests failed with server errors (HTTP 5xx) in 3 of 5 minutes",
@@ -96,6 +109,21 @@ class BedrockKnowledgeBase(Component[KnowledgeBaseOptions]):
                      "permission or configuration defect",
                  first_step="read the error code the application logs; check the caller's bedrock:Retrieve permission"),
     )
+
+    @classmethod
+    def init_lines(cls, resource: TemplateResource) -> list[str]:
+        config = resource.properties.get("KnowledgeBaseConfiguration")
+        kb_type = config.get("Type") if isinstance(config, dict) else None
+        out = (["    managed: true   # Type MANAGED: Retrieve ServerErrors, ClientErrors and Throttles are published"]
+               if kb_type == "MANAGED" else
+               [f"    # Type {kb_type or 'not literal'}: AWS publishes runtime metrics for MANAGED knowledge bases only; "
+                "failed ingestion is watched through its logs"])
+        sources = [r.logical for r in resource.app.views() if r.type == "AWS::Logs::DeliverySource"
+                   and ref_target(r.properties.get("ResourceArn")) == resource.logical]
+        if sources:
+            return [*out, f"    # {sources[0]} already delivers its logs: set ingestion_log_group to that delivery's log "
+                          "group (a knowledge base has one delivery source per log type)", "    ingestion_logs: false"]
+        return [*out, "    # ingestion logs: a vended-log delivery to a new log group, a metric filter and an alarm on failures"]
 
     def watched(self, o: KnowledgeBaseOptions) -> str:
         return f"Bedrock knowledge base {o.knowledge_base_id}"
@@ -147,7 +175,7 @@ class BedrockKnowledgeBase(Component[KnowledgeBaseOptions]):
             name = _sub(f"mlmon-kb-{o.knowledge_base_id}-ingestion", Sub)
             out += [
                 LogGroup(group_id, LogGroupName=_sub(group, Sub), RetentionInDays=LOG_RETENTION_DAYS,
-                         KmsKeyId=GetAtt("AlertsKey", "Arn")),
+                         KmsKeyId=GetAtt(naming.ALERTS_KEY_ID, "Arn")),
                 DeliverySource(source_id, Name=name, LogType=LOG_TYPE, ResourceArn=Sub(knowledge_base_arn(o))),
                 DeliveryDestination(destination_id, Name=name, DestinationResourceArn=Sub(
                     "arn:${AWS::Partition}:logs:${AWS::Region}:${AWS::AccountId}:log-group:${" + group_id + "}")),

@@ -14,8 +14,11 @@ https://docs.aws.amazon.com/sagemaker/latest/dg/monitoring-cloudwatch.html
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import ClassVar
 
+from ..spec.kind_facts import Binding, TemplateResource
 from ..spec.model import doc
 from . import component
 from .base import AlarmDef, AlarmDocs, AlarmPolicy, AlarmTarget, Component, Metric
@@ -54,7 +57,9 @@ class SageMakerFeatureGroup(Component[FeatureGroupOptions]):
     title = "Amazon SageMaker Feature Store feature group (online store runtime)"
     docs_url = "https://docs.aws.amazon.com/sagemaker/latest/dg/monitoring-cloudwatch.html"
     dimension_names = ("FeatureGroupName", "OperationName")
-    cfn_types = ("AWS::SageMaker::FeatureGroup",)
+    bindings: ClassVar[Mapping[str, Binding]] = {
+        "AWS::SageMaker::FeatureGroup": Binding({"feature_group_name": "${%s}"}, physical="feature_group_name"),
+    }
     alarms = (
         _alarm("server_errors", "ServerErrors", "Operation5XXErrors", "Sum", ">=", 1, "count", "critical",
                why="feature store calls failed with server errors (HTTP 5xx): inference reads or ingestion writes fail",
@@ -70,6 +75,14 @@ class SageMakerFeatureGroup(Component[FeatureGroupOptions]):
                why="the slowest 1 % of feature store calls exceed the latency objective (metric in microseconds)",
                first_step="check record sizes and throttling; compare with the model endpoint's OverheadLatency"),
     )
+
+    @classmethod
+    def init_lines(cls, resource: TemplateResource) -> list[str]:
+        online = resource.properties.get("OnlineStoreConfig")
+        enabled = online.get("EnableOnlineStore") if isinstance(online, dict) else None
+        if enabled is True or enabled == "true":
+            return ["    # online store: GetRecord (inference reads) and PutRecord (ingestion) errors, throttles"]
+        return ["    operations: [PutRecord]   # no literal EnableOnlineStore true: ingestion writes only (no online reads)"]
 
     def watched(self, o: FeatureGroupOptions) -> str:
         return f"SageMaker feature group {o.feature_group_name}"
