@@ -50,8 +50,10 @@ below); without it 1 core is assumed, and the description and `mlmon plan` say s
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from types import MappingProxyType
 from typing import Any, ClassVar
 
 from ..spec.app_template import mapping
@@ -148,9 +150,10 @@ PUBLISHED: dict[str, Published] = {
 ONLY_FOR = {"memory_utilization": frozenset({"realtime", "async"}), "serverless_memory_utilization": SERVERLESS}
 
 
-def published(endpoint_type: str) -> dict[str, Published]:
-    """The metrics AWS publishes for one endpoint type."""
-    return {m: p for m, p in PUBLISHED.items() if endpoint_type in p.types}
+@functools.cache
+def published(endpoint_type: str) -> Mapping[str, Published]:
+    """The metrics AWS publishes for one endpoint type (read-only: it is computed once per type)."""
+    return MappingProxyType({m: p for m, p in PUBLISHED.items() if endpoint_type in p.types})
 
 
 def percentile_unverified(key: str, metric: str, statistic: str, why: str) -> str:

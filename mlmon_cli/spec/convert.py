@@ -10,6 +10,7 @@ are gathered and raised together as one `SpecError`. Checks that need resolved s
 from __future__ import annotations
 
 import dataclasses
+import functools
 import re
 import types
 import typing
@@ -148,9 +149,9 @@ class SpecReader:
 
     def dataclass(self, cls: type, pairs: dict[str, tuple[yaml.Node, yaml.Node]], path: str) -> dict[str, Any]:
         """Convert the given pairs into keyword arguments for dataclass `cls`, checking types and metadata."""
-        hints = typing.get_type_hints(cls)
+        hints, fields = _fields(cls)
         values: dict[str, Any] = {}
-        for f in dataclasses.fields(cls):
+        for f in fields:
             if f.name not in pairs:
                 continue
             _, node = pairs[f.name]
@@ -229,6 +230,13 @@ def _describe(node: yaml.Node) -> str:
 def _short(text: str, limit: int = 40) -> str:
     shown = text if len(text) <= limit else text[: limit - 3] + "..."
     return shown
+
+
+@functools.cache
+def _fields(cls: type) -> tuple[dict[str, Any], tuple[dataclasses.Field, ...]]:
+    """A dataclass's resolved type hints and fields, once per class (resolving them per component
+    was a measurable share of loading a large spec)."""
+    return typing.get_type_hints(cls), dataclasses.fields(cls)
 
 
 def convert_spec(root: yaml.Node, file: str, kinds: typing.Mapping[str, Any], env: str | None = None,
