@@ -113,44 +113,19 @@ def stack_scoped(data: dict[str, Any], solution: str) -> tuple[dict[str, Any], s
 
     Returns the rewritten data and the rule logical IDs now written as `${Rule}` tokens."""
     data = {**data, "Resources": {k: {**v, "Properties": dict(v.get("Properties") or {})} for k, v in (data.get("Resources") or {}).items()}}
-    rules, renamed = _stack_names(data["Resources"], solution)
-    swaps: list[tuple[re.Pattern[str], Any]] = [(re.compile(r"\[" + re.escape(solution) + r"\]"), lambda m: f"[{STACK_NAME}]")]
-    if rules:  # rule names (which may equal an alarm's) where they name the rule: the dimension, dashboards, text
-        swaps.append((re.compile(r'(RuleName=|"RuleName","|\brule )(' + _alternatives(rules) + r")(?![A-Za-z0-9_-])"),
-                      lambda m: m.group(1) + rules[m.group(2)]))
-    if renamed:  # names as whole values or inside text (descriptions, dashboard bodies, ARNs): longest first
-        swaps.append((re.compile(r"(?<![A-Za-z0-9_.-])(" + _alternatives(renamed) + r")(?![A-Za-z0-9_-])"),
-                      lambda m: renamed[m.group(1)]))
-
-    def swap(value: Any) -> Any:
-        if isinstance(value, str):
-            for pattern, to in swaps:
-                value = pattern.sub(to, value)
-            return value
-        if isinstance(value, dict):
-            if value.get("Name") == "RuleName" and value.get("Value") in rules:
-                return {**value, "Value": rules[value["Value"]]}
-            return {k: swap(v) for k, v in value.items()}
-        if isinstance(value, list):
-            return [swap(v) for v in value]
-        return value
-
+    renamed, rules = _stack_names(data["Resources"], solution)
+    swaps = _swaps(solution, renamed, rules)
     for section in ("Resources", "Outputs"):
         if section in data:
-            data[section] = swap(data[section])
+            data[section] = _swap(data[section], swaps, rules)
     return data, {token[2:-1] for token in rules.values()}
 
 
-def _alternatives(names: dict[str, str]) -> str:
-    return "|".join(re.escape(n) for n in sorted(names, key=len, reverse=True))
-
-
 def _stack_names(resources: dict[str, Any], solution: str) -> tuple[dict[str, str], dict[str, str]]:
-    """Drop mlmon's rule names and rename its other physical names in place: (old rule name ->
-    `${RuleId}`, old name -> new name for mentions in text). The solution alone (a dashboard's
-    name) is renamed where it is a name only, never inside text."""
-    rules: dict[str, str] = {}
+    """(old physical name -> the same from the stack name, old rule name -> `${RuleLogicalId}`); rule
+    names are dropped from their rules, a dashboard named the solution alone is renamed in place."""
     renamed: dict[str, str] = {}
+    rules: dict[str, str] = {}
     for rid, res in resources.items():
         props = res["Properties"]
         if res.get("Type") == "AWS::Events::Rule" and isinstance(props.get("Name"), str):
@@ -161,10 +136,43 @@ def _stack_names(resources: dict[str, Any], solution: str) -> tuple[dict[str, st
                 for prefix in ("", "alias/", "mlmon/"):
                     if name.startswith(prefix + solution) and name[len(prefix + solution):][:1] in ("", "-", "/"):
                         renamed[name] = prefix + STACK_NAME + name[len(prefix + solution):]
-        if res.get("Type") == "AWS::CloudWatch::Dashboard" and props.get("DashboardName") == solution:
-            props["DashboardName"] = STACK_NAME
-    renamed.pop(solution, None)
-    return rules, renamed
+    # the solution alone (a dashboard's name) is renamed where it is a name only, never inside text
+    bare = renamed.pop(solution, None)
+    if bare:
+        for res in resources.values():
+            if res.get("Type") == "AWS::CloudWatch::Dashboard" and res["Properties"].get("DashboardName") == solution:
+                res["Properties"]["DashboardName"] = bare
+    return renamed, rules
+
+
+def _swaps(solution: str, renamed: dict[str, str], rules: dict[str, str]) -> list[tuple[re.Pattern[str], Any]]:
+    """The text substitutions that make mentions of renamed resources follow them."""
+    swaps: list[tuple[re.Pattern[str], Any]] = [(re.compile(r"\[" + re.escape(solution) + r"\]"), lambda m: f"[{STACK_NAME}]")]
+    if rules:  # rule names (which may equal an alarm's) where they name the rule: the dimension, dashboards, text
+        swaps.append((re.compile(r'(RuleName=|"RuleName","|\brule )(' + _alternatives(rules) + r")(?![A-Za-z0-9_-])"),
+                      lambda m: m.group(1) + rules[m.group(2)]))
+    if renamed:  # names as whole values or inside text (descriptions, dashboard bodies, ARNs): longest first
+        alternatives = "|".join(re.escape(n) for n in sorted(renamed, key=len, reverse=True))
+        swaps.append((re.compile(r"(?<![A-Za-z0-9_.-])(" + alternatives + r")(?![A-Za-z0-9_-])"), lambda m: renamed[m.group(1)]))
+    return swaps
+
+
+def _swap(value: Any, swaps: list[tuple[re.Pattern[str], Any]], rules: dict[str, str]) -> Any:
+    if isinstance(value, str):
+        for pattern, to in swaps:
+            value = pattern.sub(to, value)
+        return value
+    if isinstance(value, dict):
+        if value.get("Name") == "RuleName" and value.get("Value") in rules:
+            return {**value, "Value": rules[value["Value"]]}
+        return {k: _swap(v, swaps, rules) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_swap(v, swaps, rules) for v in value]
+    return value
+
+
+def _alternatives(names: dict[str, str]) -> str:
+    return "|".join(re.escape(n) for n in sorted(names, key=len, reverse=True))
 
 
 def _resolve(value: Any, known: set[str], imports: dict[str, Any]) -> Any:
