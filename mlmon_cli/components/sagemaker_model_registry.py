@@ -14,12 +14,12 @@ nothing).
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from typing import Any
 
 from troposphere.events import InputTransformer, Rule, Target
 
+from ..render import readable_template
 from ..spec.model import doc
 from . import component
 from .base import AlarmDef, AlarmTarget, BuildEnv, Component, EventDef, event_alarm
@@ -92,5 +92,5 @@ class SageMakerModelRegistry(Component[ModelRegistryOptions]):
             State="ENABLED",
             Targets=[Target(Id="AlertTopic", Arn=env.topic, InputTransformer=InputTransformer(
                 InputPathsMap={k: PATHS[k] for k in ("group", "version", "approval", "region")},
-                InputTemplate=json.dumps(approval_message(env.solution, env.component))))],
+                InputTemplate=readable_template(approval_message(env.solution, env.component))))],
         )]

@@ -6,7 +6,6 @@ derived from its own component and alarm only, and nothing reads files, clock or
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field, replace
 from functools import partial
 from typing import Any
@@ -33,11 +32,11 @@ from ..limits import (
     STANDARD_STATISTICS,
     alarm_window_problems,
 )
-from ..render import render
+from ..render import readable_template, render
 from ..spec.model import SEVERITIES, AlarmOverride, ComponentSpec, Spec
 from . import custom as custom_mod
+from . import incident, metric_math, rollup
 from . import logs as logs_mod
-from . import metric_math, rollup
 from . import split as split_mod
 from .composites import AlarmRef, add_composite, composite_text
 from .dashboard import MetricGraph, Section, add_dashboards
@@ -68,6 +67,8 @@ class BuildResult:
     rules: int = 0
     alarm_names: list[str] = field(default_factory=list)
     owners: dict[str, str] = field(default_factory=dict)  # logical ID -> the component that created it (core/cost.py)
+    severities: dict[str, str] = field(default_factory=dict)  # metric alarm logical ID -> severity (core/incident.py)
+    topics: dict[str, Any] = field(default_factory=dict)  # severity -> topic ARN expression
 
     @property
     def templates(self) -> int:
@@ -138,18 +139,27 @@ def build_template(spec: Spec, split: bool | None = None, nested_ext: str = "yam
     built once: in a nested template, `Ref: AlertsTopic` resolves to a parameter of that name.
     Physical names start with `naming.scoped_solution` (the environment or `name_suffix` added).
     """
+    environment = spec.environment or ""
     spec = replace(spec, solution=naming.scoped_solution(spec.solution, spec.environment, spec.name_suffix),
                    environment=None, name_suffix=None)
     if spec.cfn is None:
-        return _build(spec, split, nested_ext)
+        result = _build(spec, split, nested_ext)
+        _incident_path(result, spec, environment)
+        return result
     from .cfn_merge import (  # CloudFormation values / merged output (spec `template:`)
         DictTemplate,
         finish,
     )
 
     result = _build(spec, False if spec.cfn.app is not None else split, nested_ext)
+    _incident_path(result, spec, environment)
     result.template = DictTemplate(finish(result.template.to_dict(), spec.cfn, result.owners))
     return result
+
+
+def _incident_path(result: BuildResult, spec: Spec, environment: str) -> None:
+    """Tags, tag propagation, the all-clear and low-sample percentiles on everything built (core/incident.py)."""
+    incident.finish([result.template, *result.nested.values()], spec, environment, result.owners, result.severities, result.topics)
 
 
 def _build(spec: Spec, split: bool | None, nested_ext: str) -> BuildResult:
@@ -180,6 +190,8 @@ def _build(spec: Spec, split: bool | None, nested_ext: str) -> BuildResult:
         _add_solution_composites(t, spec, topics, by_severity, pending)
         rollup.route(pending, topics, spec)  # a solution with a single failure alarm: it notifies itself
     add_quiet_windows(t, spec, pending, result)
+    result.severities = {logical: p.severity for logical, p in pending.items()}
+    result.topics = topics
     _count(result)
     t.set_description(_description(spec, result))
     if not needs_split and split is None and len(t.resources) > 250 and len(t.to_json(indent=None)) > MAX_TEMPLATE_BYTES:
@@ -289,7 +301,10 @@ def _watches(ctx: _Context, comp: ComponentSpec, kind: Component, env: BuildEnv)
         settings = resolve_settings(kind, comp.options, alarm, comp.alarms.get(alarm.key, _NO_OVERRIDE), ctx.spec.defaults)
         if not settings.enabled:
             continue
-        if alarm.is_event:
+        if alarm.is_event:  # one failed run is one event: it alarms on that event whatever the spec's defaults say
+            own = comp.alarms.get(alarm.key, _NO_OVERRIDE)
+            settings = replace(settings, evaluation_periods=own.evaluation_periods or 1,
+                               datapoints_to_alarm=own.datapoints_to_alarm or 1)
             rule = naming.rule_name(ctx.spec.solution, comp.name, alarm.suffix)
             dims = {"RuleName": rule}
             watches.append(watch(alarm, settings, dims, rule_name=rule))
@@ -428,7 +443,7 @@ def _add_event_rule(ctx: _Context, comp: ComponentSpec, kind: Component, alarm: 
                 Target(
                     Id="AlertTopic",
                     Arn=ctx.topics[settings.severity],
-                    InputTransformer=InputTransformer(InputPathsMap=dict(event.input_paths), InputTemplate=json.dumps(message)),
+                    InputTransformer=InputTransformer(InputPathsMap=dict(event.input_paths), InputTemplate=readable_template(message)),
                 )
             ],
         )

@@ -18,11 +18,16 @@ from troposphere.iam import ManagedPolicy, Policy, Role
 from troposphere.kms import Alias, Key
 from troposphere.sns import SubscriptionResource, Topic, TopicPolicy
 
-from ..components.base import AlarmDef, AlarmDocs, AlarmPolicy, Metric
-from ..spec.model import Route, Spec
 from .. import naming
+from ..components.base import AlarmDef, AlarmDocs, AlarmPolicy, Metric
 from ..naming import stable_hash
+from ..spec.model import Route, Spec
 
+# SNS payload filtering: deliver only messages whose JSON body has `AlarmName` (CloudWatch alarm
+# notifications); the EventBridge rules' readable texts are not JSON and never match
+# (sns/latest/dg/message-filtering.html: "filter policies for the message body assume that the
+# message payload is a well-formed JSON object").
+ALARM_PAYLOADS_ONLY = {"AlarmName": [{"exists": True}]}
 KEY_ID = "AlertsKey"
 TOPIC_ID = "AlertsTopic"
 WARNING_TOPIC_ID = "WarningTopic"
@@ -79,8 +84,9 @@ def _add_subscribers(t: Template, spec: Spec, route: Route, topic: Any, prefix: 
     """Email, HTTPS (PagerDuty/Opsgenie), Lambda and AWS Chatbot Slack subscribers of one route."""
     for email in route.emails:
         t.add_resource(SubscriptionResource(f"{prefix}Email{stable_hash(email)}", TopicArn=topic, Protocol="email", Endpoint=email))
-    for url in route.https_endpoints:
-        t.add_resource(SubscriptionResource(f"{prefix}Https{stable_hash(url)}", TopicArn=topic, Protocol="https", Endpoint=url))
+    for url in route.https_endpoints:  # a pager parses alarm-state payloads only: the readable event texts go to people
+        t.add_resource(SubscriptionResource(f"{prefix}Https{stable_hash(url)}", TopicArn=topic, Protocol="https", Endpoint=url,
+                                            FilterPolicyScope="MessageBody", FilterPolicy=ALARM_PAYLOADS_ONLY))
     for arn in route.lambda_arns:
         suffix = stable_hash(arn)
         t.add_resource(SubscriptionResource(f"{prefix}Lambda{suffix}", TopicArn=topic, Protocol="lambda", Endpoint=arn))

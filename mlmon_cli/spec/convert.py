@@ -35,9 +35,9 @@ ROLE_ARN = re.compile(r"^arn:aws[a-z-]*:iam::\d{12}:role/[\w+=,.@/-]{1,512}\Z")
 LAMBDA_ARN = re.compile(r"^arn:aws[a-z-]*:lambda:[a-z0-9-]+:\d{12}:function:[A-Za-z0-9_-]{1,64}(:[A-Za-z0-9_$-]{1,128})?$")
 TOPIC_ARN = re.compile(r"^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]{1,256}(\.fifo)?$")
 
-TOP_KEYS = ("solution", "description", "notifications", "defaults", "components", "name_suffix")
+TOP_KEYS = ("solution", "description", "owner", "notifications", "defaults", "components", "name_suffix")
 NAME_SUFFIX = re.compile(r"^[A-Za-z0-9][A-Za-z0-9-]{0,19}$")
-COMPONENT_KEYS = ("kind", "name", "description", "enabled", "runbook_url", "alarms", *LOG_KEYS, CUSTOM_KEY)  # every kind
+COMPONENT_KEYS = ("kind", "name", "description", "owner", "enabled", "runbook_url", "alarms", *LOG_KEYS, CUSTOM_KEY)  # every kind
 _constructor = yaml.constructor.SafeConstructor()
 _MISSING = object()
 MISSING = _MISSING  # returned by SpecReader.scalar/typed when a value was invalid (a problem was recorded)
@@ -223,6 +223,7 @@ def convert_spec(root: yaml.Node, file: str, kinds: typing.Mapping[str, Any], en
         raise SpecError(r.problems)
     solution = _solution_name(r, top)
     description = r.scalar(top["description"][1], "description", str) if "description" in top else ""
+    owner = r.scalar(top["owner"][1], "owner", str) if "owner" in top else None
     notifications = _notifications(r, top)
     defaults = _defaults(r, top)
     components = _components(r, top, kinds)
@@ -245,6 +246,7 @@ def convert_spec(root: yaml.Node, file: str, kinds: typing.Mapping[str, Any], en
         source=file,
         environment=env,
         name_suffix=name_suffix,
+        owner=owner if isinstance(owner, str) else None,
     )
 
 
@@ -413,6 +415,7 @@ def _component(r: SpecReader, node: yaml.Node, path: str, kinds: typing.Mapping[
         r.error(pairs["name"][1], f"{path}.name", "must start with a letter and use only letters, digits, '-' and '_' (at most 64 characters)")
     description = r.scalar(pairs["description"][1], f"{path}.description", str) if "description" in pairs else ""
     runbook = r.scalar(pairs["runbook_url"][1], f"{path}.runbook_url", str) if "runbook_url" in pairs else None
+    owner = r.scalar(pairs["owner"][1], f"{path}.owner", str) if "owner" in pairs else None
     enabled = r.scalar(pairs["enabled"][1], f"{path}.enabled", bool) if "enabled" in pairs else True
     option_pairs = {k: v for k, v in pairs.items() if k not in COMPONENT_KEYS}
     logs = parse_component_logs(r, pairs, path)
@@ -457,6 +460,7 @@ def _component(r: SpecReader, node: yaml.Node, path: str, kinds: typing.Mapping[
         locations[key] = node_location(value, r.file, f"{path}.{key}")
     return ComponentSpec(kind=kind, name=name, options=options, alarms=alarms, description=description, location=location,
                          runbook_url=runbook if runbook is not _MISSING else None, enabled=enabled is not False, logs=logs,
+                         owner=owner if owner is not _MISSING else None,
                          locations=locations, custom_alarms=custom)
 
 

@@ -57,6 +57,10 @@ class AlarmDefaults:
     treat_missing_data: str | None = field(
         default=None, metadata=doc("Default missing-data treatment for every alarm.", choices=TREAT_MISSING_DATA)
     )
+    low_sample_percentiles: str | None = field(default=None, metadata=doc(
+        "What every percentile alarm (p90, p99, ...) does while too few samples arrive for the percentile to mean "
+        "anything (fewer than 10/(1-p), e.g. 1,000 for p99): `ignore` (the default: keep the state) or `evaluate`.",
+        choices=("ignore", "evaluate")))
 
 
 @dataclass(frozen=True)
@@ -84,6 +88,9 @@ class Route:
         default=None,
         metadata=doc("Use this existing SNS topic instead of creating one (its policy and key must allow CloudWatch and EventBridge)."),
     )
+    ok_notifications: bool = field(default=True, metadata=doc(
+        "Send the all-clear: every alarm or composite that notifies this route also notifies it when it returns to OK "
+        "(pagers resolve their incident). `false` opts this route out."))
 
 
 @dataclass(frozen=True)
@@ -110,7 +117,6 @@ class Notifications(Route):
     notify_solution: bool = field(
         default=False, metadata=doc("The solution-wide composites notify too (component composites always do).")
     )
-    ok_notifications: bool = field(default=False, metadata=doc("Also notify when a notifying alarm returns to OK (recovery)."))
     rollup: str = field(default="component", metadata=doc(
         "How failure alarms roll up: `component` (one notifying composite per component and severity with 2+ alarms), "
         "`solution` (one per severity for the whole solution: cheapest with composites, but a second failure while "
@@ -142,6 +148,7 @@ class ComponentSpec:
     description: str
     location: Location
     runbook_url: str | None = None
+    owner: str | None = None  # the team that owns it: the `owner` tag of its alarms, composites and rules
     enabled: bool = True
     logs: ComponentLogs = field(default_factory=ComponentLogs)  # log group, log patterns, saved queries
     # Where each key of the component was written ("name", "alarms.errors", an option name), so the
@@ -166,4 +173,5 @@ class Spec:
     source: str
     environment: str | None = None
     name_suffix: str | None = None  # added to every physical name (default: the environment's name)
+    owner: str | None = None  # the default `owner` tag of every component
     cfn: Any = None  # spec.cfn_values.CfnValues: parameters, imports, the user's template (merged output), or None
