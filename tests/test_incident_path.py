@@ -108,7 +108,12 @@ def test_single_event_alarms_trip_on_one_event_whatever_the_defaults() -> None:
     assert triggered
     for props in triggered:
         assert (props["EvaluationPeriods"], props["DatapointsToAlarm"], props["Threshold"]) == (1, 1, 1)
-    duration = r["FnDurationP90Alarm"]["Properties"]  # metric alarms keep the spec's defaults
+    errors = r["FnErrorsAlarm"]["Properties"]  # a count of failures judged >= 1: one error is the incident
+    assert (errors["EvaluationPeriods"], errors["DatapointsToAlarm"]) == (1, 1)
+    own = generate(load(SPEC + "    alarms: {errors: {evaluation_periods: 5, datapoints_to_alarm: 2}}\n", "spec.yaml"))
+    errors = own.template.to_dict()["Resources"]["FnErrorsAlarm"]["Properties"]  # the alarm's own keys still apply
+    assert (errors["EvaluationPeriods"], errors["DatapointsToAlarm"]) == (5, 2)
+    duration = r["FnDurationP90Alarm"]["Properties"]  # other metric alarms keep the spec's defaults
     assert (duration["EvaluationPeriods"], duration["DatapointsToAlarm"]) == (3, 2)
     assert _tags(r["FeaturesCriticalComposite"]["Properties"])["owner"] == "data-team"
 

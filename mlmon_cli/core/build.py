@@ -301,10 +301,11 @@ def _watches(ctx: _Context, comp: ComponentSpec, kind: Component, env: BuildEnv)
         settings = resolve_settings(kind, comp.options, alarm, comp.alarms.get(alarm.key, _NO_OVERRIDE), ctx.spec.defaults)
         if not settings.enabled:
             continue
-        if alarm.is_event:  # one failed run is one event: it alarms on that event whatever the spec's defaults say
-            own = comp.alarms.get(alarm.key, _NO_OVERRIDE)
+        if alarm.is_event or _single_event(alarm, settings):  # one failed run, one error: it alarms on that one
+            own = comp.alarms.get(alarm.key, _NO_OVERRIDE)  # event whatever the spec's `defaults` say (its own keys do)
             settings = replace(settings, evaluation_periods=own.evaluation_periods or 1,
                                datapoints_to_alarm=own.datapoints_to_alarm or 1)
+        if alarm.is_event:
             rule = naming.rule_name(ctx.spec.solution, comp.name, alarm.suffix)
             dims = {"RuleName": rule}
             watches.append(watch(alarm, settings, dims, rule_name=rule))
@@ -316,6 +317,13 @@ def _watches(ctx: _Context, comp: ComponentSpec, kind: Component, env: BuildEnv)
     for extra in [*kind.extra_alarms(comp.options, env), *logs_mod.log_alarms(kind, comp, env), *custom_mod.custom_alarms(comp)]:
         watches.append(watch(extra.alarm, extra.settings, dict(extra.dimensions), group=extra.group))
     return watches
+
+
+def _single_event(alarm: AlarmDef, settings: AlarmSettings) -> bool:
+    """A count of failures judged `Sum >= 1` in 1 of 1 by its kind: one failure is the incident."""
+    policy = alarm.policy
+    return (not alarm.is_multi_query and settings.statistic == "Sum" and policy.comparison == ">=" and settings.threshold == 1
+            and policy.evaluation_periods == 1 and policy.datapoints_to_alarm == 1)
 
 
 # A rule's delivery alarm: any FailedInvocations in five minutes (the metric is emitted only when non-zero).
