@@ -136,3 +136,14 @@ def test_rule_messages_are_readable_text_naming_the_component() -> None:
         with pytest.raises(ValueError):
             json.loads(text)  # not a JSON string: SNS delivers the text itself
         assert not re.search(r'\\n', text)
+
+
+def test_critical_failures_page_within_five_minutes_by_default() -> None:
+    """docs/spec.md "Time to the first page": every built-in critical alarm on a failure (not an absence)
+    needs at most 5 minutes of breaching datapoints, but for the one documented exception."""
+    from mlmon_cli.components import load_all
+
+    slow = {(name, a.key) for name, cls in load_all().items() for a in cls.alarms
+            if a.policy.severity == "critical" and a.policy.enabled and not a.is_event
+            and a.policy.treat_missing_data != "breaching" and a.policy.period * a.policy.datapoints_to_alarm > 300}
+    assert slow == {("sagemaker_endpoint", "backlog_without_capacity")}

@@ -81,7 +81,7 @@ def add_notifications(t: Template, spec: Spec) -> dict[str, Any]:
 
 
 def _add_subscribers(t: Template, spec: Spec, route: Route, topic: Any, prefix: str) -> None:
-    """Email, HTTPS (PagerDuty/Opsgenie), Lambda and AWS Chatbot Slack subscribers of one route."""
+    """Email, HTTPS (PagerDuty, a webhook), Lambda and AWS Chatbot Slack subscribers of one route."""
     for email in route.emails:
         t.add_resource(SubscriptionResource(f"{prefix}Email{stable_hash(email)}", TopicArn=topic, Protocol="email", Endpoint=email))
     for url in route.https_endpoints:  # a pager parses alarm-state payloads only: the readable event texts go to people

@@ -80,7 +80,7 @@ class Route:
 
     emails: tuple[str, ...] = field(default=(), metadata=doc("Email addresses (each must confirm its subscription)."))
     https_endpoints: tuple[str, ...] = field(
-        default=(), metadata=doc("HTTPS endpoints, e.g. PagerDuty or Opsgenie SNS integration URLs (they confirm automatically).")
+        default=(), metadata=doc("HTTPS endpoints, e.g. a PagerDuty CloudWatch integration URL or your own webhook (they confirm automatically); they receive alarm payloads only.")
     )
     lambda_arns: tuple[str, ...] = field(default=(), metadata=doc("Lambda functions invoked with each notification."))
     slack: Slack | None = field(default=None, metadata=doc("An AWS Chatbot Slack channel: `workspace_id`, `channel_id`, `iam_role_arn`."))
