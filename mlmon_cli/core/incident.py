@@ -22,7 +22,7 @@ from __future__ import annotations
 import re
 from typing import Any, ClassVar
 
-from troposphere import AWSProperty, Tags
+from troposphere import AWSProperty, Sub, Tags
 from troposphere.validators import boolean
 
 from .. import naming
@@ -80,6 +80,7 @@ def finish(templates: list[Any], spec: Spec, environment: str, owners: dict[str,
                 continue
             if props.get("AlarmActions"):
                 props["ActionConfiguration"] = ActionConfiguration(AlarmTagsPropagation=AlarmTagsPropagation(Enabled=True))
+            _add_incident_actions(props, spec, topics, severity)
             people = [a for a in props.get("AlarmActions") or [] if _key(a) in ok_topics]
             if people:
                 props["OKActions"] = people
@@ -87,6 +88,30 @@ def finish(templates: list[Any], spec: Spec, environment: str, owners: dict[str,
                 del props["OKActions"]
             if kind == ALARM and _PERCENTILE.match(str(props.get("ExtendedStatistic", ""))):
                 props["EvaluateLowSampleCountPercentile"] = low_samples
+
+
+def incident_action_arns(spec: Spec, severity: str) -> list[Any]:
+    """The alarm-action ARNs of a route's `incident_actions`: an OpsItem
+    (`arn:aws:ssm:<region>:<account>:opsitem:<severity>#CATEGORY=<category>`), a CloudWatch
+    investigation group, an existing Incident Manager response plan (aws-ml-facts-3 §1, §7)."""
+    actions = spec.notifications.route(severity).incident_actions
+    if actions is None:
+        return []
+    out: list[Any] = []
+    if actions.opsitem_severity is not None and actions.opsitem_category:
+        out.append(Sub("arn:${AWS::Partition}:ssm:${AWS::Region}:${AWS::AccountId}:opsitem:"
+                       f"{actions.opsitem_severity}#CATEGORY={actions.opsitem_category}"))
+    out += [a for a in (actions.investigation_group_arn, actions.response_plan_arn) if a]
+    return out
+
+
+def _add_incident_actions(props: dict[str, Any], spec: Spec, topics: dict[str, Any], severity: str) -> None:
+    """Append the incident actions of the alarm's severity's route when it notifies that route's
+    topic (not when it reaches people through a composite, which carries them instead)."""
+    actions = list(props.get("AlarmActions") or [])
+    keys = {_key(a) for a in actions}
+    if severity in ("critical", "warning") and _key(topics[severity]) in keys:
+        props["AlarmActions"] = actions + [a for a in incident_action_arns(spec, severity) if _key(a) not in keys]
 
 
 def _key(value: Any) -> str:

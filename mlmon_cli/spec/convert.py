@@ -20,15 +20,17 @@ import yaml
 from .. import limits
 from ..errors import Location, Problem, SpecError, did_you_mean
 from ..limits import STATISTIC, period_problem, substitution_problem
+from .cfn_values import ARN_FIELDS, NAME_FIELDS, is_cfn_value
 from .custom import KEY as CUSTOM_KEY
 from .custom import parse_custom_alarms
 from .fields import threshold_problem
 from .logs import KEYS as LOG_KEYS
 from .logs import log_problems, parse_component_logs
 from .model import AlarmDefaults, AlarmOverride, ComponentSpec, Notifications, Route, Spec
-from .cfn_values import ARN_FIELDS, NAME_FIELDS, is_cfn_value
 from .nodes import node_location
 
+INVESTIGATION_GROUP_ARN = re.compile(r"arn:aws[a-z-]*:aiops:[a-z0-9-]+:\d{12}:investigation-group[/:][A-Za-z0-9_-]{1,64}")
+RESPONSE_PLAN_ARN = re.compile(r"arn:aws[a-z-]*:ssm-incidents::\d{12}:response-plan/[A-Za-z0-9_-]{1,200}")
 SOLUTION_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9-]{0,39}$")
 COMPONENT_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_-]{0,63}$")
 ROLE_ARN = re.compile(r"^arn:aws[a-z-]*:iam::\d{12}:role/[\w+=,.@/-]{1,512}\Z")
@@ -82,7 +84,7 @@ class SpecReader:
             return _MISSING
         try:
             value = _constructor.construct_object(node)
-        except Exception:  # noqa: BLE001 - PyYAML raises KeyError, ValueError, ... for a bad explicit tag  # e.g. `!!float abc` (reported by nodes.compose)
+        except Exception:
             self.error(node, path, f"expected {_TYPE_WORDS[expected]}, got {_describe(node)}")
             return _MISSING
         if isinstance(value, float) and not limits.is_finite(value):
@@ -295,6 +297,17 @@ def _route(r: SpecReader, node: yaml.Node, path: str, cls: type) -> dict[str, An
                 r.error(_child(slack_node, key), f"{path}.slack.{key}", f"'{_short(getattr(slack, key))}' is not {what}")
         if slack.iam_role_arn is not None and not ROLE_ARN.fullmatch(slack.iam_role_arn):
             r.error(_child(slack_node, "iam_role_arn"), f"{path}.slack.iam_role_arn", "expected an IAM role ARN 'arn:aws:iam::<account>:role/<name>'")
+    actions = values.get("incident_actions")
+    if actions is not None:
+        at = pairs["incident_actions"][1]
+        if (actions.opsitem_severity is None) != (actions.opsitem_category is None):
+            r.error(at, f"{path}.incident_actions", "an OpsItem needs both 'opsitem_severity' and 'opsitem_category'")
+        for key, pattern, what in (("investigation_group_arn", INVESTIGATION_GROUP_ARN,
+                                    "arn:aws:aiops:<region>:<account>:investigation-group/<id>"),
+                                   ("response_plan_arn", RESPONSE_PLAN_ARN, "arn:aws:ssm-incidents::<account>:response-plan/<name>")):
+            value = getattr(actions, key)
+            if value is not None and not pattern.fullmatch(value):
+                r.error(_child(at, key), f"{path}.incident_actions.{key}", f"expected an ARN '{what}'")
     arn = values.get("topic_arn")
     if arn is not None and not TOPIC_ARN.match(arn):
         r.error(pairs["topic_arn"][1], f"{path}.topic_arn", "expected an SNS topic ARN 'arn:aws:sns:<region>:<account>:<name>'")

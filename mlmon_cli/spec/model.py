@@ -11,9 +11,9 @@ from functools import partial
 from typing import Any
 
 from ..errors import Location
-from .quiet import parse_quiet_windows
 from .fields import SEVERITIES, TREAT_MISSING_DATA, doc
 from .logs import ComponentLogs
+from .quiet import parse_quiet_windows
 
 __all__ = ["ROLLUPS", "SEVERITIES", "TREAT_MISSING_DATA", "AlarmDefaults", "AlarmOverride", "ComponentSpec", "Notifications",
            "QuietWindow", "Route", "Slack", "Spec", "doc"]
@@ -74,6 +74,28 @@ class Slack:
     )
 
 
+OPSITEM_CATEGORIES = ("Availability", "Cost", "Performance", "Recovery", "Security")
+
+
+@dataclass(frozen=True)
+class IncidentActions:
+    """AWS-native incident actions on the alarms and composites that notify a route, when they go to
+    ALARM (systems-manager/latest/userguide/OpsCenter-configuring-an-existing-alarm-programmatically.html;
+    AWSCloudFormation/latest/TemplateReference/aws-resource-aiops-investigationgroup.html)."""
+
+    opsitem_severity: int | None = field(default=None, metadata=doc(
+        "Create an OpsCenter OpsItem of this severity (1 critical to 4 low); the first deploy needs "
+        "iam:CreateServiceLinkedRole (AWSServiceRoleForCloudWatchAlarms_ActionSSM).", minimum=1, maximum=4))
+    opsitem_category: str | None = field(default=None, metadata=doc(
+        "The OpsItem's category.", choices=OPSITEM_CATEGORIES))
+    investigation_group_arn: str | None = field(default=None, metadata=doc(
+        "Start a CloudWatch investigation in this existing investigation group; its resource policy must let "
+        "aiops.alarms.cloudwatch.amazonaws.com call aiops:CreateInvestigation and aiops:CreateInvestigationEvent."))
+    response_plan_arn: str | None = field(default=None, metadata=doc(
+        "Start an incident from this existing Incident Manager response plan (mlmon never creates one: Incident "
+        "Manager takes no new customers since 2025-11-07)."))
+
+
 @dataclass(frozen=True)
 class Route:
     """Who hears alarms of one severity: a new topic with these subscribers, or an existing topic."""
@@ -88,6 +110,9 @@ class Route:
         default=None,
         metadata=doc("Use this existing SNS topic instead of creating one (its policy and key must allow CloudWatch and EventBridge)."),
     )
+    incident_actions: IncidentActions | None = field(default=None, metadata=doc(
+        "AWS incident actions for this route's alarms: `opsitem_severity` (1-4) and `opsitem_category`, "
+        "`investigation_group_arn`, `response_plan_arn` (existing only)."))
     ok_notifications: bool = field(default=True, metadata=doc(
         "Send the all-clear: every alarm or composite that notifies this route also notifies it when it returns to OK "
         "(pagers resolve their incident). `false` opts this route out."))
