@@ -53,7 +53,7 @@ def test_every_alarm_composite_and_rule_is_tagged_and_propagates(path: Path) -> 
         if props.get("ExtendedStatistic", "").startswith("p"):
             assert props["EvaluateLowSampleCountPercentile"] == "ignore", logical
         people = [a for a in props.get("AlarmActions") or [] if not _history(a)]
-        if res["Type"] != "AWS::Events::Rule" and people and path.name != "realtime-platform.yaml":
+        if res["Type"] != "AWS::Events::Rule" and people and path.name != "realtime-platform.yaml" and path.parent.name != "incident_path":
             assert props.get("OKActions") == people, logical  # the all-clear to the same recipients by default
     assert checked
 
@@ -147,3 +147,31 @@ def test_critical_failures_page_within_five_minutes_by_default() -> None:
             if a.policy.severity == "critical" and a.policy.enabled and not a.is_event
             and a.policy.treat_missing_data != "breaching" and a.policy.period * a.policy.datapoints_to_alarm > 300}
     assert slow == {("sagemaker_endpoint", "backlog_without_capacity")}
+
+
+RECS = ROOT / "specs" / "realtime-platform.yaml"
+
+
+@pytest.mark.parametrize("variant", ["as-is", "notify_solution", "rollup-solution"])
+def test_one_failure_never_pages_twice_through_component_and_solution_composites(variant: str) -> None:
+    text = RECS.read_text()
+    if variant != "as-is":
+        text = text.replace("notify_solution: false", "notify_solution: true")
+    if variant == "rollup-solution":
+        text = text.replace("  notify_alarms: false\n", "  notify_alarms: false\n  rollup: solution\n")
+    plan = build_plan(generate(load(text, str(RECS), base=RECS.parent)))
+    checked = 0
+    for row in plan.rows:
+        if row.type != "alarm":
+            continue
+        composites = [name for name in row.notifies_via if name in plan.composites]
+        for topic in set(row.topics):
+            paging = [c for c in composites if topic in plan.composites[c]]
+            assert len(paging) <= 1, (row.name, topic, paging)
+            checked += 1
+    assert checked
+    solution = {name: topics for name, topics in plan.composites.items() if name in ("recs-platform-Critical", "recs-platform-Warning")}
+    if variant == "notify_solution":  # built, recording on the alarm-history topic only
+        assert solution and all(topics == () for topics in solution.values())
+    if variant == "rollup-solution":  # the only composites: they page
+        assert solution and all(topics for topics in solution.values())

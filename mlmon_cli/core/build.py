@@ -216,10 +216,14 @@ def _add_solution_composites(t: Template, spec: Spec, topics: dict[str, Any], by
             pending[children[0].logical_id].notify = True
             continue
         label = severity.capitalize()
-        actions = [topics[severity]]
+        # One failure, one page: under `rollup: component` every child already pages this topic (a
+        # component composite, or an alarm that notifies itself), so the solution composite records its
+        # state changes on the alarm-history topic instead of paging the same people a second time.
+        records = spec.notifications.rollup != "solution"
+        actions = [topics[rollup.HISTORY if records else severity]]
         ref = add_composite(
             t, f"Solution{label}Composite", naming.alarm_name(spec.solution, label), children,
-            partial(composite_text, scope="solution", solution=spec.solution, severity=severity), actions,
+            partial(composite_text, scope="solution", solution=spec.solution, severity=severity, records=records), actions,
             ok_actions=spec.notifications.ok_notifications, suppressor=spec.notifications.deployment_alarm,
         )
         t.add_output(Output(f"Solution{label}CompositeAlarmName", Description=f"ALARM while any {severity} composite is", Value=Ref(ref.logical_id)))

@@ -18,7 +18,7 @@ from .. import limits
 from ..render import render
 from ..naming import composite_part_name
 
-_TEXT_DEFAULTS = {"solution": "", "watched": "", "part": 0, "parent": "", "severity": "critical", "runbook": ""}
+_TEXT_DEFAULTS = {"solution": "", "watched": "", "part": 0, "parent": "", "severity": "critical", "runbook": "", "records": False}
 
 
 def composite_text(**values: Any) -> str:

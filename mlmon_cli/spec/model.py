@@ -140,7 +140,9 @@ class Notifications(Route):
     )
     notify_alarms: bool = field(default=False, metadata=doc("Child alarms notify too, not only composites."))
     notify_solution: bool = field(
-        default=False, metadata=doc("The solution-wide composites notify too (component composites always do).")
+        default=False, metadata=doc("Build the solution-wide composites (a status per severity and a top one); under "
+                                    "`rollup: component` they record on the alarm-history topic, so one failure never "
+                                    "pages the same people twice.")
     )
     rollup: str = field(default="component", metadata=doc(
         "How failure alarms roll up: `component` (one notifying composite per component and severity with 2+ alarms), "
