@@ -137,12 +137,12 @@ def _rule_severities(templates: list[Any], severities: dict[str, str]) -> dict[s
             if resource.resource_type == ALARM and props.get("MetricName") == "TriggeredRules":
                 for dim in props.get("Dimensions") or []:
                     value = dim.properties.get("Value") if hasattr(dim, "properties") else dim.get("Value")
-                    if dim_name(dim) == "RuleName" and isinstance(value, str):
+                    if _dim_name(dim) == "RuleName" and isinstance(value, str):
                         out[value] = severities.get(logical) or _severity_of(props)
     return out
 
 
-def dim_name(dim: Any) -> str:
+def _dim_name(dim: Any) -> str:
     return str(dim.properties.get("Name") if hasattr(dim, "properties") else dim.get("Name"))
 
 
