@@ -20,7 +20,7 @@ This module is in the foundation layer so the spec layer (custom alarms) can bui
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from typing import Any, Union
+from typing import Any
 
 __all__ = ["AWS_RECOMMENDED", "MLMON_DEFAULT", "AlarmDef", "AlarmDocs", "AlarmPolicy", "AnomalyBand", "EventDef", "Measured",
            "Metric", "MetricMath", "tiers"]
@@ -113,7 +113,7 @@ class AnomalyBand:
         return (self.metric,)
 
 
-Measured = Union[Metric, MetricMath, AnomalyBand]
+Measured = Metric | MetricMath | AnomalyBand
 
 
 @dataclass(frozen=True)

@@ -16,6 +16,7 @@ from .spec.custom import reference_markdown as custom_reference_markdown
 from .spec.fields import fields_table
 from .spec.logs import reference_markdown as logs_reference_markdown
 from .spec.model import AlarmDefaults, AlarmOverride, Notifications
+from .spec.organization import Organization, StackSetTarget
 
 __all__ = ["fields_table", "kinds_markdown", "kinds_text", "spec_reference_markdown"]
 
@@ -75,13 +76,15 @@ def spec_reference_markdown() -> str:
     """Markdown reference of the spec's shared keys."""
     return (
         "Top level: `solution` (required; letters, digits, `-`, at most 40), `description`, `notifications` "
-        "(required), `defaults`, `components` (required, a list).\n\n"
+        "(required), `defaults`, `components` (required, a list), `organization` (many accounts and Regions).\n\n"
         "`notifications`:\n\n" + fields_table(Notifications) + "\n"
         "`defaults` (apply to every alarm unless an alarm overrides them):\n\n" + fields_table(AlarmDefaults) + "\n"
         "Each component: `kind` (required), `name` (required; letters, digits, `-`, `_`, at most 64, unique), "
         "`description`, `alarms`, and the kind's options ([kinds.md](kinds.md)). `alarms` maps an alarm key to overrides "
         "(or to `false` to disable it):\n\n" + fields_table(AlarmOverride) + "\n" + logs_reference_markdown()
         + "\n" + custom_reference_markdown()
+        + "\n`organization` (the README's \"Across accounts and Regions\"):\n\n" + fields_table(Organization)
+        + "\nEach of `organization.targets`:\n\n" + fields_table(StackSetTarget)
     )
 
 

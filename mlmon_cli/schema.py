@@ -27,7 +27,8 @@ from .spec.convert import COMPONENT_NAME, SOLUTION_NAME
 from .spec.fields import SEVERITIES
 from .spec.logs import BUILTIN_PATTERNS
 from .spec.logs import KEYS as LOG_KEYS
-from .spec.model import AlarmDefaults, AlarmOverride, Notifications
+from .spec.model import AlarmDefaults, AlarmOverride, Notifications, Route
+from .spec.organization import ACCOUNT_ID, ORGANIZATION_ID, OU_ID, REGION
 
 DRAFT = "http://json-schema.org/draft-07/schema#"
 SCHEMA_FILE = "mlmon.schema.json"
@@ -230,6 +231,28 @@ def _route_requirement() -> dict[str, Any]:
     return {"anyOf": [{"required": [k]} for k in keys]}
 
 
+def _organization_schema() -> dict[str, Any]:
+    """`organization:` (spec/organization.py); `mlmon validate` checks the rest (known parameters, one permission model)."""
+    ids = {"type": "array", "items": {"type": "string", "pattern": ACCOUNT_ID.pattern}}
+    regions = {"type": "array", "minItems": 1, "items": {"type": "string", "pattern": REGION.pattern}}
+    target = {"type": "object", "additionalProperties": False, "required": ["regions"], "properties": {
+        "accounts": ids, "regions": regions,
+        "organizational_units": {"type": "array", "items": {"type": "string", "pattern": OU_ID.pattern}},
+        "parameters": {"type": "object", "additionalProperties": {"type": ["string", "number", "boolean"]}}}}
+    return {
+        "type": "object", "additionalProperties": False, "required": ["central_account", "central_region", "notifications"],
+        "description": "Many accounts and Regions: StackSet targets and the central account every member reports to.",
+        "properties": {
+            "central_account": {"type": "string", "pattern": ACCOUNT_ID.pattern},
+            "central_region": {"type": "string", "pattern": REGION.pattern},
+            "member_accounts": ids,
+            "organization_id": {"type": "string", "pattern": ORGANIZATION_ID.pattern},
+            "notifications": {"$ref": "#/definitions/route"},
+            "targets": {"type": "array", "items": target},
+        },
+    }
+
+
 def spec_schema() -> dict[str, Any]:
     """The whole spec schema (a plain dict; `json.dumps(..., sort_keys=True)` is deterministic)."""
     load_all()
@@ -266,11 +289,13 @@ def spec_schema() -> dict[str, Any]:
             "notifications": {"$ref": "#/definitions/notifications"},
             "defaults": {"$ref": "#/definitions/defaults"},
             "components": {"type": "array", "minItems": 1, "items": {"$ref": "#/definitions/component"}},
+            "organization": _organization_schema(),
             "environments": {"type": "object", "additionalProperties": overlay,
                              "description": "Per-stage overrides: environments.<name> (see `--env`)."},
         },
         "definitions": {
             "notifications": notifications,
+            "route": {**dataclass_schema(Route), **_route_requirement()},
             "defaults": dataclass_schema(AlarmDefaults),
             "alarm": dataclass_schema(AlarmOverride),
             "component": _component_schema(),

@@ -43,9 +43,25 @@ def _scalar(value: Any) -> str:
         return "null"
     if isinstance(value, bool):
         return "true" if value else "false"
-    if isinstance(value, (int, float)):
+    if isinstance(value, int):
         return json.dumps(value)
+    if isinstance(value, float):
+        return _float(value)
     raise TypeError(f"cannot write {type(value).__name__} into a template")
+
+
+def _float(value: float) -> str:
+    """A YAML 1.1 float (what CloudFormation and PyYAML read): `1e+308` would be a string there, so
+    the mantissa gets a dot, and infinities and NaN are written as YAML spells them."""
+    if value != value:
+        return ".nan"
+    if value in (float("inf"), float("-inf")):
+        return ".inf" if value > 0 else "-.inf"
+    text = json.dumps(value)
+    mantissa, e, exponent = text.partition("e")
+    if e and "." not in mantissa:
+        text = f"{mantissa}.0e{exponent if exponent[0] in '+-' else '+' + exponent}"
+    return text
 
 
 @lru_cache(maxsize=65536)  # names, operators and namespaces repeat thousands of times in large templates

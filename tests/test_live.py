@@ -122,7 +122,8 @@ def _kinds(out: DiffResult) -> list[tuple[str, str]]:
 # --------------------------------------------------------------------------- resolving and comparing
 def test_resolver_follows_the_deployed_stack() -> None:
     r = Resolver("aws", REGION, ACCOUNT, {"Env": "prod"},
-                 {"Topic": ("AWS::SNS::Topic", TOPIC), "A": (ALARM, "ml-a"), "Rule": (RULE, "bus|ml-rule"), "Child": ("AWS::CloudFormation::Stack", "arn:child")},
+                 {"Topic": ("AWS::SNS::Topic", TOPIC), "A": (ALARM, "ml-a"), "Rule": (RULE, "bus|ml-rule"),
+                  "Child": ("AWS::CloudFormation::Stack", "arn:child")},
                  outputs_of=lambda stack: {"X": "out"} if stack == "arn:child" else {})
     assert r.value({"Ref": "Topic"}) == TOPIC
     assert r.value({"Fn::GetAtt": ["Topic", "TopicName"]}) == "ml-alerts"
@@ -155,7 +156,8 @@ def test_missing_changed_and_actions_disabled_alarms() -> None:
     _history(aws, "ml-comp")
     live, out = _live(aws)
     live.alarms([_expected("ml-a"), _expected("ml-b"), _expected("ml-c"),
-                 _expected("ml-comp", COMPOSITE, AlarmName="ml-comp", ActionsEnabled=True, AlarmActions=[TOPIC], AlarmRule='ALARM("ml-a") OR ALARM("ml-b")')])
+                 _expected("ml-comp", COMPOSITE, AlarmName="ml-comp", ActionsEnabled=True, AlarmActions=[TOPIC],
+                           AlarmRule='ALARM("ml-a") OR ALARM("ml-b")')])
     aws.done()
     lines = sorted(f.line() for f in out.findings)
     assert lines == [
@@ -175,13 +177,28 @@ def test_dimension_mismatch_found_through_list_metrics() -> None:
     _list_metrics(aws, [], **kw, EndpointName="churn-scoring", VariantName="AllTrafic")  # the exact set: nothing
     _list_metrics(aws, [_metric("AWS/SageMaker", "ModelLatency", EndpointName="churn-scoring", VariantName="AllTraffic")],
                   **kw, EndpointName="churn-scoring")
-    _list_metrics(aws, [], **kw, VariantName="AllTrafic")
     live, out = _live(aws)
     live.alarms([_expected("ml-latency", Namespace="AWS/SageMaker", MetricName="ModelLatency", Dimensions=dims)])
     aws.done()
     assert [f.line() for f in out.findings] == [
         ("dimension-mismatch: alarm ml-latency: CloudWatch has AWS/SageMaker ModelLatency only with "
          "{EndpointName=churn-scoring, VariantName=AllTraffic}; the alarm reads {EndpointName=churn-scoring, VariantName=AllTrafic}")]
+
+
+def test_another_resources_metric_under_a_shared_dimension_is_no_mismatch() -> None:
+    aws = FakeAws()
+    dims = [{"Name": "EndpointName", "Value": "old-scoring"}, {"Name": "VariantName", "Value": "AllTraffic"}]
+    _describe_alarms(aws, ["ml-latency"], [_alarm("ml-latency", Namespace="AWS/SageMaker", MetricName="ModelLatency", Dimensions=dims)])
+    kw = {"ns": "AWS/SageMaker", "name": "ModelLatency"}
+    _list_metrics(aws, [], **kw, EndpointName="old-scoring", VariantName="AllTraffic")
+    _list_metrics(aws, [], **kw, EndpointName="old-scoring")  # not VariantName=AllTraffic: every endpoint has one
+    aws.stub("sagemaker").add_client_error("describe_endpoint", "ValidationException", "Could not find endpoint old-scoring.", 400,
+                                           {"EndpointName": "old-scoring"})
+    live, out = _live(aws)
+    live.alarms([_expected("ml-latency", Namespace="AWS/SageMaker", MetricName="ModelLatency", Dimensions=dims)])
+    aws.done()
+    assert [f.line() for f in out.findings] == [
+        "resource-gone: alarm ml-latency: SageMaker endpoint old-scoring does not exist; no AWS/SageMaker ModelLatency data in two weeks"]
 
 
 def test_metric_with_more_dimensions_than_the_alarm_is_a_mismatch() -> None:
@@ -212,7 +229,7 @@ def test_watched_resource_gone_versus_not_run_yet() -> None:
     live.alarms([_expected("ml-gone", Dimensions=[{"Name": "FunctionName", "Value": "old-name"}]), _expected("ml-quiet")])
     aws.done()
     assert [f.line() for f in out.findings] == [
-        "resource-gone: alarm ml-gone: Lambda function old-name does not exist; no data for AWS/Lambda Errors {FunctionName=old-name} in two weeks"]
+        "resource-gone: alarm ml-gone: Lambda function old-name does not exist; no AWS/Lambda Errors data in two weeks"]
     assert out.quiet == ["ml-quiet"]  # exists, has not run: not dead, even in INSUFFICIENT_DATA
 
 
@@ -315,7 +332,7 @@ def test_split_output_is_diffed_as_a_whole_with_missing_and_unexpected() -> None
     _history(aws, "ml-a")
     _list_metrics(aws, [_metric("AWS/Lambda", "Errors", FunctionName="churn-preprocess")], FunctionName="churn-preprocess")
     aws.stub("sns").add_response("get_topic_attributes", {"Attributes": {}}, {"TopicArn": TOPIC})
-    props = {k: v for k, v in _expected("ml-a").props.items()}
+    props = dict(_expected("ml-a").props)
     props["AlarmActions"] = [{"Ref": "AlertsTopic"}]
     root = {"Resources": {"AlertsTopic": {"Type": "AWS::SNS::Topic", "Properties": {"TopicName": "ml-alerts"}},
                           "Critical": {"Type": "AWS::CloudFormation::Stack",
@@ -393,7 +410,8 @@ def test_coverage_watches_by_alarm_dimension_and_rule_pattern(monkeypatch) -> No
     sm = f"arn:aws:states:{REGION}:{ACCOUNT}:stateMachine:"
     aws.stub("stepfunctions").add_response("list_state_machines", {"stateMachines": [
         {"name": n, "stateMachineArn": sm + n, "type": "STANDARD", "creationDate": NOW} for n in ("by-rule", "orphan")]}, {})
-    aws.stub("cloudwatch").add_response("describe_alarms", {"MetricAlarms": [_alarm("a", Dimensions=[{"Name": "FunctionName", "Value": "watched-fn"}])]},
+    watching = _alarm("a", Dimensions=[{"Name": "FunctionName", "Value": "watched-fn"}])
+    aws.stub("cloudwatch").add_response("describe_alarms", {"MetricAlarms": [watching]},
                                         {"AlarmTypes": ["MetricAlarm"]})
     aws.stub("events").add_response("list_event_buses", {"EventBuses": [{"Name": "default"}]}, {})
     aws.stub("events").add_response("list_rules", {"Rules": [{"Name": "r", "EventPattern": f'{{"detail": {{"stateMachineArn": ["{sm}by-rule"]}}}}'}]},
@@ -436,22 +454,55 @@ def test_coverage_lists_every_kind_with_its_own_service(monkeypatch) -> None:
          "LastModifiedTime": NOW, "EndpointStatus": "InService"}]}, {})
     aws.stub("sagemaker").add_response("list_pipelines", {"PipelineSummaries": [
         {"PipelineName": "train", "PipelineArn": f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:pipeline/train"}]}, {})
+    aws.stub("sagemaker").add_response("list_inference_components", {"InferenceComponents": [
+        {"InferenceComponentName": "ranker", "InferenceComponentArn": f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:inference-component/ranker",
+         "EndpointName": "scoring", "EndpointArn": f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:endpoint/scoring", "VariantName": "AllTraffic",
+         "CreationTime": NOW, "LastModifiedTime": NOW}]}, {})
+    aws.stub("sagemaker").add_response("list_clusters", {"ClusterSummaries": [
+        {"ClusterName": "trainers", "ClusterArn": f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:cluster/abc123", "CreationTime": NOW,
+         "ClusterStatus": "InService"}]}, {})
+    aws.stub("sagemaker").add_response("list_model_package_groups", {"ModelPackageGroupSummaryList": [
+        {"ModelPackageGroupName": "churn", "ModelPackageGroupArn": f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:model-package-group/churn",
+         "CreationTime": NOW, "ModelPackageGroupStatus": "Completed"}]}, {})
     aws.stub("codepipeline").add_response("list_pipelines", {"pipelines": [{"name": "release"}]}, {})
     aws.stub("codebuild").add_response("list_projects", {"projects": ["build"]}, {})
     aws.stub("cloudwatch").add_response("describe_alarms", {"MetricAlarms": [
         _alarm("a", Dimensions=[{"Name": "JobName", "Value": "features"}]),
+        _alarm("i", Dimensions=[{"Name": "InferenceComponentName", "Value": "ranker"}]),
         {k: v for k, v in _alarm("m").items() if k not in ("MetricName", "Namespace", "Statistic", "Dimensions")} | {"Metrics": [
             {"Id": "q", "Expression": "SELECT SUM(FailedBuilds) FROM \"AWS/CodeBuild\" WHERE ProjectName = 'build'", "Period": 300}]}]},
         {"AlarmTypes": ["MetricAlarm"]})
     aws.stub("events").add_response("list_event_buses", {"EventBuses": [{"Name": "default"}, {"Name": "ml"}]}, {})
-    aws.stub("events").add_response("list_rules", {"Rules": []}, {"EventBusName": "default"})
+    aws.stub("events").add_response("list_rules", {"Rules": [
+        {"Name": "h", "EventPattern": '{"detail": {"ClusterName": ["trainers"]}}'}]}, {"EventBusName": "default"})
     aws.stub("events").add_response("list_rules", {"Rules": [{"Name": "r", "EventPattern": '{"detail": {"pipeline": ["release"]}}'}]},
                                     {"EventBusName": "ml"})
     aws.stub("cloudformation").add_client_error("list_stacks", "AccessDenied", "no", 403, {"StackStatusFilter": ANY})
     monkeypatch.setattr(coverage_mod, "Aws", lambda _target: aws)
-    result = coverage(CoverageRequest(kinds=("glue_job", "sagemaker_endpoint", "sagemaker_pipeline", "codepipeline", "codebuild")))
+    every = ("glue_job", "sagemaker_endpoint", "sagemaker_pipeline", "sagemaker_inference_component", "sagemaker_hyperpod",
+             "sagemaker_model_registry", "codepipeline", "codebuild")
+    result = coverage(CoverageRequest(kinds=every))
     aws.done()
-    assert result.counts == {"glue_job": 1, "sagemaker_endpoint": 1, "sagemaker_pipeline": 1, "codepipeline": 1, "codebuild": 1}
+    assert result.counts == dict.fromkeys(every, 1)
     assert [(u.kind, u.name, u.start) for u in result.unwatched] == [
         ("sagemaker_endpoint", "scoring", '- {kind: sagemaker_endpoint, name: scoring, endpoint_name: "scoring"}'),
-        ("sagemaker_pipeline", "train", '- {kind: sagemaker_pipeline, name: train, pipeline_name: "train"}')]
+        ("sagemaker_pipeline", "train", '- {kind: sagemaker_pipeline, name: train, pipeline_name: "train"}'),
+        ("sagemaker_model_registry", "churn", '- {kind: sagemaker_model_registry, name: churn, model_package_group_name: "churn"}')]
+
+
+def test_cli_usage_and_exit_code_7_documented() -> None:
+    from click.testing import CliRunner
+
+    from mlmon_cli.cli import main
+
+    runner = CliRunner()
+    top = runner.invoke(main, ["--help"])
+    assert "diff" in top.output and "coverage" in top.output
+    assert "7   diff: deployed monitoring differs from the spec or is dead;" in top.output
+    bad = runner.invoke(main, ["coverage", "--kind", "lamda", "--region", REGION])
+    assert bad.exit_code == 2
+    assert bad.stderr.strip() == ("mlmon: --kind lamda: not a kind coverage lists (it lists: lambda, step_functions, glue_job, "
+                                  "sagemaker_endpoint, sagemaker_pipeline, sagemaker_inference_component, sagemaker_hyperpod, "
+                                  "sagemaker_model_registry, codepipeline, codebuild)")
+    fmt = runner.invoke(main, ["diff", "spec.yaml", "--stack-name", "s", "--format", "markdown"])
+    assert fmt.exit_code == 2 and "'markdown' is not one of 'text', 'json'" in fmt.stderr

@@ -76,18 +76,22 @@ def test_merged_output_is_deterministic(runner, app_dir: Path) -> None:
 def test_a_name_the_template_already_uses_is_a_located_error(runner, app_dir: Path) -> None:
     text = (app_dir / "app.yaml").read_text().replace("  ScorerName: {Value: !Ref Scorer}", "  AlertTopicArn: {Value: !Ref Scorer}")
     (app_dir / "app.yaml").write_text(text)
-    runner.invoke(main, ["init", "--from-template", str(app_dir / "app.yaml"), "-o", str(app_dir / "spec.yaml")])
+    message = (f"{app_dir / 'app.yaml'}:25:3: Outputs.AlertTopicArn: mlmon needs the name 'AlertTopicArn' "
+               "for its own output; rename it in your template\n")
+    result = runner.invoke(main, ["init", "--from-template", str(app_dir / "app.yaml"), "-o", str(app_dir / "spec.yaml")])
+    assert (result.exit_code, result.stderr) == (EXIT_INPUT, message)  # init says so itself (issue 22) and writes nothing
+    assert not (app_dir / "spec.yaml").exists()
+    (app_dir / "spec.yaml").write_text(f"solution: s\ntemplate: app.yaml\nnotifications: {{emails: [a@b.co]}}\n"
+                                       "components:\n  - {kind: lambda, name: scorer, resource: Scorer, timeout_seconds: 60}\n")
     result = runner.invoke(main, ["generate", str(app_dir / "spec.yaml")])
-    assert result.exit_code == EXIT_INPUT
-    assert result.stderr == (f"{app_dir / 'app.yaml'}:25:3: Outputs.AlertTopicArn: mlmon needs the name 'AlertTopicArn' "
-                             "for its own output; rename it in your template\n")
+    assert (result.exit_code, result.stderr) == (EXIT_INPUT, message)
 
 
 def test_a_template_that_does_not_parse_is_located(runner, tmp_path: Path) -> None:
     (tmp_path / "bad.yaml").write_text("Resources:\n  A:\n    Type: [\n")
     result = runner.invoke(main, ["init", "--from-template", str(tmp_path / "bad.yaml")])
     assert result.exit_code == EXIT_INPUT
-    assert result.stderr.startswith(f"{tmp_path / 'bad.yaml'}:4:1: (file): template does not parse: ")
+    assert result.stderr.startswith(f"{tmp_path / 'bad.yaml'}:3:12: (file): template does not parse: ")  # a line that exists
     assert "Traceback" not in result.stderr
 
 

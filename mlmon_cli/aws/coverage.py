@@ -64,6 +64,14 @@ KINDS = [
          lambda c, _a: ((e["EndpointName"], e["EndpointArn"]) for e in _paged(c, "list_endpoints", "Endpoints"))),
     Kind("sagemaker_pipeline", "SageMaker pipelines", "pipeline_name", "sagemaker",
          lambda c, _a: ((p["PipelineName"], p["PipelineArn"]) for p in _paged(c, "list_pipelines", "PipelineSummaries"))),
+    Kind("sagemaker_inference_component", "SageMaker inference components", "inference_component_name", "sagemaker",
+         lambda c, _a: ((i["InferenceComponentName"], i["InferenceComponentArn"])
+                        for i in _paged(c, "list_inference_components", "InferenceComponents"))),
+    Kind("sagemaker_hyperpod", "SageMaker HyperPod clusters", "cluster_name", "sagemaker",
+         lambda c, _a: ((k["ClusterName"], k["ClusterArn"]) for k in _paged(c, "list_clusters", "ClusterSummaries"))),
+    Kind("sagemaker_model_registry", "SageMaker model package groups", "model_package_group_name", "sagemaker",
+         lambda c, _a: ((g["ModelPackageGroupName"], g["ModelPackageGroupArn"])
+                        for g in _paged(c, "list_model_package_groups", "ModelPackageGroupSummaryList"))),
     Kind("codepipeline", "CodePipeline pipelines", "pipeline_name", "codepipeline",
          lambda c, a: ((p["name"], _arn(a, "codepipeline", p["name"])) for p in _paged(c, "list_pipelines", "pipelines"))),
     Kind("codebuild", "CodeBuild projects", "project_name", "codebuild",

@@ -130,6 +130,8 @@ def diff_templates(aws: Aws, request: DiffRequest, template: dict[str, Any], nes
     stack = _describe(cfn, request.stack_name)
     if stack is None:
         raise AwsError(f"mlmon: stack {request.stack_name} does not exist in {aws.region}: deploy it first with mlmon deploy")
+    if not str(stack.get("StackStatus", "")).endswith("_COMPLETE") or "ROLLBACK" in str(stack.get("StackStatus", "")):
+        out.notes.append(f"stack {request.stack_name} is {stack.get('StackStatus')}: the last deploy did not complete")
     expected: list[_Expected] = []
     _walk(cfn, stack, template, nested, request.stack_name, expected, out)
     now = request.now or dt.datetime.now(dt.UTC)
@@ -205,7 +207,8 @@ def _walk(cfn: Any, stack: dict[str, Any], template: dict[str, Any], nested: dic
             stem = Path(str(props.get("TemplateURL", ""))).stem
             child = _describe(cfn, physical) if physical.startswith("arn:") else None
             if stem not in nested or child is None:
-                out.findings.append(Finding("missing", "nested stack", logical, f"nested stack of {label} not found ({physical or 'no physical ID'})", label))
+                out.findings.append(Finding("missing", "nested stack", logical,
+                                            f"nested stack of {label} not found ({physical or 'no physical ID'})", label))
                 continue
             _walk(cfn, child, nested[stem], nested, f"{label}/{logical}", expected, out)
             continue
@@ -336,14 +339,14 @@ class _Live:
             status = "ok"
         else:  # found only with more dimensions, or not at all: under which dimensions does it report?
             others = {tuple((d["Name"], d["Value"]) for d in _sorted_dimensions(m.get("Dimensions") or [])) for m in found}
-            for dim in dims:  # the same metric of the same resource under other dimensions?
+            for dim in (d for d in dims if d["Name"] in IDENTIFYING):  # the same resource's metric under other dimensions?
                 for m in self._list_metrics(namespace, metric_name, [dim]):
                     others.add(tuple((d["Name"], d["Value"]) for d in _sorted_dimensions(m.get("Dimensions") or [])))
             if others:
                 listed = "; ".join(_dims_text([{"Name": n, "Value": v} for n, v in other]) for other in sorted(others)[:3])
                 status = f"mismatch: CloudWatch has {namespace} {metric_name} only with {listed}; the alarm reads {_dims_text(dims)}"
             else:
-                status = self._no_data(shown, dims)
+                status = self._no_data(shown, namespace, dims)
         self.metric_cache[key] = status
         return status
 
@@ -361,29 +364,31 @@ class _Live:
                     break
         return metrics
 
-    def _no_data(self, shown: str, dims: list[dict[str, str]]) -> str:
+    def _no_data(self, shown: str, namespace: str, dims: list[dict[str, str]]) -> str:
         for dim in dims:
-            exists = self.resource_exists(dim["Name"], dim["Value"])
+            exists = self.resource_exists(namespace, dim["Name"], dim["Value"])
             if exists is False:
-                return f"gone: {_RESOURCE_CHECKS[dim['Name']][0]} {dim['Value']} does not exist; no data for {shown} in two weeks"
+                metric = " ".join(shown.split(" ")[:2])
+                return f"gone: {_RESOURCE_CHECKS[dim['Name']][0]} {dim['Value']} does not exist; no {metric} data in two weeks"
             if exists is True:
                 return f"quiet: no data yet for {shown}; {_RESOURCE_CHECKS[dim['Name']][0]} {dim['Value']} exists (has it run?)"
         return f"quiet: no data in two weeks for {shown} (metrics of events that did not happen are not published)"
 
-    def resource_exists(self, dimension: str, value: str) -> bool | None:
-        """Whether the resource a dimension names exists; None when mlmon cannot tell."""
-        if dimension not in _RESOURCE_CHECKS:
+    def resource_exists(self, namespace: str, dimension: str, value: str) -> bool | None:
+        """Whether the resource a dimension names exists; None when mlmon cannot tell (a dimension
+        of that name in another namespace may name something else)."""
+        if dimension not in _RESOURCE_CHECKS or namespace not in _RESOURCE_CHECKS[dimension][4]:
             return None
         key = (dimension, value)
         if key not in self.exists_cache:
-            _what, service, call, missing = _RESOURCE_CHECKS[dimension]
+            _what, service, call, missing, _namespaces = _RESOURCE_CHECKS[dimension]
             client = self.aws.client(service)
             try:
                 call(client, value, self.aws)
                 self.exists_cache[key] = True
             except ClientError as exc:
                 self.exists_cache[key] = False if error_code(exc) in missing else None
-            except Exception:  # noqa: BLE001 - cannot tell (no permission, service unavailable): say nothing
+            except Exception:  # cannot tell (no permission, service unavailable): say nothing
                 self.exists_cache[key] = None
         return self.exists_cache[key]
 
@@ -555,18 +560,26 @@ def _topic(client: Any, value: str, aws: Aws) -> Any:
     return client.get_topic_attributes(TopicArn=f"arn:{partition}:sns:{aws.region}:{account}:{value}")
 
 
-# Dimension name -> (what it names, service, existence call, error codes meaning "does not exist").
-_RESOURCE_CHECKS: dict[str, tuple[str, str, Callable[[Any, str, Aws], Any], tuple[str, ...]]] = {
-    "FunctionName": ("Lambda function", "lambda", lambda c, v, _a: c.get_function(FunctionName=v), ("ResourceNotFoundException",)),
-    "StateMachineArn": ("state machine", "stepfunctions", _sfn, ("StateMachineDoesNotExist", "InvalidArn")),
-    "RuleName": ("EventBridge rule", "events", lambda c, v, _a: c.describe_rule(Name=v), ("ResourceNotFoundException",)),
-    "TopicName": ("SNS topic", "sns", _topic, ("NotFound", "NotFoundException")),
-    "EndpointName": ("SageMaker endpoint", "sagemaker", lambda c, v, _a: c.describe_endpoint(EndpointName=v), ("ValidationException",)),
-    "JobName": ("Glue job", "glue", lambda c, v, _a: c.get_job(JobName=v), ("EntityNotFoundException",)),
+# Dimension name -> (what it names, service, existence call, error codes meaning "does not exist",
+# the namespaces whose dimension of that name names such a resource).
+_RESOURCE_CHECKS: dict[str, tuple[str, str, Callable[[Any, str, Aws], Any], tuple[str, ...], tuple[str, ...]]] = {
+    "FunctionName": ("Lambda function", "lambda", lambda c, v, _a: c.get_function(FunctionName=v), ("ResourceNotFoundException",),
+                     ("AWS/Lambda",)),
+    "StateMachineArn": ("state machine", "stepfunctions", _sfn, ("StateMachineDoesNotExist", "InvalidArn"), ("AWS/States",)),
+    "RuleName": ("EventBridge rule", "events", lambda c, v, _a: c.describe_rule(Name=v), ("ResourceNotFoundException",), ("AWS/Events",)),
+    "TopicName": ("SNS topic", "sns", _topic, ("NotFound", "NotFoundException"), ("AWS/SNS",)),
+    "EndpointName": ("SageMaker endpoint", "sagemaker", lambda c, v, _a: c.describe_endpoint(EndpointName=v), ("ValidationException",),
+                     ("AWS/SageMaker", "/aws/sagemaker/Endpoints")),
+    "JobName": ("Glue job", "glue", lambda c, v, _a: c.get_job(JobName=v), ("EntityNotFoundException",), ("Glue",)),
     "ProjectName": ("CodeBuild project", "codebuild",
                     lambda c, v, _a: _require(c.batch_get_projects(names=[v]).get("projects"), "ResourceNotFoundException"),
-                    ("ResourceNotFoundException",)),
+                    ("ResourceNotFoundException",), ("AWS/CodeBuild",)),
 }
+# Dimensions that name one resource: a metric found under one of them with other dimensions is the
+# same resource's (a dimension mismatch); one found only under a shared value such as
+# VariantName=AllTraffic is another resource's.
+IDENTIFYING = {*_RESOURCE_CHECKS, "InferenceComponentName", "ClusterName", "PipelineName", "QueueName", "GuardrailArn", "AgentAliasArn",
+               "ModelId", "InferenceProfileId", "ApiName", "TableName"}
 
 
 def _require(items: Any, code: str) -> Any:

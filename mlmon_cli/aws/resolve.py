@@ -56,7 +56,7 @@ class Resolver:
                 if key == "Ref":
                     return self.ref(str(arg))
                 if key == "Fn::GetAtt":
-                    logical, attr = (arg.split(".", 1) if isinstance(arg, str) else (arg + [""])[:2])
+                    logical, attr = (arg.split(".", 1) if isinstance(arg, str) else [*arg, ""][:2])
                     return self.getatt(str(logical), str(attr))
                 if key == "Fn::Sub":
                     return self.sub(arg)
@@ -174,7 +174,7 @@ def differences(expected: Any, live: Any, path: str = "") -> list[tuple[str, Any
     if isinstance(expected, list):
         if not isinstance(live, list) or len(live) != len(expected):
             return [] if has_unknown(expected) else [(path, expected, live)]
-        return [d for i, (e, x) in enumerate(zip(expected, live)) for d in differences(e, x, f"{path}[{i}]")]
+        return [d for i, (e, x) in enumerate(zip(expected, live, strict=True)) for d in differences(e, x, f"{path}[{i}]")]
     return [] if same_scalar(expected, live) else [(path, expected, live)]
 
 

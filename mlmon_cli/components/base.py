@@ -161,6 +161,19 @@ class Component(Generic[OptionsT]):
         """Convert a spec-unit threshold to the metric's unit (e.g. ms -> µs)."""
         return value * alarm.metric.scale
 
+    def caveat(self, o: OptionsT, alarm: AlarmDef) -> str:
+        """The alarm's caveat for these options (e.g. one that holds for asynchronous endpoints only)."""
+        return alarm.docs.caveat
+
+    def threshold_note(self, o: OptionsT, alarm: AlarmDef) -> str:
+        """What the threshold's scale rests on, shown next to it (e.g. the vCPU count assumed for a
+        summed utilization), so descriptions and `mlmon plan` show the assumption; '' for none."""
+        return ""
+
+    def default_enabled(self, o: OptionsT, alarm: AlarmDef) -> bool:
+        """Whether the alarm is on when the spec does not say (e.g. GPU utilization on GPU instances)."""
+        return alarm.policy.enabled
+
     def applies(self, o: OptionsT, alarm: AlarmDef) -> bool:
         """Whether an alarm exists at all for these options (e.g. not OverheadLatency on async endpoints)."""
         return True

@@ -3,10 +3,12 @@ agent alias where named.
 
 Metrics: https://docs.aws.amazon.com/bedrock/latest/userguide/monitoring-runtime-metrics.html
 Only `bedrock-runtime` traffic (Converse, ConverseStream, InvokeModel, InvokeModelWithResponseStream)
-is counted; `ModelId` is the only documented dimension (no inference-profile dimension), and its
-value for cross-Region or application inference profiles is [unverified]: use the exact `modelId`
-string the application sends, and check with `aws cloudwatch list-metrics --namespace AWS/Bedrock
---metric-name Invocations`. Throttled requests count neither as `Invocations` nor as errors, so
+is counted; `ModelId` is the only documented dimension (no inference-profile dimension). Its value:
+the model ID for a base model, the profile ID the application sends for a cross-Region inference
+profile (`us.anthropic...`), and for an application inference profile its **ID** (the ARN's last
+part, `GetAtt InferenceProfileId`), not the ARN the application sends (aws-ml-facts-3.md §0: a
+recorded live test; AWS's pages are silent, so [unverified]: `aws cloudwatch list-metrics
+--namespace AWS/Bedrock --metric-name Invocations`). Throttled requests count neither as `Invocations` nor as errors, so
 `throttles` is its own alarm; error and throttle metrics exist only while there is traffic (missing
 data notBreaching). Rates are metric math: errors / MAX([errors, Invocations]).
 `TimeToFirstToken` (streaming APIs only) and `EstimatedTPMQuotaUsage` (since 2026-03; every
@@ -49,8 +51,10 @@ LIST = "aws cloudwatch list-metrics --namespace {ns} --metric-name {metric}"
 @dataclass(frozen=True)
 class BedrockModelOptions:
     model_id: str | None = field(default=None, metadata=doc(
-        "The exact modelId the application sends (ModelId dimension), e.g. anthropic.claude-3-5-sonnet-20240620-v1:0 or "
-        "us.anthropic.... for a profile. Without it only the guardrail alarms apply (needed with `agent_alias_arn`)."))
+        "ModelId dimension: a base model's ID (anthropic.claude-3-5-sonnet-20240620-v1:0), a cross-Region inference "
+        "profile's ID as the application sends it (us.anthropic....), or an application inference profile's ID (the last "
+        "part of its ARN, GetAtt InferenceProfileId; not the ARN). Without it only the guardrail alarms apply (needed "
+        "with `agent_alias_arn`)."))
     latency_p90_ms: int | None = field(default=None, metadata=doc(
         "InvocationLatency p90 objective (request to last token); adds `latency_p90`.", unit="ms", minimum=1))
     ttft_p90_ms: int | None = field(default=None, metadata=doc(
@@ -74,8 +78,11 @@ def _rate(errors: str) -> MetricMath:
                       label=f"{errors} rate", unit="fraction")
 
 
-MODEL_ID = ("[unverified] which string lands in ModelId for inference profiles and ARNs (use the exact modelId the "
-            "application sends): aws cloudwatch list-metrics --namespace AWS/Bedrock --metric-name Invocations.")
+MODEL_ID = ("ModelId: a model ID, a cross-Region profile ID, or an application profile's ID (not its ARN; [unverified] by "
+            "AWS's pages): aws cloudwatch list-metrics --namespace AWS/Bedrock --metric-name Invocations.")
+GUARDRAIL_CAVEAT = ("[unverified] AWS defines these metrics for the ApplyGuardrail API; whether a guardrail attached to "
+                    "Converse or InvokeModel requests publishes them: aws cloudwatch list-metrics --namespace "
+                    "AWS/Bedrock/Guardrails --dimensions Name=GuardrailArn,Value=<guardrail ARN>.")
 RATE_CAVEAT = ("Rate = errors / MAX([errors, Invocations]): AWS's newer text counts failed requests in Invocations, "
                "the older one only successful ones; the MAX keeps the rate within 0-1 under both.")
 AGENT_CAVEAT = ("The agent's service role needs cloudwatch:PutMetricData with cloudwatch:namespace = AWS/Bedrock/Agents, "
@@ -192,7 +199,8 @@ class BedrockModel(Component[BedrockModelOptions]):
             AlarmPolicy(">=", 1),
             AlarmDocs(
                 why="the guardrail failed with server errors, so requests went unchecked or failed",
-                first_step="check the AWS Health dashboard for Bedrock; confirm the guardrail version exists"),
+                first_step="check the AWS Health dashboard for Bedrock; confirm the guardrail version exists",
+                caveat=GUARDRAIL_CAVEAT),
         ),
         AlarmDef(
             "guardrail_throttles", "GuardrailThrottles",
@@ -200,7 +208,8 @@ class BedrockModel(Component[BedrockModelOptions]):
             AlarmPolicy(">=", 1, period=60, evaluation_periods=5, datapoints_to_alarm=3, severity="warning"),
             AlarmDocs(
                 why="guardrail evaluations are throttled (text-unit quotas)",
-                first_step="compare TextUnitCount with the guardrail quotas in Service Quotas"),
+                first_step="compare TextUnitCount with the guardrail quotas in Service Quotas",
+                caveat=GUARDRAIL_CAVEAT),
         ),
         AlarmDef(
             "agent_server_errors", "AgentServerErrors",

@@ -41,6 +41,8 @@ from typing import Any
 
 from ..spec.model import doc
 from . import component
+from ._instance_types import instance_size
+from ._instance_types import reference_markdown as instance_table
 from ._model_monitor import Monitor, monitor_alarms, parse_data_quality, parse_model_quality
 from .base import AlarmDef, AlarmDocs, AlarmPolicy, AlarmTarget, BuildEnv, Component, EventDef, ExtraAlarm, Metric, event_alarm
 
@@ -111,7 +113,22 @@ def published(endpoint_type: str) -> dict[str, Published]:
     return {m: p for m, p in PUBLISHED.items() if endpoint_type in p.types}
 
 
-PER_CORE = "CPU and GPU utilization are summed over cores (0-100 x cores); the threshold is scaled by the option."
+def percentile_unverified(key: str, metric: str, statistic: str, why: str) -> str:
+    """The caveat of a percentile AWS does not list for the metric: on a series published without
+    percentiles the alarm never leaves OK (aws-ml-facts-3.md §0), and one call settles it."""
+    return (f"[unverified] {statistic} of {metric} ({why}): if 'aws cloudwatch get-metric-statistics --namespace "
+            f"AWS/SageMaker --metric-name {metric} --dimensions Name=EndpointName,Value=E Name=VariantName,Value=V "
+            f"--extended-statistics {statistic} --period 300 --start-time T0 --end-time T1' returns no datapoints under "
+            f"traffic, set 'alarms: {{{key}: {{statistic: Maximum}}}}'.")
+
+
+ASYNC_MODEL_LATENCY = percentile_unverified("model_latency_p99", "ModelLatency", "p99", "AWS lists no percentiles for it on "
+                                            "asynchronous endpoints")
+
+
+PER_CORE = ("CPU and GPU utilization are summed over cores (0-100 x cores): the threshold is per core, scaled by the "
+            "instance_type's count (SageMaker AI pricing, instance details) or instance_vcpus / instance_gpus.")
+PER_CORE_ALARMS = ("cpu_utilization", "gpu_utilization")
 
 ENDPOINT_STATE_CHANGE = EventDef(
     source="aws.sagemaker",
@@ -134,10 +151,15 @@ class SageMakerEndpointOptions:
     variants: tuple[str, ...] = field(
         default=("AllTraffic",), metadata=doc("Production variant names (VariantName dimension); SDK default AllTraffic.")
     )
-    instance_vcpus: int = field(
-        default=1, metadata=doc("vCPUs per instance: CPUUtilization is summed over cores, so its threshold is scaled.", minimum=1)
-    )
-    instance_gpus: int = field(default=1, metadata=doc("GPUs per instance, scales the GPU utilization threshold.", minimum=1))
+    instance_type: str | None = field(default=None, metadata=doc(
+        "The production variants' instance type, e.g. ml.g5.2xlarge: CPUUtilization and GPUUtilization are summed over "
+        "vCPUs and GPUs, so their thresholds are scaled to its counts (table in the README), and a GPU type turns the "
+        "GPU alarm on. Unknown or unset: 1 vCPU and 1 GPU are assumed (the alarm descriptions and `mlmon plan` say so)."))
+    instance_vcpus: int | None = field(default=None, metadata=doc(
+        "vCPUs per instance, overriding `instance_type`'s count: CPUUtilization is summed over cores, so its threshold "
+        "is scaled.", minimum=1))
+    instance_gpus: int | None = field(default=None, metadata=doc(
+        "GPUs per instance, overriding `instance_type`'s count; scales the GPU utilization threshold.", minimum=1))
     endpoint_type: str = field(default="realtime", metadata=doc(
         "realtime, async or serverless (as in the EndpointConfig: AsyncInferenceConfig, ServerlessConfig): only the "
         "metrics AWS publishes for that type get alarms.", choices=("realtime", "async", "serverless")))
@@ -154,6 +176,21 @@ class SageMakerEndpointOptions:
 
 def endpoint_type(o: SageMakerEndpointOptions) -> str:
     return "async" if o.async_inference else o.endpoint_type
+
+
+def cores(o: SageMakerEndpointOptions, alarm_key: str) -> tuple[int, str]:
+    """(vCPUs or GPUs per instance, how that count is known) for the CPU or GPU utilization alarm."""
+    vcpu = alarm_key == "cpu_utilization"
+    what, option = ("vCPU", "instance_vcpus") if vcpu else ("GPU", "instance_gpus")
+    given = o.instance_vcpus if vcpu else o.instance_gpus
+    size = instance_size(o.instance_type)
+    counted = (size.vcpus if vcpu else size.gpus) if size is not None else 0
+    if given is not None:
+        return given, f"per {what} x {given} ({option})"
+    if counted:
+        return counted, f"per {what} x {counted} {what}{'s' if counted != 1 else ''} of {o.instance_type}"
+    known = f"{o.instance_type} is not in mlmon's instance table" if o.instance_type else "instance type unknown"
+    return 1, f"per {what}, assuming 1 {what}: {known}, set instance_type or {option}"
 
 
 @component("sagemaker_endpoint")
@@ -202,7 +239,8 @@ class SageMakerEndpoint(Component[SageMakerEndpointOptions]):
             AlarmPolicy(">", 200, period=60, evaluation_periods=5, datapoints_to_alarm=3, severity="warning"),
             AlarmDocs(
                 why="SageMaker's own overhead per request is high (large payloads, throttling or instance pressure)",
-                first_step="check payload sizes and whether the instance count matches the request rate"),
+                first_step="check payload sizes and whether the instance count matches the request rate",
+                caveat=percentile_unverified("overhead_latency_p99", "OverheadLatency", "p99", "AWS lists no percentiles for it")),
         ),
         AlarmDef(
             "cpu_utilization", "CPUUtilization",
@@ -244,7 +282,8 @@ class SageMakerEndpoint(Component[SageMakerEndpointOptions]):
             Metric(INSTANCES, "GPUUtilization", "Average", "percent"),
             AlarmPolicy(">", 90, period=300, evaluation_periods=3, datapoints_to_alarm=3, treat_missing_data="missing", severity="warning", enabled=False),
             AlarmDocs(
-                why="GPUs are saturated, so inference queues up (GPU instances only)",
+                why="GPUs are saturated, so inference queues up (GPU instances only; on by default for a GPU "
+                    "instance_type)",
                 first_step="scale out the variant or batch requests more efficiently",
                 caveat=PER_CORE),
         ),
@@ -323,9 +362,9 @@ class SageMakerEndpoint(Component[SageMakerEndpointOptions]):
             AlarmPolicy(">", 1_800_000, period=300, evaluation_periods=3, datapoints_to_alarm=3, severity="warning", enabled=False),
             AlarmDocs(
                 why="the slowest 10 % of asynchronous requests take longer than the objective from receipt to result "
-                    "(backlog wait, processing, upload and notification; metric in milliseconds)",
-                first_step="split the time: compare TimeInBacklog with ModelLatency to see whether queueing or the model "
-                    "is slow"),
+                    "(queueing, processing, upload, notification; in ms)",
+                first_step="compare TimeInBacklog with ModelLatency to tell queueing from a slow model",
+                caveat=percentile_unverified("total_processing_time_p90", "TotalProcessingTime", "p90", "none listed by AWS")),
         ),
         # serverless endpoints
         AlarmDef(
@@ -363,6 +402,10 @@ class SageMakerEndpoint(Component[SageMakerEndpointOptions]):
         ),
     )
 
+    @classmethod
+    def reference_markdown(cls) -> str:
+        return instance_table()
+
     def watched(self, o: SageMakerEndpointOptions) -> str:
         kind = {"realtime": "", "async": "asynchronous ", "serverless": "serverless "}[endpoint_type(o)]
         return f"SageMaker {kind}endpoint {o.endpoint_name}"
@@ -382,17 +425,32 @@ class SageMakerEndpoint(Component[SageMakerEndpointOptions]):
         return f"/aws/sagemaker/Endpoints/{o.endpoint_name}"
 
     def metric_threshold(self, o: SageMakerEndpointOptions, alarm: AlarmDef, value: float) -> float:
-        if alarm.key == "cpu_utilization":
-            return value * o.instance_vcpus
-        if alarm.key == "gpu_utilization":
-            return value * o.instance_gpus
+        if alarm.key in PER_CORE_ALARMS:
+            return value * cores(o, alarm.key)[0]
         return value * alarm.metric.scale
+
+    def caveat(self, o: SageMakerEndpointOptions, alarm: AlarmDef) -> str:
+        if alarm.key == "model_latency_p99" and endpoint_type(o) == "async":
+            return ASYNC_MODEL_LATENCY
+        return alarm.docs.caveat
+
+    def threshold_note(self, o: SageMakerEndpointOptions, alarm: AlarmDef) -> str:
+        return cores(o, alarm.key)[1] if alarm.key in PER_CORE_ALARMS else ""
+
+    def default_enabled(self, o: SageMakerEndpointOptions, alarm: AlarmDef) -> bool:
+        if alarm.key == "gpu_utilization":
+            size = instance_size(o.instance_type)
+            return size is not None and size.gpus > 0  # a GPU instance: its saturation is the first limit
+        return alarm.policy.enabled
 
     def event_detail(self, o: SageMakerEndpointOptions, alarm: AlarmDef) -> dict[str, Any]:
         return {"EndpointName": [o.endpoint_name], "EndpointStatus": ["FAILED"]}
 
     def check(self, o: SageMakerEndpointOptions) -> list[tuple[str, str]]:
         problems = [("variants", "list at least one variant name")] if not o.variants else []
+        if o.instance_type and "${" not in o.instance_type and not o.instance_type.startswith("ml."):
+            problems.append(("instance_type", f"'{o.instance_type}' is not a SageMaker instance type (ml.<family>.<size>, e.g. "
+                                              + "ml.g5.2xlarge)"))
         if o.async_inference and o.endpoint_type not in ("realtime", "async"):
             problems.append(("async_inference", f"contradicts endpoint_type '{o.endpoint_type}'; remove async_inference"))
         seen: set[str] = set()

@@ -23,7 +23,7 @@ def resolve_settings(component: Component, options: Any, alarm: AlarmDef, overri
     """Apply the fallback chain for one alarm of one component."""
     policy = alarm.policy
     return AlarmSettings(
-        enabled=_first(override.enabled, policy.enabled) and component.applies(options, alarm),
+        enabled=_first(override.enabled, component.default_enabled(options, alarm)) and component.applies(options, alarm),
         threshold=override.threshold if override.threshold is not None else component.default_threshold(options, alarm),
         period=_first(override.period, defaults.period, policy.period),
         evaluation_periods=_first(override.evaluation_periods, defaults.evaluation_periods, policy.evaluation_periods),

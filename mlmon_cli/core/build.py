@@ -24,14 +24,8 @@ from ..components.base import (
     Component,
 )
 from ..components.settings import AlarmSettings, resolve_settings
-from ..errors import LimitError, Problem, SpecError
-from ..limits import (
-    MAX_OUTPUTS,
-    MAX_RESOURCES,
-    MAX_TEMPLATE_BYTES,
-    STANDARD_STATISTICS,
-    alarm_window_problems,
-)
+from ..errors import Problem
+from ..limits import INLINE_TEMPLATE_BYTES, MAX_RESOURCES, STANDARD_STATISTICS
 from ..render import readable_template, render
 from ..spec.model import SEVERITIES, AlarmOverride, ComponentSpec, Spec
 from . import custom as custom_mod
@@ -43,18 +37,13 @@ from .dashboard import MetricGraph, Section, add_dashboards
 from .notifications import add_alert_path_alarms, add_notifications, failed_invocations
 from .quiet import add_quiet_windows
 from .template import new_template
+from .validate import claim_problems
 
 _NO_OVERRIDE = AlarmOverride()
 # Physical names that must be unique too, by the claim space they are checked in.
 _NAME_PROPERTIES = {"AWS::CloudWatch::Alarm": ("AlarmName", "alarm"), "AWS::CloudWatch::CompositeAlarm": ("AlarmName", "alarm"),
                     "AWS::Events::Rule": ("Name", "rule")}
 
-
-class _Refused(Exception):
-    """A component would create something AWS refuses: a taken logical ID or name, an alarm window too long."""
-
-    def __init__(self, problem: Problem):
-        self.problem = problem
 
 @dataclass
 class BuildResult:
@@ -65,14 +54,16 @@ class BuildResult:
     alarms: int = 0
     composites: int = 0
     rules: int = 0
-    alarm_names: list[str] = field(default_factory=list)
     owners: dict[str, str] = field(default_factory=dict)  # logical ID -> the component that created it (core/cost.py)
+    problems: list[Problem] = field(default_factory=list)  # names taken twice: the pipeline refuses the spec
+    files: dict[str, str] = field(default_factory=dict)  # file name -> template text, written by the pipeline
     severities: dict[str, str] = field(default_factory=dict)  # metric alarm logical ID -> severity (core/incident.py)
     topics: dict[str, Any] = field(default_factory=dict)  # severity -> topic ARN expression
 
     @property
-    def templates(self) -> int:
-        return 1 + len(self.nested)
+    def needs_bucket(self) -> bool:
+        """A deploy uploads the templates to S3: nested stacks, or a body over 51,200 bytes (TemplateBody)."""
+        return bool(self.nested) or any(len(text.encode("utf-8")) > INLINE_TEMPLATE_BYTES for text in self.files.values())
 
     @property
     def resources(self) -> int:
@@ -83,9 +74,8 @@ class BuildResult:
 class _Context:
     spec: Spec
     topics: dict[str, Any]  # severity -> topic ARN expression
-    result: BuildResult
     template: Template
-    names: dict[tuple[str, str], str] = field(default_factory=dict)  # (what, name) -> who took it
+    claims: list[tuple[str, str]] = field(default_factory=list)  # (space, name) this component takes, in order
     alarms: dict[str, rollup.Pending] = field(default_factory=dict)  # every metric alarm, to route after rollup
 
     @property
@@ -93,17 +83,16 @@ class _Context:
         return self.topics["critical"]
 
     def claim(self, name: str, owner: ComponentSpec, space: str = "logical ID") -> None:
-        """Refuse a logical ID, or an alarm or rule name, that is already taken, also within one component
-        (e.g. variants `A-1` and `A_1` both give `A1`): a located spec problem, never a crash."""
-        key = (space, name)
-        if key in self.names:
-            other = self.names[key]
-            if other != f"component '{owner.name}'":
-                raise _Refused(Problem(owner.locate("name"), f"{space} '{name}' is also used by {other}; rename the component"))
-            raise _Refused(Problem(owner.location, f"two resources of this component would both get the {space} '{name}' "
-                                                   "(logical IDs keep only letters and digits, so e.g. 'A-1' and 'A_1' are "
-                                                   "the same); rename one"))
-        self.names[key] = f"component '{owner.name}'"
+        """Record a logical ID, or an alarm or rule name, this component takes; the validation phase
+        (core/validate.py `claim_problems`) refuses one taken twice."""
+        self.claims.append((space, name))
+
+    def add(self, resource: Any) -> Any:
+        """Add a resource unless its logical ID is already in this component's template (two
+        variants whose names differ only in punctuation): the claims report it, the build goes on."""
+        if resource.title in self.template.resources:
+            return resource
+        return self.template.add_resource(resource)
 
 
 @dataclass
@@ -114,6 +103,7 @@ class _Part:
     template: Template
     composites: dict[str, list[AlarmRef]]  # severity -> what rolls up further (rollup.Heads)
     section: Section  # what the dashboard shows of it
+    claims: list[tuple[str, str]]  # (space, name) it takes, for core/validate.py
 
 
 def _reserved_names(t: Template, spec: Spec) -> dict[tuple[str, str], str]:
@@ -135,7 +125,7 @@ def build_template(spec: Spec, split: bool | None = None, nested_ext: str = "yam
     """Build the monitoring template(s) for a validated spec.
 
     `split=None` splits into nested stacks only when one template would pass a CloudFormation
-    limit; `False` raises LimitError instead; `True` always splits. Component resources are
+    limit; `False` never does (the pipeline then refuses what passes a limit); `True` always splits. Component resources are
     built once: in a nested template, `Ref: AlertsTopic` resolves to a parameter of that name.
     Physical names start with `naming.scoped_solution` (the environment or `name_suffix` added).
     """
@@ -143,23 +133,37 @@ def build_template(spec: Spec, split: bool | None = None, nested_ext: str = "yam
     spec = replace(spec, solution=naming.scoped_solution(spec.solution, spec.environment, spec.name_suffix),
                    environment=None, name_suffix=None)
     if spec.cfn is None:
-        result = _build(spec, split, nested_ext)
-        _incident_path(result, spec, environment)
-        return result
+        return _incident_path(_forward_to_central(spec, _build(spec, split, nested_ext)), spec, environment)
     from .cfn_merge import (  # CloudFormation values / merged output (spec `template:`)
         DictTemplate,
         finish,
     )
 
     result = _build(spec, False if spec.cfn.app is not None else split, nested_ext)
-    _incident_path(result, spec, environment)
-    result.template = DictTemplate(finish(result.template.to_dict(), spec.cfn, result.owners))
+    _incident_path(result, spec, environment)  # before the merge: it tags mlmon's troposphere resources
+    result.template = DictTemplate(finish(result.template.to_dict(), spec.cfn, result.owners, spec.solution))
+    return _forward_to_central(spec, result)
+
+
+def _forward_to_central(spec: Spec, result: BuildResult) -> BuildResult:
+    """A member of an `organization:` forwards its paging alarms and job failures (core/organization.py);
+    the pipeline checks the limits on the result, these resources included."""
+    if spec.organization is None:
+        return result
+    from .organization import forward_to_central
+
+    before = sum(len(t.resources) for t in [result.template, *result.nested.values()])
+    forward_to_central(spec, result.template, result.nested, result.owners)
+    result.rules += 1 if sum(len(t.resources) for t in [result.template, *result.nested.values()]) > before else 0
     return result
 
 
-def _incident_path(result: BuildResult, spec: Spec, environment: str) -> None:
+def _incident_path(result: BuildResult, spec: Spec, environment: str) -> BuildResult:
     """Tags, tag propagation, the all-clear and low-sample percentiles on everything built (core/incident.py)."""
+    if result.problems or not result.topics:  # a spec the pipeline refuses: nothing to finish
+        return result
     incident.finish([result.template, *result.nested.values()], spec, environment, result.owners, result.severities, result.topics)
+    return result
 
 
 def _build(spec: Spec, split: bool | None, nested_ext: str) -> BuildResult:
@@ -168,10 +172,16 @@ def _build(spec: Spec, split: bool | None, nested_ext: str) -> BuildResult:
     topics = add_notifications(t, spec)
     add_alert_path_alarms(t, spec, topics)
     pending: dict[str, rollup.Pending] = {}
-    parts = _build_parts(spec, result, topics, _reserved_names(t, spec), pending)
+    parts = _build_parts(spec, result, topics, pending)
+    result.problems = claim_problems(_reserved_names(t, spec), [(p.comp, p.claims) for p in parts])
+    if result.problems:
+        return result  # the pipeline refuses the spec; nothing is assembled
+    parts = [p for p in parts if p.composites]
     solution_wide = rollup.solution_composites(spec)
-    rollup.route(pending, topics, spec)
     needs_split = split if split is not None else _over_limits(t, parts)
+    if not needs_split and solution_wide:
+        rollup.single_children_notify(_heads(parts), pending)
+    rollup.route(pending, topics, spec)  # every alarm's actions and description, once
     if needs_split:
         by_severity = split_mod.add_nested_stacks(
             result, spec, [(p.comp.name, p.template, p.composites, p.section) for p in parts], topics, nested_ext,
@@ -184,22 +194,20 @@ def _build(spec: Spec, split: bool | None, nested_ext: str) -> BuildResult:
         for part in parts:
             for resource in part.template.resources.values():
                 t.add_resource(resource)
-        by_severity = {sev: [r for p in parts for r in p.composites.get(sev, [])] for sev in SEVERITIES}
+        by_severity = _heads(parts)
         add_dashboards(t, spec.solution, [p.section for p in parts])
     if solution_wide:
         _add_solution_composites(t, spec, topics, by_severity, pending)
-        rollup.route(pending, topics, spec)  # a solution with a single failure alarm: it notifies itself
     add_quiet_windows(t, spec, pending, result)
     result.severities = {logical: p.severity for logical, p in pending.items()}
     result.topics = topics
     _count(result)
     t.set_description(_description(spec, result))
-    if not needs_split and split is None and len(t.resources) > 250 and len(t.to_json(indent=None)) > MAX_TEMPLATE_BYTES:
-        return _build(spec, split=True, nested_ext=nested_ext)
-    _check_limits(t, "the parent template" if needs_split else "the template")
-    for stem, nested in result.nested.items():
-        _check_limits(nested, f"nested stack {stem}")
     return result
+
+
+def _heads(parts: list[_Part]) -> dict[str, list[AlarmRef]]:
+    return {sev: [r for p in parts for r in p.composites.get(sev, [])] for sev in SEVERITIES}
 
 
 def _add_solution_composites(t: Template, spec: Spec, topics: dict[str, Any], by_severity: dict[str, list[AlarmRef]],
@@ -212,9 +220,8 @@ def _add_solution_composites(t: Template, spec: Spec, topics: dict[str, Any], by
         children = by_severity.get(severity, [])
         if not children:
             continue
-        if len(children) == 1 and children[0].logical_id in pending:  # a single alarm notifies itself
-            pending[children[0].logical_id].notify = True
-            continue
+        if len(children) == 1 and children[0].logical_id in pending:
+            continue  # a single alarm notifies itself (rollup.single_children_notify)
         label = severity.capitalize()
         # One failure, one page: under `rollup: component` every child already pages this topic (a
         # component composite, or an alarm that notifies itself), so the solution composite records its
@@ -242,29 +249,19 @@ def _count(result: BuildResult) -> None:
                 result.composites += 1
             elif r.resource_type == "AWS::CloudWatch::Alarm":
                 result.alarms += 1
-                result.alarm_names.append(r.properties["AlarmName"])
             elif r.resource_type == "AWS::Events::Rule":
                 result.rules += 1
 
 
-def _build_parts(spec: Spec, result: BuildResult, topics: dict[str, Any], names: dict[tuple[str, str], str],
-                 pending: dict[str, rollup.Pending]) -> list[_Part]:
-    """Build every component into its own template; collisions of every component are reported together."""
+def _build_parts(spec: Spec, result: BuildResult, topics: dict[str, Any], pending: dict[str, rollup.Pending]) -> list[_Part]:
+    """Build every component into its own template, recording the names each takes."""
     parts = []
-    problems = []
     for comp in spec.components:
-        ctx = _Context(spec, topics, result, new_template(), names, alarms=pending)
-        try:
-            heads, watched, graphs = _add_component(ctx, comp)
-        except _Refused as exc:
-            problems.append(exc.problem)
-            continue
+        ctx = _Context(spec, topics, new_template(), alarms=pending)
+        heads, watched, graphs = _add_component(ctx, comp)
         result.owners.update(dict.fromkeys(ctx.template.resources, comp.name))
-        if heads:
-            section = Section(f"{comp.name}: {watched}", [r for refs in heads.values() for r in refs], graphs)
-            parts.append(_Part(comp, ctx.template, heads, section))
-    if problems:
-        raise SpecError(problems)
+        section = Section(f"{comp.name}: {watched}", [r for refs in heads.values() for r in refs], graphs)
+        parts.append(_Part(comp, ctx.template, heads, section, ctx.claims))
     return parts
 
 
@@ -301,8 +298,10 @@ def _watches(ctx: _Context, comp: ComponentSpec, kind: Component, env: BuildEnv)
         assert settings.threshold is not None  # the validation phase refuses enabled alarms without one
         return _Watch(alarm, settings, dims, _number(kind.metric_threshold(comp.options, alarm, settings.threshold)), **kw)
 
+    resolved = (ctx.spec.resolved or {}).get(comp.name) or {}  # what the validation phase resolved
     for alarm in kind.alarms:
-        settings = resolve_settings(kind, comp.options, alarm, comp.alarms.get(alarm.key, _NO_OVERRIDE), ctx.spec.defaults)
+        settings = resolved.get(alarm.key) or resolve_settings(kind, comp.options, alarm, comp.alarms.get(alarm.key, _NO_OVERRIDE),
+                                                               ctx.spec.defaults)
         if not settings.enabled:
             continue
         if alarm.is_event or _single_event(alarm, settings):  # one failed run, one error: it alarms on that one
@@ -331,8 +330,8 @@ def _single_event(alarm: AlarmDef, settings: AlarmSettings) -> bool:
 
 
 # A rule's delivery alarm: any FailedInvocations in five minutes (the metric is emitted only when non-zero).
-_DELIVERY = {"threshold": 1, "period": 300, "evaluation_periods": 1, "datapoints_to_alarm": 1, "statistic": "Sum",
-             "treat_missing_data": "notBreaching"}
+_DELIVERY: dict[str, Any] = {"threshold": 1, "period": 300, "evaluation_periods": 1, "datapoints_to_alarm": 1, "statistic": "Sum",
+                             "treat_missing_data": "notBreaching"}
 
 
 def _add_component(ctx: _Context, comp: ComponentSpec) -> tuple[dict[str, list[AlarmRef]], str, list[MetricGraph]]:
@@ -399,14 +398,11 @@ def _add_metric_alarm(ctx: _Context, comp: ComponentSpec, kind: Component, watch
     name = naming.alarm_name(ctx.spec.solution, comp.name, watch.label, alarm.suffix)
     ctx.claim(logical, comp)
     ctx.claim(name, comp, "alarm")
-    for problem in alarm_window_problems(settings.period, settings.evaluation_periods, settings.datapoints_to_alarm):
-        raise _Refused(Problem(comp.location, f"alarm {name}: {problem}"))
     threshold = watch.threshold
     text = partial(_alarm_text, ctx, comp, kind, alarm, settings, dims, rule_name=watch.rule_name)
     metric = alarm.metric
     props: dict[str, Any] = {
-        "AlarmName": name,
-        "AlarmDescription": text(notifies=False),
+        "AlarmName": name,  # AlarmDescription: rollup.route writes it once the alarm's parent is known
         "Namespace": metric.namespace,
         "MetricName": metric.name,
         "Period": settings.period,
@@ -426,8 +422,8 @@ def _add_metric_alarm(ctx: _Context, comp: ComponentSpec, kind: Component, watch
     if alarm.is_multi_query:  # metric math or an anomaly band: a `Metrics` alarm
         for extra in metric_math.apply(props, alarm, settings.statistic, settings.period, dims, logical, threshold):
             ctx.claim(extra.title, comp)
-            ctx.template.add_resource(extra)
-    resource = ctx.template.add_resource(Alarm(logical, **props))
+            ctx.add(extra)
+    resource = ctx.add(Alarm(logical, **props))
     ctx.alarms[logical] = rollup.Pending(resource, settings.severity, rollup.long_lived(settings), text,
                                          notify=_notifies(ctx, settings), warm_up=rollup.warm_up_minutes(settings))
     return AlarmRef(logical, name)
@@ -470,9 +466,14 @@ def _alarm_text(ctx: _Context, comp: ComponentSpec, kind: Component, alarm: Alar
                 dims: dict[str, Any], rule_name: str, notifies: bool, composite: str = "") -> str:
     shown = {k: (v if isinstance(v, str) else "<state machine ARN>") for k, v in dims.items()}
     metric = alarm.metric
+    assert s.threshold is not None  # the validation phase refuses enabled alarms without one
     threshold = f"{_number(s.threshold)}{UNITS[metric.unit]}"
+    note = kind.threshold_note(comp.options, alarm)  # e.g. the vCPU count a summed utilization is scaled by
     if metric.scale != 1 or kind.metric_threshold(comp.options, alarm, 1.0) != 1.0:
-        threshold += f" (= {_number(kind.metric_threshold(comp.options, alarm, s.threshold))} in the metric's unit)"
+        scaled = _number(kind.metric_threshold(comp.options, alarm, s.threshold))
+        threshold += f" (= {scaled} in the metric's unit{'; ' + note if note else ''})"
+    elif note:
+        threshold += f" ({note})"
     docs = alarm.docs
     why = docs.why if not rule_name else f"{docs.why}; rule {rule_name} also sends a readable message"
     text = render(
@@ -491,7 +492,7 @@ def _alarm_text(ctx: _Context, comp: ComponentSpec, kind: Component, alarm: Alar
         treat_missing_data=s.treat_missing_data,
         first_step=docs.first_step,
         source=docs.source,
-        caveat=docs.caveat,
+        caveat=kind.caveat(comp.options, alarm),
         notifies=notifies,
         composite=composite or naming.alarm_name(ctx.spec.solution, comp.name, s.severity.capitalize()),
         severity=s.severity,
@@ -510,10 +511,3 @@ def _description(spec: Spec, r: BuildResult) -> str:
     return text.strip()[:1024]
 
 
-def _check_limits(t: Template, what: str) -> None:
-    """Raise LimitError naming the limit and the count when `t` passes one."""
-    count = len(t.resources)
-    if count > MAX_RESOURCES:
-        raise LimitError(f"{what} would have {count} resources; CloudFormation allows {MAX_RESOURCES} per template")
-    if len(t.outputs) > MAX_OUTPUTS:
-        raise LimitError(f"{what} would have {len(t.outputs)} outputs; CloudFormation allows {MAX_OUTPUTS} per template")

@@ -18,12 +18,13 @@ from troposphere.cloudwatch import Dashboard
 
 from .. import naming
 from ..components.base import AnomalyBand, Measured, MetricMath
+from ..limits import MAX_ALARMS_PER_WIDGET
+from ..limits import MAX_DASHBOARD_COMPONENTS as MAX_COMPONENTS
 from .composites import AlarmRef
 from .metric_math import band_expression, member_dimensions
 
-from ..limits import MAX_DASHBOARD_COMPONENTS as MAX_COMPONENTS
 METRICS_PER_COMPONENT = 4
-from ..limits import MAX_ALARMS_PER_WIDGET
+
 WIDTH = 24
 
 

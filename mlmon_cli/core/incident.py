@@ -22,7 +22,7 @@ from __future__ import annotations
 import re
 from typing import Any, ClassVar
 
-from troposphere import AWSProperty, Sub, Tags
+from troposphere import AWSProperty, Sub
 from troposphere.validators import boolean
 
 from .. import naming
@@ -75,7 +75,8 @@ def finish(templates: list[Any], spec: Spec, environment: str, owners: dict[str,
                 "owner": (comp.owner if comp and comp.owner else spec.owner) or "",
                 "runbook": (comp.runbook_url if comp and comp.runbook_url else ""),
             }
-            props["Tags"] = Tags(**{k: v[:TAG_VALUE_MAX] for k in TAG_KEYS if (v := values[k])})
+            # plain {Key, Value} pairs, sorted: core/organization.py reads the `severity` and `component` tags back
+            props["Tags"] = [{"Key": k, "Value": values[k][:TAG_VALUE_MAX]} for k in sorted(TAG_KEYS) if values[k]]
             if kind == RULE:
                 continue
             if props.get("AlarmActions"):

@@ -13,10 +13,10 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from .. import naming
 from ..components.base import AlarmDef, AlarmDocs, AlarmPolicy, BuildEnv, Component, ExtraAlarm, Metric
 from ..spec.logs import BUILTIN_PATTERNS, FAILURE_REGEX, LogPattern
 from ..spec.model import ComponentSpec
-from .. import naming
 
 PATTERN_PERIOD = 300
 # Case-insensitive words that mark a failure in most runtimes' logs (Logs Insights regex).

@@ -18,7 +18,13 @@ from __future__ import annotations
 from typing import Any
 
 from troposphere.cloudwatch import (
-    AnomalyDetector, Configuration, Metric, MetricDataQuery, MetricDimension, MetricStat, Range,
+    AnomalyDetector,
+    Configuration,
+    Metric,
+    MetricDataQuery,
+    MetricDimension,
+    MetricStat,
+    Range,
 )
 
 from ..components.base import AlarmDef, AnomalyBand, MetricMath

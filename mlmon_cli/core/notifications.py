@@ -42,7 +42,7 @@ def add_notifications(t: Template, spec: Spec) -> dict[str, Any]:
     (no subscriber: the action of alarms that reach people through a composite, see core/rollup.py).
     """
     n = spec.notifications
-    routes = [("critical", n, TOPIC_ID, "alerts")]
+    routes: list[tuple[str, Route, str, str]] = [("critical", n, TOPIC_ID, "alerts")]
     if n.warning:
         routes.append(("warning", n.warning, WARNING_TOPIC_ID, "warnings"))
     topics: dict[str, Any] = {}

@@ -10,15 +10,20 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from ..components import builtin_kinds
+from ..components._instance_types import instance_size
+from ..errors import LimitError, Location, Problem, SpecError
 from ..schema import MODELINE, SCHEMA_FILE
-from ..spec.app_template import AppTemplate
+from ..spec.app_template import AppTemplate, mapping
 from ..spec.cfn_values import RESOURCE_KINDS, property_text
 
+PROFILE_NOTE = ("    # model_id: the profile's ID (InferenceProfileId, the ARN's last part): runtime metrics of an application "
+                "inference profile carry it in ModelId, not the ARN the application sends ([unverified] by AWS's pages: "
+                "aws cloudwatch list-metrics --namespace AWS/Bedrock --dimensions Name=ModelId,Value=<profile ID>)")
 LAMBDA_DEFAULT_TIMEOUT = 3  # seconds, when neither the function nor SAM Globals set Timeout (Lambda's default)
-SERVERLESS_OFF = ("cpu_utilization", "memory_utilization", "disk_utilization", "gpu_utilization")
 SPARK_ALARMS = ("failed_tasks", "heap_usage")
 
 # Why a resource type is not watched (shown as a comment in the starter spec).
@@ -63,6 +68,32 @@ class Discovered:
     watched: list[str] = field(default_factory=list)  # logical IDs given a component
     skipped: list[tuple[str, str, str]] = field(default_factory=list)  # (logical ID, type, reason)
 
+    def refusal(self, app: AppTemplate) -> list[Problem]:
+        """Why no spec is written when nothing is watched (a spec without components is one `generate`
+        refuses): the template, then each resource with its reason, located in `app`."""
+        if self.watched:
+            return []
+        head = Problem(Location(app.file, 1, 1, "Resources"),
+                       "nothing in this template is a resource mlmon can watch, so no spec was written: add "
+                       "components by hand (`mlmon kinds` lists them) or run init on the template of the workload")
+        return [head, *(Problem(app.location("Resources", logical), f"{rtype}: {why}")
+                        for logical, rtype, why in self.skipped)]
+
+
+def starter_problems(text: str, file: str, base: Path) -> list[Problem]:
+    """What `validate` would say of a starter spec written to `file` (in folder `base`): a spec
+    `init` writes is one `validate` accepts, or `init` reports why (a spec without components is
+    fine: the comments say why nothing is watched)."""
+    from ..core.pipeline import validate
+
+    try:
+        validate(text, file, base=base)
+    except SpecError as exc:
+        return [p for p in exc.problems if not p.message.startswith("list at least one component")]
+    except LimitError:
+        return []  # the output is split or refused past 500 resources: `generate` says how
+    return []
+
 
 def component_name(logical: str, taken: set[str]) -> str:
     """A spec component name from a logical ID: kebab-case, unique once PascalCased (logical IDs)."""
@@ -105,34 +136,32 @@ def spec_from_template(app: AppTemplate, template_ref: str, solution: str, sourc
         "# Components refer to your resources by logical ID (`resource:`), so generated and parameter-made",
         "# names work. Thresholds are mlmon's defaults unless noted; `mlmon kinds` lists every alarm.",
         f"# Editor completion and CI checks: mlmon schema > {SCHEMA_FILE}   (beside this file)",
-        f"solution: {solution}",
+        f"solution: {solution}   # TODO: review: names the app in alarm texts; physical names come from the stack name",
         f"template: {_quote(template_ref)}",
         "notifications:",
         "  emails: [oncall@example.com]   # TODO: who hears about failures (each address confirms by email)",
-        "environments:                    # `--env dev` adds '-dev' to every physical name, so stages share an account",
+        "environments:                    # `--env dev` applies dev's overrides (thresholds, recipients) to the same template",
         "  dev: {}",
         "  prod: {}",
         "components:",
     ]
     taken: set[str] = set()
-    resources = app.resources
     kinds = watchable()
-    for logical, resource in resources.items():
-        rtype = resource.get("Type") if isinstance(resource, dict) else None
+    for view in app.views():  # typed views: a resource of any shape is read or skipped with the reason
+        logical, rtype = view.logical, view.type
         if rtype not in kinds:
-            found.skipped.append((logical, str(rtype), reason(str(rtype))))
+            found.skipped.append((logical, str(rtype), view.problem or reason(str(rtype))))
             continue
         kind = kinds[rtype]
-        props = resource.get("Properties") or {}
-        why_not = _unbindable(logical, rtype, props, app)
+        props = view.properties
+        why_not = view.problem or _unbindable(logical, rtype, props, app)
         if why_not:
             found.skipped.append((logical, rtype, why_not))
             continue
         entry = [f"  - kind: {kind}", f"    name: {component_name(logical, taken)}",
                  f"    resource: {logical}            # {rtype}"]
-        condition = resource.get("Condition")
-        if isinstance(condition, str):
-            entry.append(f"    # Condition {condition}: the monitoring is created only when it is true")
+        if view.condition is not None:
+            entry.append(f"    # Condition {view.condition}: the monitoring is created only when it is true")
         entry.extend(_settings(kind, rtype, props, app))
         lines.extend(entry)
         found.watched.append(logical)
@@ -151,7 +180,7 @@ def _settings(kind: str, rtype: str, props: dict[str, Any], app: AppTemplate) ->
     if kind == "lambda":
         timeout = props.get("Timeout")
         if timeout is None and rtype == "AWS::Serverless::Function":
-            timeout = ((app.data.get("Globals") or {}).get("Function") or {}).get("Timeout")
+            timeout = mapping(mapping(app.data.get("Globals")).get("Function")).get("Timeout")
             where = "from SAM Globals" if timeout is not None else ""
         else:
             where = ""
@@ -170,7 +199,7 @@ def _settings(kind: str, rtype: str, props: dict[str, Any], app: AppTemplate) ->
         return [f"    # {sm_type or 'STANDARD'} workflow: execution metrics plus the failed-execution event rule"]
     if kind == "glue_job":
         args = props.get("DefaultArguments") or {}
-        command = (props.get("Command") or {}).get("Name")
+        command = mapping(props.get("Command")).get("Name")
         if command == "pythonshell":
             return ["    # Python shell job: no Spark metrics; the job-run failure rule watches it",
                     "    alarms: {failed_tasks: false, heap_usage: false}"]
@@ -191,7 +220,7 @@ def _settings(kind: str, rtype: str, props: dict[str, Any], app: AppTemplate) ->
         version = "its working draft (DRAFT)" if rtype == "AWS::Bedrock::Guardrail" else "this version"
         return [f"    # guardrail alarms on GuardrailArn + GuardrailVersion = {version}; add model_id to watch the model too"]
     if rtype == "AWS::Bedrock::ApplicationInferenceProfile":
-        return ["    # model_id: the profile's ARN, as the application sends it ([unverified] in the ModelId dimension)"]
+        return [PROFILE_NOTE]
     if rtype == "AWS::SageMaker::InferenceComponent":
         return ["    # InferenceComponentName dimension: the name in the component's ARN (no GetAtt returns it)"]
     if rtype == "AWS::SageMaker::Cluster":
@@ -218,11 +247,11 @@ def _target(value: Any) -> str | None:
 def _agent_model(props: dict[str, Any], app: AppTemplate) -> tuple[str, str] | None:
     """(model_id spec text, agent logical ID) for an agent alias whose agent is in the template."""
     agent = _target(props.get("AgentId"))
-    resource = app.resources.get(agent) if agent else None
-    if not isinstance(resource, dict) or resource.get("Type") != "AWS::Bedrock::Agent":
+    resource = app.resource(agent)
+    if resource is None or resource.type != "AWS::Bedrock::Agent":
         return None
-    model = property_text(resource, "FoundationModel")
-    if model is None:
+    model = property_text({"Properties": resource.properties}, "FoundationModel")
+    if model is None or app.unresolved(model):
         return None
     ref = re.fullmatch(r"\$\{([A-Za-z0-9]+)\}", model)
     # long forms, not !Ref/!Sub: JSON Schema tools (check-jsonschema, editors) cannot read YAML tags
@@ -235,45 +264,70 @@ def _unbindable(logical: str, rtype: str, props: dict[str, Any], app: AppTemplat
     if rtype == "AWS::Bedrock::AgentAlias" and _agent_model(props, app) is None:
         return ("its agent or the agent's FoundationModel is not in this template, and agent metrics need the ModelId: "
                 "add a bedrock_model with agent_alias_arn and model_id by hand")
-    if rtype == "AWS::SageMaker::Cluster" and property_text({"Properties": props}, "ClusterName") is None:
+    cluster = property_text({"Properties": props}, "ClusterName") if rtype == "AWS::SageMaker::Cluster" else None
+    if cluster is not None and app.unresolved(cluster):
+        return f"its ClusterName refers to {', '.join(app.unresolved(cluster))}, which this template does not declare"
+    if rtype == "AWS::SageMaker::Cluster" and cluster is None:
         return ("no literal, !Ref or !Sub ClusterName, and the HyperPod events name the cluster: set ClusterName "
                 "(the cluster's ARN ends in its ID, not its name)")
     if rtype == "AWS::Bedrock::Guardrail":
-        versions = [k for k, r in app.resources.items() if isinstance(r, dict)
-                    and r.get("Type") == "AWS::Bedrock::GuardrailVersion"
-                    and _target((r.get("Properties") or {}).get("GuardrailIdentifier")) == logical]
+        versions = [r.logical for r in app.views() if r.type == "AWS::Bedrock::GuardrailVersion"
+                    and _target(r.properties.get("GuardrailIdentifier")) == logical]
         if versions:
             return f"its version {', '.join(versions)} is watched (applications call a numbered version, not the DRAFT)"
     return None
 
 
 def _endpoint(props: dict[str, Any], app: AppTemplate) -> list[str]:
-    ref = props.get("EndpointConfigName")
-    logical = None
-    if isinstance(ref, dict):
-        if "Ref" in ref:
-            logical = ref["Ref"]
-        elif "Fn::GetAtt" in ref:
-            att = ref["Fn::GetAtt"]
-            logical = att[0] if isinstance(att, list) else str(att).split(".")[0]
-    config = app.resources.get(logical) if isinstance(logical, str) else None
-    if not isinstance(config, dict) or config.get("Type") != "AWS::SageMaker::EndpointConfig":
-        return ["    # its EndpointConfig is not in this template: check variants, async_inference and instance_vcpus"]
-    cprops = config.get("Properties") or {}
-    variants = cprops.get("ProductionVariants") or []
-    names = [v.get("VariantName") for v in variants if isinstance(v, dict)]
+    """variants, endpoint_type and instance_type from the endpoint's EndpointConfig in the template."""
+    logical = _target(props.get("EndpointConfigName"))
+    config = app.resource(logical)
+    if config is None or config.type != "AWS::SageMaker::EndpointConfig":
+        return ["    # its EndpointConfig is not in this template: check variants, endpoint_type and instance_type"]
+    cprops = config.properties
+    raw = cprops.get("ProductionVariants")
+    variants = [v for v in raw if isinstance(v, dict)] if isinstance(raw, list) else []
+    names = [v.get("VariantName") for v in variants]
     literal = [n for n in names if isinstance(n, str)]
     out = []
     if names and literal == names:
         out.append(f"    variants: [{', '.join(_quote(n) for n in literal)}]   # from {logical}")
     elif names:
         out.append(f"    # variants: named by a parameter in {logical}; list them here (default AllTraffic)")
-    serverless = any(isinstance(v, dict) and "ServerlessConfig" in v for v in variants)
+    if any("ServerlessConfig" in v for v in variants):
+        out.append(f"    endpoint_type: serverless   # {logical} has ServerlessConfig: cold-start (ModelSetupTime), memory and "
+                   "concurrency alarms; AWS publishes no InvocationModelErrors or instance metrics for it")
+        return out
     if "AsyncInferenceConfig" in cprops:
-        out.append(f"    async_inference: true          # {logical} has AsyncInferenceConfig (no OverheadLatency)")
-    if serverless:
-        out.append(f"    # serverless ({logical} has ServerlessConfig): no instance metrics, so no utilization alarms")
-        out.append("    alarms: {" + ", ".join(f"{k}: false" for k in SERVERLESS_OFF) + "}")
-    elif not serverless and "AsyncInferenceConfig" not in cprops:
-        out.append(f"    # real-time endpoint ({logical}); set instance_vcpus/instance_gpus to scale utilization thresholds")
+        out.append(f"    endpoint_type: async   # {logical} has AsyncInferenceConfig: backlog and S3/SNS failure alarms, "
+                   "no OverheadLatency")
+    out.extend(_instance_type(variants, logical, app))
     return out
+
+
+def _instance_type(variants: list[dict[str, Any]], config: str, app: AppTemplate) -> list[str]:
+    """`instance_type` when every variant names the same one (a literal or a parameter's default)."""
+    found: dict[str, str] = {}  # instance type -> where it came from
+    for variant in variants:
+        value = variant.get("InstanceType")
+        if isinstance(value, str):
+            found.setdefault(value, f"from {config}")
+            continue
+        param = value.get("Ref") if isinstance(value, dict) else None
+        parameters = app.data.get("Parameters")
+        declared = parameters.get(param) if isinstance(parameters, dict) and isinstance(param, str) else None
+        default = declared.get("Default") if isinstance(declared, dict) else None
+        if not isinstance(default, str):
+            return [f"    # instance_type: set by an expression or a parameter without a default in {config}; give it "
+                    + "(e.g. ml.g5.2xlarge) to scale the CPU/GPU thresholds (1 vCPU assumed until then)"]
+        found.setdefault(default, f"parameter {param}'s value in {config}: change this if a deployment overrides it")
+    if len(found) != 1:
+        mixed = ", ".join(sorted(found))
+        return [f"    # instance_type: the variants use {mixed}; give the smallest to scale the CPU/GPU thresholds "
+                + "(1 vCPU assumed until then)"] if found else []
+    (itype, where), = found.items()
+    size = instance_size(itype)
+    if size is None:
+        return [f"    instance_type: {_quote(itype)}   # {where}; not in mlmon's table: give instance_vcpus/instance_gpus"]
+    gpu = f", {size.gpus} GPU{'s' if size.gpus != 1 else ''}: GPU alarm on" if size.gpus else ""
+    return [f"    instance_type: {_quote(itype)}   # {where} ({size.vcpus} vCPUs{gpu}; CPU threshold x {size.vcpus})"]

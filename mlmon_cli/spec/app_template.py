@@ -7,15 +7,52 @@ The data returned is plain (dicts, lists, str, numbers): what merged output writ
 
 from __future__ import annotations
 
+import bisect
 import json
-from dataclasses import dataclass, field
+import re
+from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 from ..errors import Location, Problem, SpecError
 from .nodes import FILE, read_text
 
 SECTIONS = ("Parameters", "Conditions", "Resources", "Outputs", "Mappings")
+PSEUDO_PARAMETERS = ("AWS::AccountId", "AWS::Region", "AWS::Partition", "AWS::StackName", "AWS::StackId", "AWS::URLSuffix")
+_TOKEN = re.compile(r"\$\{([^}!][^}]*)\}")
+
+
+def mapping(value: Any) -> dict[str, Any]:
+    """`value` when it is a mapping, else {}: a user's template may hold any shape anywhere."""
+    return value if isinstance(value, dict) else {}
+
+
+@dataclass(frozen=True)
+class Resource:
+    """A typed view of one entry of the user's Resources: whatever shape it has, the fields mlmon
+    reads are of the types it expects, and `problem` says why the entry is not a usable resource."""
+
+    logical: str
+    type: str | None  # None when Type is missing or not a string
+    properties: dict[str, Any]  # {} when Properties is missing or not a mapping
+    condition: str | None  # None when there is no Condition or it is not a name
+    problem: str | None = None
+
+    @classmethod
+    def of(cls, logical: str, entry: Any) -> Resource:
+        if not isinstance(entry, dict):
+            return cls(logical, None, {}, None, "not a resource: expected a mapping with 'Type'")
+        rtype = entry.get("Type") if isinstance(entry.get("Type"), str) else None
+        props = entry.get("Properties")
+        condition = entry.get("Condition") if isinstance(entry.get("Condition"), str) else None
+        problem = None
+        if rtype is None:
+            problem = "'Type' is missing or not a string"
+        elif props is not None and not isinstance(props, dict):
+            problem = "'Properties' is not a mapping"
+        elif "Condition" in entry and condition is None:
+            problem = "'Condition' is not the name of a condition"
+        return cls(logical, rtype, mapping(props), condition, problem)
 
 
 @dataclass(frozen=True)
@@ -28,7 +65,33 @@ class AppTemplate:
 
     @property
     def resources(self) -> dict[str, Any]:
-        return self.data.get("Resources") or {}
+        return mapping(self.data.get("Resources"))
+
+    def resource(self, logical: Any) -> Resource | None:
+        """The typed view of a resource, or None when there is no resource of that logical ID."""
+        if not isinstance(logical, str) or logical not in self.resources:
+            return None
+        return self._checked(Resource.of(logical, self.resources[logical]))
+
+    def views(self) -> list[Resource]:
+        return [self._checked(Resource.of(str(k), v)) for k, v in self.resources.items()]
+
+    def _checked(self, view: Resource) -> Resource:
+        """A Condition that Conditions does not define would be copied onto mlmon's resources."""
+        if view.problem is None and view.condition is not None and view.condition not in mapping(self.data.get("Conditions")):
+            return replace(view, problem=f"its Condition '{view.condition}' is not defined in Conditions")
+        return view
+
+    def unresolved(self, text: str) -> list[str]:
+        """The `${...}` of Fn::Sub text this template cannot resolve: no such parameter, pseudo
+        parameter or resource (an attribute needs a resource), or a `${` that never closes."""
+        parameters = mapping(self.data.get("Parameters"))
+        bad = [t for t in _TOKEN.findall(text) if not (
+            t in PSEUDO_PARAMETERS or t in parameters or t in self.resources
+            or ("." in t and t.split(".", 1)[0] in self.resources))]
+        if "${" in _TOKEN.sub("", text).replace("${!", ""):
+            bad.append("${")
+        return bad
 
     def location(self, section: str, key: str, path: str = "") -> Location:
         line, col = self.marks.get((section, key), (1, 1))
@@ -45,12 +108,22 @@ def parse_app_template(text: str, file: str) -> AppTemplate:
     from cfnlint.decode import decode_str  # lazily: only specs that name a template need cfn-lint's decoder
 
     data, matches = decode_str(text)
+    at = _editor_positions(text)
     if matches:
-        problems = [Problem(Location(file, max(m.linenumber, 1), max(m.columnnumber, 1), FILE),
+        problems = [Problem(Location(file, *at(m.linenumber, m.columnnumber), FILE),
                             f"template does not parse: {m.message}") for m in matches]
         raise SpecError(problems)
     if not isinstance(data, dict) or not isinstance(data.get("Resources"), dict) or not data["Resources"]:
         raise SpecError([Problem(Location(file, 1, 1, FILE), "not a CloudFormation template: no 'Resources' mapping")])
+    problems = []
+    for key in data:
+        if key in SECTIONS and data[key] is not None and not isinstance(data[key], dict):
+            mark = getattr(key, "start_mark", None)
+            line, col = at(mark.line + 1, mark.column + 1) if mark is not None else (1, 1)
+            problems.append(Problem(Location(file, line, col, str(key)),
+                                    f"expected a mapping of names to entries, not {_shape(data[key])}"))
+    if problems:
+        raise SpecError(problems)
     marks: dict[tuple[str, str], tuple[int, int]] = {}
     for section in SECTIONS:
         entries = data.get(section)
@@ -58,5 +131,29 @@ def parse_app_template(text: str, file: str) -> AppTemplate:
             for key in entries:
                 mark = getattr(key, "start_mark", None)
                 if mark is not None:
-                    marks[(section, str(key))] = (mark.line + 1, mark.column + 1)
+                    marks[(section, str(key))] = at(mark.line + 1, mark.column + 1)
     return AppTemplate(file, json.loads(json.dumps(data, default=str)), marks)
+
+
+def _shape(value: Any) -> str:
+    return "a list" if isinstance(value, list) else f"the value {json.dumps(value, default=str)[:40]}"
+
+
+_YAML_BREAK = re.compile("\r\n|[\r\n\x85\u2028\u2029]")
+_EDITOR_BREAK = re.compile("\r\n|[\r\n]")
+
+
+def _editor_positions(text: str) -> Callable[[int, int], tuple[int, int]]:
+    """(line, col) as the YAML parser counts them -> as an editor does: YAML also breaks lines at
+    NEL, LS and PS, and reports an error at the end of a file one line past its last."""
+    starts = [0] + [m.end() for m in _YAML_BREAK.finditer(text)]
+    editor = [m.end() for m in _EDITOR_BREAK.finditer(text)]
+
+    def at(line: int, col: int) -> tuple[int, int]:
+        offset = len(text) if line > len(starts) else min(starts[max(line, 1) - 1] + max(col, 1) - 1, len(text))
+        if offset == len(text) and text.endswith(("\n", "\r")) and len(text) > 1:
+            offset -= 2 if text.endswith("\r\n") else 1  # the end of the last line, not the empty one after it
+        before = bisect.bisect_right(editor, offset)  # line breaks that end at or before the offset
+        return before + 1, offset - (editor[before - 1] if before else 0) + 1
+
+    return at

@@ -21,10 +21,9 @@ import yaml
 
 from ..errors import Location, Problem, SpecError
 from ..limits import CFN_PARAMETER_NAME as PARAMETER_NAME
-from .app_template import AppTemplate, load_app_template
+from .app_template import PSEUDO_PARAMETERS, AppTemplate, load_app_template, mapping
 from .nodes import node_location
 
-PSEUDO_PARAMETERS = ("AWS::AccountId", "AWS::Region", "AWS::Partition", "AWS::StackName", "AWS::StackId", "AWS::URLSuffix")
 TOKEN = re.compile(r"\$\{([^}!][^}]*)\}")
 _STR = "tag:yaml.org,2002:str"
 
@@ -51,7 +50,8 @@ RESOURCE_KINDS: dict[str, tuple[str, dict[str, str]]] = {
     "AWS::Bedrock::Guardrail": ("bedrock_model", {"guardrail_arn": "${%s.GuardrailArn}", "guardrail_version": "${%s.Version}"}),
     "AWS::Bedrock::GuardrailVersion": ("bedrock_model", {"guardrail_arn": "${%s.GuardrailArn}",
                                                          "guardrail_version": "${%s.Version}"}),
-    "AWS::Bedrock::ApplicationInferenceProfile": ("bedrock_model", {"model_id": "${%s.InferenceProfileArn}"}),
+    # Runtime metrics of an application inference profile carry its ID in ModelId, not its ARN (aws-ml-facts-3.md §0).
+    "AWS::Bedrock::ApplicationInferenceProfile": ("bedrock_model", {"model_id": "${%s.InferenceProfileId}"}),
 }
 # `${MlmonName<Logical>}`: the name after this ARN part of `!GetAtt Logical.<Arn attribute>` (Fn::Select/Fn::Split).
 ARN_NAMES = {
@@ -92,9 +92,8 @@ class CfnValues:
     def condition_of(self, component: str) -> str | None:
         if self.app is None or component not in self.resources:
             return None
-        resource = self.app.resources.get(self.resources[component]) or {}
-        condition = resource.get("Condition")
-        return condition if isinstance(condition, str) else None
+        resource = self.app.resource(self.resources[component])
+        return resource.condition if resource is not None else None
 
 
 def _value(node: yaml.Node, key: str) -> tuple[yaml.Node, yaml.Node] | None:
@@ -225,7 +224,12 @@ def _bind(item: yaml.MappingNode, node: yaml.Node, path: str, values: CfnValues,
     if logical not in resources:
         problems.append(Problem(at, f"no resource '{logical}' in {values.app.file}{_did_you_mean(logical, resources)}"))
         return []
-    rtype = (resources[logical] or {}).get("Type")
+    view = values.app.resource(logical)
+    assert view is not None
+    rtype = view.type
+    if view.problem and rtype in RESOURCE_KINDS:
+        problems.append(Problem(values.app.location("Resources", logical), f"Resources.{logical}: {view.problem}"))
+        return []
     kind_node = _value(item, "kind")
     kind = kind_node[1].value if kind_node is not None and isinstance(kind_node[1], yaml.ScalarNode) else None
     if rtype not in RESOURCE_KINDS:
@@ -243,7 +247,11 @@ def _bind(item: yaml.MappingNode, node: yaml.Node, path: str, values: CfnValues,
     texts = {}
     for option, text in options.items():
         if text.startswith("@"):
-            value = property_text(resources[logical], text[1:])
+            value = property_text({"Properties": view.properties}, text[1:])
+            if value is not None and values.app.unresolved(value):
+                problems.append(Problem(at, f"'{logical}' {text[1:]} refers to {', '.join(values.app.unresolved(value))}, "
+                                            f"which {values.app.file} does not declare: fix it or give '{option}' instead"))
+                return []
             if value is None:
                 problems.append(Problem(at, f"'{logical}' has no literal, !Ref or !Sub {text[1:]}: give '{option}' "
                                             "instead of 'resource'"))
@@ -261,7 +269,7 @@ def _bind(item: yaml.MappingNode, node: yaml.Node, path: str, values: CfnValues,
 
 def property_text(resource: Any, name: str) -> str | None:
     """A resource property as Fn::Sub text: a literal string, `{Ref: P}` -> `${P}`, `{Fn::Sub: s}` -> s; else None."""
-    value = ((resource or {}).get("Properties") or {}).get(name)
+    value = mapping(mapping(resource).get("Properties")).get(name)
     if isinstance(value, str) and "${" not in value:
         return value
     if isinstance(value, dict) and len(value) == 1:

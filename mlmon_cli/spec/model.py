@@ -102,7 +102,8 @@ class Route:
 
     emails: tuple[str, ...] = field(default=(), metadata=doc("Email addresses (each must confirm its subscription)."))
     https_endpoints: tuple[str, ...] = field(
-        default=(), metadata=doc("HTTPS endpoints, e.g. a PagerDuty CloudWatch integration URL or your own webhook (they confirm automatically); they receive alarm payloads only.")
+        default=(), metadata=doc("HTTPS endpoints, e.g. a PagerDuty CloudWatch integration URL or your own webhook (they "
+                                 "confirm automatically); they receive alarm payloads only.")
     )
     lambda_arns: tuple[str, ...] = field(default=(), metadata=doc("Lambda functions invoked with each notification."))
     slack: Slack | None = field(default=None, metadata=doc("An AWS Chatbot Slack channel: `workspace_id`, `channel_id`, `iam_role_arn`."))
@@ -201,4 +202,8 @@ class Spec:
     environment: str | None = None
     name_suffix: str | None = None  # added to every physical name (default: the environment's name)
     owner: str | None = None  # the default `owner` tag of every component
+    organization: Any = None  # spec.organization.Organization: central account and StackSet targets, or None
     cfn: Any = None  # spec.cfn_values.CfnValues: parameters, imports, the user's template (merged output), or None
+    # Each component's alarm settings as the validation phase resolved them (component name -> alarm
+    # key -> components.settings.AlarmSettings), carried to the build so it does not resolve them again.
+    resolved: Any = field(default=None, compare=False, repr=False)
