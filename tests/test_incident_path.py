@@ -175,3 +175,17 @@ def test_one_failure_never_pages_twice_through_component_and_solution_composites
         assert solution and all(topics == () for topics in solution.values())
     if variant == "rollup-solution":  # the only composites: they page
         assert solution and all(topics for topics in solution.values())
+
+
+def test_incident_actions_are_checked_with_their_location() -> None:
+    from mlmon_cli.errors import SpecError
+
+    bad = SPEC.replace("notifications: {emails: [a@example.com]}", "notifications:\n  emails: [a@example.com]\n  incident_actions:\n"
+                       "    opsitem_severity: 2\n    investigation_group_arn: arn:aws:aiops:us-east-1:1234:group/x\n")
+    with pytest.raises(SpecError) as caught:
+        load(bad, "spec.yaml")
+    assert [str(p) for p in caught.value.problems] == [
+        "spec.yaml:5:5: notifications.incident_actions: an OpsItem needs both 'opsitem_severity' and 'opsitem_category'",
+        "spec.yaml:6:30: notifications.incident_actions.investigation_group_arn: expected an ARN "
+        "'arn:aws:aiops:<region>:<account>:investigation-group/<id>'",
+    ]

@@ -384,8 +384,12 @@ def _notifications(r: SpecReader, top: dict) -> Notifications:
     return Notifications(**values) if values is not None else Notifications()
 
 
-def _check_incident_actions(r: SpecReader, actions: Any, at: yaml.Node, path: str) -> None:
+def _check_incident_actions(r: SpecReader, values: dict[str, Any], pairs: dict[str, Any], path: str) -> None:
     """An OpsItem needs both its severity and category; the ARNs must be of an existing group or plan."""
+    actions = values.get("incident_actions")
+    if actions is None:
+        return
+    at = pairs["incident_actions"][1]
     if (actions.opsitem_severity is None) != (actions.opsitem_category is None):
         r.error(at, path, "an OpsItem needs both 'opsitem_severity' and 'opsitem_category'")
     for key, pattern, what in (("investigation_group_arn", INVESTIGATION_GROUP_ARN, "arn:aws:aiops:<region>:<account>:investigation-group/<id>"),
@@ -423,8 +427,7 @@ def _route(r: SpecReader, node: yaml.Node, path: str, cls: type) -> dict[str, An
                 r.error(_child(slack_node, key), f"{path}.slack.{key}", f"'{_short(getattr(slack, key))}' is not {what}")
         if slack.iam_role_arn is not None and not ROLE_ARN.fullmatch(slack.iam_role_arn):
             r.error(_child(slack_node, "iam_role_arn"), f"{path}.slack.iam_role_arn", "expected an IAM role ARN 'arn:aws:iam::<account>:role/<name>'")
-    if values.get("incident_actions") is not None:
-        _check_incident_actions(r, values["incident_actions"], pairs["incident_actions"][1], f"{path}.incident_actions")
+    _check_incident_actions(r, values, pairs, f"{path}.incident_actions")
     arn = values.get("topic_arn")
     if arn is not None and not TOPIC_ARN.match(arn):
         r.error(pairs["topic_arn"][1], f"{path}.topic_arn", "expected an SNS topic ARN 'arn:aws:sns:<region>:<account>:<name>'")
