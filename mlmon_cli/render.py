@@ -25,10 +25,22 @@ def templates_dir() -> Path:
     return Path(__file__).resolve().parent.parent / "templates"
 
 
+# Templates a component kind ships in its own module (`Component.messages`), by template name.
+_INLINE: dict[str, str] = {}
+
+
+def add_template(name: str, text: str) -> None:
+    """Make `text` renderable as `name` (e.g. `events/queue_state.txt.j2`); refuses a name taken by
+    a file under templates/ or by another text."""
+    if (templates_dir() / name).is_file() or _INLINE.get(name, text) != text:
+        raise RuntimeError(f"template {name!r} is defined twice")
+    _INLINE[name] = text
+
+
 @lru_cache(maxsize=1)
 def _environment() -> jinja2.Environment:
     return jinja2.Environment(
-        loader=jinja2.FileSystemLoader(str(templates_dir())),
+        loader=jinja2.ChoiceLoader([jinja2.FileSystemLoader(str(templates_dir())), jinja2.DictLoader(_INLINE)]),
         undefined=jinja2.StrictUndefined,
         autoescape=False,
         auto_reload=False,  # templates do not change during a run; skips a stat() per render

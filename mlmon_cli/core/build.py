@@ -25,7 +25,7 @@ from ..components.base import (
 )
 from ..components.settings import AlarmSettings, resolve_settings
 from ..errors import Problem
-from ..limits import INLINE_TEMPLATE_BYTES, MAX_RESOURCES, STANDARD_STATISTICS
+from ..limits import ALARM_DESCRIPTION_MAX, DESCRIPTION_MAX, INLINE_TEMPLATE_BYTES, MAX_RESOURCES, STANDARD_STATISTICS
 from ..render import readable_template, render
 from ..spec.model import SEVERITIES, AlarmOverride, ComponentSpec, Spec
 from . import custom as custom_mod
@@ -116,8 +116,8 @@ def _reserved_names(t: Template, spec: Spec) -> dict[tuple[str, str], str]:
         if isinstance(resource.properties.get(prop), str):
             names[(space, resource.properties[prop])] = "mlmon's own resources"
     for label in ("", *(s.capitalize() for s in SEVERITIES)):
-        names[("logical ID", f"Solution{label}Composite")] = "the solution composites"
-        names[("alarm", naming.alarm_name(spec.solution, label or "Composite"))] = "the solution composites"
+        names[("logical ID", naming.solution_composite_id(label))] = "the solution composites"
+        names[("alarm", naming.solution_composite_name(spec.solution, label))] = "the solution composites"
     return names
 
 
@@ -229,17 +229,19 @@ def _add_solution_composites(t: Template, spec: Spec, topics: dict[str, Any], by
         records = spec.notifications.rollup != "solution"
         actions = [topics[rollup.HISTORY if records else severity]]
         ref = add_composite(
-            t, f"Solution{label}Composite", naming.alarm_name(spec.solution, label), children,
+            t, naming.solution_composite_id(label), naming.solution_composite_name(spec.solution, label), children,
             partial(composite_text, scope="solution", solution=spec.solution, severity=severity, records=records), actions,
             ok_actions=spec.notifications.ok_notifications, suppressor=spec.notifications.deployment_alarm,
         )
-        t.add_output(Output(f"Solution{label}CompositeAlarmName", Description=f"ALARM while any {severity} composite is", Value=Ref(ref.logical_id)))
+        t.add_output(Output(naming.solution_composite_output(label), Description=f"ALARM while any {severity} composite is",
+                            Value=Ref(ref.logical_id)))
         tops.append(ref)
     if len(tops) > 1 and spec.notifications.notify_solution:  # the top one is read through its output only
-        top = add_composite(t, "SolutionComposite", naming.alarm_name(spec.solution, "Composite"), tops,
+        top = add_composite(t, naming.SOLUTION_COMPOSITE_ID, naming.solution_composite_name(spec.solution), tops,
                             partial(composite_text, scope="top", solution=spec.solution), [])
-        t.add_output(Output("SolutionCompositeAlarmName", Description="Top composite: ALARM while any component is", Value=Ref(top.logical_id)))
-        t.add_output(Output("SolutionCompositeAlarmArn", Value=GetAtt(top.logical_id, "Arn")))
+        t.add_output(Output(naming.SOLUTION_COMPOSITE_NAME_OUTPUT, Description="Top composite: ALARM while any component is",
+                            Value=Ref(top.logical_id)))
+        t.add_output(Output(naming.SOLUTION_COMPOSITE_ARN_OUTPUT, Value=GetAtt(top.logical_id, "Arn")))
 
 
 def _count(result: BuildResult) -> None:
@@ -357,8 +359,8 @@ def _add_component(ctx: _Context, comp: ComponentSpec) -> tuple[dict[str, list[A
 
     def composite(severity: str, refs: list[AlarmRef]) -> AlarmRef:
         label = severity.capitalize()
-        logical = naming.logical_id(comp.name, label, "Composite")
-        name = naming.alarm_name(ctx.spec.solution, comp.name, label)
+        logical = naming.component_composite_id(comp.name, label)
+        name = naming.component_composite_name(ctx.spec.solution, comp.name, label)
         ctx.claim(logical, comp)
         ctx.claim(name, comp, "alarm")
         describe = partial(composite_text, scope="component", solution=ctx.spec.solution, watched=kind.watched(comp.options),
@@ -376,8 +378,8 @@ def _add_group_composites(ctx: _Context, comp: ComponentSpec, kind: Component,
     component's composite of that severity; rollup.group_composite decides whether it is worth one."""
     for (severity, group), refs in groups.items():
         label = severity.capitalize()
-        logical = naming.logical_id(comp.name, label, group, "Composite")
-        name = naming.alarm_name(ctx.spec.solution, comp.name, label, group)
+        logical = naming.component_composite_id(comp.name, label, group)
+        name = naming.component_composite_name(ctx.spec.solution, comp.name, label, group)
         if not rollup.group_composite(ctx.spec, refs, ctx.alarms, name):
             continue  # rollup.group_composite routed them: each notifies itself
         ctx.claim(logical, comp)
@@ -394,8 +396,8 @@ def _notifies(ctx: _Context, settings: AlarmSettings) -> bool:
 
 def _add_metric_alarm(ctx: _Context, comp: ComponentSpec, kind: Component, watch: _Watch) -> AlarmRef:
     alarm, settings, dims = watch.alarm, watch.settings, watch.dims
-    logical = naming.logical_id(comp.name, watch.label, alarm.suffix, "Alarm")
-    name = naming.alarm_name(ctx.spec.solution, comp.name, watch.label, alarm.suffix)
+    logical = naming.alarm_id(comp.name, watch.label, alarm.suffix)
+    name = naming.component_alarm_name(ctx.spec.solution, comp.name, watch.label, alarm.suffix)
     ctx.claim(logical, comp)
     ctx.claim(name, comp, "alarm")
     threshold = watch.threshold
@@ -434,7 +436,7 @@ def _add_event_rule(ctx: _Context, comp: ComponentSpec, kind: Component, alarm: 
     composites, its FailedInvocations alarm shows a broken delivery (both built as `_Watch`es)."""
     assert alarm.event is not None
     event = alarm.event
-    logical = naming.logical_id(comp.name, alarm.suffix, "Rule")
+    logical = naming.event_rule_id(comp.name, alarm.suffix)
     name = naming.rule_name(ctx.spec.solution, comp.name, alarm.suffix)
     ctx.claim(logical, comp)
     ctx.claim(name, comp, "rule")
@@ -494,11 +496,11 @@ def _alarm_text(ctx: _Context, comp: ComponentSpec, kind: Component, alarm: Alar
         source=docs.source,
         caveat=kind.caveat(comp.options, alarm),
         notifies=notifies,
-        composite=composite or naming.alarm_name(ctx.spec.solution, comp.name, s.severity.capitalize()),
+        composite=composite or naming.component_composite_name(ctx.spec.solution, comp.name, s.severity.capitalize()),
         severity=s.severity,
         runbook=s.runbook_url or comp.runbook_url or "",
     )
-    return text if len(text) <= 1024 else text[:1021] + "..."
+    return text if len(text) <= ALARM_DESCRIPTION_MAX else text[:ALARM_DESCRIPTION_MAX - 3] + "..."
 
 
 def _description(spec: Spec, r: BuildResult) -> str:
@@ -508,6 +510,6 @@ def _description(spec: Spec, r: BuildResult) -> str:
         text += spec.description.strip() + " "
     if spec.notifications.emails:
         text += "Every email address must confirm its SNS subscription or it receives nothing."
-    return text.strip()[:1024]
+    return text.strip()[:DESCRIPTION_MAX]
 
 

@@ -74,7 +74,7 @@ def add_dashboards(t: Template, solution: str, sections: list[Section], label: s
         if len(chunks) > 1:
             suffix.append(str(index))
         name = naming.dashboard_name(solution, *suffix)
-        logical = naming.logical_id("Dashboard", *suffix)
+        logical = naming.dashboard_id(*suffix)
         t.add_resource(Dashboard(logical, DashboardName=name, DashboardBody=Sub(body(chunk))))
 
 

@@ -19,17 +19,17 @@ import yaml
 
 from .. import limits
 from ..errors import Location, Problem, SpecError, did_you_mean
-from ..limits import STATISTIC, period_problem, substitution_problem
-from .cfn_values import ARN_FIELDS, NAME_FIELDS, is_cfn_value
+from ..limits import MAX_OUS_PER_OPERATION, STATISTIC, period_problem, substitution_problem
+from .cfn_values import ARN_FIELDS, is_cfn_value
 from .custom import KEY as CUSTOM_KEY
 from .custom import parse_custom_alarms
 from .fields import threshold_problem
+from .kind_facts import NameOption, name_options
 from .logs import KEYS as LOG_KEYS
 from .logs import log_problems, parse_component_logs
 from .model import AlarmDefaults, AlarmOverride, ComponentSpec, Notifications, Route, Spec
 from .nodes import node_location
 from .organization import (
-    MAX_OUS_PER_OPERATION,
     ORGANIZATION_ID,
     Organization,
     StackSetTarget,
@@ -59,9 +59,10 @@ _TYPE_WORDS = {str: "a string", int: "an integer", float: "a number", bool: "tru
 class SpecReader:
     """Holds the file name and the growing problem list while walking the tree."""
 
-    def __init__(self, file: str):
+    def __init__(self, file: str, names: typing.Mapping[str, NameOption] | None = None):
         self.file = file
         self.problems: list[Problem] = []
+        self.names = names or {}  # every kind's name options (line breaks in them are reported by cfn_values)
         self.parameters: typing.AbstractSet[str] = frozenset()  # the spec's `parameters:` names
 
     def error(self, node: yaml.Node, path: str, message: str) -> None:
@@ -131,7 +132,7 @@ class SpecReader:
         if not (limits.CONTROL_IN_TEXT if self.text_field(path) else limits.CONTROL).search(value):
             return False
         key = path.rsplit(".", 1)[-1]
-        if key in NAME_FIELDS or key in ARN_FIELDS:
+        if (key in self.names and self.names[key].is_name_field) or key in ARN_FIELDS:
             return bool(limits.CONTROL.search(value.replace("\n", "").replace("\r", "")))
         return True
 
@@ -237,7 +238,7 @@ def convert_spec(root: yaml.Node, file: str, kinds: typing.Mapping[str, Any], en
     """Validate a composed spec tree against `kinds` (kind name -> component class) and build the
     model; `parameters` are the names the spec's `parameters:` declares (StackSet overrides must
     name one). Raises SpecError listing every problem."""
-    r = SpecReader(file)
+    r = SpecReader(file, name_options(kinds[k] for k in sorted(kinds)))
     r.parameters = parameters
     top = r.mapping(root, ROOT, TOP_KEYS, required=("solution", "notifications", "components"))
     if top is None:
@@ -567,16 +568,7 @@ def _component(r: SpecReader, node: yaml.Node, path: str, kinds: typing.Mapping[
     component = cls()
     own = component.check(options)
     reported = {sub for sub, _ in own if isinstance(sub, str)}
-    for key, value in values.items():  # every literal name against its service's grammar and length
-        items = value if isinstance(value, tuple) else (value,)
-        for index, item in enumerate(items):
-            at = option_pairs[key][1]
-            literal = isinstance(item, str) and not is_cfn_value(at) and not (  # ARNs, quoted intrinsics: cfn_values says
-                key in NAME_FIELDS and (item.startswith("arn:") or item.lstrip().startswith("!") or "\n" in item or "\r" in item))
-            problem = limits.name_problem(key, item) if literal and key not in reported else ""
-            if problem:
-                indexed = isinstance(value, tuple) and isinstance(at, yaml.SequenceNode)
-                r.error(at.value[index] if indexed else at, f"{path}.{key}[{index}]" if indexed else f"{path}.{key}", problem)
+    _check_names(r, getattr(cls, "names", None) or {}, values, option_pairs, path, reported)
     for sub, message in own:
         if isinstance(sub, Location):  # inside a nested structure, located by its parse hook
             r.problems.append(Problem(sub, message))
@@ -602,6 +594,24 @@ def _component(r: SpecReader, node: yaml.Node, path: str, kinds: typing.Mapping[
                          runbook_url=runbook if runbook is not _MISSING else None, enabled=enabled is not False, logs=logs,
                          owner=owner if owner is not _MISSING else None,
                          locations=locations, custom_alarms=custom)
+
+
+def _check_names(r: SpecReader, names: typing.Mapping[str, NameOption], values: dict[str, Any],
+                 option_pairs: dict[str, tuple[yaml.Node, yaml.Node]], path: str, reported: set[str]) -> None:
+    """Every literal name against its kind's grammar for it (`Component.names`); options the kind's own
+    `check` reported, ARNs and quoted intrinsics (cfn_values reports those) are skipped."""
+    for key, value in values.items():
+        grammar = names.get(key)
+        if grammar is None or key in reported:
+            continue
+        at = option_pairs[key][1]
+        for index, item in enumerate(value if isinstance(value, tuple) else (value,)):
+            literal = isinstance(item, str) and not is_cfn_value(at) and not (
+                grammar.is_name_field and (item.startswith("arn:") or item.lstrip().startswith("!") or "\n" in item or "\r" in item))
+            problem = grammar.problem(item) if literal else ""
+            if problem:
+                indexed = isinstance(value, tuple) and isinstance(at, yaml.SequenceNode)
+                r.error(at.value[index] if indexed else at, f"{path}.{key}[{index}]" if indexed else f"{path}.{key}", problem)
 
 
 def _alarm_overrides(r: SpecReader, cls: Any, entry: tuple[yaml.Node, yaml.Node] | None, path: str) -> dict[str, AlarmOverride]:
