@@ -97,7 +97,7 @@ class SageMakerPipeline(Component[SageMakerPipelineOptions]):
                                         "check what starts the pipeline (schedule, rule) and its latest executions in Studio")]
 
     def pipeline_arn(self, o: SageMakerPipelineOptions) -> Any:
-        from troposphere import Sub  # lazily: `mlmon validate` never needs troposphere
+        from troposphere import Sub  # lazily: loading a spec (the validation phase) needs no troposphere
 
         # lower-case the literal text only: a `${...}` CloudFormation value keeps its case (equals-ignore-case matches)
         name = "".join(part if part.startswith("${") else part.lower() for part in re.split(r"(\$\{[^}]*\})", o.pipeline_name))

@@ -16,7 +16,10 @@ __all__ = ["AlarmSettings", "resolve_settings", "settings_problems"]
 
 
 def _first(*values: Any) -> Any:
-    return next(v for v in values if v is not None)
+    for value in values:
+        if value is not None:
+            return value
+    return None
 
 
 def resolve_settings(component: Component, options: Any, alarm: AlarmDef, override: AlarmOverride, defaults: AlarmDefaults) -> AlarmSettings:
@@ -43,5 +46,5 @@ def settings_problems(s: AlarmSettings, alarm: AlarmDef) -> list[str]:
     problems = []
     if s.threshold is None:
         problems.append(f"needs a threshold ({alarm.metric.unit}): set 'threshold', derive it from an option (see the "
-                        "README's alarm table), or disable it with 'enabled: false'")
+                        "alarm tables in docs/kinds.md), or disable it with 'enabled: false'")
     return problems + alarm_window_problems(s.period, s.evaluation_periods, s.datapoints_to_alarm)

@@ -130,7 +130,7 @@ class StepFunctions(Component[StepFunctionsOptions]):
     def state_machine_arn(self, o: StepFunctionsOptions) -> Any:
         if o.state_machine_arn:
             return o.state_machine_arn
-        from troposphere import Sub  # lazily: `mlmon validate` never needs troposphere
+        from troposphere import Sub  # lazily: loading a spec (the validation phase) needs no troposphere
 
         return Sub(f"arn:${{AWS::Partition}}:states:${{AWS::Region}}:${{AWS::AccountId}}:stateMachine:{o.state_machine_name}")
 

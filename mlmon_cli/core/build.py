@@ -11,8 +11,8 @@ from functools import partial
 from typing import Any
 
 from troposphere import GetAtt, Output, Ref, Template
-from troposphere.cloudwatch import Alarm, MetricDimension
-from troposphere.events import InputTransformer, Rule, Target
+from troposphere.cloudwatch import Alarm
+from troposphere.events import Rule
 
 from .. import naming
 from ..components import REGISTRY
@@ -36,7 +36,7 @@ from .composites import AlarmRef, add_composite, composite_text
 from .dashboard import MetricGraph, Section, add_dashboards
 from .notifications import add_alert_path_alarms, add_notifications, failed_invocations
 from .quiet import add_quiet_windows
-from .template import new_template
+from .template import new_template, quick
 from .validate import claim_problems
 
 _NO_OVERRIDE = AlarmOverride()
@@ -82,7 +82,7 @@ class _Context:
     def topic(self) -> Any:
         return self.topics["critical"]
 
-    def claim(self, name: str, owner: ComponentSpec, space: str = "logical ID") -> None:
+    def claim(self, name: str, space: str = "logical ID") -> None:
         """Record a logical ID, or an alarm or rule name, this component takes; the validation phase
         (core/validate.py `claim_problems`) refuses one taken twice."""
         self.claims.append((space, name))
@@ -342,7 +342,7 @@ def _add_component(ctx: _Context, comp: ComponentSpec) -> tuple[dict[str, list[A
     kind = REGISTRY[comp.kind]()
     env = BuildEnv(ctx.spec.solution, comp.name, ctx.topic)
     for resource in [*kind.resources(comp.options, env), *logs_mod.log_resources(kind, comp, env)]:
-        ctx.claim(resource.title, comp)
+        ctx.claim(resource.title)
         ctx.template.add_resource(resource)
     watches = _watches(ctx, comp, kind, env)
     children: dict[str, list[AlarmRef]] = {}
@@ -361,8 +361,8 @@ def _add_component(ctx: _Context, comp: ComponentSpec) -> tuple[dict[str, list[A
         label = severity.capitalize()
         logical = naming.component_composite_id(comp.name, label)
         name = naming.component_composite_name(ctx.spec.solution, comp.name, label)
-        ctx.claim(logical, comp)
-        ctx.claim(name, comp, "alarm")
+        ctx.claim(logical)
+        ctx.claim(name, "alarm")
         describe = partial(composite_text, scope="component", solution=ctx.spec.solution, watched=kind.watched(comp.options),
                            severity=severity, runbook=comp.runbook_url or "")
         return add_composite(ctx.template, logical, name, refs, describe, [ctx.topics[severity]],
@@ -382,8 +382,8 @@ def _add_group_composites(ctx: _Context, comp: ComponentSpec, kind: Component,
         name = naming.component_composite_name(ctx.spec.solution, comp.name, label, group)
         if not rollup.group_composite(ctx.spec, refs, ctx.alarms, name):
             continue  # rollup.group_composite routed them: each notifies itself
-        ctx.claim(logical, comp)
-        ctx.claim(name, comp, "alarm")
+        ctx.claim(logical)
+        ctx.claim(name, "alarm")
         describe = partial(composite_text, scope="component", solution=ctx.spec.solution, watched=kind.watched(comp.options),
                            severity=severity, group=group, runbook=comp.runbook_url or "")
         add_composite(ctx.template, logical, name, refs, describe, [ctx.topics[severity]],
@@ -398,8 +398,8 @@ def _add_metric_alarm(ctx: _Context, comp: ComponentSpec, kind: Component, watch
     alarm, settings, dims = watch.alarm, watch.settings, watch.dims
     logical = naming.alarm_id(comp.name, watch.label, alarm.suffix)
     name = naming.component_alarm_name(ctx.spec.solution, comp.name, watch.label, alarm.suffix)
-    ctx.claim(logical, comp)
-    ctx.claim(name, comp, "alarm")
+    ctx.claim(logical)
+    ctx.claim(name, "alarm")
     threshold = watch.threshold
     text = partial(_alarm_text, ctx, comp, kind, alarm, settings, dims, rule_name=watch.rule_name)
     metric = alarm.metric
@@ -416,16 +416,16 @@ def _add_metric_alarm(ctx: _Context, comp: ComponentSpec, kind: Component, watch
         "ActionsEnabled": True,
     }
     if dims:  # a log metric filter's metric has none
-        props["Dimensions"] = [MetricDimension(Name=k, Value=v) for k, v in dims.items()]
+        props["Dimensions"] = [{"Name": k, "Value": v} for k, v in dims.items()]
     if settings.statistic in STANDARD_STATISTICS:
         props["Statistic"] = settings.statistic
     else:
         props["ExtendedStatistic"] = settings.statistic
     if alarm.is_multi_query:  # metric math or an anomaly band: a `Metrics` alarm
         for extra in metric_math.apply(props, alarm, settings.statistic, settings.period, dims, logical, threshold):
-            ctx.claim(extra.title, comp)
+            ctx.claim(extra.title)
             ctx.add(extra)
-    resource = ctx.add(Alarm(logical, **props))
+    resource = ctx.add(quick(Alarm, logical, props))
     ctx.alarms[logical] = rollup.Pending(resource, settings.severity, rollup.long_lived(settings), text,
                                          notify=_notifies(ctx, settings), warm_up=rollup.warm_up_minutes(settings))
     return AlarmRef(logical, name)
@@ -438,26 +438,21 @@ def _add_event_rule(ctx: _Context, comp: ComponentSpec, kind: Component, alarm: 
     event = alarm.event
     logical = naming.event_rule_id(comp.name, alarm.suffix)
     name = naming.rule_name(ctx.spec.solution, comp.name, alarm.suffix)
-    ctx.claim(logical, comp)
-    ctx.claim(name, comp, "rule")
+    ctx.claim(logical)
+    ctx.claim(name, "rule")
     message = render(f"events/{event.message_template}", solution=ctx.spec.solution, component=comp.name)
     pattern = {"source": [event.source], "detail-type": [event.detail_type], "detail": kind.event_detail(comp.options, alarm)}
-    ctx.template.add_resource(
-        Rule(
-            logical,
-            Name=name,
-            Description=f"{kind.watched(comp.options)}: {event.detail_type} failures -> {ctx.spec.solution} alert topic"[:512],
-            EventPattern=pattern,
-            State="ENABLED",
-            Targets=[
-                Target(
-                    Id="AlertTopic",
-                    Arn=ctx.topics[settings.severity],
-                    InputTransformer=InputTransformer(InputPathsMap=dict(event.input_paths), InputTemplate=readable_template(message)),
-                )
-            ],
-        )
-    )
+    ctx.template.add_resource(quick(Rule, logical, {
+        "Name": name,
+        "Description": f"{kind.watched(comp.options)}: {event.detail_type} failures -> {ctx.spec.solution} alert topic"[:512],
+        "EventPattern": pattern,
+        "State": "ENABLED",
+        "Targets": [{
+            "Id": "AlertTopic",
+            "Arn": ctx.topics[settings.severity],
+            "InputTransformer": {"InputPathsMap": dict(event.input_paths), "InputTemplate": readable_template(message)},
+        }],
+    }))
 
 
 def _number(value: float) -> float | int:

@@ -20,6 +20,7 @@ from ..limits import MAX_COMPOSITE_CHILDREN as MAX_CHILDREN
 from ..limits import MAX_COMPOSITE_RULE_CHARS as MAX_RULE_CHARS
 from ..naming import composite_part_id, composite_part_name
 from ..render import render
+from .template import quick
 
 _TEXT_DEFAULTS = {"solution": "", "watched": "", "part": 0, "parent": "", "severity": "critical", "runbook": "", "records": False}
 
@@ -120,4 +121,4 @@ def _composite(t: Template, ref: AlarmRef, children: list[AlarmRef], description
                                          + suppressor.replace("${", "${!"))
         props["ActionsSuppressorWaitPeriod"] = limits.SUPPRESSOR_WAIT_SECONDS
         props["ActionsSuppressorExtensionPeriod"] = limits.SUPPRESSOR_EXTENSION_SECONDS
-    t.add_resource(CompositeAlarm(ref.logical_id, **props))
+    t.add_resource(quick(CompositeAlarm, ref.logical_id, props))

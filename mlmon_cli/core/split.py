@@ -18,7 +18,7 @@ import hashlib
 from functools import partial
 from typing import Any
 
-from troposphere import GetAtt, Output, Parameter, Ref, Template
+from troposphere import AWSHelperFn, BaseAWSObject, GetAtt, Output, Parameter, Ref, Template
 from troposphere.cloudformation import Stack
 
 from .. import naming
@@ -120,10 +120,49 @@ def _nested_template(spec: Spec, members: list[Part], prefix: str, topic_params:
         t.add_output(Output(naming.stack_composite_output(label), Description=f"Composite over this stack's {severity} composites",
                             Value=GetAtt(logical, "Arn")))
         severities.append(severity)
-    # Only the topics this stack's resources name (a parameter nothing uses is a cfn-lint warning);
-    # the alarm actions are routed after the split, so they are read here at serialization time.
-    text = t.to_json(indent=None)
+    # Only the topics this stack's resources name (a parameter nothing uses is a cfn-lint warning).
+    used = _refs(t.resources.values(), set(topic_params))
     for name in topic_params:
-        if f'"Ref": "{name}"' in text:
+        if name in used:
             t.add_parameter(Parameter(name, Type="String", Description="ARN of one of the solution's alert topics"))
     return t, severities
+
+
+_ACTIONS = ("AlarmActions", "OKActions", "InsufficientDataActions")
+_ALARMS = ("AWS::CloudWatch::Alarm", "AWS::CloudWatch::CompositeAlarm")
+
+
+def _refs(resources: Any, names: set[str]) -> set[str]:
+    """Which of `names` the resources `Ref`, read from the objects (no serialization). An alarm can
+    name a topic only in its actions; any other resource is walked whole."""
+    found: set[str] = set()
+    for resource in resources:
+        props = resource.properties
+        if resource.resource_type in _ALARMS:
+            for key in _ACTIONS:
+                _walk(props.get(key), names, found)
+        else:
+            _walk(props, names, found)
+        if found == names:
+            break
+    return found
+
+
+def _walk(value: Any, names: set[str], found: set[str]) -> None:
+    if isinstance(value, (str, int, float, bool)) or value is None:
+        return
+    if isinstance(value, AWSHelperFn):
+        value = value.data
+    elif isinstance(value, BaseAWSObject):
+        value = value.properties
+    elif hasattr(value, "to_dict"):  # any other object that becomes template data
+        value = value.to_dict()
+    if isinstance(value, dict):
+        ref = value.get("Ref")
+        if isinstance(ref, str) and ref in names:
+            found.add(ref)
+        for item in value.values():
+            _walk(item, names, found)
+    elif isinstance(value, (list, tuple)):
+        for item in value:
+            _walk(item, names, found)

@@ -10,9 +10,10 @@ from __future__ import annotations
 import bisect
 import json
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from ..errors import Location, Problem, SpecError
 from .nodes import FILE, read_text
