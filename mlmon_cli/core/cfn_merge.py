@@ -149,7 +149,8 @@ def _swaps(solution: str, renamed: dict[str, str], rules: dict[str, str]) -> lis
     """The text substitutions that make mentions of renamed resources follow them."""
     swaps: list[tuple[re.Pattern[str], Any]] = [(re.compile(r"\[" + re.escape(solution) + r"\]"), lambda m: f"[{STACK_NAME}]")]
     if rules:  # rule names (which may equal an alarm's) where they name the rule: the dimension, dashboards, text
-        swaps.append((re.compile(r'(RuleName=|"RuleName","|\brule )(' + _alternatives(rules) + r")(?![A-Za-z0-9_-])"),
+        alternatives = "|".join(re.escape(n) for n in sorted(rules, key=len, reverse=True))
+        swaps.append((re.compile(r'(RuleName=|"RuleName","|\brule )(' + alternatives + r")(?![A-Za-z0-9_-])"),
                       lambda m: m.group(1) + rules[m.group(2)]))
     if renamed:  # names as whole values or inside text (descriptions, dashboard bodies, ARNs): longest first
         alternatives = "|".join(re.escape(n) for n in sorted(renamed, key=len, reverse=True))
@@ -169,10 +170,6 @@ def _swap(value: Any, swaps: list[tuple[re.Pattern[str], Any]], rules: dict[str,
     if isinstance(value, list):
         return [_swap(v, swaps, rules) for v in value]
     return value
-
-
-def _alternatives(names: dict[str, str]) -> str:
-    return "|".join(re.escape(n) for n in sorted(names, key=len, reverse=True))
 
 
 def _resolve(value: Any, known: set[str], imports: dict[str, Any]) -> Any:
@@ -205,12 +202,14 @@ def _sub(text: str, imports: dict[str, Any], known: set[str]) -> dict[str, Any]:
 def _merge(app: Any, mine: dict[str, Any], conditions: dict[str, str]) -> dict[str, Any]:
     merged = dict(app.data)
     problems = []
+    # Resources and Parameters share one namespace of logical IDs (E3007): each is checked against both
+    shared = {"Resources": ("Resources", "Parameters"), "Parameters": ("Parameters", "Resources")}
     for section in ("Resources", "Outputs", "Parameters", "Conditions"):
-        theirs = app.data.get(section) or {}
         for key in mine.get(section) or {}:
-            if key in theirs:
-                problems.append(Problem(app.location(section, key),
-                                        f"mlmon needs the name '{key}' for its own {section[:-1].lower()}; rename it in your template"))
+            for where in shared.get(section, (section,)):
+                if key in (app.data.get(where) or {}):
+                    problems.append(Problem(app.location(where, key), f"mlmon needs the name '{key}' for its own "
+                                                                      f"{section[:-1].lower()}; rename it in your template"))
     if problems:
         raise SpecError(problems)
     resources = {k: dict(v) for k, v in (mine.get("Resources") or {}).items()}
