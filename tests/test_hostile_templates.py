@@ -179,3 +179,12 @@ def test_a_template_that_does_not_parse_is_reported_at_a_line_the_file_has(tmp_p
     out = _run(tmp_path, text)
     assert out["init"][0] == 1
     assert out["init"][1].startswith(f"template.yaml:{where}: (file): template does not parse: ")
+
+
+@pytest.mark.parametrize("entry", [None, "AWS::CloudWatch::Alarm", [], {"Type": "AWS::CloudWatch::Alarm", "Properties": []},
+                                   {"Type": "AWS::Logs::MetricFilter", "Properties": {"MetricTransformations": 3}}])
+def test_generate_prices_a_template_whose_resources_have_any_shape(tmp_path: Path, entry: object) -> None:
+    """The bill read the user's resources as mappings (exit 70 in core/cost.py)."""
+    out = _run(tmp_path, _template({"Fn": LAMBDA, "Odd": entry}), "generate")
+    assert out["init"][0] == 0 and out["generate"][0] == 0
+    assert "mlmon: estimated CloudWatch bill" in out["generate"][1]
