@@ -10,15 +10,18 @@ import functools
 import gc
 import re
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import click
 
 from . import __version__
 from .aws.cli_options import aws_target_options, echo_err
-from .errors import AwsError, InputFileError, LimitError, MlmonError, SpecError, escape_text
+from .errors import AwsError, AwsUsageError, InputFileError, LimitError, MlmonError, Problem, SpecError, escape_text
 from .limits import INLINE_TEMPLATE_BYTES, MAX_TEMPLATE_BYTES
+
+INLINE_NOTE = f"mlmon: the template is over {INLINE_TEMPLATE_BYTES} bytes: deploy with --s3-bucket BUCKET"
 
 EXIT_OK = 0
 EXIT_INPUT = 1
@@ -27,6 +30,7 @@ EXIT_LINT = 3
 EXIT_LIMIT = 4
 EXIT_AWS = 5
 EXIT_SILENT = 6
+EXIT_FINDINGS = 7
 EXIT_INTERNAL = 70
 
 EPILOG = """\b
@@ -37,9 +41,12 @@ Exit codes:
   2   command-line usage error
   3   lint found error-level findings
   4   the template would pass a CloudFormation limit (500 resources, 1 MB)
-  5   deploy, delete or fire failed against AWS (failed resources and reasons listed)
+  5   deploy, delete or fire failed against AWS (failed resources and reasons listed),
+      or an AWS call of diff/coverage was refused
   6   fire --strict: an alarm reaches nobody (no SNS action above it, or no
       confirmed subscription on its topic)
+  7   diff: deployed monitoring differs from the spec or is dead;
+      coverage: a resource no alarm or rule watches
   70  internal error (a bug: re-run with --debug and report the traceback)
 """
 
@@ -60,7 +67,7 @@ def _boundary(func: Callable[..., Any]) -> Callable[..., Any]:
             sys.exit(EXIT_LIMIT if isinstance(exc, LimitError) else exc.exit_code)
         except (click.ClickException, click.exceptions.Exit, click.Abort, SystemExit, KeyboardInterrupt):
             raise
-        except Exception as exc:  # noqa: BLE001 - the one place a bug becomes a message
+        except Exception as exc:
             if debug:
                 raise
             click.echo(f"mlmon: internal error: {type(exc).__name__}: {exc}; re-run with --debug for the traceback", err=True)
@@ -88,9 +95,11 @@ env_option = click.option("--env", "env", default=None, metavar="NAME",
               help="Template format (default: from the -o extension, else yaml).")
 @click.option("--split/--no-split", default=None,
               help="Force nested stacks (--split) or refuse them (--no-split); default: split only past a limit.")
+@click.option("--central", is_flag=True,
+              help="Write the central account's template of the spec's 'organization:' (event bus, topic, readable rules).")
 @env_option
 @_boundary
-def generate_command(spec: Path, output: Path | None, fmt: str | None, split: bool | None, env: str | None) -> None:
+def generate_command(spec: Path, output: Path | None, fmt: str | None, split: bool | None, central: bool, env: str | None) -> None:
     """Generate the monitoring template for SPEC.
 
     \b
@@ -102,23 +111,28 @@ def generate_command(spec: Path, output: Path | None, fmt: str | None, split: bo
     stacks/*.yaml; deploy it with `aws cloudformation package` first.
     """
     from .core.pipeline import generate, load_path
-    from .serialize import dump_all
 
     gc.disable()  # builds allocate many small objects and free none; collection passes only cost time
     parsed = load_path(spec, env=env)
+    _refuse_own_input(output, spec, getattr(parsed.cfn, "app", None))
+    if split and getattr(parsed.cfn, "app", None) is not None:
+        raise click.UsageError("--split: a spec with 'template:' writes one merged template (your resources plus the "
+                               "monitoring); it is refused past a CloudFormation limit (exit 4), never split")
     fmt = fmt or ("json" if output is not None and output.suffix == ".json" else "yaml")
+    if central:
+        _generate_central(parsed, output, fmt)
+        return
     to_directory = output is not None and str(output) != "-" and (output.is_dir() or output.suffix not in (".yaml", ".yml", ".json", ".template"))
     if split is None and not to_directory:
         split = False  # a single file or stdout cannot hold nested stacks
     try:
         result = generate(parsed, split=split, nested_ext=fmt)
     except LimitError as exc:
+        if getattr(parsed.cfn, "app", None) is not None:
+            raise
         raise LimitError(f"{exc}; write a split output into a directory with -o DIRECTORY") from None
-    files = dump_all({f"template.{fmt}": result.template, **{f"stacks/{stem}.{fmt}": t for stem, t in result.nested.items()}}, fmt)
+    files = result.files  # written and measured by the pipeline
     sizes = {name: len(text.encode("utf-8")) for name, text in files.items()}
-    for name, size in sizes.items():
-        if size > MAX_TEMPLATE_BYTES:
-            raise LimitError(f"{name} would be {size} bytes; CloudFormation allows {MAX_TEMPLATE_BYTES} bytes")
     if to_directory:
         assert output is not None
         _write_directory(output, files)
@@ -141,10 +155,47 @@ def generate_command(spec: Path, output: Path | None, fmt: str | None, split: bo
                    f"{output}/template.{fmt} --s3-bucket BUCKET --output-template-file packaged.yaml' and deploy packaged.yaml",
                    err=True)
     elif sizes[f"template.{fmt}"] > INLINE_TEMPLATE_BYTES:
-        click.echo(f"mlmon: the template is over {INLINE_TEMPLATE_BYTES} bytes: deploy with --s3-bucket BUCKET", err=True)
+        click.echo(INLINE_NOTE, err=True)
     if parsed.notifications.emails:
         click.echo("mlmon: after deploying, each address must confirm its subscription email: "
                    + ", ".join(parsed.notifications.emails), err=True)
+
+
+def _generate_central(parsed: Any, output: Path | None, fmt: str) -> None:
+    from .core.pipeline import generate_central
+    from .serialize import dump
+
+    template = generate_central(parsed)
+    text = dump(template.to_dict(), fmt)
+    if len(text.encode("utf-8")) > MAX_TEMPLATE_BYTES:
+        raise LimitError(f"the central template would be {len(text.encode('utf-8'))} bytes; CloudFormation allows {MAX_TEMPLATE_BYTES} bytes")
+    _write(output, text)
+    org = parsed.organization
+    click.echo(f"mlmon: wrote {'stdout' if output is None or str(output) == '-' else output}: the central template of "
+               f"{parsed.solution} ({len(template.resources)} resources); deploy it in account {org.central_account}, "
+               f"Region {org.central_region}: mlmon deploy {parsed.source} --central --stack-name STACK", err=True)
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    try:
+        return a.resolve() == b.resolve()
+    except OSError:
+        return False
+
+
+def _refuse_own_input(output: Path | None, spec: Path, app: Any) -> None:
+    """`generate -o` onto its own spec or the spec's input template would replace what the next
+    `generate` reads (issue 19: the next run then failed with 'rename it in your template' errors)."""
+    if output is None or str(output) == "-":
+        return
+    suggestion = f"-o {output.with_name(output.stem + '-monitored' + (output.suffix or '.yaml'))}"
+    if _same_file(output, spec):
+        raise InputFileError(f"mlmon: -o {output} is the spec itself: generate would replace it with the template; "
+                             f"nothing written. Write the template to another file, e.g. {suggestion}")
+    if app is not None and _same_file(output, Path(app.file)):
+        raise InputFileError(f"mlmon: -o {output} is the spec's input template (template: in {spec}): generate would replace "
+                             "your template with the merged output and the next generate would read that; nothing written. "
+                             f"Write the merged output to another file, e.g. {suggestion}, and deploy that")
 
 
 def _write_directory(directory: Path, files: dict[str, str]) -> None:
@@ -176,15 +227,17 @@ def validate_command(specs: tuple[Path, ...], env: str | None) -> None:
     from .core.pipeline import spec_environments, validate
     from .spec.nodes import read_text
 
-    problems = []
+    problems: list[Problem] = []
     for path in specs:
         try:
             text = read_text(path, str(path))
             envs = [env] if env is not None else [None, *spec_environments(text, str(path))]
             for name in envs:
-                parsed = validate(text, str(path), name)
+                parsed, result = validate(text, str(path), name)
                 label = f" [env {name}]" if name else ""
                 click.echo(escape_text(f"{path}{label}: ok ({len(parsed.components)} components)"), err=True)
+                if result.needs_bucket:
+                    click.echo(escape_text(f"{path}{label}: {INLINE_NOTE.removeprefix('mlmon: ')}"), err=True)
         except SpecError as exc:
             problems.extend(p for p in exc.problems if p not in problems)
     if problems:
@@ -218,6 +271,7 @@ def lint_command(files: tuple[Path, ...], env: str | None, fmt: str, ignore_chec
     ignore_checks = tuple(part.strip() for entry in ignore_checks for part in entry.split(",") if part.strip())
 
     jobs: list[tuple[str, str]] = []  # (display name, template text)
+    users: set[str] = set()  # the app templates of specs with `template:` (merged output), linted on their own too
     asl_findings: list[Any] = []  # state machine definition files are checked here, not by cfn-lint
     asl_files = 0
     for path in files:
@@ -235,12 +289,16 @@ def lint_command(files: tuple[Path, ...], env: str | None, fmt: str, ignore_chec
             asl_files += 1
             continue
         from .core.pipeline import generate, load
-        from .serialize import dump
 
-        result = generate(load(text, str(path), env))
-        jobs.append((f"{path}(generated)", dump(result.template.to_dict(), "yaml")))
-        jobs.extend((f"{path}(generated stacks/{stem})", dump(t.to_dict(), "yaml")) for stem, t in result.nested.items())
-    findings = lint_files(jobs, ignore_checks) + sorted(asl_findings)
+        spec = load(text, str(path), env)
+        result = generate(spec)
+        jobs.append((f"{path}(generated)", result.files["template.yaml"]))
+        jobs.extend((f"{path}(generated stacks/{stem})", result.files[f"stacks/{stem}.yaml"]) for stem in result.nested)
+        app = getattr(spec.cfn, "app", None)
+        if app is not None and all(name != app.file for name, _ in jobs):
+            jobs.append((app.file, read_text(Path(app.file), app.file)))
+            users.add(app.file)
+    findings = _yours_apart(lint_files(jobs, ignore_checks), users) + sorted(asl_findings)
     if fmt == "text":
         for finding in findings:
             click.echo(str(finding))
@@ -253,6 +311,33 @@ def lint_command(files: tuple[Path, ...], env: str | None, fmt: str, ignore_chec
     click.echo(f"mlmon: {len(jobs)} template(s){definitions}, {errors} error(s), {len(findings) - errors} other finding(s)", err=True)
     if errors:
         sys.exit(EXIT_LINT)
+
+
+# Limits of a whole template (size, resource count): the merged output's own, never the app template's.
+_WHOLE_TEMPLATE = ("MLM001", "E1002", "E3010")
+
+
+def _yours_apart(findings: list[Any], users: set[str]) -> list[Any]:
+    """Findings of a spec's own app template, placed at its lines: a finding the merged output shares
+    with the app template alone is reported once, in the app template, and fails nothing (mlmon did
+    not add it: `cfn-lint` of that file reports it too); what the monitoring adds is reported in the
+    generated template and fails as usual."""
+    if not users:
+        return findings
+    from dataclasses import replace
+
+    def key(f: Any) -> tuple[str, str]:
+        return f.rule, re.sub(r"\d+", "N", f.message)
+
+    theirs = {key(f) for f in findings if f.file in users}
+    out = []
+    for f in findings:
+        if f.file in users:
+            out.append(replace(f, severity="warning" if f.is_error else f.severity,
+                               message=f"{f.message} (in your template, not added by mlmon)"))
+        elif f.rule in _WHOLE_TEMPLATE or not ("(generated" in f.file and key(f) in theirs):
+            out.append(f)
+    return sorted(out)
 
 
 def _split_templates(directory: Path) -> list[Path]:
@@ -310,22 +395,68 @@ def harden_command(definition: Path, output: Path | None, topic_arn: str) -> Non
     click.echo(f"mlmon: {len(result.changes)} change(s)", err=True)
 
 
+def _csv(ctx: click.Context, param: click.Parameter, value: tuple[str, ...]) -> tuple[str, ...]:
+    """Comma-separated and/or repeated values: `--accounts A,B --accounts C` -> (A, B, C)."""
+    return tuple(v.strip() for item in value for v in item.split(",") if v.strip())
+
+
+def stack_set_options(func: Callable[..., Any]) -> Callable[..., Any]:
+    """--stack-set and its targets and operation preferences (deploy and delete)."""
+    options = [
+        click.option("--stack-set", "stack_set", default=None, metavar="NAME",
+                     help="Deploy as a CloudFormation StackSet: one stack instance per account (or OU) and Region."),
+        click.option("--accounts", multiple=True, callback=_csv, metavar="ID,...",
+                     help="StackSet target accounts (self-managed permissions); default: the spec's organization.targets."),
+        click.option("--regions", multiple=True, callback=_csv, metavar="REGION,...", help="StackSet target Regions."),
+        click.option("--organizational-units", "ous", multiple=True, callback=_csv, metavar="OU,...",
+                     help="StackSet target OUs (service-managed permissions: accounts that join later get an instance too)."),
+        click.option("--call-as", type=click.Choice(["SELF", "DELEGATED_ADMIN"]), default="SELF", show_default=True,
+                     help="DELEGATED_ADMIN: run as the organization's delegated StackSets administrator."),
+    ]
+    for option in reversed(options):
+        func = option(func)
+    return func
+
+
 @main.command("deploy", epilog=EPILOG)
 @click.argument("spec", type=click.Path(dir_okay=False, path_type=Path))
-@click.option("--stack-name", required=True, help="CloudFormation stack to create or update.")
+@click.option("--stack-name", default=None, help="CloudFormation stack to create or update (required unless --stack-set).")
+@click.option("--central", is_flag=True,
+              help="Deploy the central side of the spec's 'organization:' (event bus, topic, readable rules) as --stack-name.")
+@stack_set_options
+@click.option("--max-concurrent-percentage", type=click.IntRange(1, 100), default=None,
+              help="StackSet: at most this share of accounts per Region at once.")
+@click.option("--max-concurrent-count", type=click.IntRange(1), default=None, help="StackSet: at most this many accounts at once.")
+@click.option("--failure-tolerance-percentage", type=click.IntRange(0, 100), default=None,
+              help="StackSet: stop the operation once more than this share of accounts failed in a Region.")
+@click.option("--failure-tolerance-count", type=click.IntRange(0), default=None,
+              help="StackSet: stop the operation once more than this many accounts failed in a Region.")
+@click.option("--concurrency-mode", type=click.Choice(["STRICT_FAILURE_TOLERANCE", "SOFT_FAILURE_TOLERANCE"]), default=None,
+              help="StackSet: how failures lower concurrency (AWS default: strict).")
+@click.option("--administration-role-arn", default=None, help="StackSet (self-managed): the administrator role.")
+@click.option("--execution-role-name", default=None,
+              help="StackSet (self-managed): the role assumed in each account; nested stacks and transforms need a "
+                   "custom one named stacksets-exec-custom-*.")
 @click.option("--s3-bucket", default=None, help="Bucket for templates over 51,200 bytes (and nested stacks).")
 @click.option("--resolve-s3", is_flag=True,
               help="Use the managed bucket mlmon-artifacts-<account>-<region> for templates that need S3, creating it "
                    "(encrypted, public access blocked) on first use.")
 @click.option("--no-execute", is_flag=True,
               help="Review only: create the change set and print its property-level diff; the stack stays unchanged.")
+@click.option("--revert-drift", is_flag=True,
+              help="Drift-aware change set (DeploymentMode=REVERT_DRIFT): properties changed outside CloudFormation go back to "
+                   "the template; with --no-execute, print the drift per property.")
 @click.option("--s3-prefix", default="mlmon", show_default=True, help="Key prefix of uploaded templates.")
 @click.option("--parameter", "parameters", multiple=True, metavar="KEY=VALUE", help="Stack parameter (repeatable).")
 @click.option("--tag", "tags", multiple=True, metavar="KEY=VALUE", help="Stack tag, propagated to resources (repeatable).")
 @env_option
 @aws_target_options
 @_boundary
-def deploy_command(spec: Path, stack_name: str, s3_bucket: str | None, resolve_s3: bool, no_execute: bool, s3_prefix: str,
+def deploy_command(spec: Path, stack_name: str | None, central: bool, stack_set: str | None, accounts: tuple[str, ...],
+                   regions: tuple[str, ...], ous: tuple[str, ...], call_as: str, max_concurrent_percentage: int | None,
+                   max_concurrent_count: int | None, failure_tolerance_percentage: int | None, failure_tolerance_count: int | None,
+                   concurrency_mode: str | None, administration_role_arn: str | None, execution_role_name: str | None,
+                   s3_bucket: str | None, resolve_s3: bool, no_execute: bool, revert_drift: bool, s3_prefix: str,
                    parameters: tuple[str, ...], tags: tuple[str, ...], env: str | None, region: str | None, profile: str | None,
                    endpoint_url: str | None) -> None:
     """Generate SPEC's template and create or update stack --stack-name through a change set.
@@ -336,13 +467,49 @@ def deploy_command(spec: Path, stack_name: str, s3_bucket: str | None, resolve_s
 
     With --no-execute the change set is created and printed with the before -> after value of
     every changed property, and left for review: the stack is not changed.
+
+    With --stack-set NAME: create or update the StackSet and one instance per account (or OU) and
+    Region (--accounts/--organizational-units and --regions, else the spec's organization.targets),
+    wait, and print one line per instance: account, Region, status, reason. With --central: deploy
+    the central side of the spec's 'organization:' as --stack-name (in the central account).
     """
     from .aws.deploy import DeployRequest, deploy_spec
     from .aws.session import Target
 
+    if stack_set:
+        if stack_name or central or no_execute:
+            raise AwsUsageError("mlmon: --stack-set excludes --stack-name, --central and --no-execute")
+        from .aws.stackset import StackSetRequest, deploy_stack_set, groups_from, report_lines
+        from .core.pipeline import generate, load_path
+
+        parsed = load_path(spec, env=env)
+        org_targets = parsed.organization.targets if parsed.organization else ()
+        request_set = StackSetRequest(
+            stack_set, groups_from(accounts, regions, ous, org_targets), Target(region, profile, endpoint_url), parameters, tags,
+            max_concurrent_percentage, failure_tolerance_percentage, max_concurrent_count, failure_tolerance_count,
+            concurrency_mode, administration_role_arn=administration_role_arn, execution_role_name=execution_role_name,
+            call_as=call_as, s3_bucket=s3_bucket, s3_prefix=s3_prefix, resolve_s3=resolve_s3)
+        built = generate(parsed)
+        echo_err(f"mlmon: generated {spec}{f' [env {env}]' if env else ''}: {built.alarms} alarms, {built.composites} composite alarms, "
+                 f"{built.rules} EventBridge rules")
+        outcome = deploy_stack_set(built.template.to_dict(), {k: t.to_dict() for k, t in built.nested.items()}, request_set, echo_err)
+        for line in report_lines(outcome):
+            click.echo(line)
+        return
+    if not stack_name:
+        raise AwsUsageError("mlmon: deploy needs --stack-name (or --stack-set)")
+    if accounts or regions or ous:
+        raise AwsUsageError("mlmon: --accounts, --regions and --organizational-units need --stack-set")
     request = DeployRequest(stack_name, Target(region, profile, endpoint_url), parameters, tags, s3_bucket, s3_prefix,
-                            execute=not no_execute, resolve_s3=resolve_s3)
-    result = deploy_spec(spec, request, echo_err, env=env)
+                            execute=not no_execute, resolve_s3=resolve_s3, revert_drift=revert_drift)
+    if central:
+        from .aws.deploy import deploy_template
+        from .core.pipeline import generate_central, load_path
+
+        parsed = load_path(spec, env=env)
+        result = deploy_template(generate_central(parsed).to_dict(), request, echo_err)
+    else:
+        result = deploy_spec(spec, request, echo_err, env=env)
     if no_execute:
         click.echo(f"ChangeSetId={result.change_set_id}" if result.change_set_id else "ChangeSetId=")
         return
@@ -353,19 +520,36 @@ def deploy_command(spec: Path, stack_name: str, s3_bucket: str | None, resolve_s
 
 
 @main.command("delete", epilog=EPILOG)
-@click.option("--stack-name", required=True, help="CloudFormation stack to delete.")
+@click.option("--stack-name", default=None, help="CloudFormation stack to delete (or give --stack-set).")
+@stack_set_options
 @click.option("-y", "--yes", is_flag=True, help="Do not ask for confirmation.")
 @aws_target_options
 @_boundary
-def delete_command(stack_name: str, yes: bool, region: str | None, profile: str | None, endpoint_url: str | None) -> None:
+def delete_command(stack_name: str | None, stack_set: str | None, accounts: tuple[str, ...], regions: tuple[str, ...],
+                   ous: tuple[str, ...], call_as: str, yes: bool, region: str | None, profile: str | None,
+                   endpoint_url: str | None) -> None:
     """Delete stack --stack-name and wait until it is gone, printing its events (stderr).
 
     A stack that does not exist is success. DELETE_FAILED exits 5 listing each resource that
     could not be deleted and why. Asks for confirmation unless --yes.
+
+    With --stack-set: delete its instances (those given by --accounts/--organizational-units and
+    --regions, else every instance it has), then the StackSet.
     """
     from .aws.delete import DeleteRequest, delete_stack
     from .aws.session import Target
 
+    if bool(stack_name) == bool(stack_set):
+        raise AwsUsageError("mlmon: delete needs --stack-name or --stack-set (one of them)")
+    if stack_set:
+        from .aws.stackset import delete_stack_set, groups_from
+
+        if not yes:
+            click.confirm(f"Delete every instance of StackSet {stack_set}, then the StackSet?", abort=True, err=True)
+        groups = groups_from(accounts, regions, ous, ()) if (accounts or regions or ous) else ()
+        delete_stack_set(stack_set, Target(region, profile, endpoint_url), groups, echo_err, call_as=call_as)
+        return
+    assert stack_name is not None
     if not yes:
         click.confirm(f"Delete stack {stack_name} and every alarm, rule and topic it created?", abort=True, err=True)
     delete_stack(DeleteRequest(stack_name, Target(region, profile, endpoint_url)), echo_err)
@@ -403,6 +587,120 @@ def fire_command(stack_name: str, patterns: tuple[str, ...], wait: float, strict
         sys.exit(EXIT_SILENT)
 
 
+@main.command("suggest", epilog=EPILOG)
+@click.argument("spec", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--stack-name", required=True, help="The stack deployed from SPEC (its alarms are read from it).")
+@click.option("--days", type=click.FloatRange(1, 455), default=14, show_default=True,
+              help="History to read and backtest; cut to what each alarm's period keeps (60 s: 15 days, 300 s: 63).")
+@click.option("--format", "fmt", type=click.Choice(["table", "json", "markdown", "patch"]), default="table", show_default=True,
+              help="table for people, json for CI (one object per alarm), markdown for a pull request, "
+                   "patch: a unified diff of SPEC with the proposed thresholds.")
+@click.option("--alarm", "patterns", multiple=True, metavar="PATTERN",
+              help="Glob on alarm names, e.g. '*-Errors' (repeatable); default: every metric alarm of the stack.")
+@click.option("--write", is_flag=True, help="Write the proposed thresholds into SPEC (atomically); without it SPEC is never changed.")
+@aws_target_options
+@_boundary
+def suggest_command(spec: Path, stack_name: str, days: float, fmt: str, patterns: tuple[str, ...], write: bool, region: str | None,
+                    profile: str | None, endpoint_url: str | None) -> None:
+    """Propose thresholds from the stack's own metric history, with a backtest, and a noise report.
+
+    For each metric alarm of --stack-name: its metric over --days (GetMetricData, the alarm's
+    own statistic and period), a proposed threshold above the baseline's noise, and how many
+    times the alarm would have gone to ALARM under CloudWatch's rules (M of N, missing-data
+    treatment) with the current and the proposed threshold. Then the alarms that changed state
+    most over 30 days of alarm history and how many messages each sent.
+    """
+    from .aws.history import HistoryRequest, read_history
+    from .aws.session import Target
+    from .core.pipeline import load_path
+    from .spec.nodes import read_text
+    from .suggest import report as report_mod
+    from .suggest.noise import noise_report
+    from .suggest.patch import patched, unified_diff
+    from .suggest.propose import suggest
+    from .suggest.spec_keys import threshold_keys
+
+    text = read_text(spec, str(spec))
+    keys = threshold_keys(load_path(spec))
+    history = read_history(HistoryRequest(stack_name, Target(region, profile, endpoint_url), days, patterns), echo_err)
+    suggestions = [suggest(c, history.series.get(c.name)) for c in history.configs]
+    noise = None if history.alarm_history is None else noise_report(history.alarm_history, history.alarms)
+    report = report_mod.Report(stack_name, days, suggestions, keys, noise, history.notes)
+    after = patched(text, report.changes())
+    if fmt in ("json", "patch"):  # table and markdown carry the notes themselves
+        for note in history.notes:
+            echo_err(f"mlmon: note: {note}")
+    if fmt == "json":
+        click.echo(report_mod.to_json(report), nl=False)
+    elif fmt == "markdown":
+        click.echo(report_mod.to_markdown(report), nl=False)
+    elif fmt == "patch":
+        click.echo(unified_diff(str(spec), text, after), nl=False)
+    else:
+        click.echo(report_mod.to_table(report), nl=False)
+    changed = sum(len(v) for v in report.changes().values())
+    if write and changed:
+        from .output import write_file
+
+        write_file(spec, after)
+        echo_err(f"mlmon: wrote {changed} threshold(s) into {spec}")
+    elif changed:
+        echo_err(f"mlmon: {changed} threshold(s) to change; write them with --write, or review them with --format patch")
+    else:
+        echo_err("mlmon: no threshold to change")
+
+
+@main.command("diff", epilog=EPILOG)
+@click.argument("spec", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--stack-name", required=True, help="The stack deployed from SPEC (nested stacks are followed).")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@env_option
+@aws_target_options
+@_boundary
+def diff_command(spec: Path, stack_name: str, fmt: str, env: str | None, region: str | None, profile: str | None,
+                 endpoint_url: str | None) -> None:
+    """Compare the deployed monitoring with what SPEC generates now, and find dead monitoring.
+
+    One line per finding on stdout (`KIND: TYPE NAME: detail`): missing, unexpected, changed
+    (spec -> deployed), actions-disabled, rule-disabled, subscription-pending/-gone,
+    dimension-mismatch, resource-gone, evaluation-error, insufficient-data, failed-invocations.
+    Exit 0 when deployed equals generated and nothing is dead, 7 when anything is found.
+    """
+    from .aws.live import DiffRequest, diff_spec, summary_lines, text_lines, to_json
+    from .aws.session import Target
+
+    result = diff_spec(spec, DiffRequest(stack_name, Target(region, profile, endpoint_url)), env=env)
+    click.echo(to_json(result) if fmt == "json" else "\n".join(text_lines(result)), nl=fmt == "text" and bool(result.findings))
+    for line in summary_lines(result):
+        echo_err(line)
+    if result.findings:
+        sys.exit(EXIT_FINDINGS)
+
+
+@main.command("coverage", epilog=EPILOG)
+@click.option("--stack-name", default=None, help="Only this stack's resources (nested stacks included).")
+@click.option("--kind", "kinds", multiple=True, metavar="KIND", help="Only these component kinds (repeatable); default: every kind listed.")
+@click.option("--format", "fmt", type=click.Choice(["text", "json", "markdown"]), default="text", show_default=True)
+@aws_target_options
+@_boundary
+def coverage_command(stack_name: str | None, kinds: tuple[str, ...], fmt: str, region: str | None, profile: str | None,
+                     endpoint_url: str | None) -> None:
+    """List the resources in the account and Region that no alarm or EventBridge rule watches.
+
+    Grouped by kind, each with how to start monitoring it (`mlmon init --from-stack` for a
+    resource of a stack, a spec snippet otherwise). Exit 0 when every resource is watched, 7 otherwise.
+    """
+    from .aws.coverage import CoverageRequest, coverage, to_json, to_markdown, to_text
+    from .aws.session import Target
+
+    result = coverage(CoverageRequest(Target(region, profile, endpoint_url), stack_name, kinds))
+    click.echo({"json": to_json, "markdown": to_markdown, "text": to_text}[fmt](result), nl=False)
+    for line in result.summary():
+        echo_err(line)
+    if result.unwatched:
+        sys.exit(EXIT_FINDINGS)
+
+
 @main.command("plan", epilog=EPILOG)
 @click.argument("spec", type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--format", "fmt", type=click.Choice(["markdown", "json"]), default="markdown", show_default=True)
@@ -417,8 +715,15 @@ def plan_command(spec: Path, fmt: str, split: bool | None, env: str | None) -> N
     from .core.pipeline import generate, load_path
     from .plan import build_plan, to_json, to_markdown
 
-    result = generate(load_path(spec, env=env), split=split)
+    parsed = load_path(spec, env=env)
+    result = generate(parsed, split=split)
+    if result.needs_bucket:
+        echo_err(INLINE_NOTE)
     plan = build_plan(result)
+    if parsed.organization is not None:
+        from .plan import deployment_of
+
+        plan.deployment = deployment_of(parsed, plan.bill) if plan.bill is not None else None
     click.echo(to_json(plan) if fmt == "json" else to_markdown(plan, f"{spec}" + (f" [env {env}]" if env else "")), nl=False)
     if plan.silent:
         echo_err(f"mlmon: warning: {len(plan.silent)} alarm(s) notify nobody: {', '.join(r.name for r in plan.silent[:10])}")
@@ -427,7 +732,7 @@ def plan_command(spec: Path, fmt: str, split: bool | None, env: str | None) -> N
 @main.command("rules")
 @click.option("--path", "show_path", is_flag=True,
               help="Print the directory of mlmon's cfn-lint rules: cfn-lint --append-rules \"$(mlmon rules --path)\" T.yaml")
-@click.option("--markdown", is_flag=True, help="Print the README's rule table.")
+@click.option("--markdown", is_flag=True, help="Print the rule table of docs/rules.md.")
 @_boundary
 def rules_command(show_path: bool, markdown: bool) -> None:
     """List mlmon's lint rules: ID, severity, what each finds.
@@ -466,17 +771,19 @@ def schema_command() -> None:
 @click.option("--from-stack", "from_stack", default=None, metavar="STACK_NAME",
               help="A deployed stack: read the physical names of its resources (a separate monitoring stack).")
 @click.option("-o", "--output", type=click.Path(dir_okay=False, allow_dash=True, path_type=Path), default=None,
-              help="Write the spec here (atomically) instead of stdout.")
+              help="Write the spec here (atomically) instead of stdout; an existing file needs --force.")
+@click.option("--force", is_flag=True, help="Replace the -o file when it exists (your edits to it are lost).")
 @aws_target_options
 @_boundary
-def init_command(from_template: Path | None, from_stack: str | None, output: Path | None, region: str | None,
+def init_command(from_template: Path | None, from_stack: str | None, output: Path | None, force: bool, region: str | None,
                  profile: str | None, endpoint_url: str | None) -> None:
     """Write a commented starter spec that monitors an existing template or stack.
 
     \b
       mlmon init --from-template app.yaml -o monitoring.yaml
       mlmon generate monitoring.yaml -o app-monitored.yaml   # app.yaml plus the monitoring
-    Resources mlmon cannot watch are listed as comments with the reason.
+    Resources mlmon cannot watch are listed as comments with the reason. A template with nothing
+    mlmon can watch writes no spec: exit 1, each resource listed with the reason.
     """
     import os
 
@@ -485,17 +792,23 @@ def init_command(from_template: Path | None, from_stack: str | None, output: Pat
 
     if (from_template is None) == (from_stack is None):
         raise click.UsageError("give exactly one of --from-template or --from-stack")
+    if output is not None and str(output) != "-" and output.exists() and not force:
+        raise InputFileError(f"mlmon: {output} exists: init would replace it and lose your edits; nothing written. "
+                             "Pass --force to replace it, or write the new spec elsewhere with -o")
     if from_stack is not None:
         from .aws.session import Target
         from .discover.stack import spec_from_stack
 
-        found = spec_from_stack(from_stack, Target(region, profile, endpoint_url))
+        found, app = spec_from_stack(from_stack, Target(region, profile, endpoint_url))
     else:
         assert from_template is not None
         app = load_app_template(from_template, str(from_template))
         base = output.parent if output is not None and str(output) != "-" else Path(".")
         ref = os.path.relpath(from_template.resolve(), base.resolve())
-        found = spec_from_template(app, ref, _solution_from(from_template.stem), str(from_template))
+        found = spec_from_template(app, ref, _solution_from(_solution_stem(from_template)), str(from_template))
+        refusal = found.refusal(app)
+        if refusal:  # exit 1, nothing written: a spec without components is one generate refuses
+            raise SpecError(refusal)
         shown = "spec.yaml" if output is None or str(output) == "-" else str(output)
         problems = starter_problems(found.text, shown, base)
         if any(p.location.file != shown for p in problems):  # the template needs a change first: nothing written
@@ -507,6 +820,19 @@ def init_command(from_template: Path | None, from_stack: str | None, output: Pat
     click.echo(f"mlmon: {len(found.watched)} resource(s) watched, {len(found.skipped)} not watched (listed as comments)", err=True)
 
 
+# File stems that name no application (SAM's default `template.yaml`): two apps would share the solution name.
+_GENERIC_STEMS = {"template", "templates", "app", "main", "stack", "packaged", "sam", "cfn", "cloudformation", "infra",
+                  "infrastructure", "deploy", "root", "master", "index", "output"}
+
+
+def _solution_stem(template: Path) -> str:
+    """The template's file stem, or its folder's name when the stem is generic (`template`), else `app`."""
+    for candidate in (template.stem, template.resolve().parent.name):
+        if re.sub(r"[^a-z]", "", candidate.lower().split(".")[0]) not in _GENERIC_STEMS and re.search("[A-Za-z]", candidate):
+            return candidate
+    return "app"
+
+
 def _solution_from(stem: str) -> str:
     name = re.sub(r"[^A-Za-z0-9]+", "-", stem).strip("-")
     if not name or not name[0].isalpha():
@@ -515,7 +841,7 @@ def _solution_from(stem: str) -> str:
 
 
 @main.command("kinds")
-@click.option("--markdown", is_flag=True, help="Print the README's alarm tables.")
+@click.option("--markdown", is_flag=True, help="Print the alarm tables of docs/kinds.md.")
 @_boundary
 def kinds_command(markdown: bool) -> None:
     """List component kinds, their options and alarms with defaults."""

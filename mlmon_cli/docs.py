@@ -1,32 +1,35 @@
-"""Reference text generated from the code itself (kind tables, alarm defaults, override keys).
+"""Reference text generated from the code itself (kind tables, alarm defaults, override keys, rules).
 
-The README embeds `mlmon kinds --markdown`; a test fails when the two drift apart.
+docs/kinds.md, docs/rules.md and the reference section of docs/spec.md are generated here;
+tests/test_docs.py fails when a document drifts from the code (`pytest --update-goldens` rewrites them).
 """
 
 from __future__ import annotations
 
-import dataclasses
+import re
 import sys
-import typing
+from collections.abc import Callable
 
 from .components import REGISTRY, builtin_kinds, load_all
-from .components.base import UNITS, AlarmDef
-from .spec.logs import reference_markdown as logs_reference_markdown
+from .components.base import UNITS, AlarmDef, Component
 from .spec.custom import reference_markdown as custom_reference_markdown
 from .spec.fields import fields_table
+from .spec.logs import reference_markdown as logs_reference_markdown
 from .spec.model import AlarmDefaults, AlarmOverride, Notifications
+from .spec.organization import Organization, StackSetTarget
 
 __all__ = ["fields_table", "kinds_markdown", "kinds_text", "spec_reference_markdown"]
 
 
 def _threshold(a: AlarmDef) -> str:
-    if a.threshold is None:
+    p = a.policy
+    if p.threshold is None:
         return "given or derived"
-    value = int(a.threshold) if float(a.threshold).is_integer() else a.threshold
-    return f"{a.comparison} {value}{UNITS[a.unit]}"
+    value = int(p.threshold) if float(p.threshold).is_integer() else p.threshold
+    return f"{p.comparison} {value}{UNITS[a.metric.unit]}"
 
 
-def _alarm_rows(kind: type) -> list[str]:
+def _alarm_rows(kind: type[Component]) -> list[str]:
     rows = ["| alarm key | metric (namespace) | dimensions | statistic | threshold | period, M of N | missing data | on by default |",
             "|---|---|---|---|---|---|---|---|"]
     for a in kind.alarms:
@@ -35,21 +38,22 @@ def _alarm_rows(kind: type) -> list[str]:
             metric = f"TriggeredRules (AWS/Events) of a rule on `{a.event.detail_type}`"
             dims = "RuleName"
         else:
-            metric = f"{a.metric} ({a.namespace})"
+            metric = f"{a.metric.name} ({a.metric.namespace})"
             dims = ", ".join(_dimension_names(kind, a))
+        p = a.policy
         rows.append(
-            f"| `{a.key}` | {metric} | {dims} | {a.statistic} | {_threshold(a)} | {a.period} s, {a.datapoints_to_alarm} of "
-            f"{a.evaluation_periods} | {a.treat_missing_data} | {'yes' if a.enabled else 'no'} |"
+            f"| `{a.key}` | {metric} | {dims} | {a.metric.statistic} | {_threshold(a)} | {p.period} s, {p.datapoints_to_alarm} of "
+            f"{p.evaluation_periods} | {p.treat_missing_data} | {'yes' if p.enabled else 'no'} |"
         )
     return rows
 
 
-def _dimension_names(kind: type, a: AlarmDef) -> list[str]:
-    own = list(a.dimensions) if a.dimensions is not None else list(kind.dimension_names)
-    return (own + [f"{k}={v}" for k, v in a.extra_dimensions.items()]) or ["none"]
+def _dimension_names(kind: type[Component], a: AlarmDef) -> list[str]:
+    own = list(a.metric.dimensions) if a.metric.dimensions is not None else list(kind.dimension_names)
+    return (own + [f"{k}={v}" for k, v in a.metric.fixed]) or ["none"]
 
 
-def kinds_markdown(kinds: dict[str, type] | None = None) -> str:
+def kinds_markdown(kinds: dict[str, type[Component]] | None = None) -> str:
     """Markdown reference of every kind (default: the built-in ones): options, then alarms with their defaults."""
     kinds = builtin_kinds() if kinds is None else kinds
     out = []
@@ -62,8 +66,8 @@ def kinds_markdown(kinds: dict[str, type] | None = None) -> str:
             out.append(kind.reference_markdown())
         out.append("Alarms (why, and the first thing to do, are written into each AlarmDescription):\n\n" + "\n".join(_alarm_rows(kind)) + "\n")
         for a in kind.alarms:
-            note = f" {a.caveat}" if a.caveat else ""
-            out.append(f"- `{a.key}`: {a.why}. First step: {a.first_step}.{note}")
+            note = f" {a.docs.caveat}" if a.docs.caveat else ""
+            out.append(f"- `{a.key}`: {a.docs.why}. First step: {a.docs.first_step}.{note}")
         out.append("")
     return "\n".join(out).rstrip() + "\n"
 
@@ -72,13 +76,15 @@ def spec_reference_markdown() -> str:
     """Markdown reference of the spec's shared keys."""
     return (
         "Top level: `solution` (required; letters, digits, `-`, at most 40), `description`, `notifications` "
-        "(required), `defaults`, `components` (required, a list).\n\n"
+        "(required), `defaults`, `components` (required, a list), `organization` (many accounts and Regions).\n\n"
         "`notifications`:\n\n" + fields_table(Notifications) + "\n"
         "`defaults` (apply to every alarm unless an alarm overrides them):\n\n" + fields_table(AlarmDefaults) + "\n"
         "Each component: `kind` (required), `name` (required; letters, digits, `-`, `_`, at most 64, unique), "
-        "`description`, `alarms`, and the kind's options below. `alarms` maps an alarm key to overrides "
+        "`description`, `alarms`, and the kind's options ([kinds.md](kinds.md)). `alarms` maps an alarm key to overrides "
         "(or to `false` to disable it):\n\n" + fields_table(AlarmOverride) + "\n" + logs_reference_markdown()
         + "\n" + custom_reference_markdown()
+        + "\n`organization` (the README's \"Across accounts and Regions\"):\n\n" + fields_table(Organization)
+        + "\nEach of `organization.targets`:\n\n" + fields_table(StackSetTarget)
     )
 
 
@@ -89,5 +95,46 @@ def kinds_text() -> str:
         kind = REGISTRY[name]
         lines.append(f"{name}: {kind.title}")
         for a in kind.alarms:
-            lines.append(f"  {a.key:<24} {'on ' if a.enabled else 'off'} {a.metric if not a.is_event else 'TriggeredRules'} {a.statistic} {_threshold(a)}")
+            lines.append(f"  {a.key:<24} {'on ' if a.policy.enabled else 'off'} {a.metric.name} {a.metric.statistic} {_threshold(a)}")
     return "\n".join(lines) + "\n"
+
+
+# ---- the generated documents under docs/ (tests/test_docs.py keeps them fresh) ----------------
+GENERATED_BEGIN = "<!-- BEGIN GENERATED REFERENCE (pytest --update-goldens rewrites this section) -->\n"
+GENERATED_END = "<!-- END GENERATED REFERENCE -->"
+_WHOLE_FILE = "<!-- Generated by mlmon_cli/docs.py; `pytest --update-goldens` rewrites this file. Edit the code it comes from. -->"
+
+
+def kinds_document() -> str:
+    """docs/kinds.md: every built-in kind's options and alarms."""
+    return (
+        f"# Component kinds and their alarms\n\n{_WHOLE_FILE}\n\n"
+        "Each kind's options and alarms, from its module in `mlmon_cli/components/` (`mlmon kinds --markdown` prints the same).\n"
+        "Thresholds are in natural units; how to override or disable an alarm, and the keys every component takes, are in\n"
+        "the [spec reference](spec.md#spec-reference).\n\n"
+        + re.sub(r"^### ", "## ", kinds_markdown(), flags=re.M)
+    )
+
+
+def rules_document() -> str:
+    """docs/rules.md: mlmon's lint rules, each linked to the AWS page behind it."""
+    from .rules import rules_markdown
+
+    return (
+        f"# Lint rules\n\n{_WHOLE_FILE}\n\n"
+        "`mlmon lint` runs these after cfn-lint; plain cfn-lint runs them with `--append-rules \"$(mlmon rules --path)\"`\n"
+        "([README](../README.md#lint-rules-in-your-editor-ci-and-cfn-lint)). `mlmon rules` lists them.\n\n"
+        + rules_markdown()
+    )
+
+
+def spec_document(current: str) -> str:
+    """docs/spec.md with its generated section (the reference of the shared keys) brought up to date."""
+    start, end = current.index(GENERATED_BEGIN) + len(GENERATED_BEGIN), current.index(GENERATED_END)
+    return current[:start] + "\n## Spec reference\n\n" + spec_reference_markdown() + "\n" + current[end:]
+
+
+def documents(current: Callable[[str], str]) -> dict[str, str]:
+    """Every generated document (path relative to the repository) with the text it must have;
+    `current(path)` reads a document whose hand-written parts are kept."""
+    return {"docs/kinds.md": kinds_document(), "docs/rules.md": rules_document(), "docs/spec.md": spec_document(current("docs/spec.md"))}

@@ -12,9 +12,9 @@ from pathlib import Path
 from typing import Any
 
 from .limits import INLINE_TEMPLATE_BYTES
-from .rules.template_rules import null_paths  # noqa: F401 - re-exported for callers of lint.null_paths
+from .rules.template_rules import null_paths
 
-__all__ = ["Finding", "INLINE_TEMPLATE_BYTES", "lint_asl", "lint_files", "lint_template", "null_paths"]
+__all__ = ["INLINE_TEMPLATE_BYTES", "Finding", "lint_asl", "lint_files", "lint_template", "null_paths"]
 
 
 @dataclass(frozen=True, order=True)

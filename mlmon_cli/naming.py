@@ -134,3 +134,11 @@ def scoped_solution(solution: str, environment: str | None, name_suffix: str | N
     side in one account. Logical IDs never include it, so they stay the same in every environment."""
     suffix = name_suffix if name_suffix is not None else environment
     return f"{solution}-{suffix}" if suffix else solution
+
+
+EVENT_BUS_NAME_MAX = 256
+
+
+def central_bus_name(solution: str) -> str:
+    """The central account's event bus every member of an `organization:` forwards to."""
+    return shorten(f"mlmon-{solution}", EVENT_BUS_NAME_MAX)

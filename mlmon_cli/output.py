@@ -21,7 +21,7 @@ from pathlib import Path
 
 from .errors import InputFileError
 
-__all__ = ["write_file", "write_directory", "write_stdout", "OutputError"]
+__all__ = ["OutputError", "write_directory", "write_file", "write_stdout"]
 
 
 class OutputError(InputFileError):

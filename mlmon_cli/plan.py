@@ -8,8 +8,7 @@ stacks), never from the spec, so the plan describes exactly what `generate` and 
   unit is shown when they differ), the severity and who is notified;
 - the alarm tree (composites down to alarms) and, for every alarm or rule that notifies, the
   topic and its subscribers, drawn as a Mermaid flowchart;
-- the monthly bill: a hook (`BILL_HOOK`) filled by `mlmon_cli.core.cost.estimate(result)` when
-  that module exists.
+- the monthly bill (`mlmon_cli.core.cost.estimate`).
 
 Pure: no files, clock or network. Raises nothing for a template mlmon built; a template of
 unknown shape gives rows with what can be read ("?" otherwise).
@@ -20,10 +19,11 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import asdict, dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 from . import naming
 from .alarm_tree import ancestors
+from .core.cost import Bill, estimate
 
 COMPOSITE = "AWS::CloudWatch::CompositeAlarm"
 ALARM = "AWS::CloudWatch::Alarm"
@@ -76,6 +76,80 @@ class Row:
     recipients: tuple[str, ...]  # "email a@b" ...
 
 
+@dataclass(frozen=True)
+class Target:
+    """One `organization.targets` entry as the plan shows it."""
+
+    where: tuple[str, ...]  # accounts, or OUs
+    regions: tuple[str, ...]
+    service_managed: bool
+    parameters: tuple[tuple[str, str], ...]
+
+    @property
+    def instances(self) -> int | None:
+        """Stack instances it makes; None for OUs (their accounts are known only at deploy time)."""
+        return None if self.service_managed else len(self.where) * len(self.regions)
+
+
+@dataclass(frozen=True)
+class Deployment:
+    """Where a spec with `organization:` runs, and what that costs a month."""
+
+    central_account: str
+    central_region: str
+    targets: tuple[Target, ...]
+    member_bill: float  # one member stack
+    central_bill: float
+
+    @property
+    def instances(self) -> int | None:
+        counts = [t.instances for t in self.targets]
+        return None if any(c is None for c in counts) else sum(c for c in counts if c is not None)
+
+    @property
+    def total(self) -> float | None:
+        n = self.instances
+        return None if n is None else round(n * self.member_bill + self.central_bill, 2)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"central_account": self.central_account, "central_region": self.central_region,
+                "targets": [{"accounts" if not t.service_managed else "organizational_units": list(t.where),
+                             "regions": list(t.regions), "parameters": dict(t.parameters), "instances": t.instances}
+                            for t in self.targets],
+                "instances": self.instances, "bill_per_instance": self.member_bill, "central_bill": self.central_bill,
+                "total": self.total}
+
+    def markdown(self) -> list[str]:
+        out = ["## Deployment targets", "",
+               f"Central account `{self.central_account}` ({self.central_region}): every member forwards its paging alarms "
+               f"and job failures there (`mlmon deploy SPEC --central --stack-name NAME`, ${self.central_bill:,.2f} a month).", "",
+               "| accounts / OUs | Regions | parameter overrides | instances | bill |", "|---|---|---|---|---|"]
+        for t in self.targets:
+            params = ", ".join(f"{k}={v}" for k, v in t.parameters) or "-"
+            n = t.instances
+            bill = f"${n * self.member_bill:,.2f}" if n is not None else f"${self.member_bill:,.2f} per account"
+            out.append(f"| {', '.join(t.where)} | {', '.join(t.regions)} | {params} | {n if n is not None else 'every account of the OU'} "
+                       f"| {bill} |")
+        total = (f"**${self.total:,.2f} a month** in all ({self.instances} instances x ${self.member_bill:,.2f} + the central stack)"
+                 if self.total is not None else f"${self.member_bill:,.2f} a month per instance, plus the central stack")
+        return [*out, "", total, ""]
+
+
+def deployment_of(spec: Any, member_bill: Bill) -> Deployment | None:
+    """The plan's deployment section of a spec with `organization:` (None without)."""
+    org = getattr(spec, "organization", None)
+    if org is None:
+        return None
+    from types import SimpleNamespace
+
+    from .core.pipeline import generate_central
+
+    central = estimate(SimpleNamespace(template=generate_central(spec), nested={}, owners={}))
+    targets = tuple(Target(t.accounts or t.organizational_units, t.regions, bool(t.organizational_units), t.parameters)
+                    for t in org.targets)
+    return Deployment(org.central_account, org.central_region, targets, member_bill.total, central.total)
+
+
 @dataclass
 class Plan:
     solution: str
@@ -83,8 +157,9 @@ class Plan:
     topics: list[Topic]
     tree: list[tuple[str, str]]  # (parent alarm name, child alarm name), top first
     composites: dict[str, tuple[str, ...]]  # composite alarm name -> topic ids it notifies
-    bill: Any = None  # whatever BILL_HOOK returned (a `Bill` of core.cost), None when no estimate is available
+    bill: Bill | None = None  # None: priced elsewhere (a plan of bare templates)
     counts: dict[str, int] = field(default_factory=dict)
+    deployment: Deployment | None = None  # a spec with `organization:`: StackSet targets and the central stack
 
     @property
     def silent(self) -> list[Row]:
@@ -92,25 +167,66 @@ class Plan:
         return [r for r in self.rows if r.type == "alarm" and not r.recipients]
 
 
-def _default_bill(result: Any) -> Any:
-    """The monthly bill from `mlmon_cli.core.cost.estimate(result)`, or None while that module does not exist."""
-    try:
-        from .core import cost  # type: ignore[attr-defined]  # written by the alert-design issue
-    except ImportError:
-        return None
-    return cost.estimate(result)
-
-
-# ---- BILL HOOK ------------------------------------------------------------------------------
-# Replace (or monkeypatch in tests) to change how the bill is computed: called with the BuildResult.
-BILL_HOOK: Callable[[Any], Any] = _default_bill
-
-
 def build_plan(result: Any) -> Plan:
     """The plan of a BuildResult (`template` plus `nested` troposphere Templates)."""
     templates = {"": result.template.to_dict()}
     templates.update({stem: t.to_dict() for stem, t in sorted(getattr(result, "nested", {}).items())})
-    return plan_from_templates(templates, bill=BILL_HOOK(result), owners=getattr(result, "owners", None))
+    return plan_from_templates(templates, bill=estimate(result), owners=getattr(result, "owners", None))
+
+
+def cfn_text(value: Any) -> Any:
+    """A CloudFormation value shown as text: `Fn::Sub` text as written, `Ref` / `GetAtt` /
+    `ImportValue` as `${...}` placeholders, `Fn::Join` joined; other values unchanged.
+
+    Names and descriptions are `Fn::Sub` mappings when they come from the stack name, a
+    parameter or a resource of the user's template; the plan shows them as the Sub text."""
+    if isinstance(value, dict) and len(value) == 1 and (next(iter(value)).startswith("Fn::") or "Ref" in value):
+        (fn, arg), = value.items()
+        if fn == "Fn::Sub":
+            text, variables = (arg[0], arg[1]) if isinstance(arg, list) and len(arg) == 2 and isinstance(arg[1], dict) else (arg, {})
+            if not isinstance(text, str):
+                return json.dumps(value, sort_keys=True)
+            for name, var in variables.items():
+                shown = cfn_text(var)
+                text = text.replace(f"${{{name}}}", shown if isinstance(shown, str) else f"${{{name}}}")
+            return text
+        if fn == "Ref" and isinstance(arg, str):
+            return f"${{{arg}}}"
+        if fn == "Fn::GetAtt":
+            parts = arg if isinstance(arg, list) else str(arg).split(".", 1)
+            return "${" + ".".join(str(cfn_text(p)) for p in parts) + "}"
+        if fn == "Fn::ImportValue":
+            return f"${{ImportValue {cfn_text(arg)}}}"
+        if fn == "Fn::Join" and isinstance(arg, list) and len(arg) == 2 and isinstance(arg[1], list):
+            return str(cfn_text(arg[0])).join(str(cfn_text(p)) for p in arg[1])
+        return json.dumps(value, sort_keys=True)
+    return value
+
+
+# The properties the plan reads as text (names, descriptions, metric identity); others stay as written.
+_TEXT_PROPS = ("AlarmName", "AlarmDescription", "Name", "TopicName", "Namespace", "MetricName", "Statistic",
+               "ExtendedStatistic", "ComparisonOperator", "TreatMissingData", "Protocol", "SlackWorkspaceId", "SlackChannelId")
+
+
+def _readable(res: Any) -> dict[str, Any]:
+    """A resource whose name-like properties are text (see `cfn_text`), so any name form plans."""
+    if not isinstance(res, dict):
+        return {}
+    props = res.get("Properties")
+    if not isinstance(props, dict):
+        return {**res, "Properties": {}}
+    props = dict(props)
+    for key in _TEXT_PROPS:
+        if key in props:
+            props[key] = cfn_text(props[key])
+    if isinstance(props.get("Dimensions"), list):
+        props["Dimensions"] = [{**d, "Value": cfn_text(d.get("Value"))} if isinstance(d, dict) else {} for d in props["Dimensions"]]
+    if "ActionsEnabled" in props:  # a template may write the boolean as a string
+        props["ActionsEnabled"] = props["ActionsEnabled"] not in (False, "false", "False")
+    for key in ("AlarmActions", "Targets", "SnsTopicArns", "Metrics"):
+        if key in props and not isinstance(props[key], list):
+            props[key] = []  # a Fn::If or Ref to a list: nothing the plan can follow
+    return {**res, "Properties": props}
 
 
 def plan_from_templates(templates: dict[str, dict[str, Any]], bill: Any = None, owners: dict[str, str] | None = None) -> Plan:
@@ -119,31 +235,24 @@ def plan_from_templates(templates: dict[str, dict[str, Any]], bill: Any = None, 
     `owners` (logical ID -> component, from the build) names each alarm's component; without it
     the component is read from the composite hierarchy (which has no composite for a component
     whose only alarm notifies itself)."""
+    templates = {stem: {**tpl, "Resources": {k: _readable(r) for k, r in (tpl.get("Resources") or {}).items()}}
+                 for stem, tpl in templates.items()}
     parent = templates[""]
     resources: dict[Key, dict[str, Any]] = {
         (stem, logical): res for stem, tpl in templates.items() for logical, res in (tpl.get("Resources") or {}).items()
     }
-    stems = _stack_stems(parent)
     topics = _topics(parent)
+    parameters = {name for tpl in templates.values() for name in (tpl.get("Parameters") or {})}  # a topic ARN given to the stack
     names = {key: (res.get("Properties") or {}).get("AlarmName", key[1]) for key, res in resources.items()
              if res.get("Type") in (ALARM, COMPOSITE)}
-    parents: dict[Key, list[Key]] = {}
-    children: dict[Key, list[Key]] = {}
-    for key, res in resources.items():
-        if res.get("Type") != COMPOSITE:
-            continue
-        for child in _children(key, res, templates, stems):
-            if child in resources:
-                parents.setdefault(child, []).append(key)
-                children.setdefault(key, []).append(child)
+    parents, children = _hierarchy(resources, templates, _stack_stems(parent))
     solution = _solution(parent)
     component_of = _components(resources, parents, children, names, solution)
-    if owners:
-        for key in names:
-            if key[1] in owners:
-                component_of[key] = owners[key[1]]
-            elif names[key].startswith(f"{solution}-alert-path-"):
-                component_of[key] = "alert-path"
+    for key in names:
+        if owners and key[1] in owners:
+            component_of[key] = owners[key[1]]
+        elif owners and names[key].startswith(f"{solution}-alert-path-"):
+            component_of[key] = "alert-path"
 
     def actions(key: Key) -> list[str]:
         props = resources[key].get("Properties") or {}
@@ -151,14 +260,7 @@ def plan_from_templates(templates: dict[str, dict[str, Any]], bill: Any = None, 
             return []
         return [t for t in (_topic_id(a) for a in props.get("AlarmActions") or []) if t and not _history(t)]
 
-    rule_alarm: dict[str, Key] = {}  # rule Name -> its TriggeredRules alarm
-    for key, res in resources.items():
-        props = res.get("Properties") or {}
-        if res.get("Type") == ALARM and props.get("MetricName") == "TriggeredRules":
-            for dim in props.get("Dimensions") or []:
-                if dim.get("Name") == "RuleName" and isinstance(dim.get("Value"), str):
-                    rule_alarm[dim["Value"]] = key
-
+    rule_alarm = _rule_alarms(resources)
     rows: list[Row] = []
     for key, res in resources.items():
         props = res.get("Properties") or {}
@@ -168,14 +270,18 @@ def plan_from_templates(templates: dict[str, dict[str, Any]], bill: Any = None, 
             rows.append(Row("alarm", names[key], component_of.get(key, "?"), *_watch(props), _severity(props, key, ancestors(key, parents), names),
                             tuple(names[k] for k in via), tuple(reached), _recipients(reached, topics)))
         elif res.get("Type") == RULE:
-            reached = list(dict.fromkeys(t for t in (_topic_id(tg.get("Arn")) for tg in props.get("Targets") or []) if t))
-            owner = rule_alarm.get(props.get("Name", ""))
+            reached = list(dict.fromkeys(t for t in (_topic_id(tg.get("Arn")) for tg in props.get("Targets") or [] if isinstance(tg, dict))
+                                         if t and (t in topics or t in parameters or t.startswith("arn:"))))
+            rule_name = props.get("Name") or f"${{{key[1]}}}"  # merged output: CloudFormation names the rule
+            owner = rule_alarm.get(rule_name)
+            if owners and key[1] not in owners and not owner and not reached:
+                continue  # the app's own rule (a schedule, a trigger): not monitoring, nobody notified by it
             severity = _severity(resources[owner].get("Properties") or {}, owner, ancestors(owner, parents), names) if owner else "?"
             component = component_of.get(owner, "?") if owner else "?"
             if not owner and reached:  # an informational rule (e.g. model approval changes): a message, no alarm
-                component = _rule_component(props.get("Name", ""), solution, set(component_of.values()))
+                component = (owners or {}).get(key[1]) or _rule_component(rule_name, solution, set(component_of.values()))
                 severity = "info"
-            rows.append(Row("rule", props.get("Name", key[1]), component,
+            rows.append(Row("rule", rule_name, component,
                             _rule_watch(props), _rule_match(props), severity, (), tuple(reached), _recipients(reached, topics)))
     rows.sort(key=lambda r: (r.component, r.type, r.name))
     tree = sorted({(names[p], names[c]) for c, ps in parents.items() for p in ps})
@@ -185,6 +291,33 @@ def plan_from_templates(templates: dict[str, dict[str, Any]], bill: Any = None, 
     counts = {"alarms": sum(r.type == "alarm" for r in rows), "rules": sum(r.type == "rule" for r in rows),
               "composites": len(composites), "topics": len(topic_list)}
     return Plan(solution, rows, topic_list, tree, composites, bill, counts)
+
+
+def _hierarchy(resources: dict[Key, dict[str, Any]], templates: dict[str, dict[str, Any]],
+               stems: dict[str, str]) -> tuple[dict[Key, list[Key]], dict[Key, list[Key]]]:
+    """(parents, children) of the composite alarm tree, across nested stacks."""
+    parents: dict[Key, list[Key]] = {}
+    children: dict[Key, list[Key]] = {}
+    for key, res in resources.items():
+        if res.get("Type") != COMPOSITE:
+            continue
+        for child in _children(key, res, templates, stems):
+            if child in resources:
+                parents.setdefault(child, []).append(key)
+                children.setdefault(key, []).append(child)
+    return parents, children
+
+
+def _rule_alarms(resources: dict[Key, dict[str, Any]]) -> dict[str, Key]:
+    """Rule Name -> the TriggeredRules alarm that counts its matches."""
+    out: dict[str, Key] = {}
+    for key, res in resources.items():
+        props = res.get("Properties") or {}
+        if res.get("Type") == ALARM and props.get("MetricName") == "TriggeredRules":
+            for dim in props.get("Dimensions") or []:
+                if dim.get("Name") == "RuleName" and isinstance(dim.get("Value"), str):
+                    out[dim["Value"]] = key
+    return out
 
 
 # --------------------------------------------------------------------------- reading templates
@@ -350,13 +483,28 @@ def _watch(props: dict[str, Any]) -> tuple[str, str]:
 
 
 def _rule_watch(props: dict[str, Any]) -> str:
-    pattern = props.get("EventPattern") or {}
-    detail_type = ", ".join(pattern.get("detail-type") or []) or "events"
+    pattern = _deep_text(props.get("EventPattern") or {})
+    types = pattern.get("detail-type") if isinstance(pattern, dict) else None
+    detail_type = ", ".join(str(t) for t in types) if isinstance(types, list) and types else "events"
     return f"EventBridge '{detail_type}'"
 
 
+def _deep_text(value: Any) -> Any:
+    """Every CloudFormation function inside `value` shown as text (see `cfn_text`)."""
+    shown = cfn_text(value)
+    if shown is not value:
+        return shown
+    if isinstance(value, dict):
+        return {k: _deep_text(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_deep_text(v) for v in value]
+    return value
+
+
 def _rule_match(props: dict[str, Any]) -> str:
-    pattern = props.get("EventPattern") or {}
+    pattern = _deep_text(props.get("EventPattern") or {})
+    if not isinstance(pattern, dict):
+        return "matches an event pattern the template computes"
     detail = pattern.get("detail") or {}
     parts = [f"{k} {json.dumps(v, sort_keys=True, separators=(',', ':'))}" for k, v in sorted(detail.items())]
     return "matches " + ("; ".join(parts) if parts else "every event of that type")
@@ -392,9 +540,9 @@ def mermaid(plan: Plan) -> str:
         else:
             node(f"rule:{row.name}", '{id}>"rule {label}"]', row.name)
     for topic in plan.topics:
-        node(f"topic:{topic.id}", '{id}[("topic ' + topic.name.replace('"', "'") + '")]')
+        node(f"topic:{topic.id}", '{id}[("{label}")]', f"topic {topic.name}")
         for r in topic.recipients:
-            node(f"{r.protocol}:{r.endpoint}", '{id}(("' + f"{r.protocol} {r.endpoint}".replace('"', "'") + '"))')
+            node(f"{r.protocol}:{r.endpoint}", '{id}(("{label}"))', f"{r.protocol} {r.endpoint}")
     edges: list[str] = []
     for parent, child in plan.tree:
         edges.append(f"  {ids[parent]} --> {ids[child]}")
@@ -410,27 +558,6 @@ def mermaid(plan: Plan) -> str:
     lines += [f"  {shape}" for shape in nodes.values()]
     lines += edges
     return "\n".join(lines)
-
-
-def _bill_markdown(bill: Any) -> list[str]:
-    if bill is None:
-        return ["_No estimate yet: the cost model (`mlmon_cli.core.cost`) is not part of this version._"]
-    to_markdown = getattr(bill, "markdown", None) or getattr(bill, "to_markdown", None)
-    if callable(to_markdown):
-        return [to_markdown().rstrip("\n")]
-    return ["```", str(bill), "```"]
-
-
-def _bill_data(bill: Any) -> Any:
-    if bill is None:
-        return None
-    for attr in ("to_dict", "as_dict"):
-        if callable(getattr(bill, attr, None)):
-            return getattr(bill, attr)()
-    try:
-        return asdict(bill)
-    except TypeError:
-        return str(bill)
 
 
 def _who(recipient: str) -> str:
@@ -459,8 +586,10 @@ def to_markdown(plan: Plan, title: str) -> str:
         out.append(f"- topic `{topic.name}`: {recipients}")
     if any(r.protocol == "email" for t in plan.topics for r in t.recipients):
         out.append("- every email address must confirm its subscription after the deploy, or it receives nothing")
-    out += ["", "## Monthly bill", "", "<!-- BILL HOOK: mlmon_cli.plan.BILL_HOOK -> mlmon_cli.core.cost.estimate(result) -->"]
-    out += _bill_markdown(plan.bill)
+    if plan.bill is not None:
+        out += ["", "## Monthly bill", "", plan.bill.markdown().rstrip("\n")]
+    if plan.deployment is not None:
+        out += ["", *plan.deployment.markdown()]
     out += ["", "## Alarm tree", "", "```mermaid", mermaid(plan), "```", ""]
     return "\n".join(out)
 
@@ -474,7 +603,8 @@ def to_json(plan: Plan) -> str:
         "tree": [{"parent": p, "child": c} for p, c in plan.tree],
         "composites": {k: list(v) for k, v in plan.composites.items()},
         "silent": [r.name for r in plan.silent],
-        "bill": _bill_data(plan.bill),
+        "bill": plan.bill.to_dict() if plan.bill is not None else None,
+        "deployment": plan.deployment.to_dict() if plan.deployment is not None else None,
         "mermaid": mermaid(plan),
     }
     return json.dumps(data, indent=2, sort_keys=False) + "\n"

@@ -20,13 +20,15 @@ import typing
 from typing import Any
 
 from .components import REGISTRY, load_all
+from .components.base import Component
 from .limits import STATISTIC
 from .spec.cfn_values import RESOURCE_KINDS
 from .spec.convert import COMPONENT_NAME, SOLUTION_NAME
 from .spec.fields import SEVERITIES
 from .spec.logs import BUILTIN_PATTERNS
 from .spec.logs import KEYS as LOG_KEYS
-from .spec.model import AlarmDefaults, AlarmOverride, Notifications
+from .spec.model import AlarmDefaults, AlarmOverride, Notifications, Route
+from .spec.organization import ACCOUNT_ID, ORGANIZATION_ID, OU_ID, REGION
 
 DRAFT = "http://json-schema.org/draft-07/schema#"
 SCHEMA_FILE = "mlmon.schema.json"
@@ -54,7 +56,7 @@ def type_schema(hint: Any) -> dict[str, Any]:
         if "type" in schema and isinstance(schema["type"], str):
             return {**schema, "type": [schema["type"], "null"]}
         return {"anyOf": [schema, {"type": "null"}]}
-    if dataclasses.is_dataclass(hint):
+    if isinstance(hint, type) and dataclasses.is_dataclass(hint):
         return dataclass_schema(hint)
     if origin is tuple:
         return {"type": "array", "items": type_schema(typing.get_args(hint)[0])}
@@ -100,6 +102,7 @@ def _monitor_schema(kind: str) -> dict[str, Any]:
     from .components import _model_monitor as monitor
 
     entries = "features" if kind == "data" else "metrics"
+    entry: dict[str, Any]
     if kind == "data":
         feature = dataclass_schema(monitor._Feature)
         feature["required"] = ["threshold"]
@@ -169,10 +172,10 @@ def _common_component_keys() -> dict[str, Any]:
     return keys
 
 
-def _alarms_schema(kind: type) -> dict[str, Any]:
+def _alarms_schema(kind: type[Component]) -> dict[str, Any]:
     properties = {}
     for alarm in kind.alarms:
-        description = f"{alarm.why}. `false` disables it" + ("" if alarm.enabled else " (off by default: `enabled: true` turns it on)")
+        description = f"{alarm.docs.why}. `false` disables it" + ("" if alarm.policy.enabled else " (off by default: `enabled: true` turns it on)")
         properties[alarm.key] = {"description": description, "anyOf": [{"type": "boolean"}, {"$ref": "#/definitions/alarm"}]}
     return {"type": "object", "additionalProperties": False, "properties": properties,
             "description": "Alarm key -> overrides, or `false` to disable the alarm."}
@@ -189,7 +192,7 @@ CFN_VALUE = {
 def _or_cfn_value(schema: dict[str, Any]) -> dict[str, Any]:
     """A free-text option also takes a CloudFormation value (spec/cfn_values.py converts it)."""
     kind = schema.get("type")
-    if "enum" in schema or not (kind == "string" or isinstance(kind, list) and "string" in kind):
+    if "enum" in schema or not (kind == "string" or (isinstance(kind, list) and "string" in kind)):
         return schema
     inner = {k: v for k, v in schema.items() if k != "description"}
     out: dict[str, Any] = {"anyOf": [inner, {"$ref": "#/definitions/cfn_value"}]}
@@ -227,6 +230,28 @@ def _route_requirement() -> dict[str, Any]:
     return {"anyOf": [{"required": [k]} for k in keys]}
 
 
+def _organization_schema() -> dict[str, Any]:
+    """`organization:` (spec/organization.py); `mlmon validate` checks the rest (known parameters, one permission model)."""
+    ids = {"type": "array", "items": {"type": "string", "pattern": ACCOUNT_ID.pattern}}
+    regions = {"type": "array", "minItems": 1, "items": {"type": "string", "pattern": REGION.pattern}}
+    target = {"type": "object", "additionalProperties": False, "required": ["regions"], "properties": {
+        "accounts": ids, "regions": regions,
+        "organizational_units": {"type": "array", "items": {"type": "string", "pattern": OU_ID.pattern}},
+        "parameters": {"type": "object", "additionalProperties": {"type": ["string", "number", "boolean"]}}}}
+    return {
+        "type": "object", "additionalProperties": False, "required": ["central_account", "central_region", "notifications"],
+        "description": "Many accounts and Regions: StackSet targets and the central account every member reports to.",
+        "properties": {
+            "central_account": {"type": "string", "pattern": ACCOUNT_ID.pattern},
+            "central_region": {"type": "string", "pattern": REGION.pattern},
+            "member_accounts": ids,
+            "organization_id": {"type": "string", "pattern": ORGANIZATION_ID.pattern},
+            "notifications": {"$ref": "#/definitions/route"},
+            "targets": {"type": "array", "items": target},
+        },
+    }
+
+
 def spec_schema() -> dict[str, Any]:
     """The whole spec schema (a plain dict; `json.dumps(..., sort_keys=True)` is deterministic)."""
     load_all()
@@ -262,11 +287,13 @@ def spec_schema() -> dict[str, Any]:
             "notifications": {"$ref": "#/definitions/notifications"},
             "defaults": {"$ref": "#/definitions/defaults"},
             "components": {"type": "array", "minItems": 1, "items": {"$ref": "#/definitions/component"}},
+            "organization": _organization_schema(),
             "environments": {"type": "object", "additionalProperties": overlay,
                              "description": "Per-stage overrides: environments.<name> (see `--env`)."},
         },
         "definitions": {
             "notifications": notifications,
+            "route": {**dataclass_schema(Route), **_route_requirement()},
             "defaults": dataclass_schema(AlarmDefaults),
             "alarm": dataclass_schema(AlarmOverride),
             "component": _component_schema(),

@@ -224,3 +224,117 @@ def test_notification_path(template) -> None:
     assert (failed["Period"], failed["EvaluationPeriods"], failed["DatapointsToAlarm"], failed["Threshold"],
             failed["ComparisonOperator"], failed["TreatMissingData"]) == (60, 1, 1, 1, "GreaterThanOrEqualToThreshold", "notBreaching")
     assert "confirm" in template["Description"]
+
+
+# --------------------------------------------------------------------------------------------------
+# Third audit (../shared/reference/aws-ml-facts-3.md §0): what `init` writes from a template reaches
+# the output. One synthetic template holds each case; the source of each fact is named beside it.
+FACTS3_APP = ROOT / "tests" / "data" / "app" / "facts3.yaml"
+
+
+@pytest.fixture(scope="module")
+def discovered(tmp_path_factory) -> dict:
+    from mlmon_cli.discover import spec_from_template
+    from mlmon_cli.spec.app_template import load_app_template
+
+    folder = tmp_path_factory.mktemp("facts3")
+    (folder / "app.yaml").write_text(FACTS3_APP.read_text())
+    found = spec_from_template(load_app_template(folder / "app.yaml", "app.yaml"), "app.yaml", "facts", "app.yaml")
+    (folder / "spec.yaml").write_text(found.text)
+    return build_template(load_spec(folder / "spec.yaml")).template.to_dict()
+
+
+def _text(value: object) -> str:
+    """An alarm description: a string, or the text of its Fn::Sub (it names a template resource)."""
+    return value["Fn::Sub"] if isinstance(value, dict) else str(value)
+
+
+def _alarms_of(template: dict, component: str) -> dict[str, dict]:
+    """A component's alarms by name; in a merged output a name starts with the stack's name (an Fn::Sub)."""
+    names = {_text(p["AlarmName"]).replace("${AWS::StackName}-", "facts-", 1): p
+             for p in (r["Properties"] for r in resources_of(template, "AWS::CloudWatch::Alarm").values())}
+    return {name: p for name, p in names.items() if name.startswith(f"facts-{component}-")}
+
+
+def test_serverless_endpoint_gets_only_what_aws_publishes_for_it(discovered) -> None:
+    # serverless-endpoints-monitoring: "any metric not listed below is not published"; InvocationModelErrors is not
+    # listed, ModelSetupTime, MemoryUtilization and ServerlessConcurrentExecutionsUtilization are.
+    metrics = {p["MetricName"] for p in _alarms_of(discovered, "sls-endpoint").values()}
+    assert {"ModelSetupTime", "MemoryUtilization", "ServerlessConcurrentExecutionsUtilization"} <= metrics
+    assert not metrics & {"InvocationModelErrors", "CPUUtilization", "DiskUtilization", "GPUUtilization"}
+
+
+def test_async_endpoint_is_written_as_async(discovered) -> None:
+    # async-inference-monitor: backlog metrics with EndpointName only; no OverheadLatency.
+    alarms = _alarms_of(discovered, "async-endpoint")
+    backlog = alarms["facts-async-endpoint-BacklogSize"]
+    assert (backlog["MetricName"], dims(backlog)) == ("ApproximateBacklogSize", {"EndpointName": {"Fn::GetAtt": [
+        "AsyncEndpoint", "EndpointName"]}})
+    assert "OverheadLatency" not in {p["MetricName"] for p in alarms.values()}
+    assert alarms["facts-async-endpoint-AllTraffic-CPUUtilization"]["Threshold"] == 90 * 48  # ml.m5.12xlarge: 48 vCPUs
+
+
+def test_gpu_endpoint_thresholds_scale_to_its_instance_type(discovered) -> None:
+    # monitoring-cloudwatch: CPUUtilization / GPUUtilization are sums over vCPUs / GPUs (0-100 % each);
+    # ml.g5.2xlarge = 8 vCPUs, 1 GPU (SageMaker AI pricing, instance details), here a parameter's default.
+    alarms = _alarms_of(discovered, "llm-endpoint")
+    cpu = alarms["facts-llm-endpoint-AllTraffic-CPUUtilization"]
+    assert cpu["Threshold"] == 720
+    assert "per vCPU x 8 vCPUs of ml.g5.2xlarge" in _text(cpu["AlarmDescription"])
+    gpu = alarms["facts-llm-endpoint-AllTraffic-GPUUtilization"]  # on by default for a GPU instance type
+    assert (gpu["Namespace"], gpu["Threshold"]) == ("/aws/sagemaker/Endpoints", 90)
+
+
+def test_application_inference_profile_alarms_carry_its_id(discovered) -> None:
+    # facts-3 §0: runtime metrics of an application inference profile are published under ModelId = the
+    # profile ID (cloud-custodian's recorded live test); InferenceProfileId is a GetAtt attribute (CFN schema).
+    alarms = _alarms_of(discovered, "profile")
+    assert alarms
+    for props in alarms.values():
+        values = [d["Value"] for d in props.get("Dimensions", [])] + [
+            d["Value"] for q in props.get("Metrics", []) for d in q.get("MetricStat", {}).get("Metric", {}).get("Dimensions", [])]
+        assert values and all(v == {"Fn::GetAtt": ["Profile", "InferenceProfileId"]} for v in values), props["AlarmName"]
+
+
+def test_hyperpod_cluster_event_rule_filters_on_its_cluster(discovered) -> None:
+    # sagemaker-hyperpod-cluster-events-reference: detail.EventDetails.ClusterName is required.
+    # In a merged output rule names are left to CloudFormation (one template, many stacks): found by logical ID.
+    [rule] = [r["Properties"] for k, r in resources_of(discovered, "AWS::Events::Rule").items() if k.startswith("PodClusterErrorEvent")]
+    detail = rule["EventPattern"]["detail"]
+    assert detail == {"EventDetails": {"ClusterName": ["pretrain"], "EventLevel": ["Error"]}}
+
+
+def test_pipeline_and_codebuild_terminal_states_from_the_api_enums(tmp_path) -> None:
+    # botocore 1.44.8: PipelineExecutionStatus includes CompletedWithFailures; CodeBuild StatusType TIMED_OUT, FAULT.
+    import botocore.session
+
+    session = botocore.session.get_session()
+    assert "CompletedWithFailures" in session.get_service_model("sagemaker").shape_for("PipelineExecutionStatus").enum
+    assert {"TIMED_OUT", "FAULT"} <= set(session.get_service_model("codebuild").shape_for("StatusType").enum)
+    (tmp_path / "spec.yaml").write_text("solution: s\nnotifications: {emails: [a@example.com]}\ncomponents:\n"
+                                        "  - {kind: sagemaker_pipeline, name: p, pipeline_name: train}\n"
+                                        "  - {kind: codebuild, name: b, project_name: build}\n")
+    template = build_template(load_spec(tmp_path / "spec.yaml")).template.to_dict()
+    assert "CompletedWithFailures" in rule_named(template, "s-p-PipelineExecutionFailed")["EventPattern"]["detail"][
+        "currentPipelineExecutionStatus"]
+    assert {"TIMED_OUT", "FAULT"} <= set(rule_named(template, "s-b-BuildFailed")["EventPattern"]["detail"]["build-status"])
+
+
+def test_percentiles_aws_does_not_list_are_marked_with_the_call_that_settles_them(discovered) -> None:
+    # monitoring-cloudwatch lists no percentiles for OverheadLatency; async-inference-monitor none for
+    # ModelLatency / TotalProcessingTime on asynchronous endpoints.
+    overhead = _alarms_of(discovered, "llm-endpoint")["facts-llm-endpoint-AllTraffic-OverheadLatencyP99"]
+    assert "[unverified] p99 of OverheadLatency" in _text(overhead["AlarmDescription"])
+    assert "--extended-statistics p99" in _text(overhead["AlarmDescription"])
+    latency = _alarms_of(discovered, "async-endpoint")["facts-async-endpoint-AllTraffic-ModelLatencyP99"]
+    assert "[unverified] p99 of ModelLatency" in _text(latency["AlarmDescription"])
+    realtime = _alarms_of(discovered, "llm-endpoint")["facts-llm-endpoint-AllTraffic-ModelLatencyP99"]
+    assert "[unverified]" not in _text(realtime["AlarmDescription"])  # listed with Percentiles for real-time endpoints
+
+
+def test_unknown_instance_type_is_an_assumption_the_plan_shows(template) -> None:
+    from mlmon_cli.plan import plan_from_templates
+
+    rows = {r.name: r for r in plan_from_templates({"": template}).rows}
+    assert "assuming 1 vCPU: instance type unknown, set instance_type or instance_vcpus" in rows[
+        "churn-scoring-AllTraffic-CPUUtilization"].threshold

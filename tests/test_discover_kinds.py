@@ -75,14 +75,17 @@ def test_an_alias_whose_agent_is_elsewhere_and_a_cluster_without_a_name_are_expl
         "Resources:\n"
         "  Alias:\n    Type: AWS::Bedrock::AgentAlias\n    Properties: {AgentAliasName: live, AgentId: ABCDEFGHIJ}\n"
         "  Cluster:\n    Type: AWS::SageMaker::Cluster\n    Properties: {}\n")
-    result = runner.invoke(main, ["init", "--from-template", str(tmp_path / "app.yaml")])
-    assert result.exit_code == 0, result.stderr
-    assert result.stdout.endswith(
-        "components:\n  []  # nothing here mlmon can watch (see below); add components by hand\n\n# Not watched:\n"
-        "#   Alias (AWS::Bedrock::AgentAlias): its agent or the agent's FoundationModel is not in this template, and agent "
-        "metrics need the ModelId: add a bedrock_model with agent_alias_arn and model_id by hand\n"
-        "#   Cluster (AWS::SageMaker::Cluster): no literal, !Ref or !Sub ClusterName, and the HyperPod events name the "
-        "cluster: set ClusterName (the cluster's ARN ends in its ID, not its name)\n")
+    result = runner.invoke(main, ["init", "--from-template", str(tmp_path / "app.yaml"), "-o", str(tmp_path / "spec.yaml")])
+    assert result.exit_code == 1  # nothing watchable: no spec generate would refuse ("list at least one component")
+    assert not (tmp_path / "spec.yaml").exists()
+    app = tmp_path / "app.yaml"
+    assert result.stderr == (
+        f"{app}:1:1: Resources: nothing in this template is a resource mlmon can watch, so no spec was written: add "
+        "components by hand (`mlmon kinds` lists them) or run init on the template of the workload\n"
+        f"{app}:2:3: Resources.Alias: AWS::Bedrock::AgentAlias: its agent or the agent's FoundationModel is not in this "
+        "template, and agent metrics need the ModelId: add a bedrock_model with agent_alias_arn and model_id by hand\n"
+        f"{app}:5:3: Resources.Cluster: AWS::SageMaker::Cluster: no literal, !Ref or !Sub ClusterName, and the HyperPod "
+        "events name the cluster: set ClusterName (the cluster's ARN ends in its ID, not its name)\n")
 
 
 def test_a_hand_written_cluster_binding_without_a_name_is_a_located_error(runner, tmp_path: Path) -> None:

@@ -1,31 +1,70 @@
-"""The README's reference section is generated from the code, and the example specs use every option."""
+"""docs/ (spec reference, kinds, rules) is generated from the code, README and docs/ link each other
+correctly, and the example specs use every option."""
 
 from __future__ import annotations
 
 import dataclasses
 import re
 
+import pytest
 import yaml
 
 from mlmon_cli.components import builtin_kinds, load_all
-from mlmon_cli.docs import kinds_markdown, spec_reference_markdown
+from mlmon_cli.docs import GENERATED_BEGIN, documents, kinds_markdown, spec_reference_markdown
 from mlmon_cli.spec.model import AlarmDefaults, AlarmOverride, Notifications
 
 from .conftest import GOLDEN_SPECS, ROOT, SPECS
 
-BEGIN = "<!-- BEGIN GENERATED REFERENCE (pytest --update-goldens rewrites this section) -->\n"
-END = "<!-- END GENERATED REFERENCE -->"
+
+def _read(relative: str) -> str:
+    return (ROOT / relative).read_text(encoding="utf-8")
 
 
-def test_readme_reference_is_current(request) -> None:
-    readme = ROOT / "README.md"
-    text = readme.read_text(encoding="utf-8")
-    start, end = text.index(BEGIN) + len(BEGIN), text.index(END)
-    expected = "\n### Spec reference\n\n" + spec_reference_markdown() + "\n## Component kinds and their alarms\n\n" + kinds_markdown() + "\n"
+@pytest.mark.parametrize("relative", sorted(documents(_read)))
+def test_generated_document_is_current(relative: str, request) -> None:
+    expected = documents(_read)[relative]
     if request.config.getoption("--update-goldens"):
-        readme.write_text(text[:start] + expected + text[end:], encoding="utf-8")
+        (ROOT / relative).write_text(expected, encoding="utf-8")
         return
-    assert text[start:end] == expected, "README reference is stale: run pytest --update-goldens"
+    assert _read(relative) == expected, f"{relative} is stale: run pytest --update-goldens"
+
+
+def test_spec_reference_and_kinds_are_generated_in_their_documents() -> None:
+    spec, kinds = _read("docs/spec.md"), _read("docs/kinds.md")
+    assert GENERATED_BEGIN + "\n## Spec reference\n\n" + spec_reference_markdown() in spec
+    assert kinds_markdown().replace("\n### ", "\n## ")[4:] in kinds
+
+
+_LINK = re.compile(r"\]\(([^)\s]+)\)")
+
+
+def _anchors(markdown: str) -> set[str]:
+    """GitHub's heading anchors: lower case, punctuation other than - and _ dropped, spaces to -."""
+    out = set()
+    for heading in re.findall(r"^#{1,6} (.+)$", markdown, re.M):
+        out.add(re.sub(r"[^\w\- ]", "", heading.strip().lower()).replace(" ", "-"))
+    return out
+
+
+@pytest.mark.parametrize("relative", ["README.md", *sorted(str(p.relative_to(ROOT)) for p in (ROOT / "docs").glob("*.md"))])
+def test_relative_links_and_anchors_resolve(relative: str) -> None:
+    """README and docs/ link each other after the split: every relative link names a file, and its #anchor a heading."""
+    page = ROOT / relative
+    broken = []
+    for target in _LINK.findall(re.sub(r"```.*?```", "", page.read_text(encoding="utf-8"), flags=re.S)):
+        if "://" in target or target.startswith("mailto:"):
+            continue
+        path, _, anchor = target.partition("#")
+        file = (page.parent / path).resolve() if path else page
+        if not file.exists() or (anchor and file.suffix == ".md" and anchor not in _anchors(file.read_text(encoding="utf-8"))):
+            broken.append(target)
+    assert broken == []
+
+
+def test_ci_runs_exactly_the_readme_test_command() -> None:
+    command = (ROOT / ".ci" / "run").read_text(encoding="utf-8").strip().splitlines()[-1]
+    assert f"```bash\n{command}\n```" in _read("README.md")
+    assert "ruff check mlmon_cli" in command and "&& mypy &&" in command
 
 
 def _keys(node, found: set[str]) -> None:

@@ -10,7 +10,10 @@ Sources (see ../shared/reference/aws-monitoring-facts.md §2 for the table):
 - Step Functions: cw-events (`status` RUNNING/SUCCEEDED/FAILED/TIMED_OUT/ABORTED, `stateMachineArn`).
 - CodePipeline: detect-state-changes-cloudwatch-events (`state`, `pipeline`).
 - CodeBuild: sample-build-notifications(-ref) (`build-status`, `project-name`; IN_PROGRESS, SUCCEEDED,
-  FAILED, STOPPED).
+  FAILED, STOPPED), plus the API's `StatusType` TIMED_OUT and FAULT (botocore; aws-ml-facts-3.md §0).
+- SageMaker pipelines: also `CompletedWithFailures` (API `PipelineExecutionStatus`, botocore; facts-3 §0).
+- HyperPod cluster events: `detail.EventDetails.ClusterName` is a required field
+  (sagemaker-hyperpod-cluster-events-reference; facts-3 §0), so the rule filters on the cluster.
 """
 
 from __future__ import annotations
@@ -84,7 +87,7 @@ EXPECTED = {
         "source": ["aws.sagemaker"], "detail-type": ["SageMaker Model Building Pipeline Execution Status Change"],
         "detail": {  # camelCase fields; SageMaker lower-cases the name in the pipeline ARN
             "pipelineArn": [{"equals-ignore-case": {"Fn::Sub": SUB_ARN % ("sagemaker", "pipeline/evmodelbuild")}}],
-            "currentPipelineExecutionStatus": ["Failed", "Stopped"],
+            "currentPipelineExecutionStatus": ["Failed", "CompletedWithFailures", "Stopped"],  # API enum (facts-3 §0)
         },
     },
     "ev-release-PipelineFailed": {
@@ -93,7 +96,7 @@ EXPECTED = {
     },
     "ev-build-BuildFailed": {
         "source": ["aws.codebuild"], "detail-type": ["CodeBuild Build State Change"],
-        "detail": {"project-name": ["ev-build"], "build-status": ["FAILED", "STOPPED"]},
+        "detail": {"project-name": ["ev-build"], "build-status": ["FAILED", "FAULT", "TIMED_OUT", "STOPPED"]},  # API StatusType
     },
     "ev-flow-name-ExecutionFailedEvent": {
         "source": ["aws.states"], "detail-type": ["Step Functions Execution Status Change"],
@@ -109,7 +112,8 @@ EXPECTED = {
         "source": ["aws.bedrock"], "detail-type": ["Batch Inference Job State Change"],
         "detail": {"batchJobName": [{"prefix": "ev-bb-"}], "status": ["Failed", "PartiallyCompleted", "Expired", "Stopped"]},
     },
-    # HyperPod (§6.1): the cluster event pattern is AWS's own (EventLevel Error, no cluster filter)
+    # HyperPod (§6.1): AWS's cluster event pattern (EventLevel Error) narrowed to the cluster
+    # (detail.EventDetails.ClusterName, required: sagemaker-hyperpod-cluster-events-reference, facts-3 §0)
     "ev-pod-ClusterFailed": {
         "source": ["aws.sagemaker"], "detail-type": ["SageMaker HyperPod Cluster State Change"],
         "detail": {"ClusterName": ["ev-pod"], "ClusterStatus": ["Failed", "RollingBack"]},
@@ -120,7 +124,7 @@ EXPECTED = {
     },
     "ev-pod-ClusterErrorEvent": {
         "source": ["aws.sagemaker"], "detail-type": ["SageMaker HyperPod Cluster Event"],
-        "detail": {"EventDetails": {"EventLevel": ["Error"]}},
+        "detail": {"EventDetails": {"ClusterName": ["ev-pod"], "EventLevel": ["Error"]}},
     },
     # Model Registry (§6.2): failed packages alarm; approval changes only notify (no alarm)
     "ev-reg-ModelPackageFailed": {
@@ -148,9 +152,10 @@ PINNED = {
     ("aws.sagemaker", "SageMaker Transform Job State Change"): ("TransformJobStatus", {"Failed", "Stopped"}),
     ("aws.sagemaker", "SageMaker HyperParameter Tuning Job State Change"): ("HyperParameterTuningJobStatus", {"Failed", "Stopped"}),
     ("aws.sagemaker", "SageMaker Endpoint State Change"): ("EndpointStatus", {"FAILED"}),
-    ("aws.sagemaker", "SageMaker Model Building Pipeline Execution Status Change"): ("currentPipelineExecutionStatus", {"Failed", "Stopped"}),
+    ("aws.sagemaker", "SageMaker Model Building Pipeline Execution Status Change"): ("currentPipelineExecutionStatus", {"Failed", "Stopped",
+                                                                                                    "CompletedWithFailures"}),
     ("aws.codepipeline", "CodePipeline Pipeline Execution State Change"): ("state", {"FAILED"}),
-    ("aws.codebuild", "CodeBuild Build State Change"): ("build-status", {"FAILED", "STOPPED"}),
+    ("aws.codebuild", "CodeBuild Build State Change"): ("build-status", {"FAILED", "STOPPED", "FAULT", "TIMED_OUT"}),
     ("aws.states", "Step Functions Execution Status Change"): ("status", {"FAILED", "TIMED_OUT", "ABORTED"}),
     ("aws.bedrock", "Model Customization Job State Change"): ("jobStatus", {"Failed", "Stopped"}),
     ("aws.bedrock", "Batch Inference Job State Change"): ("status", {"Failed", "PartiallyCompleted", "Expired", "Stopped"}),
@@ -237,8 +242,8 @@ def test_each_rule_has_a_triggered_rules_alarm(template) -> None:
     ("sagemaker_processing", "job_name_prefix: x-", "ProcessingJobFailed", "ProcessingJobStatus", ["Failed"]),
     ("sagemaker_transform", "job_name_prefix: x-", "TransformJobFailed", "TransformJobStatus", ["Failed"]),
     ("sagemaker_tuning", "job_name_prefix: x-", "TuningJobFailed", "HyperParameterTuningJobStatus", ["Failed"]),
-    ("sagemaker_pipeline", "pipeline_name: x", "PipelineExecutionFailed", "currentPipelineExecutionStatus", ["Failed"]),
-    ("codebuild", "project_name: xy", "BuildFailed", "build-status", ["FAILED"]),
+    ("sagemaker_pipeline", "pipeline_name: x", "PipelineExecutionFailed", "currentPipelineExecutionStatus", ["Failed", "CompletedWithFailures"]),
+    ("codebuild", "project_name: xy", "BuildFailed", "build-status", ["FAILED", "FAULT", "TIMED_OUT"]),
     ("glue_job", "job_name: x", "JobRunFailed", "state", ["FAILED", "TIMEOUT"]),
 ])
 def test_alert_on_stopped_false_keeps_only_failures(tmp_path: Path, kind, option, name, field, kept) -> None:

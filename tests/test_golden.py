@@ -31,7 +31,7 @@ def test_every_kind_has_a_golden_case() -> None:
 
 
 def test_documented_dimension_sets_match_generated_alarms() -> None:
-    """`dimension_names` feeds the README; it must match what the alarms really use."""
+    """`dimension_names` feeds docs/kinds.md; it must match what the alarms really use."""
     registry = load_all()
     for case in CASES:
         spec = load_spec(case / "spec.yaml")
@@ -41,8 +41,9 @@ def test_documented_dimension_sets_match_generated_alarms() -> None:
         for res in template["Resources"].values():
             props = res["Properties"]
             if res["Type"] == "AWS::CloudWatch::Alarm" and props.get("Namespace", "AWS/Events") not in ("AWS/Events", "AWS/SNS"):
-                metric_def = next((a for a in kind.alarms if (a.namespace, a.metric) == (props["Namespace"], props["MetricName"])), None)
+                metric_def = next((a.metric for a in kind.alarms
+                                   if (a.metric.namespace, a.metric.name) == (props["Namespace"], props["MetricName"])), None)
                 if metric_def is None:  # an ExtraAlarm (Model Monitor, log pattern, staleness): test_beyond_thresholds.py
                     continue
                 own = set(metric_def.dimensions) if metric_def.dimensions is not None else documented
-                assert {d["Name"] for d in props.get("Dimensions", [])} == own | set(metric_def.extra_dimensions)
+                assert {d["Name"] for d in props.get("Dimensions", [])} == own | set(dict(metric_def.fixed))

@@ -18,7 +18,7 @@ import yaml
 from benchmarks.synthetic import spec as synthetic_spec
 from mlmon_cli.core.build import build_template
 from mlmon_cli.serialize import dump
-from mlmon_cli.core.pipeline import load_spec, parse_spec, spec_environments
+from mlmon_cli.core.pipeline import generate_central, load_spec, parse_spec, spec_environments
 
 from .conftest import GOLDEN, ROOT, SPECS
 
@@ -51,6 +51,11 @@ def outputs() -> dict[str, str]:
             found[f"{path.stem}{'-' + env if env else ''}"] = dump(result.template.to_dict(), "yaml")
     for path in sorted(GOLDEN.glob("*/spec.yaml")):
         found[f"golden-{path.parent.name}"] = dump(build_template(load_spec(path)).template.to_dict(), "yaml")
+    from tests.test_organization import ORG, spec_text
+
+    org = parse_spec(spec_text(ORG), "org.yaml")  # a member of an organization, and its central stack
+    found["organization-member"] = dump(build_template(org).template.to_dict(), "yaml")
+    found["organization-central"] = dump(generate_central(org).to_dict(), "yaml")
     split = build_template(parse_spec(yaml.safe_dump(synthetic_spec(120)), "s.yaml"), split=True)
     found["split-parent"] = dump(split.template.to_dict(), "yaml")
     for stem, nested in split.nested.items():

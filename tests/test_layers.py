@@ -16,12 +16,12 @@ PACKAGE = Path(__file__).resolve().parent.parent / "mlmon_cli"
 # Lowest first. A module may import its own layer or lower ones, never a higher one.
 LAYERS = [
     ("foundation", ("mlmon_cli", "mlmon_cli.errors", "mlmon_cli.limits", "mlmon_cli.naming", "mlmon_cli.render", "mlmon_cli.asl",
-                    "mlmon_cli.alarm_tree")),
+                    "mlmon_cli.alarm_tree", "mlmon_cli.alarm_model", "mlmon_cli.serialize")),
     ("spec", ("mlmon_cli.spec",)),
     ("components", ("mlmon_cli.components", "mlmon_cli.workflow")),
     ("core", ("mlmon_cli.core",)),
-    ("edges", ("mlmon_cli.serialize", "mlmon_cli.output", "mlmon_cli.discover", "mlmon_cli.lint", "mlmon_cli.lint_output", "mlmon_cli.rules",
-               "mlmon_cli.schema", "mlmon_cli.aws", "mlmon_cli.docs", "mlmon_cli.plan", "mlmon_cli.cli",
+    ("edges", ("mlmon_cli.output", "mlmon_cli.discover", "mlmon_cli.lint", "mlmon_cli.lint_output", "mlmon_cli.rules",
+               "mlmon_cli.schema", "mlmon_cli.aws", "mlmon_cli.docs", "mlmon_cli.plan", "mlmon_cli.suggest", "mlmon_cli.cli",
                "mlmon_cli.__main__")),
 ]
 

@@ -55,7 +55,7 @@ def test_every_endpoint_alarm_is_on_a_metric_aws_publishes_for_the_type(tmp_path
         assert props["Namespace"] == fact.namespace, name
         assert tuple(d["Name"] for d in props["Dimensions"]) == fact.dimensions, name
         seen.add(metric)
-    expected = {a.metric for a in SageMakerEndpoint.alarms if not a.is_event and a.metric in allowed}
+    expected = {a.metric.name for a in SageMakerEndpoint.alarms if not a.is_event and a.metric.name in allowed}
     assert seen == expected
 
 
@@ -211,9 +211,19 @@ def test_hyperpod_rules_against_aws_samples(event_rules) -> None:
     healthy = copy.deepcopy(NODE_UNHEALTHY)
     healthy["detail"]["HealthSummary"]["HealthStatus"] = "Healthy"
     assert not _matches(node, healthy)
+    # sagemaker-hyperpod-cluster-events-reference: EventDetails.ClusterName is required (facts-3 §0)
     error_event = {"source": "aws.sagemaker", "detail-type": "SageMaker HyperPod Cluster Event",
-                   "detail": {"EventDetails": {"EventLevel": "Error"}}}
-    assert _matches(event_rules["t-pod-ClusterErrorEvent"], error_event)
+                   "detail": {"EventDetails": {"EventLevel": "Error", "ClusterName": "t-pod-cluster",
+                                               "Description": "Failed to provision instance group workers"}}}
+    rule = event_rules["t-pod-ClusterErrorEvent"]
+    assert rule["EventPattern"]["detail"]["EventDetails"]["ClusterName"] == [_cluster_name(rule)]
+    assert _matches(rule, _with_cluster(error_event, _cluster_name(rule)))
+    assert not _matches(rule, _with_cluster(error_event, "another-cluster"))  # another cluster in the account
+    message = rule["Targets"][0]["InputTransformer"]
+    assert message["InputPathsMap"]["cluster"] == "$.detail.EventDetails.ClusterName"
+    assert message["InputPathsMap"]["description"] == "$.detail.EventDetails.Description"
+    assert "<cluster>" in message["InputTemplate"] and "<description>" in message["InputTemplate"]
+    error_event = _with_cluster(error_event, _cluster_name(rule))
     info = copy.deepcopy(error_event)
     info["detail"]["EventDetails"]["EventLevel"] = "Info"
     assert not _matches(event_rules["t-pod-ClusterErrorEvent"], info)
@@ -221,6 +231,16 @@ def test_hyperpod_rules_against_aws_samples(event_rules) -> None:
              "detail": {"ClusterName": "sample-cluster", "ClusterStatus": "Failed"}}
     assert _matches(event_rules["t-pod-ClusterFailed"], state)
     assert not _matches(event_rules["t-pod-ClusterFailed"], _with(state, ClusterStatus="InService"))
+
+
+def _cluster_name(rule: dict) -> str:
+    return rule["EventPattern"]["detail"]["EventDetails"]["ClusterName"][0]
+
+
+def _with_cluster(event: dict, cluster: str) -> dict:
+    changed = copy.deepcopy(event)
+    changed["detail"]["EventDetails"]["ClusterName"] = cluster
+    return changed
 
 
 def test_model_registry_approval_is_a_notification_not_an_alarm(event_rules, tmp_path) -> None:

@@ -22,7 +22,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from mlmon_cli.components import component
-from mlmon_cli.components.base import AlarmDef, AlarmTarget, Component
+from mlmon_cli.components.base import AlarmDef, AlarmDocs, AlarmPolicy, AlarmTarget, Component, Metric
 from mlmon_cli.spec.model import doc
 
 
@@ -38,9 +38,10 @@ class DemoQueue(Component[QueueOptions]):
     docs_url = "https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/sqs-available-cloudwatch-metrics.html"
     dimension_names = ("QueueName",)
     alarms = (
-        AlarmDef(key="oldest_message", suffix="OldestMessageAge", metric="ApproximateAgeOfOldestMessage",
-                 namespace="AWS/SQS", statistic="Maximum", comparison=">", threshold=900, unit="count",
-                 why="the oldest message waited more than 15 minutes", first_step="check the consumer"),
+        AlarmDef("oldest_message", "OldestMessageAge",
+                 Metric("AWS/SQS", "ApproximateAgeOfOldestMessage", "Maximum"),
+                 AlarmPolicy(">", 900),
+                 AlarmDocs(why="the oldest message waited more than 15 minutes", first_step="check the consumer")),
     )
 
     def watched(self, o: QueueOptions) -> str:

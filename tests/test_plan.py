@@ -8,6 +8,7 @@ import pytest
 
 from mlmon_cli import plan as plan_mod
 from mlmon_cli.cli import EXIT_INPUT, main
+from mlmon_cli.core.cost import estimate
 from mlmon_cli.core.pipeline import generate as build_template
 from mlmon_cli.core.pipeline import load_path as load_spec
 from mlmon_cli.plan import build_plan, mermaid, plan_from_templates, to_markdown
@@ -32,7 +33,9 @@ def _row(plan, name, type_="alarm"):
 
 def test_every_alarm_and_rule_is_a_row(churn) -> None:
     result, plan = churn
-    assert sorted(r.name for r in plan.rows if r.type == "alarm") == sorted(result.alarm_names)
+    names = [r.properties["AlarmName"] for t in [result.template, *result.nested.values()] for r in t.resources.values()
+             if r.resource_type == "AWS::CloudWatch::Alarm"]
+    assert sorted(r.name for r in plan.rows if r.type == "alarm") == sorted(names)
     assert plan.counts == {"alarms": result.alarms, "rules": result.rules, "composites": result.composites, "topics": 1}
     assert {r.component for r in plan.rows} == {"alert-path", "preprocess", "features", "training", "retraining", "scoring", "release"}
 
@@ -105,22 +108,17 @@ def test_alarm_reaching_nobody_is_flagged() -> None:
         in to_markdown(plan, "t")
 
 
-def test_bill_hook(monkeypatch, churn) -> None:
-    result, _ = churn
-
-    class Bill:
-        def markdown(self) -> str:
-            return "| item | USD |\n|---|---|\n| 29 alarms | 2.90 |\n"
-
-        def to_dict(self) -> dict:
-            return {"total_usd": 2.9}
-
-    seen = []
-    monkeypatch.setattr(plan_mod, "BILL_HOOK", lambda r: seen.append(r) or Bill())
-    plan = build_plan(result)
-    assert seen == [result]
-    assert "## Monthly bill\n\n<!-- BILL HOOK: mlmon_cli.plan.BILL_HOOK -> mlmon_cli.core.cost.estimate(result) -->\n| item | USD |" in to_markdown(plan, "t")
-    assert json.loads(plan_mod.to_json(plan))["bill"] == {"total_usd": 2.9}
+def test_plan_carries_the_bill_of_the_build(churn) -> None:
+    """The plan prices what the build wrote (core/cost.py), in Markdown and JSON; bare templates have no bill."""
+    result, plan = churn
+    assert plan.bill == estimate(result)
+    markdown = to_markdown(plan, "t")
+    assert f"## Monthly bill\n\n**${plan.bill.total:,.2f} a month**" in markdown
+    assert json.loads(plan_mod.to_json(plan))["bill"] == plan.bill.to_dict()
+    bare = plan_from_templates({"": result.template.to_dict()})
+    assert bare.bill is None
+    assert "## Monthly bill" not in to_markdown(bare, "t")
+    assert json.loads(plan_mod.to_json(bare))["bill"] is None
 
 
 def test_cli_markdown_and_json(runner) -> None:
@@ -129,7 +127,8 @@ def test_cli_markdown_and_json(runner) -> None:
     assert md.stdout.startswith(f"# Plan: {CHURN}\n\nSolution `churn`: 29 alarms, 7 composite alarms, 5 EventBridge rules, 1 topic(s).")
     for heading in ("## Alarms and rules", "## Recipients", "## Monthly bill", "## Alarm tree", "```mermaid"):
         assert heading in md.stdout
-    assert md.stderr == ""
+    # the same note generate gives: the churn template (64 KB) cannot be passed inline to CloudFormation
+    assert md.stderr == "mlmon: the template is over 51200 bytes: deploy with --s3-bucket BUCKET\n"
     js = runner.invoke(main, ["plan", str(CHURN), "--format", "json", "--env", "dev"])
     assert js.exit_code == 0, js.stderr
     data = json.loads(js.stdout)

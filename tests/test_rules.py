@@ -22,9 +22,6 @@ from mlmon_cli.rules.state_machines import state_machines
 
 from .conftest import ROOT, corpus_params
 
-BEGIN = "<!-- BEGIN GENERATED RULES (pytest --update-goldens rewrites this section) -->\n"
-END = "<!-- END GENERATED RULES -->"
-
 MACHINE = """\
 Parameters:
   Timeout: {Type: Number, Default: 3600}
@@ -78,15 +75,11 @@ def test_every_rule_has_complete_metadata() -> None:
     assert {f"MLM00{i}" for i in range(1, 9)} <= {r.id for r in rules}
 
 
-def test_readme_rule_table_is_generated(request) -> None:
-    readme = ROOT / "README.md"
-    text = readme.read_text(encoding="utf-8")
-    start, end = text.index(BEGIN) + len(BEGIN), text.index(END)
-    expected = rules_markdown()
-    if request.config.getoption("--update-goldens"):
-        readme.write_text(text[:start] + expected + text[end:], encoding="utf-8")
-        return
-    assert text[start:end] == expected, "README rule table is stale: run pytest --update-goldens"
+def test_rules_markdown_is_the_registry(runner) -> None:
+    """`mlmon rules --markdown` (and docs/rules.md, kept fresh by tests/test_docs.py) has one row per rule."""
+    text = runner.invoke(main, ["rules", "--markdown"]).output
+    assert text == rules_markdown()
+    assert [line.split("`")[1] for line in text.splitlines()[2:]] == [r.id for r in all_rules()]
 
 
 def test_rules_command_lists_every_rule(runner) -> None:

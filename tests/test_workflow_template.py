@@ -51,7 +51,7 @@ def test_the_alarm_table_is_the_step_functions_one_on_the_generated_machine() ->
     assert workflow.alarms is METRIC_ALARMS and workflow.dimension_names == ("StateMachineArn",)
     found = resources(GOLDEN / "workflow_lambda_glue_sns_wait" / "spec.yaml", "AWS::CloudWatch::Alarm")
     alarms = [a for k, a in found.items() if k.startswith("Nightly")]  # not the solution's own alert-path alarms
-    assert sorted(a["Properties"]["MetricName"] for a in alarms) == sorted(a.metric for a in METRIC_ALARMS)
+    assert sorted(a["Properties"]["MetricName"] for a in alarms) == sorted(a.metric.name for a in METRIC_ALARMS)
     for alarm in alarms:
         assert alarm["Properties"]["Dimensions"] == [{"Name": "StateMachineArn", "Value": {"Ref": "NightlyStateMachine"}}]
 

@@ -10,11 +10,11 @@ from .io import AslLoadError, dump_asl, load_asl
 from .retry_policies import RetryPolicy, policy_for_resource
 
 __all__ = [
+    "RULES",
     "AslFinding",
     "AslLoadError",
     "HardenChange",
     "HardenResult",
-    "RULES",
     "RetryPolicy",
     "check_definition",
     "dump_asl",

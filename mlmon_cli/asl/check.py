@@ -37,8 +37,9 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import TypeGuard
 
-__all__ = ["AslFinding", "RULES", "Scope", "check_definition", "iter_scopes", "child_scopes", "is_dynamic"]
+__all__ = ["RULES", "AslFinding", "Scope", "check_definition", "child_scopes", "is_dynamic", "iter_scopes"]
 
 RULES: dict[str, str] = {
     "ASL001": "warning", "ASL002": "warning", "ASL003": "warning",
@@ -252,7 +253,7 @@ def _check_error_equals(path: str, item: dict, *, last: bool) -> list[AslFinding
     return findings
 
 
-def _is_int(value: object) -> bool:
+def _is_int(value: object) -> TypeGuard[int | float]:
     return (isinstance(value, int) and not isinstance(value, bool)) or (isinstance(value, float) and value.is_integer())
 
 

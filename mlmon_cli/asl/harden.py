@@ -61,8 +61,17 @@ from .check import CATCHABLE_TYPES, STATES_ALL, Scope, child_scopes, iter_scopes
 from .retry_policies import POLICIES, policy_for_resource
 
 __all__ = [
-    "HardenChange", "HardenResult", "harden_definition", "MARKER", "ERROR_FIELD", "FAILED_STATE_FIELD",
-    "catch_all", "failed_marker", "failure_states", "propagate_states", "unique_name",
+    "ERROR_FIELD",
+    "FAILED_STATE_FIELD",
+    "MARKER",
+    "HardenChange",
+    "HardenResult",
+    "catch_all",
+    "failed_marker",
+    "failure_states",
+    "harden_definition",
+    "propagate_states",
+    "unique_name",
 ]
 
 MARKER = "[mlmon:harden:"

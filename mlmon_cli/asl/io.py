@@ -19,7 +19,7 @@ from typing import Literal
 
 import yaml
 
-__all__ = ["AslLoadError", "load_asl", "dump_asl"]
+__all__ = ["AslLoadError", "dump_asl", "load_asl"]
 
 MAX_DEPTH = 100  # Step Functions definitions are a few levels deep; JSON parsers recurse
 MAX_INT_DIGITS = 30
@@ -117,8 +117,8 @@ def _load_json(text: str) -> object:
         raise AslLoadError(what, line, col) from None
     except _DuplicateKey as dup:
         hits = [m.start() for m in re.finditer(re.escape(json.dumps(dup.key)) + r"\s*:", text)]
-        line, col = _line_col(text, hits[1]) if len(hits) > 1 else (None, None)
-        raise AslLoadError(f"duplicate key {dup.key!r}", line, col) from None
+        where = _line_col(text, hits[1]) if len(hits) > 1 else (None, None)
+        raise AslLoadError(f"duplicate key {dup.key!r}", *where) from None
 
 
 MAX_EXPANDED = 200_000  # values after alias expansion: an alias bomb stops here, before it is built

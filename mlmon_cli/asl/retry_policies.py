@@ -52,7 +52,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-__all__ = ["Retrier", "RetryPolicy", "GENERIC", "POLICIES", "policy_for_resource", "classify_resource"]
+__all__ = ["GENERIC", "POLICIES", "Retrier", "RetryPolicy", "classify_resource", "policy_for_resource"]
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,8 @@ account is refused (`ExpectedBucketOwner` on every call), never written to.
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from botocore.exceptions import ClientError
 

@@ -8,8 +8,9 @@ deleted and CloudFormation's reason. Nothing here prints: progress goes to the `
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 from botocore.exceptions import ClientError
 
@@ -31,7 +32,6 @@ class DeleteRequest:
 @dataclass
 class DeleteResult:
     stack_name: str
-    existed: bool
     status: str  # DELETE_COMPLETE, or "" when there was nothing to delete
     seconds: float = 0.0
 
@@ -45,7 +45,7 @@ def delete_stack(request: DeleteRequest, log: Log) -> DeleteResult:
     stack = _describe_stack(cfn, name)
     if stack is None:
         log(f"mlmon: stack {name} does not exist: nothing to delete")
-        return DeleteResult(name, False, "")
+        return DeleteResult(name, "")
     status = stack["StackStatus"]
     if status.endswith("_IN_PROGRESS") and status not in ("REVIEW_IN_PROGRESS", "DELETE_IN_PROGRESS"):
         raise AwsError(f"mlmon: stack {name} is busy ({status}); wait until it finishes and delete it again")
@@ -70,7 +70,7 @@ def delete_stack(request: DeleteRequest, log: Log) -> DeleteResult:
         if status == "DELETE_COMPLETE":
             elapsed = time.monotonic() - started
             log(f"mlmon: stack {name}: DELETE_COMPLETE in {elapsed:.1f} s")
-            return DeleteResult(name, True, status, elapsed)
+            return DeleteResult(name, status, elapsed)
         if status == "DELETE_FAILED" and settle.final(status):
             events += _gone_or(lambda: _new_events(cfn, stack_id, seen), [])
             lines = [f"mlmon: delete of stack {name} failed: DELETE_FAILED"

@@ -22,9 +22,11 @@ from __future__ import annotations
 
 import hashlib
 import time
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
-from typing import Any, Callable, Iterable
+from typing import Any
 from urllib.parse import quote
 
 from botocore.exceptions import ClientError
@@ -68,6 +70,7 @@ class DeployRequest:
     poll_seconds: float | None = None  # default: 0.5 s against --endpoint-url, else 2 s
     execute: bool = True  # False: create the change set, print its diff, change nothing
     resolve_s3: bool = False  # use (and create once) the managed bucket of the account and region
+    revert_drift: bool = False  # drift-aware change set (DeploymentMode=REVERT_DRIFT): drifted properties go back to the template
 
 
 @dataclass
@@ -79,7 +82,6 @@ class DeployResult:
     changes: int
     outputs: dict[str, str] = field(default_factory=dict)
     seconds: float = 0.0
-    template_urls: list[str] = field(default_factory=list)
     change_set_id: str = ""  # the change set left for review (execute=False)
 
 
@@ -112,65 +114,22 @@ def deploy_spec(spec: Path, request: DeployRequest, log: Log, env: str | None = 
 def deploy_template(template: dict[str, Any], request: DeployRequest, log: Log,
                     nested: dict[str, dict[str, Any]] | None = None) -> DeployResult:
     """Deploy a template dict (plus nested templates by file stem) through a change set."""
-    from ..serialize import dump
-
     nested = nested or {}
-    nulls = [f"{stem}:{path}" for stem, tpl in [("template", template), *nested.items()] for path in null_paths(tpl)]
-    if nulls:  # CloudFormation: "'null' values are not allowed in templates"
-        raise RuntimeError(f"the generated template has null values, which CloudFormation rejects: {', '.join(nulls[:5])}"
-                           + (f" and {len(nulls) - 5} more" if len(nulls) > 5 else ""))
-    params = parse_pairs(request.parameters, "--parameter")
-    tags = parse_pairs(request.tags, "--tag")
-    declared = template.get("Parameters") or {}
-    unknown = sorted(set(params) - set(declared))
-    if unknown:
-        known = ", ".join(sorted(declared)) or "none"
-        raise AwsUsageError(f"mlmon: --parameter {', '.join(unknown)}: the template has no such parameter (it declares: {known})")
-
+    params, tags = _checked_inputs(template, nested, request)
     _check_bucket_options(request)
     aws = Aws(request.target)
     cfn = aws.client("cloudformation")
-    buckets: dict[str, str] = {}  # the resolved bucket, once
     poll = request.poll_seconds if request.poll_seconds is not None else (0.5 if request.target.endpoint_url else 2.0)
     started = time.monotonic()
     name = request.stack_name
 
     existing = _describe_stack(cfn, name)
     status = existing["StackStatus"] if existing else None
-    if status in NOT_UPDATABLE:
-        hint = "a failed first create leaves nothing to keep" if status == "ROLLBACK_COMPLETE" else "fix it in the console"
-        raise AwsError(f"mlmon: stack {name} is in {status} and cannot be updated ({hint}); delete it and deploy again: "
-                       f"aws cloudformation delete-stack --stack-name {name}")
-    if status and status.endswith("_IN_PROGRESS") and status != "REVIEW_IN_PROGRESS":
-        raise AwsError(f"mlmon: stack {name} is busy ({status}); wait until it finishes and deploy again")
-    change_type = "UPDATE" if status and status != "REVIEW_IN_PROGRESS" else "CREATE"
-
-    urls: list[str] = []
-    if nested:
-        bucket = _need_bucket(request, f"the template has {len(nested)} nested stacks, whose templates CloudFormation reads from S3",
-                              aws, buckets, log)
-        by_path = {}
-        for stem, child in sorted(nested.items()):
-            url = _upload(aws, bucket, request.s3_prefix, dump(child, "yaml"), log, buckets.get("owner"))
-            urls.append(url)
-            by_path.update({f"stacks/{stem}.{ext}": url for ext in ("yaml", "json")})
-        template = _point_nested_stacks(template, by_path)
-    body = dump(template, "yaml")
-    size = len(body.encode("utf-8"))
-    location: dict[str, str]
-    if size > INLINE_TEMPLATE_BYTES:
-        bucket = _need_bucket(request, f"the template is {size} bytes, over CloudFormation's {INLINE_TEMPLATE_BYTES}-byte inline limit",
-                              aws, buckets, log)
-        url = _upload(aws, bucket, request.s3_prefix, body, log, buckets.get("owner"))
-        urls.insert(0, url)
-        location = {"TemplateURL": url}
-    else:
-        location = {"TemplateBody": body}
-
-    parameters = [{"ParameterKey": k, "ParameterValue": v} for k, v in sorted(params.items())]
-    if existing:
-        previous = {p["ParameterKey"] for p in existing.get("Parameters") or []}
-        parameters += [{"ParameterKey": k, "UsePreviousValue": True} for k in sorted(declared) if k in previous and k not in params]
+    change_type = _change_type(name, status)
+    if request.revert_drift and change_type != "UPDATE":
+        raise AwsUsageError(f"mlmon: --revert-drift: stack {name} does not exist yet; there is no drift to revert (deploy without it)")
+    template, location = _upload_templates(aws, template, nested, request, log)
+    parameters = _parameters(template, params, existing)
     cs_name = "mlmon-" + time.strftime("%Y%m%d-%H%M%S", time.gmtime())
     args: dict[str, Any] = dict(
         StackName=name, ChangeSetName=cs_name, ChangeSetType=change_type, Parameters=parameters,
@@ -178,6 +137,8 @@ def deploy_template(template: dict[str, Any], request: DeployRequest, log: Log,
     )
     if tags:
         args["Tags"] = [{"Key": k, "Value": v} for k, v in sorted(tags.items())]
+    if request.revert_drift:  # aws-ml-facts-3 §5: three-way comparison, ResourceDriftStatus and Target.Drift per property
+        args["DeploymentMode"] = "REVERT_DRIFT"
     with aws_errors(f"create a change set for stack {name}"):
         created = cfn.create_change_set(**args)
     stack_id = created["StackId"]
@@ -187,24 +148,27 @@ def deploy_template(template: dict[str, Any], request: DeployRequest, log: Log,
         _best_effort(lambda: cfn.delete_change_set(ChangeSetName=created["Id"]))
         if any(marker in reason for marker in NO_CHANGES):
             log(f"mlmon: no changes: stack {name} is up to date ({status})")
-            return DeployResult(name, stack_id, status or "", False, 0, _outputs(cfn, stack_id), time.monotonic() - started, urls)
+            return DeployResult(name, stack_id, status or "", False, 0, _outputs(cfn, stack_id), time.monotonic() - started)
         if change_type == "CREATE":
             _best_effort(lambda: cfn.delete_stack(StackName=stack_id))  # leave no empty REVIEW_IN_PROGRESS stack
         raise AwsError(f"mlmon: the change set for stack {name} failed: {reason}")
 
     changes = _all_changes(cfn, change_set, poll)
     if not request.execute:
-        from .diff import resource_diff, template_of
+        from .diff import drift_lines, resource_diff, template_of
 
         old = template_of(cfn, stack_id) if change_type == "UPDATE" else None
-        for line in change_summary(name, change_type, cs_name, changes,
-                                   lambda change: resource_diff(change, old, template) if change.get("Action") == "Modify" else []):
+        def details(change: dict[str, Any]) -> list[str]:
+            return drift_lines(change) + (resource_diff(change, old, template) if change.get("Action") == "Modify" else [])
+
+        for line in change_summary(name, change_type, cs_name, changes, details):
             log(line)
         log(f"mlmon: --no-execute: stack {name} is unchanged" + (" (REVIEW_IN_PROGRESS until the change set runs)" if change_type == "CREATE" else "")
             + f"; to apply exactly this change set: aws cloudformation execute-change-set --change-set-name {created['Id']}"
             + f"; to drop it: aws cloudformation delete-change-set --change-set-name {created['Id']}")
-        return DeployResult(name, stack_id, status or "REVIEW_IN_PROGRESS", False, len(changes), {} if change_type == "CREATE" else _outputs(cfn, stack_id),
-                            time.monotonic() - started, urls, created["Id"])
+        outputs = {} if change_type == "CREATE" else _outputs(cfn, stack_id)
+        return DeployResult(name, stack_id, status or "REVIEW_IN_PROGRESS", False, len(changes), outputs,
+                            time.monotonic() - started, created["Id"])
     for line in change_summary(name, change_type, cs_name, changes):
         log(line)
 
@@ -217,8 +181,70 @@ def deploy_template(template: dict[str, Any], request: DeployRequest, log: Log,
     elapsed = time.monotonic() - started
     if final in SUCCESS:
         log(f"mlmon: stack {name}: {final} in {elapsed:.1f} s")
-        return DeployResult(name, stack_id, final, True, len(changes), _outputs_of(stack), elapsed, urls)
+        return DeployResult(name, stack_id, final, True, len(changes), _outputs_of(stack), elapsed)
     raise AwsError(failure_report(cfn, name, stack, events, change_type))
+
+def _checked_inputs(template: dict[str, Any], nested: dict[str, dict[str, Any]],
+                    request: DeployRequest) -> tuple[dict[str, str], dict[str, str]]:
+    """Refuse, before any AWS call, what CloudFormation would refuse: null values and undeclared parameters."""
+    nulls = [f"{stem}:{path}" for stem, tpl in [("template", template), *nested.items()] for path in null_paths(tpl)]
+    if nulls:  # CloudFormation: "'null' values are not allowed in templates"
+        raise RuntimeError(f"the generated template has null values, which CloudFormation rejects: {', '.join(nulls[:5])}"
+                           + (f" and {len(nulls) - 5} more" if len(nulls) > 5 else ""))
+    params = parse_pairs(request.parameters, "--parameter")
+    tags = parse_pairs(request.tags, "--tag")
+    declared = template.get("Parameters") or {}
+    unknown = sorted(set(params) - set(declared))
+    if unknown:
+        known = ", ".join(sorted(declared)) or "none"
+        raise AwsUsageError(f"mlmon: --parameter {', '.join(unknown)}: the template has no such parameter (it declares: {known})")
+    return params, tags
+
+
+def _change_type(name: str, status: str | None) -> str:
+    """CREATE or UPDATE, or a clear refusal when the stack cannot take a change set now."""
+    if status in NOT_UPDATABLE:
+        hint = "a failed first create leaves nothing to keep" if status == "ROLLBACK_COMPLETE" else "fix it in the console"
+        raise AwsError(f"mlmon: stack {name} is in {status} and cannot be updated ({hint}); delete it and deploy again: "
+                       f"aws cloudformation delete-stack --stack-name {name}")
+    if status and status.endswith("_IN_PROGRESS") and status != "REVIEW_IN_PROGRESS":
+        raise AwsError(f"mlmon: stack {name} is busy ({status}); wait until it finishes and deploy again")
+    return "UPDATE" if status and status != "REVIEW_IN_PROGRESS" else "CREATE"
+
+
+def _upload_templates(aws: Aws, template: dict[str, Any], nested: dict[str, dict[str, Any]], request: DeployRequest,
+                      log: Log) -> tuple[dict[str, Any], dict[str, str]]:
+    """Nested templates (and a root over the inline limit) go to S3; returns the root and where CloudFormation reads it."""
+    from ..serialize import dump
+
+    buckets: dict[str, str] = {}  # the resolved bucket, once
+    if nested:
+        bucket = _need_bucket(request, f"the template has {len(nested)} nested stacks, whose templates CloudFormation reads from S3",
+                              aws, buckets, log)
+        by_path = {}
+        for stem, child in sorted(nested.items()):
+            url = _upload(aws, bucket, request.s3_prefix, dump(child, "yaml"), log, buckets.get("owner"))
+            by_path.update({f"stacks/{stem}.{ext}": url for ext in ("yaml", "json")})
+        template = _point_nested_stacks(template, by_path)
+    body = dump(template, "yaml")
+    size = len(body.encode("utf-8"))
+    if size <= INLINE_TEMPLATE_BYTES:
+        return template, {"TemplateBody": body}
+    bucket = _need_bucket(request, f"the template is {size} bytes, over CloudFormation's {INLINE_TEMPLATE_BYTES}-byte inline limit",
+                          aws, buckets, log)
+    url = _upload(aws, bucket, request.s3_prefix, body, log, buckets.get("owner"))
+    return template, {"TemplateURL": url}
+
+
+def _parameters(template: dict[str, Any], params: dict[str, str], existing: dict[str, Any] | None) -> list[dict[str, Any]]:
+    """The given parameters; every other declared one the stack already has keeps its previous value."""
+    parameters: list[dict[str, Any]] = [{"ParameterKey": k, "ParameterValue": v} for k, v in sorted(params.items())]
+    if existing:
+        previous = {p["ParameterKey"] for p in existing.get("Parameters") or []}
+        declared = template.get("Parameters") or {}
+        parameters += [{"ParameterKey": k, "UsePreviousValue": True} for k in sorted(declared) if k in previous and k not in params]
+    return parameters
+
 
 
 def _check_bucket_options(request: DeployRequest) -> None:
@@ -260,7 +286,8 @@ def _need_bucket(request: DeployRequest, why: str, aws: Aws, buckets: dict[str, 
         return buckets["name"]
     if not request.s3_bucket:
         raise AwsUsageError(f"mlmon: {why}: pass --resolve-s3 (a managed bucket) or --s3-bucket BUCKET (an existing bucket in the stack's region "
-                            "that you can write to); templates go to s3://BUCKET/" + (request.s3_prefix.strip("/") + "/" if request.s3_prefix.strip("/") else "") + "<sha256>.yaml")
+                            "that you can write to); templates go to s3://BUCKET/"
+                            + (request.s3_prefix.strip("/") + "/" if request.s3_prefix.strip("/") else "") + "<sha256>.yaml")
     return request.s3_bucket
 
 
@@ -396,7 +423,7 @@ def _new_events(cfn: Any, stack_id: str, seen: set[str]) -> list[dict[str, Any]]
 
 def format_event(event: dict[str, Any]) -> str:
     stamp = event.get("Timestamp")
-    when = stamp.strftime("%H:%M:%S") if hasattr(stamp, "strftime") else str(stamp)
+    when = stamp.strftime("%H:%M:%S") if isinstance(stamp, datetime) else str(stamp)
     reason = event.get("ResourceStatusReason") or ""
     return f"  {when}  {event.get('LogicalResourceId', '?'):<48} {event.get('ResourceStatus', '?'):<22} {reason}".rstrip()
 
@@ -469,5 +496,5 @@ def _outputs_of(stack: dict[str, Any]) -> dict[str, str]:
 def _best_effort(call: Callable[[], Any]) -> None:
     try:
         call()
-    except Exception:  # noqa: BLE001 - cleanup only; the real error is reported by the caller
+    except Exception:
         pass

@@ -3,14 +3,14 @@
 CloudFormation can say what changes inside each modified resource: `DescribeChangeSet` with
 `IncludePropertyValues=True` returns, per `ResourceChangeDetail.Target`, the property `Path` with
 `BeforeValue` and `AfterValue`, or the whole resource as `BeforeContext`/`AfterContext` JSON
-(LocalStack 4.14). Where it gives neither, the diff is computed from the deployed template (`GetTemplate`, stage Original) and the new one, property by
-property. Pure functions except `template_of`.
+(LocalStack 4.14). Where it gives neither, the diff is computed from the deployed template
+(`GetTemplate`, stage Original) and the new one, property by property. Pure functions except `template_of`.
 """
 
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Any, cast
 
 import yaml
 
@@ -40,7 +40,7 @@ def property_changes(old: Any, new: Any, path: str = "") -> list[tuple[str, Any,
                 out += property_changes(old[key], new[key], sub)
         return out
     if isinstance(old, list) and isinstance(new, list) and len(old) == len(new):
-        return [c for i, (a, b) in enumerate(zip(old, new)) for c in property_changes(a, b, f"{path}[{i}]")]
+        return [c for i, (a, b) in enumerate(zip(old, new, strict=True)) for c in property_changes(a, b, f"{path}[{i}]")]
     return [] if old == new else [(path, old, new)]
 
 
@@ -107,6 +107,27 @@ def resource_diff(change: dict[str, Any], old_template: dict[str, Any] | None, n
                                            {k: after.get(k) for k in keep if k in after}))
 
 
+def drift_lines(change: dict[str, Any], indent: str = "      ") -> list[str]:
+    """What a drift-aware change set (`--revert-drift`) says drifted in one resource: its
+    `ResourceDriftStatus` and, per property, the template's value against the live one
+    (`Target.Drift.PreviousValue` / `ActualValue`), which the change set puts back."""
+    status = change.get("ResourceDriftStatus")
+    drifted = any((d.get("Target") or {}).get("Drift") for d in change.get("Details") or [])
+    if not drifted and status in (None, "IN_SYNC"):
+        return []
+    lines = [f"{indent}drift: {status or 'MODIFIED'}" + (" (deleted outside CloudFormation: recreated)" if status == "DELETED" else "")]
+    for detail in change.get("Details") or []:
+        target = detail.get("Target") or {}
+        drift = target.get("Drift")
+        if not drift:
+            continue
+        where = target.get("Path") or target.get("Name") or "?"
+        path = ".".join(p for p in str(where).split("/") if p)
+        lines.append(f"{indent}! {path}: live {_show(_parse(drift.get('ActualValue')))} -> "
+                     f"{_show(_parse(drift.get('PreviousValue')))} (reverted to the template)")
+    return lines
+
+
 def template_of(cfn: Any, stack: str) -> dict[str, Any] | None:
     """The deployed template of `stack` as a dict (YAML or JSON body), None when it cannot be read."""
     with aws_errors(f"get the deployed template of stack {stack}"):
@@ -132,7 +153,7 @@ def _intrinsic(loader: yaml.SafeLoader, suffix: str, node: yaml.Node) -> Any:
     elif isinstance(node, yaml.SequenceNode):
         value = loader.construct_sequence(node, deep=True)
     else:
-        value = loader.construct_mapping(node, deep=True)
+        value = loader.construct_mapping(cast(yaml.MappingNode, node), deep=True)
     return {name: value}
 
 

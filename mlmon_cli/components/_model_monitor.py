@@ -41,7 +41,7 @@ from ..limits import MAX_DIMENSIONS, alarm_window_problems
 from ..spec.convert import MISSING, SpecReader
 from ..spec.model import SEVERITIES, doc
 from ..spec.nodes import node_location
-from .base import MLMON_DEFAULT, AlarmDef, ExtraAlarm
+from .base import AlarmDef, AlarmDocs, AlarmPolicy, ExtraAlarm, Metric
 
 DATA_NAMESPACE = "aws/sagemaker/Endpoints/data-metrics"
 MODEL_NAMESPACE = "aws/sagemaker/Endpoints/model-metrics"
@@ -274,11 +274,11 @@ def monitor_alarms(monitor: Monitor, endpoint: str) -> list[ExtraAlarm]:
             first_step = "compare recent ground truth with predictions and decide whether to retrain or roll back"
             unit = "count"
         alarm = AlarmDef(
-            key=f"{'feature_drift' if monitor.kind == 'data' else 'model_quality'}_{a.name}", suffix=suffix, metric=metric,
-            namespace=namespace, statistic=statistic, comparison=a.comparison, threshold=a.threshold, unit=unit, why=why,
-            first_step=first_step, period=a.period, evaluation_periods=a.evaluation_periods,
-            datapoints_to_alarm=a.datapoints_to_alarm, treat_missing_data="notBreaching", severity=a.severity,
-            source=MLMON_DEFAULT, caveat=caveat,
+            f"{'feature_drift' if monitor.kind == 'data' else 'model_quality'}_{a.name}", suffix,
+            Metric(namespace, metric, statistic, unit),
+            AlarmPolicy(a.comparison, a.threshold, period=a.period, evaluation_periods=a.evaluation_periods,
+                        datapoints_to_alarm=a.datapoints_to_alarm, severity=a.severity),
+            AlarmDocs(why, first_step, caveat=caveat),
         )
         result.append(ExtraAlarm(alarm, dict(dims), group=GROUP))
     return result

@@ -23,7 +23,7 @@ from typing import Any
 
 from .. import naming
 from ..spec.model import doc
-from .base import MLMON_DEFAULT, AlarmDef, BuildEnv, ExtraAlarm
+from .base import AlarmDef, AlarmDocs, AlarmPolicy, BuildEnv, ExtraAlarm, Metric
 
 MAX_HOURS = 168  # 168 x 3600 s = 604,800 s, CloudWatch's maximum evaluation window
 HOUR = 3600
@@ -43,10 +43,11 @@ def option(noun: str) -> Any:
 
 def _alarm(hours: int, metric: str, namespace: str, noun: str, first_step: str, caveat: str = "") -> AlarmDef:
     return AlarmDef(
-        key="no_recent_success", suffix=SUFFIX, metric=metric, namespace=namespace, statistic="Sum", comparison="<",
-        threshold=1, unit="count", why=f"no {noun} succeeded in the last {hours} hours: the scheduled work stopped running "
-        "or keeps failing", first_step=first_step, period=HOUR, evaluation_periods=hours, datapoints_to_alarm=hours,
-        treat_missing_data="breaching", severity="critical", source=MLMON_DEFAULT, caveat=caveat,
+        "no_recent_success", SUFFIX,
+        Metric(namespace, metric, "Sum"),
+        AlarmPolicy("<", 1, period=HOUR, evaluation_periods=hours, datapoints_to_alarm=hours, treat_missing_data="breaching"),
+        AlarmDocs(why=f"no {noun} succeeded in the last {hours} hours: the scheduled work stopped running or keeps failing",
+                  first_step=first_step, caveat=caveat),
     )
 
 

@@ -7,14 +7,19 @@ thresholds, composites, notifications, spec validation) is generic and lives in 
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, ClassVar, Generic, TypeVar
 
 from .. import naming
+from ..alarm_model import (
+    AWS_RECOMMENDED, MLMON_DEFAULT, AlarmDef, AlarmDocs, AlarmPolicy, AnomalyBand, EventDef, Measured, Metric, MetricMath,
+    tiers,
+)
 from ..limits import COMPARISONS  # comparison symbols used in tables -> CloudWatch ComparisonOperator
 
-__all__ = ["COMPARISONS", "UNITS", "AlarmDef", "AlarmSettings", "AlarmTarget", "BuildEnv", "Component", "EventDef", "ExtraAlarm",
-           "event_alarm"]
+__all__ = ["AWS_RECOMMENDED", "COMPARISONS", "MLMON_DEFAULT", "UNITS", "AlarmDef", "AlarmDocs", "AlarmPolicy", "AlarmSettings",
+           "AlarmTarget", "AnomalyBand", "BuildEnv", "Component", "EventDef", "ExtraAlarm", "Measured", "Metric", "MetricMath",
+           "event_alarm", "tiers"]
 
 # Spec unit -> how it is validated and written in descriptions.
 UNITS = {
@@ -27,117 +32,12 @@ UNITS = {
     "sd": " standard deviations",
 }
 
-MLMON_DEFAULT = "mlmon default (AWS publishes no recommended alarm for this metric)"
-AWS_RECOMMENDED = "AWS recommended alarm (CloudWatch 'Recommended alarms'), adapted"
 
-
-@dataclass(frozen=True)
-class EventDef:
-    """An EventBridge state-change rule whose matches notify with a readable message.
-
-    The alarm built from it watches the rule's `AWS/Events TriggeredRules`, so the event also
-    takes part in the composite alarms.
-    """
-
-    source: str
-    detail_type: str
-    message_template: str
-    input_paths: dict[str, str]
-    status_field: str = ""  # the `detail` field carrying the state (spellings differ per service)
-    failure_statuses: tuple[str, ...] = ()  # every value of it a failure rule may match (as the service writes it)
-
-
-@dataclass(frozen=True)
-class MathMetric:
-    """One metric of a metric-math alarm, under its expression id (`e`, `i`, ...).
-
-    `namespace` and `dimensions` of None mean the alarm's own (its namespace, its target's dimensions)."""
-
-    id: str
-    metric: str
-    statistic: str
-    namespace: str | None = None
-    dimensions: tuple[tuple[str, str], ...] | None = None
-
-
-@dataclass(frozen=True)
-class MathDef:
-    """A metric-math alarm: CloudWatch evaluates `expression` over `metrics` (ReturnData only on the
-    expression). AWS allows at most 10 metrics per metric-math alarm."""
-
-    expression: str
-    metrics: tuple[MathMetric, ...]
-    label: str = ""
-
-
-@dataclass(frozen=True)
-class AnomalyDef:
-    """An anomaly-detection alarm: an `AWS::CloudWatch::AnomalyDetector` on the alarm's metric and
-    statistic, and a band alarm (`ANOMALY_DETECTION_BAND(m1, band)`, ThresholdMetricId, no Threshold).
-
-    `direction`: above (GreaterThanUpperThreshold), below (LessThanLowerThreshold) or both;
-    `excluded`: (start, end) ISO-8601 ranges the model must not learn from (retraining windows)."""
-
-    band: float = 2.0
-    direction: str = "above"
-    excluded: tuple[tuple[str, str], ...] = ()
-    timezone: str = ""
-
-
-@dataclass(frozen=True)
-class AlarmDef:
-    """One failure mode: the metric, how it is judged, and why it matters (for the description)."""
-
-    key: str
-    suffix: str
-    metric: str
-    namespace: str
-    statistic: str
-    comparison: str
-    threshold: float | None
-    unit: str
-    why: str
-    first_step: str
-    period: int = 300
-    evaluation_periods: int = 1
-    datapoints_to_alarm: int = 1
-    treat_missing_data: str = "notBreaching"
-    enabled: bool = True
-    scale: float = 1.0
-    source: str = MLMON_DEFAULT
-    caveat: str = ""
-    extra_dimensions: dict[str, str] = field(default_factory=dict)
-    event: EventDef | None = None
-    per_target: bool = True
-    severity: str = "critical"  # critical: something failed; warning: something is degrading
-    # The alarm's own dimension set when it is not the kind's `dimension_names` (e.g. async backlog
-    # metrics take EndpointName only); () is a metric without dimensions.
-    dimensions: tuple[str, ...] | None = None
-    math: MathDef | None = None  # a metric-math alarm (metric names the expression in descriptions)
-    anomaly: AnomalyDef | None = None  # an anomaly-detection band alarm on metric/statistic
-
-    @property
-    def is_event(self) -> bool:
-        return self.event is not None
-
-
-def event_alarm(key: str, suffix: str, event: EventDef, why: str, first_step: str, **kw: Any) -> AlarmDef:
-    """An alarm on `AWS/Events TriggeredRules` of the component's state-change rule."""
-    return AlarmDef(
-        key=key,
-        suffix=suffix,
-        metric="TriggeredRules",
-        namespace="AWS/Events",
-        statistic="Sum",
-        comparison=">=",
-        threshold=1,
-        unit="count",
-        why=why,
-        first_step=first_step,
-        event=event,
-        per_target=False,
-        **kw,
-    )
+def event_alarm(key: str, suffix: str, event: EventDef, why: str, first_step: str, *, source: str = MLMON_DEFAULT,
+                caveat: str = "", **policy: Any) -> AlarmDef:
+    """An alarm on `AWS/Events TriggeredRules` of the component's state-change rule (any match breaches)."""
+    return AlarmDef(key, suffix, Metric("AWS/Events", "TriggeredRules", "Sum", dimensions=()),
+                    AlarmPolicy(">=", 1, **policy), AlarmDocs(why, first_step, source, caveat), event=event)
 
 
 @dataclass(frozen=True)
@@ -189,10 +89,10 @@ class ExtraAlarm:
     @property
     def settings(self) -> AlarmSettings:
         """The alarm's numbers as the builder uses them."""
-        a = self.alarm
-        return AlarmSettings(enabled=True, threshold=a.threshold, period=a.period, evaluation_periods=a.evaluation_periods,
-                             datapoints_to_alarm=a.datapoints_to_alarm, statistic=a.statistic,
-                             treat_missing_data=a.treat_missing_data, notify=None, severity=a.severity)
+        p = self.alarm.policy
+        return AlarmSettings(enabled=True, threshold=p.threshold, period=p.period, evaluation_periods=p.evaluation_periods,
+                             datapoints_to_alarm=p.datapoints_to_alarm, statistic=self.alarm.metric.statistic,
+                             treat_missing_data=p.treat_missing_data, notify=None, severity=p.severity)
 
 
 @dataclass(frozen=True)
@@ -239,11 +139,12 @@ class Component(Generic[OptionsT]):
         """Dimension sets one table alarm is created for: `targets`, narrowed to the alarm's own
         `dimensions` when it has them (one alarm per distinct narrowed set)."""
         targets = self.targets(o)
-        if alarm.dimensions is None:
+        names = alarm.metric.dimensions
+        if names is None:
             return targets
         narrowed: dict[str, AlarmTarget] = {}
         for t in targets:
-            dims = {k: v for k, v in t.dimensions.items() if k in alarm.dimensions}
+            dims = {k: v for k, v in t.dimensions.items() if k in names}
             label = t.label if set(dims) == set(t.dimensions) else ""
             narrowed.setdefault(repr(sorted(dims.items(), key=lambda kv: kv[0])), AlarmTarget(dims, label))
         return list(narrowed.values())
@@ -254,11 +155,24 @@ class Component(Generic[OptionsT]):
 
     def default_threshold(self, o: OptionsT, alarm: AlarmDef) -> float | None:
         """Threshold (spec units) when the spec gives none; a hook for derived defaults."""
-        return alarm.threshold
+        return alarm.policy.threshold
 
     def metric_threshold(self, o: OptionsT, alarm: AlarmDef, value: float) -> float:
         """Convert a spec-unit threshold to the metric's unit (e.g. ms -> µs)."""
-        return value * alarm.scale
+        return value * alarm.metric.scale
+
+    def caveat(self, o: OptionsT, alarm: AlarmDef) -> str:
+        """The alarm's caveat for these options (e.g. one that holds for asynchronous endpoints only)."""
+        return alarm.docs.caveat
+
+    def threshold_note(self, o: OptionsT, alarm: AlarmDef) -> str:
+        """What the threshold's scale rests on, shown next to it (e.g. the vCPU count assumed for a
+        summed utilization), so descriptions and `mlmon plan` show the assumption; '' for none."""
+        return ""
+
+    def default_enabled(self, o: OptionsT, alarm: AlarmDef) -> bool:
+        """Whether the alarm is on when the spec does not say (e.g. GPU utilization on GPU instances)."""
+        return alarm.policy.enabled
 
     def applies(self, o: OptionsT, alarm: AlarmDef) -> bool:
         """Whether an alarm exists at all for these options (e.g. not OverheadLatency on async endpoints)."""

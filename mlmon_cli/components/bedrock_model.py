@@ -3,10 +3,12 @@ agent alias where named.
 
 Metrics: https://docs.aws.amazon.com/bedrock/latest/userguide/monitoring-runtime-metrics.html
 Only `bedrock-runtime` traffic (Converse, ConverseStream, InvokeModel, InvokeModelWithResponseStream)
-is counted; `ModelId` is the only documented dimension (no inference-profile dimension), and its
-value for cross-Region or application inference profiles is [unverified]: use the exact `modelId`
-string the application sends, and check with `aws cloudwatch list-metrics --namespace AWS/Bedrock
---metric-name Invocations`. Throttled requests count neither as `Invocations` nor as errors, so
+is counted; `ModelId` is the only documented dimension (no inference-profile dimension). Its value:
+the model ID for a base model, the profile ID the application sends for a cross-Region inference
+profile (`us.anthropic...`), and for an application inference profile its **ID** (the ARN's last
+part, `GetAtt InferenceProfileId`), not the ARN the application sends (aws-ml-facts-3.md §0: a
+recorded live test; AWS's pages are silent, so [unverified]: `aws cloudwatch list-metrics
+--namespace AWS/Bedrock --metric-name Invocations`). Throttled requests count neither as `Invocations` nor as errors, so
 `throttles` is its own alarm; error and throttle metrics exist only while there is traffic (missing
 data notBreaching). Rates are metric math: errors / MAX([errors, Invocations]).
 `TimeToFirstToken` (streaming APIs only) and `EstimatedTPMQuotaUsage` (since 2026-03; every
@@ -25,11 +27,18 @@ https://docs.aws.amazon.com/bedrock/latest/userguide/monitoring-agents-cw-metric
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
 
 from ..spec.model import doc
 from . import component
-from .base import AlarmDef, AlarmTarget, Component, MathDef, MathMetric
+from .base import (
+    AlarmDef,
+    AlarmDocs,
+    AlarmPolicy,
+    AlarmTarget,
+    Component,
+    Metric,
+    MetricMath,
+)
 
 BEDROCK = "AWS/Bedrock"
 GUARDRAILS = "AWS/Bedrock/Guardrails"
@@ -42,8 +51,10 @@ LIST = "aws cloudwatch list-metrics --namespace {ns} --metric-name {metric}"
 @dataclass(frozen=True)
 class BedrockModelOptions:
     model_id: str | None = field(default=None, metadata=doc(
-        "The exact modelId the application sends (ModelId dimension), e.g. anthropic.claude-3-5-sonnet-20240620-v1:0 or "
-        "us.anthropic.... for a profile. Without it only the guardrail alarms apply (needed with `agent_alias_arn`)."))
+        "ModelId dimension: a base model's ID (anthropic.claude-3-5-sonnet-20240620-v1:0), a cross-Region inference "
+        "profile's ID as the application sends it (us.anthropic....), or an application inference profile's ID (the last "
+        "part of its ARN, GetAtt InferenceProfileId; not the ARN). Without it only the guardrail alarms apply (needed "
+        "with `agent_alias_arn`)."))
     latency_p90_ms: int | None = field(default=None, metadata=doc(
         "InvocationLatency p90 objective (request to last token); adds `latency_p90`.", unit="ms", minimum=1))
     ttft_p90_ms: int | None = field(default=None, metadata=doc(
@@ -60,19 +71,18 @@ class BedrockModelOptions:
         "Agent TotalTime p90 objective; adds `agent_total_time_p90`.", unit="ms", minimum=1))
 
 
-def _a(key: str, suffix: str, metric: str, statistic: str, comparison: str, threshold: float | None, unit: str, why: str,
-       first_step: str, namespace: str = BEDROCK, **kw: Any) -> AlarmDef:
-    return AlarmDef(key=key, suffix=suffix, metric=metric, namespace=namespace, statistic=statistic, comparison=comparison,
-                    threshold=threshold, unit=unit, why=why, first_step=first_step, **kw)
+def _rate(errors: str) -> MetricMath:
+    """errors / MAX([errors, Invocations]) on the model's dimensions, a 0-1 fraction."""
+    return MetricMath("e / MAX([e, i])", (("e", Metric(BEDROCK, errors, "Sum")), ("i", Metric(BEDROCK, "Invocations", "Sum"))),
+                      name=f"{errors} / MAX({errors}, Invocations)", namespace=BEDROCK, statistic="Sum",
+                      label=f"{errors} rate", unit="fraction")
 
 
-def _rate(errors: str) -> MathDef:
-    return MathDef("e / MAX([e, i])", (MathMetric("e", errors, "Sum"), MathMetric("i", "Invocations", "Sum")),
-                   label=f"{errors} rate")
-
-
-MODEL_ID = ("[unverified] which string lands in ModelId for inference profiles and ARNs (use the exact modelId the "
-            "application sends): aws cloudwatch list-metrics --namespace AWS/Bedrock --metric-name Invocations.")
+MODEL_ID = ("ModelId: a model ID, a cross-Region profile ID, or an application profile's ID (not its ARN; [unverified] by "
+            "AWS's pages): aws cloudwatch list-metrics --namespace AWS/Bedrock --metric-name Invocations.")
+GUARDRAIL_CAVEAT = ("[unverified] AWS defines these metrics for the ApplyGuardrail API; whether a guardrail attached to "
+                    "Converse or InvokeModel requests publishes them: aws cloudwatch list-metrics --namespace "
+                    "AWS/Bedrock/Guardrails --dimensions Name=GuardrailArn,Value=<guardrail ARN>.")
 RATE_CAVEAT = ("Rate = errors / MAX([errors, Invocations]): AWS's newer text counts failed requests in Invocations, "
                "the older one only successful ones; the MAX keeps the rate within 0-1 under both.")
 AGENT_CAVEAT = ("The agent's service role needs cloudwatch:PutMetricData with cloudwatch:namespace = AWS/Bedrock/Agents, "
@@ -88,82 +98,155 @@ class BedrockModel(Component[BedrockModelOptions]):
     cfn_types = ("AWS::Bedrock::ApplicationInferenceProfile", "AWS::Bedrock::Guardrail", "AWS::Bedrock::GuardrailVersion",
                  "AWS::Bedrock::Agent", "AWS::Bedrock::AgentAlias")
     alarms = (
-        _a("server_errors", "ServerErrors", "InvocationServerErrors", "Sum", ">=", 1, "count", period=60,
-           evaluation_periods=5, datapoints_to_alarm=3,
-           caveat=MODEL_ID,
-           why="Bedrock answered requests with server errors (5xx) in 3 of 5 minutes; occasional ones are retried by SDKs",
-           first_step="check the AWS Health dashboard for Bedrock in the Region and consider a cross-Region inference profile"),
-        _a("server_error_rate", "ServerErrorRate", "InvocationServerErrors / MAX(InvocationServerErrors, Invocations)", "Sum",
-           ">", 0.05, "fraction", period=60, evaluation_periods=5, datapoints_to_alarm=3, enabled=False,
-           math=_rate("InvocationServerErrors"), caveat=RATE_CAVEAT,
-           why="the share of requests failing with server errors is above the objective",
-           first_step="check the AWS Health dashboard for Bedrock in the Region"),
-        _a("client_error_rate", "ClientErrorRate", "InvocationClientErrors / MAX(InvocationClientErrors, Invocations)", "Sum",
-           ">", 0.05, "fraction", period=60, evaluation_periods=5, datapoints_to_alarm=3, severity="warning",
-           math=_rate("InvocationClientErrors"), caveat=RATE_CAVEAT,
-           why="requests are rejected as client errors (validation, access denied, model not enabled): a code or "
-               "configuration defect",
-           first_step="read the error code the application logs; check model access and the request format"),
-        _a("throttles", "Throttles", "InvocationThrottles", "Sum", ">=", 1, "count", period=60, evaluation_periods=5,
-           datapoints_to_alarm=3, severity="warning", caveat=MODEL_ID,
-           why="requests are throttled by the model's quotas (not counted as Invocations or errors; the count depends "
-               "on the SDK's retries)",
-           first_step="compare EstimatedTPMQuotaUsage with the quota; request a quota increase or use a cross-Region "
-                      "inference profile"),
-        _a("latency_p90", "LatencyP90", "InvocationLatency", "p90", ">", None, "ms", period=60, evaluation_periods=5,
-           datapoints_to_alarm=5, severity="warning",
-           why="the slowest 10 % of requests take longer than the objective to the last token (grows with output length)",
-           first_step="compare OutputTokenCount with earlier periods; for streaming prefer the TTFT alarm"),
-        _a("ttft_p90", "TimeToFirstTokenP90", "TimeToFirstToken", "p90", ">", None, "ms", period=60, evaluation_periods=5,
-           datapoints_to_alarm=5, severity="warning",
-           why="the slowest 10 % of streaming requests wait longer than the objective for their first token",
-           first_step="check input token counts and throttling; consider a cross-Region inference profile",
-           caveat="Published for ConverseStream and InvokeModelWithResponseStream only."),
-        _a("tpm_quota_usage", "TPMQuotaUsage", "EstimatedTPMQuotaUsage", "Sum", ">", 0.8, "fraction", period=60,
-           evaluation_periods=3, datapoints_to_alarm=3, severity="warning",
-           why="estimated tokens-per-minute consumption is near the account's quota for the model",
-           first_step="request a quota increase in Service Quotas or spread load with a cross-Region inference profile",
-           caveat="AWS: an approximation that does not reflect the reservation-based (max_tokens) consumption that drives "
-                  "throttling; do not use it as the sole indicator (see the throttles alarm). [unverified] Sum over 60 s "
-                  "as the per-minute value: compare with Service Quotas usage."),
-        _a("legacy_model", "LegacyModelInvocations", "LegacyModelInvocations", "Sum", ">=", 1, "count", period=3600,
-           severity="warning", why="the application still calls a model in the Legacy lifecycle state",
-           first_step="plan the migration to the model's successor before its end-of-life date"),
-        _a("log_delivery_failures", "LogDeliveryFailures", "ModelInvocationLogsCloudWatchDeliveryFailure", "Sum", ">=", 1,
-           "count", dimensions=(), enabled=False, severity="warning",
-           why="model invocation logs could not be delivered to CloudWatch Logs (missing audit records)",
-           first_step="check the invocation-logging role and the log group in Bedrock's settings",
-           caveat="Account-wide (no dimension: 'Across all model IDs'). [unverified] that the series has no dimension: "
-                  + LIST.format(ns=BEDROCK, metric="ModelInvocationLogsCloudWatchDeliveryFailure") + "."),
-        _a("log_s3_delivery_failures", "LogS3DeliveryFailures", "ModelInvocationLogsS3DeliveryFailure", "Sum", ">=", 1,
-           "count", dimensions=(), enabled=False, severity="warning",
-           why="model invocation logs could not be delivered to S3 (missing audit records)",
-           first_step="check the logging bucket's policy and KMS key",
-           caveat="Account-wide (no dimension). [unverified] that the series has no dimension: "
-                  + LIST.format(ns=BEDROCK, metric="ModelInvocationLogsS3DeliveryFailure") + "."),
-        _a("guardrail_server_errors", "GuardrailServerErrors", "InvocationServerErrors", "Sum", ">=", 1, "count",
-           namespace=GUARDRAILS, dimensions=GUARDRAIL_DIMS,
-           why="the guardrail failed with server errors, so requests went unchecked or failed",
-           first_step="check the AWS Health dashboard for Bedrock; confirm the guardrail version exists"),
-        _a("guardrail_throttles", "GuardrailThrottles", "InvocationThrottles", "Sum", ">=", 1, "count", namespace=GUARDRAILS,
-           dimensions=GUARDRAIL_DIMS, period=60, evaluation_periods=5, datapoints_to_alarm=3, severity="warning",
-           why="guardrail evaluations are throttled (text-unit quotas)",
-           first_step="compare TextUnitCount with the guardrail quotas in Service Quotas"),
-        _a("agent_server_errors", "AgentServerErrors", "InvocationServerErrors", "Sum", ">=", 1, "count", namespace=AGENTS,
-           dimensions=AGENT_DIMS, period=60, evaluation_periods=5, datapoints_to_alarm=3, caveat=AGENT_CAVEAT,
-           why="agent invocations failed with server errors", first_step="read the agent's trace for a failing invocation"),
-        _a("agent_throttles", "AgentThrottles", "InvocationThrottles", "Sum", ">=", 1, "count", namespace=AGENTS,
-           dimensions=AGENT_DIMS, period=60, evaluation_periods=5, datapoints_to_alarm=3, severity="warning",
-           caveat=AGENT_CAVEAT, why="agent invocations are throttled",
-           first_step="check the agent quotas in Service Quotas"),
-        _a("agent_model_throttles", "AgentModelThrottles", "ModelInvocationThrottles", "Sum", ">=", 1, "count",
-           namespace=AGENTS, dimensions=AGENT_DIMS, period=60, evaluation_periods=5, datapoints_to_alarm=3,
-           severity="warning", caveat=AGENT_CAVEAT,
-           why="the agent's calls to its model are throttled", first_step="check the model's TPM/RPM quotas"),
-        _a("agent_total_time_p90", "AgentTotalTimeP90", "TotalTime", "p90", ">", None, "ms", namespace=AGENTS,
-           dimensions=AGENT_DIMS, period=60, evaluation_periods=5, datapoints_to_alarm=5, severity="warning",
-           caveat=AGENT_CAVEAT, why="the slowest 10 % of agent invocations exceed the objective",
-           first_step="compare ModelLatency with TotalTime to see whether the model or the tools are slow"),
+        AlarmDef(
+            "server_errors", "ServerErrors",
+            Metric(BEDROCK, "InvocationServerErrors", "Sum"),
+            AlarmPolicy(">=", 1, period=60, evaluation_periods=5, datapoints_to_alarm=3),
+            AlarmDocs(
+                why="Bedrock answered requests with server errors (5xx) in 3 of 5 minutes; occasional ones are retried by SDKs",
+                first_step="check the AWS Health dashboard for Bedrock in the Region and consider a cross-Region inference profile",
+                caveat=MODEL_ID),
+        ),
+        AlarmDef(
+            "server_error_rate", "ServerErrorRate",
+            _rate("InvocationServerErrors"),
+            AlarmPolicy(">", 0.05, period=60, evaluation_periods=5, datapoints_to_alarm=3, enabled=False),
+            AlarmDocs(
+                why="the share of requests failing with server errors is above the objective",
+                first_step="check the AWS Health dashboard for Bedrock in the Region",
+                caveat=RATE_CAVEAT),
+        ),
+        AlarmDef(
+            "client_error_rate", "ClientErrorRate",
+            _rate("InvocationClientErrors"),
+            AlarmPolicy(">", 0.05, period=60, evaluation_periods=5, datapoints_to_alarm=3, severity="warning"),
+            AlarmDocs(
+                why="requests are rejected as client errors (validation, access denied, model not enabled): a code or "
+                    "configuration defect",
+                first_step="read the error code the application logs; check model access and the request format",
+                caveat=RATE_CAVEAT),
+        ),
+        AlarmDef(
+            "throttles", "Throttles",
+            Metric(BEDROCK, "InvocationThrottles", "Sum"),
+            AlarmPolicy(">=", 1, period=60, evaluation_periods=5, datapoints_to_alarm=3, severity="warning"),
+            AlarmDocs(
+                why="requests are throttled by the model's quotas (not counted as Invocations or errors; the count depends "
+                    "on the SDK's retries)",
+                first_step="compare EstimatedTPMQuotaUsage with the quota; request a quota increase or use a cross-Region "
+                    "inference profile",
+                caveat=MODEL_ID),
+        ),
+        AlarmDef(
+            "latency_p90", "LatencyP90",
+            Metric(BEDROCK, "InvocationLatency", "p90", "ms"),
+            AlarmPolicy(">", None, period=60, evaluation_periods=5, datapoints_to_alarm=5, severity="warning"),
+            AlarmDocs(
+                why="the slowest 10 % of requests take longer than the objective to the last token (grows with output length)",
+                first_step="compare OutputTokenCount with earlier periods; for streaming prefer the TTFT alarm"),
+        ),
+        AlarmDef(
+            "ttft_p90", "TimeToFirstTokenP90",
+            Metric(BEDROCK, "TimeToFirstToken", "p90", "ms"),
+            AlarmPolicy(">", None, period=60, evaluation_periods=5, datapoints_to_alarm=5, severity="warning"),
+            AlarmDocs(
+                why="the slowest 10 % of streaming requests wait longer than the objective for their first token",
+                first_step="check input token counts and throttling; consider a cross-Region inference profile",
+                caveat="Published for ConverseStream and InvokeModelWithResponseStream only."),
+        ),
+        AlarmDef(
+            "tpm_quota_usage", "TPMQuotaUsage",
+            Metric(BEDROCK, "EstimatedTPMQuotaUsage", "Sum", "fraction"),
+            AlarmPolicy(">", 0.8, period=60, evaluation_periods=3, datapoints_to_alarm=3, severity="warning"),
+            AlarmDocs(
+                why="estimated tokens-per-minute consumption is near the account's quota for the model",
+                first_step="request a quota increase in Service Quotas or spread load with a cross-Region inference profile",
+                caveat="AWS: an approximation that does not reflect the reservation-based (max_tokens) consumption that drives "
+                    "throttling; do not use it as the sole indicator (see the throttles alarm). [unverified] Sum over 60 s "
+                    "as the per-minute value: compare with Service Quotas usage."),
+        ),
+        AlarmDef(
+            "legacy_model", "LegacyModelInvocations",
+            Metric(BEDROCK, "LegacyModelInvocations", "Sum"),
+            AlarmPolicy(">=", 1, period=3600, severity="warning"),
+            AlarmDocs(
+                why="the application still calls a model in the Legacy lifecycle state",
+                first_step="plan the migration to the model's successor before its end-of-life date"),
+        ),
+        AlarmDef(
+            "log_delivery_failures", "LogDeliveryFailures",
+            Metric(BEDROCK, "ModelInvocationLogsCloudWatchDeliveryFailure", "Sum", dimensions=()),
+            AlarmPolicy(">=", 1, severity="warning", enabled=False),
+            AlarmDocs(
+                why="model invocation logs could not be delivered to CloudWatch Logs (missing audit records)",
+                first_step="check the invocation-logging role and the log group in Bedrock's settings",
+                caveat="Account-wide (no dimension: 'Across all model IDs'). [unverified] that the series has no dimension: "
+                    + LIST.format(ns=BEDROCK, metric="ModelInvocationLogsCloudWatchDeliveryFailure") + "."),
+        ),
+        AlarmDef(
+            "log_s3_delivery_failures", "LogS3DeliveryFailures",
+            Metric(BEDROCK, "ModelInvocationLogsS3DeliveryFailure", "Sum", dimensions=()),
+            AlarmPolicy(">=", 1, severity="warning", enabled=False),
+            AlarmDocs(
+                why="model invocation logs could not be delivered to S3 (missing audit records)",
+                first_step="check the logging bucket's policy and KMS key",
+                caveat="Account-wide (no dimension). [unverified] that the series has no dimension: "
+                    + LIST.format(ns=BEDROCK, metric="ModelInvocationLogsS3DeliveryFailure") + "."),
+        ),
+        AlarmDef(
+            "guardrail_server_errors", "GuardrailServerErrors",
+            Metric(GUARDRAILS, "InvocationServerErrors", "Sum", dimensions=GUARDRAIL_DIMS),
+            AlarmPolicy(">=", 1),
+            AlarmDocs(
+                why="the guardrail failed with server errors, so requests went unchecked or failed",
+                first_step="check the AWS Health dashboard for Bedrock; confirm the guardrail version exists",
+                caveat=GUARDRAIL_CAVEAT),
+        ),
+        AlarmDef(
+            "guardrail_throttles", "GuardrailThrottles",
+            Metric(GUARDRAILS, "InvocationThrottles", "Sum", dimensions=GUARDRAIL_DIMS),
+            AlarmPolicy(">=", 1, period=60, evaluation_periods=5, datapoints_to_alarm=3, severity="warning"),
+            AlarmDocs(
+                why="guardrail evaluations are throttled (text-unit quotas)",
+                first_step="compare TextUnitCount with the guardrail quotas in Service Quotas",
+                caveat=GUARDRAIL_CAVEAT),
+        ),
+        AlarmDef(
+            "agent_server_errors", "AgentServerErrors",
+            Metric(AGENTS, "InvocationServerErrors", "Sum", dimensions=AGENT_DIMS),
+            AlarmPolicy(">=", 1, period=60, evaluation_periods=5, datapoints_to_alarm=3),
+            AlarmDocs(
+                why="agent invocations failed with server errors",
+                first_step="read the agent's trace for a failing invocation",
+                caveat=AGENT_CAVEAT),
+        ),
+        AlarmDef(
+            "agent_throttles", "AgentThrottles",
+            Metric(AGENTS, "InvocationThrottles", "Sum", dimensions=AGENT_DIMS),
+            AlarmPolicy(">=", 1, period=60, evaluation_periods=5, datapoints_to_alarm=3, severity="warning"),
+            AlarmDocs(
+                why="agent invocations are throttled",
+                first_step="check the agent quotas in Service Quotas",
+                caveat=AGENT_CAVEAT),
+        ),
+        AlarmDef(
+            "agent_model_throttles", "AgentModelThrottles",
+            Metric(AGENTS, "ModelInvocationThrottles", "Sum", dimensions=AGENT_DIMS),
+            AlarmPolicy(">=", 1, period=60, evaluation_periods=5, datapoints_to_alarm=3, severity="warning"),
+            AlarmDocs(
+                why="the agent's calls to its model are throttled",
+                first_step="check the model's TPM/RPM quotas",
+                caveat=AGENT_CAVEAT),
+        ),
+        AlarmDef(
+            "agent_total_time_p90", "AgentTotalTimeP90",
+            Metric(AGENTS, "TotalTime", "p90", "ms", dimensions=AGENT_DIMS),
+            AlarmPolicy(">", None, period=60, evaluation_periods=5, datapoints_to_alarm=5, severity="warning"),
+            AlarmDocs(
+                why="the slowest 10 % of agent invocations exceed the objective",
+                first_step="compare ModelLatency with TotalTime to see whether the model or the tools are slow",
+                caveat=AGENT_CAVEAT),
+        ),
     )
 
     def watched(self, o: BedrockModelOptions) -> str:
@@ -175,9 +258,9 @@ class BedrockModel(Component[BedrockModelOptions]):
         return [AlarmTarget({"ModelId": o.model_id})] if o.model_id is not None else []
 
     def alarm_targets(self, o: BedrockModelOptions, alarm: AlarmDef) -> list[AlarmTarget]:
-        if alarm.namespace == GUARDRAILS:
+        if alarm.metric.namespace == GUARDRAILS:
             return [AlarmTarget({"GuardrailArn": o.guardrail_arn, "GuardrailVersion": o.guardrail_version})]
-        if alarm.namespace == AGENTS:
+        if alarm.metric.namespace == AGENTS:
             return [AlarmTarget({"Operation": o.agent_operation, "AgentAliasArn": o.agent_alias_arn, "ModelId": o.model_id})]
         return super().alarm_targets(o, alarm)
 
@@ -185,21 +268,21 @@ class BedrockModel(Component[BedrockModelOptions]):
         needs = {"latency_p90": o.latency_p90_ms, "ttft_p90": o.ttft_p90_ms, "tpm_quota_usage": o.tpm_quota,
                  "agent_total_time_p90": o.agent_total_time_p90_ms}
         if alarm.key in needs:
-            return needs[alarm.key] is not None and (alarm.namespace != AGENTS or o.agent_alias_arn is not None)
-        if alarm.namespace == GUARDRAILS:
+            return needs[alarm.key] is not None and (alarm.metric.namespace != AGENTS or o.agent_alias_arn is not None)
+        if alarm.metric.namespace == GUARDRAILS:
             return o.guardrail_arn is not None
-        if alarm.namespace == AGENTS:
+        if alarm.metric.namespace == AGENTS:
             return o.agent_alias_arn is not None
-        return o.model_id is not None or (alarm.key.startswith("log_") and alarm.dimensions == ())
+        return o.model_id is not None or (alarm.key.startswith("log_") and alarm.metric.dimensions == ())
 
     def default_threshold(self, o: BedrockModelOptions, alarm: AlarmDef) -> float | None:
         derived = {"latency_p90": o.latency_p90_ms, "ttft_p90": o.ttft_p90_ms, "agent_total_time_p90": o.agent_total_time_p90_ms}
-        return derived.get(alarm.key, alarm.threshold) if alarm.key in derived else alarm.threshold
+        return derived.get(alarm.key, alarm.policy.threshold) if alarm.key in derived else alarm.policy.threshold
 
     def metric_threshold(self, o: BedrockModelOptions, alarm: AlarmDef, value: float) -> float:
         if alarm.key == "tpm_quota_usage" and o.tpm_quota:
             return value * o.tpm_quota
-        return value * alarm.scale
+        return value * alarm.metric.scale
 
     def check(self, o: BedrockModelOptions) -> list[tuple[str, str]]:
         if o.model_id is None and o.agent_alias_arn is not None:

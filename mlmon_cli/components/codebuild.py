@@ -3,7 +3,8 @@
 Metrics: https://docs.aws.amazon.com/codebuild/latest/userguide/monitoring-metrics.html
 Events:  https://docs.aws.amazon.com/codebuild/latest/userguide/sample-build-notifications.html
 Event fields are hyphenated (`project-name`, `build-status`); the documented build states are
-IN_PROGRESS, SUCCEEDED, FAILED and STOPPED (the API's TIMED_OUT and FAULT are not listed for events).
+IN_PROGRESS, SUCCEEDED, FAILED and STOPPED; the API's `StatusType` also has TIMED_OUT and FAULT
+(botocore), so the rule matches them too (an unmatched value is a failure nobody hears of).
 Logs: `/aws/codebuild/<project>` (CodeBuild's default group; give `log_group` if the project logs elsewhere).
 """
 
@@ -14,7 +15,16 @@ from typing import Any
 
 from ..spec.model import doc
 from . import component
-from .base import AlarmDef, AlarmTarget, Component, EventDef, event_alarm
+from .base import (
+    AlarmDef,
+    AlarmDocs,
+    AlarmPolicy,
+    AlarmTarget,
+    Component,
+    EventDef,
+    Metric,
+    event_alarm,
+)
 
 NAMESPACE = "AWS/CodeBuild"
 
@@ -22,7 +32,7 @@ BUILD_STATE_CHANGE = EventDef(
     source="aws.codebuild",
     detail_type="CodeBuild Build State Change",
     status_field="build-status",
-    failure_statuses=("FAILED", "STOPPED"),
+    failure_statuses=("FAILED", "FAULT", "TIMED_OUT", "STOPPED"),
     message_template="codebuild_state_change.txt.j2",
     input_paths={
         "project": "$.detail.project-name",
@@ -50,17 +60,20 @@ class CodeBuild(Component[CodeBuildOptions]):
     alarms = (
         event_alarm(
             "build_failed", "BuildFailed", BUILD_STATE_CHANGE,
-            why="a build ended FAILED or STOPPED (EventBridge 'CodeBuild Build State Change', field build-status)",
+            why="a build ended FAILED, FAULT, TIMED_OUT or STOPPED (EventBridge 'CodeBuild Build State Change', field "
+                "build-status)",
             first_step="open the build's log (the message links it) and find the first failed phase and command",
             caveat="The event carries no failure summary (the reason is in the failed phase's context and the log). "
-            "[unverified] whether timed-out builds arrive as FAILED: the event docs list IN_PROGRESS, SUCCEEDED, "
-            "FAILED and STOPPED only, the API also has TIMED_OUT and FAULT; FailedBuilds counts timeouts either way.",
+            "TIMED_OUT and FAULT are API StatusType values the event docs do not list; they are matched in case "
+            "the event carries them, and FailedBuilds counts timeouts either way.",
         ),
         AlarmDef(
-            key="failed_builds", suffix="FailedBuilds", metric="FailedBuilds", namespace=NAMESPACE,
-            statistic="Sum", comparison=">=", threshold=1, unit="count", period=300,
-            why="builds failed because of a client error or a timeout (AWS/CodeBuild FailedBuilds)",
-            first_step="open the project's build history and read the failed build's phase details and log",
+            "failed_builds", "FailedBuilds",
+            Metric(NAMESPACE, "FailedBuilds", "Sum"),
+            AlarmPolicy(">=", 1, period=300),
+            AlarmDocs(
+                why="builds failed because of a client error or a timeout (AWS/CodeBuild FailedBuilds)",
+                first_step="open the project's build history and read the failed build's phase details and log"),
         ),
     )
 
@@ -74,5 +87,5 @@ class CodeBuild(Component[CodeBuildOptions]):
         return f"/aws/codebuild/{o.project_name}"
 
     def event_detail(self, o: CodeBuildOptions, alarm: AlarmDef) -> dict[str, Any]:
-        statuses = ["FAILED"] + (["STOPPED"] if o.alert_on_stopped else [])
+        statuses = ["FAILED", "FAULT", "TIMED_OUT"] + (["STOPPED"] if o.alert_on_stopped else [])
         return {"project-name": [o.project_name], "build-status": statuses}

@@ -14,7 +14,7 @@ from typing import Any
 from ..spec.model import doc
 from . import component
 from . import _staleness
-from .base import AlarmDef, AlarmTarget, BuildEnv, Component, EventDef, ExtraAlarm, event_alarm
+from .base import AlarmDef, AlarmDocs, AlarmPolicy, AlarmTarget, BuildEnv, Component, EventDef, ExtraAlarm, Metric, event_alarm
 
 PIPELINE_STATE_CHANGE = EventDef(
     source="aws.codepipeline",
@@ -52,12 +52,14 @@ class CodePipeline(Component[CodePipelineOptions]):
             first_step="open the execution in the CodePipeline console and read the failed action's details",
         ),
         AlarmDef(
-            key="failed_executions", suffix="FailedExecutions", metric="FailedPipelineExecutions",
-            namespace="AWS/CodePipeline", statistic="Sum", comparison=">=", threshold=1, unit="count", period=300,
-            why="pipeline executions failed (a retried failed action counts again)",
-            first_step="open the pipeline's execution history and read the failed action's details",
-            caveat="Emitted for V2 pipelines only. [unverified] dimension name PipelineName: confirm with "
-            "'aws cloudwatch list-metrics --namespace AWS/CodePipeline'.",
+            "failed_executions", "FailedExecutions",
+            Metric("AWS/CodePipeline", "FailedPipelineExecutions", "Sum"),
+            AlarmPolicy(">=", 1, period=300),
+            AlarmDocs(
+                why="pipeline executions failed (a retried failed action counts again)",
+                first_step="open the pipeline's execution history and read the failed action's details",
+                caveat="Emitted for V2 pipelines only. [unverified] dimension name PipelineName: confirm with "
+                    "'aws cloudwatch list-metrics --namespace AWS/CodePipeline'."),
         ),
     )
 

@@ -17,7 +17,7 @@ from typing import Any
 from ..spec.model import doc
 from . import component
 from . import _staleness
-from .base import AlarmDef, AlarmTarget, BuildEnv, Component, EventDef, ExtraAlarm, event_alarm
+from .base import AlarmDef, AlarmDocs, AlarmPolicy, AlarmTarget, BuildEnv, Component, EventDef, ExtraAlarm, Metric, event_alarm
 
 NAMESPACE = "Glue"
 NEEDS_METRICS = "Requires job metrics: run the job with --enable-metrics."
@@ -61,21 +61,22 @@ class GlueJob(Component[GlueJobOptions]):
             first_step="open the job run in the Glue console and read its error message and driver log",
         ),
         AlarmDef(
-            key="failed_tasks", suffix="FailedTasks", metric="glue.driver.aggregate.numFailedTasks", namespace=NAMESPACE,
-            statistic="Sum", comparison=">=", threshold=1, unit="count", period=300,
-            extra_dimensions={"Type": "count"},
-            why="Spark tasks failed (data skew, bad records, lost executors); the run may still succeed on retries",
-            first_step="open the Spark UI or driver log of the latest run and find the failing stage",
-            caveat=NEEDS_METRICS,
+            "failed_tasks", "FailedTasks",
+            Metric(NAMESPACE, "glue.driver.aggregate.numFailedTasks", "Sum", fixed=(("Type", "count"),)),
+            AlarmPolicy(">=", 1, period=300),
+            AlarmDocs(
+                why="Spark tasks failed (data skew, bad records, lost executors); the run may still succeed on retries",
+                first_step="open the Spark UI or driver log of the latest run and find the failing stage",
+                caveat=NEEDS_METRICS),
         ),
         AlarmDef(
-            key="heap_usage", suffix="HeapUsage", metric="glue.ALL.jvm.heap.usage", namespace=NAMESPACE,
-            statistic="Maximum", comparison=">", threshold=0.9, unit="ratio", period=300,
-            extra_dimensions={"Type": "gauge"},
-            why="JVM heap above 90 % on the driver or executors: an early warning of out-of-memory failures",
-            first_step="check for large collects or skewed partitions; consider more or larger workers",
-            caveat=NEEDS_METRICS,
-            severity="warning",
+            "heap_usage", "HeapUsage",
+            Metric(NAMESPACE, "glue.ALL.jvm.heap.usage", "Maximum", "ratio", fixed=(("Type", "gauge"),)),
+            AlarmPolicy(">", 0.9, period=300, severity="warning"),
+            AlarmDocs(
+                why="JVM heap above 90 % on the driver or executors: an early warning of out-of-memory failures",
+                first_step="check for large collects or skewed partitions; consider more or larger workers",
+                caveat=NEEDS_METRICS),
         ),
     )
 

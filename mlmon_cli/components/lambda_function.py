@@ -13,7 +13,15 @@ from dataclasses import dataclass, field
 from ..spec.logs import FAILURE_REGEX
 from ..spec.model import doc
 from . import component
-from .base import AWS_RECOMMENDED, AlarmDef, AlarmTarget, Component
+from .base import (
+    AWS_RECOMMENDED,
+    AlarmDef,
+    AlarmDocs,
+    AlarmPolicy,
+    AlarmTarget,
+    Component,
+    Metric,
+)
 
 NAMESPACE = "AWS/Lambda"
 
@@ -40,38 +48,42 @@ class LambdaFunction(Component[LambdaOptions]):
     cfn_types = ("AWS::Lambda::Function", "AWS::Serverless::Function")
     alarms = (
         AlarmDef(
-            key="errors", suffix="Errors", metric="Errors", namespace=NAMESPACE, statistic="Sum", comparison=">=",
-            threshold=1, unit="count", period=300,
-            why="invocations that ended in a function error (including timeouts). AWS recommends Sum > 0 over "
-            "3 of 3 one-minute periods; mlmon alarms on the first error because ML batch functions run rarely",
-            first_step="open the function's latest log streams and look for the exception or 'Task timed out'",
-            source=AWS_RECOMMENDED,
+            "errors", "Errors",
+            Metric(NAMESPACE, "Errors", "Sum"),
+            AlarmPolicy(">=", 1, period=300),
+            AlarmDocs(
+                why="invocations that ended in a function error (including timeouts). AWS recommends Sum > 0 over "
+                    "3 of 3 one-minute periods; mlmon alarms on the first error because ML batch functions run rarely",
+                first_step="open the function's latest log streams and look for the exception or 'Task timed out'",
+                source=AWS_RECOMMENDED),
         ),
         AlarmDef(
-            key="throttles", suffix="Throttles", metric="Throttles", namespace=NAMESPACE, statistic="Sum", comparison=">=",
-            threshold=1, unit="count", period=60, evaluation_periods=5, datapoints_to_alarm=5,
-            why="invocations rejected for lack of concurrency (not counted in Errors)",
-            first_step="check reserved concurrency and the account's concurrent-executions quota",
-            source=AWS_RECOMMENDED,
-            severity="warning",
+            "throttles", "Throttles",
+            Metric(NAMESPACE, "Throttles", "Sum"),
+            AlarmPolicy(">=", 1, period=60, evaluation_periods=5, datapoints_to_alarm=5, severity="warning"),
+            AlarmDocs(
+                why="invocations rejected for lack of concurrency (not counted in Errors)",
+                first_step="check reserved concurrency and the account's concurrent-executions quota",
+                source=AWS_RECOMMENDED),
         ),
         AlarmDef(
-            key="duration_p90", suffix="DurationP90", metric="Duration", namespace=NAMESPACE, statistic="p90", comparison=">",
-            threshold=None, unit="ms", period=300, evaluation_periods=3, datapoints_to_alarm=2,
-            why="the slowest 10 % of invocations are nearing the timeout, after which they fail",
-            first_step="compare recent durations with the timeout and look for slow downstream calls",
-            source=AWS_RECOMMENDED,
-            severity="warning",
+            "duration_p90", "DurationP90",
+            Metric(NAMESPACE, "Duration", "p90", "ms"),
+            AlarmPolicy(">", None, period=300, evaluation_periods=3, datapoints_to_alarm=2, severity="warning"),
+            AlarmDocs(
+                why="the slowest 10 % of invocations are nearing the timeout, after which they fail",
+                first_step="compare recent durations with the timeout and look for slow downstream calls",
+                source=AWS_RECOMMENDED),
         ),
         AlarmDef(
-            key="concurrent_executions", suffix="ConcurrentExecutions", metric="ConcurrentExecutions", namespace=NAMESPACE,
-            statistic="Maximum", comparison=">", threshold=900, unit="count", period=60, evaluation_periods=10,
-            datapoints_to_alarm=10, enabled=False,
-            why="concurrency is close to the Region quota (default 1,000; AWS suggests ~90 % of it), after which "
-            "invocations throttle",
-            first_step="check which functions consume concurrency and request a quota increase if needed",
-            source=AWS_RECOMMENDED,
-            severity="warning",
+            "concurrent_executions", "ConcurrentExecutions",
+            Metric(NAMESPACE, "ConcurrentExecutions", "Maximum"),
+            AlarmPolicy(">", 900, period=60, evaluation_periods=10, datapoints_to_alarm=10, severity="warning", enabled=False),
+            AlarmDocs(
+                why="concurrency is close to the Region quota (default 1,000; AWS suggests ~90 % of it), after which "
+                    "invocations throttle",
+                first_step="check which functions consume concurrency and request a quota increase if needed",
+                source=AWS_RECOMMENDED),
         ),
     )
 
@@ -103,4 +115,4 @@ class LambdaFunction(Component[LambdaOptions]):
     def default_threshold(self, o: LambdaOptions, alarm: AlarmDef) -> float | None:
         if alarm.key == "duration_p90" and o.timeout_seconds is not None:
             return round(o.timeout_seconds * 1000 * DURATION_SHARE_OF_TIMEOUT, 3)
-        return alarm.threshold
+        return alarm.policy.threshold

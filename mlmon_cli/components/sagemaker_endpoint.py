@@ -41,8 +41,10 @@ from typing import Any
 
 from ..spec.model import doc
 from . import component
+from ._instance_types import instance_size
+from ._instance_types import reference_markdown as instance_table
 from ._model_monitor import Monitor, monitor_alarms, parse_data_quality, parse_model_quality
-from .base import AlarmDef, AlarmTarget, BuildEnv, Component, EventDef, ExtraAlarm, event_alarm
+from .base import AlarmDef, AlarmDocs, AlarmPolicy, AlarmTarget, BuildEnv, Component, EventDef, ExtraAlarm, Metric, event_alarm
 
 INVOCATIONS = "AWS/SageMaker"
 INSTANCES = "/aws/sagemaker/Endpoints"
@@ -111,7 +113,22 @@ def published(endpoint_type: str) -> dict[str, Published]:
     return {m: p for m, p in PUBLISHED.items() if endpoint_type in p.types}
 
 
-PER_CORE = "CPU and GPU utilization are summed over cores (0-100 x cores); the threshold is scaled by the option."
+def percentile_unverified(key: str, metric: str, statistic: str, why: str) -> str:
+    """The caveat of a percentile AWS does not list for the metric: on a series published without
+    percentiles the alarm never leaves OK (aws-ml-facts-3.md §0), and one call settles it."""
+    return (f"[unverified] {statistic} of {metric} ({why}): if 'aws cloudwatch get-metric-statistics --namespace "
+            f"AWS/SageMaker --metric-name {metric} --dimensions Name=EndpointName,Value=E Name=VariantName,Value=V "
+            f"--extended-statistics {statistic} --period 300 --start-time T0 --end-time T1' returns no datapoints under "
+            f"traffic, set 'alarms: {{{key}: {{statistic: Maximum}}}}'.")
+
+
+ASYNC_MODEL_LATENCY = percentile_unverified("model_latency_p99", "ModelLatency", "p99", "AWS lists no percentiles for it on "
+                                            "asynchronous endpoints")
+
+
+PER_CORE = ("CPU and GPU utilization are summed over cores (0-100 x cores): the threshold is per core, scaled by the "
+            "instance_type's count (SageMaker AI pricing, instance details) or instance_vcpus / instance_gpus.")
+PER_CORE_ALARMS = ("cpu_utilization", "gpu_utilization")
 
 ENDPOINT_STATE_CHANGE = EventDef(
     source="aws.sagemaker",
@@ -134,10 +151,15 @@ class SageMakerEndpointOptions:
     variants: tuple[str, ...] = field(
         default=("AllTraffic",), metadata=doc("Production variant names (VariantName dimension); SDK default AllTraffic.")
     )
-    instance_vcpus: int = field(
-        default=1, metadata=doc("vCPUs per instance: CPUUtilization is summed over cores, so its threshold is scaled.", minimum=1)
-    )
-    instance_gpus: int = field(default=1, metadata=doc("GPUs per instance, scales the GPU utilization threshold.", minimum=1))
+    instance_type: str | None = field(default=None, metadata=doc(
+        "The production variants' instance type, e.g. ml.g5.2xlarge: CPUUtilization and GPUUtilization are summed over "
+        "vCPUs and GPUs, so their thresholds are scaled to its counts (table in the README), and a GPU type turns the "
+        "GPU alarm on. Unknown or unset: 1 vCPU and 1 GPU are assumed (the alarm descriptions and `mlmon plan` say so)."))
+    instance_vcpus: int | None = field(default=None, metadata=doc(
+        "vCPUs per instance, overriding `instance_type`'s count: CPUUtilization is summed over cores, so its threshold "
+        "is scaled.", minimum=1))
+    instance_gpus: int | None = field(default=None, metadata=doc(
+        "GPUs per instance, overriding `instance_type`'s count; scales the GPU utilization threshold.", minimum=1))
     endpoint_type: str = field(default="realtime", metadata=doc(
         "realtime, async or serverless (as in the EndpointConfig: AsyncInferenceConfig, ServerlessConfig): only the "
         "metrics AWS publishes for that type get alarms.", choices=("realtime", "async", "serverless")))
@@ -156,10 +178,19 @@ def endpoint_type(o: SageMakerEndpointOptions) -> str:
     return "async" if o.async_inference else o.endpoint_type
 
 
-def _metric(key: str, suffix: str, metric: str, namespace: str, statistic: str, comparison: str, threshold: float,
-            unit: str, why: str, first_step: str, **kw: Any) -> AlarmDef:
-    return AlarmDef(key=key, suffix=suffix, metric=metric, namespace=namespace, statistic=statistic,
-                    comparison=comparison, threshold=threshold, unit=unit, why=why, first_step=first_step, **kw)
+def cores(o: SageMakerEndpointOptions, alarm_key: str) -> tuple[int, str]:
+    """(vCPUs or GPUs per instance, how that count is known) for the CPU or GPU utilization alarm."""
+    vcpu = alarm_key == "cpu_utilization"
+    what, option = ("vCPU", "instance_vcpus") if vcpu else ("GPU", "instance_gpus")
+    given = o.instance_vcpus if vcpu else o.instance_gpus
+    size = instance_size(o.instance_type)
+    counted = (size.vcpus if vcpu else size.gpus) if size is not None else 0
+    if given is not None:
+        return given, f"per {what} x {given} ({option})"
+    if counted:
+        return counted, f"per {what} x {counted} {what}{'s' if counted != 1 else ''} of {o.instance_type}"
+    known = f"{o.instance_type} is not in mlmon's instance table" if o.instance_type else "instance type unknown"
+    return 1, f"per {what}, assuming 1 {what}: {known}, set instance_type or {option}"
 
 
 @component("sagemaker_endpoint")
@@ -170,118 +201,199 @@ class SageMakerEndpoint(Component[SageMakerEndpointOptions]):
     docs_url = "https://docs.aws.amazon.com/sagemaker/latest/dg/monitoring-cloudwatch.html"
     dimension_names = ("EndpointName", "VariantName")
     alarms = (
-        _metric("invocation_5xx_rate", "Invocation5XXRate", "Invocation5XXErrors", INVOCATIONS, "Average", ">", 0.01,
-                "fraction", period=60, evaluation_periods=5, datapoints_to_alarm=3,
+        AlarmDef(
+            "invocation_5xx_rate", "Invocation5XXRate",
+            Metric(INVOCATIONS, "Invocation5XXErrors", "Average", "fraction"),
+            AlarmPolicy(">", 0.01, period=60, evaluation_periods=5, datapoints_to_alarm=3),
+            AlarmDocs(
                 why="share of requests answered with a 5XX error (the metric is 0 or 1 per request, so Average is the rate)",
                 first_step="check the endpoint's container logs and instance health"),
-        _metric("invocation_4xx_rate", "Invocation4XXRate", "Invocation4XXErrors", INVOCATIONS, "Average", ">", 0.05,
-                "fraction", period=60, evaluation_periods=5, datapoints_to_alarm=3,
-                why="share of requests rejected with a 4XX error: callers send malformed or oversized payloads",
-                first_step="check recent client deployments and the request payloads they send",
-            severity="warning",
         ),
-        _metric("model_errors", "ModelErrors", "InvocationModelErrors", INVOCATIONS, "Sum", ">=", 1, "count",
-                period=300,
+        AlarmDef(
+            "invocation_4xx_rate", "Invocation4XXRate",
+            Metric(INVOCATIONS, "Invocation4XXErrors", "Average", "fraction"),
+            AlarmPolicy(">", 0.05, period=60, evaluation_periods=5, datapoints_to_alarm=3, severity="warning"),
+            AlarmDocs(
+                why="share of requests rejected with a 4XX error: callers send malformed or oversized payloads",
+                first_step="check recent client deployments and the request payloads they send"),
+        ),
+        AlarmDef(
+            "model_errors", "ModelErrors",
+            Metric(INVOCATIONS, "InvocationModelErrors", "Sum"),
+            AlarmPolicy(">=", 1, period=300),
+            AlarmDocs(
                 why="the model container returned a non-2XX response (including timeouts and socket errors)",
                 first_step="read the container log group /aws/sagemaker/Endpoints/<endpoint> for the exception"),
-        _metric("model_latency_p99", "ModelLatencyP99", "ModelLatency", INVOCATIONS, "p99", ">", 1000, "ms",
-                scale=1000, period=60, evaluation_periods=5, datapoints_to_alarm=3,
-                why="the slowest 1 % of model responses exceed the latency objective (metric in microseconds)",
-                first_step="compare with instance CPU/GPU utilization; scale out or check for a slow model version",
-            severity="warning",
         ),
-        _metric("overhead_latency_p99", "OverheadLatencyP99", "OverheadLatency", INVOCATIONS, "p99", ">", 200, "ms",
-                scale=1000, period=60, evaluation_periods=5, datapoints_to_alarm=3,
+        AlarmDef(
+            "model_latency_p99", "ModelLatencyP99",
+            Metric(INVOCATIONS, "ModelLatency", "p99", "ms", scale=1000),
+            AlarmPolicy(">", 1000, period=60, evaluation_periods=5, datapoints_to_alarm=3, severity="warning"),
+            AlarmDocs(
+                why="the slowest 1 % of model responses exceed the latency objective (metric in microseconds)",
+                first_step="compare with instance CPU/GPU utilization; scale out or check for a slow model version"),
+        ),
+        AlarmDef(
+            "overhead_latency_p99", "OverheadLatencyP99",
+            Metric(INVOCATIONS, "OverheadLatency", "p99", "ms", scale=1000),
+            AlarmPolicy(">", 200, period=60, evaluation_periods=5, datapoints_to_alarm=3, severity="warning"),
+            AlarmDocs(
                 why="SageMaker's own overhead per request is high (large payloads, throttling or instance pressure)",
                 first_step="check payload sizes and whether the instance count matches the request rate",
-            severity="warning",
+                caveat=percentile_unverified("overhead_latency_p99", "OverheadLatency", "p99", "AWS lists no percentiles for it")),
         ),
-        _metric("cpu_utilization", "CPUUtilization", "CPUUtilization", INSTANCES, "Average", ">", 90, "percent",
-                period=300, evaluation_periods=3, datapoints_to_alarm=3, treat_missing_data="missing",
-                why="instances are CPU-bound, so latency rises and requests start to fail", caveat=PER_CORE,
+        AlarmDef(
+            "cpu_utilization", "CPUUtilization",
+            Metric(INSTANCES, "CPUUtilization", "Average", "percent"),
+            AlarmPolicy(">", 90, period=300, evaluation_periods=3, datapoints_to_alarm=3, treat_missing_data="missing", severity="warning"),
+            AlarmDocs(
+                why="instances are CPU-bound, so latency rises and requests start to fail",
                 first_step="scale out the variant or enable auto scaling on InvocationsPerInstance",
-            severity="warning",
+                caveat=PER_CORE),
         ),
-        _metric("memory_utilization", "MemoryUtilization", "MemoryUtilization", INSTANCES, "Average", ">", 90, "percent",
-                period=300, evaluation_periods=3, datapoints_to_alarm=3, treat_missing_data="missing",
+        AlarmDef(
+            "memory_utilization", "MemoryUtilization",
+            Metric(INSTANCES, "MemoryUtilization", "Average", "percent"),
+            AlarmPolicy(">", 90, period=300, evaluation_periods=3, datapoints_to_alarm=3, treat_missing_data="missing", severity="warning"),
+            AlarmDocs(
                 why="instance memory is nearly exhausted; the container may be killed",
-                first_step="check the model's memory footprint and choose a larger instance type",
-            severity="warning",
+                first_step="check the model's memory footprint and choose a larger instance type"),
         ),
-        _metric("serverless_memory_utilization", "MemoryUtilization", "MemoryUtilization", INSTANCES, "Maximum", ">", 90,
-                "percent", period=60, evaluation_periods=5, datapoints_to_alarm=5, treat_missing_data="missing",
-                severity="warning",
+        AlarmDef(
+            "serverless_memory_utilization", "MemoryUtilization",
+            Metric(INSTANCES, "MemoryUtilization", "Maximum", "percent"),
+            AlarmPolicy(">", 90, period=60, evaluation_periods=5, datapoints_to_alarm=5, treat_missing_data="missing", severity="warning"),
+            AlarmDocs(
                 why="the serverless endpoint's memory is nearly exhausted (of MemorySizeInMB)",
                 first_step="raise MemorySizeInMB (1024-6144 in 1 GB steps) in a new endpoint config",
                 caveat="[unverified] namespace /aws/sagemaker/Endpoints and dimensions EndpointName, VariantName for "
-                       "serverless endpoints: check with 'aws cloudwatch list-metrics --metric-name MemoryUtilization'."),
-        _metric("disk_utilization", "DiskUtilization", "DiskUtilization", INSTANCES, "Maximum", ">", 90, "percent",
-                period=300, evaluation_periods=3, datapoints_to_alarm=3, treat_missing_data="missing",
-                why="instance disk is nearly full (model artifacts, logs, temporary files)",
-                first_step="look for files the container writes to disk and clean them up",
-            severity="warning",
+                    "serverless endpoints: check with 'aws cloudwatch list-metrics --metric-name MemoryUtilization'."),
         ),
-        _metric("gpu_utilization", "GPUUtilization", "GPUUtilization", INSTANCES, "Average", ">", 90, "percent",
-                period=300, evaluation_periods=3, datapoints_to_alarm=3, treat_missing_data="missing", enabled=False,
-                why="GPUs are saturated, so inference queues up (GPU instances only)", caveat=PER_CORE,
+        AlarmDef(
+            "disk_utilization", "DiskUtilization",
+            Metric(INSTANCES, "DiskUtilization", "Maximum", "percent"),
+            AlarmPolicy(">", 90, period=300, evaluation_periods=3, datapoints_to_alarm=3, treat_missing_data="missing", severity="warning"),
+            AlarmDocs(
+                why="instance disk is nearly full (model artifacts, logs, temporary files)",
+                first_step="look for files the container writes to disk and clean them up"),
+        ),
+        AlarmDef(
+            "gpu_utilization", "GPUUtilization",
+            Metric(INSTANCES, "GPUUtilization", "Average", "percent"),
+            AlarmPolicy(">", 90, period=300, evaluation_periods=3, datapoints_to_alarm=3, treat_missing_data="missing", severity="warning", enabled=False),
+            AlarmDocs(
+                why="GPUs are saturated, so inference queues up (GPU instances only; on by default for a GPU "
+                    "instance_type)",
                 first_step="scale out the variant or batch requests more efficiently",
-            severity="warning",
+                caveat=PER_CORE),
         ),
         # asynchronous endpoints
-        _metric("backlog_age", "BacklogAge", "ApproximateAgeOfOldestRequest", INVOCATIONS, "Maximum", ">", 10800, "s",
-                period=300, evaluation_periods=3, datapoints_to_alarm=3, dimensions=ENDPOINT_ONLY, severity="warning",
+        AlarmDef(
+            "backlog_age", "BacklogAge",
+            Metric(INVOCATIONS, "ApproximateAgeOfOldestRequest", "Maximum", "s", dimensions=ENDPOINT_ONLY),
+            AlarmPolicy(">", 10800, period=300, evaluation_periods=3, datapoints_to_alarm=3, severity="warning"),
+            AlarmDocs(
                 why="the oldest queued request has waited over half of the default RequestTTLSeconds (21,600 s); "
                     "requests past their TTL expire unprocessed",
                 first_step="check instance count and scaling on ApproximateBacklogSizePerInstance; lower the threshold "
-                           "if you set a shorter RequestTTLSeconds"),
-        _metric("backlog_size", "BacklogSize", "ApproximateBacklogSize", INVOCATIONS, "Maximum", ">", 1000, "count",
-                period=60, evaluation_periods=5, datapoints_to_alarm=5, dimensions=ENDPOINT_ONLY, severity="warning",
+                    "if you set a shorter RequestTTLSeconds"),
+        ),
+        AlarmDef(
+            "backlog_size", "BacklogSize",
+            Metric(INVOCATIONS, "ApproximateBacklogSize", "Maximum", dimensions=ENDPOINT_ONLY),
+            AlarmPolicy(">", 1000, period=60, evaluation_periods=5, datapoints_to_alarm=5, severity="warning"),
+            AlarmDocs(
                 why="requests are queueing faster than the endpoint processes them",
                 first_step="check the scaling policy (it must track ApproximateBacklogSizePerInstance, not "
-                           "InvocationsPerInstance, which async endpoints do not publish)"),
-        _metric("backlog_without_capacity", "BacklogWithoutCapacity", "HasBacklogWithoutCapacity", INVOCATIONS, "Maximum",
-                ">=", 1, "count", period=60, evaluation_periods=10, datapoints_to_alarm=10, dimensions=ENDPOINT_ONLY,
+                    "InvocationsPerInstance, which async endpoints do not publish)"),
+        ),
+        AlarmDef(
+            "backlog_without_capacity", "BacklogWithoutCapacity",
+            Metric(INVOCATIONS, "HasBacklogWithoutCapacity", "Maximum", dimensions=ENDPOINT_ONLY),
+            AlarmPolicy(">=", 1, period=60, evaluation_periods=10, datapoints_to_alarm=10),
+            AlarmDocs(
                 why="requests are queued while the endpoint has no instances (scale from zero has not happened)",
                 first_step="check the scale-out-from-zero step-scaling policy on HasBacklogWithoutCapacity and its "
-                           "CloudWatch alarm; ten minutes is longer than a normal scale-out"),
-        _metric("invocation_failures", "InvocationFailures", "InvocationFailures", INVOCATIONS, "Sum", ">=", 1, "count",
+                    "CloudWatch alarm; ten minutes is longer than a normal scale-out"),
+        ),
+        AlarmDef(
+            "invocation_failures", "InvocationFailures",
+            Metric(INVOCATIONS, "InvocationFailures", "Sum"),
+            AlarmPolicy(">=", 1),
+            AlarmDocs(
                 why="asynchronous invocations failed (for any reason)",
                 first_step="read the ErrorTopic notification or the container log /aws/sagemaker/Endpoints/<endpoint>"),
-        _metric("request_download_failures", "RequestDownloadFailures", "RequestDownloadFailures", INVOCATIONS, "Sum", ">=",
-                1, "count", why="request payloads could not be downloaded from S3 (InputLocation)",
+        ),
+        AlarmDef(
+            "request_download_failures", "RequestDownloadFailures",
+            Metric(INVOCATIONS, "RequestDownloadFailures", "Sum"),
+            AlarmPolicy(">=", 1),
+            AlarmDocs(
+                why="request payloads could not be downloaded from S3 (InputLocation)",
                 first_step="check the S3 object exists and the endpoint's execution role may read it (and its KMS key)"),
-        _metric("response_upload_failures", "ResponseUploadFailures", "ResponseUploadFailures", INVOCATIONS, "Sum", ">=", 1,
-                "count", why="responses could not be written to the S3 output location (results are lost)",
+        ),
+        AlarmDef(
+            "response_upload_failures", "ResponseUploadFailures",
+            Metric(INVOCATIONS, "ResponseUploadFailures", "Sum"),
+            AlarmPolicy(">=", 1),
+            AlarmDocs(
+                why="responses could not be written to the S3 output location (results are lost)",
                 first_step="check the S3OutputPath bucket policy, the execution role and the KMS key"),
-        _metric("notification_failures", "NotificationFailures", "NotificationFailures", INVOCATIONS, "Sum", ">=", 1, "count",
-                severity="warning", why="success or error notifications could not be published to the SNS topics",
+        ),
+        AlarmDef(
+            "notification_failures", "NotificationFailures",
+            Metric(INVOCATIONS, "NotificationFailures", "Sum"),
+            AlarmPolicy(">=", 1, severity="warning"),
+            AlarmDocs(
+                why="success or error notifications could not be published to the SNS topics",
                 first_step="check the NotificationConfig topics exist and the execution role may publish to them"),
-        _metric("expired_requests", "ExpiredRequests", "ExpiredRequests", INVOCATIONS, "Sum", ">=", 1, "count",
+        ),
+        AlarmDef(
+            "expired_requests", "ExpiredRequests",
+            Metric(INVOCATIONS, "ExpiredRequests", "Sum"),
+            AlarmPolicy(">=", 1),
+            AlarmDocs(
                 why="queued requests expired after RequestTTLSeconds without being processed (silent data loss)",
                 first_step="scale out or raise RequestTTLSeconds; find the lost requests by InferenceId"),
-        _metric("total_processing_time_p90", "TotalProcessingTimeP90", "TotalProcessingTime", INVOCATIONS, "p90", ">",
-                1_800_000, "ms", period=300, evaluation_periods=3, datapoints_to_alarm=3, severity="warning", enabled=False,
+        ),
+        AlarmDef(
+            "total_processing_time_p90", "TotalProcessingTimeP90",
+            Metric(INVOCATIONS, "TotalProcessingTime", "p90", "ms"),
+            AlarmPolicy(">", 1_800_000, period=300, evaluation_periods=3, datapoints_to_alarm=3, severity="warning", enabled=False),
+            AlarmDocs(
                 why="the slowest 10 % of asynchronous requests take longer than the objective from receipt to result "
-                    "(backlog wait, processing, upload and notification; metric in milliseconds)",
-                first_step="split the time: compare TimeInBacklog with ModelLatency to see whether queueing or the model "
-                           "is slow"),
+                    "(queueing, processing, upload, notification; in ms)",
+                first_step="compare TimeInBacklog with ModelLatency to tell queueing from a slow model",
+                caveat=percentile_unverified("total_processing_time_p90", "TotalProcessingTime", "p90", "none listed by AWS")),
+        ),
         # serverless endpoints
-        _metric("model_setup_time", "ModelSetupTime", "ModelSetupTime", INVOCATIONS, "Maximum", ">", 10000, "ms",
-                scale=1000, period=60, evaluation_periods=5, datapoints_to_alarm=3, severity="warning",
+        AlarmDef(
+            "model_setup_time", "ModelSetupTime",
+            Metric(INVOCATIONS, "ModelSetupTime", "Maximum", "ms", scale=1000),
+            AlarmPolicy(">", 10000, period=60, evaluation_periods=5, datapoints_to_alarm=3, severity="warning"),
+            AlarmDocs(
                 why="cold starts take long: launching new compute for the model (metric in microseconds)",
                 first_step="shrink the container image and model artifact, or add ProvisionedConcurrency"),
-        _metric("concurrency_utilization", "ConcurrencyUtilization", "ServerlessConcurrentExecutionsUtilization", INVOCATIONS,
-                "Maximum", ">", 0.8, "ratio", period=60, evaluation_periods=5, datapoints_to_alarm=3, severity="warning",
+        ),
+        AlarmDef(
+            "concurrency_utilization", "ConcurrencyUtilization",
+            Metric(INVOCATIONS, "ServerlessConcurrentExecutionsUtilization", "Maximum", "ratio"),
+            AlarmPolicy(">", 0.8, period=60, evaluation_periods=5, datapoints_to_alarm=3, severity="warning"),
+            AlarmDocs(
                 why="concurrent executions are near MaxConcurrency (a 0-1 ratio, not percent); beyond it requests throttle",
                 first_step="raise MaxConcurrency (at most 200) in a new endpoint config",
                 caveat=f"[unverified] dimensions EndpointName, VariantName: check with '{SECONDS_VERIFY}'."),
-        _metric("provisioned_concurrency_spillover", "ProvisionedConcurrencySpillover",
-                "ServerlessProvisionedConcurrencySpilloverInvocations", INVOCATIONS, "Maximum", ">", 0, "count",
-                period=60, evaluation_periods=5, datapoints_to_alarm=3, severity="warning", enabled=False,
+        ),
+        AlarmDef(
+            "provisioned_concurrency_spillover", "ProvisionedConcurrencySpillover",
+            Metric(INVOCATIONS, "ServerlessProvisionedConcurrencySpilloverInvocations", "Maximum"),
+            AlarmPolicy(">", 0, period=60, evaluation_periods=5, datapoints_to_alarm=3, severity="warning", enabled=False),
+            AlarmDocs(
                 why="requests overflowed provisioned concurrency to on-demand compute (cold starts)",
                 first_step="raise ProvisionedConcurrency in a new endpoint config",
                 caveat=f"[unverified] dimensions EndpointName, VariantName: check with '{SECONDS_VERIFY}'. "
-                       "Only for endpoints with ProvisionedConcurrency."),
+                    "Only for endpoints with ProvisionedConcurrency."),
+        ),
         event_alarm(
             "endpoint_failed", "EndpointFailed", ENDPOINT_STATE_CHANGE,
             why="the endpoint entered FAILED (EventBridge 'SageMaker Endpoint State Change'; events use upper case "
@@ -289,6 +401,10 @@ class SageMakerEndpoint(Component[SageMakerEndpointOptions]):
             first_step="read the endpoint's FailureReason with 'aws sagemaker describe-endpoint'",
         ),
     )
+
+    @classmethod
+    def reference_markdown(cls) -> str:
+        return instance_table()
 
     def watched(self, o: SageMakerEndpointOptions) -> str:
         kind = {"realtime": "", "async": "asynchronous ", "serverless": "serverless "}[endpoint_type(o)]
@@ -299,7 +415,7 @@ class SageMakerEndpoint(Component[SageMakerEndpointOptions]):
 
     def applies(self, o: SageMakerEndpointOptions, alarm: AlarmDef) -> bool:
         kind = endpoint_type(o)
-        return alarm.is_event or (alarm.metric in published(kind) and kind in ONLY_FOR.get(alarm.key, ALL_TYPES))
+        return alarm.is_event or (alarm.metric.name in published(kind) and kind in ONLY_FOR.get(alarm.key, ALL_TYPES))
 
     def extra_alarms(self, o: SageMakerEndpointOptions, env: BuildEnv) -> list[ExtraAlarm]:
         monitors = [m for m in (o.data_quality, o.model_quality) if m is not None]
@@ -309,17 +425,32 @@ class SageMakerEndpoint(Component[SageMakerEndpointOptions]):
         return f"/aws/sagemaker/Endpoints/{o.endpoint_name}"
 
     def metric_threshold(self, o: SageMakerEndpointOptions, alarm: AlarmDef, value: float) -> float:
-        if alarm.key == "cpu_utilization":
-            return value * o.instance_vcpus
+        if alarm.key in PER_CORE_ALARMS:
+            return value * cores(o, alarm.key)[0]
+        return value * alarm.metric.scale
+
+    def caveat(self, o: SageMakerEndpointOptions, alarm: AlarmDef) -> str:
+        if alarm.key == "model_latency_p99" and endpoint_type(o) == "async":
+            return ASYNC_MODEL_LATENCY
+        return alarm.docs.caveat
+
+    def threshold_note(self, o: SageMakerEndpointOptions, alarm: AlarmDef) -> str:
+        return cores(o, alarm.key)[1] if alarm.key in PER_CORE_ALARMS else ""
+
+    def default_enabled(self, o: SageMakerEndpointOptions, alarm: AlarmDef) -> bool:
         if alarm.key == "gpu_utilization":
-            return value * o.instance_gpus
-        return value * alarm.scale
+            size = instance_size(o.instance_type)
+            return size is not None and size.gpus > 0  # a GPU instance: its saturation is the first limit
+        return alarm.policy.enabled
 
     def event_detail(self, o: SageMakerEndpointOptions, alarm: AlarmDef) -> dict[str, Any]:
         return {"EndpointName": [o.endpoint_name], "EndpointStatus": ["FAILED"]}
 
     def check(self, o: SageMakerEndpointOptions) -> list[tuple[str, str]]:
         problems = [("variants", "list at least one variant name")] if not o.variants else []
+        if o.instance_type and "${" not in o.instance_type and not o.instance_type.startswith("ml."):
+            problems.append(("instance_type", f"'{o.instance_type}' is not a SageMaker instance type (ml.<family>.<size>, e.g. "
+                                              + "ml.g5.2xlarge)"))
         if o.async_inference and o.endpoint_type not in ("realtime", "async"):
             problems.append(("async_inference", f"contradicts endpoint_type '{o.endpoint_type}'; remove async_inference"))
         seen: set[str] = set()

@@ -8,8 +8,10 @@ Container Insights), so every alarm here is an event rule:
   (with `HealthStatusReason`, `RepairAction`, `Recommendation` and `InstanceId` in the message);
 - `SageMaker HyperPod Cluster Event` at `detail.EventDetails.EventLevel` `Error` (AWS's own
   alerting pattern; only for clusters with `NodeProvisioningMode: Continuous`, and Info-level
-  events are numerous, so never route all of them). AWS's pattern has no cluster filter and the
-  event's cluster field is undocumented, so this rule sees every cluster in the account and Region.
+  events are numerous, so never route all of them), filtered on the cluster by
+  `detail.EventDetails.ClusterName` (a required field of the event); the message names the cluster,
+  the instance group and instance, and quotes the event's own `Description`
+  (sagemaker-hyperpod-cluster-events-reference; aws-ml-facts-3.md §0).
 """
 
 from __future__ import annotations
@@ -32,7 +34,10 @@ NODE_HEALTH = EventDef(SOURCE, "SageMaker HyperPod Cluster Node Health Event", "
                         "recommendation": "$.detail.HealthSummary.Recommendation", "region": "$.region"},
                        "HealthSummary.HealthStatus", ("Unhealthy",))
 CLUSTER_EVENT = EventDef(SOURCE, "SageMaker HyperPod Cluster Event", "sagemaker_hyperpod_cluster_event.txt.j2",
-                         {"status": "$.detail.EventDetails.EventLevel", "region": "$.region"},
+                         {"cluster": "$.detail.EventDetails.ClusterName", "status": "$.detail.EventDetails.EventLevel",
+                          "description": "$.detail.EventDetails.Description",
+                          "group": "$.detail.EventDetails.InstanceGroupName",
+                          "instance": "$.detail.EventDetails.InstanceId", "region": "$.region"},
                          "EventDetails.EventLevel", ("Error",))
 
 
@@ -55,9 +60,7 @@ class SageMakerHyperPod(Component[HyperPodOptions]):
         event_alarm("cluster_failed", "ClusterFailed", CLUSTER_STATE,
                     why="the HyperPod cluster entered Failed or RollingBack (EventBridge 'SageMaker HyperPod Cluster State "
                         "Change', field ClusterStatus)",
-                    first_step="run 'aws sagemaker describe-cluster' and read FailureMessage and the instance groups' status",
-                    caveat="[unverified] that the state-change event names the cluster in detail.ClusterName (AWS: it "
-                           "'includes full cluster configuration'): capture one event to a log group to check."),
+                    first_step="run 'aws sagemaker describe-cluster' and read FailureMessage and the instance groups' status"),
         event_alarm("node_unhealthy", "NodeUnhealthy", NODE_HEALTH,
                     why="the Health Monitoring Agent marked a node Unhealthy (EventBridge 'SageMaker HyperPod Cluster Node "
                         "Health Event', field HealthSummary.HealthStatus)",
@@ -68,8 +71,8 @@ class SageMakerHyperPod(Component[HyperPodOptions]):
         event_alarm("cluster_error_event", "ClusterErrorEvent", CLUSTER_EVENT,
                     why="HyperPod reported an Error-level cluster event (provisioning, scaling, patching)",
                     first_step="list the cluster's events with 'aws sagemaker list-cluster-events' and read the failure",
-                    caveat="Clusters with NodeProvisioningMode Continuous only; matches every cluster in the account and "
-                           "Region (AWS's pattern has no cluster filter)."),
+                    caveat="Clusters with NodeProvisioningMode Continuous only (the only mode that sends these events); "
+                           "filtered on detail.EventDetails.ClusterName."),
     )
 
     def watched(self, o: HyperPodOptions) -> str:
@@ -86,4 +89,4 @@ class SageMakerHyperPod(Component[HyperPodOptions]):
             return {"ClusterName": [o.cluster_name], "ClusterStatus": ["Failed", "RollingBack"]}
         if alarm.key == "node_unhealthy":
             return {"ClusterName": [o.cluster_name], "HealthSummary": {"HealthStatus": ["Unhealthy"]}}
-        return {"EventDetails": {"EventLevel": ["Error"]}}
+        return {"EventDetails": {"ClusterName": [o.cluster_name], "EventLevel": ["Error"]}}

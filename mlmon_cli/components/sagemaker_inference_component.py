@@ -15,11 +15,10 @@ set `InferenceComponentName` explicitly and give the same literal here.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
 
 from ..spec.model import doc
 from . import component
-from .base import AlarmDef, AlarmTarget, Component
+from .base import AlarmDef, AlarmDocs, AlarmPolicy, AlarmTarget, Component, Metric
 
 INVOCATIONS = "AWS/SageMaker"
 COMPONENTS = "/aws/sagemaker/InferenceComponents"
@@ -33,14 +32,6 @@ class InferenceComponentOptions:
         "The component's InferenceComponentName (set it explicitly in CloudFormation; GetAtt of it is refused)."))
 
 
-def _a(key: str, suffix: str, metric: str, namespace: str, statistic: str, comparison: str, threshold: float, unit: str,
-       why: str, first_step: str, **kw: Any) -> AlarmDef:
-    if namespace == INVOCATIONS:
-        kw.setdefault("caveat", VERIFY.format(metric=metric))
-    return AlarmDef(key=key, suffix=suffix, metric=metric, namespace=namespace, statistic=statistic, comparison=comparison,
-                    threshold=threshold, unit=unit, why=why, first_step=first_step, **kw)
-
-
 @component("sagemaker_inference_component")
 class SageMakerInferenceComponent(Component[InferenceComponentOptions]):
     Options = InferenceComponentOptions
@@ -49,38 +40,74 @@ class SageMakerInferenceComponent(Component[InferenceComponentOptions]):
     dimension_names = ("InferenceComponentName",)
     cfn_types = ("AWS::SageMaker::InferenceComponent",)
     alarms = (
-        _a("invocation_5xx_rate", "Invocation5XXRate", "Invocation5XXErrors", INVOCATIONS, "Average", ">", 0.01, "fraction",
-           period=60, evaluation_periods=5, datapoints_to_alarm=3,
-           why="share of the component's requests answered with a 5XX error (0 or 1 per request, so Average is the rate)",
-           first_step="read the component's container log in /aws/sagemaker/Endpoints/<endpoint>"),
-        _a("invocation_4xx_rate", "Invocation4XXRate", "Invocation4XXErrors", INVOCATIONS, "Average", ">", 0.05, "fraction",
-           period=60, evaluation_periods=5, datapoints_to_alarm=3, severity="warning",
-           why="share of the component's requests rejected with a 4XX error",
-           first_step="check the request payloads and the InferenceComponentName callers send"),
-        _a("model_errors", "ModelErrors", "InvocationModelErrors", INVOCATIONS, "Sum", ">=", 1, "count",
-           why="the component's model container returned a non-2XX response",
-           first_step="read the container log for the exception"),
-        _a("model_latency_p99", "ModelLatencyP99", "ModelLatency", INVOCATIONS, "p99", ">", 1000, "ms", scale=1000,
-           period=60, evaluation_periods=5, datapoints_to_alarm=3, severity="warning",
-           why="the slowest 1 % of the component's responses exceed the objective (metric in microseconds)",
-           first_step="compare with the copies' utilization and InvocationsPerCopy; add copies"),
-        _a("cpu_utilization", "CPUUtilizationNormalized", "CPUUtilizationNormalized", COMPONENTS, "Maximum", ">", 90,
-           "percent", period=60, evaluation_periods=5, datapoints_to_alarm=5, treat_missing_data="missing", severity="warning",
-           why="a copy uses over 90 % of its reserved CPU (normalized 0-100 per copy)",
-           first_step="raise NumberOfCpuCoresRequired or scale copies on InvocationsPerCopy"),
-        _a("memory_utilization", "MemoryUtilizationNormalized", "MemoryUtilizationNormalized", COMPONENTS, "Maximum", ">", 90,
-           "percent", period=60, evaluation_periods=5, datapoints_to_alarm=5, treat_missing_data="missing", severity="warning",
-           why="a copy uses over 90 % of its reserved memory; the container may be killed",
-           first_step="raise MinMemoryRequiredInMb in the component's compute requirements"),
-        _a("gpu_utilization", "GPUUtilizationNormalized", "GPUUtilizationNormalized", COMPONENTS, "Maximum", ">", 90,
-           "percent", period=60, evaluation_periods=5, datapoints_to_alarm=5, treat_missing_data="missing", severity="warning",
-           enabled=False, why="a copy's GPUs are saturated (GPU components only)",
-           first_step="add copies or raise NumberOfAcceleratorDevicesRequired"),
-        _a("gpu_memory_utilization", "GPUMemoryUtilizationNormalized", "GPUMemoryUtilizationNormalized", COMPONENTS,
-           "Maximum", ">", 90, "percent", period=60, evaluation_periods=5, datapoints_to_alarm=5,
-           treat_missing_data="missing", severity="warning", enabled=False,
-           why="a copy's GPU memory is nearly full (GPU components only): out-of-memory errors follow",
-           first_step="lower the batch size or max sequence length, or use more accelerators per copy"),
+        AlarmDef(
+            "invocation_5xx_rate", "Invocation5XXRate",
+            Metric(INVOCATIONS, "Invocation5XXErrors", "Average", "fraction"),
+            AlarmPolicy(">", 0.01, period=60, evaluation_periods=5, datapoints_to_alarm=3),
+            AlarmDocs(
+                why="share of the component's requests answered with a 5XX error (0 or 1 per request, so Average is the rate)",
+                first_step="read the component's container log in /aws/sagemaker/Endpoints/<endpoint>",
+                caveat=VERIFY.format(metric="Invocation5XXErrors")),
+        ),
+        AlarmDef(
+            "invocation_4xx_rate", "Invocation4XXRate",
+            Metric(INVOCATIONS, "Invocation4XXErrors", "Average", "fraction"),
+            AlarmPolicy(">", 0.05, period=60, evaluation_periods=5, datapoints_to_alarm=3, severity="warning"),
+            AlarmDocs(
+                why="share of the component's requests rejected with a 4XX error",
+                first_step="check the request payloads and the InferenceComponentName callers send",
+                caveat=VERIFY.format(metric="Invocation4XXErrors")),
+        ),
+        AlarmDef(
+            "model_errors", "ModelErrors",
+            Metric(INVOCATIONS, "InvocationModelErrors", "Sum"),
+            AlarmPolicy(">=", 1),
+            AlarmDocs(
+                why="the component's model container returned a non-2XX response",
+                first_step="read the container log for the exception",
+                caveat=VERIFY.format(metric="InvocationModelErrors")),
+        ),
+        AlarmDef(
+            "model_latency_p99", "ModelLatencyP99",
+            Metric(INVOCATIONS, "ModelLatency", "p99", "ms", scale=1000),
+            AlarmPolicy(">", 1000, period=60, evaluation_periods=5, datapoints_to_alarm=3, severity="warning"),
+            AlarmDocs(
+                why="the slowest 1 % of the component's responses exceed the objective (metric in microseconds)",
+                first_step="compare with the copies' utilization and InvocationsPerCopy; add copies",
+                caveat=VERIFY.format(metric="ModelLatency")),
+        ),
+        AlarmDef(
+            "cpu_utilization", "CPUUtilizationNormalized",
+            Metric(COMPONENTS, "CPUUtilizationNormalized", "Maximum", "percent"),
+            AlarmPolicy(">", 90, period=60, evaluation_periods=5, datapoints_to_alarm=5, treat_missing_data="missing", severity="warning"),
+            AlarmDocs(
+                why="a copy uses over 90 % of its reserved CPU (normalized 0-100 per copy)",
+                first_step="raise NumberOfCpuCoresRequired or scale copies on InvocationsPerCopy"),
+        ),
+        AlarmDef(
+            "memory_utilization", "MemoryUtilizationNormalized",
+            Metric(COMPONENTS, "MemoryUtilizationNormalized", "Maximum", "percent"),
+            AlarmPolicy(">", 90, period=60, evaluation_periods=5, datapoints_to_alarm=5, treat_missing_data="missing", severity="warning"),
+            AlarmDocs(
+                why="a copy uses over 90 % of its reserved memory; the container may be killed",
+                first_step="raise MinMemoryRequiredInMb in the component's compute requirements"),
+        ),
+        AlarmDef(
+            "gpu_utilization", "GPUUtilizationNormalized",
+            Metric(COMPONENTS, "GPUUtilizationNormalized", "Maximum", "percent"),
+            AlarmPolicy(">", 90, period=60, evaluation_periods=5, datapoints_to_alarm=5, treat_missing_data="missing", severity="warning", enabled=False),
+            AlarmDocs(
+                why="a copy's GPUs are saturated (GPU components only)",
+                first_step="add copies or raise NumberOfAcceleratorDevicesRequired"),
+        ),
+        AlarmDef(
+            "gpu_memory_utilization", "GPUMemoryUtilizationNormalized",
+            Metric(COMPONENTS, "GPUMemoryUtilizationNormalized", "Maximum", "percent"),
+            AlarmPolicy(">", 90, period=60, evaluation_periods=5, datapoints_to_alarm=5, treat_missing_data="missing", severity="warning", enabled=False),
+            AlarmDocs(
+                why="a copy's GPU memory is nearly full (GPU components only): out-of-memory errors follow",
+                first_step="lower the batch size or max sequence length, or use more accelerators per copy"),
+        ),
     )
 
     def watched(self, o: InferenceComponentOptions) -> str:

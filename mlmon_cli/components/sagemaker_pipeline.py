@@ -20,7 +20,7 @@ from typing import Any
 from ..spec.model import doc
 from . import component
 from . import _staleness
-from .base import AlarmDef, AlarmTarget, BuildEnv, Component, EventDef, ExtraAlarm, event_alarm
+from .base import AlarmDef, AlarmDocs, AlarmPolicy, AlarmTarget, BuildEnv, Component, EventDef, ExtraAlarm, Metric, event_alarm
 
 NAMESPACE = "AWS/Sagemaker/ModelBuildingPipeline"
 NAME_PATTERN = re.compile(r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,255}$")  # CreatePipeline's PipelineName pattern
@@ -29,7 +29,7 @@ EXECUTION_STATUS_CHANGE = EventDef(
     source="aws.sagemaker",
     detail_type="SageMaker Model Building Pipeline Execution Status Change",
     status_field="currentPipelineExecutionStatus",
-    failure_statuses=("Failed", "Stopped"),
+    failure_statuses=("Failed", "Stopped", "CompletedWithFailures"),
     message_template="sagemaker_pipeline_state_change.txt.j2",
     input_paths={
         "pipeline": "$.detail.pipelineArn",
@@ -60,19 +60,21 @@ class SageMakerPipeline(Component[SageMakerPipelineOptions]):
     alarms = (
         event_alarm(
             "pipeline_execution_failed", "PipelineExecutionFailed", EXECUTION_STATUS_CHANGE,
-            why="a pipeline execution ended Failed or Stopped (EventBridge 'SageMaker Model Building Pipeline "
-            "Execution Status Change', field currentPipelineExecutionStatus)",
+            why="a pipeline execution ended Failed, CompletedWithFailures or Stopped (EventBridge 'SageMaker Model "
+            "Building Pipeline Execution Status Change', field currentPipelineExecutionStatus)",
             first_step="list the execution's steps ('aws sagemaker list-pipeline-execution-steps') and read the "
             "failed step's FailureReason",
-            caveat="Filtered on detail.pipelineArn, built from the name and matched ignoring case: SageMaker "
-            "lower-cases names in pipeline ARNs. [unverified] that the event's pipelineArn is lower-cased too.",
+            caveat="Filtered on detail.pipelineArn, matched ignoring case (SageMaker lower-cases names in pipeline "
+            "ARNs). CompletedWithFailures (API PipelineExecutionStatus; not on the event page) is matched too.",
         ),
         AlarmDef(
-            key="execution_failed", suffix="ExecutionFailed", metric="ExecutionFailed", namespace=NAMESPACE,
-            statistic="Sum", comparison=">=", threshold=1, unit="count", period=300,
-            why="pipeline executions failed (SageMaker's own count per pipeline; it does not depend on the event "
-            "rule's ARN filter)",
-            first_step="open the failed execution in SageMaker Studio (Pipelines) and read the failed step's reason",
+            "execution_failed", "ExecutionFailed",
+            Metric(NAMESPACE, "ExecutionFailed", "Sum"),
+            AlarmPolicy(">=", 1, period=300),
+            AlarmDocs(
+                why="pipeline executions failed (SageMaker's own count per pipeline; it does not depend on the event "
+                    "rule's ARN filter)",
+                first_step="open the failed execution in SageMaker Studio (Pipelines) and read the failed step's reason"),
         ),
     )
 
@@ -97,7 +99,7 @@ class SageMakerPipeline(Component[SageMakerPipelineOptions]):
         return Sub(f"arn:${{AWS::Partition}}:sagemaker:${{AWS::Region}}:${{AWS::AccountId}}:pipeline/{name}")
 
     def event_detail(self, o: SageMakerPipelineOptions, alarm: AlarmDef) -> dict[str, Any]:
-        statuses = ["Failed"] + (["Stopped"] if o.alert_on_stopped else [])
+        statuses = ["Failed", "CompletedWithFailures"] + (["Stopped"] if o.alert_on_stopped else [])
         return {"pipelineArn": [{"equals-ignore-case": self.pipeline_arn(o)}], "currentPipelineExecutionStatus": statuses}
 
     def check(self, o: SageMakerPipelineOptions) -> list[tuple[Any, str]]:

@@ -21,16 +21,17 @@ def _first(*values: Any) -> Any:
 
 def resolve_settings(component: Component, options: Any, alarm: AlarmDef, override: AlarmOverride, defaults: AlarmDefaults) -> AlarmSettings:
     """Apply the fallback chain for one alarm of one component."""
+    policy = alarm.policy
     return AlarmSettings(
-        enabled=_first(override.enabled, alarm.enabled) and component.applies(options, alarm),
+        enabled=_first(override.enabled, component.default_enabled(options, alarm)) and component.applies(options, alarm),
         threshold=override.threshold if override.threshold is not None else component.default_threshold(options, alarm),
-        period=_first(override.period, defaults.period, alarm.period),
-        evaluation_periods=_first(override.evaluation_periods, defaults.evaluation_periods, alarm.evaluation_periods),
-        datapoints_to_alarm=_first(override.datapoints_to_alarm, defaults.datapoints_to_alarm, alarm.datapoints_to_alarm),
-        statistic=_first(override.statistic, alarm.statistic),
-        treat_missing_data=_first(override.treat_missing_data, defaults.treat_missing_data, alarm.treat_missing_data),
+        period=_first(override.period, defaults.period, policy.period),
+        evaluation_periods=_first(override.evaluation_periods, defaults.evaluation_periods, policy.evaluation_periods),
+        datapoints_to_alarm=_first(override.datapoints_to_alarm, defaults.datapoints_to_alarm, policy.datapoints_to_alarm),
+        statistic=_first(override.statistic, alarm.metric.statistic),
+        treat_missing_data=_first(override.treat_missing_data, defaults.treat_missing_data, policy.treat_missing_data),
         notify=override.notify,
-        severity=_first(override.severity, alarm.severity),
+        severity=_first(override.severity, policy.severity),
         runbook_url=override.runbook_url,
     )
 
@@ -41,6 +42,6 @@ def settings_problems(s: AlarmSettings, alarm: AlarmDef) -> list[str]:
         return []
     problems = []
     if s.threshold is None:
-        problems.append(f"needs a threshold ({alarm.unit}): set 'threshold', derive it from an option (see the "
+        problems.append(f"needs a threshold ({alarm.metric.unit}): set 'threshold', derive it from an option (see the "
                         "README's alarm table), or disable it with 'enabled: false'")
     return problems + alarm_window_problems(s.period, s.evaluation_periods, s.datapoints_to_alarm)

@@ -15,7 +15,7 @@ from typing import Any
 from ..spec.model import doc
 from . import component
 from . import _staleness
-from .base import AlarmDef, AlarmTarget, BuildEnv, Component, EventDef, ExtraAlarm, event_alarm
+from .base import AlarmDef, AlarmDocs, AlarmPolicy, AlarmTarget, BuildEnv, Component, EventDef, ExtraAlarm, Metric, event_alarm
 
 NAMESPACE = "AWS/States"
 
@@ -45,11 +45,12 @@ class StepFunctionsOptions:
     expect_success_within_hours: int | None = _staleness.option("execution")
 
 
+ANY_IN_FIVE_MINUTES = AlarmPolicy(">=", 1, period=300)
+
+
 def _count(key: str, suffix: str, metric: str, why: str, first_step: str) -> AlarmDef:
-    return AlarmDef(
-        key=key, suffix=suffix, metric=metric, namespace=NAMESPACE, statistic="Sum", comparison=">=", threshold=1,
-        unit="count", period=300, why=why, first_step=first_step,
-    )
+    """An execution-count metric that alarms on its first datapoint."""
+    return AlarmDef(key, suffix, Metric(NAMESPACE, metric, "Sum"), ANY_IN_FIVE_MINUTES, AlarmDocs(why, first_step))
 
 
 # The execution metrics alone (a generated `workflow` notifies on failure itself, so it needs no rule).

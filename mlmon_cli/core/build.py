@@ -15,36 +15,36 @@ from troposphere import GetAtt, Output, Ref, Template
 from troposphere.cloudwatch import Alarm, MetricDimension
 from troposphere.events import InputTransformer, Rule, Target
 
+from .. import naming
 from ..components import REGISTRY
-from ..components.base import COMPARISONS, UNITS, AlarmDef, AlarmTarget, BuildEnv, Component
-from ..errors import LimitError, Problem, SpecError
-from ..limits import MAX_OUTPUTS, MAX_RESOURCES, MAX_TEMPLATE_BYTES, STANDARD_STATISTICS, alarm_window_problems
+from ..components.base import (
+    COMPARISONS,
+    UNITS,
+    AlarmDef,
+    BuildEnv,
+    Component,
+)
+from ..components.settings import AlarmSettings, resolve_settings
+from ..errors import Problem
+from ..limits import INLINE_TEMPLATE_BYTES, MAX_RESOURCES, STANDARD_STATISTICS
 from ..render import render
 from ..spec.model import SEVERITIES, AlarmOverride, ComponentSpec, Spec
-from .. import naming
-from ..components.settings import AlarmSettings, resolve_settings
 from . import custom as custom_mod
 from . import logs as logs_mod
-from . import metric_math
+from . import metric_math, rollup
 from . import split as split_mod
 from .composites import AlarmRef, add_composite, composite_text
 from .dashboard import MetricGraph, Section, add_dashboards
-from . import rollup
 from .notifications import add_alert_path_alarms, add_notifications, failed_invocations
 from .quiet import add_quiet_windows
 from .template import new_template
+from .validate import claim_problems
 
 _NO_OVERRIDE = AlarmOverride()
 # Physical names that must be unique too, by the claim space they are checked in.
 _NAME_PROPERTIES = {"AWS::CloudWatch::Alarm": ("AlarmName", "alarm"), "AWS::CloudWatch::CompositeAlarm": ("AlarmName", "alarm"),
                     "AWS::Events::Rule": ("Name", "rule")}
 
-
-class _Refused(Exception):
-    """A component would create something AWS refuses: a taken logical ID or name, an alarm window too long."""
-
-    def __init__(self, problem: Problem):
-        self.problem = problem
 
 @dataclass
 class BuildResult:
@@ -55,12 +55,14 @@ class BuildResult:
     alarms: int = 0
     composites: int = 0
     rules: int = 0
-    alarm_names: list[str] = field(default_factory=list)
     owners: dict[str, str] = field(default_factory=dict)  # logical ID -> the component that created it (core/cost.py)
+    problems: list[Problem] = field(default_factory=list)  # names taken twice: the pipeline refuses the spec
+    files: dict[str, str] = field(default_factory=dict)  # file name -> template text, written by the pipeline
 
     @property
-    def templates(self) -> int:
-        return 1 + len(self.nested)
+    def needs_bucket(self) -> bool:
+        """A deploy uploads the templates to S3: nested stacks, or a body over 51,200 bytes (TemplateBody)."""
+        return bool(self.nested) or any(len(text.encode("utf-8")) > INLINE_TEMPLATE_BYTES for text in self.files.values())
 
     @property
     def resources(self) -> int:
@@ -71,10 +73,8 @@ class BuildResult:
 class _Context:
     spec: Spec
     topics: dict[str, Any]  # severity -> topic ARN expression
-    result: BuildResult
     template: Template
-    names: dict[tuple[str, str], str] = field(default_factory=dict)  # (what, name) -> who took it
-    graphs: list[MetricGraph] = field(default_factory=list)
+    claims: list[tuple[str, str]] = field(default_factory=list)  # (space, name) this component takes, in order
     alarms: dict[str, rollup.Pending] = field(default_factory=dict)  # every metric alarm, to route after rollup
 
     @property
@@ -82,17 +82,16 @@ class _Context:
         return self.topics["critical"]
 
     def claim(self, name: str, owner: ComponentSpec, space: str = "logical ID") -> None:
-        """Refuse a logical ID, or an alarm or rule name, that is already taken, also within one component
-        (e.g. variants `A-1` and `A_1` both give `A1`): a located spec problem, never a crash."""
-        key = (space, name)
-        if key in self.names:
-            other = self.names[key]
-            if other != f"component '{owner.name}'":
-                raise _Refused(Problem(owner.locate("name"), f"{space} '{name}' is also used by {other}; rename the component"))
-            raise _Refused(Problem(owner.location, f"two resources of this component would both get the {space} '{name}' "
-                                                   "(logical IDs keep only letters and digits, so e.g. 'A-1' and 'A_1' are "
-                                                   "the same); rename one"))
-        self.names[key] = f"component '{owner.name}'"
+        """Record a logical ID, or an alarm or rule name, this component takes; the validation phase
+        (core/validate.py `claim_problems`) refuses one taken twice."""
+        self.claims.append((space, name))
+
+    def add(self, resource: Any) -> Any:
+        """Add a resource unless its logical ID is already in this component's template (two
+        variants whose names differ only in punctuation): the claims report it, the build goes on."""
+        if resource.title in self.template.resources:
+            return resource
+        return self.template.add_resource(resource)
 
 
 @dataclass
@@ -103,6 +102,7 @@ class _Part:
     template: Template
     composites: dict[str, list[AlarmRef]]  # severity -> what rolls up further (rollup.Heads)
     section: Section  # what the dashboard shows of it
+    claims: list[tuple[str, str]]  # (space, name) it takes, for core/validate.py
 
 
 def _reserved_names(t: Template, spec: Spec) -> dict[tuple[str, str], str]:
@@ -124,18 +124,34 @@ def build_template(spec: Spec, split: bool | None = None, nested_ext: str = "yam
     """Build the monitoring template(s) for a validated spec.
 
     `split=None` splits into nested stacks only when one template would pass a CloudFormation
-    limit; `False` raises LimitError instead; `True` always splits. Component resources are
+    limit; `False` never does (the pipeline then refuses what passes a limit); `True` always splits. Component resources are
     built once: in a nested template, `Ref: AlertsTopic` resolves to a parameter of that name.
     Physical names start with `naming.scoped_solution` (the environment or `name_suffix` added).
     """
     spec = replace(spec, solution=naming.scoped_solution(spec.solution, spec.environment, spec.name_suffix),
                    environment=None, name_suffix=None)
     if spec.cfn is None:
-        return _build(spec, split, nested_ext)
-    from .cfn_merge import DictTemplate, finish  # CloudFormation values / merged output (spec `template:`)
+        return _forward_to_central(spec, _build(spec, split, nested_ext))
+    from .cfn_merge import (  # CloudFormation values / merged output (spec `template:`)
+        DictTemplate,
+        finish,
+    )
 
     result = _build(spec, False if spec.cfn.app is not None else split, nested_ext)
-    result.template = DictTemplate(finish(result.template.to_dict(), spec.cfn, result.owners))
+    result.template = DictTemplate(finish(result.template.to_dict(), spec.cfn, result.owners, spec.solution))
+    return _forward_to_central(spec, result)
+
+
+def _forward_to_central(spec: Spec, result: BuildResult) -> BuildResult:
+    """A member of an `organization:` forwards its paging alarms and job failures (core/organization.py);
+    the pipeline checks the limits on the result, these resources included."""
+    if spec.organization is None:
+        return result
+    from .organization import forward_to_central
+
+    before = sum(len(t.resources) for t in [result.template, *result.nested.values()])
+    forward_to_central(spec, result.template, result.nested, result.owners)
+    result.rules += 1 if sum(len(t.resources) for t in [result.template, *result.nested.values()]) > before else 0
     return result
 
 
@@ -145,10 +161,16 @@ def _build(spec: Spec, split: bool | None, nested_ext: str) -> BuildResult:
     topics = add_notifications(t, spec)
     add_alert_path_alarms(t, spec, topics)
     pending: dict[str, rollup.Pending] = {}
-    parts = _build_parts(spec, result, topics, _reserved_names(t, spec), pending)
+    parts = _build_parts(spec, result, topics, pending)
+    result.problems = claim_problems(_reserved_names(t, spec), [(p.comp, p.claims) for p in parts])
+    if result.problems:
+        return result  # the pipeline refuses the spec; nothing is assembled
+    parts = [p for p in parts if p.composites]
     solution_wide = rollup.solution_composites(spec)
-    rollup.route(pending, topics, spec)
     needs_split = split if split is not None else _over_limits(t, parts)
+    if not needs_split and solution_wide:
+        rollup.single_children_notify(_heads(parts), pending)
+    rollup.route(pending, topics, spec)  # every alarm's actions and description, once
     if needs_split:
         by_severity = split_mod.add_nested_stacks(
             result, spec, [(p.comp.name, p.template, p.composites, p.section) for p in parts], topics, nested_ext,
@@ -161,20 +183,18 @@ def _build(spec: Spec, split: bool | None, nested_ext: str) -> BuildResult:
         for part in parts:
             for resource in part.template.resources.values():
                 t.add_resource(resource)
-        by_severity = {sev: [r for p in parts for r in p.composites.get(sev, [])] for sev in SEVERITIES}
+        by_severity = _heads(parts)
         add_dashboards(t, spec.solution, [p.section for p in parts])
     if solution_wide:
         _add_solution_composites(t, spec, topics, by_severity, pending)
-        rollup.route(pending, topics, spec)  # a solution with a single failure alarm: it notifies itself
     add_quiet_windows(t, spec, pending, result)
     _count(result)
     t.set_description(_description(spec, result))
-    if not needs_split and split is None and len(t.resources) > 250 and len(t.to_json(indent=None)) > MAX_TEMPLATE_BYTES:
-        return _build(spec, split=True, nested_ext=nested_ext)
-    _check_limits(t, "the parent template" if needs_split else "the template")
-    for stem, nested in result.nested.items():
-        _check_limits(nested, f"nested stack {stem}")
     return result
+
+
+def _heads(parts: list[_Part]) -> dict[str, list[AlarmRef]]:
+    return {sev: [r for p in parts for r in p.composites.get(sev, [])] for sev in SEVERITIES}
 
 
 def _add_solution_composites(t: Template, spec: Spec, topics: dict[str, Any], by_severity: dict[str, list[AlarmRef]],
@@ -187,9 +207,8 @@ def _add_solution_composites(t: Template, spec: Spec, topics: dict[str, Any], by
         children = by_severity.get(severity, [])
         if not children:
             continue
-        if len(children) == 1 and children[0].logical_id in pending:  # a single alarm notifies itself
-            pending[children[0].logical_id].notify = True
-            continue
+        if len(children) == 1 and children[0].logical_id in pending:
+            continue  # a single alarm notifies itself (rollup.single_children_notify)
         label = severity.capitalize()
         actions = [topics[severity]]
         ref = add_composite(
@@ -213,29 +232,19 @@ def _count(result: BuildResult) -> None:
                 result.composites += 1
             elif r.resource_type == "AWS::CloudWatch::Alarm":
                 result.alarms += 1
-                result.alarm_names.append(r.properties["AlarmName"])
             elif r.resource_type == "AWS::Events::Rule":
                 result.rules += 1
 
 
-def _build_parts(spec: Spec, result: BuildResult, topics: dict[str, Any], names: dict[tuple[str, str], str],
-                 pending: dict[str, rollup.Pending]) -> list[_Part]:
-    """Build every component into its own template; collisions of every component are reported together."""
+def _build_parts(spec: Spec, result: BuildResult, topics: dict[str, Any], pending: dict[str, rollup.Pending]) -> list[_Part]:
+    """Build every component into its own template, recording the names each takes."""
     parts = []
-    problems = []
     for comp in spec.components:
-        ctx = _Context(spec, topics, result, new_template(), names, alarms=pending)
-        try:
-            heads, watched = _add_component(ctx, comp)
-        except _Refused as exc:
-            problems.append(exc.problem)
-            continue
+        ctx = _Context(spec, topics, new_template(), alarms=pending)
+        heads, watched, graphs = _add_component(ctx, comp)
         result.owners.update(dict.fromkeys(ctx.template.resources, comp.name))
-        if heads:
-            section = Section(f"{comp.name}: {watched}", [r for refs in heads.values() for r in refs], ctx.graphs)
-            parts.append(_Part(comp, ctx.template, heads, section))
-    if problems:
-        raise SpecError(problems)
+        section = Section(f"{comp.name}: {watched}", [r for refs in heads.values() for r in refs], graphs)
+        parts.append(_Part(comp, ctx.template, heads, section, ctx.claims))
     return parts
 
 
@@ -244,25 +253,79 @@ def _over_limits(parent: Template, parts: list[_Part]) -> bool:
     return count > MAX_RESOURCES
 
 
-def _add_component(ctx: _Context, comp: ComponentSpec) -> tuple[dict[str, list[AlarmRef]], str]:
-    """Add a component's alarms and rules; return its heads per severity (rollup.component) and what it watches."""
+@dataclass(frozen=True)
+class _Watch:
+    """One metric alarm to build: its definition, its resolved numbers, its exact dimensions, the
+    target label it is named with, and (for a state-change alarm) the rule it counts."""
+
+    alarm: AlarmDef
+    settings: AlarmSettings
+    dims: dict[str, Any]
+    threshold: float | int  # in the metric's own unit (settings.threshold is in the spec's)
+    label: str = ""
+    rule_name: str = ""
+    group: str = ""  # the sub-composite of an extra alarm (e.g. ModelHealth)
+
+    @property
+    def graph(self) -> MetricGraph:
+        return MetricGraph(" ".join(p for p in (self.label, self.alarm.suffix) if p), self.alarm.metric, self.dims,
+                           self.settings.statistic, self.settings.period, self.threshold)
+
+
+def _watches(ctx: _Context, comp: ComponentSpec, kind: Component, env: BuildEnv) -> list[_Watch]:
+    """Every metric alarm of a component, in build order: the kind's table (per target; an event
+    alarm's rule also gets a delivery alarm), then the extra, log-pattern and custom alarms."""
+    watches = []
+
+    def watch(alarm: AlarmDef, settings: AlarmSettings, dims: dict[str, Any], **kw: str) -> _Watch:
+        assert settings.threshold is not None  # the validation phase refuses enabled alarms without one
+        return _Watch(alarm, settings, dims, _number(kind.metric_threshold(comp.options, alarm, settings.threshold)), **kw)
+
+    resolved = (ctx.spec.resolved or {}).get(comp.name) or {}  # what the validation phase resolved
+    for alarm in kind.alarms:
+        settings = resolved.get(alarm.key) or resolve_settings(kind, comp.options, alarm, comp.alarms.get(alarm.key, _NO_OVERRIDE),
+                                                               ctx.spec.defaults)
+        if not settings.enabled:
+            continue
+        if alarm.is_event:
+            rule = naming.rule_name(ctx.spec.solution, comp.name, alarm.suffix)
+            dims = {"RuleName": rule}
+            watches.append(watch(alarm, settings, dims, rule_name=rule))
+            watches.append(watch(failed_invocations(alarm), replace(settings, **_DELIVERY), dims, rule_name=rule))
+        else:
+            fixed = dict(alarm.metric.fixed)
+            watches.extend(watch(alarm, settings, {**t.dimensions, **fixed}, label=t.label)
+                           for t in kind.alarm_targets(comp.options, alarm))
+    for extra in [*kind.extra_alarms(comp.options, env), *logs_mod.log_alarms(kind, comp, env), *custom_mod.custom_alarms(comp)]:
+        watches.append(watch(extra.alarm, extra.settings, dict(extra.dimensions), group=extra.group))
+    return watches
+
+
+# A rule's delivery alarm: any FailedInvocations in five minutes (the metric is emitted only when non-zero).
+_DELIVERY: dict[str, Any] = {"threshold": 1, "period": 300, "evaluation_periods": 1, "datapoints_to_alarm": 1, "statistic": "Sum",
+                             "treat_missing_data": "notBreaching"}
+
+
+def _add_component(ctx: _Context, comp: ComponentSpec) -> tuple[dict[str, list[AlarmRef]], str, list[MetricGraph]]:
+    """Add a component's alarms and rules; return its heads per severity (rollup.component), what it
+    watches, and the metrics its dashboard section graphs."""
     kind = REGISTRY[comp.kind]()
     env = BuildEnv(ctx.spec.solution, comp.name, ctx.topic)
     for resource in [*kind.resources(comp.options, env), *logs_mod.log_resources(kind, comp, env)]:
         ctx.claim(resource.title, comp)
         ctx.template.add_resource(resource)
+    watches = _watches(ctx, comp, kind, env)
     children: dict[str, list[AlarmRef]] = {}
-    for alarm in kind.alarms:
-        settings = resolve_settings(kind, comp.options, alarm, comp.alarms.get(alarm.key, _NO_OVERRIDE), ctx.spec.defaults)
-        if not settings.enabled:
-            continue
-        group = children.setdefault(settings.severity, [])
-        if alarm.is_event:
-            group.extend(_add_event_alarm(ctx, comp, kind, alarm, settings))
+    groups: dict[tuple[str, str], list[AlarmRef]] = {}
+    for watch in watches:
+        if watch.alarm.is_event:  # the rule, then the alarm on its TriggeredRules
+            _add_event_rule(ctx, comp, kind, watch.alarm, watch.settings)
+        ref = _add_metric_alarm(ctx, comp, kind, watch)
+        if watch.group:
+            groups.setdefault((watch.settings.severity, watch.group), []).append(ref)
         else:
-            for target in kind.alarm_targets(comp.options, alarm):
-                group.append(_add_metric_alarm(ctx, comp, kind, alarm, settings, target))
-    _add_extra_alarms(ctx, comp, kind, env, children)
+            children.setdefault(watch.settings.severity, []).append(ref)
+    _add_group_composites(ctx, comp, kind, groups)
 
     def composite(severity: str, refs: list[AlarmRef]) -> AlarmRef:
         label = severity.capitalize()
@@ -275,21 +338,14 @@ def _add_component(ctx: _Context, comp: ComponentSpec) -> tuple[dict[str, list[A
         return add_composite(ctx.template, logical, name, refs, describe, [ctx.topics[severity]],
                              ok_actions=ctx.spec.notifications.ok_notifications, suppressor=ctx.spec.notifications.deployment_alarm)
 
-    return rollup.component(ctx.spec, children, ctx.alarms, composite), kind.watched(comp.options)
+    heads = rollup.component(ctx.spec, children, ctx.alarms, composite)
+    return heads, kind.watched(comp.options), [w.graph for w in watches]
 
 
-def _add_extra_alarms(ctx: _Context, comp: ComponentSpec, kind: Component, env: BuildEnv,
-                      children: dict[str, list[AlarmRef]]) -> None:
-    """The kind's `extra_alarms` and the log-pattern alarms: each a direct child of the component's
-    composite of its severity, or of a sub-composite per (severity, group) that is such a child."""
-    groups: dict[tuple[str, str], list[AlarmRef]] = {}
-    for extra in [*kind.extra_alarms(comp.options, env), *logs_mod.log_alarms(kind, comp, env), *custom_mod.custom_alarms(comp)]:
-        settings = extra.settings
-        ref = _add_metric_alarm(ctx, comp, kind, extra.alarm, settings, AlarmTarget({}), dict(extra.dimensions))
-        if extra.group:
-            groups.setdefault((settings.severity, extra.group), []).append(ref)
-        else:
-            children.setdefault(settings.severity, []).append(ref)
+def _add_group_composites(ctx: _Context, comp: ComponentSpec, kind: Component,
+                          groups: dict[tuple[str, str], list[AlarmRef]]) -> None:
+    """A sub-composite per (severity, group) of extra alarms (e.g. ModelHealth), itself a child of the
+    component's composite of that severity; rollup.group_composite decides whether it is worth one."""
     for (severity, group), refs in groups.items():
         label = severity.capitalize()
         logical = naming.logical_id(comp.name, label, group, "Composite")
@@ -308,28 +364,24 @@ def _notifies(ctx: _Context, settings: AlarmSettings) -> bool:
     return settings.notify if settings.notify is not None else ctx.spec.notifications.notify_alarms
 
 
-def _add_metric_alarm(ctx: _Context, comp: ComponentSpec, kind: Component, alarm: AlarmDef, settings: AlarmSettings,
-                      target: AlarmTarget, dimensions: dict[str, Any] | None = None, rule_name: str = "") -> AlarmRef:
-    logical = naming.logical_id(comp.name, target.label, alarm.suffix, "Alarm")
-    name = naming.alarm_name(ctx.spec.solution, comp.name, target.label, alarm.suffix)
+def _add_metric_alarm(ctx: _Context, comp: ComponentSpec, kind: Component, watch: _Watch) -> AlarmRef:
+    alarm, settings, dims = watch.alarm, watch.settings, watch.dims
+    logical = naming.logical_id(comp.name, watch.label, alarm.suffix, "Alarm")
+    name = naming.alarm_name(ctx.spec.solution, comp.name, watch.label, alarm.suffix)
     ctx.claim(logical, comp)
     ctx.claim(name, comp, "alarm")
-    dims = dimensions if dimensions is not None else {**target.dimensions, **alarm.extra_dimensions}
-    assert settings.threshold is not None  # the validation phase refuses enabled alarms without one
-    for problem in alarm_window_problems(settings.period, settings.evaluation_periods, settings.datapoints_to_alarm):
-        raise _Refused(Problem(comp.location, f"alarm {name}: {problem}"))
-    threshold = kind.metric_threshold(comp.options, alarm, settings.threshold)
-    text = partial(_alarm_text, ctx, comp, kind, alarm, settings, dims, rule_name=rule_name)
+    threshold = watch.threshold
+    text = partial(_alarm_text, ctx, comp, kind, alarm, settings, dims, rule_name=watch.rule_name)
+    metric = alarm.metric
     props: dict[str, Any] = {
-        "AlarmName": name,
-        "AlarmDescription": text(notifies=False),
-        "Namespace": alarm.namespace,
-        "MetricName": alarm.metric,
+        "AlarmName": name,  # AlarmDescription: rollup.route writes it once the alarm's parent is known
+        "Namespace": metric.namespace,
+        "MetricName": metric.name,
         "Period": settings.period,
         "EvaluationPeriods": settings.evaluation_periods,
         "DatapointsToAlarm": settings.datapoints_to_alarm,
-        "Threshold": _number(threshold),
-        "ComparisonOperator": COMPARISONS[alarm.comparison],
+        "Threshold": threshold,
+        "ComparisonOperator": COMPARISONS.get(alarm.policy.comparison, ""),
         "TreatMissingData": settings.treat_missing_data,
         "ActionsEnabled": True,
     }
@@ -339,24 +391,19 @@ def _add_metric_alarm(ctx: _Context, comp: ComponentSpec, kind: Component, alarm
         props["Statistic"] = settings.statistic
     else:
         props["ExtendedStatistic"] = settings.statistic
-    multi = metric_math.is_multi_query(alarm)  # metric math or an anomaly band: a `Metrics` alarm
-    if multi:
-        for extra in metric_math.apply(props, alarm, settings.statistic, settings.period, dims, logical):
+    if alarm.is_multi_query:  # metric math or an anomaly band: a `Metrics` alarm
+        for extra in metric_math.apply(props, alarm, settings.statistic, settings.period, dims, logical, threshold):
             ctx.claim(extra.title, comp)
-            ctx.template.add_resource(extra)
-    resource = ctx.template.add_resource(Alarm(logical, **props))
+            ctx.add(extra)
+    resource = ctx.add(Alarm(logical, **props))
     ctx.alarms[logical] = rollup.Pending(resource, settings.severity, rollup.long_lived(settings), text,
                                          notify=_notifies(ctx, settings), warm_up=rollup.warm_up_minutes(settings))
-    if multi:
-        return AlarmRef(logical, name)
-    title = " ".join(p for p in (target.label, alarm.suffix) if p)
-    ctx.graphs.append(MetricGraph(title, alarm.namespace, alarm.metric, dims, settings.statistic, settings.period, props["Threshold"]))
     return AlarmRef(logical, name)
 
 
-def _add_event_alarm(ctx: _Context, comp: ComponentSpec, kind: Component, alarm: AlarmDef, settings: AlarmSettings) -> list[AlarmRef]:
-    """A state-change rule that sends a readable message, an alarm on its TriggeredRules (so the
-    event joins the composites), and one on its FailedInvocations (so a broken delivery is seen)."""
+def _add_event_rule(ctx: _Context, comp: ComponentSpec, kind: Component, alarm: AlarmDef, settings: AlarmSettings) -> None:
+    """A state-change rule that sends a readable message; its TriggeredRules alarm joins the
+    composites, its FailedInvocations alarm shows a broken delivery (both built as `_Watch`es)."""
     assert alarm.event is not None
     event = alarm.event
     logical = naming.logical_id(comp.name, alarm.suffix, "Rule")
@@ -381,13 +428,6 @@ def _add_event_alarm(ctx: _Context, comp: ComponentSpec, kind: Component, alarm:
             ],
         )
     )
-    dims = {"RuleName": name}
-    delivery = replace(settings, threshold=1, period=300, evaluation_periods=1, datapoints_to_alarm=1, statistic="Sum",
-                       treat_missing_data="notBreaching")
-    return [
-        _add_metric_alarm(ctx, comp, kind, alarm, settings, AlarmTarget({}), dims, rule_name=name),
-        _add_metric_alarm(ctx, comp, kind, failed_invocations(alarm), delivery, AlarmTarget({}), dims, rule_name=name),
-    ]
 
 
 def _number(value: float) -> float | int:
@@ -397,17 +437,24 @@ def _number(value: float) -> float | int:
 def _alarm_text(ctx: _Context, comp: ComponentSpec, kind: Component, alarm: AlarmDef, s: AlarmSettings,
                 dims: dict[str, Any], rule_name: str, notifies: bool, composite: str = "") -> str:
     shown = {k: (v if isinstance(v, str) else "<state machine ARN>") for k, v in dims.items()}
-    threshold = f"{_number(s.threshold)}{UNITS[alarm.unit]}"
-    if alarm.scale != 1 or kind.metric_threshold(comp.options, alarm, 1.0) != 1.0:
-        threshold += f" (= {_number(kind.metric_threshold(comp.options, alarm, s.threshold))} in the metric's unit)"
-    why = alarm.why if not rule_name else f"{alarm.why}; rule {rule_name} also sends a readable message"
+    metric = alarm.metric
+    assert s.threshold is not None  # the validation phase refuses enabled alarms without one
+    threshold = f"{_number(s.threshold)}{UNITS[metric.unit]}"
+    note = kind.threshold_note(comp.options, alarm)  # e.g. the vCPU count a summed utilization is scaled by
+    if metric.scale != 1 or kind.metric_threshold(comp.options, alarm, 1.0) != 1.0:
+        scaled = _number(kind.metric_threshold(comp.options, alarm, s.threshold))
+        threshold += f" (= {scaled} in the metric's unit{'; ' + note if note else ''})"
+    elif note:
+        threshold += f" ({note})"
+    docs = alarm.docs
+    why = docs.why if not rule_name else f"{docs.why}; rule {rule_name} also sends a readable message"
     text = render(
         "alarm_description.txt.j2",
         watched=kind.watched(comp.options) + (f" ({comp.description})" if comp.description else ""),
         why=why,
         statistic=s.statistic,
-        namespace=alarm.namespace,
-        metric=alarm.metric,
+        namespace=metric.namespace,
+        metric=metric.name,
         dimensions=", ".join(f"{k}={v}" for k, v in shown.items()) or "no dimensions",
         comparison=metric_math.comparison_text(alarm),
         threshold=threshold,
@@ -415,9 +462,9 @@ def _alarm_text(ctx: _Context, comp: ComponentSpec, kind: Component, alarm: Alar
         evaluation_periods=s.evaluation_periods,
         period=s.period,
         treat_missing_data=s.treat_missing_data,
-        first_step=alarm.first_step,
-        source=alarm.source,
-        caveat=alarm.caveat,
+        first_step=docs.first_step,
+        source=docs.source,
+        caveat=kind.caveat(comp.options, alarm),
         notifies=notifies,
         composite=composite or naming.alarm_name(ctx.spec.solution, comp.name, s.severity.capitalize()),
         severity=s.severity,
@@ -436,10 +483,3 @@ def _description(spec: Spec, r: BuildResult) -> str:
     return text.strip()[:1024]
 
 
-def _check_limits(t: Template, what: str) -> None:
-    """Raise LimitError naming the limit and the count when `t` passes one."""
-    count = len(t.resources)
-    if count > MAX_RESOURCES:
-        raise LimitError(f"{what} would have {count} resources; CloudFormation allows {MAX_RESOURCES} per template")
-    if len(t.outputs) > MAX_OUTPUTS:
-        raise LimitError(f"{what} would have {len(t.outputs)} outputs; CloudFormation allows {MAX_OUTPUTS} per template")

@@ -14,7 +14,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from ..errors import Problem, SpecError
+from ..errors import LimitError, Problem, SpecError
+from ..limits import MAX_OUTPUTS, MAX_RESOURCES
 
 TOKEN = re.compile(r"\$\{([^}!][^}]*)\}")
 _WHOLE = re.compile(r"^\$\{([A-Za-z0-9]+)(?:\.([A-Za-z0-9.]+))?\}$")
@@ -41,13 +42,17 @@ class DictTemplate:
         return self.data.get("Outputs", {})
 
 
-def finish(data: dict[str, Any], cfn: Any, owners: dict[str, str]) -> dict[str, Any]:
+def finish(data: dict[str, Any], cfn: Any, owners: dict[str, str], solution: str | None = None) -> dict[str, Any]:
     """Resolve tokens, add the spec's parameters, and merge into the app template when there is one.
 
-    `cfn` is the spec's CfnValues; `owners` maps each mlmon logical ID to its component's name.
+    `cfn` is the spec's CfnValues; `owners` maps each mlmon logical ID to its component's name;
+    `solution` is the prefix of mlmon's physical names, which merged output derives from the stack.
     Raises SpecError when the app template already uses a logical ID or output name mlmon needs.
     """
-    known = cfn.known_tokens
+    known = set(cfn.known_tokens)
+    if cfn.app is not None and solution:
+        data, rules = stack_scoped(data, solution)
+        known |= rules
     data = _resolve(data, known, cfn.imports)
     if cfn.parameters:
         data.setdefault("Parameters", {}).update({k: dict(v) for k, v in cfn.parameters.items()})
@@ -56,15 +61,112 @@ def finish(data: dict[str, Any], cfn: Any, owners: dict[str, str]) -> dict[str, 
     conditions = {rid: cfn.condition_of(owner) for rid, owner in owners.items() if cfn.condition_of(owner)}
     conditions.update({rid: r["Condition"] for rid, r in cfn.app.resources.items()
                        if isinstance(r, dict) and isinstance(r.get("Condition"), str)})
-    return _merge(cfn.app, data, conditions)
+    merged = _merge(cfn.app, data, conditions)
+    check_merged_limits(merged, cfn.app)
+    return merged
 
 
-def _resolve(value: Any, known: set[str], imports: dict[str, Any], in_sub: bool = False) -> Any:
+MAX_PARAMETERS = 200  # parameters per template (CloudFormation quotas)
+
+
+def check_merged_limits(merged: dict[str, Any], app: Any) -> None:
+    """Raise LimitError (exit 4) when the merged template passes a per-template count CloudFormation
+    refuses: never a merged output that cannot deploy. (The 1 MB size is checked on the written text.)"""
+    for section, limit in (("Resources", MAX_RESOURCES), ("Outputs", MAX_OUTPUTS), ("Parameters", MAX_PARAMETERS)):
+        total, theirs = len(merged.get(section) or {}), len(app.data.get(section) or {})
+        if total > limit:
+            raise LimitError(
+                f"mlmon: the merged template would have {total} {section.lower()} ({theirs} of {app.file} + {total - theirs} "
+                f"of mlmon); CloudFormation allows {limit} per template. Nothing written. Watch fewer resources "
+                "(remove components from the spec), or monitor from a separate stack: "
+                "mlmon init --from-stack STACK_NAME (its output splits into nested stacks)")
+
+
+STACK_NAME = "${AWS::StackName}"
+# mlmon's physical names by resource type (property paths; `[]` is every item of a list).
+_PHYSICAL_NAMES = {
+    "AWS::CloudWatch::Alarm": ("AlarmName",),
+    "AWS::CloudWatch::CompositeAlarm": ("AlarmName",),
+    "AWS::SNS::Topic": ("TopicName",),
+    "AWS::KMS::Alias": ("AliasName",),
+    "AWS::CloudWatch::Dashboard": ("DashboardName",),
+    "AWS::Logs::QueryDefinition": ("Name",),
+    "AWS::Logs::MetricFilter": ("FilterName", "MetricTransformations[].MetricNamespace"),
+    "AWS::Chatbot::SlackChannelConfiguration": ("ConfigurationName",),
+    "AWS::StepFunctions::StateMachine": ("StateMachineName",),
+}
+
+
+def _names_at(props: dict[str, Any], path: str) -> list[str]:
+    head, _, rest = path.partition("[].")
+    value = props.get(head)
+    if rest:
+        return [n for item in value or [] if isinstance(item, dict) for n in _names_at(item, rest)]
+    return [value] if isinstance(value, str) else []
+
+
+def stack_scoped(data: dict[str, Any], solution: str) -> tuple[dict[str, Any], set[str]]:
+    """Every physical name mlmon creates, derived from the stack instead of the spec's solution, so
+    one merged template deploys as several stacks (staging, prod) in one account and Region: a
+    name that starts with `solution` starts with `${AWS::StackName}`; EventBridge rule names (64
+    characters, too few for a stack name of up to 128) are left to CloudFormation and reached by
+    `Ref`. Mentions of a renamed resource in mlmon's resources and outputs (descriptions,
+    dashboards, ARNs, the RuleName dimension, the log metrics' namespace) follow.
+
+    Returns the rewritten data and the rule logical IDs now written as `${Rule}` tokens."""
+    data = {**data, "Resources": {k: {**v, "Properties": dict(v.get("Properties") or {})} for k, v in (data.get("Resources") or {}).items()}}
+    renamed: dict[str, str] = {}
+    rules: dict[str, str] = {}  # old rule name -> `${RuleLogicalId}`
+    for rid, res in data["Resources"].items():
+        props = res["Properties"]
+        if res.get("Type") == "AWS::Events::Rule" and isinstance(props.get("Name"), str):
+            rules[props.pop("Name")] = "${%s}" % rid
+            continue
+        for path in _PHYSICAL_NAMES.get(res.get("Type", ""), ()):
+            for name in _names_at(props, path):
+                for prefix in ("", "alias/", "mlmon/"):
+                    if name.startswith(prefix + solution) and name[len(prefix + solution):][:1] in ("", "-", "/"):
+                        renamed[name] = prefix + STACK_NAME + name[len(prefix + solution):]
+    # the solution alone (a dashboard's name) is renamed where it is a name only, never inside text
+    bare = renamed.pop(solution, None)
+    if bare:
+        for res in data["Resources"].values():
+            if res.get("Type") == "AWS::CloudWatch::Dashboard" and res["Properties"].get("DashboardName") == solution:
+                res["Properties"]["DashboardName"] = bare
+    swaps: list[tuple[re.Pattern[str], Any]] = [(re.compile(r"\[" + re.escape(solution) + r"\]"), lambda m: f"[{STACK_NAME}]")]
+    if rules:  # rule names (which may equal an alarm's) where they name the rule: the dimension, dashboards, text
+        alternatives = "|".join(re.escape(n) for n in sorted(rules, key=len, reverse=True))
+        swaps.append((re.compile(r'(RuleName=|"RuleName","|\brule )(' + alternatives + r")(?![A-Za-z0-9_-])"),
+                      lambda m: m.group(1) + rules[m.group(2)]))
+    if renamed:  # names as whole values or inside text (descriptions, dashboard bodies, ARNs): longest first
+        alternatives = "|".join(re.escape(n) for n in sorted(renamed, key=len, reverse=True))
+        swaps.append((re.compile(r"(?<![A-Za-z0-9_.-])(" + alternatives + r")(?![A-Za-z0-9_-])"), lambda m: renamed[m.group(1)]))
+
+    def swap(value: Any) -> Any:
+        if isinstance(value, str):
+            for pattern, to in swaps:
+                value = pattern.sub(to, value)
+            return value
+        if isinstance(value, dict):
+            if value.get("Name") == "RuleName" and value.get("Value") in rules:
+                return {**value, "Value": rules[value["Value"]]}
+            return {k: swap(v) for k, v in value.items()}
+        if isinstance(value, list):
+            return [swap(v) for v in value]
+        return value
+
+    for section in ("Resources", "Outputs"):
+        if section in data:
+            data[section] = swap(data[section])
+    return data, {token[2:-1] for token in rules.values()}
+
+
+def _resolve(value: Any, known: set[str], imports: dict[str, Any]) -> Any:
     if isinstance(value, dict):
         if len(value) == 1 and "Fn::Sub" in value:
             inner = value["Fn::Sub"]
             if isinstance(inner, str):  # kinds escape `${` of inlined names (dashboards): tokens we know resolve
-                inner = _ESCAPED.sub(lambda m: "${%s}" % m.group(1) if m.group(1).split(".", 1)[0] in known else m.group(0), inner)
+                inner = _ESCAPED.sub(lambda m: f"${{{m.group(1)}}}" if m.group(1).split(".", 1)[0] in known else m.group(0), inner)
                 return _sub(inner, imports, known)
             return value
         return {k: _resolve(v, known, imports) for k, v in value.items()}
@@ -82,12 +184,12 @@ def _resolve(value: Any, known: set[str], imports: dict[str, Any], in_sub: bool 
 
 
 def _sub(text: str, imports: dict[str, Any], known: set[str]) -> dict[str, Any]:
-    used = {k: v for k, v in imports.items() if "${%s}" % k in text}
+    used = {k: v for k, v in imports.items() if f"${{{k}}}" in text}
     return {"Fn::Sub": [text, used]} if used else {"Fn::Sub": text}
 
 
 def _merge(app: Any, mine: dict[str, Any], conditions: dict[str, str]) -> dict[str, Any]:
-    merged = {k: v for k, v in app.data.items()}
+    merged = dict(app.data)
     problems = []
     for section in ("Resources", "Outputs", "Parameters", "Conditions"):
         theirs = app.data.get(section) or {}
@@ -130,11 +232,11 @@ def _conditional_references(resources: dict[str, Any], conditions: dict[str, str
 def _conditional_rule(rule: str, conditions: dict[str, str], resource: dict[str, Any], merged: dict[str, Any]) -> Any:
     """`ALARM(a) OR ALARM(b)` with b conditional -> Join of `ALARM(a)` and If(cond, ` OR ALARM(b)`, "")."""
     parts = rule.split(" OR ")
-    child = [(_CHILD.fullmatch(p).group(1) if _CHILD.fullmatch(p) else None) for p in parts]
-    optional = [(p, conditions[c]) for p, c in zip(parts, child) if c in conditions]
+    child = [found.group(1) if (found := _CHILD.fullmatch(p)) else None for p in parts]
+    optional = [(p, conditions[c]) for p, c in zip(parts, child, strict=True) if c in conditions]
     if not optional:
         return {"Fn::Sub": rule}
-    fixed = [p for p, c in zip(parts, child) if c not in conditions]
+    fixed = [p for p, c in zip(parts, child, strict=True) if c not in conditions]
     pieces: list[Any] = [{"Fn::Sub": " OR ".join(fixed)}] if fixed else ["FALSE"]
     if not fixed:  # every child is conditional: the composite exists only when one of them does
         names = sorted({cond for _, cond in optional})
@@ -145,7 +247,7 @@ def _conditional_rule(rule: str, conditions: dict[str, str], resource: dict[str,
 
 def _any_condition(names: list[str], merged: dict[str, Any]) -> str:
     conds = merged.setdefault("Conditions", dict(merged.get("Conditions") or {}))
-    entries = [{"Condition": n} for n in names]
+    entries: list[dict[str, Any]] = [{"Condition": n} for n in names]
     # Fn::Or takes 2 to 10 conditions: nest when there are more
     while len(entries) > 10:
         entries = [{"Fn::Or": entries[i:i + 10]} if len(entries[i:i + 10]) > 1 else entries[i] for i in range(0, len(entries), 10)]
@@ -164,6 +266,6 @@ def _conditional_sub(text: str, conditions: dict[str, str]) -> dict[str, Any]:
         name = "MlmonIf" + head + attr.replace(".", "")
         value = {"Fn::GetAtt": [head, attr]} if attr else {"Ref": head}
         variables[name] = {"Fn::If": [conditions[head], value, "not-deployed"]}
-        return "${%s}" % name
+        return f"${{{name}}}"
 
     return {"Fn::Sub": [TOKEN.sub(swap, text), variables]}

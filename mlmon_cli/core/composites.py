@@ -8,15 +8,18 @@ create every child before the composite that names it.
 from __future__ import annotations
 
 import itertools
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 from troposphere import Sub, Template
 from troposphere.cloudwatch import CompositeAlarm
 
 from .. import limits
-from ..render import render
+from ..limits import MAX_COMPOSITE_CHILDREN as MAX_CHILDREN
+from ..limits import MAX_COMPOSITE_RULE_CHARS as MAX_RULE_CHARS
 from ..naming import composite_part_name
+from ..render import render
 
 _TEXT_DEFAULTS = {"solution": "", "watched": "", "part": 0, "parent": "", "severity": "critical", "runbook": ""}
 
@@ -25,8 +28,6 @@ def composite_text(**values: Any) -> str:
     """A composite's AlarmDescription (templates/composite_description.txt.j2); `scope` picks the wording."""
     return render("composite_description.txt.j2", **{**_TEXT_DEFAULTS, **values})
 
-from ..limits import MAX_COMPOSITE_CHILDREN as MAX_CHILDREN
-from ..limits import MAX_COMPOSITE_RULE_CHARS as MAX_RULE_CHARS
 # Longest ARN prefix a child can have: arn:aws-us-gov:cloudwatch:<longest region>:<account>:alarm:
 ARN_PREFIX_CHARS = len("arn:aws-iso-b:cloudwatch:ap-southeast-7:123456789012:alarm:") + 6
 _ENTRY_OVERHEAD = len('ALARM("") OR ')
@@ -59,7 +60,7 @@ def chunk(children: list[AlarmRef]) -> list[list[AlarmRef]]:
     groups: list[list[AlarmRef]] = [[]]
     for child in children:
         group = groups[-1]
-        if group and (len(group) >= MAX_CHILDREN or rule_chars(group + [child]) > MAX_RULE_CHARS):
+        if group and (len(group) >= MAX_CHILDREN or rule_chars([*group, child]) > MAX_RULE_CHARS):
             groups.append([])
         groups[-1].append(child)
     return groups

@@ -17,21 +17,25 @@ from troposphere import AWSHelperFn, Sub, Template
 from troposphere.cloudwatch import Dashboard
 
 from .. import naming
-from .composites import AlarmRef
-
-from ..limits import MAX_DASHBOARD_COMPONENTS as MAX_COMPONENTS
-METRICS_PER_COMPONENT = 4
+from ..components.base import AnomalyBand, Measured, MetricMath
 from ..limits import MAX_ALARMS_PER_WIDGET
+from ..limits import MAX_DASHBOARD_COMPONENTS as MAX_COMPONENTS
+from .composites import AlarmRef
+from .metric_math import band_expression, member_dimensions
+
+METRICS_PER_COMPONENT = 4
+
 WIDTH = 24
 
 
 @dataclass(frozen=True)
 class MetricGraph:
-    """One metric an alarm watches, as the dashboard draws it (threshold as a horizontal line)."""
+    """One metric as the dashboard draws it: a plain metric, a math expression over its (hidden)
+    metrics, or a metric with its anomaly band; the threshold is a horizontal line (a band alarm's
+    threshold is the band itself, so it has none)."""
 
     title: str
-    namespace: str
-    metric: str
+    metric: Measured
     dimensions: dict[str, Any]
     statistic: str
     period: int
@@ -87,22 +91,63 @@ def body(sections: list[Section]) -> str:
                             "properties": {"title": "Alarm status", "alarms": [f"${{{a.arn_expression}}}" for a in group],
                                            "sortBy": "stateUpdatedTimestamp"}})
             y += 2 + len(group) // 4
-        graphs = [g for g in section.graphs if _metric_row(g) is not None][:METRICS_PER_COMPONENT]
-        for column, graph in enumerate(graphs):
-            widgets.append({"type": "metric", "x": column * 6, "y": y, "width": 6, "height": 6, "properties": {
-                "title": graph.title, "region": "${AWS::Region}", "view": "timeSeries", "stat": graph.statistic,
-                "period": graph.period, "metrics": [_metric_row(graph)],
-                "annotations": {"horizontal": [{"label": "alarm threshold", "value": graph.threshold}]},
-            }})
-        y += 6 if graphs else 0
+        drawn = _drawn(section.graphs)[:METRICS_PER_COMPONENT]
+        for column, (graph, rows, thresholds) in enumerate(drawn):
+            properties = {"title": graph.title, "region": "${AWS::Region}", "view": "timeSeries", "stat": graph.statistic,
+                          "period": graph.period, "metrics": rows}
+            if thresholds:
+                properties["annotations"] = {"horizontal": thresholds}
+            widgets.append({"type": "metric", "x": column * 6, "y": y, "width": 6, "height": 6, "properties": properties})
+        y += 6 if drawn else 0
     return json.dumps({"widgets": widgets}, separators=(",", ":"), sort_keys=True)
 
 
-def _metric_row(graph: MetricGraph) -> list[Any] | None:
-    row: list[Any] = [graph.namespace, graph.metric]
-    for name, value in graph.dimensions.items():
+def _drawn(graphs: list[MetricGraph]) -> list[tuple[MetricGraph, list[list[Any]], list[dict[str, Any]]]]:
+    """One graph per series drawn (a metric judged by a warning and a critical policy is drawn once,
+    with both thresholds); graphs whose dimensions cannot be written into the body are left out."""
+    drawn: dict[str, tuple[MetricGraph, list[list[Any]], list[dict[str, Any]]]] = {}
+    for graph in graphs:
+        rows = metric_rows(graph)
+        if rows is None:
+            continue
+        key = json.dumps([rows, graph.statistic, graph.period], sort_keys=True)
+        first = drawn.setdefault(key, (graph, rows, []))
+        if not isinstance(graph.metric, AnomalyBand):
+            line = {"label": "alarm threshold", "value": graph.threshold}
+            if first[2]:  # a second policy on the same series: name each line by its alarm
+                first[2][0]["label"] = f"{first[0].title} threshold"
+                line["label"] = f"{graph.title} threshold"
+            first[2].append(line)
+    return list(drawn.values())
+
+
+def metric_rows(graph: MetricGraph) -> list[list[Any]] | None:
+    """The widget's `metrics` array (Dashboard Body Structure, "Metric Widget: Format for Each Metric
+    in the Array": [namespace, name, dimension name, value, ..., {options}], an expression as
+    [{expression, label, id}]); None when a dimension value cannot be written into the body."""
+    metric = graph.metric
+    if isinstance(metric, MetricMath):
+        rows = []
+        for mid, member in metric.metrics:
+            row = _series(member.namespace, member.name, member_dimensions(member, graph.dimensions))
+            if row is None:
+                return None
+            rows.append([*row, {"id": mid, "stat": member.statistic, "visible": False}])
+        return [*rows, [{"expression": metric.expression, "id": "expr", "label": metric.label or metric.name}]]
+    row = _series(metric.namespace, metric.name, graph.dimensions)
+    if row is None:
+        return None
+    if isinstance(metric, AnomalyBand):
+        return [[*row, {"id": "m1"}],
+                [{"expression": band_expression(graph.threshold), "id": "ad1", "label": f"{metric.name} (expected band)"}]]
+    return [row]
+
+
+def _series(namespace: str, name: str, dimensions: dict[str, Any]) -> list[Any] | None:
+    row: list[Any] = [namespace, name]
+    for key, value in dimensions.items():
         text = sub_text(value)
         if text is None:
             return None
-        row += [name, text]
+        row += [key, text]
     return row

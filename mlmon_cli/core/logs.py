@@ -13,10 +13,10 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from ..components.base import MLMON_DEFAULT, AlarmDef, BuildEnv, Component, ExtraAlarm
+from .. import naming
+from ..components.base import AlarmDef, AlarmDocs, AlarmPolicy, BuildEnv, Component, ExtraAlarm, Metric
 from ..spec.logs import BUILTIN_PATTERNS, FAILURE_REGEX, LogPattern
 from ..spec.model import ComponentSpec
-from .. import naming
 
 PATTERN_PERIOD = 300
 # Case-insensitive words that mark a failure in most runtimes' logs (Logs Insights regex).
@@ -48,10 +48,10 @@ def pattern_alarm(kind: Component, comp: ComponentSpec, env: BuildEnv, pattern: 
     if _shared(kind, comp):
         caveat += " The log group is shared by other resources of the same service, whose matches count too."
     return AlarmDef(
-        key=f"log_{pattern.name}", suffix=f"LogPattern-{pattern.name}", metric=metric_name(comp, pattern),
-        namespace=namespace(env.solution), statistic="Sum", comparison=">=", threshold=1, unit="count", why=why,
-        first_step=first_step, period=PATTERN_PERIOD, treat_missing_data="notBreaching", severity=pattern.severity,
-        source=MLMON_DEFAULT, caveat=caveat,
+        f"log_{pattern.name}", f"LogPattern-{pattern.name}",
+        Metric(namespace(env.solution), metric_name(comp, pattern), "Sum", dimensions=()),
+        AlarmPolicy(">=", 1, period=PATTERN_PERIOD, severity=pattern.severity),
+        AlarmDocs(why, first_step, caveat=caveat),
     )
 
 

@@ -3,7 +3,7 @@
 Both replace the alarm's `Namespace`/`MetricName`/`Statistic`/`Dimensions` with a `Metrics` array
 (CloudFormation `AWS::CloudWatch::Alarm.Metrics`):
 
-- metric math: one `MetricStat` query per `MathMetric` (ReturnData false) and the expression
+- metric math: one `MetricStat` query per member of the `MetricMath` (ReturnData false) and the expression
   (ReturnData true, the only one; AWS allows at most 10 metrics per metric-math alarm);
 - anomaly detection, in the shape of AWS's own CloudFormation example: query `m1` (the metric) and
   `ad1` = `ANOMALY_DETECTION_BAND(m1, band)`, both with ReturnData left at its default true (a
@@ -18,10 +18,16 @@ from __future__ import annotations
 from typing import Any
 
 from troposphere.cloudwatch import (
-    AnomalyDetector, Configuration, Metric, MetricDataQuery, MetricDimension, MetricStat, Range,
+    AnomalyDetector,
+    Configuration,
+    Metric,
+    MetricDataQuery,
+    MetricDimension,
+    MetricStat,
+    Range,
 )
 
-from ..components.base import AlarmDef, AnomalyDef
+from ..components.base import AlarmDef, AnomalyBand, MetricMath
 from ..limits import ANOMALY_OPERATORS as BAND_OPERATORS
 
 SINGLE_KEYS = ("Namespace", "MetricName", "Statistic", "ExtendedStatistic", "Dimensions", "Unit", "Period")
@@ -39,49 +45,54 @@ def _metric(namespace: str, name: str, dims: dict[str, Any]) -> Metric:
     return Metric(**kw)
 
 
-def is_multi_query(alarm: AlarmDef) -> bool:
-    return alarm.math is not None or alarm.anomaly is not None
-
-
 def comparison_text(alarm: AlarmDef) -> str:
     """How the description states the comparison."""
-    if alarm.anomaly is not None:
-        return f"is {BAND_WORDS[alarm.anomaly.direction]} of width"
-    return alarm.comparison
+    if isinstance(alarm.metric, AnomalyBand):
+        return f"is {BAND_WORDS[alarm.policy.comparison]} of width"
+    return alarm.policy.comparison
 
 
-def apply(props: dict[str, Any], alarm: AlarmDef, statistic: str, period: int, dims: dict[str, Any], logical: str) -> list[Any]:
+def member_dimensions(member: Any, dims: dict[str, Any]) -> dict[str, Any]:
+    """A math member's dimensions: the alarm's own unless the member names its own set."""
+    return dict(member.fixed) if member.dimensions is not None else dims
+
+
+def band_expression(threshold: float) -> str:
+    band = int(threshold) if float(threshold).is_integer() else threshold
+    return f"ANOMALY_DETECTION_BAND(m1, {band})"
+
+
+def apply(props: dict[str, Any], alarm: AlarmDef, statistic: str, period: int, dims: dict[str, Any], logical: str,
+          threshold: float) -> list[Any]:
     """Turn single-metric alarm properties into a `Metrics` alarm; return extra resources (the detector)."""
     for key in SINGLE_KEYS:
         props.pop(key, None)
-    if alarm.anomaly is not None:
-        return _anomaly(props, alarm, alarm.anomaly, statistic, period, dims, logical)
-    assert alarm.math is not None
+    if isinstance(alarm.metric, AnomalyBand):
+        return _anomaly(props, alarm, alarm.metric, statistic, period, dims, logical, threshold)
+    math = alarm.metric
+    assert isinstance(math, MetricMath)
     queries = []
-    for m in alarm.math.metrics:
-        mdims = dict(m.dimensions) if m.dimensions is not None else dims
+    for mid, m in math.metrics:
         queries.append(MetricDataQuery(
-            Id=m.id, ReturnData=False,
-            MetricStat=MetricStat(Metric=_metric(m.namespace or alarm.namespace, m.metric, mdims), Period=period, Stat=m.statistic),
+            Id=mid, ReturnData=False,
+            MetricStat=MetricStat(Metric=_metric(m.namespace, m.name, member_dimensions(m, dims)), Period=period, Stat=m.statistic),
         ))
-    queries.append(MetricDataQuery(Id="expr", Expression=alarm.math.expression, Label=alarm.math.label or alarm.metric,
-                                   ReturnData=True))
+    queries.append(MetricDataQuery(Id="expr", Expression=math.expression, Label=math.label or math.name, ReturnData=True))
     props["Metrics"] = queries
     return []
 
 
-def _anomaly(props: dict[str, Any], alarm: AlarmDef, a: AnomalyDef, statistic: str, period: int, dims: dict[str, Any],
-             logical: str) -> list[Any]:
-    band = int(a.band) if float(a.band).is_integer() else a.band
+def _anomaly(props: dict[str, Any], alarm: AlarmDef, a: AnomalyBand, statistic: str, period: int, dims: dict[str, Any],
+             logical: str, threshold: float) -> list[Any]:
     props.pop("Threshold", None)
-    props["ComparisonOperator"] = BAND_OPERATORS[a.direction]
+    props["ComparisonOperator"] = BAND_OPERATORS[alarm.policy.comparison]
     props["ThresholdMetricId"] = "ad1"
     props["Metrics"] = [
-        MetricDataQuery(Id="m1", MetricStat=MetricStat(Metric=_metric(alarm.namespace, alarm.metric, dims), Period=period,
+        MetricDataQuery(Id="m1", MetricStat=MetricStat(Metric=_metric(a.namespace, a.name, dims), Period=period,
                                                        Stat=statistic)),
-        MetricDataQuery(Id="ad1", Expression=f"ANOMALY_DETECTION_BAND(m1, {band})", Label=f"{alarm.metric} (expected band)"),
+        MetricDataQuery(Id="ad1", Expression=band_expression(threshold), Label=f"{a.name} (expected band)"),
     ]
-    detector: dict[str, Any] = {"Namespace": alarm.namespace, "MetricName": alarm.metric, "Stat": statistic}
+    detector: dict[str, Any] = {"Namespace": a.namespace, "MetricName": a.name, "Stat": statistic}
     if dims:
         detector["Dimensions"] = _dimensions(dims)
     if a.excluded or a.timezone:

@@ -18,10 +18,10 @@ from troposphere.iam import ManagedPolicy, Policy, Role
 from troposphere.kms import Alias, Key
 from troposphere.sns import SubscriptionResource, Topic, TopicPolicy
 
-from ..components.base import AlarmDef
-from ..spec.model import Route, Spec
 from .. import naming
+from ..components.base import AlarmDef, AlarmDocs, AlarmPolicy, Metric
 from ..naming import stable_hash
+from ..spec.model import Route, Spec
 
 KEY_ID = "AlertsKey"
 TOPIC_ID = "AlertsTopic"
@@ -37,7 +37,7 @@ def add_notifications(t: Template, spec: Spec) -> dict[str, Any]:
     (no subscriber: the action of alarms that reach people through a composite, see core/rollup.py).
     """
     n = spec.notifications
-    routes = [("critical", n, TOPIC_ID, "alerts")]
+    routes: list[tuple[str, Route, str, str]] = [("critical", n, TOPIC_ID, "alerts")]
     if n.warning:
         routes.append(("warning", n.warning, WARNING_TOPIC_ID, "warnings"))
     topics: dict[str, Any] = {}
@@ -156,14 +156,18 @@ def add_alert_path_alarms(t: Template, spec: Spec, topics: dict[str, Any]) -> No
         ))
 
 
+FAILED_INVOCATIONS = Metric("AWS/Events", "FailedInvocations", "Sum", dimensions=())
+
+
 def failed_invocations(alarm: AlarmDef) -> AlarmDef:
     """The delivery-failure twin of an event alarm: its rule's FailedInvocations (emitted only when non-zero)."""
     return AlarmDef(
-        key=f"{alarm.key}_delivery", suffix=f"{alarm.suffix}Delivery", metric="FailedInvocations", namespace="AWS/Events",
-        statistic="Sum", comparison=">=", threshold=1, unit="count", per_target=False, severity=alarm.severity,
-        why="the rule matched a failure but could not deliver its message to the topic (topic policy or KMS key "
-        "policy broken), so nobody read it",
-        first_step="check the topic policy allows events.amazonaws.com and the key policy lets it use the key",
+        f"{alarm.key}_delivery", f"{alarm.suffix}Delivery",
+        FAILED_INVOCATIONS,
+        AlarmPolicy(">=", 1, severity=alarm.policy.severity),
+        AlarmDocs(why="the rule matched a failure but could not deliver its message to the topic (topic policy or KMS key "
+                      "policy broken), so nobody read it",
+                  first_step="check the topic policy allows events.amazonaws.com and the key policy lets it use the key"),
     )
 
 

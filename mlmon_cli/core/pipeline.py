@@ -1,22 +1,30 @@
-"""The one pipeline every command uses: text -> validated Spec -> built templates.
+"""The one pipeline every command uses: text -> validated Spec -> built templates -> template text.
 
 `load` is the validation phase (conversion, then the checks of core/validate.py); `generate` is
-the pure build (no I/O). `validate` runs both and keeps nothing, so a spec `mlmon validate`
-accepts is one `mlmon generate` and `mlmon lint` accept, by construction.
+the pure build (no I/O) followed by the checks only a built template can answer (names taken
+twice, CloudFormation's size limits: 500 resources, 200 outputs, 1,000,000 bytes per template),
+with the template text it measured kept for the writer. The builder itself refuses nothing.
+`validate`, `plan`, `deploy`, `lint` and `generate` all call `generate`, so they give the same
+answer for the same spec, by construction.
 """
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
+from troposphere import Template
+
 from ..components import load_all
-from ..errors import SpecError
+from ..errors import LimitError, Location, Problem, SpecError
+from ..limits import MAX_TEMPLATE_BYTES
+from ..serialize import dump_all
 from ..spec import parse, read_text, spec_environments
 from ..spec.model import Spec
 from .build import BuildResult, build_template
-from .validate import spec_problems
+from .validate import limit_problems, spec_problems
 
-__all__ = ["BuildResult", "generate", "load", "load_path", "load_spec", "parse_spec", "spec_environments", "validate"]
+__all__ = ["BuildResult", "generate", "generate_central", "load", "load_path", "load_spec", "parse_spec", "spec_environments", "validate"]
 
 
 def load(text: str, file: str, env: str | None = None, base: Path | None = None) -> Spec:
@@ -25,10 +33,10 @@ def load(text: str, file: str, env: str | None = None, base: Path | None = None)
     is the folder a spec's `template:` is relative to (default: the folder of `file`)."""
     kinds = load_all()
     spec = parse(text, file, kinds, env, base)
-    problems = spec_problems(spec, kinds)
+    problems, resolved = spec_problems(spec, kinds)
     if problems:
         raise SpecError(problems)
-    return spec
+    return replace(spec, resolved=resolved)
 
 
 def load_path(path: Path, display: str | None = None, env: str | None = None) -> Spec:
@@ -38,16 +46,48 @@ def load_path(path: Path, display: str | None = None, env: str | None = None) ->
 
 
 def generate(spec: Spec, split: bool | None = None, nested_ext: str = "yaml") -> BuildResult:
-    """Build the templates of a loaded spec (pure). Raises SpecError for generated names that
-    collide (located at the component) and LimitError past a CloudFormation limit."""
-    return build_template(spec, split=split, nested_ext=nested_ext)
+    """Build the templates of a loaded spec and write their text (`result.files`, in `nested_ext`:
+    yaml or json). Raises SpecError for generated names taken twice (located at the component) and
+    LimitError past a CloudFormation limit. `split=None` splits into nested stacks when one template
+    would pass a limit (500 resources, or 1,000,000 bytes of text); `False` never splits."""
+    result = _built(spec, split, nested_ext)
+    main = f"template.{nested_ext}"
+    if split is None and not result.nested and len(result.files[main].encode("utf-8")) > MAX_TEMPLATE_BYTES:
+        result = _built(spec, True, nested_ext)
+    problems = limit_problems(result, nested_ext)
+    if problems:
+        raise LimitError(problems[0])
+    return result
 
 
-def validate(text: str, file: str, env: str | None = None, base: Path | None = None) -> Spec:
-    """Everything `generate` would refuse, found without writing anything."""
+def generate_central(spec: Spec) -> Template:
+    """The central account's template of a spec with `organization:` (core/organization.py): built
+    from the member template of the same spec, so it knows which alarm names page and for what."""
+    from .. import naming
+    from .organization import central_template
+
+    if spec.organization is None:
+        raise SpecError([Problem(Location(spec.source, 1, 1, "organization"),
+                                 "--central needs an 'organization:' section (central_account, central_region, notifications)")])
+    member = _built(spec, None, "yaml")
+    scoped = replace(spec, solution=naming.scoped_solution(spec.solution, spec.environment, spec.name_suffix))
+    return central_template(scoped, member.template, member.nested, member.owners)
+
+
+def _built(spec: Spec, split: bool | None, fmt: str) -> BuildResult:
+    result = build_template(spec, split=split, nested_ext=fmt)
+    if result.problems:
+        raise SpecError(result.problems)
+    result.files = dump_all({f"template.{fmt}": result.template, **{f"stacks/{stem}.{fmt}": t for stem, t in result.nested.items()}},
+                            fmt)
+    return result
+
+
+def validate(text: str, file: str, env: str | None = None, base: Path | None = None) -> tuple[Spec, BuildResult]:
+    """Everything `generate` would refuse, found without writing anything: the spec and what
+    `generate` built of it (its `needs_bucket` says whether a deploy needs --s3-bucket)."""
     spec = load(text, file, env, base)
-    generate(spec)
-    return spec
+    return spec, generate(spec)
 
 
 # Names the tests and older callers use.

@@ -14,9 +14,8 @@ from typing import Any
 from troposphere import Ref, Template
 from troposphere.cloudwatch import AlarmMuteRule, MuteTargets, Rule, Schedule
 
-from .. import limits
+from .. import limits, naming
 from ..spec.model import Spec
-from .. import naming
 
 PEOPLE_ACTIONS = ("AlarmActions", "OKActions")
 

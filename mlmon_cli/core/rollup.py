@@ -22,13 +22,14 @@ solution; `none` no composite, every alarm notifies itself.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 from .. import limits
+from ..components.settings import AlarmSettings
 from ..spec.model import Spec
 from .composites import AlarmRef
-from ..components.settings import AlarmSettings
 
 HISTORY = "history"  # key of the alarm-history topic in the topics mapping
 
@@ -114,6 +115,13 @@ def group_composite(spec: Spec, refs: list[AlarmRef], pending: dict[str, Pending
     for ref in refs:
         pending[ref.logical_id].parent = name
     return True
+
+
+def single_children_notify(by_severity: dict[str, list[AlarmRef]], pending: dict[str, Pending]) -> None:
+    """A solution-wide severity with a single alarm gets no composite: that alarm notifies itself."""
+    for children in by_severity.values():
+        if len(children) == 1 and children[0].logical_id in pending:
+            pending[children[0].logical_id].notify = True
 
 
 def route(pending: dict[str, Pending], topics: dict[str, Any], spec: Spec) -> None:

@@ -21,8 +21,8 @@ from typing import Any
 from troposphere import GetAtt, Output, Parameter, Ref, Template
 from troposphere.cloudformation import Stack
 
-from ..spec.model import SEVERITIES, Spec
 from .. import naming
+from ..spec.model import SEVERITIES, Spec
 from .composites import AlarmRef, add_composite, composite_text
 from .dashboard import Section, add_dashboards
 from .template import new_template

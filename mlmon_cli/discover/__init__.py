@@ -14,13 +14,16 @@ from pathlib import Path
 from typing import Any
 
 from ..components import builtin_kinds
-from ..errors import LimitError, Problem, SpecError
+from ..components._instance_types import instance_size
+from ..errors import LimitError, Location, Problem, SpecError
 from ..schema import MODELINE, SCHEMA_FILE
 from ..spec.app_template import AppTemplate, mapping
 from ..spec.cfn_values import RESOURCE_KINDS, property_text
 
+PROFILE_NOTE = ("    # model_id: the profile's ID (InferenceProfileId, the ARN's last part): runtime metrics of an application "
+                "inference profile carry it in ModelId, not the ARN the application sends ([unverified] by AWS's pages: "
+                "aws cloudwatch list-metrics --namespace AWS/Bedrock --dimensions Name=ModelId,Value=<profile ID>)")
 LAMBDA_DEFAULT_TIMEOUT = 3  # seconds, when neither the function nor SAM Globals set Timeout (Lambda's default)
-SERVERLESS_OFF = ("cpu_utilization", "memory_utilization", "disk_utilization", "gpu_utilization")
 SPARK_ALARMS = ("failed_tasks", "heap_usage")
 
 # Why a resource type is not watched (shown as a comment in the starter spec).
@@ -64,6 +67,17 @@ class Discovered:
     text: str
     watched: list[str] = field(default_factory=list)  # logical IDs given a component
     skipped: list[tuple[str, str, str]] = field(default_factory=list)  # (logical ID, type, reason)
+
+    def refusal(self, app: AppTemplate) -> list[Problem]:
+        """Why no spec is written when nothing is watched (a spec without components is one `generate`
+        refuses): the template, then each resource with its reason, located in `app`."""
+        if self.watched:
+            return []
+        head = Problem(Location(app.file, 1, 1, "Resources"),
+                       "nothing in this template is a resource mlmon can watch, so no spec was written: add "
+                       "components by hand (`mlmon kinds` lists them) or run init on the template of the workload")
+        return [head, *(Problem(app.location("Resources", logical), f"{rtype}: {why}")
+                        for logical, rtype, why in self.skipped)]
 
 
 def starter_problems(text: str, file: str, base: Path) -> list[Problem]:
@@ -122,11 +136,11 @@ def spec_from_template(app: AppTemplate, template_ref: str, solution: str, sourc
         "# Components refer to your resources by logical ID (`resource:`), so generated and parameter-made",
         "# names work. Thresholds are mlmon's defaults unless noted; `mlmon kinds` lists every alarm.",
         f"# Editor completion and CI checks: mlmon schema > {SCHEMA_FILE}   (beside this file)",
-        f"solution: {solution}",
+        f"solution: {solution}   # TODO: review: names the app in alarm texts; physical names come from the stack name",
         f"template: {_quote(template_ref)}",
         "notifications:",
         "  emails: [oncall@example.com]   # TODO: who hears about failures (each address confirms by email)",
-        "environments:                    # `--env dev` adds '-dev' to every physical name, so stages share an account",
+        "environments:                    # `--env dev` applies dev's overrides (thresholds, recipients) to the same template",
         "  dev: {}",
         "  prod: {}",
         "components:",
@@ -206,7 +220,7 @@ def _settings(kind: str, rtype: str, props: dict[str, Any], app: AppTemplate) ->
         version = "its working draft (DRAFT)" if rtype == "AWS::Bedrock::Guardrail" else "this version"
         return [f"    # guardrail alarms on GuardrailArn + GuardrailVersion = {version}; add model_id to watch the model too"]
     if rtype == "AWS::Bedrock::ApplicationInferenceProfile":
-        return ["    # model_id: the profile's ARN, as the application sends it ([unverified] in the ModelId dimension)"]
+        return [PROFILE_NOTE]
     if rtype == "AWS::SageMaker::InferenceComponent":
         return ["    # InferenceComponentName dimension: the name in the component's ARN (no GetAtt returns it)"]
     if rtype == "AWS::SageMaker::Cluster":
@@ -265,25 +279,53 @@ def _unbindable(logical: str, rtype: str, props: dict[str, Any], app: AppTemplat
 
 
 def _endpoint(props: dict[str, Any], app: AppTemplate) -> list[str]:
+    """variants, endpoint_type and instance_type from the endpoint's EndpointConfig in the template."""
     logical = _target(props.get("EndpointConfigName"))
     config = app.resource(logical)
     if config is None or config.type != "AWS::SageMaker::EndpointConfig":
-        return ["    # its EndpointConfig is not in this template: check variants, async_inference and instance_vcpus"]
+        return ["    # its EndpointConfig is not in this template: check variants, endpoint_type and instance_type"]
     cprops = config.properties
     variants = cprops.get("ProductionVariants")
-    variants = variants if isinstance(variants, list) else []
-    names = [v.get("VariantName") for v in variants if isinstance(v, dict)]
+    variants = [v for v in variants if isinstance(v, dict)] if isinstance(variants, list) else []
+    names = [v.get("VariantName") for v in variants]
+    literal = [n for n in names if isinstance(n, str)]
     out = []
-    if names and all(isinstance(n, str) for n in names):
-        out.append(f"    variants: [{', '.join(_quote(n) for n in names)}]   # from {logical}")
+    if names and literal == names:
+        out.append(f"    variants: [{', '.join(_quote(n) for n in literal)}]   # from {logical}")
     elif names:
         out.append(f"    # variants: named by a parameter in {logical}; list them here (default AllTraffic)")
-    serverless = any(isinstance(v, dict) and "ServerlessConfig" in v for v in variants)
+    if any("ServerlessConfig" in v for v in variants):
+        out.append(f"    endpoint_type: serverless   # {logical} has ServerlessConfig: cold-start (ModelSetupTime), memory and "
+                   "concurrency alarms; AWS publishes no InvocationModelErrors or instance metrics for it")
+        return out
     if "AsyncInferenceConfig" in cprops:
-        out.append(f"    async_inference: true          # {logical} has AsyncInferenceConfig (no OverheadLatency)")
-    if serverless:
-        out.append(f"    # serverless ({logical} has ServerlessConfig): no instance metrics, so no utilization alarms")
-        out.append("    alarms: {" + ", ".join(f"{k}: false" for k in SERVERLESS_OFF) + "}")
-    elif not serverless and "AsyncInferenceConfig" not in cprops:
-        out.append(f"    # real-time endpoint ({logical}); set instance_vcpus/instance_gpus to scale utilization thresholds")
+        out.append(f"    endpoint_type: async   # {logical} has AsyncInferenceConfig: backlog and S3/SNS failure alarms, "
+                   "no OverheadLatency")
+    out.extend(_instance_type(variants, logical, app))
     return out
+
+
+def _instance_type(variants: list[dict[str, Any]], config: str, app: AppTemplate) -> list[str]:
+    """`instance_type` when every variant names the same one (a literal or a parameter's default)."""
+    found: dict[str, str] = {}  # instance type -> where it came from
+    for variant in variants:
+        value = variant.get("InstanceType")
+        if isinstance(value, str):
+            found.setdefault(value, f"from {config}")
+            continue
+        param = value.get("Ref") if isinstance(value, dict) else None
+        default = mapping(mapping(app.data.get("Parameters")).get(param)).get("Default") if isinstance(param, str) else None
+        if not isinstance(default, str):
+            return [f"    # instance_type: set by an expression or a parameter without a default in {config}; give it "
+                    + "(e.g. ml.g5.2xlarge) to scale the CPU/GPU thresholds (1 vCPU assumed until then)"]
+        found.setdefault(default, f"parameter {param}'s value in {config}: change this if a deployment overrides it")
+    if len(found) != 1:
+        mixed = ", ".join(sorted(found))
+        return [f"    # instance_type: the variants use {mixed}; give the smallest to scale the CPU/GPU thresholds "
+                + "(1 vCPU assumed until then)"] if found else []
+    (itype, where), = found.items()
+    size = instance_size(itype)
+    if size is None:
+        return [f"    instance_type: {_quote(itype)}   # {where}; not in mlmon's table: give instance_vcpus/instance_gpus"]
+    gpu = f", {size.gpus} GPU{'s' if size.gpus != 1 else ''}: GPU alarm on" if size.gpus else ""
+    return [f"    instance_type: {_quote(itype)}   # {where} ({size.vcpus} vCPUs{gpu}; CPU threshold x {size.vcpus})"]

@@ -12,8 +12,8 @@ import re
 from typing import Any
 
 from ..aws.session import Aws, Target, aws_errors
-from ..spec.app_template import AppTemplate, parse_app_template
 from ..schema import MODELINE
+from ..spec.app_template import AppTemplate, parse_app_template
 from ..spec.cfn_values import RESOURCE_KINDS
 from . import Discovered, _quote, _settings, component_name, reason
 
@@ -30,8 +30,9 @@ PHYSICAL = {
 }
 
 
-def spec_from_stack(stack: str, target: Target) -> Discovered:
-    """Read the stack's resources and processed template. Raises AwsError when AWS refuses."""
+def spec_from_stack(stack: str, target: Target) -> tuple[Discovered, AppTemplate]:
+    """Read the stack's resources, processed template and parameter values (an instance type given
+    as a parameter is the deployed value). Raises AwsError when AWS refuses."""
     aws = Aws(target)
     cfn = aws.client("cloudformation")
     with aws_errors(f"list the resources of stack {stack}"):
@@ -42,7 +43,13 @@ def spec_from_stack(stack: str, target: Target) -> Discovered:
         body = cfn.get_template(StackName=stack, TemplateStage="Processed")["TemplateBody"]
     text = body if isinstance(body, str) else json.dumps(body)
     app = parse_app_template(text, f"stack {stack}")
-    return spec_from_resources(stack, summaries, app)
+    with aws_errors(f"read the parameters of stack {stack}"):
+        described = cfn.describe_stacks(StackName=stack)["Stacks"][0]
+    declared = app.data.get("Parameters") or {}
+    for given in described.get("Parameters") or []:
+        if isinstance(declared.get(given.get("ParameterKey")), dict) and "ParameterValue" in given:
+            declared[given["ParameterKey"]]["Default"] = given["ParameterValue"]  # what the stack was deployed with
+    return spec_from_resources(stack, summaries, app), app
 
 
 def spec_from_resources(stack: str, summaries: list[dict[str, Any]], app: AppTemplate) -> Discovered:

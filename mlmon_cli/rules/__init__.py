@@ -2,7 +2,7 @@
 
 Each `Rule` carries its ID, severity, short and long description, a help link and a check
 function `check(ctx) -> Iterable[Hit]`. The same objects drive `mlmon lint` (text, JSON, SARIF),
-`mlmon rules`, the README's rule table and the cfn-lint rule pack loaded with
+`mlmon rules`, docs/rules.md and the cfn-lint rule pack loaded with
 `cfn-lint --append-rules "$(mlmon rules --path)"` (`rules/cfnlint/mlmon_rules.py`).
 
 A check gets a `TemplateContext` (the decoded template plus what it refers to) and yields `Hit`s:
@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 from pathlib import Path
+from typing import Any
 
 from .base import REGISTRY, SEVERITIES, Hit, Rule, TemplateContext, is_ignored, metadata_ignores, register
 
@@ -36,7 +37,8 @@ def get_rule(rule_id: str) -> Rule | None:
 def run_rules(ctx: TemplateContext, ignore_checks: Iterable[str] = ()) -> Iterator[tuple[Rule, Hit]]:
     """Every (rule, hit) not ignored by `ignore_checks` or by the hit's resource Metadata."""
     ignore_checks = tuple(ignore_checks)
-    resources = ctx.template.get("Resources") if isinstance(ctx.template.get("Resources"), dict) else {}
+    found = ctx.template.get("Resources")
+    resources: dict[str, Any] = found if isinstance(found, dict) else {}
     for rule in all_rules():
         if is_ignored(rule.id, ignore_checks):
             continue
@@ -47,7 +49,7 @@ def run_rules(ctx: TemplateContext, ignore_checks: Iterable[str] = ()) -> Iterat
 
 
 def rules_markdown() -> str:
-    """The README's rule table."""
+    """The rule table of docs/rules.md (`mlmon rules --markdown`)."""
     rows = ["| rule | severity | what it finds |", "|---|---|---|"]
     for rule in all_rules():
         rows.append(f"| [`{rule.id}`]({rule.source_url}) | {rule.severity} | {rule.shortdesc}: {rule.description} |")

@@ -6,8 +6,8 @@ import re
 from collections.abc import Iterator
 from typing import Any
 
-from ..naming import HISTORY_TOPIC_ID
 from ..limits import INLINE_TEMPLATE_BYTES, MAX_ALARM_ACTIONS, MAX_COMPOSITE_CHILDREN, MAX_RULE_TARGETS
+from ..naming import HISTORY_TOPIC_ID
 from .base import Hit, Rule, TemplateContext, register
 from .state_machines import state_machines
 

@@ -6,9 +6,10 @@ given (`kinds`), so `core.pipeline` is where a spec is loaded with the kind regi
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import replace
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 from ..errors import SpecError
 from .cfn_values import resolve_cfn_values
@@ -24,7 +25,7 @@ def parse(text: str, file: str, kinds: Mapping[str, Any], env: str | None = None
     root = compose(text, file)
     root, cfn, problems = resolve_cfn_values(apply_environment(root, env, file), file, base)
     try:
-        spec = convert_spec(root, file, kinds, env)
+        spec = convert_spec(root, file, kinds, env, parameters=set(cfn.parameters) if cfn is not None else set())
     except SpecError as exc:
         if not problems:
             raise

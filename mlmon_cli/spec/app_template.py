@@ -93,12 +93,6 @@ class AppTemplate:
             bad.append("${")
         return bad
 
-    @property
-    def is_sam(self) -> bool:
-        transform = self.data.get("Transform")
-        names = transform if isinstance(transform, list) else [transform]
-        return any(isinstance(n, str) and n.startswith("AWS::Serverless") for n in names)
-
     def location(self, section: str, key: str, path: str = "") -> Location:
         line, col = self.marks.get((section, key), (1, 1))
         return Location(self.file, line, col, path or f"{section}.{key}")

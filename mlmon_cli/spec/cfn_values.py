@@ -50,7 +50,8 @@ RESOURCE_KINDS: dict[str, tuple[str, dict[str, str]]] = {
     "AWS::Bedrock::Guardrail": ("bedrock_model", {"guardrail_arn": "${%s.GuardrailArn}", "guardrail_version": "${%s.Version}"}),
     "AWS::Bedrock::GuardrailVersion": ("bedrock_model", {"guardrail_arn": "${%s.GuardrailArn}",
                                                          "guardrail_version": "${%s.Version}"}),
-    "AWS::Bedrock::ApplicationInferenceProfile": ("bedrock_model", {"model_id": "${%s.InferenceProfileArn}"}),
+    # Runtime metrics of an application inference profile carry its ID in ModelId, not its ARN (aws-ml-facts-3.md §0).
+    "AWS::Bedrock::ApplicationInferenceProfile": ("bedrock_model", {"model_id": "${%s.InferenceProfileId}"}),
 }
 # `${MlmonName<Logical>}`: the name after this ARN part of `!GetAtt Logical.<Arn attribute>` (Fn::Select/Fn::Split).
 ARN_NAMES = {

@@ -20,14 +20,23 @@ import yaml
 from .. import limits
 from ..errors import Location, Problem, SpecError, did_you_mean
 from ..limits import STATISTIC, period_problem, substitution_problem
+from .cfn_values import ARN_FIELDS, NAME_FIELDS, is_cfn_value
 from .custom import KEY as CUSTOM_KEY
 from .custom import parse_custom_alarms
 from .fields import threshold_problem
 from .logs import KEYS as LOG_KEYS
 from .logs import log_problems, parse_component_logs
 from .model import AlarmDefaults, AlarmOverride, ComponentSpec, Notifications, Route, Spec
-from .cfn_values import ARN_FIELDS, NAME_FIELDS, is_cfn_value
 from .nodes import node_location
+from .organization import (
+    MAX_OUS_PER_OPERATION,
+    ORGANIZATION_ID,
+    Organization,
+    StackSetTarget,
+    account_problem,
+    ou_problem,
+    region_problem,
+)
 
 SOLUTION_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9-]{0,39}$")
 COMPONENT_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_-]{0,63}$")
@@ -35,7 +44,7 @@ ROLE_ARN = re.compile(r"^arn:aws[a-z-]*:iam::\d{12}:role/[\w+=,.@/-]{1,512}\Z")
 LAMBDA_ARN = re.compile(r"^arn:aws[a-z-]*:lambda:[a-z0-9-]+:\d{12}:function:[A-Za-z0-9_-]{1,64}(:[A-Za-z0-9_$-]{1,128})?$")
 TOPIC_ARN = re.compile(r"^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]{1,256}(\.fifo)?$")
 
-TOP_KEYS = ("solution", "description", "notifications", "defaults", "components", "name_suffix")
+TOP_KEYS = ("solution", "description", "notifications", "defaults", "components", "name_suffix", "organization")
 NAME_SUFFIX = re.compile(r"^[A-Za-z0-9][A-Za-z0-9-]{0,19}$")
 COMPONENT_KEYS = ("kind", "name", "description", "enabled", "runbook_url", "alarms", *LOG_KEYS, CUSTOM_KEY)  # every kind
 _constructor = yaml.constructor.SafeConstructor()
@@ -51,6 +60,7 @@ class SpecReader:
     def __init__(self, file: str):
         self.file = file
         self.problems: list[Problem] = []
+        self.parameters: typing.AbstractSet[str] = frozenset()  # the spec's `parameters:` names
 
     def error(self, node: yaml.Node, path: str, message: str) -> None:
         self.problems.append(Problem(node_location(node, self.file, path), message))
@@ -82,7 +92,7 @@ class SpecReader:
             return _MISSING
         try:
             value = _constructor.construct_object(node)
-        except Exception:  # noqa: BLE001 - PyYAML raises KeyError, ValueError, ... for a bad explicit tag  # e.g. `!!float abc` (reported by nodes.compose)
+        except Exception:
             self.error(node, path, f"expected {_TYPE_WORDS[expected]}, got {_describe(node)}")
             return _MISSING
         if isinstance(value, float) and not limits.is_finite(value):
@@ -95,14 +105,20 @@ class SpecReader:
         if not isinstance(value, expected) or (expected is int and isinstance(value, bool)):
             self.error(node, path, f"expected {_TYPE_WORDS[expected]}, got {_describe(node)}")
             return _MISSING
-        if expected is str and value.strip() == "":
+        if isinstance(value, str) and expected is str:
+            return self._text(node, path, value)
+        return value
+
+    def _text(self, node: yaml.Node, path: str, value: str) -> Any:
+        """A string value: not blank, no control characters where they do not belong, no stray `${`."""
+        if value.strip() == "":
             self.error(node, path, "must not be empty")
             return _MISSING
-        if expected is str and self.control_problem(value, path):
+        if self.control_problem(value, path):
             self.error(node, path, f"contains a control character or line break ('{_short(value)}'); "
                                    + ("only tabs and line breaks are allowed in text" if self.text_field(path) else "write it on one line"))
             return _MISSING
-        if expected is str and not is_cfn_value(node) and (problem := substitution_problem(value)):
+        if not is_cfn_value(node) and (problem := substitution_problem(value)):
             self.error(node, path, problem)
             return _MISSING
         return value
@@ -157,7 +173,7 @@ class SpecReader:
             if isinstance(node, yaml.ScalarNode) and node.tag.endswith(":null"):
                 return None
             return self.typed(node, path, inner[0])
-        if dataclasses.is_dataclass(hint):
+        if isinstance(hint, type) and dataclasses.is_dataclass(hint):
             fields = dataclasses.fields(hint)
             required = [f.name for f in fields if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING]
             pairs = self.mapping(node, path, [f.name for f in fields], required=required)
@@ -214,10 +230,13 @@ def _short(text: str, limit: int = 40) -> str:
     return shown
 
 
-def convert_spec(root: yaml.Node, file: str, kinds: typing.Mapping[str, Any], env: str | None = None) -> Spec:
+def convert_spec(root: yaml.Node, file: str, kinds: typing.Mapping[str, Any], env: str | None = None,
+                 parameters: typing.AbstractSet[str] = frozenset()) -> Spec:
     """Validate a composed spec tree against `kinds` (kind name -> component class) and build the
-    model. Raises SpecError listing every problem."""
+    model; `parameters` are the names the spec's `parameters:` declares (StackSet overrides must
+    name one). Raises SpecError listing every problem."""
     r = SpecReader(file)
+    r.parameters = parameters
     top = r.mapping(root, ROOT, TOP_KEYS, required=("solution", "notifications", "components"))
     if top is None:
         raise SpecError(r.problems)
@@ -226,6 +245,7 @@ def convert_spec(root: yaml.Node, file: str, kinds: typing.Mapping[str, Any], en
     notifications = _notifications(r, top)
     defaults = _defaults(r, top)
     components = _components(r, top, kinds)
+    organization = _organization(r, top["organization"][1]) if "organization" in top else None
     name_suffix = None
     if "name_suffix" in top:
         name_suffix = r.scalar(top["name_suffix"][1], "name_suffix", str)
@@ -245,7 +265,101 @@ def convert_spec(root: yaml.Node, file: str, kinds: typing.Mapping[str, Any], en
         source=file,
         environment=env,
         name_suffix=name_suffix,
+        organization=organization,
     )
+
+
+def _organization(r: SpecReader, node: yaml.Node) -> Organization | None:
+    """`organization:` (spec/organization.py): every account, Region and ID checked where it is written."""
+    path = "organization"
+    fields = [f.name for f in dataclasses.fields(Organization)]
+    pairs = r.mapping(node, path, fields, required=("central_account", "central_region"))
+    if pairs is None or "central_account" not in pairs or "central_region" not in pairs:
+        return None
+    before = len(r.problems)
+    values = r.dataclass(Organization, {k: v for k, v in pairs.items() if k not in ("notifications", "targets")}, path)
+    checks = (("central_account", account_problem), ("central_region", region_problem))
+    for key, problem in checks:
+        if key in values and problem(values[key]):
+            r.error(pairs[key][1], f"{path}.{key}", problem(values[key]))
+    for index, account in enumerate(values.get("member_accounts", ())):
+        if account_problem(account):
+            r.error(pairs["member_accounts"][1].value[index], f"{path}.member_accounts[{index}]", account_problem(account))
+    org_id = values.get("organization_id")
+    if org_id is not None and not ORGANIZATION_ID.fullmatch(org_id):
+        r.error(pairs["organization_id"][1], f"{path}.organization_id",
+                f"'{_short(org_id)}' is not an organization ID (o- and 10-32 letters or digits)")
+    if "member_accounts" not in pairs and "organization_id" not in pairs:
+        r.error(node, path, "give 'member_accounts' (the accounts the central event bus admits) or 'organization_id' (the whole organization)")
+    if "notifications" in pairs:
+        route = _route(r, pairs["notifications"][1], f"{path}.notifications", Route)
+        values["notifications"] = Route(**route) if route is not None else None
+    else:
+        r.error(node, f"{path}.notifications",
+                "missing required key: the central recipients (emails, https_endpoints, lambda_arns, slack or topic_arn)")
+    if "targets" in pairs:
+        values["targets"] = _targets(r, pairs["targets"][1], f"{path}.targets")
+    if len(r.problems) != before:
+        return None
+    return Organization(**values)
+
+
+def _targets(r: SpecReader, node: yaml.Node, path: str) -> tuple[StackSetTarget, ...]:
+    if r.intrinsic(node, path):
+        return ()
+    if not isinstance(node, yaml.SequenceNode):
+        r.error(node, path, f"expected a list, got {_describe(node)}")
+        return ()
+    targets = []
+    kinds_seen: set[str] = set()
+    for index, item in enumerate(node.value):
+        at = f"{path}[{index}]"
+        pairs = r.mapping(item, at, [f.name for f in dataclasses.fields(StackSetTarget)], required=("regions",))
+        if pairs is None or "regions" not in pairs:
+            continue
+        before = len(r.problems)
+        values = r.dataclass(StackSetTarget, {k: v for k, v in pairs.items() if k != "parameters"}, at)
+        for key, problem in (("accounts", account_problem), ("regions", region_problem), ("organizational_units", ou_problem)):
+            for i, value in enumerate(values.get(key, ())):
+                if problem(value):
+                    r.error(pairs[key][1].value[i], f"{at}.{key}[{i}]", problem(value))
+        if bool(values.get("accounts")) == bool(values.get("organizational_units")):
+            r.error(item, at, "give either 'accounts' (self-managed permissions) or 'organizational_units' (service-managed), not both or neither")
+        if len(values.get("organizational_units", ())) > MAX_OUS_PER_OPERATION:
+            r.error(pairs["organizational_units"][1], f"{at}.organizational_units",
+                    f"at most {MAX_OUS_PER_OPERATION} OUs per target (CreateStackInstances)")
+        if not values.get("regions") and "regions" in values:
+            r.error(pairs["regions"][1], f"{at}.regions", "list at least one Region")
+        kinds_seen.add("ou" if values.get("organizational_units") else "accounts")
+        if "parameters" in pairs:
+            values["parameters"] = _parameter_overrides(r, pairs["parameters"][1], f"{at}.parameters")
+        if len(r.problems) == before:
+            targets.append(StackSetTarget(**values))
+    if len(kinds_seen) > 1:
+        r.error(node, path, "one StackSet has one permission model: use 'accounts' in every target or 'organizational_units' in every target")
+    return tuple(targets)
+
+
+def _parameter_overrides(r: SpecReader, node: yaml.Node, path: str) -> tuple[tuple[str, str], ...]:
+    """name -> value of the spec's `parameters:` (checked against them in core/validate.py)."""
+    if r.intrinsic(node, path):
+        return ()
+    if not isinstance(node, yaml.MappingNode):
+        r.error(node, path, f"expected a mapping of parameter names to values, got {_describe(node)}")
+        return ()
+    pairs = []
+    for key, value in node.value:
+        if str(key.value) not in r.parameters:
+            known = ", ".join(sorted(r.parameters)) or "none declared"
+            hint = did_you_mean(str(key.value), sorted(r.parameters))
+            r.error(key, f"{path}.{key.value}", f"'{key.value}' is not one of the spec's parameters{hint} "
+                                                f"(declare it under 'parameters:'; known: {known})")
+            continue
+        if not isinstance(value, yaml.ScalarNode) or value.tag.endswith(":null"):
+            r.error(value, f"{path}.{key.value}", f"expected a value (a string or number), got {_describe(value)}")
+            continue
+        pairs.append((str(key.value), str(value.value)))
+    return tuple(pairs)
 
 
 def _solution_name(r: SpecReader, top: dict) -> Any:
@@ -287,7 +401,8 @@ def _route(r: SpecReader, node: yaml.Node, path: str, cls: type) -> dict[str, An
     slack = values.get("slack")
     if slack is not None:
         slack_node = pairs["slack"][1]
-        for key, pattern, what in (("workspace_id", limits.SLACK_WORKSPACE_ID, "a Slack workspace ID (upper-case letters and digits, e.g. T0123ABCD)"),
+        for key, pattern, what in (("workspace_id", limits.SLACK_WORKSPACE_ID,
+                                    "a Slack workspace ID (upper-case letters and digits, e.g. T0123ABCD)"),
                                    ("channel_id", limits.SLACK_CHANNEL_ID, "a Slack channel ID (letters and digits, e.g. C0123ABCD)")):
             if not pattern.fullmatch(getattr(slack, key)):
                 r.error(_child(slack_node, key), f"{path}.slack.{key}", f"'{_short(getattr(slack, key))}' is not {what}")
@@ -317,7 +432,8 @@ def _subscriber_problem(key: str, value: str) -> str:
         return ""
     if key == "https_endpoints":
         if limits.URL_CREDENTIALS.match(value):
-            return "the URL contains credentials (user:password@): they would be stored in the template; use a token the endpoint accepts in its path or query"
+            return ("the URL contains credentials (user:password@): they would be stored in the template; "
+                    "use a token the endpoint accepts in its path or query")
         if len(value) > limits.HTTPS_URL_MAX or not limits.HTTPS_URL.fullmatch(value):
             return f"'{shown}' is not an https:// URL"
         return ""
@@ -380,7 +496,10 @@ def _components(r: SpecReader, top: dict, kinds: typing.Mapping[str, Any]) -> li
     return result
 
 
-def _child(node: yaml.MappingNode, key: str) -> yaml.Node:
+def _child(node: yaml.Node, key: str) -> yaml.Node:
+    """The value node of `key` in a mapping node; the node itself when there is none (to locate a problem there)."""
+    if not isinstance(node, yaml.MappingNode):
+        return node
     return next((v for k, v in node.value if k.value == key), node)
 
 
@@ -401,15 +520,17 @@ def _component(r: SpecReader, node: yaml.Node, path: str, kinds: typing.Mapping[
         r.error(kind_node, f"{path}.kind", f"unknown kind '{kind}'{did_you_mean(kind, kinds)}; `mlmon kinds` lists the known kinds")
         return None
     cls = kinds[kind]
-    option_fields = [f for f in dataclasses.fields(cls.Options)]
+    option_fields = list(dataclasses.fields(cls.Options))
     required = ["name"] + [f.name for f in option_fields if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING]
     before = len(r.problems)
     pairs = r.mapping(node, path, [*COMPONENT_KEYS, *(f.name for f in option_fields)], required=())
-    for name in required:
-        if name not in pairs:
-            r.error(node, f"{path}.{name}", f"missing required key for kind '{kind}'")
+    if pairs is None:  # not reached: the node is a mapping (checked above)
+        return None
+    for key in required:
+        if key not in pairs:
+            r.error(node, f"{path}.{key}", f"missing required key for kind '{kind}'")
     name = r.scalar(pairs["name"][1], f"{path}.name", str) if "name" in pairs else _MISSING
-    if name is not _MISSING and not COMPONENT_NAME.match(name):
+    if isinstance(name, str) and not COMPONENT_NAME.match(name):
         r.error(pairs["name"][1], f"{path}.name", "must start with a letter and use only letters, digits, '-' and '_' (at most 64 characters)")
     description = r.scalar(pairs["description"][1], f"{path}.description", str) if "description" in pairs else ""
     runbook = r.scalar(pairs["runbook_url"][1], f"{path}.runbook_url", str) if "runbook_url" in pairs else None
@@ -455,12 +576,13 @@ def _component(r: SpecReader, node: yaml.Node, path: str, kinds: typing.Mapping[
                 locations[f"alarms.{alarm.key}"] = node_location(_child(alarms_node, alarm.key), r.file, f"{path}.alarms.{alarm.key}")
     for key, (_, value) in option_pairs.items():
         locations[key] = node_location(value, r.file, f"{path}.{key}")
+    assert isinstance(name, str)  # a missing or wrong name is a problem reported above
     return ComponentSpec(kind=kind, name=name, options=options, alarms=alarms, description=description, location=location,
                          runbook_url=runbook if runbook is not _MISSING else None, enabled=enabled is not False, logs=logs,
                          locations=locations, custom_alarms=custom)
 
 
-def _alarm_overrides(r: SpecReader, cls: type, entry: tuple[yaml.Node, yaml.Node] | None, path: str) -> dict[str, AlarmOverride]:
+def _alarm_overrides(r: SpecReader, cls: Any, entry: tuple[yaml.Node, yaml.Node] | None, path: str) -> dict[str, AlarmOverride]:
     if entry is None:
         return {}
     node = entry[1]
@@ -483,7 +605,7 @@ def _alarm_overrides(r: SpecReader, cls: type, entry: tuple[yaml.Node, yaml.Node
         threshold = values.get("threshold")
         alarm = cls.alarm(key)
         if threshold is not None:
-            problem = threshold_problem(alarm.unit, threshold)
+            problem = threshold_problem(alarm.metric.unit, threshold)
             if problem:
                 r.error(inner["threshold"][1], f"{alarm_path}.threshold", problem)
         result[key] = AlarmOverride(**values)

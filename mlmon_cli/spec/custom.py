@@ -46,15 +46,24 @@ from typing import Any
 
 import yaml
 
+from ..alarm_model import MLMON_DEFAULT, AlarmDef, AlarmDocs, AlarmPolicy, AnomalyBand, Measured, Metric, MetricMath
 from ..errors import Location, did_you_mean
 from ..limits import (
-    ANOMALY_OPERATORS, MAX_DIMENSIONS, MAX_METRIC_MATH_METRICS, METRIC_QUERY_ID, STATISTIC, TREAT_MISSING_DATA,
-    alarm_window_problems, period_problem, substitution_problem,
+    ANOMALY_OPERATORS,
+    MAX_DIMENSIONS,
+    MAX_METRIC_MATH_METRICS,
+    METRIC_QUERY_ID,
+    STATISTIC,
+    TREAT_MISSING_DATA,
+    alarm_window_problems,
+    period_problem,
+    substitution_problem,
 )
 from .fields import SEVERITIES, threshold_problem
 from .nodes import node_location
 
 KEY = "custom_alarms"
+SETTLE = "aws cloudwatch list-metrics --namespace {namespace} --metric-name {metric}"
 NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_-]{0,63}$")
 ISO_TIME = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2})?$")
 UNIT_CHOICES = ("count", "ms", "s", "fraction", "ratio", "percent")
@@ -66,45 +75,49 @@ ENTRY_KEYS = ("name", "namespace", "metric", "dimensions", "statistic", "express
 
 
 @dataclass(frozen=True)
-class CustomMetric:
-    id: str
-    namespace: str
-    metric: str
-    dimensions: tuple[tuple[str, str], ...]
-    statistic: str
-
-
-@dataclass(frozen=True)
-class CustomAnomaly:
-    band: float = 2.0
-    direction: str = "above"
-    excluded: tuple[tuple[str, str], ...] = ()
-    timezone: str = ""
-
-
-@dataclass(frozen=True)
 class CustomAlarm:
-    """One `custom_alarms` entry, validated; `metric`/`namespace` empty for an expression."""
+    """One `custom_alarms` entry, validated: the alarm itself (the same model as built-in alarms) and
+    where it was written. The dimensions are the metric's `fixed` ones (the whole set)."""
 
     name: str
     location: Location
-    namespace: str = ""
-    metric: str = ""
-    dimensions: tuple[tuple[str, str], ...] = ()
-    statistic: str = "Average"
-    expression: str = ""
-    metrics: tuple[CustomMetric, ...] = ()
-    comparison: str = ">"
-    threshold: float | None = None
-    unit: str = "count"
-    period: int = 300
-    evaluation_periods: int = 1
-    datapoints_to_alarm: int = 1
-    treat_missing_data: str = "notBreaching"
-    severity: str = "critical"
-    why: str = ""
-    first_step: str = ""
-    anomaly: CustomAnomaly | None = None
+    alarm: AlarmDef
+
+
+def _alarm(name: str, v: dict[str, Any]) -> AlarmDef:
+    """The entry's values as an `AlarmDef`: metric (plain, math or band), policy, docs."""
+    caveat = ""
+    statistic = v.get("statistic", "Average")
+    unit = v.get("unit", "count")
+    comparison, threshold = v.get("comparison", ">"), v.get("threshold")
+    metric: Measured
+    if "expression" in v:
+        members = v.get("metrics", ())
+        metric = MetricMath(
+            v["expression"], members, label=name, unit=unit,
+            name=f"{v['expression']} where " + ", ".join(f"{i} = {m.statistic} of {m.name}" for i, m in members),
+            namespace=", ".join(dict.fromkeys(m.namespace for _, m in members)),
+        )
+    else:
+        plain = Metric(v["namespace"], v["metric"], statistic, unit, dimensions=(), fixed=v.get("dimensions", ()))
+        metric = plain
+        if "anomaly" in v:
+            band = v["anomaly"]
+            metric = AnomalyBand(plain, band.get("excluded", ()), band.get("timezone", ""))
+            comparison, threshold = band.get("direction", "above"), band.get("band", 2.0)
+            caveat = "Anomaly band from an AWS::CloudWatch::AnomalyDetector trained on this metric (about two weeks of data)"
+            if metric.excluded:
+                caveat += "; excluded time ranges: " + ", ".join(f"{s} to {e}" for s, e in metric.excluded)
+            caveat += "."
+        else:
+            caveat = f"Custom metric: check it exists with '{SETTLE.format(namespace=plain.namespace, metric=plain.name)}'."
+    policy = AlarmPolicy(comparison, threshold, period=v.get("period", 300), evaluation_periods=v.get("evaluation_periods", 1),
+                         datapoints_to_alarm=v.get("datapoints_to_alarm", 1),
+                         treat_missing_data=v.get("treat_missing_data", "notBreaching"), severity=v.get("severity", "critical"))
+    docs = AlarmDocs(v.get("why") or f"custom alarm '{name}' breached",
+                     v.get("first_step") or "open the metric in CloudWatch and compare with recent changes",
+                     MLMON_DEFAULT if not v.get("why") else "defined in the spec", caveat)
+    return AlarmDef(f"custom_{name}", f"Custom-{name}", metric, policy, docs)
 
 
 def reference_markdown() -> str:
@@ -161,55 +174,18 @@ def _entry(r: Any, node: yaml.Node, path: str) -> CustomAlarm | None:
         return None
     before = len(r.problems)
     values: dict[str, Any] = {}
-
-    def get(key: str, typ: type) -> Any:
-        if key not in pairs:
-            return None
-        value = r.scalar(pairs[key][1], f"{path}.{key}", typ)
-        return value if isinstance(value, typ) else None
-
-    def choice(key: str, choices: tuple[str, ...]) -> None:
-        value = get(key, str)
-        if value is None:
-            return
-        if value not in choices:
-            r.error(pairs[key][1], f"{path}.{key}", f"'{value}' is not one of {', '.join(choices)}{did_you_mean(value, choices)}")
-        else:
-            values[key] = value
-
-    name = get("name", str)
+    name = _get(r, pairs, path, "name", str)
     if name is not None and not NAME.match(name):
         r.error(pairs["name"][1], f"{path}.name", "must start with a letter and use only letters, digits, '-' and '_' (at most 64)")
-    for key in ("namespace", "metric", "expression", "why", "first_step"):
-        value = get(key, str)
-        if value is not None:
-            problem = substitution_problem(value)
-            if problem:
-                r.error(pairs[key][1], f"{path}.{key}", problem)
-            values[key] = value
+    _texts(r, pairs, path, values)
     for key, choices in (("comparison", COMPARISON_CHOICES), ("unit", UNIT_CHOICES), ("treat_missing_data", TREAT_MISSING_DATA),
                          ("severity", SEVERITIES)):
-        choice(key, choices)
-    stat = get("statistic", str)
-    if stat is not None:
-        if STATISTIC.match(stat):
-            values["statistic"] = stat
-        else:
-            r.error(pairs["statistic"][1], f"{path}.statistic",
-                    f"'{stat}' is not a statistic: use Sum, Average, Maximum, Minimum, SampleCount or a percentile like p99")
-    for key in ("period", "evaluation_periods", "datapoints_to_alarm"):
-        value = get(key, int)
-        if value is None:
-            continue
-        if key == "period" and period_problem(value):
-            r.error(pairs[key][1], f"{path}.period", period_problem(value))
-        elif value < 1:
-            r.error(pairs[key][1], f"{path}.{key}", f"must be at least 1, got {value}")
-        else:
-            values[key] = value
+        _choice(r, pairs, path, values, key, choices)
+    _statistic(r, pairs, path, values)
+    _windows(r, pairs, path, values)
     if "dimensions" in pairs:
         values["dimensions"] = _dimensions(r, pairs["dimensions"][1], f"{path}.dimensions")
-    threshold = get("threshold", float)
+    threshold = _get(r, pairs, path, "threshold", float)
     if threshold is not None:
         problem = threshold_problem(values.get("unit", "count"), threshold)
         if problem:
@@ -222,7 +198,64 @@ def _entry(r: Any, node: yaml.Node, path: str) -> CustomAlarm | None:
     _cross_checks(r, node, path, pairs, values)
     if len(r.problems) > before or name is None:
         return None
-    return CustomAlarm(name=name, location=node_location(node, r.file, path), **values)
+    return CustomAlarm(name, node_location(node, r.file, path), _alarm(name, values))
+
+
+Pairs = dict[str, tuple[yaml.Node, yaml.Node]]
+
+
+def _get(r: Any, pairs: Pairs, path: str, key: str, typ: type) -> Any:
+    """The value of `key` if given and of type `typ` (else None; a wrong type is reported)."""
+    if key not in pairs:
+        return None
+    value = r.scalar(pairs[key][1], f"{path}.{key}", typ)
+    return value if isinstance(value, typ) else None
+
+
+def _choice(r: Any, pairs: Pairs, path: str, values: dict[str, Any], key: str, choices: tuple[str, ...]) -> None:
+    value = _get(r, pairs, path, key, str)
+    if value is None:
+        return
+    if value not in choices:
+        r.error(pairs[key][1], f"{path}.{key}", f"'{value}' is not one of {', '.join(choices)}{did_you_mean(value, choices)}")
+    else:
+        values[key] = value
+
+
+def _texts(r: Any, pairs: Pairs, path: str, values: dict[str, Any]) -> None:
+    """Free-text keys: kept as written, but a `${` that CloudFormation would substitute is refused."""
+    for key in ("namespace", "metric", "expression", "why", "first_step"):
+        value = _get(r, pairs, path, key, str)
+        if value is not None:
+            problem = substitution_problem(value)
+            if problem:
+                r.error(pairs[key][1], f"{path}.{key}", problem)
+            values[key] = value
+
+
+def _statistic(r: Any, pairs: Pairs, path: str, values: dict[str, Any]) -> None:
+    stat = _get(r, pairs, path, "statistic", str)
+    if stat is None:
+        return
+    if STATISTIC.match(stat):
+        values["statistic"] = stat
+    else:
+        r.error(pairs["statistic"][1], f"{path}.statistic",
+                f"'{stat}' is not a statistic: use Sum, Average, Maximum, Minimum, SampleCount or a percentile like p99")
+
+
+def _windows(r: Any, pairs: Pairs, path: str, values: dict[str, Any]) -> None:
+    """period (a CloudWatch period), evaluation_periods and datapoints_to_alarm (at least 1)."""
+    for key in ("period", "evaluation_periods", "datapoints_to_alarm"):
+        value = _get(r, pairs, path, key, int)
+        if value is None:
+            continue
+        if key == "period" and period_problem(value):
+            r.error(pairs[key][1], f"{path}.period", period_problem(value))
+        elif value < 1:
+            r.error(pairs[key][1], f"{path}.{key}", f"must be at least 1, got {value}")
+        else:
+            values[key] = value
 
 
 def _cross_checks(r: Any, node: yaml.Node, path: str, pairs: dict, values: dict[str, Any]) -> None:
@@ -238,7 +271,7 @@ def _cross_checks(r: Any, node: yaml.Node, path: str, pairs: dict, values: dict[
                 r.error(node, f"{path}.{key}", "missing required key (the metrics the expression uses, by id)")
         for key in ("namespace", "dimensions", "statistic"):
             if key in pairs:
-                r.error(pairs[key][0], f"{path}.{key}", f"not used with 'expression': give it per metric under 'metrics'")
+                r.error(pairs[key][0], f"{path}.{key}", "not used with 'expression': give it per metric under 'metrics'")
         if "anomaly" in pairs:
             r.error(pairs["anomaly"][0], f"{path}.anomaly", "anomaly detection needs a single 'metric', not an 'expression'")
     elif "metrics" in pairs:
@@ -272,7 +305,7 @@ def _dimensions(r: Any, node: yaml.Node, path: str) -> tuple[tuple[str, str], ..
     return tuple(dims)
 
 
-def _metrics(r: Any, node: yaml.Node, path: str) -> tuple[CustomMetric, ...]:
+def _metrics(r: Any, node: yaml.Node, path: str) -> tuple[tuple[str, Metric], ...]:
     if not isinstance(node, yaml.MappingNode) or not node.value:
         r.error(node, path, "expected a mapping of metric id to {namespace, metric, dimensions, statistic}")
         return ()
@@ -297,11 +330,11 @@ def _metrics(r: Any, node: yaml.Node, path: str) -> tuple[CustomMetric, ...]:
             continue
         dims = _dimensions(r, pairs["dimensions"][1], f"{at}.dimensions") if "dimensions" in pairs else ()
         if all(isinstance(v, str) for v in (ns, name, stat)):
-            result.append(CustomMetric(mid, ns, name, dims, stat))
+            result.append((mid, Metric(ns, name, stat, dimensions=(), fixed=dims)))
     return tuple(result)
 
 
-def _anomaly(r: Any, node: yaml.Node, path: str) -> CustomAnomaly | None:
+def _anomaly(r: Any, node: yaml.Node, path: str) -> dict[str, Any] | None:
     pairs = r.mapping(node, path, ("band", "direction", "excluded_time_ranges", "timezone"))
     if pairs is None:
         return None
@@ -323,28 +356,31 @@ def _anomaly(r: Any, node: yaml.Node, path: str) -> CustomAnomaly | None:
         if isinstance(tz, str):
             values["timezone"] = tz
     if "excluded_time_ranges" in pairs:
-        ranges_node = pairs["excluded_time_ranges"][1]
-        at = f"{path}.excluded_time_ranges"
-        ranges = []
-        if not isinstance(ranges_node, yaml.SequenceNode):
-            r.error(ranges_node, at, "expected a list of {start, end}")
-        else:
-            for i, item in enumerate(ranges_node.value):
-                inner = r.mapping(item, f"{at}[{i}]", ("start", "end"), required=("start", "end"))
-                if inner is None or "start" not in inner or "end" not in inner:
-                    continue
-                # the raw text: an unquoted 2026-11-02T00:00:00 is a YAML timestamp, not a string
-                start, end = (inner[k][1].value if isinstance(inner[k][1], yaml.ScalarNode) else
-                              r.scalar(inner[k][1], f"{at}[{i}].{k}", str) for k in ("start", "end"))
-                ok = True
-                for k, v in (("start", start), ("end", end)):
-                    if isinstance(v, str) and not ISO_TIME.match(v):
-                        r.error(inner[k][1], f"{at}[{i}].{k}", f"expected an ISO-8601 time like 2026-11-02T00:00:00, got '{v}'")
-                        ok = False
-                if ok and isinstance(start, str) and isinstance(end, str):
-                    if end <= start:
-                        r.error(inner["end"][1], f"{at}[{i}].end", f"must be after start ({start})")
-                    else:
-                        ranges.append((start, end))
-        values["excluded"] = tuple(ranges)
-    return CustomAnomaly(**values)
+        values["excluded"] = _excluded_ranges(r, pairs["excluded_time_ranges"][1], f"{path}.excluded_time_ranges")
+    return values
+
+
+def _excluded_ranges(r: Any, ranges_node: yaml.Node, at: str) -> tuple[tuple[str, str], ...]:
+    """The {start, end} ISO-8601 ranges the anomaly model leaves out of its training."""
+    ranges: list[tuple[str, str]] = []
+    if not isinstance(ranges_node, yaml.SequenceNode):
+        r.error(ranges_node, at, "expected a list of {start, end}")
+        return ()
+    for i, item in enumerate(ranges_node.value):
+        inner = r.mapping(item, f"{at}[{i}]", ("start", "end"), required=("start", "end"))
+        if inner is None or "start" not in inner or "end" not in inner:
+            continue
+        # the raw text: an unquoted 2026-11-02T00:00:00 is a YAML timestamp, not a string
+        start, end = (inner[k][1].value if isinstance(inner[k][1], yaml.ScalarNode) else
+                      r.scalar(inner[k][1], f"{at}[{i}].{k}", str) for k in ("start", "end"))
+        ok = True
+        for k, v in (("start", start), ("end", end)):
+            if isinstance(v, str) and not ISO_TIME.match(v):
+                r.error(inner[k][1], f"{at}[{i}].{k}", f"expected an ISO-8601 time like 2026-11-02T00:00:00, got '{v}'")
+                ok = False
+        if ok and isinstance(start, str) and isinstance(end, str):
+            if end <= start:
+                r.error(inner["end"][1], f"{at}[{i}].end", f"must be after start ({start})")
+            else:
+                ranges.append((start, end))
+    return tuple(ranges)

@@ -16,7 +16,7 @@ import yaml
 from ..errors import Problem, SpecError
 from .nodes import node_location
 
-OVERLAY_KEYS = ("description", "notifications", "defaults", "components", "name_suffix")
+OVERLAY_KEYS = ("description", "notifications", "defaults", "components", "name_suffix", "organization")
 
 
 def environment_names(root: yaml.Node) -> list[str]:

@@ -174,25 +174,25 @@ def _pattern(r: Any, node: yaml.Node, path: str) -> LogPattern | None:
     name = r.scalar(pairs["name"][1], f"{path}.name", str)
     if isinstance(name, str) and not PATTERN_NAME.match(name):
         r.error(pairs["name"][1], f"{path}.name", "must start with a letter and use only letters, digits, '-' and '_' (at most 64)")
-    builtin = BUILTIN_PATTERNS.get(name) if isinstance(name, str) else None
-    text = builtin.pattern if builtin else None
+    known = BUILTIN_PATTERNS.get(name) if isinstance(name, str) else None
+    text = known.pattern if known else None
     if "pattern" in pairs:
         text = r.scalar(pairs["pattern"][1], f"{path}.pattern", str)
         if isinstance(text, str):
             problem = _pattern_problem(text)
             if problem:
                 r.error(pairs["pattern"][1], f"{path}.pattern", problem)
-    elif builtin is None and isinstance(name, str):
+    elif known is None and isinstance(name, str):
         hint = did_you_mean(name, BUILTIN_PATTERNS)
         r.error(node, f"{path}.pattern", f"missing required key ('{name}' is not a built-in pattern{hint})")
-    severity = builtin.severity if builtin else "critical"
+    severity = known.severity if known else "critical"
     if "severity" in pairs:
         severity = r.scalar(pairs["severity"][1], f"{path}.severity", str)
         if isinstance(severity, str) and severity not in SEVERITIES:
             r.error(pairs["severity"][1], f"{path}.severity", f"'{severity}' is not one of {', '.join(SEVERITIES)}")
     if len(r.problems) > before or not isinstance(text, str):
         return None
-    return LogPattern(name, text, severity, location, builtin=builtin is not None and "pattern" not in pairs)
+    return LogPattern(name, text, severity, location, builtin=known is not None and "pattern" not in pairs)
 
 
 def _pattern_problem(text: str) -> str:

@@ -11,9 +11,9 @@ from functools import partial
 from typing import Any
 
 from ..errors import Location
-from .quiet import parse_quiet_windows
 from .fields import SEVERITIES, TREAT_MISSING_DATA, doc
 from .logs import ComponentLogs
+from .quiet import parse_quiet_windows
 
 __all__ = ["ROLLUPS", "SEVERITIES", "TREAT_MISSING_DATA", "AlarmDefaults", "AlarmOverride", "ComponentSpec", "Notifications",
            "QuietWindow", "Route", "Slack", "Spec", "doc"]
@@ -84,10 +84,6 @@ class Route:
         default=None,
         metadata=doc("Use this existing SNS topic instead of creating one (its policy and key must allow CloudWatch and EventBridge)."),
     )
-
-    @property
-    def subscribers(self) -> int:
-        return len(self.emails) + len(self.https_endpoints) + len(self.lambda_arns) + (1 if self.slack else 0)
 
 
 @dataclass(frozen=True)
@@ -170,4 +166,8 @@ class Spec:
     source: str
     environment: str | None = None
     name_suffix: str | None = None  # added to every physical name (default: the environment's name)
+    organization: Any = None  # spec.organization.Organization: central account and StackSet targets, or None
     cfn: Any = None  # spec.cfn_values.CfnValues: parameters, imports, the user's template (merged output), or None
+    # Each component's alarm settings as the validation phase resolved them (component name -> alarm
+    # key -> components.settings.AlarmSettings), carried to the build so it does not resolve them again.
+    resolved: Any = field(default=None, compare=False, repr=False)

@@ -15,7 +15,6 @@ import yaml
 from .. import limits
 from ..errors import Location, Problem, SpecError
 
-
 FILE = "(file)"
 
 
@@ -177,7 +176,7 @@ class _Walk:
             return
         try:
             value = self.constructor.construct_object(node)
-        except Exception:  # noqa: BLE001 - PyYAML raises KeyError, ValueError, ... for a bad explicit tag
+        except Exception:
             self.error(node, path, f"'{_short(node.value)}' is not a valid {_CORE_NAMES[node.tag]} value")
             node.tag = "tag:yaml.org,2002:str"
             return

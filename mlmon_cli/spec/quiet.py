@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import Any, Protocol
 
 import yaml
 
@@ -12,7 +12,18 @@ from .. import limits
 NAME = re.compile(r"^[A-Za-z][A-Za-z0-9-]{0,39}$")
 
 
-def parse_quiet_windows(window_cls: type, r: Any, node: yaml.Node, path: str) -> Any:
+class Window(Protocol):
+    """What this module reads of spec.model.QuietWindow (which imports this module)."""
+
+    @property
+    def name(self) -> str: ...
+    @property
+    def schedule(self) -> str: ...
+    @property
+    def duration(self) -> str: ...
+
+
+def parse_quiet_windows(window_cls: type[Window], r: Any, node: yaml.Node, path: str) -> Any:
     """The windows as a tuple of `window` (spec.model.QuietWindow), or None after recording the
     problems on `r` (a spec.convert.SpecReader; passed in, so this module imports neither)."""
     if not isinstance(node, yaml.SequenceNode):

@@ -31,7 +31,7 @@ def retry_for(step: Step, *overrides: RetryOverride | None) -> list[dict[str, An
     for override in (*overrides, step.retry):
         if override is not None:
             retriers = tuple(override.apply(r) for r in retriers)
-    return [r.to_asl() for r in retriers]
+    return [asl for r in retriers if (asl := r.to_asl()) is not None]
 
 
 def build_definition(o: Any, workflow_name: str, comment: str) -> dict[str, Any]:

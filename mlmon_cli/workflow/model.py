@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import dataclasses
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any, Iterator
+from typing import Any
 
 import yaml
 
@@ -44,7 +45,7 @@ class RetryOverride:
         default=None, metadata=doc("FULL (each wait is random in [0, interval]) or NONE.", choices=("FULL", "NONE")))
 
     def apply(self, retrier: Retrier) -> Retrier:
-        changes = {
+        changes: dict[str, Any] = {
             "interval_seconds": self.interval_seconds, "max_attempts": self.max_attempts, "backoff_rate": self.backoff_rate,
             "max_delay_seconds": self.max_delay_seconds, "jitter_strategy": self.jitter,
         }

@@ -65,7 +65,7 @@ def _plain(node: yaml.Node, r: SpecReader, path: str) -> Any:
         return [_plain(v, r, f"{path}[{i}]") for i, v in enumerate(node.value)]
     try:
         value = yaml.constructor.SafeConstructor().construct_object(node)
-    except Exception:  # noqa: BLE001 - a bad explicit tag is reported by spec.nodes
+    except Exception:
         return node.value
     if isinstance(value, float) and not limits.is_finite(value):
         r.error(node, path, f"must be a finite number, got {node.value}")
@@ -159,7 +159,8 @@ def step_type(cls: type[StepType]) -> type[StepType]:
 @dataclass(frozen=True)
 class LambdaParams:
     function_name: str = field(metadata=doc("Function name or ARN (with an optional version or alias)."))
-    payload: dict[str, Any] | None = field(default=None, metadata=doc("Payload (verbatim ASL, `.$` keys allowed); default: the state input.", parse=parse_mapping))
+    payload: dict[str, Any] | None = field(
+        default=None, metadata=doc("Payload (verbatim ASL, `.$` keys allowed); default: the state input.", parse=parse_mapping))
 
 
 @step_type

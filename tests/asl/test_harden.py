@@ -17,8 +17,6 @@ from mlmon_cli.asl.retry_policies import GENERIC, POLICIES, policy_for_resource
 from ..conftest import corpus_params
 from ..moto_sfn import sandbox  # noqa: F401 - fixture
 
-pytestmark = pytest.mark.slow  # cfn-lint, moto, a subprocess or large specs: not in the fast loop
-
 DATA = Path(__file__).resolve().parent / "data"
 PLACEHOLDER = re.compile(r"\$\{[^}]*\}")
 COVERAGE_RULES = {"ASL001", "ASL002", "ASL003"}
@@ -162,6 +160,7 @@ def test_corpus_changes_name_every_modified_state(case):
             assert own == orig or path in changed_paths, f"{path} changed but not reported"
 
 
+@pytest.mark.slow  # cfn-lint on every corpus definition
 def test_corpus_cfn_lint_reports_nothing_new(case):
     lint_all = pytest.importorskip("cfnlint.api").lint_all
 
@@ -450,6 +449,7 @@ def failing_publish() -> dict:
     return task("arn:aws:states:::sns:publish", Parameters={"TopicArn": MISSING_TOPIC, "Message": "x"}, End=True)
 
 
+@pytest.mark.slow  # moto executes the hardened definition
 def test_moto_top_level_failure_is_notified_and_execution_fails(harden_run):
     desc, messages = harden_run({"StartAt": "Publish report", "States": {"Publish report": failing_publish()}}, {"day": "mon"})
     assert desc["status"] == "FAILED" and desc["error"] == "WorkflowFailed"
@@ -460,6 +460,7 @@ def test_moto_top_level_failure_is_notified_and_execution_fails(harden_run):
     assert messages[0].endswith(f". Execution: {arn}. Console: {CONSOLE}{arn}")
 
 
+@pytest.mark.slow  # moto executes the hardened definition
 def test_moto_parallel_branch_failure_notifies_once_with_original_error(harden_run):
     definition = {"StartAt": "Fan out", "States": {"Fan out": {"Type": "Parallel", "End": True, "Branches": [
         {"StartAt": "Fine", "States": {"Fine": {"Type": "Pass", "End": True}}},
@@ -470,6 +471,7 @@ def test_moto_parallel_branch_failure_notifies_once_with_original_error(harden_r
     assert len(messages) == 1 and "Fan out" in messages[0] and "Error: SNS.NotFoundException" in messages[0]
 
 
+@pytest.mark.slow  # moto executes the hardened definition
 def test_moto_states_error_in_branch_is_reraised_renamed_and_notified(harden_run):
     waits = task("arn:aws:states:::sns:publish.waitForTaskToken", TimeoutSeconds=1,
                  Parameters={"TopicArn": "TOKEN_TOPIC", "Message.$": "$$.Task.Token"}, End=True)
@@ -480,6 +482,7 @@ def test_moto_states_error_in_branch_is_reraised_renamed_and_notified(harden_run
     assert len(messages) == 1 and "Error: mlmon.States.Timeout" in messages[0]
 
 
+@pytest.mark.slow  # moto executes the hardened definition
 def test_moto_map_item_failures_notify_once(harden_run):
     definition = {"StartAt": "Each", "States": {"Each": {"Type": "Map", "ItemsPath": "$.items", "End": True,
                                                         "ItemProcessor": {"StartAt": "Item publish", "States": {"Item publish": failing_publish()}}}}}
@@ -487,18 +490,21 @@ def test_moto_map_item_failures_notify_once(harden_run):
     assert desc["status"] == "FAILED" and len(messages) == 1 and "failed at state Each" in messages[0]
 
 
+@pytest.mark.slow  # moto executes the hardened definition
 def test_moto_successful_execution_sends_no_alert(harden_run):
     ok = task("arn:aws:states:::sns:publish", Parameters={"TopicArn": "TOKEN_TOPIC", "Message": "done"}, End=True)
     desc, messages = harden_run({"StartAt": "Publish", "States": {"Publish": ok}})
     assert desc["status"] == "SUCCEEDED" and messages == []
 
 
+@pytest.mark.slow  # moto executes the hardened definition
 def test_moto_non_object_input_cannot_be_kept_but_execution_still_fails(harden_run):
     """The documented limit of ResultPath $.error: a string input makes the catcher fail (States.Runtime)."""
     desc, messages = harden_run({"StartAt": "Publish report", "States": {"Publish report": failing_publish()}}, "just text")
     assert desc["status"] == "FAILED" and messages == []
 
 
+@pytest.mark.slow  # moto executes the hardened definition
 def test_moto_cannot_execute_the_jsonata_variant():
     jsonata = pytest.importorskip("moto.stepfunctions.parser.asl.jsonata.jsonata")
     if jsonata._eval_jsonata is None:

@@ -59,7 +59,7 @@ class Account:
     def mlmon(self, tmp: Path, *args: str, env: dict[str, str | None] | None = None) -> Result:
         """Run `mlmon ARGS --endpoint-url <LocalStack>` through click's CliRunner."""
         args_list = list(args)
-        if args_list and args_list[0] in ("deploy", "fire", "delete") and "--endpoint-url" not in args_list:
+        if args_list and args_list[0] in ("deploy", "fire", "delete", "suggest") and "--endpoint-url" not in args_list:
             args_list += ["--endpoint-url", self.localstack.endpoint_url]
         return CliRunner().invoke(main, args_list, env={**self.env(tmp), **(env or {})}, catch_exceptions=False)
 

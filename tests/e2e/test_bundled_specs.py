@@ -280,7 +280,7 @@ def _check_alias(d: Deployed, logical: str, props: dict, physical: str) -> None:
 def _check_subscription(d: Deployed, logical: str, props: dict, physical: str) -> None:
     sns, topic = d.client("sns"), d.model.resolve(props["TopicArn"])
     if physical == "pending confirmation":
-        # LocalStack gap (README): its CloudFormation subscribes http(s) endpoints without
+        # LocalStack gap (docs/e2e.md): its CloudFormation subscribes http(s) endpoints without
         # ReturnSubscriptionArn, so the physical ID is SNS's placeholder, not the ARN (AWS
         # returns the ARN). Find the subscription on the topic instead.
         assert props["Protocol"] in ("http", "https")
@@ -680,7 +680,7 @@ def _changed_spec(d: Deployed) -> tuple[Path, str, float, float]:
     groups = d.model.groups(d.spec)
     for index, comp in enumerate(d.spec.components):
         for alarm in REGISTRY[comp.kind].alarms:
-            if alarm.unit != "count" or alarm.is_event:
+            if alarm.metric.unit != "count" or alarm.is_event:
                 continue
             name = next((n for n in groups.get(comp.name, []) if n.endswith("-" + alarm.suffix)), None)
             if not name:
@@ -710,10 +710,10 @@ def test_update_with_changed_threshold(deployed: Deployed) -> None:
     stored = body if isinstance(body, dict) else yaml.safe_load(body)
     assert float(stored["Resources"][logical]["Properties"]["Threshold"]) == new
     got = cw.describe_alarms(AlarmNames=[alarm])["MetricAlarms"][0]["Threshold"]
-    # LocalStack 4.14 gap (README, e2e section): no update handler for AWS::CloudWatch::Alarm,
+    # LocalStack 4.14 gap (docs/e2e.md): no update handler for AWS::CloudWatch::Alarm,
     # so UPDATE_COMPLETE keeps the old alarm. If this fails, LocalStack applies updates now:
-    # assert `got == new` instead and update the README.
-    assert got == old, "LocalStack now applies alarm updates: assert the new threshold and update the README"
+    # assert `got == new` instead and update docs/e2e.md.
+    assert got == old, "LocalStack now applies alarm updates: assert the new threshold and update docs/e2e.md"
     again = account.mlmon(tmp, "deploy", str(path), "--stack-name", stack, "--s3-bucket", bucket)
     assert again.exit_code == 0, again.stderr
     assert f"no changes: stack {stack} is up to date" in again.stderr
@@ -737,7 +737,7 @@ def test_delete_removes_everything(deployed: Deployed) -> None:
     if deployed.spec.notifications.topic_arn:  # an existing topic stays; the stack's subscriptions go
         assert topic in topics
         left = sorted(s["Protocol"] for s in sns.list_subscriptions_by_topic(TopicArn=topic)["Subscriptions"])
-        # LocalStack gap (README): the http(s) subscription's physical ID is "pending
+        # LocalStack gap (docs/e2e.md): the http(s) subscription's physical ID is "pending
         # confirmation" (see _check_subscription), so deleting it fails and it stays on the topic
         # although the stack reports DELETE_COMPLETE.
         https = sorted(r["Properties"]["Protocol"] for r in deployed.template["Resources"].values()

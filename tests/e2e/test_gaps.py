@@ -1,6 +1,6 @@
 """LocalStack 4.14 behaviours the alert-path tests and `mlmon fire` rely on or work around
-(README, "End-to-end tests"). Each asserts the LocalStack behaviour: a failure means LocalStack
-changed, and the README table and the tests relying on it need revisiting."""
+(docs/e2e.md). Each asserts the LocalStack behaviour: a failure means LocalStack
+changed, and the docs/e2e.md table and the tests relying on it need revisiting."""
 
 from __future__ import annotations
 
