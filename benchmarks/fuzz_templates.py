@@ -219,7 +219,7 @@ def m_condition(data: dict[str, Any], rng: Random, ctx: dict[str, Any]) -> None:
         conds["CycleB"] = {"Fn::Not": [{"Condition": "CycleA"}]}
         res[key]["Condition"] = "CycleA"
     else:  # every watched resource conditional, on different conditions
-        for n, (k, v) in enumerate(res.items()):
+        for n, v in enumerate(res.values()):
             if isinstance(v, dict) and v.get("Type") in WATCHED_TYPES:
                 conds[f"C{n}"] = {"Fn::Equals": [{"Ref": "AWS::Region"}, f"r{n}"]}
                 v["Condition"] = f"C{n}"
@@ -238,7 +238,7 @@ def m_huge(data: dict[str, Any], rng: Random, ctx: dict[str, Any]) -> None:
     key = _pick(rng, res, True)
     if key is None:
         return
-    _props(res[key])[rng.choice(NAME_PROPERTIES + ["Description", "MemorySize"])] = rng.choice(HUGE_VALUES)
+    _props(res[key])[rng.choice([*NAME_PROPERTIES, "Description", "MemorySize"])] = rng.choice(HUGE_VALUES)
 
 
 def m_many(data: dict[str, Any], rng: Random, ctx: dict[str, Any]) -> None:
@@ -614,8 +614,8 @@ def run_one(text: str, ext: str, workdir: Path) -> Outcome:
 
 # --- lint in one batch ------------------------------------------------------------------------
 
-def _errors(job: tuple[str, str]) -> tuple[str, list[str], str | None]:
-    """(name, error findings as 'rule: message' with numbers masked, crash) for one template."""
+def _errors(job: tuple[str, str]) -> tuple[str, list[tuple[int, str]], str | None]:
+    """(name, error findings as (line, 'rule: message' with numbers masked), crash) for one template."""
     from mlmon_cli.lint import lint_template
 
     try:
@@ -623,20 +623,62 @@ def _errors(job: tuple[str, str]) -> tuple[str, list[str], str | None]:
     except Exception as exc:  # noqa: BLE001 - a crash of `mlmon lint` is a finding of the fuzzer
         return job[0], [], f"{type(exc).__name__}: {exc}"[:200]
     rows = _editor_lines(job[1])
-    bad = [f"{f}" for f in findings if f.line < 1 or f.line > len(rows)]
-    return job[0], [f"{f.rule}: {re.sub(r'[0-9]+', 'N', f.message)}" for f in findings if f.is_error] + [
-        f"location: {b}" for b in bad], None
+    bad = [(f.line, f"location past the file: {f}") for f in findings if f.line < 1 or f.line > len(rows)]
+    return job[0], [(f.line, f"{f.rule}: {re.sub(r'[0-9]+', 'N', f.message)}") for f in findings if f.is_error] + bad, None
 
 
-def lint_batch(jobs: list[tuple[str, str]]) -> dict[str, tuple[list[str], str | None]]:
+_SECTION = re.compile(r"^([A-Za-z]+):")
+_ENTRY = re.compile(r"""^  ('(?:[^']|'')*'|"(?:[^"\\]|\\.)*"|[^\s'"][^:]*):""")
+
+
+def entry_of_lines(text: str) -> list[tuple[str, str | None] | None]:
+    """For each line of a YAML output (mlmon's writer: two-space indents), the top-level entry
+    (section, key) it is part of; (section, None) on a section's own line; None outside sections."""
+    import yaml
+
+    out: list[tuple[str, str | None] | None] = []
+    section: str | None = None
+    key: str | None = None
+    for line in text.split("\n"):
+        top = _SECTION.match(line)
+        if top:
+            section, key = top.group(1), None
+        elif section is not None:
+            entry = _ENTRY.match(line)
+            if entry:
+                try:
+                    key = str(yaml.safe_load(entry.group(1)))
+                except yaml.YAMLError:
+                    key = entry.group(1)
+        out.append((section, key) if section is not None else None)
+    return out
+
+
+def mlmon_errors(output: str, errors: list[tuple[int, str]], before: Any) -> list[str]:
+    """Errors in what mlmon added (its entries, or template-wide): those inside the user's own
+    entries are the user's (the entries are compared apart, `user_entries_changed`)."""
+    lines = entry_of_lines(output)
+    found = []
+    for line, error in errors:
+        where = lines[line - 1] if 0 < line <= len(lines) else None
+        if where is not None and where[1] is not None:
+            theirs = before.get(where[0]) if isinstance(before, dict) else None
+            if isinstance(theirs, dict) and where[1] in theirs:
+                continue
+        found.append(error)
+    return sorted(set(found))
+
+
+def lint_batch(jobs: list[tuple[str, str]]) -> dict[str, tuple[list[tuple[int, str]], str | None]]:
     """Lint many templates at once, one process per core."""
     import multiprocessing
 
-    out: dict[str, tuple[list[str], str | None]] = {}
+    out: dict[str, tuple[list[tuple[int, str]], str | None]] = {}
     if not jobs:
         return out
+    _errors(("warm-up.yaml", "Resources: {T: {Type: AWS::SNS::Topic}}\n"))  # rules load once, before the fork
     # fresh workers now and then: cfn-lint keeps per-template caches (GBs over hundreds of templates)
-    with multiprocessing.get_context("fork").Pool(os.cpu_count() or 1, maxtasksperchild=8) as pool:
+    with multiprocessing.get_context("fork").Pool(os.cpu_count() or 1, maxtasksperchild=20) as pool:
         for name, errors, crash in pool.imap_unordered(_errors, jobs, chunksize=1):
             out[name] = (errors, crash)
     return out
@@ -705,22 +747,29 @@ def run(count: int, seed: int, lint: bool = True, corpus: Path = CORPUS, show: b
         print(f"\n--- case {n} {name} {ops}: {problems[:3]}")
         if show:
             print(messages[-800:])
-    print(f"\ncommands run in {run_seconds:.0f} s; linting {len(outputs)} outputs", flush=True)
+    print(f"\ncommands run in {run_seconds:.0f} s; linting {len(set(outputs.values()))} distinct outputs", flush=True)
     lint_new: list[tuple[int, list[str]]] = []
     lint_crashes: list[tuple[int, str]] = []
     if lint and outputs:
-        linted = lint_batch([(f"out-{n}.yaml", t) for n, t in outputs.items()])
-        dirty = [n for n in outputs if linted[f"out-{n}.yaml"][0]]
-        inputs = lint_batch([(f"in-{n}.{cases[n][2]}", cases[n][1]) for n in dirty])
-        for n in outputs:
-            errors, crash = linted[f"out-{n}.yaml"]
+        distinct: dict[str, int] = {}
+        for n, text in outputs.items():
+            distinct.setdefault(text, n)
+        linted = lint_batch([(f"out-{n}.yaml", t) for t, n in distinct.items()])
+        suspects: dict[int, list[str]] = {}
+        for n, text in outputs.items():
+            errors, crash = linted[f"out-{distinct[text]}.yaml"]
             if crash:
                 lint_crashes.append((n, crash))
-            if n in dirty:
-                before = set(inputs[f"in-{n}.{cases[n][2]}"][0])
-                new = sorted(set(errors) - before)
-                if new:
-                    lint_new.append((n, new))
+            mine = mlmon_errors(text, errors, parse(cases[n][1]))
+            if mine:
+                suspects[n] = mine
+        # only those need their input linted: an error the input has too is not mlmon's
+        inputs = lint_batch([(f"in-{n}.{cases[n][2]}", cases[n][1]) for n in suspects])
+        for n, mine in suspects.items():
+            before = {e for _, e in inputs[f"in-{n}.{cases[n][2]}"][0]}
+            new = [e for e in mine if e not in before]
+            if new:
+                lint_new.append((n, new))
     figures = {
         "cases": count, "seed": seed, "seeds": len(base),
         "exit 70 (outside the known plan crash)": counts["exit 70"],
