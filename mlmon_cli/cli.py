@@ -800,15 +800,20 @@ def init_command(from_template: Path | None, from_stack: str | None, output: Pat
         from .discover.stack import spec_from_stack
 
         found, app = spec_from_stack(from_stack, Target(region, profile, endpoint_url))
+        refuse_empty(found, app)
     else:
         assert from_template is not None
         app = load_app_template(from_template, str(from_template))
         base = output.parent if output is not None and str(output) != "-" else Path(".")
         ref = os.path.relpath(from_template.resolve(), base.resolve())
         found = spec_from_template(app, ref, _solution_from(_solution_stem(from_template)), str(from_template))
+<<<<<<< HEAD
         refusal = found.refusal(app)
         if refusal:  # exit 1, nothing written: a spec without components is one generate refuses
             raise SpecError(refusal)
+=======
+        refuse_empty(found, app)
+>>>>>>> main
         shown = "spec.yaml" if output is None or str(output) == "-" else str(output)
         problems = starter_problems(found.text, shown, base)
         if any(p.location.file != shown for p in problems):  # the template needs a change first: nothing written
@@ -831,6 +836,13 @@ def _solution_stem(template: Path) -> str:
         if re.sub(r"[^a-z]", "", candidate.lower().split(".")[0]) not in _GENERIC_STEMS and re.search("[A-Za-z]", candidate):
             return candidate
     return "app"
+
+
+def refuse_empty(found: Any, app: Any) -> None:
+    """Exit 1, nothing written: a spec without components is one `generate` refuses."""
+    refusal = found.refusal(app)
+    if refusal:
+        raise SpecError(refusal)
 
 
 def _solution_from(stem: str) -> str:

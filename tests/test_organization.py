@@ -396,3 +396,19 @@ def test_readme_documents_org_scale() -> None:
     assert "## Across accounts and Regions" in readme
     for command in ("mlmon deploy SPEC --stack-set", "mlmon deploy SPEC --central --stack-name", "mlmon delete --stack-set"):
         assert command in readme, command
+
+
+def test_split_output_forwards_from_every_nested_stack() -> None:
+    components = [{"kind": "glue_job", "name": f"job{i}", "job_name": f"job-{i}"} for i in range(60)]
+    text = yaml.safe_dump({**BASE, "components": components, "organization": ORG})
+    result = generate(parse_spec(text, "split.yaml"), split=True)
+    assert result.nested
+    for stem, nested in result.nested.items():
+        resources = nested.to_dict()["Resources"]
+        rules = [r for r in resources.values() if r["Type"] == "AWS::Events::Rule"]
+        assert rules, stem
+        assert "CentralForwardRole" in resources, stem  # the targets' role lives beside them
+        assert all(r["Properties"]["Targets"][-1]["Id"] == "CentralBus" for r in rules), stem
+    root = result.template.to_dict()["Resources"]
+    names = root["CentralForwardAlarms"]["Properties"]["EventPattern"]["detail"]["alarmName"]
+    assert len(names) >= 60  # the paging alarms of every nested stack, forwarded from the root
