@@ -807,13 +807,7 @@ def init_command(from_template: Path | None, from_stack: str | None, output: Pat
         base = output.parent if output is not None and str(output) != "-" else Path(".")
         ref = os.path.relpath(from_template.resolve(), base.resolve())
         found = spec_from_template(app, ref, _solution_from(_solution_stem(from_template)), str(from_template))
-<<<<<<< HEAD
-        refusal = found.refusal(app)
-        if refusal:  # exit 1, nothing written: a spec without components is one generate refuses
-            raise SpecError(refusal)
-=======
         refuse_empty(found, app)
->>>>>>> main
         shown = "spec.yaml" if output is None or str(output) == "-" else str(output)
         problems = starter_problems(found.text, shown, base)
         if any(p.location.file != shown for p in problems):  # the template needs a change first: nothing written

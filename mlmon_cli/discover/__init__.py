@@ -285,13 +285,8 @@ def _endpoint(props: dict[str, Any], app: AppTemplate) -> list[str]:
     if config is None or config.type != "AWS::SageMaker::EndpointConfig":
         return ["    # its EndpointConfig is not in this template: check variants, endpoint_type and instance_type"]
     cprops = config.properties
-<<<<<<< HEAD
-    variants = cprops.get("ProductionVariants")
-    variants = [v for v in variants if isinstance(v, dict)] if isinstance(variants, list) else []
-=======
     raw = cprops.get("ProductionVariants")
     variants = [v for v in raw if isinstance(v, dict)] if isinstance(raw, list) else []
->>>>>>> main
     names = [v.get("VariantName") for v in variants]
     literal = [n for n in names if isinstance(n, str)]
     out = []
@@ -319,13 +314,9 @@ def _instance_type(variants: list[dict[str, Any]], config: str, app: AppTemplate
             found.setdefault(value, f"from {config}")
             continue
         param = value.get("Ref") if isinstance(value, dict) else None
-<<<<<<< HEAD
-        default = mapping(mapping(app.data.get("Parameters")).get(param)).get("Default") if isinstance(param, str) else None
-=======
         parameters = app.data.get("Parameters")
         declared = parameters.get(param) if isinstance(parameters, dict) and isinstance(param, str) else None
         default = declared.get("Default") if isinstance(declared, dict) else None
->>>>>>> main
         if not isinstance(default, str):
             return [f"    # instance_type: set by an expression or a parameter without a default in {config}; give it "
                     + "(e.g. ml.g5.2xlarge) to scale the CPU/GPU thresholds (1 vCPU assumed until then)"]
