@@ -10,7 +10,8 @@ mistakes have), then runs in-process through the real CLI (click's runner), as a
 
 and is judged on what the README promises:
 
-* never exit 70 (internal error), no command over 10 s;
+* never exit 70 (internal error), no command over 10 s of CPU (a shared machine stretches the wall clock; a
+  hang is caught at 30 s of wall clock);
 * every error line is a located `file:line:col: ...` line whose file exists and whose line and
   column exist in it (as an editor counts lines: LF, CRLF or CR);
 * what `init` wrote, `validate` accepts; `validate` and `generate` agree on accept/reject;
@@ -476,7 +477,8 @@ class Outcome:
     """What one mutated template did across the commands."""
 
     exits: dict[str, int] = field(default_factory=dict)
-    seconds: dict[str, float] = field(default_factory=dict)
+    seconds: dict[str, float] = field(default_factory=dict)  # CPU time of each command
+    wall: dict[str, float] = field(default_factory=dict)
     problems: list[str] = field(default_factory=list)
     messages: str = ""
     output: str | None = None  # the generated template, when generate wrote one
@@ -569,8 +571,8 @@ def run_one(text: str, ext: str, workdir: Path) -> Outcome:
         for command, args in commands:
             if command != "init" and outcome.exits.get("init") != 0:
                 break
-            started = time.perf_counter()
-            signal.alarm(TIME_LIMIT * 3)
+            started, cpu = time.perf_counter(), time.process_time()
+            signal.alarm(TIME_LIMIT * 3)  # a hang (wall clock); the limit itself is on CPU time, below
             try:
                 result = runner.invoke(main, args, catch_exceptions=True)
             except _Timeout:
@@ -579,12 +581,14 @@ def run_one(text: str, ext: str, workdir: Path) -> Outcome:
                 continue
             finally:
                 signal.alarm(0)
-            outcome.seconds[command] = time.perf_counter() - started
+            # CPU seconds: on a shared machine the wall clock measures the neighbours (wall time in `wall`)
+            outcome.seconds[command] = time.process_time() - cpu
+            outcome.wall[command] = time.perf_counter() - started
             outcome.exits[command] = result.exit_code
             if isinstance(result.exception, _Timeout):
                 outcome.problems.append(f"{command}: timeout")
             if outcome.seconds[command] > TIME_LIMIT:
-                outcome.problems.append(f"{command}: slow ({outcome.seconds[command]:.1f} s)")
+                outcome.problems.append(f"{command}: slow ({outcome.seconds[command]:.1f} s CPU)")
             if result.exit_code == 70:
                 site = _crash_site(runner, main, args)
                 if command == "plan":  # plan on adopted specs reads the user's resources as mlmon's: issue 19
@@ -702,7 +706,8 @@ def _mlmon_names(base: list[tuple[str, str]]) -> dict[str, Any]:
     return {"mlmon_ids": sorted(ids), "mlmon_outputs": sorted(outputs)}
 
 
-def run(count: int, seed: int, lint: bool = True, corpus: Path = CORPUS, show: bool = False) -> dict[str, Any]:
+def run(count: int, seed: int, lint: bool = True, corpus: Path = CORPUS, show: bool = False,
+        only: set[int] | None = None) -> dict[str, Any]:
     """Run `count` cases; return the figures (and print them)."""
     import tempfile
 
@@ -715,18 +720,21 @@ def run(count: int, seed: int, lint: bool = True, corpus: Path = CORPUS, show: b
     failures: list[tuple[int, str, list[str], list[str], str]] = []
     cases: dict[int, tuple[str, str, str, list[str]]] = {}
     outputs: dict[int, str] = {}
-    slowest = (0.0, "")
+    slowest, slowest_wall = (0.0, ""), 0.0
     started = time.perf_counter()
     with tempfile.TemporaryDirectory() as tmp:
         for n in range(count):
             name, text = base[n % len(base)]
             mutated, ext, ops = mutate(name, text, rng, ctx)
+            if only is not None and n not in only:
+                continue
             cases[n] = (name, mutated, ext, ops)
             work = Path(tmp) / str(n)
             work.mkdir()
             outcome = run_one(mutated, ext, work)
             for command, code in outcome.exits.items():
                 counts[f"{command} exit {code}"] += 1
+            slowest_wall = max([slowest_wall, *outcome.wall.values()])
             for command, seconds in outcome.seconds.items():
                 if seconds > slowest[0]:
                     slowest = (seconds, f"{command} case {n}")
@@ -771,12 +779,13 @@ def run(count: int, seed: int, lint: bool = True, corpus: Path = CORPUS, show: b
             if new:
                 lint_new.append((n, new))
     figures = {
-        "cases": count, "seed": seed, "seeds": len(base),
+        "cases": len(cases), "seed": seed, "seeds": len(base),
         "exit 70 (outside the known plan crash)": counts["exit 70"],
         "plan exit 70 known (issue 19)": counts["plan exit 70 (issue 19)"],
         "  at": {k.split(" at ", 1)[1]: v for k, v in counts.items() if k.startswith("plan exit 70 (issue 19) at")},
         "runs over 10 s": counts["timeout"] + counts["slow"],
-        "slowest": f"{slowest[0]:.2f} s ({slowest[1]})",
+        "slowest (CPU)": f"{slowest[0]:.2f} s ({slowest[1]})",
+        "slowest (wall clock)": f"{slowest_wall:.2f} s",
         "outputs with new cfn-lint errors": len(lint_new) if lint else "not linted",
         "lint crashes": len(lint_crashes) if lint else "not linted",
         "changed user entries": counts["changed user entries"],
@@ -818,8 +827,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--corpus", type=Path, default=CORPUS)
     parser.add_argument("--show", action="store_true", help="print each failing case's messages")
     parser.add_argument("--no-lint", action="store_true", help="skip cfn-lint of the outputs")
+    parser.add_argument("--case", type=int, action="append", help="run only this case number (repeatable)")
     args = parser.parse_args(argv)
-    figures = run(args.count, args.seed, not args.no_lint, args.corpus, args.show)
+    figures = run(args.count, args.seed, not args.no_lint, args.corpus, args.show, set(args.case) if args.case else None)
     return 1 if figures["failures"] or figures["lint_new"] else 0
 
 
