@@ -12,7 +12,8 @@ import json
 import re
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from ..errors import Location, Problem, SpecError
 from .nodes import FILE, read_text
