@@ -34,3 +34,25 @@ def spec(count: int, solution: str = "bench") -> dict[str, Any]:
 
 def spec_text(count: int) -> str:
     return yaml.safe_dump(spec(count), sort_keys=False)
+
+
+def lambdas_and_state_machines(lambdas: int = 1000, state_machines: int = 200, solution: str = "bench") -> dict[str, Any]:
+    """The like-for-like spec of the release comparison (issue 17): Lambda functions with a
+    timeout, then state machines by name, both kinds every release has."""
+    components = [{"kind": "lambda", "name": f"fn-{i:04d}", "function_name": f"fn-{i}", "timeout_seconds": 60}
+                  for i in range(lambdas)]
+    components += [{"kind": "step_functions", "name": f"sm-{i:04d}", "state_machine_name": f"sm-{i}"} for i in range(state_machines)]
+    return {"solution": solution, "notifications": {"emails": ["oncall@example.com"]}, "components": components}
+
+
+if __name__ == "__main__":
+    import argparse
+
+    parser = argparse.ArgumentParser(description="Print a synthetic spec: --count mixed components, or Lambda functions "
+                                                 "and state machines (the release comparison's spec).")
+    parser.add_argument("--count", type=int, help="mixed components of the six original kinds")
+    parser.add_argument("--lambdas", type=int, default=1000)
+    parser.add_argument("--state-machines", type=int, default=200)
+    options = parser.parse_args()
+    data = spec(options.count) if options.count else lambdas_and_state_machines(options.lambdas, options.state_machines)
+    print(yaml.safe_dump(data, sort_keys=False), end="")

@@ -16,7 +16,7 @@ from typing import Any
 
 import click
 
-from . import __version__
+from . import __version__, naming
 from .aws.cli_options import aws_target_options, echo_err
 from .errors import AwsError, AwsUsageError, InputFileError, LimitError, MlmonError, Problem, SpecError, escape_text
 from .limits import INLINE_TEMPLATE_BYTES, MAX_TEMPLATE_BYTES
@@ -515,7 +515,7 @@ def deploy_command(spec: Path, stack_name: str | None, central: bool, stack_set:
         return
     for key, value in sorted(result.outputs.items()):
         click.echo(f"{key}={value}")
-    if "ConfirmSubscriptions" in result.outputs:
+    if naming.CONFIRM_SUBSCRIPTIONS_OUTPUT in result.outputs:
         echo_err(f"mlmon: email subscriptions stay pending until confirmed; prove delivery with: mlmon fire --stack-name {stack_name}")
 
 

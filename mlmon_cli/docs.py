@@ -62,6 +62,8 @@ def kinds_markdown(kinds: dict[str, type[Component]] | None = None) -> str:
         module_doc = (sys.modules[kind.__module__].__doc__ or "").strip()
         out.append(f"### `{name}`: {kind.title}\n\n{module_doc}\n")
         out.append("Options:\n\n" + fields_table(kind.Options))
+        if kind.example:  # built-in kinds show theirs in specs/*.yaml
+            out.append("Example:\n\n```yaml\n" + kind.example.rstrip("\n") + "\n```\n")
         if hasattr(kind, "reference_markdown"):  # a kind with nested structure documents it itself
             out.append(kind.reference_markdown())
         out.append("Alarms (why, and the first thing to do, are written into each AlarmDescription):\n\n" + "\n".join(_alarm_rows(kind)) + "\n")

@@ -14,10 +14,12 @@ import re
 # --- CloudFormation -------------------------------------------------------------------------
 MAX_RESOURCES = 500  # resources per template
 MAX_OUTPUTS = 200  # outputs per template
+MAX_PARAMETERS = 200  # parameters per template
 MAX_TEMPLATE_BYTES = 1_000_000  # template body via S3
 INLINE_TEMPLATE_BYTES = 51_200  # template body passed inline (TemplateBody)
 LOGICAL_ID_MAX = 255
-DESCRIPTION_MAX = 1024  # template Description
+DESCRIPTION_MAX = 1024  # template Description (bytes; also an output's Description)
+OUTPUT_TEXT_MAX = 1024  # mlmon's own bound on an output's text Value: an output description's length
 
 # --- CloudWatch alarms ----------------------------------------------------------------------
 ALARM_NAME_MAX = 255
@@ -39,6 +41,8 @@ COMPARISONS = {
 }
 
 MAX_METRIC_MATH_METRICS = 10  # metrics in one metric-math alarm (hard limit)
+GET_METRIC_DATA_MAX_DATAPOINTS = 100_800  # data points one GetMetricData call returns
+GET_METRIC_DATA_MAX_QUERIES = 500  # MetricDataQueries in one GetMetricData call
 METRIC_QUERY_ID = re.compile(r"^[a-z][a-zA-Z0-9_]{0,254}$")  # MetricDataQuery Id
 ANOMALY_OPERATORS = {  # anomaly-band alarms: ThresholdMetricId, no Threshold
     "above": "GreaterThanUpperThreshold",
@@ -54,11 +58,24 @@ MAX_COMPOSITE_RULE_CHARS = 10_240
 MAX_DASHBOARD_COMPONENTS = 75  # mlmon's own choice: keeps a dashboard body well under 1 MB and readable
 MAX_ALARMS_PER_WIDGET = 100
 MAX_FILTER_PATTERN = 1024
+DASHBOARD_NAME_MAX = 255
+FILTER_NAME_MAX = 512  # metric filter name
+QUERY_NAME_MAX = 255  # Logs Insights query definition name
+MUTE_RULE_NAME_MAX = 255  # AlarmMuteRule Name
+
+# --- SNS and AWS Chatbot ---------------------------------------------------------------------
+TOPIC_NAME_MAX = 256
+TOPIC_DISPLAY_NAME_MAX = 100
+CHATBOT_CONFIGURATION_NAME_MAX = 128
 
 # --- EventBridge ----------------------------------------------------------------------------
+EVENT_BUS_NAME_MAX = 256
 RULE_NAME_MAX = 64
 TARGET_ID_MAX = 64
 MAX_RULE_TARGETS = 5
+
+# --- CloudFormation StackSets ---------------------------------------------------------------
+MAX_OUS_PER_OPERATION = 50  # CreateStackInstances: at most 50 OUs (aws-ml-facts-3 §4)
 
 # --- Step Functions -------------------------------------------------------------------------
 STATE_MACHINE_NAME_MAX = 80
@@ -97,6 +114,7 @@ MAX_SPEC_BYTES = 2_000_000  # a spec of 500 components is ~100 KB; anything near
 MAX_NESTING_DEPTH = 64  # the deepest bundled spec nests 9 levels
 MAX_EXPANDED_NODES = 200_000  # nodes after alias expansion ("billion laughs" stops here)
 MAX_ASL_BYTES = 1_048_576  # Step Functions: a definition is at most 1 MiB
+MAX_ASL_NESTING_DEPTH = 100  # Step Functions definitions are a few levels deep; JSON parsers recurse
 MAX_INT_DIGITS = 30  # larger integers are no count, period or size AWS accepts
 
 # ---------------------------------------------------------------- YAML tags
@@ -144,33 +162,6 @@ LOG_GROUP_NAME_MAX = 512
 STATE_NAME_MAX = 80  # Step Functions state names
 MIN_IAM_SCOPE_PREFIX = 3  # a name prefix that scopes IAM (`training-job/<prefix>*`) is at least this long
 
-# Names of existing resources, by the option that holds them: (pattern, max length, what the user reads).
-# From each service's API reference (the Name field's pattern and length constraints).
-_SFN_FORBIDDEN = r"\s<>{}\[\]?*\"#%\\^|~`$&,;:/"
-NAME_GRAMMARS: dict[str, tuple[re.Pattern[str], str]] = {
-    "function_name": (re.compile(r"[A-Za-z0-9_-]{1,64}"), "a Lambda function name: at most 64 letters, digits, '-' and '_'"),
-    "job_name": (re.compile(r"[^\x00-\x1f\x7f]{1,255}"), "a Glue job name: at most 255 characters, no control characters"),
-    "endpoint_name": (re.compile(r"[A-Za-z0-9](?:-*[A-Za-z0-9]){0,62}"),
-                      "a SageMaker endpoint name: at most 63 letters, digits and '-', starting and ending with a letter or digit"),
-    "variants": (re.compile(r"[A-Za-z0-9](?:-*[A-Za-z0-9]){0,62}"),
-                 "a SageMaker variant name: at most 63 letters, digits and '-', starting and ending with a letter or digit"),
-    "job_name_prefix": (re.compile(r"[A-Za-z0-9][A-Za-z0-9-]{0,62}"),
-                        "a SageMaker job name prefix: at most 63 letters, digits and '-', starting with a letter or digit"),
-    "pipeline_name": (re.compile(r"[A-Za-z0-9.@_-]{1,100}"), "a pipeline name: at most 100 letters, digits, '.', '@', '-' and '_'"),
-    "project_name": (re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{1,254}"),
-                     "a CodeBuild project name: 2 to 255 letters, digits, '-' and '_', starting with a letter or digit"),
-    "state_machine_name": (re.compile(rf"[^{_SFN_FORBIDDEN}\x00-\x1f\x7f-\x9f]{{1,80}}"),
-                           "a state machine name: at most 80 characters, no spaces, brackets, wildcards or \" # % \\ ^ | ~ ` $ & , ; : /"),
-}
-
-
-def name_problem(option: str, value: str) -> str:
-    """Why `value` is not a valid name for `option` (see NAME_GRAMMARS), or ''."""
-    grammar = NAME_GRAMMARS.get(option)
-    if grammar is None or grammar[0].fullmatch(value):
-        return ""
-    shown = value if len(value) <= 40 else value[:37] + "..."
-    return f"'{shown}' is not {grammar[1]}"
 # CloudFormation parameter (and logical ID) names: alphanumeric, at most 255 characters.
 CFN_PARAMETER_NAME = re.compile(r"^[A-Za-z0-9]{1,255}$")
 

@@ -248,10 +248,11 @@ def plan_from_templates(templates: dict[str, dict[str, Any]], bill: Any = None, 
     parents, children = _hierarchy(resources, templates, _stack_stems(parent))
     solution = _solution(parent)
     component_of = _components(resources, parents, children, names, solution)
-    for key in names:
+    alert_path = naming.alert_path_alarm_name(solution, "") + "-"
+    for key, name in names.items():
         if owners and key[1] in owners:
             component_of[key] = owners[key[1]]
-        elif owners and names[key].startswith(f"{solution}-alert-path-"):
+        elif owners and name.startswith(alert_path):
             component_of[key] = "alert-path"
 
     def actions(key: Key) -> list[str]:
@@ -326,8 +327,8 @@ def _solution(parent: dict[str, Any]) -> str:
     history = (resources.get(naming.HISTORY_TOPIC_ID) or {}).get("Properties", {}).get("TopicName", "")
     if isinstance(history, str) and history.endswith(f"-{naming.HISTORY_TOPIC_SUFFIX}"):
         return history.removesuffix(f"-{naming.HISTORY_TOPIC_SUFFIX}")
-    top = resources.get("SolutionComposite", {}).get("Properties", {}).get("AlarmName", "")
-    return top.removesuffix("-Composite") if top else "?"
+    top = resources.get(naming.SOLUTION_COMPOSITE_ID, {}).get("Properties", {}).get("AlarmName", "")
+    return top.removesuffix(f"-{naming.SOLUTION_COMPOSITE_SUFFIX}") if top else "?"
 
 
 def _stack_stems(parent: dict[str, Any]) -> dict[str, str]:
@@ -363,7 +364,7 @@ def _components(resources: dict[Key, dict[str, Any]], parents: dict[Key, list[Ke
     """Every alarm's component: the name of the nearest composite above it that a solution or
     stack composite names directly (`<solution>-<component>-<Severity>`); the alert path is 'alert-path'."""
     def is_top(key: Key) -> bool:
-        return key[1].startswith("Solution") or key[1].startswith("Stack") or key[1] == "SolutionComposite"
+        return naming.is_solution_or_stack_composite(key[1])
 
     component_composites = {k for k in names if resources[k].get("Type") == COMPOSITE and not is_top(k)
                             and any(is_top(p) for p in parents.get(k, []))}

@@ -6,7 +6,7 @@ package as `mlmon_cli/templates` (see pyproject's force-include), so both layout
 
 from __future__ import annotations
 
-from functools import lru_cache
+from functools import cache, lru_cache
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -24,10 +24,22 @@ def templates_dir() -> Path:
     return Path(__file__).resolve().parent.parent / "templates"
 
 
+# Templates a component kind ships in its own module (`Component.messages`), by template name.
+_INLINE: dict[str, str] = {}
+
+
+def add_template(name: str, text: str) -> None:
+    """Make `text` renderable as `name` (e.g. `events/queue_state.txt.j2`); refuses a name taken by
+    a file under templates/ or by another text."""
+    if (templates_dir() / name).is_file() or _INLINE.get(name, text) != text:
+        raise RuntimeError(f"template {name!r} is defined twice")
+    _INLINE[name] = text
+
+
 @lru_cache(maxsize=1)
 def _environment() -> jinja2.Environment:
     return jinja2.Environment(
-        loader=jinja2.FileSystemLoader(str(templates_dir())),
+        loader=jinja2.ChoiceLoader([jinja2.FileSystemLoader(str(templates_dir())), jinja2.DictLoader(_INLINE)]),
         undefined=jinja2.StrictUndefined,
         autoescape=False,
         auto_reload=False,  # templates do not change during a run; skips a stat() per render
@@ -35,10 +47,23 @@ def _environment() -> jinja2.Environment:
     )
 
 
+@cache
+def _template(name: str) -> tuple[jinja2.Template, Any]:
+    template = _environment().get_template(name)
+    return template, template.new_context({}, shared=True)
+
+
 def render(name: str, **values: Any) -> str:
-    """Render a text template. Raises TemplateRenderError naming the template and line."""
+    """Render a text template. Raises TemplateRenderError naming the template and line.
+
+    The templates only read variables (`{{ x }}`, `{% if %}`; no `set`, macros or globals), so
+    one context per template serves every render with the values swapped in: building a Jinja
+    context per render was most of the cost of the tens of thousands of alarm descriptions a
+    large spec has."""
     try:
-        return _environment().get_template(name).render(**values).strip()
+        template, context = _template(name)
+        context.parent = values
+        return "".join(template.root_render_func(context)).strip()
     except jinja2.TemplateSyntaxError as exc:
         raise TemplateRenderError(f"{exc.filename or name}:{exc.lineno}: template error: {exc.message}") from None
     except jinja2.TemplateNotFound:

@@ -21,8 +21,7 @@ from typing import Any
 
 from .components import REGISTRY, load_all
 from .components.base import Component
-from .limits import STATISTIC
-from .spec.cfn_values import RESOURCE_KINDS
+from .limits import MAX_FILTER_PATTERN, STATISTIC
 from .spec.convert import COMPONENT_NAME, SOLUTION_NAME
 from .spec.fields import SEVERITIES
 from .spec.logs import BUILTIN_PATTERNS
@@ -148,7 +147,7 @@ def _common_component_keys() -> dict[str, Any]:
         "anyOf": [
             {"enum": list(BUILTIN_PATTERNS), "description": "A built-in pattern: " + ", ".join(BUILTIN_PATTERNS) + "."},
             {"type": "object", "additionalProperties": False, "required": ["name"],
-             "properties": {"name": {"type": "string"}, "pattern": {"type": "string", "maxLength": 1024},
+             "properties": {"name": {"type": "string"}, "pattern": {"type": "string", "maxLength": MAX_FILTER_PATTERN},
                             "severity": {"enum": list(SEVERITIES)}},
              "description": "A built-in name with another severity, or your own CloudWatch Logs filter pattern."},
         ]
@@ -210,7 +209,7 @@ def _component_schema() -> dict[str, Any]:
         properties = {**common, **{k: _or_cfn_value(v) for k, v in options["properties"].items()},
                       "kind": {"const": name}, "alarms": _alarms_schema(kind)}
         required = options.get("required", [])
-        bound = {o for k, names in RESOURCE_KINDS.values() if k == name for o in names}
+        bound = {o for binding in kind.bindings.values() for o in binding.options}
         then: dict[str, Any] = {"properties": properties, "additionalProperties": False,
                                 "required": ["kind", "name", *(r for r in required if r not in bound)]}
         if bound & set(required):  # `resource:` fills these from the template

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
 from functools import lru_cache
 from typing import Any
 
@@ -22,18 +23,38 @@ _NUMBERISH = re.compile(r"^[-+.0-9]|^\.(?:inf|nan)\Z", re.I)
 _BLOCK_SAFE = re.compile(r"^[^\x00-\x08\x0b-\x1f\x7f\u0085\u2028\u2029\ufeff\t]*\Z")
 
 
-def to_json(data: dict[str, Any]) -> str:
-    return json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False, allow_nan=False) + "\n"  # NaN is no JSON
+_SCALARS = (str, int, float, bool, type(None))
+Unwrap = Callable[[Any], Any]
 
 
-def to_yaml(data: dict[str, Any]) -> str:
+def _no_objects(value: Any) -> Any:
+    raise TypeError(f"cannot write {type(value).__name__} into a template")
+
+
+def to_json(data: dict[str, Any], unwrap: Unwrap = _no_objects) -> str:
+    return json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False, allow_nan=False,  # NaN is no JSON
+                      default=unwrap) + "\n"
+
+
+def to_yaml(data: dict[str, Any], unwrap: Unwrap = _no_objects) -> str:
+    global _unwrap
     lines: list[str] = []
-    _mapping(data, "", lines)
+    _unwrap, previous = unwrap, _unwrap
+    try:
+        _mapping(data, "", lines)
+    finally:
+        _unwrap = previous
     return "\n".join(lines) + "\n"
 
 
-def dump(data: dict[str, Any], fmt: str) -> str:
-    return to_json(data) if fmt == "json" else to_yaml(data)
+def dump(data: dict[str, Any], fmt: str, unwrap: Unwrap = _no_objects) -> str:
+    """The template text of `data`. `unwrap` turns any other object met on the way (a troposphere
+    resource or intrinsic) into data one level at a time, so a template need not be copied into
+    plain data first."""
+    return to_json(data, unwrap) if fmt == "json" else to_yaml(data, unwrap)
+
+
+_unwrap: Unwrap = _no_objects
 
 
 def _scalar(value: Any) -> str:
@@ -44,7 +65,7 @@ def _scalar(value: Any) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, int):
-        return json.dumps(value)
+        return int.__repr__(value)  # what json.dumps writes, without its encoder set-up per number
     if isinstance(value, float):
         return _float(value)
     raise TypeError(f"cannot write {type(value).__name__} into a template")
@@ -57,7 +78,7 @@ def _float(value: float) -> str:
         return ".nan"
     if value in (float("inf"), float("-inf")):
         return ".inf" if value > 0 else "-.inf"
-    text = json.dumps(value)
+    text = float.__repr__(value)  # what json.dumps writes for a finite float
     mantissa, e, exponent = text.partition("e")
     if e and "." not in mantissa:
         text = f"{mantissa}.0e{exponent if exponent[0] in '+-' else '+' + exponent}"
@@ -105,11 +126,10 @@ def _block(value: str, indent: str) -> str | None:
     """A literal block (`|-`) for readable multi-line text, when YAML can hold it exactly."""
     if "\n" not in value or value.endswith(("\n", " ")) or value.startswith((" ", "\n")) or not _BLOCK_SAFE.match(value):
         return None
-    body = value.split("\n")
-    if any(line != line.rstrip(" ") for line in body):
+    if " \n" in value:  # a line with trailing spaces (the last line's were refused above)
         return None
     pad = indent + "  "
-    return "|-\n" + "\n".join(pad + line if line else "" for line in body)
+    return "|-\n" + "\n".join([pad + line if line else "" for line in value.split("\n")])
 
 
 @lru_cache(maxsize=4096)
@@ -122,55 +142,93 @@ def _mapping(data: dict[str, Any], indent: str, lines: list[str]) -> None:
         _entry(f"{indent}{_key(key)}:", data[key], indent, lines)
 
 
+_SCALAR_TYPES = frozenset(_SCALARS)
+
+
 def _entry(head: str, value: Any, indent: str, lines: list[str]) -> None:
-    if isinstance(value, dict):
+    # Dispatch on the exact type first: a template is almost only str, dict and list, and a chain
+    # of isinstance tests per value was a large share of writing a big template.
+    kind = type(value)
+    if kind is str:
+        if "\n" in value and (block := _block(value, indent)) is not None:
+            lines.append(f"{head} {block}")
+        else:
+            lines.append(f"{head} {_string(value)}")
+    elif kind is dict:
         if value:
             lines.append(head)
             _mapping(value, indent + "  ", lines)
         else:
             lines.append(head + " {}")
-    elif isinstance(value, list):
+    elif kind is list:
         if value:
             lines.append(head)
             _sequence(value, indent, lines)
         else:
             lines.append(head + " []")
-    elif isinstance(value, str) and "\n" in value and (block := _block(value, indent)) is not None:
-        lines.append(f"{head} {block}")
-    else:
+    elif kind in _SCALAR_TYPES:
         lines.append(f"{head} {_scalar(value)}")
+    else:
+        _other_entry(head, value, indent, lines)
+
+
+def _other_entry(head: str, value: Any, indent: str, lines: list[str]) -> None:
+    """Subclasses of the JSON types, tuples, and objects the `unwrap` hook turns into data."""
+    if isinstance(value, dict):
+        _entry(head, dict(value), indent, lines)
+    elif isinstance(value, (list, tuple)):
+        _entry(head, list(value), indent, lines)
+    elif isinstance(value, str):
+        _entry(head, str(value), indent, lines)
+    elif isinstance(value, _SCALARS):
+        lines.append(f"{head} {_scalar(value)}")
+    else:
+        _entry(head, _unwrap(value), indent, lines)
 
 
 def _sequence(items: list[Any], indent: str, lines: list[str]) -> None:
     for item in items:
-        if isinstance(item, dict) and item:
+        kind = type(item)
+        if kind is dict and item:
             inner = indent + "  "
             first = True
             for key in sorted(item):
                 head = f"{indent}- {_key(key)}:" if first else f"{inner}{_key(key)}:"
                 _entry(head, item[key], inner, lines)
                 first = False
-        elif isinstance(item, list) and item:
+        elif kind is list and item:
             lines.append(f"{indent}-")
             _sequence(item, indent + "  ", lines)
-        else:
+        elif kind is str or kind is dict or kind is list or kind in _SCALAR_TYPES:
             _entry(f"{indent}-", item, indent, lines)
+        elif isinstance(item, dict):
+            _sequence([dict(item)], indent, lines)
+        elif isinstance(item, (list, tuple)):
+            _sequence([list(item)], indent, lines)
+        elif isinstance(item, _SCALARS):
+            _entry(f"{indent}-", item, indent, lines)
+        else:
+            _sequence([_unwrap(item)], indent, lines)
 
 
-_PENDING: dict[str, Any] = {}  # templates a forked worker serializes (inherited, never pickled)
 PARALLEL_MIN_RESOURCES = 3000
 
 
-def _dump_pending(job: tuple[str, str]) -> tuple[str, str]:
-    name, fmt = job
-    return name, dump(_PENDING[name].to_dict(), fmt)
+def _text(template: Any, fmt: str) -> str:
+    """A template object's text: straight from its own objects when it can hand them over
+    (`template_data` and `unwrap`, see core/template.py), else from its `to_dict`."""
+    if hasattr(template, "template_data"):
+        return dump(template.template_data(), fmt, template.unwrap)
+    return dump(template.to_dict(), fmt)
 
 
 def dump_all(templates: dict[str, Any], fmt: str) -> dict[str, str]:
-    """Serialize troposphere templates by name, in order.
+    """Serialize templates by name, in order.
 
-    Large split outputs are serialized by forked workers, one per core: the children inherit the
-    built templates for free and send back only text, which roughly halves this step on 2 cores.
+    Large split outputs are written on every core: this process writes one share of the templates
+    and a forked child per extra core writes another (inheriting the built templates for free and
+    sending back only text), which roughly halves this step on 2 cores. A pool of workers with the
+    parent idle cost a third more CPU than writing in one process; this costs about a tenth more.
     """
     import multiprocessing
     import os
@@ -178,11 +236,37 @@ def dump_all(templates: dict[str, Any], fmt: str) -> dict[str, str]:
     total = sum(len(t.resources) for t in templates.values())
     workers = min(os.cpu_count() or 1, len(templates))
     if workers < 2 or total < PARALLEL_MIN_RESOURCES or "fork" not in multiprocessing.get_all_start_methods():
-        return {name: dump(t.to_dict(), fmt) for name, t in templates.items()}
-    _PENDING.update(templates)
-    try:
-        with multiprocessing.get_context("fork").Pool(workers) as pool:
-            done = dict(pool.imap_unordered(_dump_pending, [(name, fmt) for name in templates], chunksize=4))
-    finally:
-        _PENDING.clear()
+        return {name: _text(t, fmt) for name, t in templates.items()}
+    by_size = sorted(templates, key=lambda name: -len(templates[name].resources))
+    shares = [by_size[i::workers] for i in range(workers)]  # balanced by resource count
+    context = multiprocessing.get_context("fork")
+    children = []
+    for share in shares[1:]:
+        receive, send = context.Pipe(duplex=False)
+        child = context.Process(target=_write_share, args=(templates, share, fmt, send), daemon=True)
+        child.start()
+        send.close()
+        children.append((child, receive))
+    done = {name: _text(templates[name], fmt) for name in shares[0]}
+    for child, receive in children:
+        try:
+            texts = receive.recv()
+        except EOFError:
+            texts = RuntimeError("a template writer process ended without its templates")
+        finally:
+            receive.close()
+            child.join()
+        if isinstance(texts, Exception):
+            raise texts
+        done.update(texts)
     return {name: done[name] for name in templates}
+
+
+def _write_share(templates: dict[str, Any], share: list[str], fmt: str, send: Any) -> None:
+    """A forked child's part of `dump_all`: its templates' text, or the error it met."""
+    try:
+        result: Any = {name: _text(templates[name], fmt) for name in share}
+    except Exception as exc:  # handed to the parent, which raises it
+        result = RuntimeError(f"writing a template failed: {type(exc).__name__}: {exc}")
+    send.send(result)
+    send.close()

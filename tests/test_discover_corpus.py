@@ -16,11 +16,10 @@ import pytest
 
 from mlmon_cli.core.build import build_template
 from mlmon_cli.serialize import dump
-from mlmon_cli.discover import spec_from_template
+from mlmon_cli.discover import spec_from_template, watchable
 from mlmon_cli.lint import lint_files
 from mlmon_cli.core.pipeline import load_spec
 from mlmon_cli.spec.app_template import load_app_template
-from mlmon_cli.spec.cfn_values import RESOURCE_KINDS
 
 from .conftest import CORPUS as SHARED_CORPUS
 
@@ -68,7 +67,7 @@ def test_every_corpus_template_is_monitored_in_place(tmp_path: Path, capsys: pyt
         spec_path = tmp_path / f"{path.stem}.spec.yaml"
         found = spec_from_template(app, os.path.relpath(path, tmp_path), "corpus", str(path))
         spec_path.write_text(found.text)
-        supported = [k for k, r in app.resources.items() if r.get("Type") in RESOURCE_KINDS]
+        supported = [k for k, r in app.resources.items() if r.get("Type") in watchable()]
         assert found.watched == supported
         if not supported:
             rows.append([path.name, len(app.resources), 0, 0, "-"])

@@ -3,6 +3,7 @@ writes starts with the yaml-language-server modeline and validates against `mlmo
 
 from __future__ import annotations
 
+import dataclasses
 import shutil
 import subprocess
 import sys
@@ -13,10 +14,10 @@ import yaml
 
 from mlmon_cli.cli import main
 from mlmon_cli.components import builtin_kinds
-from mlmon_cli.discover import NOT_WATCHED, watchable
+from mlmon_cli.discover import not_watched, reason, watchable
 from mlmon_cli.lint import lint_files
 from mlmon_cli.schema import MODELINE
-from mlmon_cli.spec.cfn_values import RESOURCE_KINDS
+from mlmon_cli.spec.kind_facts import bindings_by_type
 
 from .test_discover_corpus import _mentions
 
@@ -24,9 +25,9 @@ GENAI = Path(__file__).parent / "data" / "app" / "genai.yaml"
 WATCHED = ["GuardrailV1", "DraftGuardrail", "AssistantLive", "Ranker", "Models", "Trainer"]
 NOT_WATCHED_HERE = {
     "Guardrail": "its version GuardrailV1 is watched (applications call a numbered version, not the DRAFT)",
-    "Assistant": NOT_WATCHED["AWS::Bedrock::Agent"],
-    "Docs": NOT_WATCHED["AWS::Bedrock::KnowledgeBase"],
-    "DocsSource": NOT_WATCHED["AWS::Bedrock::DataSource"],
+    "Assistant": reason("AWS::Bedrock::Agent"),
+    "Docs": reason("AWS::Bedrock::KnowledgeBase"),
+    "DocsSource": reason("AWS::Bedrock::DataSource"),
 }
 
 
@@ -43,14 +44,14 @@ def _init(runner, folder: Path) -> str:
     return (folder / "spec.yaml").read_text()
 
 
-def test_the_watch_table_is_derived_from_the_kinds_cfn_types() -> None:
+def test_the_watch_table_is_derived_from_the_kinds_bindings() -> None:
     kinds = builtin_kinds()
-    for rtype, (kind, _options) in RESOURCE_KINDS.items():
-        assert rtype in kinds[kind].cfn_types, f"{rtype} binds kind {kind}, whose cfn_types omit it"
-    for kind, cls in kinds.items():
-        for rtype in cls.cfn_types:
-            assert rtype in RESOURCE_KINDS or rtype in NOT_WATCHED, f"{kind}: {rtype} has no binding and no reason"
-    assert watchable() == {t: k for t, (k, _) in RESOURCE_KINDS.items()}
+    assert watchable() == {t: k for k, cls in kinds.items() for t in cls.bindings}
+    assert {t: k for t, (k, _) in bindings_by_type(kinds).items()} == watchable()
+    assert not set(watchable()) & set(not_watched())  # a type is either watched or has a reason, never both
+    for cls in kinds.values():
+        for binding in cls.bindings.values():  # every option a binding fills is one of the kind's options
+            assert set(binding.options) <= {f.name for f in dataclasses.fields(cls.Options)}, cls.kind
 
 
 def test_init_watches_the_new_types_and_says_why_not_the_others(runner, genai_dir: Path) -> None:

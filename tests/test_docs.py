@@ -5,11 +5,14 @@ from __future__ import annotations
 
 import dataclasses
 import re
+import textwrap
 
 import pytest
 import yaml
 
 from mlmon_cli.components import builtin_kinds, load_all
+from mlmon_cli.core.build import build_template
+from mlmon_cli.core.pipeline import parse_spec
 from mlmon_cli.docs import GENERATED_BEGIN, documents, kinds_markdown, spec_reference_markdown
 from mlmon_cli.spec.model import AlarmDefaults, AlarmOverride, Notifications
 
@@ -104,5 +107,25 @@ def test_every_option_of_every_kind_is_shown_by_an_example_or_its_golden_cases()
 
 
 def test_builtin_kinds_are_in_the_bundled_examples() -> None:
-    """Users start from specs/: every kind shipped in the package appears there."""
-    assert set(builtin_kinds()) <= _kinds_in([yaml.safe_load(p.read_text()) for p in SPECS])
+    """Users start from specs/: every kind shipped in the package appears there (or declares its own `example`)."""
+    shown = _kinds_in([yaml.safe_load(p.read_text()) for p in SPECS])
+    assert {name for name, kind in builtin_kinds().items() if not kind.example} <= shown
+
+
+def _bundled_example(name: str) -> str:
+    """The first component of kind `name` in specs/, as a YAML list item."""
+    for path in SPECS:
+        for component in yaml.safe_load(path.read_text()).get("components", []):
+            if component.get("kind") == name:
+                return yaml.safe_dump([component], sort_keys=False)
+    return ""
+
+
+@pytest.mark.parametrize("name", sorted(load_all()))
+def test_every_kind_has_an_example_that_works_alone(name: str) -> None:
+    """A kind's `example` (shown in its reference), else its first component in specs/, validates and generates
+    as the spec's only component (a plugin kind's example is checked by tests/test_new_kind.py)."""
+    example = textwrap.indent(load_all()[name].example or _bundled_example(name), "  ")
+    spec = parse_spec(f"solution: example\nnotifications: {{emails: [oncall@example.com]}}\ncomponents:\n{example}", "example.yaml")
+    assert [c.kind for c in spec.components] == [name]
+    assert build_template(spec).template.to_dict()["Resources"]

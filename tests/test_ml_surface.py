@@ -308,11 +308,11 @@ def test_custom_alarm_on_any_kind_rolls_up_by_severity(tmp_path) -> None:
     assert alarm["AlarmActions"] == [{"Ref": "AlertsTopic"}] and "BuildWarningComposite" not in template["Resources"]
 
 
-def test_every_new_kind_declares_cfn_types() -> None:
+def test_every_new_kind_declares_its_cloudformation_bindings() -> None:
     registry = load_all()
     for kind in ("bedrock_model", "sagemaker_inference_component", "sagemaker_hyperpod", "sagemaker_model_registry",
                  "sagemaker_endpoint"):
-        assert registry[kind].cfn_types and all(t.startswith("AWS::") for t in registry[kind].cfn_types)
+        assert registry[kind].cfn_types() and all(t.startswith("AWS::") for t in registry[kind].cfn_types())
 
 
 def test_serverless_memory_alarm_is_its_own_shape(tmp_path) -> None:

@@ -46,3 +46,26 @@ def test_parallel_serialization_gives_the_same_text(monkeypatch) -> None:
     monkeypatch.setattr(serialize, "PARALLEL_MIN_RESOURCES", 0)
     parallel = serialize.dump_all(templates, "yaml")
     assert list(parallel) == list(templates) and parallel == sequential
+
+
+def test_an_error_in_a_writer_process_reaches_the_caller(monkeypatch) -> None:
+    import os
+
+    from benchmarks.synthetic import spec as synthetic_spec
+    from mlmon_cli import serialize
+    from mlmon_cli.core.pipeline import parse_spec
+
+    result = build_template(parse_spec(yaml.safe_dump(synthetic_spec(200)), "s.yaml"), split=True)
+    templates = {"template.yaml": result.template, **{f"stacks/{k}.yaml": v for k, v in result.nested.items()}}
+    parent, text = os.getpid(), serialize._text
+
+    def broken_in_children(template, fmt):
+        if os.getpid() != parent:
+            raise ValueError("boom")
+        return text(template, fmt)
+
+    monkeypatch.setattr(serialize, "_text", broken_in_children)
+    monkeypatch.setattr(serialize, "PARALLEL_MIN_RESOURCES", 0)
+    monkeypatch.setattr(os, "cpu_count", lambda: 2)
+    with pytest.raises(RuntimeError, match="^writing a template failed: ValueError: boom$"):
+        serialize.dump_all(templates, "yaml")

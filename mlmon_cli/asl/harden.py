@@ -57,6 +57,7 @@ import copy
 import json
 from dataclasses import dataclass, field
 
+from ..limits import STATE_NAME_MAX
 from .check import CATCHABLE_TYPES, STATES_ALL, Scope, child_scopes, iter_scopes, query_language
 from .retry_policies import POLICIES, policy_for_resource
 
@@ -91,7 +92,7 @@ _COMMENTS = {
 }
 WORKFLOW_FAILED = "WorkflowFailed"
 RENAMED_PREFIX = "mlmon."
-MAX_STATE_NAME = 80
+MAX_STATE_NAME = STATE_NAME_MAX
 FAILED_SUFFIX = " failed"
 
 

@@ -19,11 +19,12 @@ from typing import Literal
 
 import yaml
 
-__all__ = ["AslLoadError", "dump_asl", "load_asl"]
+from ..limits import MAX_ASL_BYTES as MAX_BYTES
+from ..limits import MAX_ASL_NESTING_DEPTH as MAX_DEPTH
+from ..limits import MAX_EXPANDED_NODES as MAX_EXPANDED  # values after alias expansion: an alias bomb stops here
+from ..limits import MAX_INT_DIGITS
 
-MAX_DEPTH = 100  # Step Functions definitions are a few levels deep; JSON parsers recurse
-MAX_INT_DIGITS = 30
-MAX_BYTES = 1_048_576  # Step Functions: a definition is at most 1 MiB
+__all__ = ["AslLoadError", "dump_asl", "load_asl"]
 
 
 class AslLoadError(ValueError):
@@ -119,9 +120,6 @@ def _load_json(text: str) -> object:
         hits = [m.start() for m in re.finditer(re.escape(json.dumps(dup.key)) + r"\s*:", text)]
         where = _line_col(text, hits[1]) if len(hits) > 1 else (None, None)
         raise AslLoadError(f"duplicate key {dup.key!r}", *where) from None
-
-
-MAX_EXPANDED = 200_000  # values after alias expansion: an alias bomb stops here, before it is built
 
 
 def _expanded_size(node: yaml.Node, memo: dict[int, int], active: set[int]) -> int:

@@ -16,13 +16,14 @@ from fnmatch import fnmatchcase
 from typing import Any
 
 from ..errors import AwsUsageError
+from ..limits import GET_METRIC_DATA_MAX_DATAPOINTS, GET_METRIC_DATA_MAX_QUERIES
 from ..suggest.noise import HISTORY_DAYS
 from ..suggest.propose import AlarmConfig, Series, alarm_config
 from .fire import _describe, stack_alarms
 from .session import Aws, Target, aws_errors, error_code, error_message
 
-MAX_DATAPOINTS = 100_800
-MAX_QUERIES = 500
+MAX_DATAPOINTS = GET_METRIC_DATA_MAX_DATAPOINTS
+MAX_QUERIES = GET_METRIC_DATA_MAX_QUERIES
 RETENTION_DAYS = ((60, 15), (300, 63), (3600, 455))  # period at least (s) -> days kept
 
 Log = Callable[[str], None]

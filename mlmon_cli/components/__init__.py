@@ -11,9 +11,10 @@ from __future__ import annotations
 import importlib
 import os
 import pkgutil
+from collections.abc import Callable
 from importlib.metadata import entry_points
-from typing import Callable
 
+from ..render import add_template
 from .base import Component
 
 REGISTRY: dict[str, type[Component]] = {}
@@ -27,6 +28,8 @@ def component(kind: str) -> Callable[[type[Component]], type[Component]]:
         if kind in REGISTRY:
             raise RuntimeError(f"component kind {kind!r} registered twice")
         cls.kind = kind
+        for name, text in cls.messages.items():
+            add_template(f"events/{name}", text)
         REGISTRY[kind] = cls
         return cls
 

@@ -11,12 +11,22 @@ of that type; streams start with the job name) gets saved queries narrowed to th
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 from ..spec.model import doc
 from . import _staleness
-from .base import AlarmDef, AlarmTarget, BuildEnv, Component, EventDef, ExtraAlarm, event_alarm
+from .base import (
+    AlarmDef,
+    AlarmTarget,
+    BuildEnv,
+    Component,
+    EventDef,
+    ExtraAlarm,
+    NameOption,
+    event_alarm,
+)
 
 EVENTS_DOCS = "https://docs.aws.amazon.com/sagemaker/latest/dg/automating-sagemaker-with-eventbridge.html"
 
@@ -74,6 +84,10 @@ class SageMakerJob(Component[SageMakerJobOptions]):
     Options = SageMakerJobOptions
     docs_url = EVENTS_DOCS
     dimension_names = ()
+    names: ClassVar[Mapping[str, NameOption]] = {
+        "job_name_prefix": NameOption(r"[A-Za-z0-9][A-Za-z0-9-]{0,62}", "a SageMaker job name prefix: at most 63 letters, digits "
+                                      "and '-', starting with a letter or digit", "the job name prefix"),
+    }
     job: ClassVar[JobType]
 
     def watched(self, o: SageMakerJobOptions) -> str:

@@ -22,10 +22,11 @@ from dataclasses import field
 from typing import Any
 
 from .. import naming
+from ..limits import SEVEN_DAYS
 from ..spec.model import doc
 from .base import AlarmDef, AlarmDocs, AlarmPolicy, BuildEnv, ExtraAlarm, Metric
 
-MAX_HOURS = 168  # 168 x 3600 s = 604,800 s, CloudWatch's maximum evaluation window
+MAX_HOURS = SEVEN_DAYS // 3600  # 168 hours: CloudWatch's maximum evaluation window
 HOUR = 3600
 SUFFIX = "NoRecentSuccess"
 RULE_SUFFIX = "Succeeded"

@@ -7,19 +7,30 @@ thresholds, composites, notifications, spec validation) is generic and lives in 
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, ClassVar, Generic, TypeVar
 
 from .. import naming
 from ..alarm_model import (
-    AWS_RECOMMENDED, MLMON_DEFAULT, AlarmDef, AlarmDocs, AlarmPolicy, AnomalyBand, EventDef, Measured, Metric, MetricMath,
+    AWS_RECOMMENDED,
+    MLMON_DEFAULT,
+    AlarmDef,
+    AlarmDocs,
+    AlarmPolicy,
+    AnomalyBand,
+    EventDef,
+    Measured,
+    Metric,
+    MetricMath,
     tiers,
 )
 from ..limits import COMPARISONS  # comparison symbols used in tables -> CloudWatch ComparisonOperator
+from ..spec.kind_facts import Binding, NameOption, TemplateResource
 
 __all__ = ["AWS_RECOMMENDED", "COMPARISONS", "MLMON_DEFAULT", "UNITS", "AlarmDef", "AlarmDocs", "AlarmPolicy", "AlarmSettings",
-           "AlarmTarget", "AnomalyBand", "BuildEnv", "Component", "EventDef", "ExtraAlarm", "Measured", "Metric", "MetricMath",
-           "event_alarm", "tiers"]
+           "AlarmTarget", "AnomalyBand", "Binding", "BuildEnv", "Component", "EventDef", "ExtraAlarm", "Measured", "Metric",
+           "MetricMath", "NameOption", "TemplateResource", "event_alarm", "tiers"]
 
 # Spec unit -> how it is validated and written in descriptions.
 UNITS = {
@@ -124,8 +135,38 @@ class Component(Generic[OptionsT]):
     dimension_names: ClassVar[tuple[str, ...]]  # documented dimension set of per-target alarms
     alarms: ClassVar[tuple[AlarmDef, ...]]
     log_group_shared: ClassVar[bool] = False  # `log_group` is shared by every resource of the service
-    # CloudFormation resource types this kind watches (for `mlmon init --from-template` discovery).
-    cfn_types: ClassVar[tuple[str, ...]] = ()
+    log_groups_use_alert_key: ClassVar[bool] = False  # its `resources` create log groups encrypted with the alerts key
+
+    # --- What the kind knows of CloudFormation and of the names it is given (CONTRIBUTING.md) ---
+    # Options holding physical names: their grammar (checked on literal names) and what to give
+    # instead of an ARN. Read by the spec layer through the registry (spec/kind_facts.py).
+    names: ClassVar[Mapping[str, NameOption]] = {}
+    # CloudFormation type -> the options `resource: <LogicalId>` fills from its Ref/GetAtt; the keys
+    # are the types `mlmon init --from-template` (and `--from-stack`) gives a component of this kind.
+    bindings: ClassVar[Mapping[str, Binding]] = {}
+    # Related CloudFormation types the kind does not watch -> why (a comment in `init`'s starter spec).
+    not_watched: ClassVar[Mapping[str, str]] = {}
+    # Message templates of the kind's events shipped in the module itself: `EventDef.message_template`
+    # name -> Jinja2 text (built-in kinds keep theirs as files in templates/events/).
+    messages: ClassVar[Mapping[str, str]] = {}
+    # One component of this kind as spec YAML (a list item), for the reference; a test validates it.
+    example: ClassVar[str] = ""
+
+    @classmethod
+    def init_skip(cls, resource: TemplateResource) -> str | None:
+        """Why a resource of a bound type still gets no component in `init` (shown as a comment), or None."""
+        return None
+
+    @classmethod
+    def init_lines(cls, resource: TemplateResource) -> list[str]:
+        """Spec lines `init` writes under the component (indented 4): options and alarm switches the
+        resource's properties tell, each with its reason as a comment."""
+        return []
+
+    @classmethod
+    def cfn_types(cls) -> tuple[str, ...]:
+        """The CloudFormation types this kind watches."""
+        return tuple(cls.bindings)
 
     def watched(self, o: OptionsT) -> str:
         """Human name of the watched resource, for descriptions."""

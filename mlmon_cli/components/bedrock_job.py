@@ -16,12 +16,22 @@ AWS documents **no** EventBridge event for model evaluation jobs, knowledge-base
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar
 
 from ..spec.model import doc
 from . import _staleness, component
-from .base import AlarmDef, AlarmTarget, BuildEnv, Component, EventDef, ExtraAlarm, event_alarm
+from .base import (
+    AlarmDef,
+    AlarmTarget,
+    BuildEnv,
+    Component,
+    EventDef,
+    ExtraAlarm,
+    NameOption,
+    event_alarm,
+)
 
 EVENTS_DOCS = "https://docs.aws.amazon.com/bedrock/latest/userguide/monitoring-eventbridge.html"
 NO_EVENT = {
@@ -73,7 +83,11 @@ class BedrockJob(Component[BedrockJobOptions]):
     title = "Amazon Bedrock model customization and batch inference jobs"
     docs_url = EVENTS_DOCS
     dimension_names = ()
-    cfn_types = ()  # jobs are API-started, not CloudFormation resources
+    names: ClassVar[Mapping[str, NameOption]] = {
+        "job_name_prefix": NameOption(r"[A-Za-z0-9][A-Za-z0-9-]{0,62}", "a Bedrock job name prefix: at most 63 letters, digits "
+                                      "and '-', starting with a letter or digit", "the job name prefix"),
+    }
+    # no bindings: jobs are API-started, not CloudFormation resources
     alarms = (
         event_alarm("customization_job_failed", "CustomizationJobFailed", JOBS["model_customization"].event,
                     why="a model customization job whose name starts with the prefix ended Failed or Stopped "

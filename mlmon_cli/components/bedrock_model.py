@@ -26,8 +26,12 @@ https://docs.aws.amazon.com/bedrock/latest/userguide/monitoring-agents-cw-metric
 
 from __future__ import annotations
 
+import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import ClassVar
 
+from ..spec.kind_facts import property_text, ref_target, yaml_scalar
 from ..spec.model import doc
 from . import component
 from .base import (
@@ -35,9 +39,11 @@ from .base import (
     AlarmDocs,
     AlarmPolicy,
     AlarmTarget,
+    Binding,
     Component,
     Metric,
     MetricMath,
+    TemplateResource,
 )
 
 BEDROCK = "AWS/Bedrock"
@@ -95,8 +101,23 @@ class BedrockModel(Component[BedrockModelOptions]):
     title = "Amazon Bedrock model invocations (and a guardrail, an agent alias)"
     docs_url = "https://docs.aws.amazon.com/bedrock/latest/userguide/monitoring-runtime-metrics.html"
     dimension_names = ("ModelId",)
-    cfn_types = ("AWS::Bedrock::ApplicationInferenceProfile", "AWS::Bedrock::Guardrail", "AWS::Bedrock::GuardrailVersion",
-                 "AWS::Bedrock::Agent", "AWS::Bedrock::AgentAlias")
+    bindings: ClassVar[Mapping[str, Binding]] = {  # the first one's options stand in when a binding fails (spec/cfn_values.py)
+        "AWS::Bedrock::AgentAlias": Binding({"agent_alias_arn": "${%s.AgentAliasArn}"}),
+        "AWS::Bedrock::Guardrail": Binding({"guardrail_arn": "${%s.GuardrailArn}", "guardrail_version": "${%s.Version}"}),
+        "AWS::Bedrock::GuardrailVersion": Binding({"guardrail_arn": "${%s.GuardrailArn}", "guardrail_version": "${%s.Version}"}),
+        # Runtime metrics of an application inference profile carry its ID in ModelId, not its ARN (aws-ml-facts-3.md §0).
+        "AWS::Bedrock::ApplicationInferenceProfile": Binding({"model_id": "${%s.InferenceProfileId}"}),
+    }
+    not_watched: ClassVar[Mapping[str, str]] = {
+        "AWS::Bedrock::Agent": "agent metrics exist per alias only (Operation, AgentAliasArn, ModelId): each "
+                               "AWS::Bedrock::AgentAlias of it in this template is watched (for others: a bedrock_model with "
+                               "agent_alias_arn and model_id)",
+        "AWS::Bedrock::KnowledgeBase": "AWS documents no CloudWatch metric or EventBridge event mlmon can alarm on for a knowledge "
+                                       "base: deliver its logs to CloudWatch Logs (vended logs) and give a component `log_group`, or "
+                                       "poll ListIngestionJobs/GetIngestionJob",
+        "AWS::Bedrock::DataSource": "AWS documents no EventBridge event for data-source syncs (ingestion jobs) and no metric: poll "
+                                    "ListIngestionJobs/GetIngestionJob (status FAILED) or read the knowledge base's logs",
+    }
     alarms = (
         AlarmDef(
             "server_errors", "ServerErrors",
@@ -293,3 +314,46 @@ class BedrockModel(Component[BedrockModelOptions]):
             given = "guardrail_arn" if o.guardrail_arn else "guardrail_version"
             return [(given, "give both guardrail_arn and guardrail_version: guardrail metrics carry both dimensions")]
         return []
+
+    @classmethod
+    def init_skip(cls, resource: TemplateResource) -> str | None:
+        if resource.type == "AWS::Bedrock::AgentAlias" and _agent_model(resource) is None:
+            return ("its agent or the agent's FoundationModel is not in this template, and agent metrics need the ModelId: "
+                    "add a bedrock_model with agent_alias_arn and model_id by hand")
+        if resource.type == "AWS::Bedrock::Guardrail":
+            versions = [r.logical for r in resource.app.views() if r.type == "AWS::Bedrock::GuardrailVersion"
+                        and ref_target(r.properties.get("GuardrailIdentifier")) == resource.logical]
+            if versions:
+                return f"its version {', '.join(versions)} is watched (applications call a numbered version, not the DRAFT)"
+        return None
+
+    @classmethod
+    def init_lines(cls, resource: TemplateResource) -> list[str]:
+        if resource.type == "AWS::Bedrock::AgentAlias":
+            model = _agent_model(resource)
+            assert model is not None  # init_skip skipped the alias otherwise
+            return [f"    model_id: {model[0]}   # FoundationModel of {model[1]} (ModelId of the agent metrics)",
+                    "    # the agent's role needs cloudwatch:PutMetricData on namespace AWS/Bedrock/Agents, else no metrics",
+                    ("    # [unverified] that ModelId is FoundationModel as written (an ID, ARN or profile): aws cloudwatch "
+                     "list-metrics --namespace AWS/Bedrock/Agents --dimensions Name=AgentAliasArn,Value=<alias ARN>")]
+        if resource.type in ("AWS::Bedrock::Guardrail", "AWS::Bedrock::GuardrailVersion"):
+            version = "its working draft (DRAFT)" if resource.type == "AWS::Bedrock::Guardrail" else "this version"
+            return [f"    # guardrail alarms on GuardrailArn + GuardrailVersion = {version}; add model_id to watch the model too"]
+        return [("    # model_id: the profile's ID (InferenceProfileId, the ARN's last part): runtime metrics of an application "
+                 "inference profile carry it in ModelId, not the ARN the application sends ([unverified] by AWS's pages: "
+                 "aws cloudwatch list-metrics --namespace AWS/Bedrock --dimensions Name=ModelId,Value=<profile ID>)")]
+
+
+def _agent_model(resource: TemplateResource) -> tuple[str, str] | None:
+    """(model_id spec text, agent logical ID) for an agent alias whose agent is in the template."""
+    agent = ref_target(resource.properties.get("AgentId"))
+    found = resource.resource(agent)
+    if found is None or found.type != "AWS::Bedrock::Agent":
+        return None
+    model = property_text({"Properties": found.properties}, "FoundationModel")
+    if model is None or resource.unresolved(model):
+        return None
+    ref = re.fullmatch(r"\$\{([A-Za-z0-9]+)\}", model)
+    # long forms, not !Ref/!Sub: JSON Schema tools (check-jsonschema, editors) cannot read YAML tags
+    text = f"{{Ref: {ref.group(1)}}}" if ref else yaml_scalar(model) if "${" not in model else f"{{Fn::Sub: {yaml_scalar(model)}}}"
+    return text, str(agent)

@@ -10,8 +10,9 @@ Logs: `/aws/codebuild/<project>` (CodeBuild's default group; give `log_group` if
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar
 
 from ..spec.model import doc
 from . import component
@@ -20,9 +21,11 @@ from .base import (
     AlarmDocs,
     AlarmPolicy,
     AlarmTarget,
+    Binding,
     Component,
     EventDef,
     Metric,
+    NameOption,
     event_alarm,
 )
 
@@ -56,7 +59,13 @@ class CodeBuild(Component[CodeBuildOptions]):
     title = "AWS CodeBuild project"
     docs_url = "https://docs.aws.amazon.com/codebuild/latest/userguide/monitoring-metrics.html"
     dimension_names = ("ProjectName",)
-    cfn_types = ("AWS::CodeBuild::Project",)
+    names: ClassVar[Mapping[str, NameOption]] = {
+        "project_name": NameOption(r"[A-Za-z0-9][A-Za-z0-9_-]{1,254}", "a CodeBuild project name: 2 to 255 letters, digits, '-' and "
+                                   "'_', starting with a letter or digit", "the project name (the part after ':project/')"),
+    }
+    bindings: ClassVar[Mapping[str, Binding]] = {  # Ref returns the project name
+        "AWS::CodeBuild::Project": Binding({"project_name": "${%s}"}, physical="project_name"),
+    }
     alarms = (
         event_alarm(
             "build_failed", "BuildFailed", BUILD_STATE_CHANGE,

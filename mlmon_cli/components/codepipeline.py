@@ -8,13 +8,13 @@ publishes no success metric) and an alarm when it matched nothing for that long.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar
 
 from ..spec.model import doc
-from . import component
-from . import _staleness
-from .base import AlarmDef, AlarmDocs, AlarmPolicy, AlarmTarget, BuildEnv, Component, EventDef, ExtraAlarm, Metric, event_alarm
+from . import _staleness, component
+from .base import AlarmDef, AlarmDocs, AlarmPolicy, AlarmTarget, Binding, BuildEnv, Component, EventDef, ExtraAlarm, Metric, NameOption, event_alarm
 
 PIPELINE_STATE_CHANGE = EventDef(
     source="aws.codepipeline",
@@ -43,7 +43,11 @@ class CodePipeline(Component[CodePipelineOptions]):
     title = "AWS CodePipeline pipeline"
     docs_url = "https://docs.aws.amazon.com/codepipeline/latest/userguide/metrics-dimensions.html"
     dimension_names = ("PipelineName",)
-    cfn_types = ("AWS::CodePipeline::Pipeline",)
+    names: ClassVar[Mapping[str, NameOption]] = {"pipeline_name": NameOption(r"[A-Za-z0-9.@_-]{1,100}",
+                                         "a pipeline name: at most 100 letters, digits, '.', '@', '-' and '_'", "the pipeline name")}
+    bindings: ClassVar[Mapping[str, Binding]] = {  # Ref returns the pipeline name
+        "AWS::CodePipeline::Pipeline": Binding({"pipeline_name": "${%s}"}, physical="pipeline_name"),
+    }
     alarms = (
         event_alarm(
             "pipeline_failed", "PipelineFailed", PIPELINE_STATE_CHANGE,

@@ -11,13 +11,28 @@ matched nothing for that long. Logs: `/aws-glue/jobs/error`, shared by every job
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar
 
+from ..spec.app_template import mapping
 from ..spec.model import doc
-from . import component
-from . import _staleness
-from .base import AlarmDef, AlarmDocs, AlarmPolicy, AlarmTarget, BuildEnv, Component, EventDef, ExtraAlarm, Metric, event_alarm
+from . import _staleness, component
+from .base import (
+    AlarmDef,
+    AlarmDocs,
+    AlarmPolicy,
+    AlarmTarget,
+    Binding,
+    BuildEnv,
+    Component,
+    EventDef,
+    ExtraAlarm,
+    Metric,
+    NameOption,
+    TemplateResource,
+    event_alarm,
+)
 
 NAMESPACE = "Glue"
 NEEDS_METRICS = "Requires job metrics: run the job with --enable-metrics."
@@ -51,7 +66,10 @@ class GlueJob(Component[GlueJobOptions]):
     title = "AWS Glue job"
     docs_url = "https://docs.aws.amazon.com/glue/latest/dg/monitoring-awsglue-with-cloudwatch-metrics.html"
     dimension_names = ("JobName", "JobRunId=ALL")
-    cfn_types = ("AWS::Glue::Job",)
+    names: ClassVar[Mapping[str, NameOption]] = {
+        "job_name": NameOption(r"[^\x00-\x1f\x7f]{1,255}", "a Glue job name: at most 255 characters, no control characters", "the job name"),
+    }
+    bindings: ClassVar[Mapping[str, Binding]] = {"AWS::Glue::Job": Binding({"job_name": "${%s}"}, physical="job_name")}  # Ref returns the job name
     log_group_shared = True
     alarms = (
         event_alarm(
@@ -105,3 +123,14 @@ class GlueJob(Component[GlueJobOptions]):
     def event_detail(self, o: GlueJobOptions, alarm: AlarmDef) -> dict[str, Any]:
         states = ["FAILED", "TIMEOUT"] + (["STOPPED"] if o.alert_on_stopped else [])
         return {"jobName": [o.job_name], "state": states}
+
+    @classmethod
+    def init_lines(cls, resource: TemplateResource) -> list[str]:
+        args = resource.properties.get("DefaultArguments") or {}
+        if mapping(resource.properties.get("Command")).get("Name") == "pythonshell":
+            return ["    # Python shell job: no Spark metrics; the job-run failure rule watches it",
+                    "    alarms: {failed_tasks: false, heap_usage: false}"]
+        if isinstance(args, dict) and "--enable-metrics" in args:
+            return ["    # DefaultArguments has --enable-metrics: Spark metric alarms are on"]
+        return ["    # no --enable-metrics in DefaultArguments: Spark metric alarms off (add it to turn them on)",
+                "    alarms: {failed_tasks: false, heap_usage: false}"]

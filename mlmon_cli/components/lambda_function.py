@@ -8,8 +8,11 @@ request ID and "Slowest invocations" reads the REPORT lines (duration, billed du
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import ClassVar
 
+from ..spec.app_template import mapping
 from ..spec.logs import FAILURE_REGEX
 from ..spec.model import doc
 from . import component
@@ -19,8 +22,11 @@ from .base import (
     AlarmDocs,
     AlarmPolicy,
     AlarmTarget,
+    Binding,
     Component,
     Metric,
+    NameOption,
+    TemplateResource,
 )
 
 NAMESPACE = "AWS/Lambda"
@@ -28,6 +34,7 @@ NAMESPACE = "AWS/Lambda"
 # Share of the timeout used as the Duration p90 threshold when only the timeout is known:
 # AWS recommends a threshold "below the function timeout"; 80 % leaves time to react.
 DURATION_SHARE_OF_TIMEOUT = 0.8
+DEFAULT_TIMEOUT = 3  # seconds, when neither the function nor SAM Globals set Timeout (Lambda's default)
 
 
 @dataclass(frozen=True)
@@ -45,7 +52,18 @@ class LambdaFunction(Component[LambdaOptions]):
     title = "AWS Lambda function"
     docs_url = "https://docs.aws.amazon.com/lambda/latest/dg/monitoring-metrics.html"
     dimension_names = ("FunctionName",)
-    cfn_types = ("AWS::Lambda::Function", "AWS::Serverless::Function")
+    names: ClassVar[Mapping[str, NameOption]] = {
+        "function_name": NameOption(r"[A-Za-z0-9_-]{1,64}", "a Lambda function name: at most 64 letters, digits, '-' and '_'",
+                                    "the function name (the part after ':function:')"),
+    }
+    bindings: ClassVar[Mapping[str, Binding]] = {  # Ref of both returns the function name; a stack's physical ID is the name too
+        "AWS::Lambda::Function": Binding({"function_name": "${%s}"}, physical="function_name"),
+        "AWS::Serverless::Function": Binding({"function_name": "${%s}"}),
+    }
+    not_watched: ClassVar[Mapping[str, str]] = {
+        "AWS::Lambda::Version": "the function is watched (its metrics include every version)",
+        "AWS::Lambda::Permission": "a permission, nothing runs",
+    }
     alarms = (
         AlarmDef(
             "errors", "Errors",
@@ -116,3 +134,17 @@ class LambdaFunction(Component[LambdaOptions]):
         if alarm.key == "duration_p90" and o.timeout_seconds is not None:
             return round(o.timeout_seconds * 1000 * DURATION_SHARE_OF_TIMEOUT, 3)
         return alarm.policy.threshold
+
+    @classmethod
+    def init_lines(cls, resource: TemplateResource) -> list[str]:
+        timeout, where = resource.properties.get("Timeout"), ""
+        if timeout is None and resource.type == "AWS::Serverless::Function":
+            timeout = mapping(mapping(resource.app.data.get("Globals")).get("Function")).get("Timeout")
+            where = "from SAM Globals" if timeout is not None else ""
+        if timeout is None:
+            return [f"    timeout_seconds: {DEFAULT_TIMEOUT}        # Lambda's default timeout; Duration p90 alarm at 80 %"]
+        if isinstance(timeout, int) and 1 <= timeout <= 900:
+            note = f"{where}; " if where else ""
+            return [f"    timeout_seconds: {timeout}        # {note}Duration p90 alarm at 80 % of it"]
+        return ["    # timeout: set by a parameter or expression; give timeout_seconds for the Duration p90 alarm",
+                "    alarms: {duration_p90: false}"]

@@ -36,15 +36,34 @@ entries, `namespace`, `dimensions`. Logs: `/aws/sagemaker/Endpoints/<endpoint>`.
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from types import MappingProxyType
+from typing import Any, ClassVar
 
+from ..spec.app_template import mapping
+from ..spec.kind_facts import ref_target, yaml_scalar
 from ..spec.model import doc
 from . import component
 from ._instance_types import instance_size
 from ._instance_types import reference_markdown as instance_table
 from ._model_monitor import Monitor, monitor_alarms, parse_data_quality, parse_model_quality
-from .base import AlarmDef, AlarmDocs, AlarmPolicy, AlarmTarget, BuildEnv, Component, EventDef, ExtraAlarm, Metric, event_alarm
+from .base import (
+    AlarmDef,
+    AlarmDocs,
+    AlarmPolicy,
+    AlarmTarget,
+    Binding,
+    BuildEnv,
+    Component,
+    EventDef,
+    ExtraAlarm,
+    Metric,
+    NameOption,
+    TemplateResource,
+    event_alarm,
+)
 
 INVOCATIONS = "AWS/SageMaker"
 INSTANCES = "/aws/sagemaker/Endpoints"
@@ -54,6 +73,8 @@ VARIANT = ("EndpointName", "VariantName")
 ALL_TYPES = frozenset({"realtime", "async", "serverless"})
 ASYNC = frozenset({"async"})
 SERVERLESS = frozenset({"serverless"})
+
+
 
 
 @dataclass(frozen=True)
@@ -108,9 +129,10 @@ PUBLISHED: dict[str, Published] = {
 ONLY_FOR = {"memory_utilization": frozenset({"realtime", "async"}), "serverless_memory_utilization": SERVERLESS}
 
 
-def published(endpoint_type: str) -> dict[str, Published]:
-    """The metrics AWS publishes for one endpoint type."""
-    return {m: p for m, p in PUBLISHED.items() if endpoint_type in p.types}
+@functools.cache
+def published(endpoint_type: str) -> Mapping[str, Published]:
+    """The metrics AWS publishes for one endpoint type (read-only: it is computed once per type)."""
+    return MappingProxyType({m: p for m, p in PUBLISHED.items() if endpoint_type in p.types})
 
 
 def percentile_unverified(key: str, metric: str, statistic: str, why: str) -> str:
@@ -197,7 +219,24 @@ def cores(o: SageMakerEndpointOptions, alarm_key: str) -> tuple[int, str]:
 class SageMakerEndpoint(Component[SageMakerEndpointOptions]):
     Options = SageMakerEndpointOptions
     title = "Amazon SageMaker endpoint (real-time, asynchronous or serverless)"
-    cfn_types = ("AWS::SageMaker::Endpoint",)
+    _VARIANT = r"[A-Za-z0-9](?:-*[A-Za-z0-9]){0,62}"  # CreateEndpoint's EndpointName and VariantName pattern
+    names: ClassVar[Mapping[str, NameOption]] = {
+        "endpoint_name": NameOption(_VARIANT, "a SageMaker endpoint name: at most 63 letters, digits and '-', starting and ending "
+                                              "with a letter or digit", "the endpoint name (the part after ':endpoint/')"),
+        "variants": NameOption(_VARIANT, "a SageMaker variant name: at most 63 letters, digits and '-', starting and ending with "
+                                         "a letter or digit"),
+        "schedule_name": NameOption(instead_of_arn="the schedule name"),  # in data_quality/model_quality
+    }
+    # GetAtt EndpointName is the name (Ref is the ARN, which is also a stack's physical ID).
+    bindings: ClassVar[Mapping[str, Binding]] = {
+        "AWS::SageMaker::Endpoint": Binding({"endpoint_name": "${%s.EndpointName}"}, physical="endpoint_name",
+                                            physical_prefix=r"^arn:[^:]+:sagemaker:[^:]*:\d*:endpoint/"),
+    }
+    not_watched: ClassVar[Mapping[str, str]] = {
+        "AWS::SageMaker::Model": "a model has no metrics of its own: the endpoint or job that uses it is watched",
+        "AWS::SageMaker::EndpointConfig": "read for its endpoint's variants and type; the endpoint is watched",
+        "AWS::SageMaker::MonitoringSchedule": "Model Monitor: give the endpoint component `data_quality`/`model_quality`",
+    }
     docs_url = "https://docs.aws.amazon.com/sagemaker/latest/dg/monitoring-cloudwatch.html"
     dimension_names = ("EndpointName", "VariantName")
     alarms = (
@@ -280,7 +319,8 @@ class SageMakerEndpoint(Component[SageMakerEndpointOptions]):
         AlarmDef(
             "gpu_utilization", "GPUUtilization",
             Metric(INSTANCES, "GPUUtilization", "Average", "percent"),
-            AlarmPolicy(">", 90, period=300, evaluation_periods=3, datapoints_to_alarm=3, treat_missing_data="missing", severity="warning", enabled=False),
+            AlarmPolicy(">", 90, period=300, evaluation_periods=3, datapoints_to_alarm=3, treat_missing_data="missing",
+                        severity="warning", enabled=False),
             AlarmDocs(
                 why="GPUs are saturated, so inference queues up (GPU instances only; on by default for a GPU "
                     "instance_type)",
@@ -459,3 +499,57 @@ class SageMakerEndpoint(Component[SageMakerEndpointOptions]):
                 problems.append((f"variants[{index}]", f"duplicate variant '{variant}'"))
             seen.add(variant)
         return problems
+
+    @classmethod
+    def init_lines(cls, resource: TemplateResource) -> list[str]:
+        """variants, endpoint_type and instance_type from the endpoint's EndpointConfig in the template."""
+        logical = ref_target(resource.properties.get("EndpointConfigName"))
+        config = resource.resource(logical)
+        if logical is None or config is None or config.type != "AWS::SageMaker::EndpointConfig":
+            return ["    # its EndpointConfig is not in this template: check variants, endpoint_type and instance_type"]
+        cprops = config.properties
+        raw = cprops.get("ProductionVariants")
+        variants = [v for v in raw if isinstance(v, dict)] if isinstance(raw, list) else []
+        names = [v.get("VariantName") for v in variants]
+        literal = [n for n in names if isinstance(n, str)]
+        out = []
+        if names and literal == names:
+            out.append(f"    variants: [{', '.join(yaml_scalar(n) for n in literal)}]   # from {logical}")
+        elif names:
+            out.append(f"    # variants: named by a parameter in {logical}; list them here (default AllTraffic)")
+        if any("ServerlessConfig" in v for v in variants):
+            out.append(f"    endpoint_type: serverless   # {logical} has ServerlessConfig: cold-start (ModelSetupTime), memory and "
+                       "concurrency alarms; AWS publishes no InvocationModelErrors or instance metrics for it")
+            return out
+        if "AsyncInferenceConfig" in cprops:
+            out.append(f"    endpoint_type: async   # {logical} has AsyncInferenceConfig: backlog and S3/SNS failure alarms, "
+                       "no OverheadLatency")
+        out.extend(_instance_type_lines(variants, logical, resource))
+        return out
+
+
+def _instance_type_lines(variants: list[dict[str, Any]], config: str, resource: TemplateResource) -> list[str]:
+    """`instance_type` when every variant names the same one (a literal or a parameter's default)."""
+    found: dict[str, str] = {}  # instance type -> where it came from
+    for variant in variants:
+        value = variant.get("InstanceType")
+        if isinstance(value, str):
+            found.setdefault(value, f"from {config}")
+            continue
+        param = value.get("Ref") if isinstance(value, dict) else None
+        declared = mapping(resource.app.data.get("Parameters")).get(param) if isinstance(param, str) else None
+        default = mapping(declared).get("Default")
+        if not isinstance(default, str):
+            return [f"    # instance_type: set by an expression or a parameter without a default in {config}; give it "
+                    + "(e.g. ml.g5.2xlarge) to scale the CPU/GPU thresholds (1 vCPU assumed until then)"]
+        found.setdefault(default, f"parameter {param}'s value in {config}: change this if a deployment overrides it")
+    if len(found) != 1:
+        mixed = ", ".join(sorted(found))
+        return [f"    # instance_type: the variants use {mixed}; give the smallest to scale the CPU/GPU thresholds "
+                + "(1 vCPU assumed until then)"] if found else []
+    (itype, where), = found.items()
+    size = instance_size(itype)
+    if size is None:
+        return [f"    instance_type: {yaml_scalar(itype)}   # {where}; not in mlmon's table: give instance_vcpus/instance_gpus"]
+    gpu = f", {size.gpus} GPU{'s' if size.gpus != 1 else ''}: GPU alarm on" if size.gpus else ""
+    return [f"    instance_type: {yaml_scalar(itype)}   # {where} ({size.vcpus} vCPUs{gpu}; CPU threshold x {size.vcpus})"]

@@ -16,12 +16,21 @@ Container Insights), so every alarm here is an event rule:
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar
 
 from ..spec.model import doc
 from . import component
-from .base import AlarmDef, AlarmTarget, Component, EventDef, event_alarm
+from .base import (
+    AlarmDef,
+    AlarmTarget,
+    Binding,
+    Component,
+    EventDef,
+    TemplateResource,
+    event_alarm,
+)
 
 SOURCE = "aws.sagemaker"
 CLUSTER_STATE = EventDef(SOURCE, "SageMaker HyperPod Cluster State Change", "sagemaker_hyperpod_cluster_state_change.txt.j2",
@@ -55,7 +64,8 @@ class SageMakerHyperPod(Component[HyperPodOptions]):
     title = "Amazon SageMaker HyperPod cluster"
     docs_url = "https://docs.aws.amazon.com/sagemaker/latest/dg/sagemaker-hyperpod-cluster-events-reference.html"
     dimension_names = ()
-    cfn_types = ("AWS::SageMaker::Cluster",)
+    # A cluster's ARN ends in its ID, not its name: the events filter on the ClusterName property.
+    bindings: ClassVar[Mapping[str, Binding]] = {"AWS::SageMaker::Cluster": Binding({"cluster_name": "@ClusterName"})}
     alarms = (
         event_alarm("cluster_failed", "ClusterFailed", CLUSTER_STATE,
                     why="the HyperPod cluster entered Failed or RollingBack (EventBridge 'SageMaker HyperPod Cluster State "
@@ -90,3 +100,19 @@ class SageMakerHyperPod(Component[HyperPodOptions]):
         if alarm.key == "node_unhealthy":
             return {"ClusterName": [o.cluster_name], "HealthSummary": {"HealthStatus": ["Unhealthy"]}}
         return {"EventDetails": {"ClusterName": [o.cluster_name], "EventLevel": ["Error"]}}
+
+    @classmethod
+    def init_skip(cls, resource: TemplateResource) -> str | None:
+        cluster = resource.text("ClusterName")
+        if cluster is None:
+            return ("no literal, !Ref or !Sub ClusterName, and the HyperPod events name the cluster: set ClusterName "
+                    "(the cluster's ARN ends in its ID, not its name)")
+        if resource.unresolved(cluster):
+            return f"its ClusterName refers to {', '.join(resource.unresolved(cluster))}, which this template does not declare"
+        return None
+
+    @classmethod
+    def init_lines(cls, resource: TemplateResource) -> list[str]:
+        if resource.properties.get("NodeProvisioningMode") == "Continuous":
+            return ["    continuous_provisioning: true   # NodeProvisioningMode Continuous: Error-level cluster events too"]
+        return ["    # no NodeProvisioningMode Continuous: cluster state and node health events only"]

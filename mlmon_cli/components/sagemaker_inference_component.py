@@ -14,11 +14,13 @@ set `InferenceComponentName` explicitly and give the same literal here.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import ClassVar
 
 from ..spec.model import doc
 from . import component
-from .base import AlarmDef, AlarmDocs, AlarmPolicy, AlarmTarget, Component, Metric
+from .base import AlarmDef, AlarmDocs, AlarmPolicy, AlarmTarget, Binding, Component, Metric, TemplateResource
 
 INVOCATIONS = "AWS/SageMaker"
 COMPONENTS = "/aws/sagemaker/InferenceComponents"
@@ -38,7 +40,9 @@ class SageMakerInferenceComponent(Component[InferenceComponentOptions]):
     title = "Amazon SageMaker inference component"
     docs_url = "https://docs.aws.amazon.com/sagemaker/latest/dg/monitoring-cloudwatch.html"
     dimension_names = ("InferenceComponentName",)
-    cfn_types = ("AWS::SageMaker::InferenceComponent",)
+    # No GetAtt returns the name (E1010): it is the last part of the component's ARN.
+    bindings: ClassVar[Mapping[str, Binding]] = {"AWS::SageMaker::InferenceComponent": Binding({"inference_component_name": "${MlmonName%s}"},
+                                                              name_in_arn=("InferenceComponentArn", "inference-component/"))}
     alarms = (
         AlarmDef(
             "invocation_5xx_rate", "Invocation5XXRate",
@@ -95,7 +99,8 @@ class SageMakerInferenceComponent(Component[InferenceComponentOptions]):
         AlarmDef(
             "gpu_utilization", "GPUUtilizationNormalized",
             Metric(COMPONENTS, "GPUUtilizationNormalized", "Maximum", "percent"),
-            AlarmPolicy(">", 90, period=60, evaluation_periods=5, datapoints_to_alarm=5, treat_missing_data="missing", severity="warning", enabled=False),
+            AlarmPolicy(">", 90, period=60, evaluation_periods=5, datapoints_to_alarm=5, treat_missing_data="missing",
+                        severity="warning", enabled=False),
             AlarmDocs(
                 why="a copy's GPUs are saturated (GPU components only)",
                 first_step="add copies or raise NumberOfAcceleratorDevicesRequired"),
@@ -103,7 +108,8 @@ class SageMakerInferenceComponent(Component[InferenceComponentOptions]):
         AlarmDef(
             "gpu_memory_utilization", "GPUMemoryUtilizationNormalized",
             Metric(COMPONENTS, "GPUMemoryUtilizationNormalized", "Maximum", "percent"),
-            AlarmPolicy(">", 90, period=60, evaluation_periods=5, datapoints_to_alarm=5, treat_missing_data="missing", severity="warning", enabled=False),
+            AlarmPolicy(">", 90, period=60, evaluation_periods=5, datapoints_to_alarm=5, treat_missing_data="missing",
+                        severity="warning", enabled=False),
             AlarmDocs(
                 why="a copy's GPU memory is nearly full (GPU components only): out-of-memory errors follow",
                 first_step="lower the batch size or max sequence length, or use more accelerators per copy"),
@@ -115,3 +121,7 @@ class SageMakerInferenceComponent(Component[InferenceComponentOptions]):
 
     def targets(self, o: InferenceComponentOptions) -> list[AlarmTarget]:
         return [AlarmTarget({"InferenceComponentName": o.inference_component_name})]
+
+    @classmethod
+    def init_lines(cls, resource: TemplateResource) -> list[str]:
+        return ["    # InferenceComponentName dimension: the name in the component's ARN (no GetAtt returns it)"]

@@ -15,14 +15,24 @@ nothing).
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar
 
 from troposphere.events import InputTransformer, Rule, Target
 
 from ..spec.model import doc
 from . import component
-from .base import AlarmDef, AlarmTarget, BuildEnv, Component, EventDef, event_alarm
+from .base import (
+    AlarmDef,
+    AlarmTarget,
+    Binding,
+    BuildEnv,
+    Component,
+    EventDef,
+    TemplateResource,
+    event_alarm,
+)
 
 DETAIL_TYPE = "SageMaker Model Package State Change"
 PATHS = {"group": "$.detail.ModelPackageGroupName", "version": "$.detail.ModelPackageVersion",
@@ -62,7 +72,12 @@ class SageMakerModelRegistry(Component[ModelRegistryOptions]):
     title = "Amazon SageMaker Model Registry package group"
     docs_url = "https://docs.aws.amazon.com/sagemaker/latest/dg/automating-sagemaker-with-eventbridge.html"
     dimension_names = ()
-    cfn_types = ("AWS::SageMaker::ModelPackageGroup", "AWS::SageMaker::ModelPackage")
+    # No GetAtt returns the group name: it is the last part of the group's ARN.
+    bindings: ClassVar[Mapping[str, Binding]] = {"AWS::SageMaker::ModelPackageGroup": Binding({"model_package_group_name": "${MlmonName%s}"},
+                                                             name_in_arn=("ModelPackageGroupArn", "model-package-group/"))}
+    not_watched: ClassVar[Mapping[str, str]] = {
+        "AWS::SageMaker::ModelPackage": "a model version: its model package group is watched (sagemaker_model_registry)",
+    }
     alarms = (
         event_alarm("package_failed", "ModelPackageFailed", PACKAGE_STATE,
                     why="a model package version in the group ended Failed (EventBridge 'SageMaker Model Package State "
@@ -94,3 +109,7 @@ class SageMakerModelRegistry(Component[ModelRegistryOptions]):
                 InputPathsMap={k: PATHS[k] for k in ("group", "version", "approval", "region")},
                 InputTemplate=json.dumps(approval_message(env.solution, env.component))))],
         )]
+
+    @classmethod
+    def init_lines(cls, resource: TemplateResource) -> list[str]:
+        return ["    # failed model packages alarm; approval changes are sent as information (no alarm)"]

@@ -14,13 +14,13 @@ below 1 for that many hourly periods (missing data breaching).
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar
 
 from ..spec.model import doc
-from . import component
-from . import _staleness
-from .base import AlarmDef, AlarmDocs, AlarmPolicy, AlarmTarget, BuildEnv, Component, EventDef, ExtraAlarm, Metric, event_alarm
+from . import _staleness, component
+from .base import AlarmDef, AlarmDocs, AlarmPolicy, AlarmTarget, Binding, BuildEnv, Component, EventDef, ExtraAlarm, Metric, NameOption, event_alarm
 
 NAMESPACE = "AWS/Sagemaker/ModelBuildingPipeline"
 NAME_PATTERN = re.compile(r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,255}$")  # CreatePipeline's PipelineName pattern
@@ -56,7 +56,12 @@ class SageMakerPipeline(Component[SageMakerPipelineOptions]):
     title = "Amazon SageMaker model building pipeline"
     docs_url = "https://docs.aws.amazon.com/sagemaker/latest/dg/monitoring-cloudwatch.html"
     dimension_names = ("PipelineName",)
-    cfn_types = ("AWS::SageMaker::Pipeline",)
+    names: ClassVar[Mapping[str, NameOption]] = {  # its grammar: `check` (NAME_PATTERN)
+        "pipeline_name": NameOption(instead_of_arn="the pipeline name"),
+    }
+    bindings: ClassVar[Mapping[str, Binding]] = {  # Ref returns the pipeline name
+        "AWS::SageMaker::Pipeline": Binding({"pipeline_name": "${%s}"}, physical="pipeline_name"),
+    }
     alarms = (
         event_alarm(
             "pipeline_execution_failed", "PipelineExecutionFailed", EXECUTION_STATUS_CHANGE,
@@ -92,7 +97,7 @@ class SageMakerPipeline(Component[SageMakerPipelineOptions]):
                                         "check what starts the pipeline (schedule, rule) and its latest executions in Studio")]
 
     def pipeline_arn(self, o: SageMakerPipelineOptions) -> Any:
-        from troposphere import Sub  # lazily: `mlmon validate` never needs troposphere
+        from troposphere import Sub  # lazily: loading a spec (the validation phase) needs no troposphere
 
         # lower-case the literal text only: a `${...}` CloudFormation value keeps its case (equals-ignore-case matches)
         name = "".join(part if part.startswith("${") else part.lower() for part in re.split(r"(\$\{[^}]*\})", o.pipeline_name))
@@ -104,6 +109,6 @@ class SageMakerPipeline(Component[SageMakerPipelineOptions]):
 
     def check(self, o: SageMakerPipelineOptions) -> list[tuple[Any, str]]:
         if "${" not in o.pipeline_name and not NAME_PATTERN.match(o.pipeline_name):  # ${...}: a CloudFormation value
-            return [("pipeline_name", "expected a SageMaker pipeline name: letters, digits and '-', starting and "
-                                      "ending with a letter or digit, at most 256 characters")]
+            return [("pipeline_name", ("expected a SageMaker pipeline name: letters, digits and '-', starting and "
+                                       "ending with a letter or digit, at most 256 characters"))]
         return []

@@ -16,7 +16,10 @@ __all__ = ["AlarmSettings", "resolve_settings", "settings_problems"]
 
 
 def _first(*values: Any) -> Any:
-    return next(v for v in values if v is not None)
+    for value in values:
+        if value is not None:
+            return value
+    return None
 
 
 def resolve_settings(component: Component, options: Any, alarm: AlarmDef, override: AlarmOverride, defaults: AlarmDefaults) -> AlarmSettings:

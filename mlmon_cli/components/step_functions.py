@@ -9,13 +9,28 @@ hourly periods (missing data breaching). No log group unless the spec gives `log
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar
 
+from ..limits import STATE_MACHINE_NAME_MAX
 from ..spec.model import doc
-from . import component
-from . import _staleness
-from .base import AlarmDef, AlarmDocs, AlarmPolicy, AlarmTarget, BuildEnv, Component, EventDef, ExtraAlarm, Metric, event_alarm
+from . import _staleness, component
+from .base import (
+    AlarmDef,
+    AlarmDocs,
+    AlarmPolicy,
+    AlarmTarget,
+    Binding,
+    BuildEnv,
+    Component,
+    EventDef,
+    ExtraAlarm,
+    Metric,
+    NameOption,
+    TemplateResource,
+    event_alarm,
+)
 
 NAMESPACE = "AWS/States"
 
@@ -34,6 +49,13 @@ EXECUTION_STATUS_CHANGE = EventDef(
         "region": "$.region",
     },
 )
+
+
+_SFN_FORBIDDEN = r"\s<>{}\[\]?*\"#%\\^|~`$&,;:/"  # CreateStateMachine's name rules
+STATE_MACHINE_NAME = NameOption(rf"[^{_SFN_FORBIDDEN}\x00-\x1f\x7f-\x9f]{{1,{STATE_MACHINE_NAME_MAX}}}",
+                                "a state machine name: at most 80 characters, no spaces, brackets, wildcards or "
+                                "\" # % \\ ^ | ~ ` $ & , ; : /", "`state_machine_arn`")
+STATE_MACHINE_ARN = "arn:${AWS::Partition}:states:${AWS::Region}:${AWS::AccountId}:stateMachine:${%s.Name}"
 
 
 @dataclass(frozen=True)
@@ -80,7 +102,15 @@ class StepFunctions(Component[StepFunctionsOptions]):
     title = "AWS Step Functions state machine"
     docs_url = "https://docs.aws.amazon.com/step-functions/latest/dg/procedure-cw-metrics.html"
     dimension_names = ("StateMachineArn",)
-    cfn_types = ("AWS::StepFunctions::StateMachine", "AWS::Serverless::StateMachine")
+    names: ClassVar[Mapping[str, NameOption]] = {"state_machine_arn": NameOption(holds_arn=True), "state_machine_name": STATE_MACHINE_NAME}
+    # Ref returns the ARN, GetAtt Name the name; the ARN is built from the name (it also works before creation).
+    bindings: ClassVar[Mapping[str, Binding]] = {
+        "AWS::StepFunctions::StateMachine": Binding({"state_machine_arn": STATE_MACHINE_ARN}, physical="state_machine_arn"),
+        "AWS::Serverless::StateMachine": Binding({"state_machine_arn": STATE_MACHINE_ARN}),
+    }
+    not_watched: ClassVar[Mapping[str, str]] = {
+        "AWS::StepFunctions::Activity": "activity workers are watched through the state machine that calls them",
+    }
     alarms = (
         *METRIC_ALARMS,
         event_alarm(
@@ -100,7 +130,7 @@ class StepFunctions(Component[StepFunctionsOptions]):
     def state_machine_arn(self, o: StepFunctionsOptions) -> Any:
         if o.state_machine_arn:
             return o.state_machine_arn
-        from troposphere import Sub  # lazily: `mlmon validate` never needs troposphere
+        from troposphere import Sub  # lazily: loading a spec (the validation phase) needs no troposphere
 
         return Sub(f"arn:${{AWS::Partition}}:states:${{AWS::Region}}:${{AWS::AccountId}}:stateMachine:{o.state_machine_name}")
 
@@ -120,6 +150,15 @@ class StepFunctions(Component[StepFunctionsOptions]):
         if arn and not (arn.startswith("arn:") and ":states:" in arn and ":stateMachine:" in arn):
             return [("state_machine_arn", "expected 'arn:<partition>:states:<region>:<account>:stateMachine:<name>'")]
         return []
+
+    @classmethod
+    def init_lines(cls, resource: TemplateResource) -> list[str]:
+        serverless = resource.type == "AWS::Serverless::StateMachine"
+        sm_type = resource.properties.get("Type" if serverless else "StateMachineType")
+        if sm_type == "EXPRESS":
+            return ["    # EXPRESS: Express workflows send no execution status events, so only the metric alarms apply",
+                    "    alarms: {execution_failed: false}"]
+        return [f"    # {sm_type or 'STANDARD'} workflow: execution metrics plus the failed-execution event rule"]
 
 
 def success_alarms(hours: int | None, targets: list[AlarmTarget]) -> list[ExtraAlarm]:

@@ -35,19 +35,27 @@ the execution. SageMaker names are `<name_prefix><execution name>`.
 from __future__ import annotations
 
 import re
-from dataclasses import MISSING, dataclass, field, fields
-from typing import Any
+from collections.abc import Mapping
+from dataclasses import MISSING, dataclass, field, fields, replace
+from typing import Any, ClassVar
 
 from .. import naming
 from ..errors import Location
 from ..limits import EXPRESS_MAX_SECONDS
 from ..spec.fields import doc, fields_table
-from ..workflow.model import PARALLEL, RetryOverride, Step, parse_retry, parse_steps, walk
+from ..workflow.model import (
+    PARALLEL,
+    RetryOverride,
+    Step,
+    parse_retry,
+    parse_steps,
+    walk,
+)
 from ..workflow.steps import STEP_TYPES
-from . import component
-from . import _staleness
-from .base import AlarmTarget, BuildEnv, Component, ExtraAlarm
+from . import _staleness, component
+from .base import AlarmTarget, BuildEnv, Component, ExtraAlarm, NameOption
 from .step_functions import METRIC_ALARMS, StepFunctions, success_alarms
+from .step_functions import STATE_MACHINE_NAME as SFN_STATE_MACHINE_NAME
 
 STATE_MACHINE_NAME = re.compile(r"^[A-Za-z0-9_-]{1,80}$")
 LOG_RETENTION_DAYS = 365  # CT.CLOUDWATCH.PR.2 requires at least a year (or never expire)
@@ -83,6 +91,10 @@ class Workflow(Component[WorkflowOptions]):
     title = "Generated AWS Step Functions workflow"
     docs_url = StepFunctions.docs_url
     dimension_names = StepFunctions.dimension_names
+    log_groups_use_alert_key = True  # the state machine's execution log group (CT.CLOUDWATCH.PR.3)
+    names: ClassVar[Mapping[str, NameOption]] = {
+        "state_machine_name": replace(SFN_STATE_MACHINE_NAME, instead_of_arn="the name of the state machine mlmon creates"),
+    }
     # The step_functions kind's metric alarms on the generated machine; not its failure-event rule:
     # the workflow's own fallback already sends a readable message.
     alarms = METRIC_ALARMS
@@ -97,8 +109,13 @@ class Workflow(Component[WorkflowOptions]):
     def resources(self, o: WorkflowOptions, env: BuildEnv) -> list[Any]:
         from troposphere import GetAtt
         from troposphere.logs import LogGroup
-        from troposphere.stepfunctions import (CloudWatchLogsLogGroup, LogDestination, LoggingConfiguration, StateMachine,
-                                               TracingConfiguration)
+        from troposphere.stepfunctions import (
+            CloudWatchLogsLogGroup,
+            LogDestination,
+            LoggingConfiguration,
+            StateMachine,
+            TracingConfiguration,
+        )
 
         from ..workflow.asl import build_definition
         from ..workflow.iam import role
@@ -111,15 +128,15 @@ class Workflow(Component[WorkflowOptions]):
         # X-Ray tracing; the log group is kept a year (CT.CLOUDWATCH.PR.2) and encrypted with the
         # solution's key (CT.CLOUDWATCH.PR.3).
         logs_id = env.logical_id("StateMachineLogs")
-        logs = LogGroup(logs_id, LogGroupName=f"/aws/vendedlogs/states/{name}", RetentionInDays=LOG_RETENTION_DAYS,
-                        KmsKeyId=GetAtt("AlertsKey", "Arn"))
+        logs = LogGroup(logs_id, LogGroupName=naming.workflow_log_group_name(name), RetentionInDays=LOG_RETENTION_DAYS,
+                        KmsKeyId=GetAtt(naming.ALERTS_KEY_ID, "Arn"))
         machine = StateMachine(
             env.logical_id("StateMachine"),
             StateMachineName=name,
             StateMachineType=o.type,
             RoleArn=GetAtt(role_id, "Arn"),
             Definition=build_definition(o, name, comment),
-            DefinitionSubstitutions={"AlertTopicArn": env.topic},
+            DefinitionSubstitutions={naming.ALERT_TOPIC_SUBSTITUTION: env.topic},
             LoggingConfiguration=LoggingConfiguration(
                 Level="ERROR", IncludeExecutionData=False,
                 Destinations=[LogDestination(CloudWatchLogsLogGroup=CloudWatchLogsLogGroup(LogGroupArn=GetAtt(logs_id, "Arn")))]),
@@ -154,7 +171,8 @@ class Workflow(Component[WorkflowOptions]):
                 f"{r.max_attempts} attempts, {r.jitter_strategy}" for r in POLICIES[st.policy].retriers) if st.policy else "none (calls no service)"
             rows.append(f"| `{key}` | {st.title}{' (STANDARD only)' if st.sync else ''} | {keys} | {retry} |")
         rows.append("| `parallel` | Run branches (lists of steps) at the same time | a list of branches | none: its steps retry |")
-        sources = "; ".join(f"`{POLICIES[k].name}`: {POLICIES[k].source}" for k in dict.fromkeys(st.policy for st in STEP_TYPES.values() if st.policy))
+        used = dict.fromkeys(st.policy for st in STEP_TYPES.values() if st.policy)
+        sources = "; ".join(f"`{POLICIES[k].name}`: {POLICIES[k].source}" for k in used)
         return ("Step types (the key that gives a step its type; each step type's keys are checked like options):\n\n"
                 + "\n".join(rows) + "\n\nSources of the retry defaults (tags explained in `mlmon_cli/asl/retry_policies.py`, "
                 "shared with `mlmon harden`): " + sources + ".\n\n`retry` (per workflow and per step; replaces the field in every "

@@ -12,8 +12,8 @@ from functools import partial
 from typing import Any
 
 from troposphere import GetAtt, Output, Ref, Template
-from troposphere.cloudwatch import Alarm, MetricDimension
-from troposphere.events import InputTransformer, Rule, Target
+from troposphere.cloudwatch import Alarm
+from troposphere.events import Rule
 
 from .. import naming
 from ..components import REGISTRY
@@ -26,7 +26,7 @@ from ..components.base import (
 )
 from ..components.settings import AlarmSettings, resolve_settings
 from ..errors import Problem
-from ..limits import INLINE_TEMPLATE_BYTES, MAX_RESOURCES, STANDARD_STATISTICS
+from ..limits import ALARM_DESCRIPTION_MAX, DESCRIPTION_MAX, INLINE_TEMPLATE_BYTES, MAX_RESOURCES, STANDARD_STATISTICS
 from ..render import render
 from ..spec.model import SEVERITIES, AlarmOverride, ComponentSpec, Spec
 from . import custom as custom_mod
@@ -37,7 +37,7 @@ from .composites import AlarmRef, add_composite, composite_text
 from .dashboard import MetricGraph, Section, add_dashboards
 from .notifications import add_alert_path_alarms, add_notifications, failed_invocations
 from .quiet import add_quiet_windows
-from .template import new_template
+from .template import new_template, quick
 from .validate import claim_problems
 
 _NO_OVERRIDE = AlarmOverride()
@@ -81,7 +81,7 @@ class _Context:
     def topic(self) -> Any:
         return self.topics["critical"]
 
-    def claim(self, name: str, owner: ComponentSpec, space: str = "logical ID") -> None:
+    def claim(self, name: str, space: str = "logical ID") -> None:
         """Record a logical ID, or an alarm or rule name, this component takes; the validation phase
         (core/validate.py `claim_problems`) refuses one taken twice."""
         self.claims.append((space, name))
@@ -115,8 +115,8 @@ def _reserved_names(t: Template, spec: Spec) -> dict[tuple[str, str], str]:
         if isinstance(resource.properties.get(prop), str):
             names[(space, resource.properties[prop])] = "mlmon's own resources"
     for label in ("", *(s.capitalize() for s in SEVERITIES)):
-        names[("logical ID", f"Solution{label}Composite")] = "the solution composites"
-        names[("alarm", naming.alarm_name(spec.solution, label or "Composite"))] = "the solution composites"
+        names[("logical ID", naming.solution_composite_id(label))] = "the solution composites"
+        names[("alarm", naming.solution_composite_name(spec.solution, label))] = "the solution composites"
     return names
 
 
@@ -212,17 +212,19 @@ def _add_solution_composites(t: Template, spec: Spec, topics: dict[str, Any], by
         label = severity.capitalize()
         actions = [topics[severity]]
         ref = add_composite(
-            t, f"Solution{label}Composite", naming.alarm_name(spec.solution, label), children,
+            t, naming.solution_composite_id(label), naming.solution_composite_name(spec.solution, label), children,
             partial(composite_text, scope="solution", solution=spec.solution, severity=severity), actions,
             ok_actions=spec.notifications.ok_notifications, suppressor=spec.notifications.deployment_alarm,
         )
-        t.add_output(Output(f"Solution{label}CompositeAlarmName", Description=f"ALARM while any {severity} composite is", Value=Ref(ref.logical_id)))
+        t.add_output(Output(naming.solution_composite_output(label), Description=f"ALARM while any {severity} composite is",
+                            Value=Ref(ref.logical_id)))
         tops.append(ref)
     if len(tops) > 1 and spec.notifications.notify_solution:  # the top one is read through its output only
-        top = add_composite(t, "SolutionComposite", naming.alarm_name(spec.solution, "Composite"), tops,
+        top = add_composite(t, naming.SOLUTION_COMPOSITE_ID, naming.solution_composite_name(spec.solution), tops,
                             partial(composite_text, scope="top", solution=spec.solution), [])
-        t.add_output(Output("SolutionCompositeAlarmName", Description="Top composite: ALARM while any component is", Value=Ref(top.logical_id)))
-        t.add_output(Output("SolutionCompositeAlarmArn", Value=GetAtt(top.logical_id, "Arn")))
+        t.add_output(Output(naming.SOLUTION_COMPOSITE_NAME_OUTPUT, Description="Top composite: ALARM while any component is",
+                            Value=Ref(top.logical_id)))
+        t.add_output(Output(naming.SOLUTION_COMPOSITE_ARN_OUTPUT, Value=GetAtt(top.logical_id, "Arn")))
 
 
 def _count(result: BuildResult) -> None:
@@ -312,7 +314,7 @@ def _add_component(ctx: _Context, comp: ComponentSpec) -> tuple[dict[str, list[A
     kind = REGISTRY[comp.kind]()
     env = BuildEnv(ctx.spec.solution, comp.name, ctx.topic)
     for resource in [*kind.resources(comp.options, env), *logs_mod.log_resources(kind, comp, env)]:
-        ctx.claim(resource.title, comp)
+        ctx.claim(resource.title)
         ctx.template.add_resource(resource)
     watches = _watches(ctx, comp, kind, env)
     children: dict[str, list[AlarmRef]] = {}
@@ -329,10 +331,10 @@ def _add_component(ctx: _Context, comp: ComponentSpec) -> tuple[dict[str, list[A
 
     def composite(severity: str, refs: list[AlarmRef]) -> AlarmRef:
         label = severity.capitalize()
-        logical = naming.logical_id(comp.name, label, "Composite")
-        name = naming.alarm_name(ctx.spec.solution, comp.name, label)
-        ctx.claim(logical, comp)
-        ctx.claim(name, comp, "alarm")
+        logical = naming.component_composite_id(comp.name, label)
+        name = naming.component_composite_name(ctx.spec.solution, comp.name, label)
+        ctx.claim(logical)
+        ctx.claim(name, "alarm")
         describe = partial(composite_text, scope="component", solution=ctx.spec.solution, watched=kind.watched(comp.options),
                            severity=severity, runbook=comp.runbook_url or "")
         return add_composite(ctx.template, logical, name, refs, describe, [ctx.topics[severity]],
@@ -348,12 +350,12 @@ def _add_group_composites(ctx: _Context, comp: ComponentSpec, kind: Component,
     component's composite of that severity; rollup.group_composite decides whether it is worth one."""
     for (severity, group), refs in groups.items():
         label = severity.capitalize()
-        logical = naming.logical_id(comp.name, label, group, "Composite")
-        name = naming.alarm_name(ctx.spec.solution, comp.name, label, group)
+        logical = naming.component_composite_id(comp.name, label, group)
+        name = naming.component_composite_name(ctx.spec.solution, comp.name, label, group)
         if not rollup.group_composite(ctx.spec, refs, ctx.alarms, name):
             continue  # rollup.group_composite routed them: each notifies itself
-        ctx.claim(logical, comp)
-        ctx.claim(name, comp, "alarm")
+        ctx.claim(logical)
+        ctx.claim(name, "alarm")
         describe = partial(composite_text, scope="component", solution=ctx.spec.solution, watched=kind.watched(comp.options),
                            severity=severity, group=group, runbook=comp.runbook_url or "")
         add_composite(ctx.template, logical, name, refs, describe, [ctx.topics[severity]],
@@ -366,10 +368,10 @@ def _notifies(ctx: _Context, settings: AlarmSettings) -> bool:
 
 def _add_metric_alarm(ctx: _Context, comp: ComponentSpec, kind: Component, watch: _Watch) -> AlarmRef:
     alarm, settings, dims = watch.alarm, watch.settings, watch.dims
-    logical = naming.logical_id(comp.name, watch.label, alarm.suffix, "Alarm")
-    name = naming.alarm_name(ctx.spec.solution, comp.name, watch.label, alarm.suffix)
-    ctx.claim(logical, comp)
-    ctx.claim(name, comp, "alarm")
+    logical = naming.alarm_id(comp.name, watch.label, alarm.suffix)
+    name = naming.component_alarm_name(ctx.spec.solution, comp.name, watch.label, alarm.suffix)
+    ctx.claim(logical)
+    ctx.claim(name, "alarm")
     threshold = watch.threshold
     text = partial(_alarm_text, ctx, comp, kind, alarm, settings, dims, rule_name=watch.rule_name)
     metric = alarm.metric
@@ -386,16 +388,16 @@ def _add_metric_alarm(ctx: _Context, comp: ComponentSpec, kind: Component, watch
         "ActionsEnabled": True,
     }
     if dims:  # a log metric filter's metric has none
-        props["Dimensions"] = [MetricDimension(Name=k, Value=v) for k, v in dims.items()]
+        props["Dimensions"] = [{"Name": k, "Value": v} for k, v in dims.items()]
     if settings.statistic in STANDARD_STATISTICS:
         props["Statistic"] = settings.statistic
     else:
         props["ExtendedStatistic"] = settings.statistic
     if alarm.is_multi_query:  # metric math or an anomaly band: a `Metrics` alarm
         for extra in metric_math.apply(props, alarm, settings.statistic, settings.period, dims, logical, threshold):
-            ctx.claim(extra.title, comp)
+            ctx.claim(extra.title)
             ctx.add(extra)
-    resource = ctx.add(Alarm(logical, **props))
+    resource = ctx.add(quick(Alarm, logical, props))
     ctx.alarms[logical] = rollup.Pending(resource, settings.severity, rollup.long_lived(settings), text,
                                          notify=_notifies(ctx, settings), warm_up=rollup.warm_up_minutes(settings))
     return AlarmRef(logical, name)
@@ -406,28 +408,23 @@ def _add_event_rule(ctx: _Context, comp: ComponentSpec, kind: Component, alarm: 
     composites, its FailedInvocations alarm shows a broken delivery (both built as `_Watch`es)."""
     assert alarm.event is not None
     event = alarm.event
-    logical = naming.logical_id(comp.name, alarm.suffix, "Rule")
+    logical = naming.event_rule_id(comp.name, alarm.suffix)
     name = naming.rule_name(ctx.spec.solution, comp.name, alarm.suffix)
-    ctx.claim(logical, comp)
-    ctx.claim(name, comp, "rule")
+    ctx.claim(logical)
+    ctx.claim(name, "rule")
     message = render(f"events/{event.message_template}", solution=ctx.spec.solution, component=comp.name)
     pattern = {"source": [event.source], "detail-type": [event.detail_type], "detail": kind.event_detail(comp.options, alarm)}
-    ctx.template.add_resource(
-        Rule(
-            logical,
-            Name=name,
-            Description=f"{kind.watched(comp.options)}: {event.detail_type} failures -> {ctx.spec.solution} alert topic"[:512],
-            EventPattern=pattern,
-            State="ENABLED",
-            Targets=[
-                Target(
-                    Id="AlertTopic",
-                    Arn=ctx.topics[settings.severity],
-                    InputTransformer=InputTransformer(InputPathsMap=dict(event.input_paths), InputTemplate=json.dumps(message)),
-                )
-            ],
-        )
-    )
+    ctx.template.add_resource(quick(Rule, logical, {
+        "Name": name,
+        "Description": f"{kind.watched(comp.options)}: {event.detail_type} failures -> {ctx.spec.solution} alert topic"[:512],
+        "EventPattern": pattern,
+        "State": "ENABLED",
+        "Targets": [{
+            "Id": "AlertTopic",
+            "Arn": ctx.topics[settings.severity],
+            "InputTransformer": {"InputPathsMap": dict(event.input_paths), "InputTemplate": json.dumps(message)},
+        }],
+    }))
 
 
 def _number(value: float) -> float | int:
@@ -466,11 +463,11 @@ def _alarm_text(ctx: _Context, comp: ComponentSpec, kind: Component, alarm: Alar
         source=docs.source,
         caveat=kind.caveat(comp.options, alarm),
         notifies=notifies,
-        composite=composite or naming.alarm_name(ctx.spec.solution, comp.name, s.severity.capitalize()),
+        composite=composite or naming.component_composite_name(ctx.spec.solution, comp.name, s.severity.capitalize()),
         severity=s.severity,
         runbook=s.runbook_url or comp.runbook_url or "",
     )
-    return text if len(text) <= 1024 else text[:1021] + "..."
+    return text if len(text) <= ALARM_DESCRIPTION_MAX else text[:ALARM_DESCRIPTION_MAX - 3] + "..."
 
 
 def _description(spec: Spec, r: BuildResult) -> str:
@@ -480,6 +477,6 @@ def _description(spec: Spec, r: BuildResult) -> str:
         text += spec.description.strip() + " "
     if spec.notifications.emails:
         text += "Every email address must confirm its SNS subscription or it receives nothing."
-    return text.strip()[:1024]
+    return text.strip()[:DESCRIPTION_MAX]
 
 

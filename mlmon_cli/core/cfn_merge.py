@@ -15,7 +15,7 @@ import re
 from typing import Any
 
 from ..errors import LimitError, Problem, SpecError
-from ..limits import MAX_OUTPUTS, MAX_RESOURCES
+from ..limits import MAX_OUTPUTS, MAX_PARAMETERS, MAX_RESOURCES
 
 TOKEN = re.compile(r"\$\{([^}!][^}]*)\}")
 _WHOLE = re.compile(r"^\$\{([A-Za-z0-9]+)(?:\.([A-Za-z0-9.]+))?\}$")
@@ -64,9 +64,6 @@ def finish(data: dict[str, Any], cfn: Any, owners: dict[str, str], solution: str
     merged = _merge(cfn.app, data, conditions)
     check_merged_limits(merged, cfn.app)
     return merged
-
-
-MAX_PARAMETERS = 200  # parameters per template (CloudFormation quotas)
 
 
 def check_merged_limits(merged: dict[str, Any], app: Any) -> None:

@@ -18,8 +18,9 @@ from troposphere.cloudwatch import CompositeAlarm
 from .. import limits
 from ..limits import MAX_COMPOSITE_CHILDREN as MAX_CHILDREN
 from ..limits import MAX_COMPOSITE_RULE_CHARS as MAX_RULE_CHARS
-from ..naming import composite_part_name
+from ..naming import composite_part_id, composite_part_name
 from ..render import render
+from .template import quick
 
 _TEXT_DEFAULTS = {"solution": "", "watched": "", "part": 0, "parent": "", "severity": "critical", "runbook": ""}
 
@@ -92,7 +93,7 @@ def add_composite(
         parts = []
         for group in groups:
             number = next(numbers)
-            part = AlarmRef(f"{logical_id}Part{number}", composite_part_name(name, number))
+            part = AlarmRef(composite_part_id(logical_id, number), composite_part_name(name, number))
             text = describe(scope="group", part=number, parent=name, count=len(group), notifies=False)
             _composite(t, part, group, text, [])
             parts.append(part)
@@ -107,7 +108,7 @@ def _composite(t: Template, ref: AlarmRef, children: list[AlarmRef], description
                suppressor: str | None = None) -> None:
     props: dict[str, Any] = {
         "AlarmName": ref.name,
-        "AlarmDescription": description[:1024],
+        "AlarmDescription": description[:limits.ALARM_DESCRIPTION_MAX],
         "AlarmRule": any_alarm_rule(children),
         "ActionsEnabled": True,
     }
@@ -120,4 +121,4 @@ def _composite(t: Template, ref: AlarmRef, children: list[AlarmRef], description
                                          + suppressor.replace("${", "${!"))
         props["ActionsSuppressorWaitPeriod"] = limits.SUPPRESSOR_WAIT_SECONDS
         props["ActionsSuppressorExtensionPeriod"] = limits.SUPPRESSOR_EXTENSION_SECONDS
-    t.add_resource(CompositeAlarm(ref.logical_id, **props))
+    t.add_resource(quick(CompositeAlarm, ref.logical_id, props))

@@ -74,7 +74,7 @@ def add_dashboards(t: Template, solution: str, sections: list[Section], label: s
         if len(chunks) > 1:
             suffix.append(str(index))
         name = naming.dashboard_name(solution, *suffix)
-        logical = naming.logical_id("Dashboard", *suffix)
+        logical = naming.dashboard_id(*suffix)
         t.add_resource(Dashboard(logical, DashboardName=name, DashboardBody=Sub(body(chunk))))
 
 
@@ -91,7 +91,7 @@ def body(sections: list[Section]) -> str:
                             "properties": {"title": "Alarm status", "alarms": [f"${{{a.arn_expression}}}" for a in group],
                                            "sortBy": "stateUpdatedTimestamp"}})
             y += 2 + len(group) // 4
-        drawn = _drawn(section.graphs)[:METRICS_PER_COMPONENT]
+        drawn = _drawn(section.graphs, METRICS_PER_COMPONENT)
         for column, (graph, rows, thresholds) in enumerate(drawn):
             properties = {"title": graph.title, "region": "${AWS::Region}", "view": "timeSeries", "stat": graph.statistic,
                           "period": graph.period, "metrics": rows}
@@ -102,15 +102,18 @@ def body(sections: list[Section]) -> str:
     return json.dumps({"widgets": widgets}, separators=(",", ":"), sort_keys=True)
 
 
-def _drawn(graphs: list[MetricGraph]) -> list[tuple[MetricGraph, list[list[Any]], list[dict[str, Any]]]]:
-    """One graph per series drawn (a metric judged by a warning and a critical policy is drawn once,
-    with both thresholds); graphs whose dimensions cannot be written into the body are left out."""
+def _drawn(graphs: list[MetricGraph], most: int) -> list[tuple[MetricGraph, list[list[Any]], list[dict[str, Any]]]]:
+    """The first `most` series drawn, one graph each (a metric judged by a warning and a critical
+    policy is drawn once, with both thresholds); graphs whose dimensions cannot be written into the
+    body are left out."""
     drawn: dict[str, tuple[MetricGraph, list[list[Any]], list[dict[str, Any]]]] = {}
     for graph in graphs:
         rows = metric_rows(graph)
         if rows is None:
             continue
-        key = json.dumps([rows, graph.statistic, graph.period], sort_keys=True)
+        key = repr((rows, graph.statistic, graph.period))
+        if key not in drawn and len(drawn) == most:
+            continue  # a later policy on a series already drawn still adds its line
         first = drawn.setdefault(key, (graph, rows, []))
         if not isinstance(graph.metric, AnomalyBand):
             line = {"label": "alarm threshold", "value": graph.threshold}

@@ -17,6 +17,7 @@ from .. import naming
 from ..components.base import AlarmDef, AlarmDocs, AlarmPolicy, BuildEnv, Component, ExtraAlarm, Metric
 from ..spec.logs import BUILTIN_PATTERNS, FAILURE_REGEX, LogPattern
 from ..spec.model import ComponentSpec
+from .template import quick
 
 PATTERN_PERIOD = 300
 # Case-insensitive words that mark a failure in most runtimes' logs (Logs Insights regex).
@@ -84,12 +85,11 @@ def log_resources(kind: Component, comp: ComponentSpec, env: BuildEnv) -> list[A
     ]
     if logs.log_queries:
         for title, query in queries(kind, comp).items():
-            resources.append(QueryDefinition(
-                env.logical_id("Query", title),
-                Name=naming.query_definition_name(env.solution, comp.name, title),
-                QueryString=query,
-                LogGroupNames=[group],
-            ))
+            resources.append(quick(QueryDefinition, env.logical_id("Query", title), {
+                "Name": naming.query_definition_name(env.solution, comp.name, title),
+                "QueryString": query,
+                "LogGroupNames": [group],
+            }))
     return resources
 
 

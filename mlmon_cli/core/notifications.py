@@ -18,14 +18,14 @@ from troposphere.iam import ManagedPolicy, Policy, Role
 from troposphere.kms import Alias, Key
 from troposphere.sns import SubscriptionResource, Topic, TopicPolicy
 
-from .. import naming
+from .. import limits, naming
+from ..components import REGISTRY
 from ..components.base import AlarmDef, AlarmDocs, AlarmPolicy, Metric
-from ..naming import stable_hash
 from ..spec.model import Route, Spec
 
-KEY_ID = "AlertsKey"
-TOPIC_ID = "AlertsTopic"
-WARNING_TOPIC_ID = "WarningTopic"
+KEY_ID = naming.ALERTS_KEY_ID
+TOPIC_ID = naming.ALERTS_TOPIC_ID
+WARNING_TOPIC_ID = naming.WARNING_TOPIC_ID
 HISTORY_TOPIC_ID = naming.HISTORY_TOPIC_ID
 
 
@@ -37,39 +37,40 @@ def add_notifications(t: Template, spec: Spec) -> dict[str, Any]:
     (no subscriber: the action of alarms that reach people through a composite, see core/rollup.py).
     """
     n = spec.notifications
-    routes: list[tuple[str, Route, str, str]] = [("critical", n, TOPIC_ID, "alerts")]
+    routes: list[tuple[str, Route, str]] = [("critical", n, TOPIC_ID)]
     if n.warning:
-        routes.append(("warning", n.warning, WARNING_TOPIC_ID, "warnings"))
+        routes.append(("warning", n.warning, WARNING_TOPIC_ID))
     topics: dict[str, Any] = {}
     created = []
     _add_key(t, spec)
-    for severity, route, logical, suffix in routes:
+    for severity, route, logical in routes:
         if route.topic_arn:
             topics[severity] = route.topic_arn
         else:
-            t.add_resource(Topic(logical, TopicName=naming.topic_name(spec.solution, suffix), DisplayName=f"{spec.solution} {suffix}"[:100],
-                                 KmsMasterKeyId=Ref(KEY_ID)))
+            suffix = naming.ROUTE_TOPIC_SUFFIX[severity]
+            t.add_resource(Topic(logical, TopicName=naming.topic_name(spec.solution, suffix),
+                                 DisplayName=naming.topic_display_name(spec.solution, suffix), KmsMasterKeyId=Ref(KEY_ID)))
             topics[severity] = Ref(logical)
             created.append(Ref(logical))
-        _add_subscribers(t, spec, route, topics[severity], "Alerts" if severity == "critical" else "Warning")
+        _add_subscribers(t, spec, route, topics[severity], naming.ROUTE_ID_PREFIX[severity])
     t.add_resource(Topic(HISTORY_TOPIC_ID, TopicName=naming.topic_name(spec.solution, naming.HISTORY_TOPIC_SUFFIX),
-                         DisplayName=f"{spec.solution} alarm history"[:100], KmsMasterKeyId=Ref(KEY_ID)))
+                         DisplayName=naming.topic_display_name(spec.solution, "alarm history"), KmsMasterKeyId=Ref(KEY_ID)))
     topics["history"] = Ref(HISTORY_TOPIC_ID)
     created.append(Ref(HISTORY_TOPIC_ID))
-    t.add_resource(TopicPolicy("AlertsTopicPolicy", Topics=created, PolicyDocument=_topic_policy(created)))
+    t.add_resource(TopicPolicy(naming.TOPIC_POLICY_ID, Topics=created, PolicyDocument=_topic_policy(created)))
     topics.setdefault("warning", topics["critical"])
-    t.add_output(Output("AlertTopicArn", Description="SNS topic for critical alarms (and all, without a warning route)",
+    t.add_output(Output(naming.ALERT_TOPIC_OUTPUT, Description="SNS topic for critical alarms (and all, without a warning route)",
                         Value=topics["critical"]))
     if n.warning:
-        t.add_output(Output("WarningTopicArn", Description="SNS topic for warning alarms", Value=topics["warning"]))
+        t.add_output(Output(naming.WARNING_TOPIC_OUTPUT, Description="SNS topic for warning alarms", Value=topics["warning"]))
     emails = [*n.emails, *(n.warning.emails if n.warning else ())]
     if emails:
         t.add_output(
             Output(
-                "ConfirmSubscriptions",
+                naming.CONFIRM_SUBSCRIPTIONS_OUTPUT,
                 Description="Email subscriptions stay PendingConfirmation until each address confirms",
                 Value=f"Each address must click the link in the 'AWS Notification - Subscription Confirmation' "
-                f"email within 2 days, or it receives nothing: {', '.join(dict.fromkeys(emails))}"[:1024],
+                f"email within 2 days, or it receives nothing: {', '.join(dict.fromkeys(emails))}"[:limits.OUTPUT_TEXT_MAX],
             )
         )
     return topics
@@ -78,24 +79,23 @@ def add_notifications(t: Template, spec: Spec) -> dict[str, Any]:
 def _add_subscribers(t: Template, spec: Spec, route: Route, topic: Any, prefix: str) -> None:
     """Email, HTTPS (PagerDuty/Opsgenie), Lambda and AWS Chatbot Slack subscribers of one route."""
     for email in route.emails:
-        t.add_resource(SubscriptionResource(f"{prefix}Email{stable_hash(email)}", TopicArn=topic, Protocol="email", Endpoint=email))
+        t.add_resource(SubscriptionResource(naming.subscription_id(prefix, "Email", email), TopicArn=topic, Protocol="email", Endpoint=email))
     for url in route.https_endpoints:
-        t.add_resource(SubscriptionResource(f"{prefix}Https{stable_hash(url)}", TopicArn=topic, Protocol="https", Endpoint=url))
+        t.add_resource(SubscriptionResource(naming.subscription_id(prefix, "Https", url), TopicArn=topic, Protocol="https", Endpoint=url))
     for arn in route.lambda_arns:
-        suffix = stable_hash(arn)
-        t.add_resource(SubscriptionResource(f"{prefix}Lambda{suffix}", TopicArn=topic, Protocol="lambda", Endpoint=arn))
-        t.add_resource(Permission(f"{prefix}LambdaPermission{suffix}", Action="lambda:InvokeFunction", FunctionName=arn,
+        t.add_resource(SubscriptionResource(naming.subscription_id(prefix, "Lambda", arn), TopicArn=topic, Protocol="lambda", Endpoint=arn))
+        t.add_resource(Permission(naming.lambda_permission_id(prefix, arn), Action="lambda:InvokeFunction", FunctionName=arn,
                                   Principal="sns.amazonaws.com", SourceArn=topic))
     if route.slack:
         role = route.slack.iam_role_arn
-        guardrail = f"{prefix}SlackGuardrail"
+        guardrail = naming.slack_guardrail_id(prefix)
         t.add_resource(ManagedPolicy(  # without GuardrailPolicies Chatbot applies AdministratorAccess to the channel
             guardrail, Description=f"{spec.solution}: the most any role may do from the Slack channel (alarm notifications)",
             PolicyDocument=_chatbot_notifications_policy(),
         ))
         if role is None:
             t.add_resource(Role(
-                f"{prefix}SlackRole",
+                naming.slack_role_id(prefix),
                 Description="AWS Chatbot channel role: render CloudWatch alarm notifications only. [unverified] that Chatbot "
                             "sets aws:SourceAccount when assuming it; settle with: mlmon deploy, then mlmon fire and check Slack",
                 AssumeRolePolicyDocument={"Version": "2012-10-17", "Statement": [{
@@ -103,9 +103,9 @@ def _add_subscribers(t: Template, spec: Spec, route: Route, topic: Any, prefix: 
                     "Condition": {"StringEquals": {"aws:SourceAccount": AccountId}}}]},
                 Policies=[Policy(PolicyName="chatbot-notifications", PolicyDocument=_chatbot_notifications_policy())],
             ))
-            role = GetAtt(f"{prefix}SlackRole", "Arn")
+            role = GetAtt(naming.slack_role_id(prefix), "Arn")
         t.add_resource(SlackChannelConfiguration(
-            f"{prefix}Slack", ConfigurationName=naming.chatbot_configuration_name(spec.solution, prefix), IamRoleArn=role,
+            naming.slack_channel_id(prefix), ConfigurationName=naming.chatbot_configuration_name(spec.solution, prefix), IamRoleArn=role,
             SlackWorkspaceId=route.slack.workspace_id, SlackChannelId=route.slack.channel_id, SnsTopicArns=[topic],
             LoggingLevel="ERROR", GuardrailPolicies=[Ref(guardrail)],
         ))
@@ -133,10 +133,10 @@ def add_alert_path_alarms(t: Template, spec: Spec, topics: dict[str, Any]) -> No
     for logical, suffix in ALERT_PATH_SUFFIXES.items():
         if logical not in t.resources:
             continue
-        alarm_logical = f"AlertPath{suffix}Alarm"
+        alarm_logical = naming.alert_path_alarm_id(suffix)
         watched = Ref(logical)
         other = next((topic for topic in (topics["critical"], topics["warning"]) if topic != watched), watched)
-        name = naming.alarm_name(spec.solution, "alert-path", suffix)
+        name = naming.alert_path_alarm_name(spec.solution, suffix)
         t.add_resource(Alarm(
             alarm_logical, AlarmName=name,
             AlarmDescription=(f"[critical] SNS topic {spec.solution} {suffix}: a delivery to a subscriber failed (SNS "
@@ -226,13 +226,13 @@ def _add_key(t: Template, spec: Spec) -> None:
             },
         )
     )
-    t.add_resource(Alias("AlertsKeyAlias", AliasName=naming.key_alias(spec.solution), TargetKeyId=Ref(KEY_ID)))
-    t.add_output(Output("AlertKeyArn", Description="KMS key encrypting the alert topic", Value=GetAtt(KEY_ID, "Arn")))
+    t.add_resource(Alias(naming.ALERTS_KEY_ALIAS_ID, AliasName=naming.key_alias(spec.solution), TargetKeyId=Ref(KEY_ID)))
+    t.add_output(Output(naming.ALERTS_KEY_OUTPUT, Description="KMS key encrypting the alert topic", Value=GetAtt(KEY_ID, "Arn")))
 
 
 def _logs_statement(spec: Spec) -> list[dict[str, Any]]:
-    """CloudWatch Logs may use the key for the log groups of generated workflows (CT.CLOUDWATCH.PR.3)."""
-    if not any(c.kind == "workflow" for c in spec.components):
+    """CloudWatch Logs may use the key for the log groups a kind creates (generated workflows; CT.CLOUDWATCH.PR.3)."""
+    if not any(REGISTRY[c.kind].log_groups_use_alert_key for c in spec.components):
         return []
     return [{
         "Sid": "CloudWatchLogsEncrypt",

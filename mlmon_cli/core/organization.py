@@ -36,10 +36,10 @@ from ..spec.model import Notifications, Spec
 from .notifications import add_alert_path_alarms, add_notifications
 from .template import new_template
 
-FORWARD_ROLE_ID = "CentralForwardRole"
-FORWARD_RULE_ID = "CentralForwardAlarms"
-CENTRAL_TARGET_ID = "CentralBus"
-CENTRAL_BUS_ID = "CentralBus"
+FORWARD_ROLE_ID = naming.CENTRAL_FORWARD_ROLE_ID
+FORWARD_RULE_ID = naming.CENTRAL_FORWARD_RULE_ID
+CENTRAL_TARGET_ID = naming.CENTRAL_BUS_TARGET_ID
+CENTRAL_BUS_ID = naming.CENTRAL_BUS_ID
 ALARM_STATE_CHANGE = "CloudWatch Alarm State Change"
 HISTORY_TOPIC = {"Ref": naming.HISTORY_TOPIC_ID}
 # Beyond this many component x severity groups, the central bus gets one rule per severity (a bus
@@ -81,7 +81,7 @@ def forward_to_central(spec: Spec, root: Any, nested: dict[str, Any], owners: di
     for template in nested.values():
         if _add_bus_targets(template, frozenset(), bus):
             _add(template, _forward_role(bus, spec.solution))
-    output = Output("CentralEventBusArn", Description="Where this stack forwards alarms and job failures", Value=bus)
+    output = Output(naming.CENTRAL_BUS_OUTPUT, Description="Where this stack forwards alarms and job failures", Value=bus)
     if hasattr(root, "data"):  # a merged output (plain data)
         root.data.setdefault("Outputs", {})[output.title] = output.to_dict()
     else:
@@ -204,7 +204,7 @@ def central_template(spec: Spec, member_root: Any, member_nested: dict[str, Any]
                     InputPathsMap=ALARM_PATHS, InputTemplate=alarm_message(spec.solution, component, severity, state)))]))
     for logical, rule in _readable_rules(member_root, member_nested, _user_ids(spec)):
         t.add_resource(_central_copy(logical, rule, spec.solution, topic))
-    t.add_output(Output("CentralEventBusArn", Description="Member stacks forward here", Value=GetAtt(CENTRAL_BUS_ID, "Arn")))
+    t.add_output(Output(naming.CENTRAL_BUS_OUTPUT, Description="Member stacks forward here", Value=GetAtt(CENTRAL_BUS_ID, "Arn")))
     t.set_description(f"mlmon central notifications of {spec.solution}: alarms and job failures of every member account "
                       f"and Region, with the account and Region named")
     return t
@@ -260,7 +260,7 @@ def _central_copy(logical: str, member: dict[str, Any], solution: str, topic: An
     prefix = "Account <mlmonaccount>, Region <mlmonregion>: "
     template = template[0] + prefix + template[1:] if template.startswith('"') else prefix + template
     name = member.get("Name")
-    return Rule(f"Central{logical}"[:255], Name=naming.rule_name(solution, "central", _plain(name) if isinstance(name, str) else logical),
+    return Rule(naming.central_rule_id(logical), Name=naming.rule_name(solution, "central", _plain(name) if isinstance(name, str) else logical),
                 Description=f"Central copy of {logical}: its job failures in any member account"[:512],
                 EventBusName=Ref(CENTRAL_BUS_ID), State="ENABLED", EventPattern=_wildcards(member["EventPattern"]),
                 Targets=[Target(Id="CentralTopic", Arn=topic, InputTransformer=InputTransformer(

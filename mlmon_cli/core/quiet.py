@@ -27,7 +27,7 @@ def notifying_alarms(t: Template, history: Any) -> list[str]:
         if r.resource_type not in ("AWS::CloudWatch::Alarm", "AWS::CloudWatch::CompositeAlarm"):
             continue
         actions = [a for key in PEOPLE_ACTIONS for a in r.properties.get(key, [])]
-        if any(a != history for a in actions) and not logical.startswith("AlertPath"):
+        if any(a != history for a in actions) and not naming.is_alert_path_alarm(logical):
             found.append(logical)  # the alert path's own alarms stay loud: a broken topic is news in any window
     return found
 
@@ -37,7 +37,7 @@ def add_quiet_windows(t: Template, spec: Spec, pending: Any, result: Any) -> Non
     windows = spec.notifications.quiet_windows
     if not windows:
         return
-    history = Ref("AlarmHistoryTopic")
+    history = Ref(naming.HISTORY_TOPIC_ID)
     for tpl in [t, *result.nested.values()]:
         targets = notifying_alarms(tpl, history)
         for window in windows:
@@ -48,8 +48,8 @@ def add_quiet_windows(t: Template, spec: Spec, pending: Any, result: Any) -> Non
                 if window.timezone:
                     schedule["Timezone"] = window.timezone
                 tpl.add_resource(AlarmMuteRule(
-                    naming.logical_id("QuietWindow", window.name, *suffix),
-                    Name=naming.shorten("-".join([spec.solution, window.name, *suffix]), 255),
+                    naming.quiet_window_id(window.name, *suffix),
+                    Name=naming.mute_rule_name(spec.solution, window.name, *suffix),
                     Description=(f"{spec.solution}: quiet window '{window.name}' ({window.schedule} for {window.duration}); "
                                  "the alarms keep evaluating, only their notifications are muted")[:limits.MUTE_DESCRIPTION_MAX],
                     Rule=Rule(Schedule=Schedule(**schedule)),

@@ -18,7 +18,7 @@ import hashlib
 from functools import partial
 from typing import Any
 
-from troposphere import GetAtt, Output, Parameter, Ref, Template
+from troposphere import AWSHelperFn, BaseAWSObject, GetAtt, Output, Parameter, Ref, Template
 from troposphere.cloudformation import Stack
 
 from .. import naming
@@ -31,7 +31,7 @@ from .template import new_template
 # stack composite (and its parts) and for growth before a group has to split.
 STACK_RESOURCE_BUDGET = 400
 STACKS_DIR = "stacks"
-TOPIC_PARAMETER = "AlertsTopic"
+TOPIC_PARAMETER = naming.ALERTS_TOPIC_ID  # a nested stack takes the topic ARN as a parameter of its logical ID
 
 Part = tuple[str, Template, dict[str, list[AlarmRef]], Section]  # name, resources, heads per severity, dashboard section
 
@@ -78,22 +78,22 @@ def add_nested_stacks(result: Any, spec: Spec, parts: list[Part], topics: dict[s
         result.nested[stem] = nested
         used = {name: value for name, value in topic_params.items() if name in nested.parameters}
         if KEY_PARAMETER in nested.parameters:
-            used[KEY_PARAMETER] = GetAtt("AlertsKey", "Arn")
+            used[KEY_PARAMETER] = GetAtt(naming.ALERTS_KEY_ID, "Arn")
         parent.add_resource(Stack(logical, TemplateURL=f"{STACKS_DIR}/{stem}.{ext}", Parameters=used or None))
         for severity in severities:
             label = severity.capitalize()
-            name = naming.alarm_name(spec.solution, "Stack", prefix or "all", label)
-            refs[severity].append(AlarmRef(logical, name, arn=f"{logical}.Outputs.Stack{label}CompositeArn"))
+            name = naming.stack_composite_name(spec.solution, prefix, label)
+            refs[severity].append(AlarmRef(logical, name, arn=f"{logical}.Outputs.{naming.stack_composite_output(label)}"))
     return refs
 
 
-KEY_PARAMETER = "AlertsKeyArn"
+KEY_PARAMETER = naming.ALERTS_KEY_ARN_PARAMETER
 
 
 def _key_by_parameter(t: Template, resource: Any) -> Any:
     """A log group encrypted with the parent's AlertsKey takes the key's ARN as a parameter here."""
     key = resource.properties.get("KmsKeyId") if resource.resource_type == "AWS::Logs::LogGroup" else None
-    if isinstance(key, GetAtt) and key.to_dict() == {"Fn::GetAtt": ["AlertsKey", "Arn"]}:
+    if isinstance(key, GetAtt) and key.to_dict() == {"Fn::GetAtt": [naming.ALERTS_KEY_ID, "Arn"]}:
         resource.properties["KmsKeyId"] = Ref(KEY_PARAMETER)
         if KEY_PARAMETER not in t.parameters:
             t.add_parameter(Parameter(KEY_PARAMETER, Type="String", Description="ARN of the solution's KMS key"))
@@ -114,16 +114,55 @@ def _nested_template(spec: Spec, members: list[Part], prefix: str, topic_params:
         if not children:
             continue
         label = severity.capitalize()
-        logical = f"Stack{label}Composite"
-        name = naming.alarm_name(spec.solution, "Stack", prefix or "all", label)
+        logical = naming.stack_composite_id(label)
+        name = naming.stack_composite_name(spec.solution, prefix, label)
         add_composite(t, logical, name, children, partial(composite_text, scope="stack", solution=spec.solution, severity=severity), [])
-        t.add_output(Output(f"Stack{label}CompositeArn", Description=f"Composite over this stack's {severity} composites",
+        t.add_output(Output(naming.stack_composite_output(label), Description=f"Composite over this stack's {severity} composites",
                             Value=GetAtt(logical, "Arn")))
         severities.append(severity)
-    # Only the topics this stack's resources name (a parameter nothing uses is a cfn-lint warning);
-    # the alarm actions are routed after the split, so they are read here at serialization time.
-    text = t.to_json(indent=None)
+    # Only the topics this stack's resources name (a parameter nothing uses is a cfn-lint warning).
+    used = _refs(t.resources.values(), set(topic_params))
     for name in topic_params:
-        if f'"Ref": "{name}"' in text:
+        if name in used:
             t.add_parameter(Parameter(name, Type="String", Description="ARN of one of the solution's alert topics"))
     return t, severities
+
+
+_ACTIONS = ("AlarmActions", "OKActions", "InsufficientDataActions")
+_ALARMS = ("AWS::CloudWatch::Alarm", "AWS::CloudWatch::CompositeAlarm")
+
+
+def _refs(resources: Any, names: set[str]) -> set[str]:
+    """Which of `names` the resources `Ref`, read from the objects (no serialization). An alarm can
+    name a topic only in its actions; any other resource is walked whole."""
+    found: set[str] = set()
+    for resource in resources:
+        props = resource.properties
+        if resource.resource_type in _ALARMS:
+            for key in _ACTIONS:
+                _walk(props.get(key), names, found)
+        else:
+            _walk(props, names, found)
+        if found == names:
+            break
+    return found
+
+
+def _walk(value: Any, names: set[str], found: set[str]) -> None:
+    if isinstance(value, (str, int, float, bool)) or value is None:
+        return
+    if isinstance(value, AWSHelperFn):
+        value = value.data
+    elif isinstance(value, BaseAWSObject):
+        value = value.properties
+    elif hasattr(value, "to_dict"):  # any other object that becomes template data
+        value = value.to_dict()
+    if isinstance(value, dict):
+        ref = value.get("Ref")
+        if isinstance(ref, str) and ref in names:
+            found.add(ref)
+        for item in value.values():
+            _walk(item, names, found)
+    elif isinstance(value, (list, tuple)):
+        for item in value:
+            _walk(item, names, found)

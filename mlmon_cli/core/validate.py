@@ -16,11 +16,7 @@ from typing import Any
 from .. import naming
 from ..components.settings import AlarmSettings, resolve_settings, settings_problems
 from ..errors import Location, Problem
-from ..limits import (
-    MAX_OUTPUTS,
-    MAX_RESOURCES,
-    MAX_TEMPLATE_BYTES,
-)
+from ..limits import MAX_OUTPUTS, MAX_RESOURCES, MAX_TEMPLATE_BYTES
 from ..spec.model import AlarmOverride, ComponentSpec, Spec
 
 _NO_OVERRIDE = AlarmOverride()
@@ -51,9 +47,10 @@ def _alarm_problems(spec: Spec, comp: ComponentSpec, kind: Any, resolved: dict[s
     for alarm in kind.alarms:
         settings = resolved[alarm.key] = resolve_settings(kind, comp.options, alarm, comp.alarms.get(alarm.key, _NO_OVERRIDE),
                                                           spec.defaults)
-        if settings.enabled:
+        messages = settings_problems(settings, alarm)  # none for a disabled alarm
+        if messages:
             at = _alarm_location(comp, alarm.key)
-            problems.extend(Problem(at, message) for message in settings_problems(settings, alarm))
+            problems.extend(Problem(at, message) for message in messages)
     return problems
 
 

@@ -12,22 +12,16 @@ import re
 from typing import Any
 
 from ..aws.session import Aws, Target, aws_errors
+from ..components import load_all
 from ..schema import MODELINE
 from ..spec.app_template import AppTemplate, parse_app_template
-from ..spec.cfn_values import RESOURCE_KINDS
-from . import Discovered, _quote, _settings, component_name, reason
+from ..spec.kind_facts import Binding, TemplateResource, bindings_by_type
+from . import Discovered, _quote, component_name, init_lines, reason
 
-# Resource type -> (name option, physical ID -> value). CloudFormation's physical ID is the name,
-# except for state machines and endpoints (their ARN).
-PHYSICAL = {
-    "AWS::Lambda::Function": ("function_name", lambda pid: pid),
-    "AWS::StepFunctions::StateMachine": ("state_machine_arn", lambda pid: pid),
-    "AWS::Glue::Job": ("job_name", lambda pid: pid),
-    "AWS::SageMaker::Endpoint": ("endpoint_name", lambda pid: re.sub(r"^arn:[^:]+:sagemaker:[^:]*:\d*:endpoint/", "", pid)),
-    "AWS::SageMaker::Pipeline": ("pipeline_name", lambda pid: pid),
-    "AWS::CodePipeline::Pipeline": ("pipeline_name", lambda pid: pid),
-    "AWS::CodeBuild::Project": ("project_name", lambda pid: pid),
-}
+
+def physical_bindings() -> dict[str, tuple[str, Binding]]:
+    """Resource type -> (kind, binding) for the types a deployed stack's physical ID names (`Binding.physical`)."""
+    return {rtype: (kind, b) for rtype, (kind, b) in bindings_by_type(load_all()).items() if b.physical}
 
 
 def spec_from_stack(stack: str, target: Target) -> tuple[Discovered, AppTemplate]:
@@ -65,17 +59,18 @@ def spec_from_resources(stack: str, summaries: list[dict[str, Any]], app: AppTem
         "components:",
     ]
     taken: set[str] = set()
+    registry, physical_types = load_all(), physical_bindings()
     for summary in summaries:
         logical, rtype, physical = summary["LogicalResourceId"], summary["ResourceType"], summary.get("PhysicalResourceId")
-        if rtype not in PHYSICAL or not physical:
-            found.skipped.append((logical, rtype, reason(rtype) if rtype not in PHYSICAL else "not created (no physical ID)"))
+        if rtype not in physical_types or not physical:
+            found.skipped.append((logical, rtype, reason(rtype) if rtype not in physical_types else "not created (no physical ID)"))
             continue
-        option, convert = PHYSICAL[rtype]
-        kind = RESOURCE_KINDS[rtype][0]
-        resource = app.resource(logical)
+        kind, binding = physical_types[rtype]
+        view = app.resource(logical)
+        read = TemplateResource(logical, rtype, view.properties if view else {}, app)
         lines.extend([f"  - kind: {kind}", f"    name: {component_name(logical, taken)}",
-                      f"    {option}: {_quote(convert(physical))}   # {logical} ({rtype})",
-                      *_settings(kind, rtype, resource.properties if resource else {}, app)])
+                      f"    {binding.physical}: {_quote(binding.physical_value(physical))}   # {logical} ({rtype})",
+                      *init_lines(registry[kind], read)])
         found.watched.append(logical)
     if not found.watched:
         lines.append("  []  # nothing here mlmon can watch (see below)")

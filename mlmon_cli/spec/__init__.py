@@ -23,7 +23,7 @@ def parse(text: str, file: str, kinds: Mapping[str, Any], env: str | None = None
     """Convert spec text for one environment (None: the base spec); `file` is only used in error locations,
     `base` is the folder a spec's `template:` path is relative to (default: the folder of `file`)."""
     root = compose(text, file)
-    root, cfn, problems = resolve_cfn_values(apply_environment(root, env, file), file, base)
+    root, cfn, problems = resolve_cfn_values(apply_environment(root, env, file), file, kinds, base)
     try:
         spec = convert_spec(root, file, kinds, env, parameters=set(cfn.parameters) if cfn is not None else set())
     except SpecError as exc:

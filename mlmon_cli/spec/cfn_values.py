@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import difflib
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -21,56 +22,15 @@ import yaml
 
 from ..errors import Location, Problem, SpecError
 from ..limits import CFN_PARAMETER_NAME as PARAMETER_NAME
-from .app_template import PSEUDO_PARAMETERS, AppTemplate, load_app_template, mapping
+from .app_template import PSEUDO_PARAMETERS, AppTemplate, load_app_template
+from .kind_facts import Binding, NameOption, bindings_by_type, name_options, property_text
 from .nodes import node_location
 
 TOKEN = re.compile(r"\$\{([^}!][^}]*)\}")
 _STR = "tag:yaml.org,2002:str"
 
-# Resource type -> (mlmon kind, the name options a `resource:` binding fills, as Fn::Sub text of %s = logical ID).
-# Ref/GetAtt return values: CloudFormation resource reference ("Return values") of each type.
-RESOURCE_KINDS: dict[str, tuple[str, dict[str, str]]] = {
-    "AWS::Lambda::Function": ("lambda", {"function_name": "${%s}"}),
-    "AWS::Serverless::Function": ("lambda", {"function_name": "${%s}"}),
-    "AWS::StepFunctions::StateMachine": ("step_functions", {
-        "state_machine_arn": "arn:${AWS::Partition}:states:${AWS::Region}:${AWS::AccountId}:stateMachine:${%s.Name}"}),
-    "AWS::Serverless::StateMachine": ("step_functions", {
-        "state_machine_arn": "arn:${AWS::Partition}:states:${AWS::Region}:${AWS::AccountId}:stateMachine:${%s.Name}"}),
-    "AWS::Glue::Job": ("glue_job", {"job_name": "${%s}"}),
-    "AWS::SageMaker::Endpoint": ("sagemaker_endpoint", {"endpoint_name": "${%s.EndpointName}"}),
-    "AWS::SageMaker::Pipeline": ("sagemaker_pipeline", {"pipeline_name": "${%s}"}),
-    "AWS::CodePipeline::Pipeline": ("codepipeline", {"pipeline_name": "${%s}"}),
-    "AWS::CodeBuild::Project": ("codebuild", {"project_name": "${%s}"}),
-    # No GetAtt returns these names (E1010): the name is the ARN's last part, `${MlmonName<Logical>}` below.
-    "AWS::SageMaker::InferenceComponent": ("sagemaker_inference_component", {"inference_component_name": "${MlmonName%s}"}),
-    "AWS::SageMaker::ModelPackageGroup": ("sagemaker_model_registry", {"model_package_group_name": "${MlmonName%s}"}),
-    # A HyperPod cluster's ARN ends in its ID, not its name: the events filter on the ClusterName property.
-    "AWS::SageMaker::Cluster": ("sagemaker_hyperpod", {"cluster_name": "@ClusterName"}),
-    "AWS::Bedrock::AgentAlias": ("bedrock_model", {"agent_alias_arn": "${%s.AgentAliasArn}"}),
-    "AWS::Bedrock::Guardrail": ("bedrock_model", {"guardrail_arn": "${%s.GuardrailArn}", "guardrail_version": "${%s.Version}"}),
-    "AWS::Bedrock::GuardrailVersion": ("bedrock_model", {"guardrail_arn": "${%s.GuardrailArn}",
-                                                         "guardrail_version": "${%s.Version}"}),
-    # Runtime metrics of an application inference profile carry its ID in ModelId, not its ARN (aws-ml-facts-3.md §0).
-    "AWS::Bedrock::ApplicationInferenceProfile": ("bedrock_model", {"model_id": "${%s.InferenceProfileId}"}),
-}
-# `${MlmonName<Logical>}`: the name after this ARN part of `!GetAtt Logical.<Arn attribute>` (Fn::Select/Fn::Split).
-ARN_NAMES = {
-    "AWS::SageMaker::InferenceComponent": ("InferenceComponentArn", "inference-component/"),
-    "AWS::SageMaker::ModelPackageGroup": ("ModelPackageGroupArn", "model-package-group/"),
-}
-
-# Option fields that hold one physical name, and what to use instead when an ARN is given.
-NAME_FIELDS = {
-    "function_name": "the function name (the part after ':function:')",
-    "job_name": "the job name",
-    "endpoint_name": "the endpoint name (the part after ':endpoint/')",
-    "pipeline_name": "the pipeline name",
-    "project_name": "the project name (the part after ':project/')",
-    "state_machine_name": "`state_machine_arn`",
-    "job_name_prefix": "the job name prefix",
-    "schedule_name": "the schedule name",
-}
-ARN_FIELDS = ("state_machine_arn", "topic_arn", "iam_role_arn")
+# Spec-level options that hold an ARN (a kind's own name and ARN options are its `names`, see kind_facts.py).
+ARN_FIELDS = ("topic_arn", "iam_role_arn")
 
 
 @dataclass(frozen=True)
@@ -106,12 +66,13 @@ def _str_node(text: str, like: yaml.Node) -> yaml.ScalarNode:
     return yaml.ScalarNode(_STR, text, start_mark=like.start_mark, end_mark=like.end_mark, style='"')
 
 
-def resolve_cfn_values(root: yaml.Node, file: str, base: Path | None = None
+def resolve_cfn_values(root: yaml.Node, file: str, kinds: Mapping[str, Any], base: Path | None = None
                        ) -> tuple[yaml.Node, CfnValues | None, list[Problem]]:
     """Return the tree with `template`, `parameters`, `resource` keys removed and CloudFormation
     values turned into Fn::Sub text, what they declared (None when the spec uses none), and the
     problems found here (the caller reports them with the converter's). A literal `${` is left
-    for the converter's substitution check."""
+    for the converter's substitution check. `kinds` (kind -> class) tell which options hold names
+    and what a `resource:` binding of each CloudFormation type fills."""
     if not isinstance(root, yaml.MappingNode):
         return root, None, []
     problems: list[Problem] = []
@@ -120,7 +81,7 @@ def resolve_cfn_values(root: yaml.Node, file: str, base: Path | None = None
     app = None
     template = _value(root, "template")
     if template is not None:
-        key, node = template
+        _, node = template
         if not isinstance(node, yaml.ScalarNode) or not node.value.strip():
             problems.append(Problem(at(node, "template"), "expected the path of your CloudFormation or SAM template"))
         else:
@@ -134,11 +95,12 @@ def resolve_cfn_values(root: yaml.Node, file: str, base: Path | None = None
                 else:
                     problems.extend(exc.problems)
     values = CfnValues(parameters=parameters, app=app)
+    context = _Kinds(kinds)
     components = _value(root, "components")
     if components is not None and isinstance(components[1], yaml.SequenceNode):
         for index, item in enumerate(components[1].value):
             if isinstance(item, yaml.MappingNode):
-                _component(item, f"components[{index}]", values, template is not None, file, problems)
+                _component(item, f"components[{index}]", values, template is not None, file, problems, context)
     kept = [(k, v) for k, v in root.value if k.value not in ("template", "parameters")]
     root = yaml.MappingNode(root.tag, kept, start_mark=root.start_mark, end_mark=root.end_mark)
     used = template is not None or parameters or values.imports or values.resources or _has_tokens(root)
@@ -185,16 +147,40 @@ def _parameters(entry: tuple[yaml.Node, yaml.Node] | None, file: str, problems: 
     return result
 
 
+class _Kinds:
+    """The kinds' facts this pass reads: bindings by CloudFormation type and name options by kind."""
+
+    def __init__(self, kinds: Mapping[str, Any]):
+        self.kinds = kinds
+        self.bindings = bindings_by_type(kinds)
+        self.any_names = name_options(kinds[k] for k in sorted(kinds))
+
+    def names(self, kind: str | None) -> Mapping[str, NameOption]:
+        """The name options of `kind`; of every kind when it is unknown (the converter reports that)."""
+        cls = self.kinds.get(kind) if isinstance(kind, str) else None
+        return (getattr(cls, "names", None) or {}) if cls is not None else self.any_names
+
+    def bound_options(self, kind: str | None) -> list[str]:
+        """The options the kind's first binding fills (stand-ins when a binding failed)."""
+        cls = self.kinds.get(kind) if isinstance(kind, str) else None
+        first = next(iter((getattr(cls, "bindings", None) or {}).values()), None)
+        return list(first.options) if first is not None else []
+
+
+def _kind_of(item: yaml.MappingNode) -> str | None:
+    node = _value(item, "kind")
+    return node[1].value if node is not None and isinstance(node[1], yaml.ScalarNode) else None
+
+
 def _component(item: yaml.MappingNode, path: str, values: CfnValues, has_template: bool, file: str,
-               problems: list[Problem]) -> None:
+               problems: list[Problem], kinds: _Kinds) -> None:
     pairs = list(item.value)
     resource = _value(item, "resource")
     if resource is not None:
         pairs = [(k, v) for k, v in pairs if k.value != "resource"]
-        bound = _bind(item, resource[1], f"{path}.resource", values, has_template, file, problems)
+        bound = _bind(item, resource[1], f"{path}.resource", values, has_template, file, problems, kinds)
         if not bound:  # the binding's problem is reported: stand-ins keep "missing key" follow-ups away
-            kind = _value(item, "kind")
-            options = next((o for k, o in RESOURCE_KINDS.values() if kind is not None and k == kind[1].value), {})
+            options = kinds.bound_options(_kind_of(item))
             bound = [(yaml.ScalarNode(_STR, o, start_mark=resource[1].start_mark, end_mark=resource[1].end_mark),
                       _cfn(_str_node("unbound", resource[1]))) for o in options if _value(item, o) is None]
         pairs.extend(bound)
@@ -203,12 +189,13 @@ def _component(item: yaml.MappingNode, path: str, values: CfnValues, has_templat
         if key.value in ("alarms", "kind", "name", "description", "runbook_url", "enabled"):
             converted.append((key, value))
             continue
-        converted.append((key, _convert(value, f"{path}.{key.value}", str(key.value), values, file, problems)))
+        converted.append((key, _convert(value, f"{path}.{key.value}", str(key.value), values, file, problems,
+                                        kinds.names(_kind_of(item)))))
     item.value[:] = converted
 
 
 def _bind(item: yaml.MappingNode, node: yaml.Node, path: str, values: CfnValues, has_template: bool, file: str,
-          problems: list[Problem]) -> list[tuple[yaml.Node, yaml.Node]]:
+          problems: list[Problem], kinds: _Kinds) -> list[tuple[yaml.Node, yaml.Node]]:
     """`resource: LogicalId` -> the kind's name options as Fn::Sub text of that resource."""
     at = node_location(node, file, path)
     if not has_template:
@@ -227,21 +214,22 @@ def _bind(item: yaml.MappingNode, node: yaml.Node, path: str, values: CfnValues,
     view = values.app.resource(logical)
     assert view is not None
     rtype = view.type
-    if view.problem and rtype in RESOURCE_KINDS:
+    kind = _kind_of(item)
+    if view.problem and rtype in kinds.bindings:
         problems.append(Problem(values.app.location("Resources", logical), f"Resources.{logical}: {view.problem}"))
         return []
-    kind_node = _value(item, "kind")
-    kind = kind_node[1].value if kind_node is not None and isinstance(kind_node[1], yaml.ScalarNode) else None
-    if rtype not in RESOURCE_KINDS:
+    if rtype not in kinds.bindings:
         problems.append(Problem(at, f"'{logical}' is a {rtype}, which mlmon cannot watch"))
         return []
-    want, options = RESOURCE_KINDS[rtype]
+    want, binding = kinds.bindings[rtype]
+    options = binding.options
     if kind != want:
         problems.append(Problem(at, f"'{logical}' is a {rtype}: use kind '{want}', not '{kind}'"))
         return []
     for option in options:
-        if _value(item, option) is not None:
-            problems.append(Problem(node_location(_value(item, option)[0], file, path.rsplit(".", 1)[0] + "." + option),
+        given = _value(item, option)
+        if given is not None:
+            problems.append(Problem(node_location(given[0], file, path.rsplit(".", 1)[0] + "." + option),
                                     f"give either 'resource' or '{option}', not both"))
             return []
     texts = {}
@@ -259,25 +247,13 @@ def _bind(item: yaml.MappingNode, node: yaml.Node, path: str, values: CfnValues,
             texts[option] = value
         else:
             texts[option] = text.replace("%s", logical)
-    if rtype in ARN_NAMES:
-        attribute, marker = ARN_NAMES[rtype]
+    if binding.name_in_arn is not None:
+        attribute, marker = binding.name_in_arn
         values.imports[f"MlmonName{logical}"] = {"Fn::Select": [1, {"Fn::Split": [marker, {"Fn::GetAtt": [logical, attribute]}]}]}
-    values.resources[str(_value(item, "name")[1].value) if _value(item, "name") else logical] = logical
+    named = _value(item, "name")
+    values.resources[str(named[1].value) if named else logical] = logical
     return [(yaml.ScalarNode(_STR, option, start_mark=node.start_mark, end_mark=node.end_mark), _cfn(_str_node(text, node)))
             for option, text in texts.items()]
-
-
-def property_text(resource: Any, name: str) -> str | None:
-    """A resource property as Fn::Sub text: a literal string, `{Ref: P}` -> `${P}`, `{Fn::Sub: s}` -> s; else None."""
-    value = mapping(mapping(resource).get("Properties")).get(name)
-    if isinstance(value, str) and "${" not in value:
-        return value
-    if isinstance(value, dict) and len(value) == 1:
-        if isinstance(value.get("Ref"), str):
-            return "${%s}" % value["Ref"]
-        if isinstance(value.get("Fn::Sub"), str):
-            return value["Fn::Sub"]
-    return None
 
 
 def _cfn(node: yaml.ScalarNode) -> yaml.ScalarNode:
@@ -290,7 +266,8 @@ def is_cfn_value(node: yaml.Node) -> bool:
     return getattr(node, "_mlmon_cfn", False)
 
 
-def _convert(node: yaml.Node, path: str, key: str, values: CfnValues, file: str, problems: list[Problem]) -> yaml.Node:
+def _convert(node: yaml.Node, path: str, key: str, values: CfnValues, file: str, problems: list[Problem],
+             names: Mapping[str, NameOption]) -> yaml.Node:
     """One option value: CloudFormation tags and {Ref: ...} forms -> Fn::Sub text; literal names checked."""
     at = node_location(node, file, path)
     tag = node.tag if node.tag.startswith("!") else None
@@ -301,9 +278,9 @@ def _convert(node: yaml.Node, path: str, key: str, values: CfnValues, file: str,
         tag = {"Ref": "!Ref", "Fn::Sub": "!Sub", "Fn::ImportValue": "!ImportValue", "Fn::GetAtt": "!GetAtt"}[long_form]
         node = node.value[0][1]
     if tag is None:
-        if isinstance(node, yaml.ScalarNode) and not getattr(node, "_mlmon_cfn", False) and node.tag.endswith(":str") or (
+        if (isinstance(node, yaml.ScalarNode) and not getattr(node, "_mlmon_cfn", False) and node.tag.endswith(":str")) or (
                 isinstance(node, yaml.ScalarNode) and node.tag == "?"):
-            _check_literal(node, path, key, at, problems)
+            _check_literal(node, key, at, problems, names.get(key))
         return node
     if getattr(node, "_mlmon_cfn", False):
         return node
@@ -317,13 +294,13 @@ def _convert(node: yaml.Node, path: str, key: str, values: CfnValues, file: str,
             problems.append(Problem(at, f"!Ref {text}: no parameter '{text}' in the spec's 'parameters:'"
                                         f"{_did_you_mean(text, values.known_tokens)}"))
             return invalid
-        return _cfn(_str_node("${%s}" % text, node))
+        return _cfn(_str_node("${" + text + "}", node))
     if tag == "!GetAtt":
         head = text.split(".", 1)[0]
         if values.app is None or head not in values.app.resources or "." not in text:
             problems.append(Problem(at, f"!GetAtt {text}: needs 'Resource.Attribute' of a resource in the spec's 'template:'"))
             return invalid
-        return _cfn(_str_node("${%s}" % text, node))
+        return _cfn(_str_node("${" + text + "}", node))
     if tag == "!Sub":
         for token in TOKEN.findall(text):
             if token.split(".", 1)[0] not in values.known_tokens:
@@ -341,17 +318,17 @@ def _convert(node: yaml.Node, path: str, key: str, values: CfnValues, file: str,
     return invalid
 
 
-def _check_literal(node: yaml.ScalarNode, path: str, key: str, at: Location, problems: list[Problem]) -> None:
+def _check_literal(node: yaml.ScalarNode, key: str, at: Location, problems: list[Problem], name: NameOption | None) -> None:
     """A literal name: ARN, newline, `${` or a quoted intrinsic is never what the user meant."""
     text = node.value
-    if key not in NAME_FIELDS and key not in ARN_FIELDS:
+    if not (name is not None and name.is_name_field) and key not in ARN_FIELDS:
         return
     if "\n" in text or "\r" in text:
         problems.append(Problem(at, "a name cannot contain a line break"))
     elif re.match(r"^!(Ref|Sub|GetAtt|ImportValue)\b", text.strip()):
         problems.append(Problem(at, f"'{text}' is quoted text, not a CloudFormation value: write it without quotes"))
-    elif key in NAME_FIELDS and text.startswith("arn:"):
-        instead = NAME_FIELDS[key]
+    elif name is not None and name.instead_of_arn and text.startswith("arn:"):
+        instead = name.instead_of_arn
         hint = f"this is an ARN: use {instead}" if instead.startswith("`") else f"this is an ARN, not a name: give {instead}"
         problems.append(Problem(at, hint))
 
@@ -361,4 +338,4 @@ def _did_you_mean(name: str, choices: Any) -> str:
     return f" (did you mean '{close[0]}'?)" if close else ""
 
 
-__all__ = ["CfnValues", "RESOURCE_KINDS", "ARN_NAMES", "property_text", "resolve_cfn_values", "Location"]
+__all__ = ["ARN_FIELDS", "Binding", "CfnValues", "Location", "property_text", "resolve_cfn_values"]

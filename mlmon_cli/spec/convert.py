@@ -10,6 +10,7 @@ are gathered and raised together as one `SpecError`. Checks that need resolved s
 from __future__ import annotations
 
 import dataclasses
+import functools
 import re
 import types
 import typing
@@ -19,17 +20,17 @@ import yaml
 
 from .. import limits
 from ..errors import Location, Problem, SpecError, did_you_mean
-from ..limits import STATISTIC, period_problem, substitution_problem
-from .cfn_values import ARN_FIELDS, NAME_FIELDS, is_cfn_value
+from ..limits import MAX_OUS_PER_OPERATION, STATISTIC, period_problem, substitution_problem
+from .cfn_values import ARN_FIELDS, is_cfn_value
 from .custom import KEY as CUSTOM_KEY
 from .custom import parse_custom_alarms
 from .fields import threshold_problem
+from .kind_facts import NameOption, name_options
 from .logs import KEYS as LOG_KEYS
 from .logs import log_problems, parse_component_logs
 from .model import AlarmDefaults, AlarmOverride, ComponentSpec, Notifications, Route, Spec
 from .nodes import node_location
 from .organization import (
-    MAX_OUS_PER_OPERATION,
     ORGANIZATION_ID,
     Organization,
     StackSetTarget,
@@ -57,9 +58,10 @@ _TYPE_WORDS = {str: "a string", int: "an integer", float: "a number", bool: "tru
 class SpecReader:
     """Holds the file name and the growing problem list while walking the tree."""
 
-    def __init__(self, file: str):
+    def __init__(self, file: str, names: typing.Mapping[str, NameOption] | None = None):
         self.file = file
         self.problems: list[Problem] = []
+        self.names = names or {}  # every kind's name options (line breaks in them are reported by cfn_values)
         self.parameters: typing.AbstractSet[str] = frozenset()  # the spec's `parameters:` names
 
     def error(self, node: yaml.Node, path: str, message: str) -> None:
@@ -129,7 +131,7 @@ class SpecReader:
         if not (limits.CONTROL_IN_TEXT if self.text_field(path) else limits.CONTROL).search(value):
             return False
         key = path.rsplit(".", 1)[-1]
-        if key in NAME_FIELDS or key in ARN_FIELDS:
+        if (key in self.names and self.names[key].is_name_field) or key in ARN_FIELDS:
             return bool(limits.CONTROL.search(value.replace("\n", "").replace("\r", "")))
         return True
 
@@ -147,9 +149,9 @@ class SpecReader:
 
     def dataclass(self, cls: type, pairs: dict[str, tuple[yaml.Node, yaml.Node]], path: str) -> dict[str, Any]:
         """Convert the given pairs into keyword arguments for dataclass `cls`, checking types and metadata."""
-        hints = typing.get_type_hints(cls)
+        hints, fields = _fields(cls)
         values: dict[str, Any] = {}
-        for f in dataclasses.fields(cls):
+        for f in fields:
             if f.name not in pairs:
                 continue
             _, node = pairs[f.name]
@@ -230,12 +232,19 @@ def _short(text: str, limit: int = 40) -> str:
     return shown
 
 
+@functools.cache
+def _fields(cls: type) -> tuple[dict[str, Any], tuple[dataclasses.Field, ...]]:
+    """A dataclass's resolved type hints and fields, once per class (resolving them per component
+    was a measurable share of loading a large spec)."""
+    return typing.get_type_hints(cls), dataclasses.fields(cls)
+
+
 def convert_spec(root: yaml.Node, file: str, kinds: typing.Mapping[str, Any], env: str | None = None,
                  parameters: typing.AbstractSet[str] = frozenset()) -> Spec:
     """Validate a composed spec tree against `kinds` (kind name -> component class) and build the
     model; `parameters` are the names the spec's `parameters:` declares (StackSet overrides must
     name one). Raises SpecError listing every problem."""
-    r = SpecReader(file)
+    r = SpecReader(file, name_options(kinds[k] for k in sorted(kinds)))
     r.parameters = parameters
     top = r.mapping(root, ROOT, TOP_KEYS, required=("solution", "notifications", "components"))
     if top is None:
@@ -546,16 +555,7 @@ def _component(r: SpecReader, node: yaml.Node, path: str, kinds: typing.Mapping[
     component = cls()
     own = component.check(options)
     reported = {sub for sub, _ in own if isinstance(sub, str)}
-    for key, value in values.items():  # every literal name against its service's grammar and length
-        items = value if isinstance(value, tuple) else (value,)
-        for index, item in enumerate(items):
-            at = option_pairs[key][1]
-            literal = isinstance(item, str) and not is_cfn_value(at) and not (  # ARNs, quoted intrinsics: cfn_values says
-                key in NAME_FIELDS and (item.startswith("arn:") or item.lstrip().startswith("!") or "\n" in item or "\r" in item))
-            problem = limits.name_problem(key, item) if literal and key not in reported else ""
-            if problem:
-                indexed = isinstance(value, tuple) and isinstance(at, yaml.SequenceNode)
-                r.error(at.value[index] if indexed else at, f"{path}.{key}[{index}]" if indexed else f"{path}.{key}", problem)
+    _check_names(r, getattr(cls, "names", None) or {}, values, option_pairs, path, reported)
     for sub, message in own:
         if isinstance(sub, Location):  # inside a nested structure, located by its parse hook
             r.problems.append(Problem(sub, message))
@@ -580,6 +580,24 @@ def _component(r: SpecReader, node: yaml.Node, path: str, kinds: typing.Mapping[
     return ComponentSpec(kind=kind, name=name, options=options, alarms=alarms, description=description, location=location,
                          runbook_url=runbook if runbook is not _MISSING else None, enabled=enabled is not False, logs=logs,
                          locations=locations, custom_alarms=custom)
+
+
+def _check_names(r: SpecReader, names: typing.Mapping[str, NameOption], values: dict[str, Any],
+                 option_pairs: dict[str, tuple[yaml.Node, yaml.Node]], path: str, reported: set[str]) -> None:
+    """Every literal name against its kind's grammar for it (`Component.names`); options the kind's own
+    `check` reported, ARNs and quoted intrinsics (cfn_values reports those) are skipped."""
+    for key, value in values.items():
+        grammar = names.get(key)
+        if grammar is None or key in reported:
+            continue
+        at = option_pairs[key][1]
+        for index, item in enumerate(value if isinstance(value, tuple) else (value,)):
+            literal = isinstance(item, str) and not is_cfn_value(at) and not (
+                grammar.is_name_field and (item.startswith("arn:") or item.lstrip().startswith("!") or "\n" in item or "\r" in item))
+            problem = grammar.problem(item) if literal else ""
+            if problem:
+                indexed = isinstance(value, tuple) and isinstance(at, yaml.SequenceNode)
+                r.error(at.value[index] if indexed else at, f"{path}.{key}[{index}]" if indexed else f"{path}.{key}", problem)
 
 
 def _alarm_overrides(r: SpecReader, cls: Any, entry: tuple[yaml.Node, yaml.Node] | None, path: str) -> dict[str, AlarmOverride]:

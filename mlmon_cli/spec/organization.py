@@ -33,7 +33,6 @@ ACCOUNT_ID = re.compile(r"^\d{12}$")
 REGION = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d$")
 ORGANIZATION_ID = re.compile(r"^o-[a-z0-9]{10,32}$")  # Organizations API: o-[a-z0-9]{10,32}
 OU_ID = re.compile(r"^(ou-[a-z0-9]{4,32}-[a-z0-9]{8,32}|r-[a-z0-9]{4,32})$")  # an OU or the root
-MAX_OUS_PER_OPERATION = 50  # CreateStackInstances: at most 50 OUs (aws-ml-facts-3 §4)
 
 
 @dataclass(frozen=True)
