@@ -1,13 +1,16 @@
 """The exact AWS names a spec with all six kinds produces: a wrong one is an alarm that never fires.
 
-Expected values come from ../shared/reference/aws-monitoring-facts.md (sections 1 and 2).
+Expected values come from ../shared/reference/aws-monitoring-facts.md (sections 1 and 2); the third
+audit's (aws-ml-facts-3.md §0) below, each test naming its AWS source.
 """
 
 from __future__ import annotations
 
+import json
 import re
 
 import pytest
+import yaml
 
 from mlmon_cli.core.build import build_template
 from mlmon_cli.core.pipeline import load_spec
@@ -338,3 +341,147 @@ def test_unknown_instance_type_is_an_assumption_the_plan_shows(template) -> None
     rows = {r.name: r for r in plan_from_templates({"": template}).rows}
     assert "assuming 1 vCPU: instance type unknown, set instance_type or instance_vcpus" in rows[
         "churn-scoring-AllTraffic-CPUUtilization"].threshold
+
+
+# --------------------------------------------------------------------------------------------------
+# Knowledge bases (kb-managed-observability, knowledge-bases-logging; facts-3 §0): a RAG template with a
+# knowledge base, its data source and an agent without an alias gets a spec generate accepts.
+RAG_APP = ROOT / "tests" / "data" / "app" / "rag.yaml"
+
+
+@pytest.fixture(scope="module")
+def rag(tmp_path_factory) -> tuple[str, dict]:
+    from mlmon_cli.discover import spec_from_template
+    from mlmon_cli.spec.app_template import load_app_template
+
+    folder = tmp_path_factory.mktemp("rag")
+    (folder / "app.yaml").write_text(RAG_APP.read_text())
+    found = spec_from_template(load_app_template(folder / "app.yaml", "app.yaml"), "app.yaml", "rag", "app.yaml")
+    (folder / "spec.yaml").write_text(found.text)
+    assert found.watched == ["Docs"]
+    return found.text, build_template(load_spec(folder / "spec.yaml")).template.to_dict()
+
+
+def test_knowledge_base_ingestion_logs_are_delivered_and_failures_alarm(rag) -> None:
+    text, template = rag
+    # knowledge-bases-logging: DeliverySource with the knowledge base's ARN and LogType APPLICATION_LOGS
+    (source,) = [r["Properties"] for r in resources_of(template, "AWS::Logs::DeliverySource").values()]
+    assert source["LogType"] == "APPLICATION_LOGS"
+    assert source["ResourceArn"] == {"Fn::Sub": "arn:${AWS::Partition}:bedrock:${AWS::Region}:${AWS::AccountId}:"
+                                                "knowledge-base/${Docs.KnowledgeBaseId}"}
+    (destination,) = resources_of(template, "AWS::Logs::DeliveryDestination").values()
+    (delivery,) = [r["Properties"] for r in resources_of(template, "AWS::Logs::Delivery").values()]
+    assert delivery["DeliveryDestinationArn"] == {"Fn::GetAtt": [next(iter(resources_of(template, "AWS::Logs::DeliveryDestination"))), "Arn"]}
+    assert "log-group:${DocsIngestionLogs}" in destination["Properties"]["DestinationResourceArn"]["Fn::Sub"]
+    # the document and job failure states of knowledge-bases-logging and kb-managed-observability
+    (flt,) = [r["Properties"] for r in resources_of(template, "AWS::Logs::MetricFilter").values()]
+    for state in ('$.event.status = "EMBEDDING_FAILED"', '$.event.status = "INDEXING_FAILED"', '$.event.status = "FAILED"',
+                  '$.event.ingestion_job_status = "FAILED"', '$.event.connector_document_status.Status = "FAILED"'):
+        assert state in flt["FilterPattern"]
+    assert "RESOURCE_IGNORED" not in flt["FilterPattern"]
+    # merged output: names and the log metrics' namespace come from the stack (one template, many stacks)
+    failures = next(p for p in (r["Properties"] for r in resources_of(template, "AWS::CloudWatch::Alarm").values())
+                    if p["MetricName"] == "docs-IngestionFailures")
+    assert (failures["Namespace"], failures["Threshold"]) == ({"Fn::Sub": "mlmon/${AWS::StackName}"}, 1)
+    assert flt["MetricTransformations"][0]["MetricNamespace"] == {"Fn::Sub": "mlmon/${AWS::StackName}"}
+    assert source["Name"] == {"Fn::Sub": "mlmon-kb-${Docs.KnowledgeBaseId}-ingestion"}  # unique per knowledge base
+    # a vector knowledge base publishes no runtime metric (only MANAGED ones do)
+    assert not [a for a in resources_of(template, "AWS::CloudWatch::Alarm").values()
+                if a["Properties"].get("Namespace") == "AWS/Bedrock/KnowledgeBases"]
+    assert "#   DocsSource (AWS::Bedrock::DataSource): watched through its knowledge base's ingestion logs" in text
+    assert "#   Assistant (AWS::Bedrock::Agent): no AWS::Bedrock::AgentAlias of it in this template" in text
+
+
+def test_managed_knowledge_base_runtime_metrics_carry_the_documented_dimensions(tmp_path) -> None:
+    # kb-managed-observability: Operation (Retrieve) and KnowledgeBaseId in the format knowledge-base/<id>
+    (tmp_path / "spec.yaml").write_text("solution: s\nnotifications: {emails: [a@example.com]}\ncomponents:\n"
+                                        "  - {kind: bedrock_knowledge_base, name: kb, knowledge_base_id: ABCDE12345, "
+                                        "managed: true, ingestion_logs: false}\n")
+    template = build_template(load_spec(tmp_path / "spec.yaml")).template.to_dict()
+    for suffix, metric in (("RetrieveServerErrors", "ServerErrors"), ("RetrieveThrottles", "Throttles"),
+                           ("RetrieveClientErrors", "ClientErrors")):
+        props = alarm(template, f"s-kb-{suffix}")
+        assert (props["Namespace"], props["MetricName"], props["Statistic"]) == ("AWS/Bedrock/KnowledgeBases", metric, "Sum")
+        assert dims(props) == {"Operation": "Retrieve", "KnowledgeBaseId": "knowledge-base/ABCDE12345"}
+        assert "cloudwatch:PutMetricData" in props["AlarmDescription"]
+
+
+def test_a_template_with_only_an_agent_gets_no_spec(runner, tmp_path) -> None:
+    from mlmon_cli.cli import main
+
+    agent_only = yaml.safe_load(RAG_APP.read_text().replace("!Ref ", "").replace("!Sub ", ""))
+    agent_only["Resources"] = {"Assistant": agent_only["Resources"]["Assistant"]}
+    agent_only["Resources"]["Assistant"]["Properties"].pop("KnowledgeBases")
+    (tmp_path / "app.yaml").write_text(yaml.safe_dump(agent_only))
+    result = runner.invoke(main, ["init", "--from-template", str(tmp_path / "app.yaml"), "-o", str(tmp_path / "spec.yaml")])
+    assert result.exit_code == 1 and not (tmp_path / "spec.yaml").exists()
+    assert "nothing in this template is a resource mlmon can watch" in result.stderr
+    assert "Resources.Assistant: AWS::Bedrock::Agent: no AWS::Bedrock::AgentAlias of it in this template" in result.stderr
+
+
+def test_clarify_bias_and_feature_attribution_drift_use_the_documented_names() -> None:
+    # clarify-model-monitor-bias-drift-cw: aws/sagemaker/Endpoints/bias-metrics, bias_metric_<short name>, dimensions
+    # Endpoint, MonitoringSchedule, BiasStage, Label, LabelValue, Facet, FacetValue.
+    # clarify-feature-attribute-drift-cw: aws/sagemaker/Endpoints/explainability-metrics, feature_<name>, dimensions
+    # Endpoint, MonitoringSchedule, ExplainabilityMethod=KernelShap, Label, ValueType=GlobalShapValues.
+    template = build_template(load_spec(ROOT / "tests" / "golden" / "model_monitor_clarify" / "spec.yaml")).template.to_dict()
+    bias = alarm(template, "golden-credit-BiasDrift-DPPL")
+    assert (bias["Namespace"], bias["MetricName"], bias["Statistic"]) == ("aws/sagemaker/Endpoints/bias-metrics",
+                                                                          "bias_metric_DPPL", "Maximum")
+    assert dims(bias) == {"Endpoint": "golden-credit", "MonitoringSchedule": "golden-bias", "BiasStage": "Post-training",
+                          "Label": "approved", "LabelValue": "1", "Facet": "gender", "FacetValue": "0"}
+    assert "[unverified] the BiasStage spelling" in bias["AlarmDescription"]
+    shap = alarm(template, "golden-credit-FeatureAttribution-income")
+    assert (shap["Namespace"], shap["MetricName"], shap["Threshold"]) == ("aws/sagemaker/Endpoints/explainability-metrics",
+                                                                          "feature_income", 0.4)
+    assert dims(shap) == {"Endpoint": "golden-credit", "MonitoringSchedule": "golden-explain",
+                          "ExplainabilityMethod": "KernelShap", "Label": "approved", "ValueType": "GlobalShapValues"}
+
+
+def test_from_stack_scales_thresholds_to_the_deployed_instance_type(monkeypatch) -> None:
+    """`init --from-stack` reads the instance type the stack was deployed with (a parameter value, not its
+    default). LocalStack and moto do not create SageMaker endpoints from CloudFormation, so botocore's
+    Stubber answers the three CloudFormation calls."""
+    import boto3
+    from botocore.stub import Stubber
+
+    from mlmon_cli.aws.session import Aws, Target
+    from mlmon_cli.discover.stack import spec_from_stack
+
+    from mlmon_cli.spec.app_template import load_app_template
+
+    template = load_app_template(FACTS3_APP, "facts3.yaml").data  # as CloudFormation returns it: JSON, long forms
+    client = boto3.client("cloudformation", region_name="us-east-1", aws_access_key_id="x", aws_secret_access_key="x")
+    stub = Stubber(client)
+    stub.add_response("list_stack_resources", {"StackResourceSummaries": [
+        {"LogicalResourceId": "LlmEndpoint", "PhysicalResourceId": "arn:aws:sagemaker:us-east-1:123456789012:endpoint/llm-prod",
+         "ResourceType": "AWS::SageMaker::Endpoint", "LastUpdatedTimestamp": "2026-12-01T00:00:00Z",
+         "ResourceStatus": "CREATE_COMPLETE"}]}, {"StackName": "app"})
+    stub.add_response("get_template", {"TemplateBody": json.dumps(template)}, {"StackName": "app", "TemplateStage": "Processed"})
+    stub.add_response("describe_stacks", {"Stacks": [{
+        "StackName": "app", "CreationTime": "2026-12-01T00:00:00Z", "StackStatus": "CREATE_COMPLETE",
+        "Parameters": [{"ParameterKey": "LlmInstanceType", "ParameterValue": "ml.g5.12xlarge"}]}]}, {"StackName": "app"})
+    monkeypatch.setattr(Aws, "client", lambda self, service: client)
+    with stub:
+        found, _app = spec_from_stack("app", Target(region="us-east-1"))
+    stub.assert_no_pending_responses()
+    assert "    endpoint_name: llm-prod   # LlmEndpoint (AWS::SageMaker::Endpoint)\n" in found.text
+    # ml.g5.12xlarge: 48 vCPUs, 4 GPUs (SageMaker AI pricing, instance details)
+    assert "    instance_type: ml.g5.12xlarge   # parameter LlmInstanceType's value in LlmConfig" in found.text
+    assert "(48 vCPUs, 4 GPUs: GPU alarm on; CPU threshold x 48)" in found.text
+
+
+def test_feature_group_alarms_use_the_documented_metrics_and_mark_the_namespace() -> None:
+    # monitoring-cloudwatch, "Amazon SageMaker Feature Store metrics": Operation5XXErrors, Operation4XXErrors,
+    # ThrottledRequests (0/1 per request), Latency (microseconds, percentiles), dimensions FeatureGroupName,
+    # OperationName for GetRecord/PutRecord/DeleteRecord. The page names no namespace: [unverified] with the call.
+    template = build_template(load_spec(ROOT / "tests" / "golden" / "sagemaker_feature_group_basic" / "spec.yaml")).template.to_dict()
+    errors = alarm(template, "golden-customer-features-GetRecord-ServerErrors")
+    assert (errors["MetricName"], errors["Statistic"]) == ("Operation5XXErrors", "Sum")
+    assert dims(errors) == {"FeatureGroupName": "golden-customers", "OperationName": "GetRecord"}
+    assert "[unverified] namespace AWS/SageMaker" in errors["AlarmDescription"]
+    assert "aws cloudwatch list-metrics --metric-name Operation5XXErrors" in errors["AlarmDescription"]
+    rate = alarm(template, "golden-customer-features-PutRecord-ClientErrorRate")
+    assert (rate["MetricName"], rate["Statistic"], rate["Threshold"]) == ("Operation4XXErrors", "Average", 0.05)
+    latency = alarm(template, "golden-customer-features-GetRecord-LatencyP99")
+    assert (latency["MetricName"], latency["ExtendedStatistic"], latency["Threshold"]) == ("Latency", "p99", 50000)  # µs

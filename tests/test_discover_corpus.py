@@ -25,7 +25,9 @@ from .conftest import CORPUS as SHARED_CORPUS
 
 CORPUS = SHARED_CORPUS / "templates"
 TEMPLATES = sorted(CORPUS.glob("t*")) if CORPUS.is_dir() else []
-WATCHERS = ("AWS::CloudWatch::Alarm", "AWS::Events::Rule")
+# A knowledge base is watched through the log delivery that feeds its alarmed metric filter.
+WATCHERS = ("AWS::CloudWatch::Alarm", "AWS::Events::Rule", "AWS::Logs::DeliverySource")
+WATCH_OR_SAY_WHY = ("AWS::Bedrock::KnowledgeBase", "AWS::Bedrock::DataSource", "AWS::Bedrock::Agent")
 
 
 def _mentions(value: object, logical: str) -> bool:
@@ -69,7 +71,13 @@ def test_every_corpus_template_is_monitored_in_place(tmp_path: Path, capsys: pyt
         spec_path.write_text(found.text)
         supported = [k for k, r in app.resources.items() if r.get("Type") in watchable()]
         assert found.watched == supported
-        if not supported:
+        skipped = {logical: why for logical, _t, why in found.skipped}
+        for k, r in app.resources.items():  # knowledge bases, data sources, agents: watched or listed with a reason
+            if r.get("Type") in WATCH_OR_SAY_WHY and k not in found.watched and not skipped.get(k):
+                failures.append(f"{path.name}: {k} ({r['Type']}) is neither watched nor listed with a reason")
+        if not supported:  # init refuses (exit 1) rather than write a spec generate refuses
+            if not found.refusal(app):
+                failures.append(f"{path.name}: nothing watchable, but init would write a spec without components")
             rows.append([path.name, len(app.resources), 0, 0, "-"])
             continue
         merged = build_template(load_spec(spec_path)).template.to_dict()

@@ -22,11 +22,10 @@ from mlmon_cli.spec.kind_facts import bindings_by_type
 from .test_discover_corpus import _mentions
 
 GENAI = Path(__file__).parent / "data" / "app" / "genai.yaml"
-WATCHED = ["GuardrailV1", "DraftGuardrail", "AssistantLive", "Ranker", "Models", "Trainer"]
+WATCHED = ["GuardrailV1", "DraftGuardrail", "AssistantLive", "Docs", "Ranker", "Models", "Trainer"]
 NOT_WATCHED_HERE = {
     "Guardrail": "its version GuardrailV1 is watched (applications call a numbered version, not the DRAFT)",
     "Assistant": reason("AWS::Bedrock::Agent"),
-    "Docs": reason("AWS::Bedrock::KnowledgeBase"),
     "DocsSource": reason("AWS::Bedrock::DataSource"),
 }
 
@@ -40,7 +39,7 @@ def genai_dir(tmp_path: Path) -> Path:
 def _init(runner, folder: Path) -> str:
     result = runner.invoke(main, ["init", "--from-template", str(folder / "genai.yaml"), "-o", str(folder / "spec.yaml")])
     assert result.exit_code == 0, result.stderr
-    assert result.stderr == "mlmon: 6 resource(s) watched, 4 not watched (listed as comments)\n"
+    assert result.stderr == "mlmon: 7 resource(s) watched, 3 not watched (listed as comments)\n"
     return (folder / "spec.yaml").read_text()
 
 
@@ -60,12 +59,15 @@ def test_init_watches_the_new_types_and_says_why_not_the_others(runner, genai_di
     spec = yaml.safe_load(text)
     assert [c["resource"] for c in spec["components"]] == WATCHED
     assert [c["kind"] for c in spec["components"]] == ["bedrock_model", "bedrock_model", "bedrock_model",
-                                                       "sagemaker_inference_component", "sagemaker_model_registry",
+                                                       "bedrock_knowledge_base", "sagemaker_inference_component", "sagemaker_model_registry",
                                                        "sagemaker_hyperpod"]
     assert "    model_id: {Ref: AgentModel}   # FoundationModel of Assistant (ModelId of the agent metrics)\n" in text
     assert "    # [unverified] that ModelId is FoundationModel as written (an ID, ARN or profile): aws cloudwatch list-metrics " \
            "--namespace AWS/Bedrock/Agents --dimensions Name=AgentAliasArn,Value=<alias ARN>\n" in text
     assert "    continuous_provisioning: true   # NodeProvisioningMode Continuous" in text
+    # kb-managed-observability: runtime metrics for MANAGED knowledge bases only; ingestion logs for every type
+    assert "    # Type VECTOR: AWS publishes runtime metrics for MANAGED knowledge bases only; failed ingestion is " \
+           "watched through its logs\n" in text
     for logical, why in NOT_WATCHED_HERE.items():
         rtype = yaml.safe_load(GENAI.read_text().replace("!", ""))["Resources"][logical]["Type"]
         assert f"#   {logical} ({rtype}): {why}\n" in text

@@ -14,8 +14,6 @@ from mlmon_cli.cli import EXIT_INPUT, EXIT_LINT, main
 
 from .conftest import GOLDEN, corpus_params
 
-pytestmark = pytest.mark.slow  # cfn-lint, moto, a subprocess or large specs: not in the fast loop
-
 FINDING = re.compile(r"^(?P<file>[^:]+):(?P<line>\d+):(?P<col>\d+): (?P<rule>ASL\d{3}): (?P<message>.+)$")
 
 
@@ -91,6 +89,7 @@ def test_lint_asl_file_reports_each_rule_at_its_state(runner, tmp_path) -> None:
     assert "1 state machine definition(s)" in result.stderr
 
 
+@pytest.mark.slow  # cfn-lint
 def test_lint_template_checks_state_machine_definitions(runner, tmp_path) -> None:
     text = (GOLDEN / "workflow_lambda_glue_sns_wait" / "expected.yaml").read_text()
     bad = text.replace("BackoffRate: 2\n", "BackoffRate: 0.5\n", 1)

@@ -24,6 +24,32 @@ defaults to what endpoints actually emit per AWS's drift-detection sample (a cap
 event): `aws/sagemaker/Endpoints/data-metrics` and `aws/sagemaker/Endpoints/model-metrics`, with
 dimensions Endpoint and MonitoringSchedule. Every description says so and names the
 `aws cloudwatch list-metrics` command that settles it in your account.
+
+SageMaker Clarify schedules on the same endpoint (AWS's pages name their namespace and dimensions):
+
+```yaml
+bias_drift:                            # clarify-model-monitor-bias-drift-cw
+  schedule_name: churn-bias
+  stage: Post-training                 # BiasStage: Pre-training or Post-training (as the schedule publishes it)
+  label: churned                       # Label, LabelValue, Facet, FacetValue: from the analysis configuration
+  label_value: "1"
+  facet: gender
+  facet_value: "0"
+  metrics:
+    DPPL: {max: 0.1}                   # bias_metric_DPPL > 0.1
+feature_attribution_drift:             # clarify-feature-attribute-drift-cw
+  schedule_name: churn-explain
+  features:
+    age: {max: 0.4}                    # feature_age (its global SHAP value) > 0.4
+```
+
+Bias: namespace `aws/sagemaker/Endpoints/bias-metrics`, metric `bias_metric_<short name>`,
+dimensions Endpoint, MonitoringSchedule, BiasStage, Label, LabelValue, Facet, FacetValue.
+Feature attribution: `aws/sagemaker/Endpoints/explainability-metrics`, metric `feature_<name>`
+(global SHAP value), dimensions Endpoint, MonitoringSchedule, ExplainabilityMethod (KernelShap),
+Label (`label`, default `label0`) and ValueType (GlobalShapValues). AWS: Model Monitor is no longer
+open to new customers (existing ones keep it); `+/- infinity` is published as +/- 2.348543e108 and
+null results are not published (missing data notBreaching).
 """
 
 from __future__ import annotations
@@ -45,6 +71,15 @@ from .base import AlarmDef, AlarmDocs, AlarmPolicy, ExtraAlarm, Metric
 
 DATA_NAMESPACE = "aws/sagemaker/Endpoints/data-metrics"
 MODEL_NAMESPACE = "aws/sagemaker/Endpoints/model-metrics"
+BIAS_NAMESPACE = "aws/sagemaker/Endpoints/bias-metrics"  # clarify-model-monitor-bias-drift-cw
+EXPLAINABILITY_NAMESPACE = "aws/sagemaker/Endpoints/explainability-metrics"  # clarify-feature-attribute-drift-cw
+NAMESPACES = {"data": DATA_NAMESPACE, "model": MODEL_NAMESPACE, "bias": BIAS_NAMESPACE,
+              "explainability": EXPLAINABILITY_NAMESPACE}
+METRIC_PREFIX = {"data": "feature_baseline_drift_", "model": "", "bias": "bias_metric_", "explainability": "feature_"}
+BLOCKS = {"data": "data_quality", "model": "model_quality", "bias": "bias_drift", "explainability": "feature_attribution_drift"}
+BIAS_STAGES = ("Pre-training", "Post-training")
+# The Clarify blocks' own dimension values: option -> dimension (bias), with the page's fixed values (explainability).
+BIAS_KEYS = {"stage": "BiasStage", "label": "Label", "label_value": "LabelValue", "facet": "Facet", "facet_value": "FacetValue"}
 DRIFT_PREFIX = "feature_baseline_drift_"
 DEFAULT_PERIOD = 3600
 GROUP = "ModelHealth"
@@ -96,20 +131,21 @@ class MonitorAlarm:
 class Monitor:
     """A data-quality or model-quality monitoring schedule and the alarms on what it publishes."""
 
-    kind: str  # "data" or "model"
+    kind: str  # "data", "model", "bias" or "explainability"
     schedule_name: str
     alarms: tuple[MonitorAlarm, ...]
     namespace: str | None = None
     dimensions: tuple[tuple[str, str], ...] | None = None
     location: Location | None = None
+    own: tuple[tuple[str, str], ...] = ()  # the Clarify dimensions (BiasStage, Label, ...) after the first two
 
     def effective_namespace(self) -> str:
-        return self.namespace or (DATA_NAMESPACE if self.kind == "data" else MODEL_NAMESPACE)
+        return self.namespace or NAMESPACES[self.kind]
 
     def effective_dimensions(self, endpoint: str) -> dict[str, str]:
         if self.dimensions is not None:
             return dict(self.dimensions)
-        return {"Endpoint": endpoint, "MonitoringSchedule": self.schedule_name}
+        return {"Endpoint": endpoint, "MonitoringSchedule": self.schedule_name, **dict(self.own)}
 
 
 def parse_data_quality(r: SpecReader, node: yaml.Node, path: str) -> Any:
@@ -120,12 +156,46 @@ def parse_model_quality(r: SpecReader, node: yaml.Node, path: str) -> Any:
     return _parse(r, node, path, "model")
 
 
+def parse_bias_drift(r: SpecReader, node: yaml.Node, path: str) -> Any:
+    return _parse(r, node, path, "bias")
+
+
+def parse_feature_attribution_drift(r: SpecReader, node: yaml.Node, path: str) -> Any:
+    return _parse(r, node, path, "explainability")
+
+
+def _own_keys(kind: str) -> tuple[list[str], tuple[str, ...]]:
+    """(the block's Clarify dimension keys, the required ones)."""
+    if kind == "bias":
+        return list(BIAS_KEYS), tuple(BIAS_KEYS)
+    return (["label"], ()) if kind == "explainability" else ([], ())
+
+
+def _own(r: SpecReader, pairs: dict, path: str, kind: str) -> tuple[tuple[str, str], ...]:
+    """The Clarify dimensions of a block, in the order AWS's page lists them."""
+    if kind == "explainability":
+        label = r.scalar(pairs["label"][1], f"{path}.label", str) if "label" in pairs else "label0"
+        return (("ExplainabilityMethod", "KernelShap"), ("Label", label if isinstance(label, str) else ""),
+                ("ValueType", "GlobalShapValues"))
+    if kind != "bias":
+        return ()
+    values = []
+    for key, dimension in BIAS_KEYS.items():
+        if key in pairs:
+            text = r.scalar(pairs[key][1], f"{path}.{key}", str)
+            if key == "stage" and isinstance(text, str) and text not in BIAS_STAGES:
+                r.error(pairs[key][1], f"{path}.{key}", f"expected one of {', '.join(BIAS_STAGES)}, got '{text}'")
+            values.append((dimension, text if isinstance(text, str) else ""))
+    return tuple(values)
+
+
 def _parse(r: SpecReader, node: yaml.Node, path: str, kind: str) -> Any:
-    entries_key = "features" if kind == "data" else "metrics"
+    entries_key = "features" if kind in ("data", "explainability") else "metrics"
     settings_keys = [f.name for f in dataclasses.fields(_Settings)]
+    own_keys, own_required = _own_keys(kind)
     before = len(r.problems)
-    pairs = r.mapping(node, path, ["schedule_name", entries_key, *settings_keys, "namespace", "dimensions"],
-                      required=("schedule_name", entries_key))
+    pairs = r.mapping(node, path, ["schedule_name", entries_key, *own_keys, *settings_keys, "namespace", "dimensions"],
+                      required=("schedule_name", entries_key, *own_required))
     if pairs is None:
         return MISSING
     schedule = r.scalar(pairs["schedule_name"][1], f"{path}.schedule_name", str) if "schedule_name" in pairs else MISSING
@@ -140,9 +210,10 @@ def _parse(r: SpecReader, node: yaml.Node, path: str, kind: str) -> Any:
     alarms: list[MonitorAlarm] = []
     if entries_key in pairs:
         alarms = _entries(r, pairs[entries_key][1], f"{path}.{entries_key}", kind, defaults)
-    if len(r.problems) > before:
+    own = _own(r, pairs, path, kind)
+    if len(r.problems) > before or not isinstance(schedule, str):  # a missing schedule_name is a problem reported above
         return MISSING
-    return Monitor(kind, schedule, tuple(alarms), namespace, dimensions, node_location(node, r.file, path))
+    return Monitor(kind, schedule, tuple(alarms), namespace, dimensions, node_location(node, r.file, path), own)
 
 
 def _check_period(r: SpecReader, pairs: dict, path: str, values: dict[str, Any]) -> None:
@@ -168,9 +239,10 @@ def _dimensions(r: SpecReader, node: yaml.Node, path: str) -> Any:
 
 
 def _entries(r: SpecReader, node: yaml.Node, path: str, kind: str, defaults: dict[str, Any]) -> list[MonitorAlarm]:
-    noun = "feature" if kind == "data" else "metric"
+    noun = "feature" if kind in ("data", "explainability") else "metric"
     if not isinstance(node, yaml.MappingNode) or not node.value:
-        example = "{age: 0.2}" if kind == "data" else "{accuracy: {min: 0.8}}"
+        example = {"data": "{age: 0.2}", "model": "{accuracy: {min: 0.8}}", "bias": "{DPPL: {max: 0.1}}",
+                   "explainability": "{age: {max: 0.4}}"}[kind]
         r.error(node, path, f"expected a non-empty mapping of {noun} name to its threshold, e.g. {example}")
         return []
     alarms: list[MonitorAlarm] = []
@@ -178,7 +250,7 @@ def _entries(r: SpecReader, node: yaml.Node, path: str, kind: str, defaults: dic
     for key, value in node.value:
         name = str(key.value)
         at = f"{path}.{name}"
-        if not NAME.match(name) or (kind == "data" and len(DRIFT_PREFIX + name) > 255):
+        if not NAME.match(name) or len(METRIC_PREFIX[kind] + name) > 255:
             r.error(key, at, f"a {noun} name is 1 to 200 printable ASCII characters without leading or trailing spaces")
             continue
         if '"' in name or "\\" in name or "${" in name:  # the name is part of an alarm name a composite rule quotes
@@ -215,7 +287,7 @@ def _entry(r: SpecReader, node: yaml.Node, path: str, kind: str, name: str, defa
             return None
         values = r.dataclass(cls, pairs, path)
         _check_period(r, pairs, path, values)
-        if kind == "model" and ("min" in pairs) == ("max" in pairs):
+        if kind != "data" and ("min" in pairs) == ("max" in pairs):
             r.error(node, path, f"give exactly one of 'min' (alarm below a floor, e.g. accuracy) or 'max' (alarm above a "
                                 f"ceiling, e.g. rmse) for '{name}'")
     if kind == "data" and values.get("threshold") is not None and not 0 <= values["threshold"] <= 1:
@@ -246,11 +318,27 @@ def _caveat(monitor: Monitor) -> str:
     verify = f"Verify: aws cloudwatch list-metrics --namespace {namespace}"
     if monitor.namespace or monitor.dimensions is not None:
         return f"[unverified] namespace and dimensions as set in the spec (AWS sources disagree). {verify}."
-    block = "data_quality" if monitor.kind == "data" else "model_quality"
+    if monitor.kind == "bias":
+        return (f"Namespace and dimensions from clarify-model-monitor-bias-drift-cw; [unverified] the BiasStage spelling "
+                f"(the page writes Pre-training and Post-Training). {verify}.")
+    if monitor.kind == "explainability":
+        return f"Namespace and dimensions from clarify-feature-attribute-drift-cw (global SHAP value per feature). {verify}."
+    block = BLOCKS[monitor.kind]
     docs = ("a doc page says /aws/sagemaker/Endpoints/data-metric with EndpointName, ScheduleName"
             if monitor.kind == "data" else "SDK dashboards use other dimension sets")
     return (f"[unverified] AWS sources disagree on namespace and dimensions ({docs}); these are what endpoints emit. "
             f"{verify}; override with {block}.namespace/dimensions.")
+
+
+_TEXT = {  # kind -> (key prefix, suffix prefix, why, first step)
+    "model": ("model_quality", "ModelQuality", "Model Monitor model-quality metric {name} {direction}",
+              "compare recent ground truth with predictions and decide whether to retrain or roll back"),
+    "bias": ("bias_drift", "BiasDrift", "SageMaker Clarify bias metric {name} {direction} (facet {facet})",
+             "read the bias report of the latest execution of {schedule} in Studio or its constraint_violations.json"),
+    "explainability": ("feature_attribution", "FeatureAttribution",
+                       "the global SHAP attribution of feature '{name}' {direction}: the model leans on it differently",
+                       "compare the latest explainability report of {schedule} with its baseline (nDCG of feature ranks)"),
+}
 
 
 def monitor_alarms(monitor: Monitor, endpoint: str) -> list[ExtraAlarm]:
@@ -261,20 +349,21 @@ def monitor_alarms(monitor: Monitor, endpoint: str) -> list[ExtraAlarm]:
     result = []
     for a in monitor.alarms:
         if monitor.kind == "data":
-            metric, suffix, statistic = f"{DRIFT_PREFIX}{a.name}", f"FeatureDrift-{a.name}", "Maximum"
+            key, metric, suffix, statistic = f"feature_drift_{a.name}", f"{DRIFT_PREFIX}{a.name}", f"FeatureDrift-{a.name}", "Maximum"
             why = f"feature '{a.name}' drifted from its Model Monitor baseline"
             first_step = (f"read constraint_violations.json of the latest execution of {monitor.schedule_name} "
                           "(aws sagemaker list-monitoring-executions)")
             unit = "ratio"
         else:
-            metric, suffix = a.name, f"ModelQuality-{a.name}"
+            prefix, label, why_text, step = _TEXT[monitor.kind]
+            key, metric, suffix = f"{prefix}_{a.name}", METRIC_PREFIX[monitor.kind] + a.name, f"{label}-{a.name}"
             statistic = "Minimum" if a.comparison == "<" else "Maximum"
             direction = "fell below its floor" if a.comparison == "<" else "rose above its ceiling"
-            why = f"Model Monitor model-quality metric {a.name} {direction}"
-            first_step = "compare recent ground truth with predictions and decide whether to retrain or roll back"
+            why = why_text.format(name=a.name, direction=direction, facet=dims.get("Facet", "?"))
+            first_step = step.format(schedule=monitor.schedule_name)
             unit = "count"
         alarm = AlarmDef(
-            f"{'feature_drift' if monitor.kind == 'data' else 'model_quality'}_{a.name}", suffix,
+            key, suffix,
             Metric(namespace, metric, statistic, unit),
             AlarmPolicy(a.comparison, a.threshold, period=a.period, evaluation_periods=a.evaluation_periods,
                         datapoints_to_alarm=a.datapoints_to_alarm, severity=a.severity),

@@ -112,11 +112,6 @@ class BedrockModel(Component[BedrockModelOptions]):
         "AWS::Bedrock::Agent": "agent metrics exist per alias only (Operation, AgentAliasArn, ModelId): each "
                                "AWS::Bedrock::AgentAlias of it in this template is watched (for others: a bedrock_model with "
                                "agent_alias_arn and model_id)",
-        "AWS::Bedrock::KnowledgeBase": "AWS documents no CloudWatch metric or EventBridge event mlmon can alarm on for a knowledge "
-                                       "base: deliver its logs to CloudWatch Logs (vended logs) and give a component `log_group`, or "
-                                       "poll ListIngestionJobs/GetIngestionJob",
-        "AWS::Bedrock::DataSource": "AWS documents no EventBridge event for data-source syncs (ingestion jobs) and no metric: poll "
-                                    "ListIngestionJobs/GetIngestionJob (status FAILED) or read the knowledge base's logs",
     }
     alarms = (
         AlarmDef(

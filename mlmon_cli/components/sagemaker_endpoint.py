@@ -18,7 +18,8 @@ with exactly the dimensions EndpointName + VariantName (a third dimension, such 
 EndpointConfigName during blue/green deployments, is a different series).
 https://docs.aws.amazon.com/sagemaker/latest/dg/monitoring-cloudwatch.html
 
-Model Monitor (options `data_quality`, `model_quality`): a drift alarm per feature
+Model Monitor (options `data_quality`, `model_quality`, and SageMaker Clarify's `bias_drift` and
+`feature_attribution_drift`, see below): a drift alarm per feature
 (`feature_baseline_drift_<feature>`, Maximum > threshold) and a model-quality alarm per metric
 (Minimum < `min` or Maximum > `max`), Period 3600 (published once per monitoring run, hourly at
 most), missing data notBreaching, severity warning by default. They roll up into a
@@ -32,6 +33,19 @@ description says how to check (`aws cloudwatch list-metrics`). Keys: `schedule_n
 datapoints_to_alarm, severity}; datapoints_to_alarm defaults to evaluation_periods, i.e.
 consecutive periods) or `metrics` (name: {min | max, period, ...}), and the same settings for all
 entries, `namespace`, `dimensions`. Logs: `/aws/sagemaker/Endpoints/<endpoint>`.
+
+SageMaker Clarify schedules: `bias_drift` alarms on `bias_metric_<short name>` in
+`aws/sagemaker/Endpoints/bias-metrics` with dimensions Endpoint, MonitoringSchedule, BiasStage,
+Label, LabelValue, Facet, FacetValue (keys `stage`, `label`, `label_value`, `facet`,
+`facet_value`; clarify-model-monitor-bias-drift-cw); `feature_attribution_drift` on `feature_<name>`
+(the global SHAP value) in `aws/sagemaker/Endpoints/explainability-metrics` with Endpoint,
+MonitoringSchedule, ExplainabilityMethod=KernelShap, Label (`label`, default label0),
+ValueType=GlobalShapValues (clarify-feature-attribute-drift-cw). Both take `metrics`/`features`
+as name: {min | max, ...}. AWS: Model Monitor is no longer open to new customers.
+
+Utilization thresholds are per core: `instance_type` (e.g. ml.g5.2xlarge) scales CPUUtilization
+by its vCPUs and GPUUtilization by its GPUs and turns the GPU alarm on for GPU types (the table
+below); without it 1 core is assumed, and the description and `mlmon plan` say so.
 """
 
 from __future__ import annotations
@@ -48,7 +62,14 @@ from ..spec.model import doc
 from . import component
 from ._instance_types import instance_size
 from ._instance_types import reference_markdown as instance_table
-from ._model_monitor import Monitor, monitor_alarms, parse_data_quality, parse_model_quality
+from ._model_monitor import (
+    Monitor,
+    monitor_alarms,
+    parse_bias_drift,
+    parse_data_quality,
+    parse_feature_attribution_drift,
+    parse_model_quality,
+)
 from .base import (
     AlarmDef,
     AlarmDocs,
@@ -175,7 +196,7 @@ class SageMakerEndpointOptions:
     )
     instance_type: str | None = field(default=None, metadata=doc(
         "The production variants' instance type, e.g. ml.g5.2xlarge: CPUUtilization and GPUUtilization are summed over "
-        "vCPUs and GPUs, so their thresholds are scaled to its counts (table in the README), and a GPU type turns the "
+        "vCPUs and GPUs, so their thresholds are scaled to its counts (table in docs/kinds.md), and a GPU type turns the "
         "GPU alarm on. Unknown or unset: 1 vCPU and 1 GPU are assumed (the alarm descriptions and `mlmon plan` say so)."))
     instance_vcpus: int | None = field(default=None, metadata=doc(
         "vCPUs per instance, overriding `instance_type`'s count: CPUUtilization is summed over cores, so its threshold "
@@ -194,6 +215,14 @@ class SageMakerEndpointOptions:
     model_quality: Monitor | None = field(default=None, metadata=doc(
         "Model Monitor model-quality schedule: `schedule_name`, `metrics` (name: {min} or {max}), optional settings, "
         "`namespace`, `dimensions`.", parse=parse_model_quality, type="mapping"))
+    bias_drift: Monitor | None = field(default=None, metadata=doc(
+        "SageMaker Clarify bias-drift schedule: `schedule_name`, `stage`, `label`, `label_value`, `facet`, `facet_value`, "
+        "`metrics` (short name: {min} or {max}, on bias_metric_<name>), optional settings.", parse=parse_bias_drift,
+        type="mapping"))
+    feature_attribution_drift: Monitor | None = field(default=None, metadata=doc(
+        "SageMaker Clarify feature-attribution-drift schedule: `schedule_name`, `features` (name: {min} or {max}, on the "
+        "global SHAP value feature_<name>), `label` (default label0), optional settings.",
+        parse=parse_feature_attribution_drift, type="mapping"))
 
 
 def endpoint_type(o: SageMakerEndpointOptions) -> str:
@@ -458,7 +487,7 @@ class SageMakerEndpoint(Component[SageMakerEndpointOptions]):
         return alarm.is_event or (alarm.metric.name in published(kind) and kind in ONLY_FOR.get(alarm.key, ALL_TYPES))
 
     def extra_alarms(self, o: SageMakerEndpointOptions, env: BuildEnv) -> list[ExtraAlarm]:
-        monitors = [m for m in (o.data_quality, o.model_quality) if m is not None]
+        monitors = [m for m in (o.data_quality, o.model_quality, o.bias_drift, o.feature_attribution_drift) if m is not None]
         return [extra for m in monitors for extra in monitor_alarms(m, o.endpoint_name)]
 
     def log_group(self, o: SageMakerEndpointOptions) -> str | None:

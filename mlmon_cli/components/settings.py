@@ -46,5 +46,5 @@ def settings_problems(s: AlarmSettings, alarm: AlarmDef) -> list[str]:
     problems = []
     if s.threshold is None:
         problems.append(f"needs a threshold ({alarm.metric.unit}): set 'threshold', derive it from an option (see the "
-                        "README's alarm table), or disable it with 'enabled: false'")
+                        "alarm tables in docs/kinds.md), or disable it with 'enabled: false'")
     return problems + alarm_window_problems(s.period, s.evaluation_periods, s.datapoints_to_alarm)

@@ -112,12 +112,23 @@ def stack_scoped(data: dict[str, Any], solution: str) -> tuple[dict[str, Any], s
 
     Returns the rewritten data and the rule logical IDs now written as `${Rule}` tokens."""
     data = {**data, "Resources": {k: {**v, "Properties": dict(v.get("Properties") or {})} for k, v in (data.get("Resources") or {}).items()}}
+    renamed, rules = _stack_names(data["Resources"], solution)
+    swaps = _swaps(solution, renamed, rules)
+    for section in ("Resources", "Outputs"):
+        if section in data:
+            data[section] = _swap(data[section], swaps, rules)
+    return data, {token[2:-1] for token in rules.values()}
+
+
+def _stack_names(resources: dict[str, Any], solution: str) -> tuple[dict[str, str], dict[str, str]]:
+    """(old physical name -> the same from the stack name, old rule name -> `${RuleLogicalId}`); rule
+    names are dropped from their rules, a dashboard named the solution alone is renamed in place."""
     renamed: dict[str, str] = {}
-    rules: dict[str, str] = {}  # old rule name -> `${RuleLogicalId}`
-    for rid, res in data["Resources"].items():
+    rules: dict[str, str] = {}
+    for rid, res in resources.items():
         props = res["Properties"]
         if res.get("Type") == "AWS::Events::Rule" and isinstance(props.get("Name"), str):
-            rules[props.pop("Name")] = "${%s}" % rid
+            rules[props.pop("Name")] = f"${{{rid}}}"
             continue
         for path in _PHYSICAL_NAMES.get(res.get("Type", ""), ()):
             for name in _names_at(props, path):
@@ -127,9 +138,14 @@ def stack_scoped(data: dict[str, Any], solution: str) -> tuple[dict[str, Any], s
     # the solution alone (a dashboard's name) is renamed where it is a name only, never inside text
     bare = renamed.pop(solution, None)
     if bare:
-        for res in data["Resources"].values():
+        for res in resources.values():
             if res.get("Type") == "AWS::CloudWatch::Dashboard" and res["Properties"].get("DashboardName") == solution:
                 res["Properties"]["DashboardName"] = bare
+    return renamed, rules
+
+
+def _swaps(solution: str, renamed: dict[str, str], rules: dict[str, str]) -> list[tuple[re.Pattern[str], Any]]:
+    """The text substitutions that make mentions of renamed resources follow them."""
     swaps: list[tuple[re.Pattern[str], Any]] = [(re.compile(r"\[" + re.escape(solution) + r"\]"), lambda m: f"[{STACK_NAME}]")]
     if rules:  # rule names (which may equal an alarm's) where they name the rule: the dimension, dashboards, text
         alternatives = "|".join(re.escape(n) for n in sorted(rules, key=len, reverse=True))
@@ -138,24 +154,21 @@ def stack_scoped(data: dict[str, Any], solution: str) -> tuple[dict[str, Any], s
     if renamed:  # names as whole values or inside text (descriptions, dashboard bodies, ARNs): longest first
         alternatives = "|".join(re.escape(n) for n in sorted(renamed, key=len, reverse=True))
         swaps.append((re.compile(r"(?<![A-Za-z0-9_.-])(" + alternatives + r")(?![A-Za-z0-9_-])"), lambda m: renamed[m.group(1)]))
+    return swaps
 
-    def swap(value: Any) -> Any:
-        if isinstance(value, str):
-            for pattern, to in swaps:
-                value = pattern.sub(to, value)
-            return value
-        if isinstance(value, dict):
-            if value.get("Name") == "RuleName" and value.get("Value") in rules:
-                return {**value, "Value": rules[value["Value"]]}
-            return {k: swap(v) for k, v in value.items()}
-        if isinstance(value, list):
-            return [swap(v) for v in value]
+
+def _swap(value: Any, swaps: list[tuple[re.Pattern[str], Any]], rules: dict[str, str]) -> Any:
+    if isinstance(value, str):
+        for pattern, to in swaps:
+            value = pattern.sub(to, value)
         return value
-
-    for section in ("Resources", "Outputs"):
-        if section in data:
-            data[section] = swap(data[section])
-    return data, {token[2:-1] for token in rules.values()}
+    if isinstance(value, dict):
+        if value.get("Name") == "RuleName" and value.get("Value") in rules:
+            return {**value, "Value": rules[value["Value"]]}
+        return {k: _swap(v, swaps, rules) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_swap(v, swaps, rules) for v in value]
+    return value
 
 
 def _resolve(value: Any, known: set[str], imports: dict[str, Any]) -> Any:

@@ -17,7 +17,7 @@ from ..components.base import Component
 from ..errors import LimitError, Location, Problem, SpecError
 from ..schema import MODELINE, SCHEMA_FILE
 from ..spec.app_template import AppTemplate
-from ..spec.kind_facts import TemplateResource, bindings_by_type, yaml_scalar
+from ..spec.kind_facts import TemplateResource, bindings_by_type, ref_target, yaml_scalar
 
 # Why a resource type no kind watches is not watched (shown as a comment in the starter spec); a kind's
 # related types carry their reason on the kind (`Component.not_watched`).
@@ -100,6 +100,19 @@ def not_watched() -> dict[str, str]:
     return found
 
 
+AGENT = "AWS::Bedrock::Agent"
+AGENT_WITHOUT_ALIAS = ("no AWS::Bedrock::AgentAlias of it in this template, and AWS publishes agent metrics per alias only "
+                       "(Operation, AgentAliasArn, ModelId): for the alias the application invokes, add a bedrock_model with "
+                       "agent_alias_arn and model_id (its FoundationModel)")
+
+
+def _agent_reason(logical: str, app: AppTemplate) -> str:
+    """Why an agent itself is not a component: watched through its aliases, or it has none here."""
+    aliased = any(v.type == "AWS::Bedrock::AgentAlias" and ref_target(v.properties.get("AgentId")) == logical
+                  for v in app.views())
+    return reason(AGENT) if aliased else AGENT_WITHOUT_ALIAS
+
+
 def reason(rtype: str) -> str:
     reasons = not_watched()
     if rtype in reasons:
@@ -136,7 +149,8 @@ def spec_from_template(app: AppTemplate, template_ref: str, solution: str, sourc
     for view in app.views():  # typed views: a resource of any shape is read or skipped with the reason
         logical, rtype = view.logical, view.type
         if rtype not in kinds:
-            found.skipped.append((logical, str(rtype), view.problem or reason(str(rtype))))
+            why = view.problem or (_agent_reason(logical, app) if rtype == AGENT else reason(str(rtype)))
+            found.skipped.append((logical, str(rtype), why))
             continue
         kind = kinds[rtype]
         read = TemplateResource(logical, rtype, view.properties, app)

@@ -67,7 +67,8 @@ class SpecReader:
     def error(self, node: yaml.Node, path: str, message: str) -> None:
         self.problems.append(Problem(node_location(node, self.file, path), message))
 
-    def mapping(self, node: yaml.Node, path: str, allowed: typing.Iterable[str], required: typing.Iterable[str] = ()) -> dict[str, tuple[yaml.Node, yaml.Node]] | None:
+    def mapping(self, node: yaml.Node, path: str, allowed: typing.Iterable[str],
+                required: typing.Iterable[str] = ()) -> dict[str, tuple[yaml.Node, yaml.Node]] | None:
         """Check a node is a mapping with known keys; report unknown and missing keys."""
         if self.intrinsic(node, path):
             return None
@@ -512,7 +513,8 @@ def _child(node: yaml.Node, key: str) -> yaml.Node:
     return next((v for k, v in node.value if k.value == key), node)
 
 
-def _component(r: SpecReader, node: yaml.Node, path: str, kinds: typing.Mapping[str, Any]) -> ComponentSpec | None:
+def _kind_of(r: SpecReader, node: yaml.Node, path: str, kinds: typing.Mapping[str, Any]) -> tuple[str, Any] | None:
+    """A component's `kind` and its class, or None after reporting why there is none."""
     if r.intrinsic(node, path):
         return None
     if not isinstance(node, yaml.MappingNode):
@@ -523,12 +525,19 @@ def _component(r: SpecReader, node: yaml.Node, path: str, kinds: typing.Mapping[
         r.error(node, f"{path}.kind", "missing required key")
         return None
     kind = r.scalar(kind_node, f"{path}.kind", str)
-    if kind is _MISSING:
+    if not isinstance(kind, str):
         return None
     if kind not in kinds:
         r.error(kind_node, f"{path}.kind", f"unknown kind '{kind}'{did_you_mean(kind, kinds)}; `mlmon kinds` lists the known kinds")
         return None
-    cls = kinds[kind]
+    return kind, kinds[kind]
+
+
+def _component(r: SpecReader, node: yaml.Node, path: str, kinds: typing.Mapping[str, Any]) -> ComponentSpec | None:
+    found = _kind_of(r, node, path, kinds)
+    if found is None:
+        return None
+    kind, cls = found
     option_fields = list(dataclasses.fields(cls.Options))
     required = ["name"] + [f.name for f in option_fields if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING]
     before = len(r.problems)
@@ -567,6 +576,16 @@ def _component(r: SpecReader, node: yaml.Node, path: str, kinds: typing.Mapping[
     if len(r.problems) > before:
         return None
     location = node_location(node, r.file, path)
+    locations = _locations(r, path, pairs, cls, alarms)
+    assert isinstance(name, str)  # a missing or wrong name is a problem reported above
+    return ComponentSpec(kind=kind, name=name, options=options, alarms=alarms, description=description, location=location,
+                         runbook_url=runbook if runbook is not _MISSING else None, enabled=enabled is not False, logs=logs,
+                         locations=locations, custom_alarms=custom)
+
+
+def _locations(r: SpecReader, path: str, pairs: dict[str, tuple[yaml.Node, yaml.Node]], cls: Any,
+               alarms: dict[str, AlarmOverride]) -> dict[str, Location]:
+    """Where the name, each option and each alarm override are, for the checks after conversion."""
     locations = {"name": node_location(pairs["name"][1], r.file, f"{path}.name")}
     if "alarms" in pairs:  # where later checks of each alarm's resolved settings point
         alarms_node = pairs["alarms"][1]
@@ -574,12 +593,10 @@ def _component(r: SpecReader, node: yaml.Node, path: str, kinds: typing.Mapping[
         for alarm in cls.alarms:
             if alarm.key in alarms:
                 locations[f"alarms.{alarm.key}"] = node_location(_child(alarms_node, alarm.key), r.file, f"{path}.alarms.{alarm.key}")
-    for key, (_, value) in option_pairs.items():
-        locations[key] = node_location(value, r.file, f"{path}.{key}")
-    assert isinstance(name, str)  # a missing or wrong name is a problem reported above
-    return ComponentSpec(kind=kind, name=name, options=options, alarms=alarms, description=description, location=location,
-                         runbook_url=runbook if runbook is not _MISSING else None, enabled=enabled is not False, logs=logs,
-                         locations=locations, custom_alarms=custom)
+    for key, (_, value) in pairs.items():
+        if key not in COMPONENT_KEYS:
+            locations[key] = node_location(value, r.file, f"{path}.{key}")
+    return locations
 
 
 def _check_names(r: SpecReader, names: typing.Mapping[str, NameOption], values: dict[str, Any],

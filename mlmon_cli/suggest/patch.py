@@ -9,6 +9,7 @@ component, each in the style (block or flow) of the mapping it goes into.
 from __future__ import annotations
 
 import difflib
+from collections.abc import Mapping
 
 import yaml
 
@@ -22,7 +23,7 @@ def number(value: float) -> str:
 def patched(text: str, changes: dict[int, dict[str, float]]) -> str:
     """`text` with `components[i].alarms.<key>.threshold` set to each value (spec units)."""
     root = yaml.compose(text, Loader=yaml.SafeLoader)
-    components = _get(root, "components")
+    components = _get(root, "components") if root is not None else None
     if not isinstance(components, yaml.SequenceNode):
         raise TypeError("the spec has no components list")
     edits: list[Edit] = []
@@ -63,7 +64,7 @@ def _get(node: yaml.Node, key: str) -> yaml.Node | None:
     return None
 
 
-def _add(text: str, mapping: yaml.MappingNode, entries: dict[str, object]) -> Edit:
+def _add(text: str, mapping: yaml.MappingNode, entries: Mapping[str, object]) -> Edit:
     """An edit adding `entries` (key -> value text, or a dict of them) at the end of `mapping`."""
     if mapping.flow_style or not mapping.value:
         inner = ", ".join(f"{k}: {_flow(v)}" for k, v in entries.items())
