@@ -480,7 +480,9 @@ def _watch(props: dict[str, Any]) -> tuple[str, str]:
     if found:
         natural = found.group("threshold")
     missing = props.get("TreatMissingData", "missing")
-    return watches, f"{cmp} {natural}, {m} of {n} x {period} s (missing data: {missing})"
+    low = props.get("EvaluateLowSampleCountPercentile")
+    low_text = f"; too few samples for the percentile: {low}" if low else ""
+    return watches, f"{cmp} {natural}, {m} of {n} x {period} s (missing data: {missing}{low_text})"
 
 
 def _rule_watch(props: dict[str, Any]) -> str:

@@ -6,6 +6,7 @@ package as `mlmon_cli/templates` (see pyproject's force-include), so both layout
 
 from __future__ import annotations
 
+import re
 from functools import cache, lru_cache
 from importlib import resources
 from pathlib import Path
@@ -70,3 +71,13 @@ def render(name: str, **values: Any) -> str:
         raise TemplateRenderError(f"template '{name}' not found under {templates_dir()}") from None
     except jinja2.UndefinedError as exc:
         raise TemplateRenderError(f"{name}: template error: {exc.message}") from None
+
+
+def readable_template(message: str) -> str:
+    """An EventBridge InputTemplate that arrives as the text itself, real line breaks included: a
+    plain-string template (the API reference's `"<instance> is in state <status>"`) rather than a
+    quoted JSON string, which SNS would deliver with its quotes and `\\n` escapes. It must not read
+    as JSON: a leading `[solution]` becomes `solution:`, and any other `{`, `[` or `"` first gets a
+    `Message:` prefix."""
+    text = re.sub(r"^\[([^\]\n]*)\]\s*", r"\1: ", message.strip())
+    return "Message: " + text if text.startswith(("{", "[", '"')) else text

@@ -159,7 +159,9 @@ def test_rules_send_readable_messages_to_the_topic(template) -> None:
         transformer = target["InputTransformer"]
         placeholders = set(re.findall(r"<([A-Za-z0-9_.-]+)>", transformer["InputTemplate"]))
         assert placeholders and placeholders <= set(transformer["InputPathsMap"])
-        assert transformer["InputTemplate"].startswith('"') and "[churn]" in transformer["InputTemplate"]
+        # plain text with real line breaks (not a quoted JSON string), naming the solution and the component
+        text = transformer["InputTemplate"]
+        assert text.startswith("churn: ") and "\n" in text and "\\n" not in text and not text.endswith('"')
 
 
 def test_composite_hierarchy(template) -> None:

@@ -215,8 +215,8 @@ def test_central_copies_of_job_failure_rules_wildcard_what_each_member_resolves(
     retraining = next(r for k, r in copies.items() if k.startswith("CentralRetraining"))
     assert "arn:aws:states:eu-west-1:123456789012:stateMachine:churn-weekly-retraining" in json.dumps(retraining["EventPattern"])
     glue = next(r for k, r in copies.items() if k.startswith("CentralFeatures"))
-    template = json.loads(glue["Targets"][0]["InputTransformer"]["InputTemplate"])
-    assert template.startswith("Account <mlmonaccount>, Region <mlmonregion>: [churn] Glue job <job> ended <state>")
+    template = glue["Targets"][0]["InputTransformer"]["InputTemplate"]  # plain text, as the member's (core/build.py)
+    assert template.startswith("Account <mlmonaccount>, Region <mlmonregion>: churn: Glue job <job> ended <state>")
     assert glue["Targets"][0]["InputTransformer"]["InputPathsMap"]["mlmonaccount"] == "$.account"
     # What each member resolves itself (its account, Region, parameters) becomes a wildcard on the central bus.
     assert _wildcards({"detail": {"stateMachineArn": [{"Fn::Sub": "arn:${AWS::Partition}:states:${AWS::Region}:${AWS::AccountId}:stateMachine:x"}],

@@ -82,5 +82,7 @@ def test_without_a_warning_route_everything_goes_to_one_topic() -> None:
     assert "WarningTopic" not in r
     assert r["ScorerCriticalComposite"]["Properties"]["AlarmActions"] == [{"Ref": "AlertsTopic"}]
     assert r["ScorerDurationP90Alarm"]["Properties"]["AlarmActions"] == [{"Ref": "AlertsTopic"}]
-    assert "OKActions" not in r["ScorerDurationP90Alarm"]["Properties"]
+    # the all-clear by default: whatever notifies a route's topic also tells it when it is over
+    assert r["ScorerDurationP90Alarm"]["Properties"]["OKActions"] == [{"Ref": "AlertsTopic"}]
+    assert r["ScorerCriticalComposite"]["Properties"]["OKActions"] == [{"Ref": "AlertsTopic"}]
     assert r["AlertPathNotificationsFailedAlarm"]["Properties"]["AlarmActions"] == [{"Ref": "AlertsTopic"}]

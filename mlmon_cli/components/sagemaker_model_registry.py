@@ -14,13 +14,13 @@ nothing).
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 from troposphere.events import InputTransformer, Rule, Target
 
+from ..render import readable_template
 from ..spec.model import doc
 from . import component
 from .base import (
@@ -107,7 +107,7 @@ class SageMakerModelRegistry(Component[ModelRegistryOptions]):
             State="ENABLED",
             Targets=[Target(Id="AlertTopic", Arn=env.topic, InputTransformer=InputTransformer(
                 InputPathsMap={k: PATHS[k] for k in ("group", "version", "approval", "region")},
-                InputTemplate=json.dumps(approval_message(env.solution, env.component))))],
+                InputTemplate=readable_template(approval_message(env.solution, env.component))))],
         )]
 
     @classmethod

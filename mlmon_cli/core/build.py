@@ -6,7 +6,6 @@ derived from its own component and alarm only, and nothing reads files, clock or
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field, replace
 from functools import partial
 from typing import Any
@@ -27,11 +26,11 @@ from ..components.base import (
 from ..components.settings import AlarmSettings, resolve_settings
 from ..errors import Problem
 from ..limits import ALARM_DESCRIPTION_MAX, DESCRIPTION_MAX, INLINE_TEMPLATE_BYTES, MAX_RESOURCES, STANDARD_STATISTICS
-from ..render import render
+from ..render import readable_template, render
 from ..spec.model import SEVERITIES, AlarmOverride, ComponentSpec, Spec
 from . import custom as custom_mod
+from . import incident, metric_math, rollup
 from . import logs as logs_mod
-from . import metric_math, rollup
 from . import split as split_mod
 from .composites import AlarmRef, add_composite, composite_text
 from .dashboard import MetricGraph, Section, add_dashboards
@@ -58,6 +57,8 @@ class BuildResult:
     owners: dict[str, str] = field(default_factory=dict)  # logical ID -> the component that created it (core/cost.py)
     problems: list[Problem] = field(default_factory=list)  # names taken twice: the pipeline refuses the spec
     files: dict[str, str] = field(default_factory=dict)  # file name -> template text, written by the pipeline
+    severities: dict[str, str] = field(default_factory=dict)  # metric alarm logical ID -> severity (core/incident.py)
+    topics: dict[str, Any] = field(default_factory=dict)  # severity -> topic ARN expression
 
     @property
     def needs_bucket(self) -> bool:
@@ -128,16 +129,18 @@ def build_template(spec: Spec, split: bool | None = None, nested_ext: str = "yam
     built once: in a nested template, `Ref: AlertsTopic` resolves to a parameter of that name.
     Physical names start with `naming.scoped_solution` (the environment or `name_suffix` added).
     """
+    environment = spec.environment or ""
     spec = replace(spec, solution=naming.scoped_solution(spec.solution, spec.environment, spec.name_suffix),
                    environment=None, name_suffix=None)
     if spec.cfn is None:
-        return _forward_to_central(spec, _build(spec, split, nested_ext))
+        return _incident_path(_forward_to_central(spec, _build(spec, split, nested_ext)), spec, environment)
     from .cfn_merge import (  # CloudFormation values / merged output (spec `template:`)
         DictTemplate,
         finish,
     )
 
     result = _build(spec, False if spec.cfn.app is not None else split, nested_ext)
+    _incident_path(result, spec, environment)  # before the merge: it tags mlmon's troposphere resources
     result.template = DictTemplate(finish(result.template.to_dict(), spec.cfn, result.owners, spec.solution))
     return _forward_to_central(spec, result)
 
@@ -152,6 +155,14 @@ def _forward_to_central(spec: Spec, result: BuildResult) -> BuildResult:
     before = sum(len(t.resources) for t in [result.template, *result.nested.values()])
     forward_to_central(spec, result.template, result.nested, result.owners)
     result.rules += 1 if sum(len(t.resources) for t in [result.template, *result.nested.values()]) > before else 0
+    return result
+
+
+def _incident_path(result: BuildResult, spec: Spec, environment: str) -> BuildResult:
+    """Tags, tag propagation, the all-clear and low-sample percentiles on everything built (core/incident.py)."""
+    if result.problems or not result.topics:  # a spec the pipeline refuses: nothing to finish
+        return result
+    incident.finish([result.template, *result.nested.values()], spec, environment, result.owners, result.severities, result.topics)
     return result
 
 
@@ -188,6 +199,8 @@ def _build(spec: Spec, split: bool | None, nested_ext: str) -> BuildResult:
     if solution_wide:
         _add_solution_composites(t, spec, topics, by_severity, pending)
     add_quiet_windows(t, spec, pending, result)
+    result.severities = {logical: p.severity for logical, p in pending.items()}
+    result.topics = topics
     _count(result)
     t.set_description(_description(spec, result))
     return result
@@ -210,10 +223,14 @@ def _add_solution_composites(t: Template, spec: Spec, topics: dict[str, Any], by
         if len(children) == 1 and children[0].logical_id in pending:
             continue  # a single alarm notifies itself (rollup.single_children_notify)
         label = severity.capitalize()
-        actions = [topics[severity]]
+        # One failure, one page: under `rollup: component` every child already pages this topic (a
+        # component composite, or an alarm that notifies itself), so the solution composite records its
+        # state changes on the alarm-history topic instead of paging the same people a second time.
+        records = spec.notifications.rollup != "solution"
+        actions = [topics[rollup.HISTORY if records else severity]]
         ref = add_composite(
             t, naming.solution_composite_id(label), naming.solution_composite_name(spec.solution, label), children,
-            partial(composite_text, scope="solution", solution=spec.solution, severity=severity), actions,
+            partial(composite_text, scope="solution", solution=spec.solution, severity=severity, records=records), actions,
             ok_actions=spec.notifications.ok_notifications, suppressor=spec.notifications.deployment_alarm,
         )
         t.add_output(Output(naming.solution_composite_output(label), Description=f"ALARM while any {severity} composite is",
@@ -289,6 +306,10 @@ def _watches(ctx: _Context, comp: ComponentSpec, kind: Component, env: BuildEnv)
                                                                ctx.spec.defaults)
         if not settings.enabled:
             continue
+        if alarm.is_event or _single_event(alarm, settings):  # one failed run, one error: it alarms on that one
+            own = comp.alarms.get(alarm.key, _NO_OVERRIDE)  # event whatever the spec's `defaults` say (its own keys do)
+            settings = replace(settings, evaluation_periods=own.evaluation_periods or 1,
+                               datapoints_to_alarm=own.datapoints_to_alarm or 1)
         if alarm.is_event:
             rule = naming.rule_name(ctx.spec.solution, comp.name, alarm.suffix)
             dims = {"RuleName": rule}
@@ -301,6 +322,13 @@ def _watches(ctx: _Context, comp: ComponentSpec, kind: Component, env: BuildEnv)
     for extra in [*kind.extra_alarms(comp.options, env), *logs_mod.log_alarms(kind, comp, env), *custom_mod.custom_alarms(comp)]:
         watches.append(watch(extra.alarm, extra.settings, dict(extra.dimensions), group=extra.group))
     return watches
+
+
+def _single_event(alarm: AlarmDef, settings: AlarmSettings) -> bool:
+    """A count of failures judged `Sum >= 1` in 1 of 1 by its kind: one failure is the incident."""
+    policy = alarm.policy
+    return (not alarm.is_multi_query and settings.statistic == "Sum" and policy.comparison == ">=" and settings.threshold == 1
+            and policy.evaluation_periods == 1 and policy.datapoints_to_alarm == 1)
 
 
 # A rule's delivery alarm: any FailedInvocations in five minutes (the metric is emitted only when non-zero).
@@ -422,7 +450,7 @@ def _add_event_rule(ctx: _Context, comp: ComponentSpec, kind: Component, alarm: 
         "Targets": [{
             "Id": "AlertTopic",
             "Arn": ctx.topics[settings.severity],
-            "InputTransformer": {"InputPathsMap": dict(event.input_paths), "InputTemplate": json.dumps(message)},
+            "InputTransformer": {"InputPathsMap": dict(event.input_paths), "InputTemplate": readable_template(message)},
         }],
     }))
 

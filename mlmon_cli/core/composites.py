@@ -22,7 +22,7 @@ from ..naming import composite_part_id, composite_part_name
 from ..render import render
 from .template import quick
 
-_TEXT_DEFAULTS = {"solution": "", "watched": "", "part": 0, "parent": "", "severity": "critical", "runbook": ""}
+_TEXT_DEFAULTS = {"solution": "", "watched": "", "part": 0, "parent": "", "severity": "critical", "runbook": "", "records": False}
 
 
 def composite_text(**values: Any) -> str:

@@ -23,6 +23,11 @@ from ..components import REGISTRY
 from ..components.base import AlarmDef, AlarmDocs, AlarmPolicy, Metric
 from ..spec.model import Route, Spec
 
+# SNS payload filtering: deliver only messages whose JSON body has `AlarmName` (CloudWatch alarm
+# notifications); the EventBridge rules' readable texts are not JSON and never match
+# (sns/latest/dg/message-filtering.html: "filter policies for the message body assume that the
+# message payload is a well-formed JSON object").
+ALARM_PAYLOADS_ONLY = {"AlarmName": [{"exists": True}]}
 KEY_ID = naming.ALERTS_KEY_ID
 TOPIC_ID = naming.ALERTS_TOPIC_ID
 WARNING_TOPIC_ID = naming.WARNING_TOPIC_ID
@@ -77,11 +82,12 @@ def add_notifications(t: Template, spec: Spec) -> dict[str, Any]:
 
 
 def _add_subscribers(t: Template, spec: Spec, route: Route, topic: Any, prefix: str) -> None:
-    """Email, HTTPS (PagerDuty/Opsgenie), Lambda and AWS Chatbot Slack subscribers of one route."""
+    """Email, HTTPS (PagerDuty, a webhook), Lambda and AWS Chatbot Slack subscribers of one route."""
     for email in route.emails:
         t.add_resource(SubscriptionResource(naming.subscription_id(prefix, "Email", email), TopicArn=topic, Protocol="email", Endpoint=email))
-    for url in route.https_endpoints:
-        t.add_resource(SubscriptionResource(naming.subscription_id(prefix, "Https", url), TopicArn=topic, Protocol="https", Endpoint=url))
+    for url in route.https_endpoints:  # a pager parses alarm-state payloads only: the readable event texts go to people
+        t.add_resource(SubscriptionResource(naming.subscription_id(prefix, "Https", url), TopicArn=topic, Protocol="https", Endpoint=url,
+                                            FilterPolicyScope="MessageBody", FilterPolicy=ALARM_PAYLOADS_ONLY))
     for arn in route.lambda_arns:
         t.add_resource(SubscriptionResource(naming.subscription_id(prefix, "Lambda", arn), TopicArn=topic, Protocol="lambda", Endpoint=arn))
         t.add_resource(Permission(naming.lambda_permission_id(prefix, arn), Action="lambda:InvokeFunction", FunctionName=arn,

@@ -39,15 +39,17 @@ from .organization import (
     region_problem,
 )
 
+INVESTIGATION_GROUP_ARN = re.compile(r"arn:aws[a-z-]*:aiops:[a-z0-9-]+:\d{12}:investigation-group[/:][A-Za-z0-9_-]{1,64}")
+RESPONSE_PLAN_ARN = re.compile(r"arn:aws[a-z-]*:ssm-incidents::\d{12}:response-plan/[A-Za-z0-9_-]{1,200}")
 SOLUTION_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9-]{0,39}$")
 COMPONENT_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_-]{0,63}$")
 ROLE_ARN = re.compile(r"^arn:aws[a-z-]*:iam::\d{12}:role/[\w+=,.@/-]{1,512}\Z")
 LAMBDA_ARN = re.compile(r"^arn:aws[a-z-]*:lambda:[a-z0-9-]+:\d{12}:function:[A-Za-z0-9_-]{1,64}(:[A-Za-z0-9_$-]{1,128})?$")
 TOPIC_ARN = re.compile(r"^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]{1,256}(\.fifo)?$")
 
-TOP_KEYS = ("solution", "description", "notifications", "defaults", "components", "name_suffix", "organization")
+TOP_KEYS = ("solution", "description", "owner", "notifications", "defaults", "components", "name_suffix", "organization")
 NAME_SUFFIX = re.compile(r"^[A-Za-z0-9][A-Za-z0-9-]{0,19}$")
-COMPONENT_KEYS = ("kind", "name", "description", "enabled", "runbook_url", "alarms", *LOG_KEYS, CUSTOM_KEY)  # every kind
+COMPONENT_KEYS = ("kind", "name", "description", "owner", "enabled", "runbook_url", "alarms", *LOG_KEYS, CUSTOM_KEY)  # every kind
 _constructor = yaml.constructor.SafeConstructor()
 _MISSING = object()
 MISSING = _MISSING  # returned by SpecReader.scalar/typed when a value was invalid (a problem was recorded)
@@ -252,6 +254,7 @@ def convert_spec(root: yaml.Node, file: str, kinds: typing.Mapping[str, Any], en
         raise SpecError(r.problems)
     solution = _solution_name(r, top)
     description = r.scalar(top["description"][1], "description", str) if "description" in top else ""
+    owner = r.scalar(top["owner"][1], "owner", str) if "owner" in top else None
     notifications = _notifications(r, top)
     defaults = _defaults(r, top)
     components = _components(r, top, kinds)
@@ -275,6 +278,7 @@ def convert_spec(root: yaml.Node, file: str, kinds: typing.Mapping[str, Any], en
         source=file,
         environment=env,
         name_suffix=name_suffix,
+        owner=owner if isinstance(owner, str) else None,
         organization=organization,
     )
 
@@ -390,6 +394,21 @@ def _notifications(r: SpecReader, top: dict) -> Notifications:
     return Notifications(**values) if values is not None else Notifications()
 
 
+def _check_incident_actions(r: SpecReader, values: dict[str, Any], pairs: dict[str, Any], path: str) -> None:
+    """An OpsItem needs both its severity and category; the ARNs must be of an existing group or plan."""
+    actions = values.get("incident_actions")
+    if actions is None:
+        return
+    at = pairs["incident_actions"][1]
+    if (actions.opsitem_severity is None) != (actions.opsitem_category is None):
+        r.error(at, path, "an OpsItem needs both 'opsitem_severity' and 'opsitem_category'")
+    for key, pattern, what in (("investigation_group_arn", INVESTIGATION_GROUP_ARN, "arn:aws:aiops:<region>:<account>:investigation-group/<id>"),
+                               ("response_plan_arn", RESPONSE_PLAN_ARN, "arn:aws:ssm-incidents::<account>:response-plan/<name>")):
+        value = getattr(actions, key)
+        if value is not None and not pattern.fullmatch(value):
+            r.error(_child(at, key), f"{path}.{key}", f"expected an ARN '{what}'")
+
+
 def _route(r: SpecReader, node: yaml.Node, path: str, cls: type) -> dict[str, Any] | None:
     """Convert and check one route (the default `notifications`, or its `warning` route)."""
     problems_before = len(r.problems)
@@ -418,6 +437,7 @@ def _route(r: SpecReader, node: yaml.Node, path: str, cls: type) -> dict[str, An
                 r.error(_child(slack_node, key), f"{path}.slack.{key}", f"'{_short(getattr(slack, key))}' is not {what}")
         if slack.iam_role_arn is not None and not ROLE_ARN.fullmatch(slack.iam_role_arn):
             r.error(_child(slack_node, "iam_role_arn"), f"{path}.slack.iam_role_arn", "expected an IAM role ARN 'arn:aws:iam::<account>:role/<name>'")
+    _check_incident_actions(r, values, pairs, f"{path}.incident_actions")
     arn = values.get("topic_arn")
     if arn is not None and not TOPIC_ARN.match(arn):
         r.error(pairs["topic_arn"][1], f"{path}.topic_arn", "expected an SNS topic ARN 'arn:aws:sns:<region>:<account>:<name>'")
@@ -552,6 +572,7 @@ def _component(r: SpecReader, node: yaml.Node, path: str, kinds: typing.Mapping[
         r.error(pairs["name"][1], f"{path}.name", "must start with a letter and use only letters, digits, '-' and '_' (at most 64 characters)")
     description = r.scalar(pairs["description"][1], f"{path}.description", str) if "description" in pairs else ""
     runbook = r.scalar(pairs["runbook_url"][1], f"{path}.runbook_url", str) if "runbook_url" in pairs else None
+    owner = r.scalar(pairs["owner"][1], f"{path}.owner", str) if "owner" in pairs else None
     enabled = r.scalar(pairs["enabled"][1], f"{path}.enabled", bool) if "enabled" in pairs else True
     option_pairs = {k: v for k, v in pairs.items() if k not in COMPONENT_KEYS}
     logs = parse_component_logs(r, pairs, path)
@@ -580,7 +601,7 @@ def _component(r: SpecReader, node: yaml.Node, path: str, kinds: typing.Mapping[
     assert isinstance(name, str)  # a missing or wrong name is a problem reported above
     return ComponentSpec(kind=kind, name=name, options=options, alarms=alarms, description=description, location=location,
                          runbook_url=runbook if runbook is not _MISSING else None, enabled=enabled is not False, logs=logs,
-                         locations=locations, custom_alarms=custom)
+                         owner=owner if owner is not _MISSING else None, locations=locations, custom_alarms=custom)
 
 
 def _locations(r: SpecReader, path: str, pairs: dict[str, tuple[yaml.Node, yaml.Node]], cls: Any,

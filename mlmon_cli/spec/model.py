@@ -57,6 +57,10 @@ class AlarmDefaults:
     treat_missing_data: str | None = field(
         default=None, metadata=doc("Default missing-data treatment for every alarm.", choices=TREAT_MISSING_DATA)
     )
+    low_sample_percentiles: str | None = field(default=None, metadata=doc(
+        "What every percentile alarm (p90, p99, ...) does while too few samples arrive for the percentile to mean "
+        "anything (fewer than 10/(1-p), e.g. 1,000 for p99): `ignore` (the default: keep the state) or `evaluate`.",
+        choices=("ignore", "evaluate")))
 
 
 @dataclass(frozen=True)
@@ -70,13 +74,36 @@ class Slack:
     )
 
 
+OPSITEM_CATEGORIES = ("Availability", "Cost", "Performance", "Recovery", "Security")
+
+
+@dataclass(frozen=True)
+class IncidentActions:
+    """AWS-native incident actions on the alarms and composites that notify a route, when they go to
+    ALARM (systems-manager/latest/userguide/OpsCenter-configuring-an-existing-alarm-programmatically.html;
+    AWSCloudFormation/latest/TemplateReference/aws-resource-aiops-investigationgroup.html)."""
+
+    opsitem_severity: int | None = field(default=None, metadata=doc(
+        "Create an OpsCenter OpsItem of this severity (1 critical to 4 low); the first deploy needs "
+        "iam:CreateServiceLinkedRole (AWSServiceRoleForCloudWatchAlarms_ActionSSM).", minimum=1, maximum=4))
+    opsitem_category: str | None = field(default=None, metadata=doc(
+        "The OpsItem's category.", choices=OPSITEM_CATEGORIES))
+    investigation_group_arn: str | None = field(default=None, metadata=doc(
+        "Start a CloudWatch investigation in this existing investigation group; its resource policy must let "
+        "aiops.alarms.cloudwatch.amazonaws.com call aiops:CreateInvestigation and aiops:CreateInvestigationEvent."))
+    response_plan_arn: str | None = field(default=None, metadata=doc(
+        "Start an incident from this existing Incident Manager response plan (mlmon never creates one: Incident "
+        "Manager takes no new customers since 2025-11-07)."))
+
+
 @dataclass(frozen=True)
 class Route:
     """Who hears alarms of one severity: a new topic with these subscribers, or an existing topic."""
 
     emails: tuple[str, ...] = field(default=(), metadata=doc("Email addresses (each must confirm its subscription)."))
     https_endpoints: tuple[str, ...] = field(
-        default=(), metadata=doc("HTTPS endpoints, e.g. PagerDuty or Opsgenie SNS integration URLs (they confirm automatically).")
+        default=(), metadata=doc("HTTPS endpoints, e.g. a PagerDuty CloudWatch integration URL or your own webhook (they "
+                                 "confirm automatically); they receive alarm payloads only.")
     )
     lambda_arns: tuple[str, ...] = field(default=(), metadata=doc("Lambda functions invoked with each notification."))
     slack: Slack | None = field(default=None, metadata=doc("An AWS Chatbot Slack channel: `workspace_id`, `channel_id`, `iam_role_arn`."))
@@ -84,6 +111,12 @@ class Route:
         default=None,
         metadata=doc("Use this existing SNS topic instead of creating one (its policy and key must allow CloudWatch and EventBridge)."),
     )
+    incident_actions: IncidentActions | None = field(default=None, metadata=doc(
+        "AWS incident actions for this route's alarms: `opsitem_severity` (1-4) and `opsitem_category`, "
+        "`investigation_group_arn`, `response_plan_arn` (existing only)."))
+    ok_notifications: bool = field(default=True, metadata=doc(
+        "Send the all-clear: every alarm or composite that notifies this route also notifies it when it returns to OK "
+        "(pagers resolve their incident). `false` opts this route out."))
 
 
 @dataclass(frozen=True)
@@ -108,9 +141,10 @@ class Notifications(Route):
     )
     notify_alarms: bool = field(default=False, metadata=doc("Child alarms notify too, not only composites."))
     notify_solution: bool = field(
-        default=False, metadata=doc("The solution-wide composites notify too (component composites always do).")
+        default=False, metadata=doc("Build the solution-wide composites (a status per severity and a top one); under "
+                                    "`rollup: component` they record on the alarm-history topic, so one failure never "
+                                    "pages the same people twice.")
     )
-    ok_notifications: bool = field(default=False, metadata=doc("Also notify when a notifying alarm returns to OK (recovery)."))
     rollup: str = field(default="component", metadata=doc(
         "How failure alarms roll up: `component` (one notifying composite per component and severity with 2+ alarms), "
         "`solution` (one per severity for the whole solution: cheapest with composites, but a second failure while "
@@ -142,6 +176,7 @@ class ComponentSpec:
     description: str
     location: Location
     runbook_url: str | None = None
+    owner: str | None = None  # the team that owns it: the `owner` tag of its alarms, composites and rules
     enabled: bool = True
     logs: ComponentLogs = field(default_factory=ComponentLogs)  # log group, log patterns, saved queries
     # Where each key of the component was written ("name", "alarms.errors", an option name), so the
@@ -166,6 +201,7 @@ class Spec:
     source: str
     environment: str | None = None
     name_suffix: str | None = None  # added to every physical name (default: the environment's name)
+    owner: str | None = None  # the default `owner` tag of every component
     organization: Any = None  # spec.organization.Organization: central account and StackSet targets, or None
     cfn: Any = None  # spec.cfn_values.CfnValues: parameters, imports, the user's template (merged output), or None
     # Each component's alarm settings as the validation phase resolved them (component name -> alarm

@@ -426,6 +426,17 @@ def sample_event(pattern: dict[str, Any], input_paths: dict[str, str], region: s
     return entry, values
 
 
+def delivered_by_localstack(input_template: str, values: dict[str, str]) -> str:
+    """What LocalStack 4.14 delivers for an InputTransformer. AWS delivers a plain-text template as
+    the text itself (the API reference's `"<instance> is in state <status>"`); LocalStack reads any
+    template that is not JSON as a quoted string: it drops the first and last characters and
+    delivers the rest as a JSON string (docs/e2e.md, LocalStack table)."""
+    text = transformed(input_template, values)
+    if input_template.startswith(('"', "{", "[")):
+        return text
+    return json.dumps(text[1:-1], ensure_ascii=False)
+
+
 def transformed(input_template: str, values: dict[str, str]) -> str:
     """What EventBridge's InputTransformer makes of the template for these values."""
     return re.sub(r"<([A-Za-z0-9_.-]+)>", lambda m: values.get(m.group(1), m.group(0)), input_template)

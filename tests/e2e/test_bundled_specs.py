@@ -47,7 +47,7 @@ from tests.e2e.conftest import REPORT
 from tests.e2e.helpers import (
     Account, Inbox, Model, breach_value, calm_hierarchy, evaluate_now, evaluated_by_localstack, metric_alarm_choice,
     put_datapoints,
-    sample_event, stack_model, transformed, wait_evaluated, wait_for,
+    delivered_by_localstack, sample_event, stack_model, wait_evaluated, wait_for,
 )
 from tests.e2e.localstack import REGION, REPO_ROOT, TIMINGS
 
@@ -78,6 +78,17 @@ class Deployed:
 
     def kind(self, group: str) -> str:
         return next((c.kind for c in self.spec.components if c.name == group), group)
+
+    @property
+    def no_all_clear(self) -> set[str]:
+        """Topics of routes that opted out of the all-clear (`ok_notifications: false`)."""
+        n = self.spec.notifications
+        out = set()
+        if not n.ok_notifications:
+            out.add(self.outputs.get("AlertTopicArn", ""))
+        if n.warning and not n.warning.ok_notifications:
+            out.add(self.outputs.get("WarningTopicArn", ""))
+        return out
 
 
 def _account_for(spec: Any, index: int) -> tuple[str, str]:
@@ -400,7 +411,8 @@ def test_set_alarm_state_notifies_for_every_component(deployed: Deployed) -> Non
     restoring it sends exactly the predicted ones (OK notifications where OKActions exist)."""
     cw, model, inbox = deployed.client("cloudwatch"), deployed.model, deployed.inbox
     inbox.drain()
-    fired, kinds = 0, set()
+    fired, kinds, resolved = 0, set(), 0
+    first_message: dict[str, list[float]] = {}
     expected_total, arrived_total = Counter(), Counter()
     for group, leaves in model.groups(deployed.spec).items():
         before = model.states(cw)
@@ -410,20 +422,32 @@ def test_set_alarm_state_notifies_for_every_component(deployed: Deployed) -> Non
         alarm = next((n for n in loud if model.metric[n].get("ExtendedStatistic")), None) \
             or next((n for n in loud if n != by_data), loud[0])
         during, expected = model.predict(before, {alarm: "ALARM"})
+        t0 = time.monotonic()
         cw.set_alarm_state(AlarmName=alarm, StateValue="ALARM", StateReason="e2e: SetAlarmState")
         arrived = inbox.alarm_messages(expected, timeout=20, settle=0)
+        first_message.setdefault(deployed.kind(group), []).append(time.monotonic() - t0)
         assert arrived == expected, f"{group} {alarm}: expected {sorted(expected)}, got {sorted(arrived)}"
         assert model.states(cw) == during
+        pages = Counter(topic for (_, topic, state), n in arrived.items() for _ in range(n)
+                        if state == "ALARM" and not topic.endswith("-alarm-history"))
+        assert pages and max(pages.values()) <= 2, f"{group} {alarm}: one incident, messages per recipient topic {dict(pages)}"
         _, recovered = model.predict(during, {alarm: before[alarm]})
         cw.set_alarm_state(AlarmName=alarm, StateValue=before[alarm], StateReason="e2e: restore")
         back = inbox.alarm_messages(recovered, timeout=10, settle=1)
         assert back == recovered, f"{group} {alarm} restored: expected {sorted(recovered)}, got {sorted(back)}"
+        cleared = {topic for (_, topic, state) in back if state == "OK"}
+        if before[alarm] == "OK":  # the all-clear reaches every people's topic the incident paged (OKActions by default)
+            assert set(pages) <= cleared | deployed.no_all_clear, f"{group} {alarm}: no all-clear on {set(pages) - cleared}"
+            resolved += 1
         assert model.states(cw) == before
         fired += 1
         kinds.add(deployed.kind(group))
         expected_total += expected + recovered
         arrived_total += arrived + back
     deployed.figures["SetAlarmState: alarms set / kinds"] = f"{fired} / {len(kinds)} ({', '.join(sorted(kinds))})"
+    deployed.figures["incidents with an all-clear on every paged topic"] = f"{resolved} of {fired} (the others started in ALARM)"
+    deployed.figures["time to first message per kind (s, LocalStack)"] = ", ".join(
+        f"{kind} {max(times):.1f}" for kind, times in sorted(first_message.items()))
     deployed.figures["SetAlarmState: notifications expected / arrived"] = (
         f"{sum(expected_total.values())} / {sum(arrived_total.values())}"
         f" ({_by_state(arrived_total)}, on {len({t for _, t, _ in arrived_total})} topic(s))")
@@ -583,7 +607,7 @@ def test_state_change_events_arrive_transformed(deployed: Deployed) -> None:
                 continue
             transformer = target["InputTransformer"]
             entry, values = sample_event(pattern, transformer["InputPathsMap"], deployed.account.region)
-            expected[(target["Arn"], transformed(transformer["InputTemplate"], values))] += 1
+            expected[(target["Arn"], delivered_by_localstack(transformer["InputTemplate"], values))] += 1
             if not sent:
                 entries += [entry, _non_matching(entry, pattern)]
                 sent = True
@@ -599,8 +623,8 @@ def test_state_change_events_arrive_transformed(deployed: Deployed) -> None:
     msgs = inbox.collect(lambda m: not expected - texts(m), timeout=30)
     msgs += inbox.receive(wait=2)  # the non-matching events must not arrive
     assert texts(msgs) == expected
-    for _, text in texts(msgs):  # a JSON string, as AWS sends it: readable once decoded
-        assert json.loads(text).startswith(f"[{deployed.spec.solution}] ")
+    for _, text in texts(msgs):  # AWS sends the text itself: "<solution>: ..." with real line breaks; LocalStack
+        assert json.loads(text).startswith(f"{deployed.spec.solution[1:]}: ")  # drops its first character and quotes it
     deployed.figures["state-change events: sent matching / non-matching"] = f"{len(entries) // 2} / {len(entries) // 2}"
     deployed.figures["state-change events: transformed messages arrived"] = f"{sum(texts(msgs).values())} (exact text)"
 

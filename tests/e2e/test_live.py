@@ -92,7 +92,7 @@ def test_diff_and_coverage_against_localstack(deployed, tmp_path) -> None:
 
     cw, events = account.client("cloudwatch"), account.client("events")
     errors = cw.describe_alarms(AlarmNames=["live-prep-Errors"])["MetricAlarms"][0]
-    keep = ("AlarmName", "AlarmDescription", "ActionsEnabled", "AlarmActions", "MetricName", "Namespace", "Statistic", "Dimensions",
+    keep = ("AlarmName", "AlarmDescription", "ActionsEnabled", "AlarmActions", "OKActions", "MetricName", "Namespace", "Statistic", "Dimensions",
             "Period", "EvaluationPeriods", "DatapointsToAlarm", "ComparisonOperator", "TreatMissingData")
     cw.put_metric_alarm(**{k: errors[k] for k in keep if k in errors}, Threshold=5)  # raised in the console during an incident
     cw.disable_alarm_actions(AlarmNames=["live-nightly-ExecutionsFailed"])
