@@ -201,12 +201,14 @@ def _sub(text: str, imports: dict[str, Any], known: set[str]) -> dict[str, Any]:
 def _merge(app: Any, mine: dict[str, Any], conditions: dict[str, str]) -> dict[str, Any]:
     merged = dict(app.data)
     problems = []
+    # Resources and Parameters share one namespace of logical IDs (E3007): each is checked against both
+    shared = {"Resources": ("Resources", "Parameters"), "Parameters": ("Parameters", "Resources")}
     for section in ("Resources", "Outputs", "Parameters", "Conditions"):
-        theirs = app.data.get(section) or {}
         for key in mine.get(section) or {}:
-            if key in theirs:
-                problems.append(Problem(app.location(section, key),
-                                        f"mlmon needs the name '{key}' for its own {section[:-1].lower()}; rename it in your template"))
+            for where in shared.get(section, (section,)):
+                if key in (app.data.get(where) or {}):
+                    problems.append(Problem(app.location(where, key), f"mlmon needs the name '{key}' for its own "
+                                                                      f"{section[:-1].lower()}; rename it in your template"))
     if problems:
         raise SpecError(problems)
     resources = {k: dict(v) for k, v in (mine.get("Resources") or {}).items()}
