@@ -55,10 +55,15 @@ def lint_template(text: str, file: str, regions: tuple[str, ...] = ("us-east-1",
     from cfnlint.api import ManualArgs, lint
     from cfnlint.decode import decode_str
 
+    try:
+        matches = lint(text, config=ManualArgs(regions=list(regions), ignore_checks=list(ignore_checks)))
+    except Exception as exc:  # cfn-lint itself fails on some shapes (`Parameters: null`): say so, located
+        return [Finding(file, 1, 1, "E0000", "error", f"cfn-lint cannot read this template ({type(exc).__name__}: {exc}); "
+                        "check the shape of its top-level sections")]
     findings = [
         Finding(file, m.linenumber, m.columnnumber, m.rule.id, m.rule.severity, m.message, (),
                 m.rule.shortdesc, m.rule.description, m.rule.source_url)
-        for m in lint(text, config=ManualArgs(regions=list(regions), ignore_checks=list(ignore_checks)))
+        for m in matches
     ]
     template, _ = decode_str(text)
     if isinstance(template, dict):

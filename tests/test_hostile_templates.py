@@ -179,3 +179,30 @@ def test_a_template_that_does_not_parse_is_reported_at_a_line_the_file_has(tmp_p
     out = _run(tmp_path, text)
     assert out["init"][0] == 1
     assert out["init"][1].startswith(f"template.yaml:{where}: (file): template does not parse: ")
+
+
+@pytest.mark.parametrize("entry", [None, "AWS::CloudWatch::Alarm", [], {"Type": "AWS::CloudWatch::Alarm", "Properties": []},
+                                   {"Type": "AWS::Logs::MetricFilter", "Properties": {"MetricTransformations": 3}}])
+def test_generate_prices_a_template_whose_resources_have_any_shape(tmp_path: Path, entry: object) -> None:
+    """The bill read the user's resources as mappings (exit 70 in core/cost.py)."""
+    out = _run(tmp_path, _template({"Fn": LAMBDA, "Odd": entry}), "generate")
+    assert out["init"][0] == 0 and out["generate"][0] == 0
+    assert "mlmon: estimated CloudWatch bill" in out["generate"][1]
+
+
+def test_a_user_parameter_named_as_an_mlmon_resource_is_reported_at_the_parameter(tmp_path: Path) -> None:
+    """Resources and Parameters share logical IDs: the merged output had E3007 (found by the template fuzzer)."""
+    text = _template({"Fn": LAMBDA}, Parameters={"AlertsTopic": {"Type": "String"}})
+    out = _run(tmp_path, text)
+    assert out["init"] == (1, "template.yaml:3:3: Parameters.AlertsTopic: mlmon needs the name 'AlertsTopic' for its own "
+                              "resource; rename it in your template\n")
+
+
+def test_lint_reports_a_template_cfn_lint_cannot_read_instead_of_crashing(tmp_path: Path) -> None:
+    """cfn-lint raises on `Parameters: null` (its graph reads .items()): `mlmon lint` exited 70."""
+    (tmp_path / "t.yaml").write_text("Transform: AWS::Serverless-2016-10-31\nParameters:\nResources:\n"
+                                     "  F: {Type: AWS::Serverless::Function, Properties: {Runtime: python3.12, "
+                                     "Handler: i.h, InlineCode: x}}\n")
+    result = CliRunner().invoke(main, ["lint", str(tmp_path / "t.yaml")])
+    assert result.exit_code == 3
+    assert result.stdout.startswith(f"{tmp_path / 't.yaml'}:1:1: E0000: cfn-lint cannot read this template (AttributeError: ")

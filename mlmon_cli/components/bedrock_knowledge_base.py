@@ -36,6 +36,7 @@ from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 from .. import naming
+from ..limits import LOG_GROUP_NAME, LOG_GROUP_NAME_MAX
 from ..spec.kind_facts import Binding, NameOption, TemplateResource, ref_target
 from ..spec.model import doc
 from . import component
@@ -214,10 +215,15 @@ class BedrockKnowledgeBase(Component[KnowledgeBaseOptions]):
         return [ExtraAlarm(alarm, {})]
 
     def check(self, o: KnowledgeBaseOptions) -> list[tuple[str, str]]:
+        problems = []
         if "${" not in o.knowledge_base_id and not KB_ID.match(o.knowledge_base_id):
-            return [("knowledge_base_id", f"'{o.knowledge_base_id}' is not a knowledge base ID (10 letters and digits, "
-                                          "e.g. ABCDE12345; not its name or ARN)")]
-        return []
+            problems.append(("knowledge_base_id", f"'{o.knowledge_base_id}' is not a knowledge base ID (10 letters and digits, "
+                                                  "e.g. ABCDE12345; not its name or ARN)"))
+        group = o.ingestion_log_group
+        if group is not None and "${" not in group and not LOG_GROUP_NAME.fullmatch(group):
+            problems.append(("ingestion_log_group", f"'{group[:40]}' is not a CloudWatch Logs group name (at most "
+                                                    f"{LOG_GROUP_NAME_MAX} letters, digits and . - _ / #)"))
+        return problems
 
 
 def delivery_log_group(o: KnowledgeBaseOptions) -> str:

@@ -106,7 +106,10 @@ def price_template(template: dict[str, Any], bill: Bill, owners: dict[str, str] 
     """Add one template's (as a dict) billable resources to `bill`; `owners` maps logical IDs to components."""
     owners = owners or {}
     for logical, resource in template.get("Resources", {}).items():
-        kind, props = resource.get("Type"), resource.get("Properties", {})
+        if not isinstance(resource, dict):  # a user's entry of another shape (merged output): nothing billed
+            continue
+        kind, props = resource.get("Type"), resource.get("Properties")
+        props = props if isinstance(props, dict) else {}
         owner = owners.get(logical, SOLUTION)
         if kind == "AWS::CloudWatch::Alarm":
             period = props.get("Period")
@@ -117,7 +120,8 @@ def price_template(template: dict[str, Any], bill: Bill, owners: dict[str, str] 
         elif kind == "AWS::CloudWatch::Dashboard":
             bill.add("dashboard", 1, owner)
         elif kind == "AWS::Logs::MetricFilter":
-            bill.add("custom metric (log metric filter)", len(props.get("MetricTransformations", [])), owner)
+            transformations = props.get("MetricTransformations")
+            bill.add("custom metric (log metric filter)", len(transformations) if isinstance(transformations, list) else 1, owner)
         elif kind == "AWS::KMS::Key":
             bill.add("KMS customer-managed key", 1, owner)
     return bill
@@ -140,7 +144,7 @@ def _priced_view(template: Any) -> dict[str, Any]:
     for logical, resource in template.resources.items():
         if logical in theirs:
             continue
-        if isinstance(resource, dict):  # a merged output's resources (the user's template) are plain dicts already
+        if not hasattr(resource, "resource_type"):  # a merged output's resources (the user's template) are plain data
             resources[logical] = resource
             continue
         props = resource.properties
