@@ -81,6 +81,25 @@ def _boundary(func: Callable[..., Any]) -> Callable[..., Any]:
 @click.option("--debug", is_flag=True, help="Show tracebacks instead of short messages.")
 def main(debug: bool) -> None:
     """mlmon: one YAML spec of an ML solution on AWS -> a CloudFormation monitoring template."""
+    from .spec import cfn_values
+
+    cfn_values.DEFAULT_COMPONENTS = _default_components  # watch by default: every command sees the same spec
+
+
+def _default_components(app: Any, skip: set[str], taken: set[str]) -> tuple[str, list[tuple[str, str]]]:
+    """The components `init` would write for the template's resources the spec leaves out (discovery is an edge)."""
+    from .discover import default_components
+
+    return default_components(app, skip, taken)
+
+
+def _say_watched_by_default(parsed: Any) -> None:
+    cfn = getattr(parsed, "cfn", None)
+    added = getattr(cfn, "defaulted", None)
+    if added:
+        click.echo(f"mlmon: watched by default ({len(added)} resource(s) of {cfn.app.file} the spec does not list): "
+                   + ", ".join(f"{logical} ({kind})" for logical, kind in added)
+                   + "; list a logical ID under 'exclude:' to leave it unwatched", err=True)
 
 
 env_option = click.option("--env", "env", default=None, metavar="NAME",
@@ -141,6 +160,7 @@ def generate_command(spec: Path, output: Path | None, fmt: str | None, split: bo
         _write(output, files[f"template.{fmt}"])
         where = "stdout" if output is None or str(output) == "-" else str(output)
     size = sum(sizes.values())
+    _say_watched_by_default(parsed)
     click.echo(
         f"mlmon: wrote {where}: {result.resources} resources ({result.alarms} alarms, "
         f"{result.composites} composite alarms, {result.rules} EventBridge rules), {size} bytes",

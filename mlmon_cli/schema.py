@@ -285,6 +285,8 @@ def spec_schema() -> dict[str, Any]:
             "owner": {"type": "string", "description": "The team that owns the solution: the `owner` tag of every alarm, composite and rule."},
             "template": {"type": "string", "description": "Your CloudFormation or SAM template: components may bind its resources."},
             "parameters": {"type": "object", "description": "Parameters the monitoring template declares (name -> default)."},
+            "exclude": {"type": "array", "items": {"type": "string"},
+                        "description": "Logical IDs of `template` resources not to watch; every other resource mlmon can watch is watched."},
             "notifications": {"$ref": "#/definitions/notifications"},
             "defaults": {"$ref": "#/definitions/defaults"},
             "components": {"type": "array", "minItems": 1, "items": {"$ref": "#/definitions/component"}},

@@ -270,3 +270,65 @@ def _write_share(templates: dict[str, Any], share: list[str], fmt: str, send: An
         result = RuntimeError(f"writing a template failed: {type(exc).__name__}: {exc}")
     send.send(result)
     send.close()
+
+
+# --------------------------------------------------------------------------- merged output as a diff
+MERGED_SECTIONS = ("Parameters", "Conditions", "Resources", "Outputs")
+_TOP_KEY = re.compile(r"^([A-Za-z][A-Za-z0-9]*)[ \t]*:(.*)$")
+
+
+def merged_text(app_text: str, app_data: dict[str, Any], merged: dict[str, Any], fmt: str) -> str | None:
+    """The user's own template text with mlmon's entries added, so a review diff shows only added
+    lines: YAML keeps comments, order, short-form tags and inline code (mlmon's entries go at the
+    end of each section, or in a section appended at the end); JSON keeps the user's order
+    (re-indented). None when the text cannot be kept (flow-style sections, or the result would not
+    read back as `merged`): the caller writes `dump(merged)` instead."""
+    if fmt == "json":
+        if not app_text.lstrip().startswith("{"):
+            return None
+        return json.dumps(merged, indent=2, ensure_ascii=False, allow_nan=False) + "\n"
+    if app_text.lstrip().startswith("{"):
+        return None
+    lines = app_text.splitlines()
+    tops = [(i, m.group(1), m.group(2)) for i, line in enumerate(lines) if (m := _TOP_KEY.match(line))]
+    inserts: list[tuple[int, list[str]]] = []
+    appended: list[str] = []
+    for section in MERGED_SECTIONS:
+        theirs = app_data.get(section) or {}
+        extra = {k: v for k, v in (merged.get(section) or {}).items() if k not in theirs}
+        if not extra:
+            continue
+        found = [(n, (i, rest)) for n, (i, name, rest) in enumerate(tops) if name == section]
+        if not found:
+            appended += [f"{section}:", *("  " + line if line else line for line in to_yaml(extra).splitlines())]
+            continue
+        n, (start, rest) = found[0]
+        if rest.strip() and not rest.strip().startswith("#"):
+            return None  # a flow-style or empty-valued section
+        end = tops[n + 1][0] if n + 1 < len(tops) else len(lines)
+        body = [i for i in range(start + 1, end) if lines[i].strip() and not lines[i].lstrip().startswith("#")]
+        indent = " " * (len(lines[body[0]]) - len(lines[body[0]].lstrip())) if body else "  "
+        last = body[-1] if body else start
+        inserts.append((last + 1, [indent + line if line else line for line in to_yaml(extra).splitlines()]))
+    out = list(lines)
+    for at, block in sorted(inserts, reverse=True):
+        out[at:at] = block
+    newline = "\r\n" if "\r\n" in app_text else "\n"  # the user's line endings, kept
+    text = newline.join(out + appended) + newline
+    return text if _reads_as(text, merged) else None
+
+
+def _reads_as(text: str, merged: dict[str, Any]) -> bool:
+    """Does the text decode (as CloudFormation reads it) to the merged template, apart from the
+    format version mlmon adds to a template without one?"""
+    from cfnlint.decode import decode_str
+
+    try:
+        data, matches = decode_str(text)
+    except Exception:  # any decoder failure means: write the plain dump instead
+        return False
+    if matches or not isinstance(data, dict):
+        return False
+    plain = json.loads(json.dumps(data, default=str))
+    expected = {k: v for k, v in merged.items() if k in plain or k != "AWSTemplateFormatVersion"}
+    return bool(plain == expected)

@@ -16,7 +16,7 @@ import pytest
 
 from mlmon_cli.core.build import build_template
 from mlmon_cli.serialize import dump
-from mlmon_cli.discover import spec_from_template, watchable
+from mlmon_cli.discover import deploy_time_handlers, spec_from_template, watchable
 from mlmon_cli.lint import lint_files
 from mlmon_cli.core.pipeline import load_spec
 from mlmon_cli.spec.app_template import load_app_template
@@ -69,7 +69,8 @@ def test_every_corpus_template_is_monitored_in_place(tmp_path: Path, capsys: pyt
         spec_path = tmp_path / f"{path.stem}.spec.yaml"
         found = spec_from_template(app, os.path.relpath(path, tmp_path), "corpus", str(path))
         spec_path.write_text(found.text)
-        supported = [k for k, r in app.resources.items() if r.get("Type") in watchable()]
+        handlers = deploy_time_handlers(app)  # custom-resource handlers: listed with the reason, not watched by default
+        supported = [k for k, r in app.resources.items() if r.get("Type") in watchable() and k not in handlers]
         assert found.watched == supported
         skipped = {logical: why for logical, _t, why in found.skipped}
         for k, r in app.resources.items():  # knowledge bases, data sources, agents: watched or listed with a reason

@@ -6,7 +6,6 @@ import shutil
 from pathlib import Path
 
 import pytest
-import yaml
 
 from mlmon_cli.cli import EXIT_INPUT, main
 from mlmon_cli.core.build import build_template
@@ -35,7 +34,14 @@ def _init_and_generate(runner, folder: Path) -> dict:
 
 
 def _load(path: Path) -> dict:
-    return yaml.safe_load(path.read_text())
+    """Merged output as CloudFormation reads it: it keeps the app template's short-form tags."""
+    import json
+
+    from cfnlint.decode import decode_str
+
+    data, matches = decode_str(path.read_text())
+    assert not matches, matches
+    return json.loads(json.dumps(data, default=str))
 
 
 @pytest.mark.slow  # cfn-lint

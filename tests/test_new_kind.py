@@ -5,6 +5,7 @@ discovery, name checks and message template, with no edit anywhere else."""
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -12,7 +13,6 @@ import textwrap
 from pathlib import Path
 
 import pytest
-import yaml
 
 from .conftest import ROOT
 
@@ -219,7 +219,10 @@ def test_a_new_kind_brings_its_init_discovery_name_checks_and_message_template(t
     assert generated.returncode == 0, generated.stderr
     lint = _mlmon(env, "lint", app / "monitored.yaml")
     assert lint.returncode == 0 and "0 error(s), 0 other finding(s)" in lint.stderr, lint.stdout + lint.stderr
-    resources = yaml.safe_load((app / "monitored.yaml").read_text())["Resources"]
+    from cfnlint.decode import decode_str  # merged output keeps the app template's short-form tags
+
+    merged, _ = decode_str((app / "monitored.yaml").read_text())
+    resources = json.loads(json.dumps(merged["Resources"], default=str))
     assert {"Requests", "Failed", "Scores", "Artifacts"} <= set(resources)  # the user's template, monitoring merged in
     oldest = {k: r["Properties"] for k, r in resources.items() if r["Type"] == "AWS::CloudWatch::Alarm"
               and r["Properties"].get("MetricName") == "ApproximateAgeOfOldestMessage"}

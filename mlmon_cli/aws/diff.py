@@ -52,8 +52,32 @@ def format_changes(changes: list[tuple[str, Any, Any]], indent: str = "      ") 
         elif after is None:
             lines.append(f"{indent}- {path}: {_show(before)}")
         else:
-            lines.append(f"{indent}~ {path}: {_show(before)} -> {_show(after)}")
+            lines.append(f"{indent}~ {path}: " + " -> ".join(_show_pair(before, after)))
     return lines
+
+
+CONTEXT = 40  # characters shown before the first difference of two long values
+
+
+def _show_pair(before: Any, after: Any) -> tuple[str, str]:
+    """Both sides of a change; long values are shown from just before where they first differ
+    (two truncated prefixes of one long description used to look identical)."""
+    old, new = (_full(v) for v in (before, after))
+    if len(old) <= MAX_VALUE and len(new) <= MAX_VALUE:
+        return old, new
+    same = next((i for i, (a, b) in enumerate(zip(old, new, strict=False)) if a != b), min(len(old), len(new)))
+    start = max(0, same - CONTEXT)
+
+    def window(text: str) -> str:
+        part = text[start:start + MAX_VALUE - 6]
+        return ("..." if start else "") + part + ("..." if start + len(part) < len(text) else "")
+
+    return window(old), window(new)
+
+
+def _full(value: Any) -> str:
+    text = value if isinstance(value, str) else json.dumps(value, sort_keys=True, separators=(",", ":"))
+    return text.replace("\n", "\\n")
 
 
 def from_details(change: dict[str, Any]) -> list[tuple[str, Any, Any]] | None:

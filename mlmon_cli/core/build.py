@@ -141,7 +141,8 @@ def build_template(spec: Spec, split: bool | None = None, nested_ext: str = "yam
 
     result = _build(spec, False if spec.cfn.app is not None else split, nested_ext)
     _incident_path(result, spec, environment)  # before the merge: it tags mlmon's troposphere resources
-    result.template = DictTemplate(finish(result.template.to_dict(), spec.cfn, result.owners, spec.solution))
+    theirs = frozenset(spec.cfn.app.resources) if spec.cfn.app is not None else frozenset()
+    result.template = DictTemplate(finish(result.template.to_dict(), spec.cfn, result.owners, spec.solution), theirs)
     return _forward_to_central(spec, result)
 
 

@@ -27,8 +27,9 @@ ANY_CONDITION = "MlmonAnyMonitored"
 class DictTemplate:
     """A finished template as plain data, with the little of troposphere's Template the callers use."""
 
-    def __init__(self, data: dict[str, Any]):
+    def __init__(self, data: dict[str, Any], theirs: frozenset[str] = frozenset()):
         self.data = data
+        self.theirs = theirs  # logical IDs of the user's own resources (merged output): not mlmon's to price
 
     def to_dict(self) -> dict[str, Any]:
         return self.data
@@ -75,7 +76,7 @@ def check_merged_limits(merged: dict[str, Any], app: Any) -> None:
             raise LimitError(
                 f"mlmon: the merged template would have {total} {section.lower()} ({theirs} of {app.file} + {total - theirs} "
                 f"of mlmon); CloudFormation allows {limit} per template. Nothing written. Watch fewer resources "
-                "(remove components from the spec), or monitor from a separate stack: "
+                "(list logical IDs under 'exclude:'), or monitor from a separate stack: "
                 "mlmon init --from-stack STACK_NAME (its output splits into nested stacks)")
 
 

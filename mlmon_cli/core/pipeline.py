@@ -10,6 +10,7 @@ answer for the same spec, by construction.
 
 from __future__ import annotations
 
+import re
 from dataclasses import replace
 from pathlib import Path
 
@@ -18,7 +19,7 @@ from troposphere import Template
 from ..components import load_all
 from ..errors import LimitError, Location, Problem, SpecError
 from ..limits import MAX_TEMPLATE_BYTES
-from ..serialize import dump_all
+from ..serialize import dump_all, merged_text
 from ..spec import parse, read_text, spec_environments
 from ..spec.model import Spec
 from .build import BuildResult, build_template
@@ -31,12 +32,26 @@ def load(text: str, file: str, env: str | None = None, base: Path | None = None)
     """Convert and check spec text for one environment (None: the base spec). Raises SpecError
     listing every problem with its `file:line:col`; `file` is only used in those locations, `base`
     is the folder a spec's `template:` is relative to (default: the folder of `file`)."""
+    _not_a_template(text, file)
     kinds = load_all()
     spec = parse(text, file, kinds, env, base)
     problems, resolved = spec_problems(spec, kinds)
     if problems:
         raise SpecError(problems)
     return replace(spec, resolved=resolved)
+
+
+_CFN_TEMPLATE = re.compile(r'^(?:Resources|AWSTemplateFormatVersion)[ \t]*:|^\s*"(?:Resources|AWSTemplateFormatVersion)"\s*:', re.M)
+_SPEC_KEY = re.compile(r'^(?:solution|components)[ \t]*:|"(?:solution|components)"\s*:', re.M)
+
+
+def _not_a_template(text: str, file: str) -> None:
+    """A CloudFormation template given where a spec belongs: one error that says what to run,
+    instead of every spec key it lacks."""
+    if _CFN_TEMPLATE.search(text) and not _SPEC_KEY.search(text):
+        raise SpecError([Problem(Location(file, 1, 1, "(file)"),
+                                 f"this is a CloudFormation template, not an mlmon spec: write a spec that watches it with "
+                                 f"`mlmon init --from-template {file} -o monitoring.yaml`, then give that spec")])
 
 
 def load_path(path: Path, display: str | None = None, env: str | None = None) -> Spec:
@@ -80,6 +95,10 @@ def _built(spec: Spec, split: bool | None, fmt: str) -> BuildResult:
         raise SpecError(result.problems)
     result.files = dump_all({f"template.{fmt}": result.template, **{f"stacks/{stem}.{fmt}": t for stem, t in result.nested.items()}},
                             fmt)
+    app = spec.cfn.app if spec.cfn is not None else None
+    if app is not None and app.text and not result.nested:  # merged output: the user's own text plus the monitoring
+        kept = merged_text(app.text, app.data, result.template.to_dict(), fmt)
+        result.files[f"template.{fmt}"] = kept if kept is not None else result.files[f"template.{fmt}"]
     return result
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from ..components import load_all
 from ..components.base import Component
@@ -136,6 +137,7 @@ def spec_from_template(app: AppTemplate, template_ref: str, solution: str, sourc
         f"# Editor completion and CI checks: mlmon schema > {SCHEMA_FILE}   (beside this file)",
         f"solution: {solution}   # TODO: review: names the app in alarm texts; physical names come from the stack name",
         f"template: {_quote(template_ref)}",
+        "exclude: []   # logical IDs mlmon leaves unwatched: every other resource it can watch is watched, listed below or not",
         "notifications:",
         "  emails: [oncall@example.com]   # TODO: who hears about failures (each address confirms by email)",
         "environments:                    # `--env dev` applies dev's overrides (thresholds, recipients) to the same template",
@@ -146,24 +148,21 @@ def spec_from_template(app: AppTemplate, template_ref: str, solution: str, sourc
     taken: set[str] = set()
     registry = load_all()
     kinds = watchable()
+    handlers = deploy_time_handlers(app)
     for view in app.views():  # typed views: a resource of any shape is read or skipped with the reason
         logical, rtype = view.logical, view.type
         if rtype not in kinds:
-            why = view.problem or (_agent_reason(logical, app) if rtype == AGENT else reason(str(rtype)))
+            why = view.problem or (_agent_reason(logical, app) if rtype == AGENT else None)
+            why = why or _silent_alarm(view.properties, rtype) or reason(str(rtype))
             found.skipped.append((logical, str(rtype), why))
             continue
         kind = kinds[rtype]
         read = TemplateResource(logical, rtype, view.properties, app)
-        why_not = view.problem or registry[kind].init_skip(read)
+        why_not = view.problem or handlers.get(logical) or registry[kind].init_skip(read)
         if why_not:
             found.skipped.append((logical, rtype, why_not))
             continue
-        entry = [f"  - kind: {kind}", f"    name: {component_name(logical, taken)}",
-                 f"    resource: {logical}            # {rtype}"]
-        if view.condition is not None:
-            entry.append(f"    # Condition {view.condition}: the monitoring is created only when it is true")
-        entry.extend(init_lines(registry[kind], read))
-        lines.extend(entry)
+        lines.extend(_entry(view, kind, registry[kind], read, taken))
         found.watched.append(logical)
     if not found.watched:
         lines.append("  []  # nothing here mlmon can watch (see below); add components by hand")
@@ -173,6 +172,91 @@ def spec_from_template(app: AppTemplate, template_ref: str, solution: str, sourc
         lines.extend(f"#   {logical} ({rtype}): {why}" for logical, rtype, why in found.skipped)
     found.text = "\n".join(lines) + "\n"
     return found
+
+
+_FRAMEWORK_USER_FUNCTIONS = ("USER_ON_EVENT_FUNCTION_ARN", "USER_IS_COMPLETE_FUNCTION_ARN")  # CDK provider framework
+
+
+def _named(value: Any) -> str | None:
+    """The logical ID a `Ref` / `Fn::GetAtt` / `${X.Arn}` names, if any."""
+    if isinstance(value, dict):
+        if isinstance(value.get("Ref"), str):
+            return value["Ref"]
+        att = value.get("Fn::GetAtt")
+        if isinstance(att, list) and att and isinstance(att[0], str):
+            return att[0]
+        if isinstance(att, str):
+            return att.split(".", 1)[0]
+        sub = value.get("Fn::Sub")
+        found = re.fullmatch(r"\$\{([A-Za-z0-9]+)(?:\.Arn)?\}", sub if isinstance(sub, str) else "")
+        return found.group(1) if found else None
+    return None
+
+
+def deploy_time_handlers(app: AppTemplate) -> dict[str, str]:
+    """Functions that run only while the stack deploys: custom-resource handlers (a ServiceToken
+    names them) and the handlers a CDK provider framework calls. CloudFormation reports their
+    failure as a failed deploy, so they are not watched by default (logical ID -> why)."""
+    out: dict[str, str] = {}
+    resources = app.resources
+    for logical, resource in resources.items():
+        if not isinstance(resource, dict):
+            continue
+        rtype, props = str(resource.get("Type")), resource.get("Properties") or {}
+        if (rtype == "AWS::CloudFormation::CustomResource" or rtype.startswith("Custom::")) and isinstance(props, dict):
+            handler = _named(props.get("ServiceToken"))
+            if handler in resources:
+                out[handler] = (f"a custom-resource handler (ServiceToken of {logical}): it runs only while the stack "
+                                "deploys and CloudFormation reports its failure; add a component by hand to watch it")
+    for logical in list(out):
+        env = ((resources[logical].get("Properties") or {}).get("Environment") or {}).get("Variables") or {}
+        for key in _FRAMEWORK_USER_FUNCTIONS if isinstance(env, dict) else ():
+            handler = _named(env.get(key))
+            if handler in resources:
+                out[handler] = (f"a custom-resource handler called by the provider framework {logical}: it runs only "
+                                "while the stack deploys; add a component by hand to watch it")
+    return out
+
+
+def _silent_alarm(props: Any, rtype: Any) -> str | None:
+    """Your own alarm that notifies nobody: say so instead of 'already an alarm'."""
+    if rtype not in ("AWS::CloudWatch::Alarm", "AWS::CloudWatch::CompositeAlarm") or not isinstance(props, dict):
+        return None
+    if props.get("ActionsEnabled") in (False, "false", "False"):
+        return "your alarm notifies nobody (ActionsEnabled: false): enable its actions, or nobody hears it"
+    if not props.get("AlarmActions"):
+        return "your alarm notifies nobody (no AlarmActions): give it an SNS topic, or nobody hears it"
+    return None
+
+
+def _entry(view: Any, kind: str, kind_cls: type[Component], read: TemplateResource, taken: set[str]) -> list[str]:
+    """One component of the starter spec (a resource's typed view): kind, name, `resource:` and what the template tells."""
+    entry = [f"  - kind: {kind}", f"    name: {component_name(view.logical, taken)}",
+             f"    resource: {view.logical}            # {view.type}"]
+    if view.condition is not None:
+        entry.append(f"    # Condition {view.condition}: the monitoring is created only when it is true")
+    entry.extend(init_lines(kind_cls, read))
+    return entry
+
+
+def default_components(app: AppTemplate, skip: set[str], taken: set[str]) -> tuple[str, list[tuple[str, str]]]:
+    """Watch by default: the components `init` would write for every resource of `app` mlmon can
+    watch that is not in `skip` (bound by the spec, or excluded), as YAML text (`components:`), and
+    the (logical ID, kind) pairs added. `taken` holds the spec's component names (kept unique)."""
+    lines, added = ["components:"], []
+    registry = load_all()
+    kinds = watchable()
+    handlers = deploy_time_handlers(app)
+    for view in app.views():
+        if view.logical in skip or view.type not in kinds or view.problem or view.logical in handlers:
+            continue
+        kind = kinds[view.type]
+        read = TemplateResource(view.logical, view.type, view.properties, app)
+        if registry[kind].init_skip(read):
+            continue
+        lines.extend(_entry(view, kind, registry[kind], read, taken))
+        added.append((view.logical, kind))
+    return "\n".join(lines) + "\n", added
 
 
 def init_lines(kind: type[Component], resource: TemplateResource) -> list[str]:

@@ -24,6 +24,9 @@ def parse(text: str, file: str, kinds: Mapping[str, Any], env: str | None = None
     `base` is the folder a spec's `template:` path is relative to (default: the folder of `file`)."""
     root = compose(text, file)
     root, cfn, problems = resolve_cfn_values(apply_environment(root, env, file), file, kinds, base)
+    in_template = [p for p in problems if p.location.file != file]
+    if in_template:  # the template did not load: problems of the spec that follow from it would be guesswork
+        raise SpecError(sorted(in_template, key=lambda p: (p.location.file, p.location.line, p.location.column)))
     try:
         spec = convert_spec(root, file, kinds, env, parameters=set(cfn.parameters) if cfn is not None else set())
     except SpecError as exc:

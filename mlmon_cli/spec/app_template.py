@@ -63,6 +63,7 @@ class AppTemplate:
     file: str
     data: dict[str, Any]
     marks: dict[tuple[str, str], tuple[int, int]] = field(default_factory=dict)  # (section, key) -> (line, col)
+    text: str = field(default="", repr=False, compare=False)  # as written: merged output keeps it (serialize.merged_text)
 
     @property
     def resources(self) -> dict[str, Any]:
@@ -123,6 +124,12 @@ def parse_app_template(text: str, file: str) -> AppTemplate:
             line, col = at(mark.line + 1, mark.column + 1) if mark is not None else (1, 1)
             problems.append(Problem(Location(file, line, col, str(key)),
                                     f"expected a mapping of names to entries, not {_shape(data[key])}"))
+    for logical, resource in data["Resources"].items():  # CloudFormation refuses a resource without a Type
+        if isinstance(resource, dict) and "Type" not in resource:  # a Type of the wrong shape is listed by init instead
+            mark = getattr(logical, "start_mark", None)
+            line, col = at(mark.line + 1, mark.column + 1) if mark is not None else (1, 1)
+            problems.append(Problem(Location(file, line, col, f"Resources.{logical}"),
+                                    "a resource needs a 'Type' (e.g. AWS::Lambda::Function); CloudFormation refuses it without one"))
     if problems:
         raise SpecError(problems)
     marks: dict[tuple[str, str], tuple[int, int]] = {}
@@ -133,7 +140,7 @@ def parse_app_template(text: str, file: str) -> AppTemplate:
                 mark = getattr(key, "start_mark", None)
                 if mark is not None:
                     marks[(section, str(key))] = at(mark.line + 1, mark.column + 1)
-    return AppTemplate(file, json.loads(json.dumps(data, default=str)), marks)
+    return AppTemplate(file, json.loads(json.dumps(data, default=str)), marks, text)
 
 
 def _shape(value: Any) -> str:

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import difflib
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -41,6 +41,8 @@ class CfnValues:
     imports: dict[str, Any] = field(default_factory=dict)  # Fn::Sub variable -> {"Fn::ImportValue": ...}
     app: AppTemplate | None = None
     resources: dict[str, str] = field(default_factory=dict)  # component name -> logical ID in `app`
+    defaulted: list[tuple[str, str]] = field(default_factory=list)  # (logical ID, kind) watched by default, not in the spec
+    excluded: tuple[str, ...] = ()  # the spec's `exclude:`
 
     @property
     def known_tokens(self) -> set[str]:
@@ -94,17 +96,75 @@ def resolve_cfn_values(root: yaml.Node, file: str, kinds: Mapping[str, Any], bas
                     problems.append(Problem(at(node, "template"), f"template file not found: {shown}"))
                 else:
                     problems.extend(exc.problems)
-    values = CfnValues(parameters=parameters, app=app)
+    excluded = _exclude(_value(root, "exclude"), app, template is not None, file, problems)
+    values = CfnValues(parameters=parameters, app=app, excluded=tuple(excluded))
+    if app is not None and DEFAULT_COMPONENTS is not None:
+        _watch_by_default(root, app, set(excluded), values, file)
     context = _Kinds(kinds)
     components = _value(root, "components")
     if components is not None and isinstance(components[1], yaml.SequenceNode):
         for index, item in enumerate(components[1].value):
             if isinstance(item, yaml.MappingNode):
                 _component(item, f"components[{index}]", values, template is not None, file, problems, context)
-    kept = [(k, v) for k, v in root.value if k.value not in ("template", "parameters")]
+    kept = [(k, v) for k, v in root.value if k.value not in ("template", "parameters", "exclude")]
     root = yaml.MappingNode(root.tag, kept, start_mark=root.start_mark, end_mark=root.end_mark)
     used = template is not None or parameters or values.imports or values.resources or _has_tokens(root)
     return root, (values if used else None), problems
+
+
+# Watch by default (issue 19): given the app template, the resources the spec neither binds nor
+# excludes, and the spec's component names, return `components:` YAML text for the unwatched ones
+# and the (logical ID, kind) pairs added. Discovery is an edge (mlmon_cli.discover), so the CLI sets
+# this; without it (library use) a spec watches exactly its components.
+DefaultComponents = Callable[[AppTemplate, set[str], set[str]], tuple[str, list[tuple[str, str]]]]
+DEFAULT_COMPONENTS: DefaultComponents | None = None
+
+
+def _exclude(entry: tuple[yaml.Node, yaml.Node] | None, app: AppTemplate | None, has_template: bool, file: str,
+             problems: list[Problem]) -> list[str]:
+    """`exclude: [LogicalId, ...]`: resources of the template that are not watched by default."""
+    if entry is None:
+        return []
+    key, node = entry
+    if not has_template:
+        problems.append(Problem(node_location(key, file, "exclude"),
+                                "'exclude' needs the spec's 'template:' (it lists logical IDs of that template)"))
+        return []
+    if not isinstance(node, yaml.SequenceNode) or not all(isinstance(v, yaml.ScalarNode) for v in node.value):
+        if not (isinstance(node, yaml.ScalarNode) and node.tag.endswith(":null")):
+            problems.append(Problem(node_location(node, file, "exclude"), "expected a list of logical IDs of the template's resources"))
+        return []
+    out = []
+    for index, item in enumerate(node.value):
+        if app is not None and item.value not in app.resources:
+            problems.append(Problem(node_location(item, file, f"exclude[{index}]"),
+                                    f"no resource '{item.value}' in {app.file}{_did_you_mean(item.value, set(app.resources))}"))
+            continue
+        out.append(item.value)
+    return out
+
+
+def _watch_by_default(root: yaml.MappingNode, app: AppTemplate, excluded: set[str], values: CfnValues, file: str) -> None:
+    """Append a component for every resource of `app` mlmon can watch that the spec does not bind or exclude."""
+    components = _value(root, "components")
+    if DEFAULT_COMPONENTS is None or components is None or not isinstance(components[1], yaml.SequenceNode):
+        return
+    bound, names = set(), set()
+    for item in components[1].value:
+        for key, value in item.value if isinstance(item, yaml.MappingNode) else ():
+            if key.value == "resource" and isinstance(value, yaml.ScalarNode):
+                bound.add(value.value)
+            elif key.value == "name" and isinstance(value, yaml.ScalarNode):
+                names.add(value.value)
+            elif isinstance(value, yaml.ScalarNode) and value.tag in ("!Ref", "!GetAtt", "!Sub"):
+                bound.update(t.split(".", 1)[0] for t in ([value.value] if value.tag != "!Sub" else TOKEN.findall(value.value)))
+    text, added = DEFAULT_COMPONENTS(app, bound | excluded, names)
+    if not added:
+        return
+    extra = _value(yaml.compose(text, Loader=yaml.SafeLoader), "components")
+    assert extra is not None and isinstance(extra[1], yaml.SequenceNode)
+    components[1].value.extend(extra[1].value)
+    values.defaulted.extend(added)
 
 
 def _has_tokens(root: yaml.MappingNode) -> bool:

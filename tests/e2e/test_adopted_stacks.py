@@ -41,17 +41,19 @@ def test_one_merged_template_deploys_as_two_stacks_each_notifying_its_own_subscr
     merged = json.loads((tmp_path / "merged.json").read_text())
     failed = merged["Resources"]["ScoreExecutionsFailedAlarm"]["Properties"]
     stacks = {"app-staging": "staging", "app-prod": "prod"}
+    bucket = account.bucket("app-stacks-templates")  # the template is over the 51,200-byte inline limit
     inboxes = {}
     cfn = account.client("cloudformation")
     try:
         for stack, stage in stacks.items():
-            result = account.mlmon(tmp_path, "deploy", str(spec), "--stack-name", stack, "--parameter", f"Stage={stage}")
+            result = account.mlmon(tmp_path, "deploy", str(spec), "--stack-name", stack, "--parameter", f"Stage={stage}",
+                                   "--s3-bucket", bucket)
             assert result.exit_code == 0, result.stderr + result.stdout
             inboxes[stack] = Inbox(account, [_outputs(result.stdout)["AlertTopicArn"]], stack)
         topics = {inbox.topics[0] for inbox in inboxes.values()}
         assert len(topics) == 2, topics  # one topic per stack
         review = account.mlmon(tmp_path, "deploy", str(spec), "--stack-name", "app-review", "--no-execute",
-                               "--parameter", "Stage=review")
+                               "--parameter", "Stage=review", "--s3-bucket", bucket)
         assert review.exit_code == 0, review.stderr + review.stdout
         cw = account.client("cloudwatch")
         for stack in stacks:
@@ -71,3 +73,35 @@ def test_one_merged_template_deploys_as_two_stacks_each_notifying_its_own_subscr
     finally:
         for stack in [*stacks, "app-review"]:
             cfn.delete_stack(StackName=stack)
+
+
+LATE = """\
+  Late:                     # added after init
+    Type: AWS::StepFunctions::StateMachine
+    Properties:
+      RoleArn: arn:aws:iam::250000000019:role/sfn
+      DefinitionString: '{"StartAt": "Done", "States": {"Done": {"Type": "Pass", "End": true}}}'
+"""
+
+
+def test_a_resource_added_after_init_is_watched_after_the_next_generate(account: Account, tmp_path: Path) -> None:
+    template = tmp_path / "app.yaml"
+    shutil.copy(APP, template)
+    spec = tmp_path / "monitoring.yaml"
+    assert account.mlmon(tmp_path, "init", "--from-template", str(template), "-o", str(spec)).exit_code == 0
+    template.write_text(template.read_text() + LATE)
+    result = account.mlmon(tmp_path, "generate", str(spec), "-o", str(tmp_path / "merged.json"))
+    assert result.exit_code == 0, result.stderr
+    assert result.stderr.startswith(f"mlmon: watched by default (1 resource(s) of {template} the spec does not list): "
+                                    "Late (step_functions);")
+    cfn = account.client("cloudformation")
+    try:
+        result = account.mlmon(tmp_path, "deploy", str(spec), "--stack-name", "app-late", "--parameter", "Stage=late",
+                               "--s3-bucket", account.bucket("app-late-templates"))
+        assert result.exit_code == 0, result.stderr + result.stdout
+        arn = cfn.describe_stack_resource(StackName="app-late", LogicalResourceId="Late")["StackResourceDetail"]["PhysicalResourceId"]
+        alarms = account.client("cloudwatch").describe_alarms(AlarmNamePrefix="app-late-late-")["MetricAlarms"]
+        watched = {d["Value"] for a in alarms for d in a.get("Dimensions") or [] if d["Name"] == "StateMachineArn"}
+        assert watched == {arn}, (watched, arn)
+    finally:
+        cfn.delete_stack(StackName="app-late")
