@@ -96,7 +96,7 @@ def _default_components(app: Any, skip: set[str], taken: set[str]) -> tuple[str,
 def _say_watched_by_default(parsed: Any) -> None:
     cfn = getattr(parsed, "cfn", None)
     added = getattr(cfn, "defaulted", None)
-    if added:
+    if added and cfn is not None:
         click.echo(f"mlmon: watched by default ({len(added)} resource(s) of {cfn.app.file} the spec does not list): "
                    + ", ".join(f"{logical} ({kind})" for logical, kind in added)
                    + "; list a logical ID under 'exclude:' to leave it unwatched", err=True)

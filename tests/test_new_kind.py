@@ -234,7 +234,7 @@ def test_a_new_kind_brings_its_init_discovery_name_checks_and_message_template(t
     assert rule["EventPattern"]["detail"] == {"eventName": ["DeleteQueue", "PurgeQueue"],
                                               "requestParameters": {"queueUrl": [{"suffix": {"Fn::Sub": "/${Requests.QueueName}"}}]}}
     assert rule["Targets"][0]["InputTransformer"]["InputTemplate"]["Fn::Sub"].startswith(  # merged output: names the stack
-        '"[${AWS::StackName}] SQS queue <queue> got <status> (requests), called by <who>.\\nFirst step: aws sqs get-queue-attributes')
+        "${AWS::StackName}: SQS queue <queue> got <status> (requests), called by <who>.\nFirst step: aws sqs get-queue-attributes")
 
     (app / "bad.yaml").write_text("solution: s\nnotifications: {emails: [oncall@example.com]}\ncomponents:\n"
                                   "  - {kind: demo_queue, name: a, queue_name: 'arn:aws:sqs:us-east-1:123456789012:q'}\n"

@@ -147,7 +147,10 @@ def _stack_names(resources: dict[str, Any], solution: str) -> tuple[dict[str, st
 
 def _swaps(solution: str, renamed: dict[str, str], rules: dict[str, str]) -> list[tuple[re.Pattern[str], Any]]:
     """The text substitutions that make mentions of renamed resources follow them."""
-    swaps: list[tuple[re.Pattern[str], Any]] = [(re.compile(r"\[" + re.escape(solution) + r"\]"), lambda m: f"[{STACK_NAME}]")]
+    swaps: list[tuple[re.Pattern[str], Any]] = [
+        (re.compile(r"\[" + re.escape(solution) + r"\]"), lambda m: f"[{STACK_NAME}]"),
+        (re.compile(r"\A" + re.escape(solution) + r": "), lambda m: f"{STACK_NAME}: "),  # a readable message's first words
+    ]
     if rules:  # rule names (which may equal an alarm's) where they name the rule: the dimension, dashboards, text
         alternatives = "|".join(re.escape(n) for n in sorted(rules, key=len, reverse=True))
         swaps.append((re.compile(r'(RuleName=|"RuleName","|\brule )(' + alternatives + r")(?![A-Za-z0-9_-])"),

@@ -140,7 +140,7 @@ def _priced_view(template: Any) -> dict[str, Any]:
     """Just the parts of a troposphere template the prices depend on, without encoding every resource
     (a full `to_dict` of a 5,000-component output costs seconds; the writer encodes it anyway)."""
     resources = {}
-    theirs = getattr(template, "theirs", frozenset())  # merged output: the app's own keys and alarms are not mlmon's bill
+    theirs: frozenset[str] = getattr(template, "theirs", frozenset())  # merged output: the app's own keys and alarms are not mlmon's bill
     for logical, resource in template.resources.items():
         if logical in theirs:
             continue

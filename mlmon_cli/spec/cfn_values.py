@@ -161,7 +161,9 @@ def _watch_by_default(root: yaml.MappingNode, app: AppTemplate, excluded: set[st
     text, added = DEFAULT_COMPONENTS(app, bound | excluded, names)
     if not added:
         return
-    extra = _value(yaml.compose(text, Loader=yaml.SafeLoader), "components")
+    composed = yaml.compose(text, Loader=yaml.SafeLoader)
+    assert composed is not None  # DEFAULT_COMPONENTS writes a `components:` mapping
+    extra = _value(composed, "components")
     assert extra is not None and isinstance(extra[1], yaml.SequenceNode)
     components[1].value.extend(extra[1].value)
     values.defaulted.extend(added)
