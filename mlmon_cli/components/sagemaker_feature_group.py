@@ -18,7 +18,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import ClassVar
 
-from ..spec.kind_facts import Binding, TemplateResource
+from ..spec.kind_facts import Binding, NameOption, TemplateResource
 from ..spec.model import doc
 from . import component
 from .base import AlarmDef, AlarmDocs, AlarmPolicy, AlarmTarget, Component, Metric
@@ -57,6 +57,11 @@ class SageMakerFeatureGroup(Component[FeatureGroupOptions]):
     title = "Amazon SageMaker Feature Store feature group (online store runtime)"
     docs_url = "https://docs.aws.amazon.com/sagemaker/latest/dg/monitoring-cloudwatch.html"
     dimension_names = ("FeatureGroupName", "OperationName")
+    names: ClassVar[Mapping[str, NameOption]] = {  # SageMaker API FeatureGroupName (botocore model: 1-64, pattern)
+        "feature_group_name": NameOption(r"(?=.{1,64}\Z)[a-zA-Z0-9]([_-]*[a-zA-Z0-9]){0,63}",
+                                         "a feature group name: at most 64 letters and digits, '-' or '_' between them",
+                                         "the feature group name (the part after ':feature-group/')"),
+    }
     bindings: ClassVar[Mapping[str, Binding]] = {
         "AWS::SageMaker::FeatureGroup": Binding({"feature_group_name": "${%s}"}, physical="feature_group_name"),
     }
