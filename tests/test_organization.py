@@ -190,15 +190,15 @@ def test_central_rules_name_account_region_solution_component_severity() -> None
     alarm_rules = {k: r for k, r in rules.items() if r["EventPattern"]["source"] == ["aws.cloudwatch"]}
     by_component = {}
     for rule in alarm_rules.values():
-        message = json.loads(rule["Targets"][0]["InputTransformer"]["InputTemplate"])
+        message = rule["Targets"][0]["InputTransformer"]["InputTemplate"]  # plain text, real line breaks
         component = next(line for line in message.splitlines() if line.startswith("Component: "))[11:]
         by_component.setdefault(component, []).append((rule, message))
     assert {"preprocess", "features", "retraining", "alert-path"} <= set(by_component)
     rule, message = next(x for x in by_component["preprocess"] if '"ALARM"' in json.dumps(x[0]["EventPattern"]["detail"]["state"]))
     assert message.splitlines() == [
-        "[churn] CRITICAL preprocess: <alarm> is in ALARM", "Account: <account>", "Region: <region>", "Solution: churn",
-        "Component: preprocess", "Severity: critical", "Reason: <reason>", "Time: <time>",
-        "Alarm: https://<region>.console.aws.amazon.com/cloudwatch/home?region=<region>#alarmsV2:alarm/<alarm>"]
+        "churn: CRITICAL preprocess: <alarm> is in ALARM", "Account: <account>", "Region: <region>", "Solution: churn",
+        "Component: preprocess", "Severity: critical", "Reason: <reason>",
+        "Alarm: https://<region>.console.aws.amazon.com/cloudwatch/home?region=<region>#alarmsV2:alarm/<alarm>", "Time: <time>"]
     assert rule["Targets"][0]["InputTransformer"]["InputPathsMap"]["account"] == "$.account"
     assert rule["EventBusName"] == {"Ref": "CentralBus"}
     resolved = [r for r, _ in by_component["preprocess"] if r["EventPattern"]["detail"]["state"] == {"value": ["OK"]}]

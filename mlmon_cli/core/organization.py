@@ -211,13 +211,16 @@ def central_template(spec: Spec, member_root: Any, member_nested: dict[str, Any]
 
 
 def alarm_message(solution: str, component: str, severity: str, state: str) -> str:
-    """The readable central message (EventBridge input template, <placeholders> from ALARM_PATHS)."""
-    head = (f"[{solution}] {severity.upper()} {component}: <alarm> is in ALARM" if state == "ALARM"
-            else f"[{solution}] RESOLVED {component}: <alarm> is OK again")
+    """The readable central message (EventBridge input template, <placeholders> from ALARM_PATHS): plain
+    text with real line breaks, like every readable rule message (issue 23); the console link is not the
+    last line, so a receiver that trims the text still gets it whole."""
+    head = (f"{solution}: {severity.upper()} {component}: <alarm> is in ALARM" if state == "ALARM"
+            else f"{solution}: RESOLVED {component}: <alarm> is OK again")
     lines = [head, "Account: <account>", "Region: <region>", f"Solution: {solution}", f"Component: {component}",
-             f"Severity: {severity}", "Reason: <reason>", "Time: <time>",
-             "Alarm: https://<region>.console.aws.amazon.com/cloudwatch/home?region=<region>#alarmsV2:alarm/<alarm>"]
-    return json.dumps("\n".join(lines))  # the house style of every readable rule message (a JSON string)
+             f"Severity: {severity}", "Reason: <reason>",
+             "Alarm: https://<region>.console.aws.amazon.com/cloudwatch/home?region=<region>#alarmsV2:alarm/<alarm>",
+             "Time: <time>"]
+    return "\n".join(lines)
 
 
 def _bus_policy(spec: Spec, bus_name: str) -> dict[str, Any]:
