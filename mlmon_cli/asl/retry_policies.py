@@ -3,7 +3,7 @@
 Why a table: which errors are *transient* depends on the integration behind a Task, and the
 error names follow rules that are easy to get wrong by hand.  Every default below names its source.
 
-Sources (tags reused from ``/work/shared/reference/aws-monitoring-facts.md`` §0):
+Sources (tags reused from ``../shared/reference/aws-monitoring-facts.md`` (beside the clone) §0):
 
 * [BP-LAMBDA]  AWS Step Functions best practice "Handle Lambda service exceptions"
   (docs.aws.amazon.com/step-functions/latest/dg/bp-lambda-serviceexception.html): retry
