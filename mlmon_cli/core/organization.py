@@ -22,7 +22,6 @@ alarm names page, and for which component and severity.
 from __future__ import annotations
 
 import copy
-import json
 import re
 from dataclasses import replace
 from typing import Any
@@ -137,33 +136,10 @@ def paging_alarms(root: Any, nested: dict[str, Any], owners: dict[str, str],
             if not actions or all(a == HISTORY_TOPIC for a in actions):
                 continue
             name = _plain(props.get("AlarmName"))
-            if logical.startswith("AlertPath"):
-                component, severity = "alert-path", "critical"
-            else:
-                component = owners.get(logical) or _tag(props, "component") or _component_from_name(name)
-                severity = _severity(logical, props, actions)
-            found.append((logical, name, component, severity))
+            # every alarm mlmon makes carries its component and severity as tags (issue 23)
+            component = _tag(props, "component") or owners.get(logical) or "solution"
+            found.append((logical, name, component, _tag(props, "severity") or "critical"))
     return found
-
-
-def _severity(logical: str, props: dict[str, Any], actions: list[Any]) -> str:
-    """A paging alarm's severity: its `severity` tag when it has one, the warning route's topic, or
-    what mlmon writes first in every description (`[warning] ...`) and in composite IDs."""
-    tagged = _tag(props, "severity")
-    if tagged:
-        return tagged
-    if any(a == {"Ref": "WarningsTopic"} for a in actions):
-        return "warning"
-    description = str(_plain(props.get("AlarmDescription")) or "")
-    if logical.endswith("WarningComposite") or description.startswith("[warning]") or " warning alarms " in description:
-        return "warning"
-    return "critical"
-
-
-def _component_from_name(name: Any) -> str:
-    text = name if isinstance(name, str) else json.dumps(name)
-    parts = text.split("-")
-    return parts[1] if len(parts) > 2 else text
 
 
 # --- central side ------------------------------------------------------------------------------
