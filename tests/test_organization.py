@@ -164,7 +164,7 @@ def test_merged_output_never_touches_the_users_rules(tmp_path: Path) -> None:
                                                                  "alarms": {"duration_p90": {"enabled": False}}}]})
     out = generate(parse_spec(text, str(tmp_path / "spec.yaml"))).template.to_dict()
     assert out["Resources"]["AppRule"] == app["Resources"]["AppRule"]
-    assert "CentralForwardAlarms" in out["Resources"]
+    assert "Name" not in out["Resources"]["CentralForwardAlarms"]["Properties"]  # one template, many stacks
 
 
 # --- central side -------------------------------------------------------------------------------

@@ -71,8 +71,10 @@ def forward_to_central(spec: Spec, root: Any, nested: dict[str, Any], owners: di
     if names:
         pattern = {"source": ["aws.cloudwatch"], "detail-type": [ALARM_STATE_CHANGE],
                    "detail": {"alarmName": _name_matchers(names), "state": {"value": ["ALARM", "OK"]}}}
+        # a merged output leaves rule names to CloudFormation (one template, many stacks: issue 19)
+        named = {} if user else {"Name": naming.rule_name(spec.solution, "to-central")}
         _add(root, Rule(
-            FORWARD_RULE_ID, Name=naming.rule_name(spec.solution, "to-central"),
+            FORWARD_RULE_ID, **named,
             Description=f"{spec.solution}: state changes of the alarms that page people -> the central account "
                         f"{spec.organization.central_account} ({spec.organization.central_region})"[:512],
             EventPattern=pattern, State="ENABLED",
