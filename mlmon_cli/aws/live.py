@@ -31,8 +31,9 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from ..errors import AwsError
+from .deploy import _describe_stack
 from .resolve import Resolver, differences, show
-from .session import Aws, Target, aws_errors, error_code, error_message
+from .session import Aws, Target, aws_errors, error_code
 
 ALARM, COMPOSITE = "AWS::CloudWatch::Alarm", "AWS::CloudWatch::CompositeAlarm"
 RULE, TOPIC, SUBSCRIPTION, STACK = "AWS::Events::Rule", "AWS::SNS::Topic", "AWS::SNS::Subscription", "AWS::CloudFormation::Stack"
@@ -146,14 +147,9 @@ def diff_templates(aws: Aws, request: DiffRequest, template: dict[str, Any], nes
 
 # --------------------------------------------------------------------------- templates vs stacks
 def _describe(cfn: Any, name: str) -> dict[str, Any] | None:
+    """`deploy._describe_stack`, and None for an empty answer too."""
     try:
-        with aws_errors(f"describe stack {name}"):
-            try:
-                return cfn.describe_stacks(StackName=name)["Stacks"][0]
-            except ClientError as exc:
-                if error_code(exc) == "ValidationError" and "does not exist" in error_message(exc):
-                    return None
-                raise
+        return _describe_stack(cfn, name)
     except IndexError:
         return None
 

@@ -28,16 +28,8 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from ..errors import AwsError, AwsUsageError
-from ..limits import INLINE_TEMPLATE_BYTES
 from ..spec.organization import account_problem, ou_problem, region_problem
-from .deploy import (
-    DeployRequest,
-    _need_bucket,
-    _point_nested_stacks,
-    _upload,
-    capabilities,
-    parse_pairs,
-)
+from .deploy import DeployRequest, _upload_templates, capabilities, parse_pairs
 from .session import Aws, Target, aws_errors, error_code, error_message
 
 Log = Callable[[str], None]
@@ -229,26 +221,11 @@ def deploy_stack_set(template: dict[str, Any], nested: dict[str, dict[str, Any]]
 
 def _template_location(aws: Aws, template: dict[str, Any], nested: dict[str, dict[str, Any]], request: StackSetRequest,
                        log: Log) -> tuple[dict[str, Any], dict[str, str]]:
-    """Nested templates uploaded (the parent points at them); the parent inline or as a TemplateURL."""
-    from ..serialize import dump
-
+    """Nested templates uploaded (the parent points at them); the parent inline or as a TemplateURL:
+    the same S3 handling as `mlmon deploy` (deploy._upload_templates), with this request's bucket options."""
     bucket_request = DeployRequest(request.name, request.target, s3_bucket=request.s3_bucket, s3_prefix=request.s3_prefix,
                                    resolve_s3=request.resolve_s3)
-    buckets: dict[str, str] = {}
-    if nested:
-        bucket = _need_bucket(bucket_request, f"the template has {len(nested)} nested stacks, read from S3", aws, buckets, log)
-        urls = {}
-        for stem, child in sorted(nested.items()):
-            url = _upload(aws, bucket, request.s3_prefix, dump(child, "yaml"), log, buckets.get("owner"))
-            urls.update({f"stacks/{stem}.{ext}": url for ext in ("yaml", "json")})
-        template = _point_nested_stacks(template, urls)
-    body = dump(template, "yaml")
-    size = len(body.encode("utf-8"))
-    if size <= INLINE_TEMPLATE_BYTES:
-        return template, {"TemplateBody": body}
-    bucket = _need_bucket(bucket_request, f"the template is {size} bytes, over the {INLINE_TEMPLATE_BYTES}-byte inline limit",
-                          aws, buckets, log)
-    return template, {"TemplateURL": _upload(aws, bucket, request.s3_prefix, body, log, buckets.get("owner"))}
+    return _upload_templates(aws, template, nested, bucket_request, log)
 
 
 def _describe_stack_set(cfn: Any, name: str, call_as: str) -> dict[str, Any] | None:
