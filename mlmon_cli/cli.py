@@ -618,10 +618,11 @@ def fire_command(stack_name: str, patterns: tuple[str, ...], wait: float, strict
 @click.option("--alarm", "patterns", multiple=True, metavar="PATTERN",
               help="Glob on alarm names, e.g. '*-Errors' (repeatable); default: every metric alarm of the stack.")
 @click.option("--write", is_flag=True, help="Write the proposed thresholds into SPEC (atomically); without it SPEC is never changed.")
+@env_option
 @aws_target_options
 @_boundary
-def suggest_command(spec: Path, stack_name: str, days: float, fmt: str, patterns: tuple[str, ...], write: bool, region: str | None,
-                    profile: str | None, endpoint_url: str | None) -> None:
+def suggest_command(spec: Path, stack_name: str, days: float, fmt: str, patterns: tuple[str, ...], write: bool, env: str | None,
+                    region: str | None, profile: str | None, endpoint_url: str | None) -> None:
     """Propose thresholds from the stack's own metric history, with a backtest, and a noise report.
 
     For each metric alarm of --stack-name: its metric over --days (GetMetricData, the alarm's
@@ -629,6 +630,9 @@ def suggest_command(spec: Path, stack_name: str, days: float, fmt: str, patterns
     times the alarm would have gone to ALARM under CloudWatch's rules (M of N, missing-data
     treatment) with the current and the proposed threshold. Then the alarms that changed state
     most over 30 days of alarm history and how many messages each sent.
+
+    With --env NAME (the stack deployed with --env NAME): the environment's alarm names, and the
+    proposals go into `environments.NAME` as overrides, so the base and other environments keep theirs.
     """
     from .aws.history import HistoryRequest, read_history
     from .aws.session import Target
@@ -641,12 +645,12 @@ def suggest_command(spec: Path, stack_name: str, days: float, fmt: str, patterns
     from .suggest.spec_keys import threshold_keys
 
     text = read_text(spec, str(spec))
-    keys = threshold_keys(load_path(spec))
+    keys = threshold_keys(load_path(spec, env=env))
     history = read_history(HistoryRequest(stack_name, Target(region, profile, endpoint_url), days, patterns), echo_err)
     suggestions = [suggest(c, history.series.get(c.name)) for c in history.configs]
     noise = None if history.alarm_history is None else noise_report(history.alarm_history, history.alarms)
     report = report_mod.Report(stack_name, days, suggestions, keys, noise, history.notes)
-    after = patched(text, report.changes())
+    after = patched(text, report.changes(), env)
     if fmt in ("json", "patch"):  # table and markdown carry the notes themselves
         for note in history.notes:
             echo_err(f"mlmon: note: {note}")

@@ -133,16 +133,22 @@ def stubbed(monkeypatch):
     return stubs
 
 
-def _queue(stubs, history_answers: dict | Exception) -> None:
+def _renamed(value, alarm: str):
+    """A fixture with the function's alarm named `alarm` (e.g. an environment's `s-dev-fn-Errors`)."""
+    return json.loads(json.dumps(value, default=str).replace("s-fn-Errors", alarm)) if alarm != "s-fn-Errors" else value
+
+
+def _queue(stubs, history_answers: dict | Exception, alarm: str = "s-fn-Errors") -> None:
     cfn, cw = stubs["cloudformation"][1], stubs["cloudwatch"][1]
     cfn.add_response("list_stack_resources", {"StackResourceSummaries": [
-        {"LogicalResourceId": "FnErrorsAlarm", "PhysicalResourceId": "s-fn-Errors", "ResourceType": "AWS::CloudWatch::Alarm",
+        {"LogicalResourceId": "FnErrorsAlarm", "PhysicalResourceId": alarm, "ResourceType": "AWS::CloudWatch::Alarm",
          "LastUpdatedTimestamp": T0, "ResourceStatus": "CREATE_COMPLETE"},
         {"LogicalResourceId": "SolutionCriticalComposite", "PhysicalResourceId": "s-Critical",
          "ResourceType": "AWS::CloudWatch::CompositeAlarm", "LastUpdatedTimestamp": T0, "ResourceStatus": "CREATE_COMPLETE"},
     ]}, {"StackName": "s-mon"})
-    cw.add_response("describe_alarms", {"MetricAlarms": [METRIC_ALARM], "CompositeAlarms": [COMPOSITE]},
-                    {"AlarmNames": ["s-fn-Errors", "s-Critical"], "AlarmTypes": ["MetricAlarm", "CompositeAlarm"]})
+    cw.add_response("describe_alarms", {"MetricAlarms": [{**METRIC_ALARM, "AlarmName": alarm, "AlarmArn": METRIC_ALARM["AlarmArn"].replace("s-fn-Errors", alarm)}],
+                                        "CompositeAlarms": [_renamed(COMPOSITE, alarm)]},
+                    {"AlarmNames": [alarm, "s-Critical"], "AlarmTypes": ["MetricAlarm", "CompositeAlarm"]})
     now = datetime.now(timezone.utc)
     first = now - timedelta(hours=12, seconds=now.timestamp() % 300)
     stamps = [first + timedelta(minutes=5 * i) for i in range(100)]
@@ -153,13 +159,14 @@ def _queue(stubs, history_answers: dict | Exception) -> None:
             "Metric": {"Namespace": "AWS/Lambda", "MetricName": "Errors", "Dimensions": [{"Name": "FunctionName", "Value": "s-fn"}]},
             "Period": 300, "Stat": "Sum"}}],
          "StartTime": ANY, "EndTime": ANY, "ScanBy": "TimestampAscending"})
-    for name in ("s-Critical", "s-fn-Errors"):
+    for name in sorted(("s-Critical", alarm)):
         expected = {"AlarmName": name, "AlarmTypes": ["MetricAlarm", "CompositeAlarm"], "HistoryItemType": "StateUpdate",
                     "StartDate": ANY, "EndDate": ANY, "ScanBy": "TimestampAscending"}
         if isinstance(history_answers, Exception):
             cw.add_client_error("describe_alarm_history", "AccessDenied", "not allowed", expected_params=expected)
             break
-        cw.add_response("describe_alarm_history", {"AlarmHistoryItems": history_answers[name]}, expected)
+        items = [{**item, "AlarmName": name} for item in history_answers[name.replace(alarm, "s-fn-Errors")]]
+        cw.add_response("describe_alarm_history", {"AlarmHistoryItems": items}, expected)
     for _, stub in stubs.values():
         stub.activate()
 
@@ -228,3 +235,43 @@ def test_noise_report_reads_summaries_when_history_data_is_absent() -> None:
              {"HistoryItemType": "StateUpdate", "HistorySummary": "Alarm updated from OK to ALARM"}]
     (row,) = noise_report({"a": items}, {"a": {**METRIC_ALARM, "AlarmName": "a"}})
     assert (row.changes, row.to_alarm, row.messages) == (2, 1, 2)
+
+
+ENV_SPEC = SPEC + """\
+environments:
+  dev:
+    components:
+      fn: {alarms: {errors: {threshold: 5}}}   # dev's own
+  prod:
+    notifications: {emails: [b@example.com]}
+"""
+
+
+def test_patch_into_an_environment_keeps_the_base() -> None:
+    after = patched(ENV_SPEC, {0: {"errors": 3, "throttles": 7}, 1: {"errors": 2}}, "dev")
+    assert "      fn: {alarms: {errors: {threshold: 3}, throttles: {threshold: 7}}}   # dev's own\n" in after
+    assert "      other: {alarms: {errors: {threshold: 2}}}\n" in after
+    assert after[:len(SPEC)] == SPEC  # the base spec, every component of it, unchanged
+    prod = patched(ENV_SPEC, {2: {"errors": 4}}, "prod")
+    assert prod.endswith("    notifications: {emails: [b@example.com]}\n    components: {third: {alarms: {errors: {threshold: 4}}}}\n")
+    assert yaml.safe_load(prod)["environments"]["prod"]["components"] == {"third": {"alarms": {"errors": {"threshold": 4}}}}
+    with pytest.raises(TypeError, match="no environment qa"):
+        patched(ENV_SPEC, {0: {"errors": 1}}, "qa")
+
+
+def test_env_reads_the_environments_stack(stubbed, tmp_path) -> None:
+    """--env dev: the stack deployed with --env dev names its alarms s-dev-*; its thresholds go into
+    environments.dev (dev overrides errors: 5; the stack's alarm says 1: the proposal is from history)."""
+    _queue(stubbed, HISTORY, alarm="s-dev-fn-Errors")
+    spec = tmp_path / "spec.yaml"
+    spec.write_text("solution: s\nnotifications: {emails: [a@example.com]}\ncomponents:\n"
+                    "  - kind: lambda\n    name: fn\n    function_name: s-fn\n    timeout_seconds: 30\n"
+                    "environments:\n  dev:\n    components:\n      fn: {alarms: {errors: {threshold: 5}}}\n")
+    before = spec.read_text()
+    result = CliRunner().invoke(main, ["suggest", str(spec), "--stack-name", "s-mon", "--region", "us-east-1", "--env", "dev",
+                                       "--format", "patch", "--days", "1"])
+    assert result.exit_code == 0, result.output
+    assert result.stdout.splitlines()[-2:] == ["-      fn: {alarms: {errors: {threshold: 5}}}", "+      fn: {alarms: {errors: {threshold: 4}}}"]
+    assert spec.read_text() == before  # never written without --write
+    for _, stub in stubbed.values():
+        stub.assert_no_pending_responses()

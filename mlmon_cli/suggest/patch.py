@@ -20,43 +20,69 @@ def number(value: float) -> str:
     return str(int(value)) if float(value).is_integer() else f"{value:.6g}"
 
 
-def patched(text: str, changes: dict[int, dict[str, float]]) -> str:
-    """`text` with `components[i].alarms.<key>.threshold` set to each value (spec units)."""
+def patched(text: str, changes: dict[int, dict[str, float]], environment: str | None = None) -> str:
+    """`text` with `components[i].alarms.<key>.threshold` set to each value (spec units); with
+    `environment`, as that environment's override `environments.<env>.components.<name>.alarms.<key>.threshold`
+    (added where missing), so the base spec and the other environments keep theirs."""
     root = yaml.compose(text, Loader=yaml.SafeLoader)
     components = _get(root, "components") if root is not None else None
     if not isinstance(components, yaml.SequenceNode):
         raise TypeError("the spec has no components list")
     edits: list[Edit] = []
-    for index, keys in sorted(changes.items()):
-        comp = components.value[index]
-        alarms = _get(comp, "alarms")
-        if not isinstance(alarms, yaml.MappingNode):
-            entries = {k: f"{{threshold: {number(v)}}}" for k, v in keys.items()}
-            edits.append(_add(text, comp, {"alarms": entries}))
-            continue
+    if environment is None:
+        for index, keys in sorted(changes.items()):
+            edits += _threshold_edits(text, components.value[index], keys)
+    else:
+        env = _get(_get(root, "environments"), environment)
+        if not isinstance(env, yaml.MappingNode):
+            raise TypeError(f"the spec has no environment {environment}")
+        overrides = _get(env, "components")
         missing: dict[str, str] = {}
-        for key, value in keys.items():
-            alarm = _get(alarms, key)
-            if not isinstance(alarm, yaml.MappingNode):
-                missing[key] = f"{{threshold: {number(value)}}}"
-                continue
-            threshold = _get(alarm, "threshold")
-            if threshold is not None:
-                edits.append((threshold.start_mark.index, threshold.end_mark.index, number(value)))
+        for index, keys in sorted(changes.items()):
+            name = _get(components.value[index], "name")
+            assert isinstance(name, yaml.ScalarNode)
+            node = _get(overrides, name.value) if overrides is not None else None
+            if isinstance(node, yaml.MappingNode):
+                edits += _threshold_edits(text, node, keys)
             else:
-                edits.append(_add(text, alarm, {"threshold": number(value)}))
-        if missing:
-            edits.append(_add(text, alarms, missing))
+                missing[name.value] = _flow({"alarms": _flow({k: f"{{threshold: {number(v)}}}" for k, v in keys.items()})})
+        if missing and isinstance(overrides, yaml.MappingNode):
+            edits.append(_add(text, overrides, missing))
+        elif missing:
+            edits.append(_add(text, env, {"components": _flow(missing)}))
     for start, end, new in sorted(edits, reverse=True):
         text = text[:start] + new + text[end:]
     return text
+
+
+def _threshold_edits(text: str, comp: yaml.Node, keys: dict[str, float]) -> list[Edit]:
+    """Edits setting `alarms.<key>.threshold` of one component (or one environment's override of it)."""
+    alarms = _get(comp, "alarms")
+    if not isinstance(alarms, yaml.MappingNode):
+        entries = {k: f"{{threshold: {number(v)}}}" for k, v in keys.items()}
+        return [_add(text, comp, {"alarms": entries})]  # type: ignore[arg-type]
+    edits: list[Edit] = []
+    missing: dict[str, str] = {}
+    for key, value in keys.items():
+        alarm = _get(alarms, key)
+        if not isinstance(alarm, yaml.MappingNode):
+            missing[key] = f"{{threshold: {number(value)}}}"
+            continue
+        threshold = _get(alarm, "threshold")
+        if threshold is not None:
+            edits.append((threshold.start_mark.index, threshold.end_mark.index, number(value)))
+        else:
+            edits.append(_add(text, alarm, {"threshold": number(value)}))
+    if missing:
+        edits.append(_add(text, alarms, missing))
+    return edits
 
 
 def unified_diff(path: str, before: str, after: str) -> str:
     return "".join(difflib.unified_diff(before.splitlines(True), after.splitlines(True), f"a/{path}", f"b/{path}"))
 
 
-def _get(node: yaml.Node, key: str) -> yaml.Node | None:
+def _get(node: yaml.Node | None, key: str) -> yaml.Node | None:
     if isinstance(node, yaml.MappingNode):
         for k, v in node.value:
             if isinstance(k, yaml.ScalarNode) and k.value == key:

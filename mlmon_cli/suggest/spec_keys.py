@@ -22,9 +22,12 @@ class SpecThreshold:
     key: str
     scale: float  # metric value = spec value * scale
     unit: str
+    environment: str | None = None  # set: the threshold is written as that environment's override
 
     @property
     def path(self) -> str:
+        if self.environment:
+            return f"environments.{self.environment}.components.{self.component}.alarms.{self.key}.threshold"
         return f"components[{self.component_index}].alarms.{self.key}.threshold"
 
     def to_spec(self, metric_value: float) -> float:
@@ -33,7 +36,8 @@ class SpecThreshold:
 
 
 def threshold_keys(spec: Spec) -> dict[str, SpecThreshold]:
-    """Alarm name -> the spec key of its threshold, for every table alarm the spec builds."""
+    """Alarm name -> the spec key of its threshold, for every table alarm the spec builds (with an
+    environment applied: its alarm names, and its override as the key, so the base stays as it is)."""
     kinds = load_all()
     solution = naming.scoped_solution(spec.solution, spec.environment, spec.name_suffix)
     found: dict[str, SpecThreshold] = {}
@@ -45,5 +49,5 @@ def threshold_keys(spec: Spec) -> dict[str, SpecThreshold]:
             scale = kind.metric_threshold(comp.options, alarm, 1.0)
             for target in kind.alarm_targets(comp.options, alarm):
                 name = naming.alarm_name(solution, comp.name, target.label, alarm.suffix)
-                found[name] = SpecThreshold(index, comp.name, alarm.key, scale, alarm.metric.unit)
+                found[name] = SpecThreshold(index, comp.name, alarm.key, scale, alarm.metric.unit, spec.environment)
     return found
