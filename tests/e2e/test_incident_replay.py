@@ -37,8 +37,10 @@ import re
 import statistics
 import time
 from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -52,7 +54,7 @@ from mlmon_cli.core.pipeline import load_spec
 from tests.e2e.conftest import REPORT
 from tests.e2e.helpers import Account, Inbox, Model, alarm_states, delivered_by_localstack, settle, wait_evaluated
 from tests.e2e.localstack import REGION, REPO_ROOT, TIMINGS
-from tests.e2e.test_bundled_specs import _prerequisites
+from tests.e2e.test_bundled_specs import _prerequisites as _create_prerequisites
 
 SPECS = sorted((REPO_ROOT / "specs").glob("*.yaml"))
 REPLAY_PERIOD = 10  # seconds: the shortest period CloudWatch allows (a high-resolution alarm)
@@ -213,7 +215,6 @@ class Stack:
     model: Model  # the deployed (time-compressed) template
     inbox: Inbox
     no_all_clear: set[str]
-    checked: set[str] = field(default_factory=set)  # namespaces proven empty before the test's first datapoint
 
     def people(self, topic: str) -> bool:
         return not topic.endswith(HISTORY_SUFFIX)
@@ -227,6 +228,31 @@ def _account_id(spec: Any, index: int) -> tuple[str, str]:
     return f"{230000000000 + index}", REGION
 
 
+def _prerequisites(account: Account, spec: Any) -> None:
+    """What the spec says exists (its on-call topic, the functions it subscribes), unless an earlier
+    module made them in this account (test_bundled_specs deploys the same spec in its topic's account)."""
+    functions = list(getattr(spec.notifications, "lambda_arns", None) or [])
+    lam = account.client("lambda")
+    existing = {f["FunctionName"] for page in lam.get_paginator("list_functions").paginate() for f in page["Functions"]}
+    if functions and all(arn.split(":")[-1] in existing for arn in functions):
+        if spec.notifications.topic_arn:
+            account.client("sns").create_topic(Name=spec.notifications.topic_arn.split(":")[-1])  # idempotent
+        return
+    _create_prerequisites(account, spec)
+
+
+@contextmanager
+def _credentials(account: Account, tmp: Path) -> Iterator[None]:
+    """mlmon's deploy and delete read the environment's credentials: this account's, meanwhile."""
+    with pytest.MonkeyPatch.context() as mp:
+        for key, value in account.env(tmp).items():
+            if value is None:
+                mp.delenv(key, raising=False)
+            else:
+                mp.setenv(key, value)
+        yield
+
+
 def _deploy(localstack: Any, path: Path, index: int, tmp: Path) -> Stack:
     spec = load_spec(path)
     account_id, region = _account_id(spec, index)
@@ -236,12 +262,7 @@ def _deploy(localstack: Any, path: Path, index: int, tmp: Path) -> Stack:
     template = compressed(original)
     name = f"replay-{path.stem}"
     bucket = account.bucket(f"mlmon-replay-{account_id}")
-    with pytest.MonkeyPatch.context() as mp:
-        for key, value in account.env(tmp).items():
-            if value is None:
-                mp.delenv(key, raising=False)
-            else:
-                mp.setenv(key, value)
+    with _credentials(account, tmp):
         result = deploy_template(template, DeployRequest(name, Target(region=region, endpoint_url=localstack.endpoint_url),
                                                          s3_bucket=bucket), lambda _line: None)
     assert result.status == "CREATE_COMPLETE", result
@@ -260,12 +281,7 @@ def _deploy(localstack: Any, path: Path, index: int, tmp: Path) -> Stack:
 
 def _delete(localstack: Any, stack: Stack, tmp: Path) -> None:
     """mlmon's delete (it believes DELETE_FAILED only once it holds); once more if it still fails."""
-    with pytest.MonkeyPatch.context() as mp:
-        for key, value in stack.account.env(tmp).items():
-            if value is None:
-                mp.delenv(key, raising=False)
-            else:
-                mp.setenv(key, value)
+    with _credentials(stack.account, tmp):
         request = DeleteRequest(stack.name, Target(region=stack.account.region, endpoint_url=localstack.endpoint_url), timeout_seconds=180)
         for attempt in range(3):
             try:
@@ -501,14 +517,21 @@ def _told(replay: Replay) -> bool:
     return rules_ok and catch_ok and not (replay.expected_alarm - _alarm_notes(replay, "ALARM"))
 
 
-def _check_no_service_metrics(stack: Stack, namespace: str) -> None:
+def _service_datapoints(r: Replay, namespace: str, name: str, dimensions: list[dict[str, str]], now: float) -> list[dict[str, Any]]:
+    return r.stack.account.client("cloudwatch").get_metric_statistics(
+        Namespace=namespace, MetricName=name, Dimensions=dimensions, StartTime=datetime.fromtimestamp(r.t0 - 1, UTC),
+        EndTime=datetime.fromtimestamp(now + 60, UTC), Period=60, Statistics=["Sum"])["Datapoints"]
+
+
+def _publish_for_service(r: Replay, namespace: str, name: str, dimensions: list[dict[str, str]], now: float) -> None:
     """LocalStack gap (docs/e2e.md): EventBridge and Step Functions publish no metrics in LocalStack,
-    so the test sends what they would. Fails when LocalStack starts publishing them."""
-    if namespace in stack.checked:
-        return
-    stack.checked.add(namespace)
-    found = stack.account.client("cloudwatch").list_metrics(Namespace=namespace)["Metrics"]
-    assert found == [], f"LocalStack now publishes {namespace} metrics: drop the test's own and update docs/e2e.md"
+    so the test sends what they would (1, Count), after checking none arrived since the incident began
+    (the rule matched, or the execution failed). Fails when LocalStack starts publishing them."""
+    assert _service_datapoints(r, namespace, name, dimensions, now) == [], (
+        f"LocalStack now publishes {namespace} {name}: drop the test's own datapoint and update docs/e2e.md")
+    r.stack.account.client("cloudwatch").put_metric_data(Namespace=namespace, MetricData=[{
+        "MetricName": name, "Dimensions": dimensions, "Value": 1.0, "Unit": "Count", "Timestamp": now}])
+    assert _service_datapoints(r, namespace, name, dimensions, now), "the check above would not have seen a datapoint"
 
 
 def _step(stacks: list[Stack], replays: list[Replay], now: float) -> None:
@@ -516,15 +539,12 @@ def _step(stacks: list[Stack], replays: list[Replay], now: float) -> None:
         if r.phase == "failing":
             if r.entry and not r.event_metric_at and any(name == "rule" for *_, name in r.arrived):
                 # the rule matched (its message arrived): EventBridge counts it in TriggeredRules
-                _check_no_service_metrics(r.stack, "AWS/Events")
+                _publish_for_service(r, "AWS/Events", "TriggeredRules", [{"Name": "RuleName", "Value": r.rule["Name"]}], now)
                 r.event_metric_at = now
-                r.stack.account.client("cloudwatch").put_metric_data(Namespace="AWS/Events", MetricData=[{
-                    "MetricName": "TriggeredRules", "Dimensions": [{"Name": "RuleName", "Value": r.rule["Name"]}],
-                    "Value": 1.0, "Unit": "Count", "Timestamp": now}])
             if r.machine and not r.event_metric_at and any(name == "catch" for *_, name in r.arrived):
-                _check_no_service_metrics(r.stack, "AWS/States")
+                (failed,) = r.targets  # Step Functions counts the failed execution
+                _publish_for_service(r, "AWS/States", "ExecutionsFailed", r.stack.model.resolve(r.stack.model.metric[failed]["Dimensions"]), now)
                 r.event_metric_at = now
-                _put(r, now, once=True)  # Step Functions counts the failed execution
             if _told(r):
                 r.phase, r.t_stop = "stopped", now
             elif not (r.incident.event or r.machine) and now - r.last_put >= REPLAY_PERIOD:
