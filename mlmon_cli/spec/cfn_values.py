@@ -23,7 +23,7 @@ import yaml
 from ..errors import Location, Problem, SpecError
 from ..limits import CFN_PARAMETER_NAME as PARAMETER_NAME
 from .app_template import PSEUDO_PARAMETERS, AppTemplate, load_app_template
-from .kind_facts import Binding, NameOption, bindings_by_type, name_options, property_text
+from .kind_facts import Binding, NameOption, TemplateResource, bindings_by_type, name_options, property_text
 from .nodes import node_location
 
 TOKEN = re.compile(r"\$\{([^}!][^}]*)\}")
@@ -294,7 +294,21 @@ def _bind(item: yaml.MappingNode, node: yaml.Node, path: str, values: CfnValues,
             problems.append(Problem(node_location(given[0], file, path.rsplit(".", 1)[0] + "." + option),
                                     f"give either 'resource' or '{option}', not both"))
             return []
-    texts = {}
+    texts: dict[str, str] = {}
+    if binding.resolve is not None:
+        read = binding.resolve(TemplateResource(logical, rtype or "", view.properties, values.app))
+        if isinstance(read, str):
+            problems.append(Problem(at, f"'{logical}': {read}"))
+            return []
+        for option, text in read.options.items():
+            bad = [t for t in values.app.unresolved(text) if t not in read.variables]
+            if bad:
+                problems.append(Problem(at, f"'{logical}' {option} refers to {', '.join(bad)}, "
+                                            f"which {values.app.file} does not declare: fix it or give '{option}' instead"))
+                return []
+        texts.update(read.options)
+        values.imports.update(read.variables)
+        options = {}
     for option, text in options.items():
         if text.startswith("@"):
             value = property_text({"Properties": view.properties}, text[1:])
