@@ -60,7 +60,7 @@ def _bus(value: Any, resource: TemplateResource) -> tuple[str | None, dict[str, 
         attribute = att[1] if isinstance(att, list) else str(att).split(".", 1)[1]
         if attribute == "Arn":  # arn:aws:events:<region>:<account>:event-bus/<name>
             variable = f"MlmonBus{resource.logical}"
-            return "${%s}" % variable, {variable: {"Fn::Select": [1, {"Fn::Split": ["event-bus/", {"Fn::GetAtt": [target, "Arn"]}]}]}}
+            return f"${{{variable}}}", {variable: {"Fn::Select": [1, {"Fn::Split": ["event-bus/", {"Fn::GetAtt": [target, "Arn"]}]}]}}
     text = literal(value)
     if text is None:
         return "its EventBusName is not a literal, !Ref, !Sub or !GetAtt: give rule_name and event_bus_name by hand"
@@ -81,11 +81,11 @@ def rule_names(resource: TemplateResource) -> Bound | str:
         if name is None:
             return "its Name is not a literal, !Ref, !Sub or !GetAtt: give rule_name by hand"
     elif bus_name is None:
-        name = "${%s}" % logical  # on the default bus Ref returns the rule name
+        name = f"${{{logical}}}"  # on the default bus Ref returns the rule name
     else:  # arn:aws:events:<region>:<account>:rule/<bus>/<rule>: the last part
         variable = f"MlmonName{logical}"
         variables = {**variables, variable: {"Fn::Select": [2, {"Fn::Split": ["/", {"Fn::GetAtt": [logical, "Arn"]}]}]}}
-        name = "${%s}" % variable
+        name = f"${{{variable}}}"
     options = {"rule_name": name} | ({"event_bus_name": bus_name} if bus_name else {})
     return Bound(options, variables)
 
@@ -105,6 +105,10 @@ class EventBridgeRule(Component[EventBridgeRuleOptions]):
     bindings: ClassVar[Mapping[str, Binding]] = {  # a stack's physical ID is the rule name (default bus)
         RULE: Binding({"rule_name": "Name, else Ref (default bus) or the ARN's last part",
                        "event_bus_name": "EventBusName"}, physical="rule_name", resolve=rule_names),
+    }
+    not_watched: ClassVar[Mapping[str, str]] = {
+        "AWS::Events::EventBus": "an event bus: the rules on it are watched",
+        "AWS::Events::Archive": "an archive of events: nothing is invoked",
     }
     example = "- kind: eventbridge_rule\n  name: nightly-retrain\n  rule_name: nightly-retrain\n"
     alarms = (
@@ -152,7 +156,7 @@ class EventBridgeRule(Component[EventBridgeRuleOptions]):
     def init_skip(cls, resource: TemplateResource) -> str | None:
         tags = resource.properties.get("Tags")
         keys = {t.get("Key") for t in tags if isinstance(t, dict)} if isinstance(tags, list) else set()
-        if MLMON_TAGS <= keys:
+        if keys >= MLMON_TAGS:
             return "a rule mlmon created (its solution/kind/component tags): mlmon already alarms on its delivery"
         if resource.properties.get("State") == "DISABLED":
             return "DISABLED: it invokes nothing, so nothing can fail (run init again once it is enabled)"

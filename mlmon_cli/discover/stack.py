@@ -68,6 +68,10 @@ def spec_from_resources(stack: str, summaries: list[dict[str, Any]], app: AppTem
         kind, binding = physical_types[rtype]
         view = app.resource(logical)
         read = TemplateResource(logical, rtype, view.properties if view else {}, app)
+        why_not = registry[kind].init_skip(read) or _not_a_name(registry[kind], binding, physical)
+        if why_not:  # e.g. a DISABLED rule, a WebSocket API, a rule on a custom bus (its ID is not its name)
+            found.skipped.append((logical, rtype, why_not))
+            continue
         lines.extend([f"  - kind: {kind}", f"    name: {component_name(logical, taken)}",
                       f"    {binding.physical}: {_quote(binding.physical_value(physical))}   # {logical} ({rtype})",
                       *init_lines(registry[kind], read)])
@@ -78,6 +82,13 @@ def spec_from_resources(stack: str, summaries: list[dict[str, Any]], app: AppTem
         lines += ["", "# Not watched:", *(f"#   {logical} ({rtype}): {why}" for logical, rtype, why in found.skipped)]
     found.text = "\n".join(lines) + "\n"
     return found
+
+
+def _not_a_name(kind: Any, binding: Binding, physical: str) -> str | None:
+    """Why a physical ID is not a valid value of the option it fills (its kind's name grammar), or None."""
+    option = (getattr(kind, "names", None) or {}).get(binding.physical)
+    problem = option.problem(binding.physical_value(physical)) if option is not None else ""
+    return f"its physical ID {problem}: add a component by hand" if problem else None
 
 
 def _solution(stack: str) -> str:
