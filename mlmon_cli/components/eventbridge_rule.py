@@ -9,8 +9,8 @@ bus. Metrics that specify both the EventBusName and RuleName dimensions refer to
 bus." Shared reference: aws-monitoring-facts.md §1.10. Name grammars (EventBridge API `Rule`):
 rule name 1-64 `[\\.\\-_A-Za-z0-9]+`, event bus name 1-256 `[/\\.\\-_A-Za-z0-9]+`.
 
-Names from a template: the `Name` property when given; else, on the default bus, `Ref` (the rule
-name); on a custom bus the name is cut from the rule's ARN (`arn:...:rule/<bus>/<rule>`, the
+Names from a template: on the default bus `Ref` (the rule name, whether `Name` is given or not);
+on a custom bus the `Name` property when given, else the name is cut from the rule's ARN (`arn:...:rule/<bus>/<rule>`, the
 last part), since what `Ref` returns there is not only the name. [unverified] the `bus|rule` form
 of `Ref` on a custom bus (not relied on): `aws cloudformation describe-stack-resources` shows it.
 A rule's bus comes from `EventBusName` (a name, !Ref / !GetAtt .Name of an AWS::Events::EventBus,
@@ -76,12 +76,12 @@ def rule_names(resource: TemplateResource) -> Bound | str:
         return bus
     bus_name, variables = bus
     logical = resource.logical
-    if "Name" in resource.properties:
+    if bus_name is None:
+        name = f"${{{logical}}}"  # on the default bus Ref returns the rule name (named or not)
+    elif "Name" in resource.properties:
         name = literal(resource.properties["Name"])
         if name is None:
             return "its Name is not a literal, !Ref, !Sub or !GetAtt: give rule_name by hand"
-    elif bus_name is None:
-        name = f"${{{logical}}}"  # on the default bus Ref returns the rule name
     else:  # arn:aws:events:<region>:<account>:rule/<bus>/<rule>: the last part
         variable = f"MlmonName{logical}"
         variables = {**variables, variable: {"Fn::Select": [2, {"Fn::Split": ["/", {"Fn::GetAtt": [logical, "Arn"]}]}]}}
@@ -103,7 +103,7 @@ class EventBridgeRule(Component[EventBridgeRuleOptions]):
                                      "'-' and '_'", "the event bus name (the part after ':event-bus/')"),
     }
     bindings: ClassVar[Mapping[str, Binding]] = {  # a stack's physical ID is the rule name (default bus)
-        RULE: Binding({"rule_name": "Name, else Ref (default bus) or the ARN's last part",
+        RULE: Binding({"rule_name": "Ref (default bus); Name or the ARN's last part (custom bus)",
                        "event_bus_name": "EventBusName"}, physical="rule_name", resolve=rule_names),
     }
     not_watched: ClassVar[Mapping[str, str]] = {
