@@ -142,8 +142,10 @@ def test_init_says_what_it_watches_and_why_not(monitored) -> None:
                  "#   Ours (AWS::Events::Rule): a rule mlmon created (its solution/kind/component tags): mlmon already alarms "
                  "on its delivery"):
         assert line in spec.splitlines(), line
-    # SAM's implicit rule of Fn's Schedule event exists only after the transform: not in the starter spec
-    assert "FnNightly" not in spec
+    # SAM's implicit rule of Fn's Schedule event exists only after the transform: said, not bound
+    assert ("    # SAM makes rule FnNightly from its event after the transform: not watched here (init --from-stack "
+            "watches its FailedInvocations)") in spec.splitlines()
+    assert "resource: FnNightly" not in spec
 
 
 def test_rest_api_names_reach_the_apiname_dimension(monitored) -> None:
