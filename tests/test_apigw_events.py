@@ -225,10 +225,18 @@ def test_from_stack_reads_rules_and_http_apis_by_physical_id() -> None:
         {"LogicalResourceId": "Disabled", "ResourceType": "AWS::Events::Rule", "PhysicalResourceId": "st-Off-5E6F"},
         {"LogicalResourceId": "Http", "ResourceType": "AWS::ApiGatewayV2::Api", "PhysicalResourceId": "a1b2c3d4e5"},
         {"LogicalResourceId": "Socket", "ResourceType": "AWS::ApiGatewayV2::Api", "PhysicalResourceId": "f6g7h8i9j0"},
+        {"LogicalResourceId": "NamedApi", "ResourceType": "AWS::ApiGateway::RestApi", "PhysicalResourceId": "k1l2m3n4o5"},
+        {"LogicalResourceId": "TitledApi", "ResourceType": "AWS::ApiGateway::RestApi", "PhysicalResourceId": "p6q7r8s9t0"},
+        {"LogicalResourceId": "S3Api", "ResourceType": "AWS::ApiGateway::RestApi", "PhysicalResourceId": "u1v2w3x4y5"},
     ]
     text = spec_from_resources("st", summaries, app).text
     assert "    rule_name: st-Daily-1A2B   # Daily (AWS::Events::Rule)" in text
     assert "    api_id: a1b2c3d4e5   # Http (AWS::ApiGatewayV2::Api)" in text
     assert ("#   OnBus (AWS::Events::Rule): its physical ID 'ml-events|st-OnBus-3C4D' is not an EventBridge rule name: at "
             "most 64 letters, digits, '.', '-' and '_': add a component by hand") in text
+    # a REST API's physical ID is its ID: its name comes from the processed template, with the deployed values
+    assert ("  - kind: api_gateway_rest\n    name: named-api\n    api_name: st-scoring   # NamedApi (AWS::ApiGateway::RestApi): "
+            "from its template\n    stage: prod   # the API's only stage in this template\n") in text
+    assert "    api_name: scoring-openapi   # TitledApi (AWS::ApiGateway::RestApi): from its template\n" in text
+    assert "#   S3Api (AWS::ApiGateway::RestApi): its name is the title of the definition in BodyS3Location" in text
     assert "#   Disabled (AWS::Events::Rule): DISABLED" in text and "#   Socket (AWS::ApiGatewayV2::Api): a WebSocket API" in text

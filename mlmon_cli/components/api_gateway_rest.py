@@ -26,8 +26,9 @@ without it ApiName alone, which AWS publishes for all stages together. `init` wr
 the template gives the API exactly one stage (AWS::ApiGateway::Stage or Deployment `StageName`,
 SAM `StageName`). Two REST APIs with the same name in one account and Region share these series.
 SAM's implicit API (`ServerlessRestApi`, made from functions' `Api` events) exists only after the
-transform, so `--from-template` does not see it; `--from-stack` does not read REST APIs (a
-stack's physical ID is the API ID, not the name).
+transform, so `--from-template` does not see it. `--from-stack` reads the name the same way from
+the stack's processed template with the deployed parameter values and stack name (a stack's
+physical ID is the API ID, not the name), so it watches SAM's implicit API too.
 """
 
 from __future__ import annotations

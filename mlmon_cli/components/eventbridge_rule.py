@@ -76,6 +76,7 @@ def rule_names(resource: TemplateResource) -> Bound | str:
         return bus
     bus_name, variables = bus
     logical = resource.logical
+    name: str | None
     if bus_name is None:
         name = f"${{{logical}}}"  # on the default bus Ref returns the rule name (named or not)
     elif "Name" in resource.properties:
