@@ -205,6 +205,7 @@ def test_rest_api_without_stage_uses_apiname_alone(runner, tmp_path: Path, monke
 
 @pytest.mark.parametrize(("kind", "option", "value", "message"), [
     ("eventbridge_rule", "rule_name", "bus|rule", "'bus|rule' is not an EventBridge rule name"),
+    ("api_gateway_rest", "api_name", "\u6a21\u578b", "publishes an API whose name has none under its ID: give the API ID"),
     ("api_gateway_http", "api_id", "My-Api", "'My-Api' is not an API Gateway API ID"),
     ("api_gateway_http", "api_id", "arn:aws:apigateway:us-east-1::/apis/a1b2c3d4e5", "this is an ARN, not a name: give the API ID"),
 ])

@@ -35,7 +35,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from ..spec.app_template import mapping
 from ..spec.kind_facts import Bound, TemplateResource
@@ -110,6 +110,12 @@ class ApiGatewayRest(Component[ApiGatewayRestOptions]):
         if o.stage:
             dims["Stage"] = o.stage
         return [AlarmTarget(dims)]
+
+    def check(self, o: ApiGatewayRestOptions) -> list[tuple[Any, str]]:
+        if "${" not in o.api_name and not any(ord(c) < 128 for c in o.api_name):
+            return [("api_name", "API Gateway drops non-ASCII characters from ApiName and publishes an API whose name has "
+                                 "none under its ID: give the API ID as api_name")]
+        return []
 
     @classmethod
     def init_skip(cls, resource: TemplateResource) -> str | None:
