@@ -3,8 +3,11 @@
 Metrics: https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-monitoring.html (namespace
 AWS/Events, unit Count, Sum): `FailedInvocations` "invocations that failed permanently" (after
 retries), "EventBridge only sends this metric to CloudWatch if it isn't zero", so missing data is
-not breaching; `InvocationsSentToDlq` and `InvocationsFailedToBeSentToDlq` for targets with a
-dead-letter queue. "Metrics that specify only the RuleName dimension refer to the default event
+not breaching; `InvocationsFailedToBeSentToDlq` ("could not be moved to a dead-letter queue") and
+`InvocationsSentToDlq` for targets with a dead-letter queue (the latter from aws-cdk-lib's
+events-canned-metrics, generated from AWS's metric catalog: `invocationsSentToDlqSum`, RuleName;
+[unverified] against eb-monitoring's table: `aws cloudwatch list-metrics --namespace AWS/Events
+--metric-name InvocationsSentToDlq` after an event reaches a DLQ). "Metrics that specify only the RuleName dimension refer to the default event
 bus. Metrics that specify both the EventBusName and RuleName dimensions refer to a custom event
 bus." Shared reference: aws-monitoring-facts.md §1.10. Name grammars (EventBridge API `Rule`):
 rule name 1-64 `[\\.\\-_A-Za-z0-9]+`, event bus name 1-256 `[/\\.\\-_A-Za-z0-9]+`.
