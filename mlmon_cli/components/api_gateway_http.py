@@ -25,7 +25,7 @@ from typing import ClassVar
 from ..spec.model import doc
 from . import component
 from ._api_gateway import error_rate_alarm, latency_alarm, stage_lines, stage_texts
-from .base import AlarmTarget, Binding, Component, NameOption, TemplateResource
+from .base import AlarmTarget, Binding, Component, Inventory, NameOption, TemplateResource
 
 HTTP_API, SAM_HTTP_API = "AWS::ApiGatewayV2::Api", "AWS::Serverless::HttpApi"
 RATE_CAVEAT = ("[unverified] the HTTP API page does not say that 5xx's Average is a rate (the REST page does for 5XXError): "
@@ -45,6 +45,8 @@ class ApiGatewayHttp(Component[ApiGatewayHttpOptions]):
     Options = ApiGatewayHttpOptions
     title = "Amazon API Gateway HTTP API"
     docs_url = "https://docs.aws.amazon.com/apigateway/latest/developerguide/http-api-metrics.html"
+    inventory = Inventory("API Gateway HTTP APIs", "api_id", "apigatewayv2", "get_apis", "Items", name="ApiId",
+                          arn_format="arn:{partition}:apigateway:{region}::/apis/{ApiId}", where=(("ProtocolType", "HTTP"),))
     dimension_names = ("ApiId", "Stage")
     names: ClassVar[Mapping[str, NameOption]] = {
         "api_id": NameOption(r"[a-z0-9]{1,64}", "an API Gateway API ID: lowercase letters and digits, e.g. a1b2c3d4e5",

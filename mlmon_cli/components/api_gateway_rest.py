@@ -42,7 +42,7 @@ from ..spec.kind_facts import Bound, TemplateResource
 from ..spec.model import doc
 from . import component
 from ._api_gateway import error_rate_alarm, latency_alarm, literal, stage_lines, stage_texts
-from .base import AlarmTarget, Binding, Component, NameOption
+from .base import AlarmTarget, Binding, Component, Inventory, NameOption
 
 REST_API, SAM_API = "AWS::ApiGateway::RestApi", "AWS::Serverless::Api"
 NAME_UNKNOWN = ("and REST API metrics are named by the API's name (ApiName), not its ID: add the component by hand with "
@@ -82,6 +82,8 @@ class ApiGatewayRest(Component[ApiGatewayRestOptions]):
     Options = ApiGatewayRestOptions
     title = "Amazon API Gateway REST API"
     docs_url = "https://docs.aws.amazon.com/apigateway/latest/developerguide/api-gateway-metrics-and-dimensions.html"
+    inventory = Inventory("API Gateway REST APIs", "api_name", "apigateway", "get_rest_apis", "items", name="name", physical="id",
+                          arn_format="arn:{partition}:apigateway:{region}::/restapis/{id}")
     dimension_names = ("ApiName", "Stage")
     names: ClassVar[Mapping[str, NameOption]] = {
         "api_name": NameOption(r"[^\x00-\x1f\x7f]{1,1024}", "a REST API name: no control characters",

@@ -24,6 +24,7 @@ from .base import (
     AlarmTarget,
     Binding,
     Component,
+    Inventory,
     Metric,
     NameOption,
     TemplateResource,
@@ -51,6 +52,7 @@ class LambdaFunction(Component[LambdaOptions]):
     Options = LambdaOptions
     title = "AWS Lambda function"
     docs_url = "https://docs.aws.amazon.com/lambda/latest/dg/monitoring-metrics.html"
+    inventory = Inventory("Lambda functions", "function_name", "lambda", "list_functions", "Functions", name="FunctionName", arn="FunctionArn")
     dimension_names = ("FunctionName",)
     names: ClassVar[Mapping[str, NameOption]] = {
         "function_name": NameOption(r"[A-Za-z0-9_-]{1,64}", "a Lambda function name: at most 64 letters, digits, '-' and '_'",
