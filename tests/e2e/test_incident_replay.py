@@ -1,7 +1,8 @@
 """Incident replay: every component of every bundled spec (specs/*.yaml) fails the way its service
 reports a failure, and the alarms are left to evaluate (no SetAlarmState, no re-put alarm).
 
-Per spec, one stack in its own LocalStack account, all incidents of all specs at once:
+Per spec, one stack in its own LocalStack account (a spec naming an existing topic: that topic's
+account), all incidents of all specs at once:
 
 - the generated template is deployed time-compressed: every alarm Period becomes 10 s (CloudWatch
   allows 10, 30 and multiples of 60), EvaluationPeriods, DatapointsToAlarm, thresholds, statistics,
@@ -16,8 +17,10 @@ Per spec, one stack in its own LocalStack account, all incidents of all specs at
   a generated workflow is run with a failing step;
 - metric data is sent every period until every recipient was told, then stops;
 - every incident must notify its recipients (each SNS topic except the alarm-history topic),
-  with at most 2 messages per incident per recipient, and an all-clear (OK) must follow on every
-  recipient once the data stopped. For a state-change event, "resolved" is the event's own alarm
+  with at most 2 messages per incident per recipient (3 where the spec asks an alarm to notify on
+  its own besides its composite: asserted and printed), and an all-clear (OK) must follow on every
+  recipient once the data stopped. With `rollup: solution` the incidents of a spec share its
+  composite: its messages count for each of them. For a state-change event, "resolved" is the event's own alarm
   (EventBridge's TriggeredRules for the rule: one event trips it) returning to OK when its window
   passes with no new failure, and the component's composite telling its recipients so;
 - time to first message per kind is printed (terminal summary) and recorded in docs/e2e.md.
@@ -26,7 +29,9 @@ LocalStack gaps worked around here are asserted, so this test fails when LocalSt
 no AWS/Events (TriggeredRules) and no AWS/States metrics are published, so the test publishes what
 EventBridge and Step Functions would, after the event or the execution; a plain-text InputTemplate
 arrives with its first and last characters dropped, JSON-quoted (helpers.delivered_by_localstack);
-percentile (ExtendedStatistic) alarms are never evaluated (they stay INSUFFICIENT_DATA).
+percentile (ExtendedStatistic) alarms are never evaluated (they stay INSUFFICIENT_DATA); a number
+filling a plain-text template's placeholder drops the event (SageMaker's ModelPackageVersion is
+sent as a string here).
 """
 
 from __future__ import annotations
