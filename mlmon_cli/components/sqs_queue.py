@@ -88,9 +88,11 @@ class SqsQueue(Component[SqsQueueOptions]):
                                  "an SQS queue name: at most 80 letters, digits, '-' and '_' (a FIFO queue's ends in "
                                  "'.fifo')", "the queue name (the last part of its URL or ARN)"),
     }
-    bindings: ClassVar[Mapping[str, Binding]] = {  # Ref is the URL (also a stack's physical ID); GetAtt QueueName the name
+    # Ref is the URL (also a stack's physical ID; the name is its last path segment, in AWS's and in LocalStack's path-style
+    # URLs alike); GetAtt QueueName is the name.
+    bindings: ClassVar[Mapping[str, Binding]] = {
         "AWS::SQS::Queue": Binding({"queue_name": "${%s.QueueName}"}, physical="queue_name",
-                                   physical_prefix=r"^https?://[^/]+/[0-9]+/"),
+                                   physical_prefix=r"^https?://.*/"),
     }
     not_watched: ClassVar[Mapping[str, str]] = {
         "AWS::SQS::QueuePolicy": "a queue's permissions: the queue is watched",
@@ -188,8 +190,8 @@ def dead_letter_senders(app: AppTemplate, queue: str) -> Iterator[str]:
             if ref_target(_at(props, "DestinationConfig", "OnFailure", "Destination")) == queue:
                 found.append("OnFailure destination")
         elif view.type == "AWS::Events::Rule":
-            targets = props.get("Targets") if isinstance(props.get("Targets"), list) else []
-            found += [f"target {_at(t, 'Id') or '?'} DeadLetterConfig" for t in targets
+            targets = props.get("Targets")
+            found += [f"target {_at(t, 'Id') or '?'} DeadLetterConfig" for t in (targets if isinstance(targets, list) else [])
                       if ref_target(_at(t, "DeadLetterConfig", "Arn")) == queue]
         elif view.type == "AWS::Serverless::Function":
             found += ["DeadLetterQueue"] if ref_target(_at(props, "DeadLetterQueue", "TargetArn")) == queue else []
