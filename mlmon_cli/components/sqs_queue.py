@@ -46,7 +46,6 @@ from ..spec.kind_facts import ref_target
 from ..spec.model import doc
 from . import component
 from .base import (
-    AWS_RECOMMENDED,
     AlarmDef,
     AlarmDocs,
     AlarmPolicy,
@@ -59,6 +58,8 @@ from .base import (
 )
 
 NAMESPACE = "AWS/SQS"
+# Whether AWS's "Recommended alarms" page lists these metrics, and with which numbers, no stored source confirmed.
+RECOMMENDED = "mlmon default ([unverified] against AWS's Best_Practice_Recommended_Alarms_AWS_Services.html#SQS)"
 DEFAULT_RETENTION = 345_600  # seconds: SQS's default MessageRetentionPeriod (4 days), CreateQueue API reference
 RETENTION_MIN, RETENTION_MAX = 60, 1_209_600  # MessageRetentionPeriod bounds (1 minute to 14 days), same reference
 QUIET = "ignore"  # missing data: the queue is inactive (module docstring); the alarm keeps its state
@@ -109,10 +110,9 @@ class SqsQueue(Component[SqsQueueOptions]):
                     "the period ends. The consumer stopped, is failing on it, or cannot keep up",
                 first_step="check the consumer (its errors, throttles, concurrency; for a Lambda trigger its event source "
                            "mapping's state) and whether one message keeps failing",
-                source=AWS_RECOMMENDED,
-                caveat="AWS leaves the threshold to the use case; mlmon's default is half of retention_seconds (override "
-                       "`alarms: {oldest_message: {threshold: <seconds>}}` for a latency objective). A message received "
-                       "three or more times and not deleted is left out of this metric until consumed."),
+                source=RECOMMENDED,
+                caveat="Half of retention_seconds unless `alarms: {oldest_message: {threshold: <seconds>}}` sets a latency "
+                       "objective. A message received 3 or more times and not deleted is left out until consumed."),
         ),
         AlarmDef(
             "backlog", "Backlog",
@@ -122,9 +122,8 @@ class SqsQueue(Component[SqsQueueOptions]):
             AlarmDocs(
                 why="more than 1,000 messages have been waiting for 15 minutes: producers outpace the consumer",
                 first_step="compare the send rate with the consumer's throughput and scale the consumer",
-                source=AWS_RECOMMENDED,
-                caveat="1,000 is mlmon's default (AWS leaves it to the expected backlog): set "
-                       "`alarms: {backlog: {threshold: N}}` to the backlog your consumer clears in a few minutes."),
+                source=RECOMMENDED,
+                caveat="Set `alarms: {backlog: {threshold: N}}` to the backlog your consumer clears in a few minutes."),
         ),
         AlarmDef(
             "dead_letters", "DeadLetters",
