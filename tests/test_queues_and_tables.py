@@ -83,6 +83,15 @@ Resources:
         Hourly:
           Type: Schedule
           Properties: {Schedule: rate(1 hour), DeadLetterConfig: {Arn: !GetAtt SamFailures.Arn, Type: SQS}}
+  StreamFailures:
+    Type: AWS::SQS::Queue
+  FromStream:
+    Type: AWS::Lambda::EventSourceMapping
+    Properties:
+      EventSourceArn: arn:aws:kinesis:us-east-1:123456789012:stream/clicks
+      FunctionName: !Ref Scorer
+      StartingPosition: LATEST
+      DestinationConfig: {OnFailure: {Destination: !Sub "${StreamFailures.Arn}"}}
   Features:
     Type: AWS::DynamoDB::Table
     Properties:
@@ -120,12 +129,15 @@ def test_init_marks_every_dead_letter_queue_with_its_senders(runner, tmp_path: P
     text = _init(runner, tmp_path)
     spec = yaml.safe_load(text)
     kinds = {c["resource"]: c["kind"] for c in spec["components"]}
-    queues = ["Requests", "RequestsDlq", "Orders", "AsyncFailures", "RuleFailures", "TopicFailures", "SamFailures"]
+    queues = ["Requests", "RequestsDlq", "Orders", "AsyncFailures", "RuleFailures", "TopicFailures", "SamFailures",
+              "StreamFailures"]
     assert {r: kinds.get(r) for r in queues} == dict.fromkeys(queues, "sqs_queue")
     assert {r: kinds.get(r) for r in ("Features", "Predictions", "Runs")} == dict.fromkeys(
         ("Features", "Predictions", "Runs"), "dynamodb_table")
     dead = {c["resource"] for c in spec["components"] if c.get("dead_letter")}
-    assert dead == {"RequestsDlq", "AsyncFailures", "RuleFailures", "TopicFailures", "SamFailures"}
+    assert dead == {"RequestsDlq", "AsyncFailures", "RuleFailures", "TopicFailures", "SamFailures", "StreamFailures"}
+    assert _component(text, "StreamFailures").splitlines()[1] == (  # an ARN written as !Sub "${Queue.Arn}"
+        "    dead_letter: true   # the dead-letter queue of FromStream (OnFailure destination): alarm on any message")
     assert _component(text, "RequestsDlq").splitlines()[1] == (
         "    dead_letter: true   # the dead-letter queue of Requests (RedrivePolicy): alarm on any message")
     assert _component(text, "AsyncFailures").splitlines()[1] == (

@@ -176,30 +176,39 @@ def _at(value: Any, *path: str) -> Any:
     return value
 
 
+def _points_at(value: Any, queue: str) -> bool:
+    """An ARN value that names `queue`: `!GetAtt Q.Arn` (or a Ref), or `!Sub` text holding `${Q.Arn}`."""
+    if ref_target(value) == queue:
+        return True
+    sub = mapping(value).get("Fn::Sub")
+    text = sub if isinstance(sub, str) else sub[0] if isinstance(sub, list) and sub and isinstance(sub[0], str) else ""
+    return "${" + queue + ".Arn}" in text
+
+
 def dead_letter_senders(app: AppTemplate, queue: str) -> Iterator[str]:
     """`<logical ID> (<what points at the queue>)` for every resource of `app` that sends its failures to `queue`."""
     for view in app.views():
         props, who = view.properties, view.logical
         found: list[str] = []
         if view.type in ("AWS::SQS::Queue", "AWS::SNS::Subscription"):
-            found += ["RedrivePolicy"] if ref_target(_at(props, "RedrivePolicy", "deadLetterTargetArn")) == queue else []
+            found += ["RedrivePolicy"] if _points_at(_at(props, "RedrivePolicy", "deadLetterTargetArn"), queue) else []
         elif view.type == "AWS::Lambda::Function":
-            found += ["DeadLetterConfig"] if ref_target(_at(props, "DeadLetterConfig", "TargetArn")) == queue else []
+            found += ["DeadLetterConfig"] if _points_at(_at(props, "DeadLetterConfig", "TargetArn"), queue) else []
         elif view.type in ("AWS::Lambda::EventInvokeConfig", "AWS::Lambda::EventSourceMapping"):
-            if ref_target(_at(props, "DestinationConfig", "OnFailure", "Destination")) == queue:
+            if _points_at(_at(props, "DestinationConfig", "OnFailure", "Destination"), queue):
                 found.append("OnFailure destination")
         elif view.type == "AWS::Events::Rule":
             targets = props.get("Targets")
-            found += [f"target {_at(t, 'Id') or '?'} DeadLetterConfig" for t in (targets if isinstance(targets, list) else [])
-                      if ref_target(_at(t, "DeadLetterConfig", "Arn")) == queue]
+            found += [f"target {_at(t, 'Id') if isinstance(_at(t, 'Id'), str) else '?'} DeadLetterConfig"
+                      for t in (targets if isinstance(targets, list) else []) if _points_at(_at(t, "DeadLetterConfig", "Arn"), queue)]
         elif view.type == "AWS::Serverless::Function":
-            found += ["DeadLetterQueue"] if ref_target(_at(props, "DeadLetterQueue", "TargetArn")) == queue else []
-            if ref_target(_at(props, "EventInvokeConfig", "DestinationConfig", "OnFailure", "Destination")) == queue:
+            found += ["DeadLetterQueue"] if _points_at(_at(props, "DeadLetterQueue", "TargetArn"), queue) else []
+            if _points_at(_at(props, "EventInvokeConfig", "DestinationConfig", "OnFailure", "Destination"), queue):
                 found.append("EventInvokeConfig OnFailure")
             for name, event in mapping(props.get("Events")).items():
                 eprops = _at(event, "Properties")
-                if ref_target(_at(eprops, "DeadLetterConfig", "Arn")) == queue:
+                if _points_at(_at(eprops, "DeadLetterConfig", "Arn"), queue):
                     found.append(f"event {name} DeadLetterConfig")
-                if ref_target(_at(eprops, "DestinationConfig", "OnFailure", "Destination")) == queue:
+                if _points_at(_at(eprops, "DestinationConfig", "OnFailure", "Destination"), queue):
                     found.append(f"event {name} OnFailure")
         yield from (f"{who} ({what})" for what in found)
