@@ -6,7 +6,8 @@ https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/sqs-a
 - `ApproximateAgeOfOldestMessage` (Seconds): the oldest unprocessed message; a message moved to a DLQ
   starts a new age there (the time it was moved), and a poison-pill message is left out until consumed.
 - `ApproximateNumberOfMessagesVisible` (Count): messages available for retrieval.
-- Valid statistics of both: Average, Minimum, Maximum, Sum, SampleCount.
+- Valid statistics of both: Average, Minimum, Maximum, Sum, SampleCount. SQS sends them every minute (its
+  older guide: every five minutes, no one-minute metrics); the alarms' 300 s periods hold a value either way.
 
 Why a dead-letter queue is watched with `ApproximateNumberOfMessagesVisible > 0` and not
 `NumberOfMessagesSent`: "If you send a message to a dead-letter queue manually, it is captured by the
