@@ -96,8 +96,12 @@ Resources:
     Type: AWS::DynamoDB::Table
     Properties:
       BillingMode: PAY_PER_REQUEST
-      AttributeDefinitions: [{AttributeName: id, AttributeType: S}]
+      AttributeDefinitions: [{AttributeName: id, AttributeType: S}, {AttributeName: customer, AttributeType: S}]
       KeySchema: [{AttributeName: id, KeyType: HASH}]
+      GlobalSecondaryIndexes:
+        - IndexName: by-customer
+          KeySchema: [{AttributeName: customer, KeyType: HASH}]
+          Projection: {ProjectionType: KEYS_ONLY}
   Predictions:
     Type: AWS::DynamoDB::GlobalTable
     Properties:
@@ -155,7 +159,9 @@ def test_init_marks_every_dead_letter_queue_with_its_senders(runner, tmp_path: P
     assert _component(text, "Orders").splitlines()[1] == (
         "    # MessageRetentionPeriod is set by a parameter or expression: give retention_seconds (the oldest-message "
         "alarm fires at half of it)")
-    assert _component(text, "Features").splitlines()[1] == "    # on-demand: throttling alarms either way"
+    assert _component(text, "Features").splitlines()[1:] == [
+        "    # on-demand: throttling alarms either way",
+        "    indexes: [by-customer]   # GlobalSecondaryIndexes: throttling per index"]
     assert _component(text, "Predictions").splitlines()[1:] == [
         "    # on-demand: throttling alarms either way",
         "    # global table (us-east-1, eu-west-1): watches the replica in the stack's Region; deploy in each Region to "
@@ -189,6 +195,9 @@ def test_generate_watches_queues_and_tables_by_their_cloudformation_names(runner
     assert alarms["RequestsDlqDeadLettersAlarm"]["Dimensions"] == [
         {"Name": "QueueName", "Value": {"Fn::GetAtt": ["RequestsDlq", "QueueName"]}}]
     assert alarms["FeaturesWriteThrottlesAlarm"]["Dimensions"] == [{"Name": "TableName", "Value": {"Ref": "Features"}}]
+    assert alarms["FeaturesByCustomerWriteThrottlesAlarm"]["Dimensions"] == [
+        {"Name": "TableName", "Value": {"Ref": "Features"}}, {"Name": "GlobalSecondaryIndexName", "Value": "by-customer"}]
+    assert "FeaturesByCustomerSystemErrorsAlarm" not in alarms  # SystemErrors has no index dimension
     assert alarms["PredictionsReadThrottlesAlarm"]["Dimensions"] == [{"Name": "TableName", "Value": {"Ref": "Predictions"}}]
     assert alarms["RunsReadThrottlesAlarm"]["Dimensions"] == [{"Name": "TableName", "Value": {"Ref": "Runs"}}]
     errors = alarms["FeaturesSystemErrorsAlarm"]
@@ -230,7 +239,7 @@ def test_every_name_form_and_the_name_grammars(runner, tmp_path: Path) -> None:
         components:
           - {kind: sqs_queue, name: a, queue_name: 'arn:aws:sqs:us-east-1:123456789012:jobs'}
           - {kind: sqs_queue, name: b, queue_name: jobs.fifo.v2}
-          - {kind: dynamodb_table, name: c, table_name: ab}
+          - {kind: dynamodb_table, name: c, table_name: ab, indexes: [by-day, by-day]}
           - {kind: dynamodb_table, name: d, table_name: 'arn:aws:dynamodb:us-east-1:123456789012:table/t'}
         """))
     result = runner.invoke(main, ["validate", str(bad)])
@@ -240,6 +249,7 @@ def test_every_name_form_and_the_name_grammars(runner, tmp_path: Path) -> None:
         "URL or ARN)",
         f"{bad}:5:44: components[1].queue_name: 'jobs.fifo.v2' is not an SQS queue name: at most 80 letters, digits, '-' "
         "and '_' (a FIFO queue's ends in '.fifo')",
+        f"{bad}:6:5: components[2].indexes[1]: duplicate index 'by-day'",
         f"{bad}:6:49: components[2].table_name: 'ab' is not a DynamoDB table name: 3 to 255 letters, digits, '_', '-' "
         "and '.'",
         f"{bad}:7:49: components[3].table_name: this is an ARN, not a name: give the table name (the part after ':table/')",

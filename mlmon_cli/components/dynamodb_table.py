@@ -2,7 +2,8 @@
 
 Metrics (namespace `AWS/DynamoDB`): https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/metrics-dimensions.html
 - `ReadThrottleEvents` / `WriteThrottleEvents` (Count; Sum, SampleCount): dimensions `TableName` (the table,
-  not its global secondary indexes) or `TableName, GlobalSecondaryIndexName`. One request may count several
+  not its global secondary indexes) or `TableName, GlobalSecondaryIndexName` (the indexes listed under
+  `indexes`, which `init` reads from GlobalSecondaryIndexes, get one alarm each). One request may count several
   events (a BatchGetItem of ten items is ten events); a throttled event inside a batch is counted here
   even when `ThrottledRequests` is not (that one only counts a batch whose every item was throttled).
 - `SystemErrors` (Count; Sum, SampleCount): dimensions `TableName, Operation` only. So is `ThrottledRequests`.
@@ -41,9 +42,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from ..spec.app_template import mapping
+from ..spec.kind_facts import yaml_scalar
 from ..spec.model import doc
 from . import component
 from .base import (
@@ -68,7 +70,8 @@ OPERATIONS = ("GetItem", "PutItem", "UpdateItem", "DeleteItem", "Query", "Scan",
 SYSTEM_ERRORS = MetricMath(
     "SUM([" + ", ".join(f"m{i}" for i in range(1, len(OPERATIONS) + 1)) + "])",
     tuple((f"m{i}", Metric(NAMESPACE, "SystemErrors", "Sum", fixed=(("Operation", op),))) for i, op in enumerate(OPERATIONS, 1)),
-    name="SystemErrors (sum over operations)", namespace=NAMESPACE, statistic="Sum", label="SystemErrors, all operations")
+    name="SystemErrors (sum over operations)", namespace=NAMESPACE, statistic="Sum", label="SystemErrors, all operations",
+    dimensions=("TableName",))  # per table only, never per index
 SUSTAINED = AlarmPolicy(">", 0, period=60, evaluation_periods=5, datapoints_to_alarm=5, severity="warning")
 
 
@@ -76,6 +79,9 @@ SUSTAINED = AlarmPolicy(">", 0, period=60, evaluation_periods=5, datapoints_to_a
 class DynamoDbTableOptions:
     table_name: str = field(metadata=doc("Name of the existing table (the TableName dimension); for a global table, "
                                          "the replica in the stack's Region."))
+    indexes: tuple[str, ...] = field(default=(), metadata=doc(
+        "Global secondary indexes whose read and write throttling is watched too (GlobalSecondaryIndexName dimension): "
+        "the table's own throttle metrics leave them out."))
 
 
 @component("dynamodb_table")
@@ -87,6 +93,7 @@ class DynamoDbTable(Component[DynamoDbTableOptions]):
     names: ClassVar[Mapping[str, NameOption]] = {
         "table_name": NameOption(r"[a-zA-Z0-9_.-]{3,255}", "a DynamoDB table name: 3 to 255 letters, digits, '_', '-' "
                                  "and '.'", "the table name (the part after ':table/')"),
+        "indexes": NameOption(r"[a-zA-Z0-9_.-]{3,255}", "a DynamoDB index name: 3 to 255 letters, digits, '_', '-' and '.'"),
     }
     bindings: ClassVar[Mapping[str, Binding]] = {  # Ref of each is the table name; a stack's physical ID is the name
         "AWS::DynamoDB::Table": Binding({"table_name": "${%s}"}, physical="table_name"),
@@ -94,33 +101,7 @@ class DynamoDbTable(Component[DynamoDbTableOptions]):
         "AWS::Serverless::SimpleTable": Binding({"table_name": "${%s}"}),
     }
     example = "- kind: dynamodb_table\n  name: feature-store\n  table_name: online-features\n"
-    alarms = (
-        AlarmDef(
-            "read_throttles", "ReadThrottles",
-            Metric(NAMESPACE, "ReadThrottleEvents", "Sum"),
-            SUSTAINED,
-            AlarmDocs(
-                why="reads of the table have been throttled for 5 minutes in a row: callers retry, slow down, and fail "
-                    "once the SDK's retries run out",
-                first_step="read the throttling reason in the callers' errors (ProvisionedThroughputExceeded, "
-                           "KeyRangeThroughputExceeded, ...) and compare ConsumedReadCapacityUnits with the capacity",
-                source=RECOMMENDED,
-                caveat="Counts the table only; throttling on a global secondary index is published under "
-                       "TableName, GlobalSecondaryIndexName (add a custom alarm for an index)."),
-        ),
-        AlarmDef(
-            "write_throttles", "WriteThrottles",
-            Metric(NAMESPACE, "WriteThrottleEvents", "Sum"),
-            SUSTAINED,
-            AlarmDocs(
-                why="writes to the table have been throttled for 5 minutes in a row: callers retry, slow down, and "
-                    "fail (or drop records) once the SDK's retries run out",
-                first_step="read the throttling reason in the callers' errors and compare ConsumedWriteCapacityUnits "
-                           "with the capacity; a hot partition key shows as KeyRangeThroughputExceeded",
-                source=RECOMMENDED,
-                caveat="Counts the table only; a global secondary index short of write capacity throttles the table's "
-                       "writes but is counted under TableName, GlobalSecondaryIndexName."),
-        ),
+    alarms = (  # SystemErrors first: the dashboard draws a component's first 4 graphs
         AlarmDef(
             "system_errors", "SystemErrors",
             SYSTEM_ERRORS,
@@ -133,13 +114,68 @@ class DynamoDbTable(Component[DynamoDbTableOptions]):
                 caveat="SystemErrors exists per TableName and Operation only: the alarm sums the 10 key-value and batch "
                        "operations (an alarm reads at most 10 metrics); PartiQL and Streams errors are not counted."),
         ),
+        AlarmDef(
+            "read_throttles", "ReadThrottles",
+            Metric(NAMESPACE, "ReadThrottleEvents", "Sum", dimensions=("TableName",)),
+            SUSTAINED,
+            AlarmDocs(
+                why="reads of the table have been throttled for 5 minutes in a row: callers retry, slow down, and fail "
+                    "once the SDK's retries run out",
+                first_step="read the throttling reason in the callers' errors (ProvisionedThroughputExceeded, "
+                           "KeyRangeThroughputExceeded, ...) and compare ConsumedReadCapacityUnits with the capacity",
+                source=RECOMMENDED,
+                caveat="The table's metric leaves its global secondary indexes out: list them under `indexes` for "
+                       "one alarm each (TableName, GlobalSecondaryIndexName)."),
+        ),
+        AlarmDef(
+            "write_throttles", "WriteThrottles",
+            Metric(NAMESPACE, "WriteThrottleEvents", "Sum", dimensions=("TableName",)),
+            SUSTAINED,
+            AlarmDocs(
+                why="writes to the table have been throttled for 5 minutes in a row: callers retry, slow down, and "
+                    "fail (or drop records) once the SDK's retries run out",
+                first_step="read the throttling reason in the callers' errors and compare ConsumedWriteCapacityUnits "
+                           "with the capacity; a hot partition key shows as KeyRangeThroughputExceeded",
+                source=RECOMMENDED,
+                caveat="A global secondary index short of write capacity throttles the table's writes but is counted "
+                       "under TableName, GlobalSecondaryIndexName: list it under `indexes` for its own alarm."),
+        ),
+        *(AlarmDef(
+            f"index_{key}", suffix,
+            Metric(NAMESPACE, metric, "Sum", dimensions=("TableName", "GlobalSecondaryIndexName")),
+            SUSTAINED,
+            AlarmDocs(
+                why=f"{what} of this global secondary index have been throttled for 5 minutes in a row" + (
+                    ": an index short of write capacity also throttles the table's writes" if key == "write_throttles" else ""),
+                first_step=f"compare the index's Consumed{'Read' if key == 'read_throttles' else 'Write'}CapacityUnits "
+                           "with its capacity; a hot index key shows as KeyRangeThroughputExceeded in the callers' errors",
+                source=RECOMMENDED),
+        ) for key, suffix, metric, what in (("read_throttles", "ReadThrottles", "ReadThrottleEvents", "reads"),
+                                            ("write_throttles", "WriteThrottles", "WriteThrottleEvents", "writes"))),
     )
 
     def watched(self, o: DynamoDbTableOptions) -> str:
         return f"DynamoDB table {o.table_name}"
 
     def targets(self, o: DynamoDbTableOptions) -> list[AlarmTarget]:
-        return [AlarmTarget({"TableName": o.table_name})]
+        """The table, then each listed index (throttle alarms per target; SystemErrors narrows to the table)."""
+        return [AlarmTarget({"TableName": o.table_name}),
+                *(AlarmTarget({"TableName": o.table_name, "GlobalSecondaryIndexName": i}, label=i) for i in o.indexes)]
+
+    def alarm_targets(self, o: DynamoDbTableOptions, alarm: AlarmDef) -> list[AlarmTarget]:
+        """An index alarm per listed index; the table's alarms once, on the table."""
+        if alarm.key.startswith("index_"):
+            return self.targets(o)[1:]
+        return super().alarm_targets(o, alarm)
+
+    def check(self, o: DynamoDbTableOptions) -> list[tuple[Any, str]]:
+        seen: set[str] = set()
+        problems: list[tuple[Any, str]] = []
+        for n, index in enumerate(o.indexes):
+            if index in seen:
+                problems.append((f"indexes[{n}]", f"duplicate index '{index}'"))
+            seen.add(index)
+        return problems
 
     @classmethod
     def init_lines(cls, resource: TemplateResource) -> list[str]:
@@ -152,6 +188,14 @@ class DynamoDbTable(Component[DynamoDbTableOptions]):
             mode = "on-demand" if billing == "PAY_PER_REQUEST" else "provisioned" if billing in (None, "PROVISIONED") else ""
             note = f"{mode or 'BillingMode set by an expression'}: throttling alarms either way"
         lines = [f"    # {note}"]
+        gsis = props.get("GlobalSecondaryIndexes")
+        names = [mapping(g).get("IndexName") for g in gsis] if isinstance(gsis, list) else []
+        literal = [n for n in names if isinstance(n, str)]
+        if names and literal == names:
+            lines.append(f"    indexes: [{', '.join(yaml_scalar(n) for n in literal)}]   # GlobalSecondaryIndexes: throttling "
+                         "per index")
+        elif names:
+            lines.append("    # GlobalSecondaryIndexes named by a parameter or expression: list them under `indexes`")
         if resource.type == "AWS::DynamoDB::GlobalTable":
             replicas = props.get("Replicas")
             regions = [r for r in (mapping(x).get("Region") for x in replicas) if isinstance(r, str)] if isinstance(replicas, list) else []
