@@ -233,6 +233,37 @@ def test_watched_resource_gone_versus_not_run_yet() -> None:
     assert out.quiet == ["ml-quiet"]  # exists, has not run: not dead, even in INSUFFICIENT_DATA
 
 
+def test_gone_queue_and_a_rest_api_found_by_its_name() -> None:
+    """The new kinds' dimensions are checked too: a queue by GetQueueUrl, a REST API (metrics by
+    name, no Get call takes one) by listing the APIs."""
+    aws = FakeAws()
+    queue = _alarm("ml-queue", Namespace="AWS/SQS", MetricName="ApproximateAgeOfOldestMessage",
+                   Dimensions=[{"Name": "QueueName", "Value": "old-jobs"}])
+    api = _alarm("ml-api", Namespace="AWS/ApiGateway", MetricName="5XXError", StateValue="INSUFFICIENT_DATA",
+                 Dimensions=[{"Name": "ApiName", "Value": "scoring-api"}])
+    _describe_alarms(aws, ["ml-queue", "ml-api"], [queue, api])
+    for namespace, metric, dims in (("AWS/SQS", "ApproximateAgeOfOldestMessage", {"QueueName": "old-jobs"}),
+                                    ("AWS/ApiGateway", "5XXError", {"ApiName": "scoring-api"})):
+        for _ in range(2):
+            aws.stub("cloudwatch").add_response("list_metrics", {"Metrics": []}, {
+                "Namespace": namespace, "MetricName": metric, "Dimensions": [{"Name": k, "Value": v} for k, v in dims.items()]})
+        if namespace == "AWS/SQS":
+            aws.stub("sqs").add_client_error("get_queue_url", "AWS.SimpleQueueService.NonExistentQueue", "no queue", 400,
+                                             {"QueueName": "old-jobs"})
+        else:
+            aws.stub("apigateway").add_response("get_rest_apis", {"items": [{"id": "a1", "name": "other"},
+                                                                            {"id": "b2", "name": "scoring-api"}]}, {})
+    live, out = _live(aws)
+    live.alarms([_expected("ml-queue", Namespace="AWS/SQS", MetricName="ApproximateAgeOfOldestMessage",
+                           Dimensions=[{"Name": "QueueName", "Value": "old-jobs"}]),
+                 _expected("ml-api", Namespace="AWS/ApiGateway", MetricName="5XXError",
+                           Dimensions=[{"Name": "ApiName", "Value": "scoring-api"}])])
+    aws.done()
+    assert [f.line() for f in out.findings] == [
+        "resource-gone: alarm ml-queue: SQS queue old-jobs does not exist; no AWS/SQS ApproximateAgeOfOldestMessage data in two weeks"]
+    assert out.quiet == ["ml-api"]
+
+
 def test_evaluation_error_and_insufficient_data_longer_than_the_window() -> None:
     aws = FakeAws()
     broken = _alarm("ml-broken", EvaluationState="EVALUATION_ERROR", StateReason="metric math: division by zero")
@@ -448,26 +479,31 @@ def test_coverage_lists_every_kind_with_its_own_service(monkeypatch) -> None:
 
     aws = FakeAws()
     aws.stub("sts").add_response("get_caller_identity", {"Account": ACCOUNT, "Arn": f"arn:aws:iam::{ACCOUNT}:user/ci", "UserId": "AIDAEXAMPLE"}, {})
+    aws.stub("apigatewayv2").add_response("get_apis", {"Items": [  # a WebSocket API is not an api_gateway_http
+        {"ApiId": "h1b2c3", "Name": "chat", "ProtocolType": "HTTP", "RouteSelectionExpression": "${request.method} ${request.path}"},
+        {"ApiId": "w1b2c3", "Name": "live", "ProtocolType": "WEBSOCKET", "RouteSelectionExpression": "$request.body.action"}]}, {})
+    aws.stub("apigateway").add_response("get_rest_apis", {"items": [{"id": "r1b2c3", "name": "scoring-api"}]}, {})
     aws.stub("glue").add_response("list_jobs", {"JobNames": ["features"]}, {})
     aws.stub("sagemaker").add_response("list_endpoints", {"Endpoints": [
         {"EndpointName": "scoring", "EndpointArn": f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:endpoint/scoring", "CreationTime": NOW,
          "LastModifiedTime": NOW, "EndpointStatus": "InService"}]}, {})
-    aws.stub("sagemaker").add_response("list_pipelines", {"PipelineSummaries": [
-        {"PipelineName": "train", "PipelineArn": f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:pipeline/train"}]}, {})
+    aws.stub("sagemaker").add_response("list_clusters", {"ClusterSummaries": [
+        {"ClusterName": "trainers", "ClusterArn": f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:cluster/abc123", "CreationTime": NOW,
+         "ClusterStatus": "InService"}]}, {})
     aws.stub("sagemaker").add_response("list_inference_components", {"InferenceComponents": [
         {"InferenceComponentName": "ranker", "InferenceComponentArn": f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:inference-component/ranker",
          "EndpointName": "scoring", "EndpointArn": f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:endpoint/scoring", "VariantName": "AllTraffic",
          "CreationTime": NOW, "LastModifiedTime": NOW}]}, {})
-    aws.stub("sagemaker").add_response("list_clusters", {"ClusterSummaries": [
-        {"ClusterName": "trainers", "ClusterArn": f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:cluster/abc123", "CreationTime": NOW,
-         "ClusterStatus": "InService"}]}, {})
     aws.stub("sagemaker").add_response("list_model_package_groups", {"ModelPackageGroupSummaryList": [
         {"ModelPackageGroupName": "churn", "ModelPackageGroupArn": f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:model-package-group/churn",
          "CreationTime": NOW, "ModelPackageGroupStatus": "Completed"}]}, {})
+    aws.stub("sagemaker").add_response("list_pipelines", {"PipelineSummaries": [
+        {"PipelineName": "train", "PipelineArn": f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:pipeline/train"}]}, {})
     aws.stub("codepipeline").add_response("list_pipelines", {"pipelines": [{"name": "release"}]}, {})
     aws.stub("codebuild").add_response("list_projects", {"projects": ["build"]}, {})
     aws.stub("cloudwatch").add_response("describe_alarms", {"MetricAlarms": [
         _alarm("a", Dimensions=[{"Name": "JobName", "Value": "features"}]),
+        _alarm("r", Dimensions=[{"Name": "ApiName", "Value": "scoring-api"}, {"Name": "Stage", "Value": "prod"}]),
         _alarm("i", Dimensions=[{"Name": "InferenceComponentName", "Value": "ranker"}]),
         {k: v for k, v in _alarm("m").items() if k not in ("MetricName", "Namespace", "Statistic", "Dimensions")} | {"Metrics": [
             {"Id": "q", "Expression": "SELECT SUM(FailedBuilds) FROM \"AWS/CodeBuild\" WHERE ProjectName = 'build'", "Period": 300}]}]},
@@ -479,15 +515,17 @@ def test_coverage_lists_every_kind_with_its_own_service(monkeypatch) -> None:
                                     {"EventBusName": "ml"})
     aws.stub("cloudformation").add_client_error("list_stacks", "AccessDenied", "no", 403, {"StackStatusFilter": ANY})
     monkeypatch.setattr(coverage_mod, "Aws", lambda _target: aws)
-    every = ("glue_job", "sagemaker_endpoint", "sagemaker_pipeline", "sagemaker_inference_component", "sagemaker_hyperpod",
+    every = ("api_gateway_http", "api_gateway_rest", "glue_job", "sagemaker_endpoint", "sagemaker_pipeline", "sagemaker_inference_component", "sagemaker_hyperpod",
              "sagemaker_model_registry", "codepipeline", "codebuild")
     result = coverage(CoverageRequest(kinds=every))
     aws.done()
     assert result.counts == dict.fromkeys(every, 1)
-    assert [(u.kind, u.name, u.start) for u in result.unwatched] == [
+    assert [(u.kind, u.name, u.arn, u.start) for u in result.unwatched][0] == (
+        "api_gateway_http", "h1b2c3", f"arn:aws:apigateway:{REGION}::/apis/h1b2c3", '- {kind: api_gateway_http, name: h1b2c3, api_id: "h1b2c3"}')
+    assert [(u.kind, u.name, u.start) for u in result.unwatched][1:] == [
         ("sagemaker_endpoint", "scoring", '- {kind: sagemaker_endpoint, name: scoring, endpoint_name: "scoring"}'),
-        ("sagemaker_pipeline", "train", '- {kind: sagemaker_pipeline, name: train, pipeline_name: "train"}'),
-        ("sagemaker_model_registry", "churn", '- {kind: sagemaker_model_registry, name: churn, model_package_group_name: "churn"}')]
+        ("sagemaker_model_registry", "churn", '- {kind: sagemaker_model_registry, name: churn, model_package_group_name: "churn"}'),
+        ("sagemaker_pipeline", "train", '- {kind: sagemaker_pipeline, name: train, pipeline_name: "train"}')]
 
 
 def test_cli_usage_and_exit_code_7_documented() -> None:
@@ -501,8 +539,8 @@ def test_cli_usage_and_exit_code_7_documented() -> None:
     assert "7   diff: deployed monitoring differs from the spec or is dead;" in top.output
     bad = runner.invoke(main, ["coverage", "--kind", "lamda", "--region", REGION])
     assert bad.exit_code == 2
-    assert bad.stderr.strip() == ("mlmon: --kind lamda: not a kind coverage lists (it lists: lambda, step_functions, glue_job, "
-                                  "sagemaker_endpoint, sagemaker_pipeline, sagemaker_inference_component, sagemaker_hyperpod, "
-                                  "sagemaker_model_registry, codepipeline, codebuild)")
+    assert bad.stderr.strip() == ("mlmon: --kind lamda: not a kind coverage lists (it lists: api_gateway_http, api_gateway_rest, "
+                                  "codebuild, codepipeline, glue_job, lambda, sagemaker_endpoint, sagemaker_hyperpod, "
+                                  "sagemaker_inference_component, sagemaker_model_registry, sagemaker_pipeline, step_functions)")
     fmt = runner.invoke(main, ["diff", "spec.yaml", "--stack-name", "s", "--format", "markdown"])
     assert fmt.exit_code == 2 and "'markdown' is not one of 'text', 'json'" in fmt.stderr

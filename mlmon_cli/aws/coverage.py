@@ -20,30 +20,43 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from ..components import load_all
+from ..components.base import Inventory
 from ..errors import AwsUsageError
 from .session import Aws, Target, aws_errors, error_code, error_message
 
 
 @dataclass(frozen=True)
 class Kind:
-    """A component kind mlmon watches and how to list its resources: (name, ARN) pairs."""
+    """A component kind coverage lists: its spec name and its `Inventory` (declared on the kind)."""
 
     name: str  # the spec's `kind:`
-    label: str
-    option: str  # the spec option naming the resource
-    service: str
-    lister: Callable[[Any, Aws], Iterator[tuple[str, str]]]
-    option_value: str = "name"  # name | arn: what the spec option takes
+    inventory: Inventory
+
+    @property
+    def label(self) -> str:
+        return self.inventory.label
+
+    @property
+    def option(self) -> str:
+        return self.inventory.option
+
+    @property
+    def option_value(self) -> str:
+        return self.inventory.option_value
+
+    def lister(self, client: Any, aws: Aws) -> Iterator[tuple[str, str, str]]:
+        """(name, ARN, physical ID) of every resource of the kind in the account and Region."""
+        inv = self.inventory
+        items = list(_paged(client, inv.operation, inv.key, **dict(inv.arguments)))
+        needs_account = bool(inv.arn_format) and "{account}" in inv.arn_format
+        yield from inv.pairs(items, aws.session.get_partition_for_region(aws.region), aws.region,
+                             _account(aws) if needs_account and items else "")
 
 
 def _paged(client: Any, operation: str, key: str, **kwargs: Any) -> Iterator[Any]:
     for page in client.get_paginator(operation).paginate(**kwargs):
         yield from page.get(key) or []
-
-
-def _arn(aws: Aws, service: str, resource: str) -> str:
-    partition = aws.session.get_partition_for_region(aws.region)
-    return f"arn:{partition}:{service}:{aws.region}:{_account(aws)}:{resource}"
 
 
 def _account(aws: Aws) -> str:
@@ -53,30 +66,8 @@ def _account(aws: Aws) -> str:
     return str(aws._mlmon_account)  # type: ignore[attr-defined]
 
 
-KINDS = [
-    Kind("lambda", "Lambda functions", "function_name", "lambda",
-         lambda c, _a: ((f["FunctionName"], f["FunctionArn"]) for f in _paged(c, "list_functions", "Functions"))),
-    Kind("step_functions", "Step Functions state machines", "state_machine_arn", "stepfunctions",
-         lambda c, _a: ((m["name"], m["stateMachineArn"]) for m in _paged(c, "list_state_machines", "stateMachines")), "arn"),
-    Kind("glue_job", "Glue jobs", "job_name", "glue",
-         lambda c, a: ((str(n), _arn(a, "glue", f"job/{n}")) for n in _paged(c, "list_jobs", "JobNames"))),
-    Kind("sagemaker_endpoint", "SageMaker endpoints", "endpoint_name", "sagemaker",
-         lambda c, _a: ((e["EndpointName"], e["EndpointArn"]) for e in _paged(c, "list_endpoints", "Endpoints"))),
-    Kind("sagemaker_pipeline", "SageMaker pipelines", "pipeline_name", "sagemaker",
-         lambda c, _a: ((p["PipelineName"], p["PipelineArn"]) for p in _paged(c, "list_pipelines", "PipelineSummaries"))),
-    Kind("sagemaker_inference_component", "SageMaker inference components", "inference_component_name", "sagemaker",
-         lambda c, _a: ((i["InferenceComponentName"], i["InferenceComponentArn"])
-                        for i in _paged(c, "list_inference_components", "InferenceComponents"))),
-    Kind("sagemaker_hyperpod", "SageMaker HyperPod clusters", "cluster_name", "sagemaker",
-         lambda c, _a: ((k["ClusterName"], k["ClusterArn"]) for k in _paged(c, "list_clusters", "ClusterSummaries"))),
-    Kind("sagemaker_model_registry", "SageMaker model package groups", "model_package_group_name", "sagemaker",
-         lambda c, _a: ((g["ModelPackageGroupName"], g["ModelPackageGroupArn"])
-                        for g in _paged(c, "list_model_package_groups", "ModelPackageGroupSummaryList"))),
-    Kind("codepipeline", "CodePipeline pipelines", "pipeline_name", "codepipeline",
-         lambda c, a: ((p["name"], _arn(a, "codepipeline", p["name"])) for p in _paged(c, "list_pipelines", "pipelines"))),
-    Kind("codebuild", "CodeBuild projects", "project_name", "codebuild",
-         lambda c, a: ((str(n), _arn(a, "codebuild", f"project/{n}")) for n in _paged(c, "list_projects", "projects"))),
-]
+# Every kind that declares how its resources are listed, by name (adding a kind with an inventory adds it here).
+KINDS = [Kind(name, cls.inventory) for name, cls in sorted(load_all().items()) if cls.inventory is not None]
 KIND_NAMES = [k.name for k in KINDS]
 
 
@@ -126,26 +117,26 @@ def coverage(request: CoverageRequest) -> CoverageResult:
     aws = Aws(request.target)
     result = CoverageResult(aws.region, request.stack_name)
     in_stack = _stack_physical_ids(aws, request.stack_name) if request.stack_name else None
-    found: dict[str, list[tuple[str, str]]] = {}
+    found: dict[str, list[tuple[str, str, str]]] = {}
     for kind in KINDS:
         if request.kinds and kind.name not in request.kinds:
             continue
         try:
-            resources = sorted(set(kind.lister(aws.client(kind.service), aws)))
+            resources = sorted(set(kind.lister(aws.client(kind.inventory.service), aws)))
         except (ClientError, BotoCoreError) as exc:
             result.not_checked[kind.name] = f"{error_code(exc)}: {error_message(exc)}" if isinstance(exc, ClientError) else str(exc)
             continue
         if in_stack is not None:
-            resources = [(n, a) for n, a in resources if n in in_stack or a in in_stack]
+            resources = [(n, a, p) for n, a, p in resources if in_stack & ({n, a, p} - {""})]
         found[kind.name] = resources
         result.counts[kind.name] = len(resources)
     values, expressions = _watched_values(aws, result)
     stacks = _Stacks(aws)
     for kind in KINDS:
-        for name, arn in found.get(kind.name, []):
+        for name, arn, physical in found.get(kind.name, []):
             if name in values or arn in values or any(name in e or arn in e for e in expressions):
                 continue
-            stack = request.stack_name or stacks.of(name, arn)
+            stack = request.stack_name or stacks.of(name, arn, physical)
             result.unwatched.append(Unwatched(kind.name, name, arn, stack, _start(kind, name, arn, stack, aws.region)))
     return result
 
@@ -228,7 +219,7 @@ class _Stacks:
         self.aws = aws
         self.by_physical: dict[str, str] | None = None
 
-    def of(self, name: str, arn: str) -> str | None:
+    def of(self, name: str, arn: str, physical: str = "") -> str | None:
         if self.by_physical is None:
             self.by_physical = {}
             cfn = self.aws.client("cloudformation")
@@ -239,7 +230,7 @@ class _Stacks:
                             self.by_physical.setdefault(summary["PhysicalResourceId"], stack["StackName"])
             except (ClientError, BotoCoreError):
                 pass  # no stack attribution: each resource gets a spec snippet instead
-        return self.by_physical.get(name) or self.by_physical.get(arn)
+        return self.by_physical.get(name) or self.by_physical.get(arn) or (self.by_physical.get(physical) if physical else None)
 
 
 def _start(kind: Kind, name: str, arn: str, stack: str | None, region: str) -> str:

@@ -567,6 +567,13 @@ _RESOURCE_CHECKS: dict[str, tuple[str, str, Callable[[Any, str, Aws], Any], tupl
     "EndpointName": ("SageMaker endpoint", "sagemaker", lambda c, v, _a: c.describe_endpoint(EndpointName=v), ("ValidationException",),
                      ("AWS/SageMaker", "/aws/sagemaker/Endpoints")),
     "JobName": ("Glue job", "glue", lambda c, v, _a: c.get_job(JobName=v), ("EntityNotFoundException",), ("Glue",)),
+    "QueueName": ("SQS queue", "sqs", lambda c, v, _a: c.get_queue_url(QueueName=v),
+                  ("AWS.SimpleQueueService.NonExistentQueue", "QueueDoesNotExist"), ("AWS/SQS",)),
+    "TableName": ("DynamoDB table", "dynamodb", lambda c, v, _a: c.describe_table(TableName=v), ("ResourceNotFoundException",),
+                  ("AWS/DynamoDB",)),
+    "ApiId": ("API Gateway HTTP API", "apigatewayv2", lambda c, v, _a: c.get_api(ApiId=v), ("NotFoundException",), ("AWS/ApiGateway",)),
+    "ApiName": ("API Gateway REST API", "apigateway", lambda c, v, _a: _rest_api_named(c, v), ("NotFoundException",),
+                ("AWS/ApiGateway",)),
     "ProjectName": ("CodeBuild project", "codebuild",
                     lambda c, v, _a: _require(c.batch_get_projects(names=[v]).get("projects"), "ResourceNotFoundException"),
                     ("ResourceNotFoundException",), ("AWS/CodeBuild",)),
@@ -574,8 +581,17 @@ _RESOURCE_CHECKS: dict[str, tuple[str, str, Callable[[Any, str, Aws], Any], tupl
 # Dimensions that name one resource: a metric found under one of them with other dimensions is the
 # same resource's (a dimension mismatch); one found only under a shared value such as
 # VariantName=AllTraffic is another resource's.
-IDENTIFYING = {*_RESOURCE_CHECKS, "InferenceComponentName", "ClusterName", "PipelineName", "QueueName", "GuardrailArn", "AgentAliasArn",
-               "ModelId", "InferenceProfileId", "ApiName", "TableName"}
+IDENTIFYING = {*_RESOURCE_CHECKS, "InferenceComponentName", "ClusterName", "PipelineName", "GuardrailArn", "AgentAliasArn",
+               "ModelId", "InferenceProfileId"}
+
+
+def _rest_api_named(client: Any, name: str) -> Any:
+    """REST API metrics are named by the API's name, which no Get call takes: list and compare."""
+    for page in client.get_paginator("get_rest_apis").paginate():
+        for api in page.get("items") or []:
+            if api.get("name") == name:
+                return api
+    raise ClientError({"Error": {"Code": "NotFoundException", "Message": f"no REST API named {name}"}}, "GetRestApis")
 
 
 def _require(items: Any, code: str) -> Any:

@@ -8,7 +8,7 @@ thresholds, composites, notifications, spec validation) is generic and lives in 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, ClassVar, Generic, TypeVar
 
 from .. import naming
@@ -29,7 +29,7 @@ from ..limits import COMPARISONS  # comparison symbols used in tables -> CloudWa
 from ..spec.kind_facts import Binding, NameOption, TemplateResource
 
 __all__ = ["AWS_RECOMMENDED", "COMPARISONS", "MLMON_DEFAULT", "UNITS", "AlarmDef", "AlarmDocs", "AlarmPolicy", "AlarmSettings",
-           "AlarmTarget", "AnomalyBand", "Binding", "BuildEnv", "Component", "EventDef", "ExtraAlarm", "Measured", "Metric",
+           "AlarmTarget", "AnomalyBand", "Binding", "BuildEnv", "Component", "EventDef", "ExtraAlarm", "Inventory", "Measured", "Metric",
            "MetricMath", "NameOption", "TemplateResource", "event_alarm", "tiers"]
 
 # Spec unit -> how it is validated and written in descriptions.
@@ -42,6 +42,48 @@ UNITS = {
     "s": " s",
     "sd": " standard deviations",
 }
+
+
+@dataclass(frozen=True)
+class Inventory:
+    """How `mlmon coverage` lists an account's resources of a kind: one paginated list call.
+
+    Declared on the kind (data only; the AWS call is made at the edge, aws/coverage.py), so a new
+    kind is listed without a table elsewhere. Fields of a listed item: `name` ("" when the item is
+    the name itself, or a URL whose name follows the last `name_after`), `arn`, or `arn_format` over
+    the item's fields and {partition}, {region}, {account}, {name}; `physical` when a stack's
+    PhysicalResourceId is neither the name nor the ARN (a REST API's ID).
+    """
+
+    label: str  # plural, for reports: "Lambda functions"
+    option: str  # the spec option naming the resource
+    service: str  # boto3 client
+    operation: str  # paginated list operation
+    key: str  # result key holding the items
+    name: str = ""
+    arn: str = ""
+    arn_format: str = ""
+    physical: str = ""
+    name_after: str = ""
+    option_value: str = "name"  # name | arn: what the spec option takes
+    arguments: tuple[tuple[str, Any], ...] = field(default=())  # fixed arguments of the list call
+    where: tuple[tuple[str, str], ...] = field(default=())  # (field, value) every listed item of the kind has
+
+    def pairs(self, items: list[Any], partition: str, region: str, account: str) -> list[tuple[str, str, str]]:
+        """(name, ARN, physical ID) of each listed item."""
+        out = []
+        for item in items:
+            fields = item if isinstance(item, Mapping) else {}
+            if any(fields.get(key) != value for key, value in self.where):
+                continue
+            name = str(fields.get(self.name, "")) if self.name else str(item)
+            if self.name_after:
+                name = name.rpartition(self.name_after)[2]
+            values = {**{k: v for k, v in fields.items() if isinstance(v, str)},
+                      "partition": partition, "region": region, "account": account, "name": name}
+            arn = str(fields.get(self.arn, "")) if self.arn else self.arn_format.format(**values)
+            out.append((name, arn, str(fields.get(self.physical, "")) if self.physical else ""))
+        return out
 
 
 def event_alarm(key: str, suffix: str, event: EventDef, why: str, first_step: str, *, source: str = MLMON_DEFAULT,
@@ -151,6 +193,9 @@ class Component(Generic[OptionsT]):
     messages: ClassVar[Mapping[str, str]] = {}
     # One component of this kind as spec YAML (a list item), for the reference; a test validates it.
     example: ClassVar[str] = ""
+    # How `mlmon coverage` lists the account's resources of this kind; None: a kind of runs or jobs
+    # (nothing standing to list) or one coverage cannot list yet.
+    inventory: ClassVar[Inventory | None] = None
 
     @classmethod
     def init_skip(cls, resource: TemplateResource) -> str | None:

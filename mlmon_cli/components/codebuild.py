@@ -24,6 +24,7 @@ from .base import (
     Binding,
     Component,
     EventDef,
+    Inventory,
     Metric,
     NameOption,
     event_alarm,
@@ -58,6 +59,8 @@ class CodeBuild(Component[CodeBuildOptions]):
     Options = CodeBuildOptions
     title = "AWS CodeBuild project"
     docs_url = "https://docs.aws.amazon.com/codebuild/latest/userguide/monitoring-metrics.html"
+    inventory = Inventory("CodeBuild projects", "project_name", "codebuild", "list_projects", "projects",
+                          arn_format="arn:{partition}:codebuild:{region}:{account}:project/{name}")
     dimension_names = ("ProjectName",)
     names: ClassVar[Mapping[str, NameOption]] = {
         "project_name": NameOption(r"[A-Za-z0-9][A-Za-z0-9_-]{1,254}", "a CodeBuild project name: 2 to 255 letters, digits, '-' and "

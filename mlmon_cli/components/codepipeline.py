@@ -14,7 +14,21 @@ from typing import Any, ClassVar
 
 from ..spec.model import doc
 from . import _staleness, component
-from .base import AlarmDef, AlarmDocs, AlarmPolicy, AlarmTarget, Binding, BuildEnv, Component, EventDef, ExtraAlarm, Metric, NameOption, event_alarm
+from .base import (
+    AlarmDef,
+    AlarmDocs,
+    AlarmPolicy,
+    AlarmTarget,
+    Binding,
+    BuildEnv,
+    Component,
+    EventDef,
+    ExtraAlarm,
+    Inventory,
+    Metric,
+    NameOption,
+    event_alarm,
+)
 
 PIPELINE_STATE_CHANGE = EventDef(
     source="aws.codepipeline",
@@ -42,6 +56,8 @@ class CodePipeline(Component[CodePipelineOptions]):
     Options = CodePipelineOptions
     title = "AWS CodePipeline pipeline"
     docs_url = "https://docs.aws.amazon.com/codepipeline/latest/userguide/metrics-dimensions.html"
+    inventory = Inventory("CodePipeline pipelines", "pipeline_name", "codepipeline", "list_pipelines", "pipelines", name="name",
+                          arn_format="arn:{partition}:codepipeline:{region}:{account}:{name}")
     dimension_names = ("PipelineName",)
     names: ClassVar[Mapping[str, NameOption]] = {"pipeline_name": NameOption(r"[A-Za-z0-9.@_-]{1,100}",
                                          "a pipeline name: at most 100 letters, digits, '.', '@', '-' and '_'", "the pipeline name")}

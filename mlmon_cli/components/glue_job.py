@@ -28,6 +28,7 @@ from .base import (
     Component,
     EventDef,
     ExtraAlarm,
+    Inventory,
     Metric,
     NameOption,
     TemplateResource,
@@ -65,6 +66,7 @@ class GlueJob(Component[GlueJobOptions]):
     Options = GlueJobOptions
     title = "AWS Glue job"
     docs_url = "https://docs.aws.amazon.com/glue/latest/dg/monitoring-awsglue-with-cloudwatch-metrics.html"
+    inventory = Inventory("Glue jobs", "job_name", "glue", "list_jobs", "JobNames", arn_format="arn:{partition}:glue:{region}:{account}:job/{name}")
     dimension_names = ("JobName", "JobRunId=ALL")
     names: ClassVar[Mapping[str, NameOption]] = {
         "job_name": NameOption(r"[^\x00-\x1f\x7f]{1,255}", "a Glue job name: at most 255 characters, no control characters", "the job name"),

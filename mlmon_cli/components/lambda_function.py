@@ -24,6 +24,7 @@ from .base import (
     AlarmTarget,
     Binding,
     Component,
+    Inventory,
     Metric,
     NameOption,
     TemplateResource,
@@ -51,6 +52,7 @@ class LambdaFunction(Component[LambdaOptions]):
     Options = LambdaOptions
     title = "AWS Lambda function"
     docs_url = "https://docs.aws.amazon.com/lambda/latest/dg/monitoring-metrics.html"
+    inventory = Inventory("Lambda functions", "function_name", "lambda", "list_functions", "Functions", name="FunctionName", arn="FunctionArn")
     dimension_names = ("FunctionName",)
     names: ClassVar[Mapping[str, NameOption]] = {
         "function_name": NameOption(r"[A-Za-z0-9_-]{1,64}", "a Lambda function name: at most 64 letters, digits, '-' and '_'",
@@ -137,6 +139,10 @@ class LambdaFunction(Component[LambdaOptions]):
 
     @classmethod
     def init_lines(cls, resource: TemplateResource) -> list[str]:
+        return cls._timeout_lines(resource) + _implicit_rules(resource)
+
+    @classmethod
+    def _timeout_lines(cls, resource: TemplateResource) -> list[str]:
         timeout, where = resource.properties.get("Timeout"), ""
         if timeout is None and resource.type == "AWS::Serverless::Function":
             timeout = mapping(mapping(resource.app.data.get("Globals")).get("Function")).get("Timeout")
@@ -148,3 +154,18 @@ class LambdaFunction(Component[LambdaOptions]):
             return [f"    timeout_seconds: {timeout}        # {note}Duration p90 alarm at 80 % of it"]
         return ["    # timeout: set by a parameter or expression; give timeout_seconds for the Duration p90 alarm",
                 "    alarms: {duration_p90: false}"]
+
+
+# SAM function events that become an AWS::Events::Rule named <Function><Event> (samtranslator
+# sam_resources.py: `from_dict(lambda_function.logical_id + logical_id, ...)`; eventsources/push.py).
+SAM_RULE_EVENTS = ("Schedule", "CloudWatchEvent", "EventBridgeRule")
+
+
+def _implicit_rules(resource: TemplateResource) -> list[str]:
+    """A comment per SAM event that makes a rule: it exists only after the transform, so a
+    template's spec cannot name it (`init --from-stack` reads the deployed stack and watches it)."""
+    events = resource.properties.get("Events") if resource.type == "AWS::Serverless::Function" else None
+    made = [f"{resource.logical}{name}" for name, event in (events or {}).items()
+            if isinstance(event, dict) and event.get("Type") in SAM_RULE_EVENTS] if isinstance(events, dict) else []
+    return [f"    # SAM makes rule {rule} from its event after the transform: not watched here (init --from-stack "
+            "watches its FailedInvocations)" for rule in made]

@@ -80,6 +80,7 @@ from .base import (
     Component,
     EventDef,
     ExtraAlarm,
+    Inventory,
     Metric,
     NameOption,
     TemplateResource,
@@ -267,6 +268,8 @@ class SageMakerEndpoint(Component[SageMakerEndpointOptions]):
         "AWS::SageMaker::MonitoringSchedule": "Model Monitor: give the endpoint component `data_quality`/`model_quality`",
     }
     docs_url = "https://docs.aws.amazon.com/sagemaker/latest/dg/monitoring-cloudwatch.html"
+    inventory = Inventory("SageMaker endpoints", "endpoint_name", "sagemaker", "list_endpoints", "Endpoints", name="EndpointName",
+                          arn="EndpointArn")
     dimension_names = ("EndpointName", "VariantName")
     alarms = (
         AlarmDef(

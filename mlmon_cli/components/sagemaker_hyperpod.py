@@ -28,6 +28,7 @@ from .base import (
     Binding,
     Component,
     EventDef,
+    Inventory,
     TemplateResource,
     event_alarm,
 )
@@ -63,6 +64,8 @@ class SageMakerHyperPod(Component[HyperPodOptions]):
     Options = HyperPodOptions
     title = "Amazon SageMaker HyperPod cluster"
     docs_url = "https://docs.aws.amazon.com/sagemaker/latest/dg/sagemaker-hyperpod-cluster-events-reference.html"
+    inventory = Inventory("SageMaker HyperPod clusters", "cluster_name", "sagemaker", "list_clusters", "ClusterSummaries", name="ClusterName",
+                          arn="ClusterArn")
     dimension_names = ()
     # A cluster's ARN ends in its ID, not its name: the events filter on the ClusterName property.
     bindings: ClassVar[Mapping[str, Binding]] = {"AWS::SageMaker::Cluster": Binding({"cluster_name": "@ClusterName"})}

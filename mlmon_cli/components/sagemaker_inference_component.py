@@ -20,7 +20,7 @@ from typing import ClassVar
 
 from ..spec.model import doc
 from . import component
-from .base import AlarmDef, AlarmDocs, AlarmPolicy, AlarmTarget, Binding, Component, Metric, TemplateResource
+from .base import AlarmDef, AlarmDocs, AlarmPolicy, AlarmTarget, Binding, Component, Inventory, Metric, TemplateResource
 
 INVOCATIONS = "AWS/SageMaker"
 COMPONENTS = "/aws/sagemaker/InferenceComponents"
@@ -39,6 +39,8 @@ class SageMakerInferenceComponent(Component[InferenceComponentOptions]):
     Options = InferenceComponentOptions
     title = "Amazon SageMaker inference component"
     docs_url = "https://docs.aws.amazon.com/sagemaker/latest/dg/monitoring-cloudwatch.html"
+    inventory = Inventory("SageMaker inference components", "inference_component_name", "sagemaker", "list_inference_components",
+                          "InferenceComponents", name="InferenceComponentName", arn="InferenceComponentArn")
     dimension_names = ("InferenceComponentName",)
     # No GetAtt returns the name (E1010): it is the last part of the component's ARN.
     bindings: ClassVar[Mapping[str, Binding]] = {"AWS::SageMaker::InferenceComponent": Binding({"inference_component_name": "${MlmonName%s}"},

@@ -30,6 +30,7 @@ from .base import (
     BuildEnv,
     Component,
     EventDef,
+    Inventory,
     TemplateResource,
     event_alarm,
 )
@@ -71,6 +72,8 @@ class SageMakerModelRegistry(Component[ModelRegistryOptions]):
     Options = ModelRegistryOptions
     title = "Amazon SageMaker Model Registry package group"
     docs_url = "https://docs.aws.amazon.com/sagemaker/latest/dg/automating-sagemaker-with-eventbridge.html"
+    inventory = Inventory("SageMaker model package groups", "model_package_group_name", "sagemaker", "list_model_package_groups",
+                          "ModelPackageGroupSummaryList", name="ModelPackageGroupName", arn="ModelPackageGroupArn")
     dimension_names = ()
     # No GetAtt returns the group name: it is the last part of the group's ARN.
     bindings: ClassVar[Mapping[str, Binding]] = {"AWS::SageMaker::ModelPackageGroup": Binding({"model_package_group_name": "${MlmonName%s}"},

@@ -20,7 +20,21 @@ from typing import Any, ClassVar
 
 from ..spec.model import doc
 from . import _staleness, component
-from .base import AlarmDef, AlarmDocs, AlarmPolicy, AlarmTarget, Binding, BuildEnv, Component, EventDef, ExtraAlarm, Metric, NameOption, event_alarm
+from .base import (
+    AlarmDef,
+    AlarmDocs,
+    AlarmPolicy,
+    AlarmTarget,
+    Binding,
+    BuildEnv,
+    Component,
+    EventDef,
+    ExtraAlarm,
+    Inventory,
+    Metric,
+    NameOption,
+    event_alarm,
+)
 
 NAMESPACE = "AWS/Sagemaker/ModelBuildingPipeline"
 NAME_PATTERN = re.compile(r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,255}$")  # CreatePipeline's PipelineName pattern
@@ -55,6 +69,8 @@ class SageMakerPipeline(Component[SageMakerPipelineOptions]):
     Options = SageMakerPipelineOptions
     title = "Amazon SageMaker model building pipeline"
     docs_url = "https://docs.aws.amazon.com/sagemaker/latest/dg/monitoring-cloudwatch.html"
+    inventory = Inventory("SageMaker pipelines", "pipeline_name", "sagemaker", "list_pipelines", "PipelineSummaries", name="PipelineName",
+                          arn="PipelineArn")
     dimension_names = ("PipelineName",)
     names: ClassVar[Mapping[str, NameOption]] = {  # its grammar: `check` (NAME_PATTERN)
         "pipeline_name": NameOption(instead_of_arn="the pipeline name"),

@@ -26,6 +26,7 @@ from .base import (
     Component,
     EventDef,
     ExtraAlarm,
+    Inventory,
     Metric,
     NameOption,
     TemplateResource,
@@ -101,6 +102,8 @@ class StepFunctions(Component[StepFunctionsOptions]):
     Options = StepFunctionsOptions
     title = "AWS Step Functions state machine"
     docs_url = "https://docs.aws.amazon.com/step-functions/latest/dg/procedure-cw-metrics.html"
+    inventory = Inventory("Step Functions state machines", "state_machine_arn", "stepfunctions", "list_state_machines", "stateMachines",
+                          name="name", arn="stateMachineArn", option_value="arn")
     dimension_names = ("StateMachineArn",)
     names: ClassVar[Mapping[str, NameOption]] = {"state_machine_arn": NameOption(holds_arn=True), "state_machine_name": STATE_MACHINE_NAME}
     # Ref returns the ARN, GetAtt Name the name; the ARN is built from the name (it also works before creation).

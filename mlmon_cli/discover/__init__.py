@@ -23,7 +23,6 @@ from ..spec.kind_facts import TemplateResource, bindings_by_type, ref_target, ya
 # Why a resource type no kind watches is not watched (shown as a comment in the starter spec); a kind's
 # related types carry their reason on the kind (`Component.not_watched`).
 NOT_WATCHED = {
-    "AWS::Events::Rule": "a trigger, not a workload: the target it starts is watched",
     "AWS::CloudWatch::Alarm": "already an alarm",
     "AWS::CloudFormation::Stack": "a nested stack: run `mlmon init --from-template` on its template",
 }

@@ -23,7 +23,7 @@ import yaml
 from ..errors import Location, Problem, SpecError
 from ..limits import CFN_PARAMETER_NAME as PARAMETER_NAME
 from .app_template import PSEUDO_PARAMETERS, AppTemplate, load_app_template
-from .kind_facts import Binding, NameOption, bindings_by_type, name_options, property_text
+from .kind_facts import Binding, NameOption, TemplateResource, bindings_by_type, name_options, property_text
 from .nodes import node_location
 
 TOKEN = re.compile(r"\$\{([^}!][^}]*)\}")
@@ -294,21 +294,9 @@ def _bind(item: yaml.MappingNode, node: yaml.Node, path: str, values: CfnValues,
             problems.append(Problem(node_location(given[0], file, path.rsplit(".", 1)[0] + "." + option),
                                     f"give either 'resource' or '{option}', not both"))
             return []
-    texts = {}
-    for option, text in options.items():
-        if text.startswith("@"):
-            value = property_text({"Properties": view.properties}, text[1:])
-            if value is not None and values.app.unresolved(value):
-                problems.append(Problem(at, f"'{logical}' {text[1:]} refers to {', '.join(values.app.unresolved(value))}, "
-                                            f"which {values.app.file} does not declare: fix it or give '{option}' instead"))
-                return []
-            if value is None:
-                problems.append(Problem(at, f"'{logical}' has no literal, !Ref or !Sub {text[1:]}: give '{option}' "
-                                            "instead of 'resource'"))
-                return []
-            texts[option] = value
-        else:
-            texts[option] = text.replace("%s", logical)
+    texts = _binding_texts(binding, logical, view, values, at, problems)
+    if texts is None:
+        return []
     if binding.name_in_arn is not None:
         attribute, marker = binding.name_in_arn
         values.imports[f"MlmonName{logical}"] = {"Fn::Select": [1, {"Fn::Split": [marker, {"Fn::GetAtt": [logical, attribute]}]}]}
@@ -316,6 +304,49 @@ def _bind(item: yaml.MappingNode, node: yaml.Node, path: str, values: CfnValues,
     values.resources[str(named[1].value) if named else logical] = logical
     return [(yaml.ScalarNode(_STR, option, start_mark=node.start_mark, end_mark=node.end_mark), _cfn(_str_node(text, node)))
             for option, text in texts.items()]
+
+
+def _binding_texts(binding: Binding, logical: str, view: Any, values: CfnValues, at: Location,
+                   problems: list[Problem]) -> dict[str, str] | None:
+    """Option -> Fn::Sub text a binding gives for this resource, or None with the problem reported."""
+    assert values.app is not None
+    if binding.resolve is not None:
+        return _resolved(binding, logical, view, values, at, problems)
+    texts: dict[str, str] = {}
+    for option, text in binding.options.items():
+        if text.startswith("@"):
+            value = property_text({"Properties": view.properties}, text[1:])
+            if value is not None and values.app.unresolved(value):
+                problems.append(Problem(at, f"'{logical}' {text[1:]} refers to {', '.join(values.app.unresolved(value))}, "
+                                            f"which {values.app.file} does not declare: fix it or give '{option}' instead"))
+                return None
+            if value is None:
+                problems.append(Problem(at, f"'{logical}' has no literal, !Ref or !Sub {text[1:]}: give '{option}' "
+                                            "instead of 'resource'"))
+                return None
+            texts[option] = value
+        else:
+            texts[option] = text.replace("%s", logical)
+    return texts
+
+
+def _resolved(binding: Binding, logical: str, view: Any, values: CfnValues, at: Location,
+              problems: list[Problem]) -> dict[str, str] | None:
+    """The options a `Binding.resolve` reads from the resource (its Fn::Sub variables join the
+    spec's), or None with the problem reported when the template does not tell."""
+    assert binding.resolve is not None and values.app is not None
+    read = binding.resolve(TemplateResource(logical, view.type or "", view.properties, values.app))
+    if isinstance(read, str):
+        problems.append(Problem(at, f"'{logical}': {read}"))
+        return None
+    for option, text in read.options.items():
+        bad = [t for t in values.app.unresolved(text) if t not in read.variables]
+        if bad:
+            problems.append(Problem(at, f"'{logical}' {option} refers to {', '.join(bad)}, "
+                                        f"which {values.app.file} does not declare: fix it or give '{option}' instead"))
+            return None
+    values.imports.update(read.variables)
+    return dict(read.options)
 
 
 def _cfn(node: yaml.ScalarNode) -> yaml.ScalarNode:

@@ -9,13 +9,13 @@ from the kind, and a new kind needs no table here.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from .app_template import AppTemplate, Resource, mapping
 
-__all__ = ["Binding", "NameOption", "TemplateResource", "bindings_by_type", "name_options", "property_text", "ref_target",
+__all__ = ["Binding", "Bound", "NameOption", "TemplateResource", "bindings_by_type", "name_options", "property_text", "ref_target",
            "yaml_scalar"]
 
 
@@ -65,15 +65,30 @@ class Binding:
     `name_in_arn`: (GetAtt ARN attribute, the ARN part before the name) when no return value is the
     name: `${MlmonName%s}` then stands for the name cut from that ARN;
     `physical`: the option a deployed stack's physical ID (`init --from-stack`) fills, after removing
-    `physical_prefix` (a regular expression), '' when the type is not read from stacks."""
+    `physical_prefix` (a regular expression), '' when the type is not read from stacks;
+    `resolve`: when the values depend on the resource's properties (a REST API's name is its `Name`,
+    else its OpenAPI body's title; a rule on a custom bus is named by both), a function of the
+    `TemplateResource` returning a `Bound` (option -> Fn::Sub text, and any extra Fn::Sub
+    variables) or why the template does not tell; `options` then lists the options it may fill
+    (their values only document where they come from)."""
 
     options: Mapping[str, str]
     name_in_arn: tuple[str, str] | None = None
     physical: str = ""
     physical_prefix: str = ""
+    resolve: Callable[[TemplateResource], Bound | str] | None = None
 
     def physical_value(self, physical_id: str) -> str:
         return re.sub(self.physical_prefix, "", physical_id) if self.physical_prefix else physical_id
+
+
+@dataclass(frozen=True)
+class Bound:
+    """What a `Binding.resolve` read from one resource: option -> Fn::Sub text (`%s` is not
+    substituted: write the logical ID), and Fn::Sub variables the texts use (name -> CloudFormation value)."""
+
+    options: Mapping[str, str]
+    variables: Mapping[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
