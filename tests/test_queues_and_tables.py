@@ -8,6 +8,7 @@ import textwrap
 from pathlib import Path
 
 import yaml
+from botocore.stub import ANY
 
 from mlmon_cli.cli import main
 from mlmon_cli.components.dynamodb_table import OPERATIONS
@@ -307,3 +308,35 @@ def test_a_queue_its_dead_letter_queue_and_a_table_added_after_init_are_watched_
     assert "LateDlqDeadLettersAlarm:" in merged and "LateDlqOldestMessageAgeAlarm:" not in merged
     assert "LateQueueOldestMessageAgeAlarm:" in merged and "LateQueueDeadLettersAlarm:" not in merged
     assert "LateTableWriteThrottlesAlarm:" in merged and "LateTableSystemErrorsAlarm:" in merged
+
+
+def test_coverage_lists_queues_by_url_and_tables_by_name(monkeypatch) -> None:
+    """`mlmon coverage` (botocore Stubber: ListQueues, ListTables, DescribeAlarms): a queue or table an alarm's
+    dimension names is watched; the others are reported with the spec line that starts watching them."""
+    from mlmon_cli.aws import coverage as coverage_mod
+    from mlmon_cli.aws.coverage import CoverageRequest, coverage
+
+    from .test_live import ACCOUNT, REGION, FakeAws, _alarm
+
+    aws = FakeAws()
+    aws.stub("sts").add_response("get_caller_identity", {"Account": ACCOUNT, "Arn": f"arn:aws:iam::{ACCOUNT}:user/ci",
+                                                         "UserId": "AIDAEXAMPLE"}, {})
+    aws.stub("sqs").add_response("list_queues", {"QueueUrls": [
+        f"https://sqs.{REGION}.amazonaws.com/{ACCOUNT}/scoring-requests",
+        f"https://sqs.{REGION}.amazonaws.com/{ACCOUNT}/scoring-dlq.fifo"]}, {})
+    aws.stub("dynamodb").add_response("list_tables", {"TableNames": ["features", "runs"]}, {})
+    aws.stub("cloudwatch").add_response("describe_alarms", {"MetricAlarms": [
+        _alarm("q", Dimensions=[{"Name": "QueueName", "Value": "scoring-requests"}]),
+        _alarm("t", Dimensions=[{"Name": "TableName", "Value": "features"}])]}, {"AlarmTypes": ["MetricAlarm"]})
+    aws.stub("events").add_response("list_event_buses", {"EventBuses": [{"Name": "default"}]}, {})
+    aws.stub("events").add_response("list_rules", {"Rules": []}, {"EventBusName": "default"})
+    aws.stub("cloudformation").add_client_error("list_stacks", "AccessDenied", "no", 403, {"StackStatusFilter": ANY})
+    monkeypatch.setattr(coverage_mod, "Aws", lambda _target: aws)
+    result = coverage(CoverageRequest(kinds=("sqs_queue", "dynamodb_table")))
+    aws.done()
+    assert result.counts == {"sqs_queue": 2, "dynamodb_table": 2}
+    assert [(u.kind, u.name, u.arn, u.start) for u in result.unwatched] == [  # kinds in name order
+        ("dynamodb_table", "runs", f"arn:aws:dynamodb:{REGION}:{ACCOUNT}:table/runs",
+         '- {kind: dynamodb_table, name: runs, table_name: "runs"}'),
+        ("sqs_queue", "scoring-dlq.fifo", f"arn:aws:sqs:{REGION}:{ACCOUNT}:scoring-dlq.fifo",
+         '- {kind: sqs_queue, name: scoring-dlq-fifo, queue_name: "scoring-dlq.fifo"}')]

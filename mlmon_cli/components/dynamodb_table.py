@@ -55,6 +55,7 @@ from .base import (
     AlarmTarget,
     Binding,
     Component,
+    Inventory,
     Metric,
     MetricMath,
     NameOption,
@@ -100,6 +101,8 @@ class DynamoDbTable(Component[DynamoDbTableOptions]):
         "AWS::DynamoDB::GlobalTable": Binding({"table_name": "${%s}"}, physical="table_name"),
         "AWS::Serverless::SimpleTable": Binding({"table_name": "${%s}"}),
     }
+    inventory = Inventory("DynamoDB tables", "table_name", "dynamodb", "list_tables", "TableNames",
+                          arn_format="arn:{partition}:dynamodb:{region}:{account}:table/{name}")
     example = "- kind: dynamodb_table\n  name: feature-store\n  table_name: online-features\n"
     alarms = (  # SystemErrors first: the dashboard draws a component's first 4 graphs
         AlarmDef(

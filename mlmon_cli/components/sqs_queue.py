@@ -53,6 +53,7 @@ from .base import (
     AlarmTarget,
     Binding,
     Component,
+    Inventory,
     Metric,
     NameOption,
     TemplateResource,
@@ -96,6 +97,9 @@ class SqsQueue(Component[SqsQueueOptions]):
         "AWS::SQS::Queue": Binding({"queue_name": "${%s.QueueName}"}, physical="queue_name",
                                    physical_prefix=r"^https?://.*/"),
     }
+    # ListQueues returns queue URLs (the name is the last path segment; a stack's physical ID is the URL itself).
+    inventory = Inventory("SQS queues", "queue_name", "sqs", "list_queues", "QueueUrls", name_after="/",
+                          arn_format="arn:{partition}:sqs:{region}:{account}:{name}", physical_is_item=True)
     not_watched: ClassVar[Mapping[str, str]] = {
         "AWS::SQS::QueuePolicy": "a queue's permissions: the queue is watched",
         "AWS::SQS::QueueInlinePolicy": "a queue's permissions: the queue is watched",
