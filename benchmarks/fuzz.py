@@ -18,11 +18,13 @@ The mutation operators are shared with the property-based tests (tests/test_host
 from __future__ import annotations
 
 import argparse
+import contextlib
 import re
 import signal
 import sys
 import time
 from collections import Counter
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from random import Random
@@ -192,12 +194,24 @@ class Outcome:
     problems: list[str] = field(default_factory=list)
 
 
-class _Timeout(Exception):
-    pass
+class Timeout(Exception):
+    """A case ran past its wall-clock limit (SIGALRM)."""
 
 
 def _on_alarm(signum, frame):  # noqa: ANN001
-    raise _Timeout()
+    raise Timeout()
+
+
+@contextlib.contextmanager
+def time_limit(seconds: int) -> Iterator[None]:
+    """Raise `Timeout` in the main thread after `seconds` of wall clock (the fuzzers' hang guard)."""
+    previous = signal.signal(signal.SIGALRM, _on_alarm)
+    signal.alarm(seconds)
+    try:
+        yield
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, previous)
 
 
 def run_one(text: str, workdir: Path, fmt: str = "yaml") -> Outcome:
@@ -214,21 +228,17 @@ def run_one(text: str, workdir: Path, fmt: str = "yaml") -> Outcome:
     runner = CliRunner()
     problems: list[str] = []
     started = time.perf_counter()
-    previous = signal.signal(signal.SIGALRM, _on_alarm)
-    signal.alarm(TIME_LIMIT)
     try:
-        gen = runner.invoke(main, ["generate", str(spec), "-o", str(out)], catch_exceptions=True)
-        val = runner.invoke(main, ["validate", str(spec)], catch_exceptions=True)
-        # lint's readers too (on rejected specs only: an accepted one would run cfn-lint, done below in bulk)
-        lint = runner.invoke(main, ["lint", str(spec)], catch_exceptions=True) if gen.exit_code == 1 else None
-    except _Timeout:
+        with time_limit(TIME_LIMIT):
+            gen = runner.invoke(main, ["generate", str(spec), "-o", str(out)], catch_exceptions=True)
+            val = runner.invoke(main, ["validate", str(spec)], catch_exceptions=True)
+            # lint's readers too (on rejected specs only: an accepted one would run cfn-lint, done below in bulk)
+            lint = runner.invoke(main, ["lint", str(spec)], catch_exceptions=True) if gen.exit_code == 1 else None
+    except Timeout:
         return Outcome(-1, -1, time.perf_counter() - started, "", problems=["timeout"])
-    finally:
-        signal.alarm(0)
-        signal.signal(signal.SIGALRM, previous)
     seconds = time.perf_counter() - started
     for result in (gen, val):
-        if isinstance(result.exception, _Timeout):
+        if isinstance(result.exception, Timeout):
             problems.append("timeout")
     if seconds > TIME_LIMIT:
         problems.append("slow")

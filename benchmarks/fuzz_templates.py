@@ -29,7 +29,6 @@ import copy
 import json
 import os
 import re
-import signal
 import sys
 import time
 from collections import Counter
@@ -41,6 +40,8 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+from benchmarks.fuzz import Timeout, time_limit  # noqa: E402 - after the path set-up
 
 CORPUS = ROOT.parent / "shared" / "corpus" / "templates"
 LOCATION = re.compile(r"^(.*?):(\d+):(\d+): \S")
@@ -485,14 +486,6 @@ class Outcome:
     known: list[str] = field(default_factory=list)  # known defects owned elsewhere (plan on adopted specs)
 
 
-class _Timeout(Exception):
-    pass
-
-
-def _on_alarm(signum, frame):
-    raise _Timeout()
-
-
 def _editor_lines(text: str) -> list[str]:
     return re.split(r"\r\n|\r|\n", text)
 
@@ -563,7 +556,6 @@ def run_one(text: str, ext: str, workdir: Path) -> Outcome:
     outcome = Outcome()
     here = os.getcwd()
     os.chdir(workdir)
-    previous = signal.signal(signal.SIGALRM, _on_alarm)
     try:
         commands = [("init", ["init", "--from-template", template, "-o", "spec.yaml"]),
                     ("validate", ["validate", "spec.yaml"]), ("generate", ["generate", "spec.yaml", "-o", "out.yaml"]),
@@ -572,20 +564,18 @@ def run_one(text: str, ext: str, workdir: Path) -> Outcome:
             if command != "init" and outcome.exits.get("init") != 0:
                 break
             started, cpu = time.perf_counter(), time.process_time()
-            signal.alarm(TIME_LIMIT * 3)  # a hang (wall clock); the limit itself is on CPU time, below
             try:
-                result = runner.invoke(main, args, catch_exceptions=True)
-            except _Timeout:
+                with time_limit(TIME_LIMIT * 3):  # a hang (wall clock); the limit itself is on CPU time, below
+                    result = runner.invoke(main, args, catch_exceptions=True)
+            except Timeout:
                 outcome.problems.append(f"{command}: timeout")
                 outcome.exits[command] = -1
                 continue
-            finally:
-                signal.alarm(0)
             # CPU seconds: on a shared machine the wall clock measures the neighbours (wall time in `wall`)
             outcome.seconds[command] = time.process_time() - cpu
             outcome.wall[command] = time.perf_counter() - started
             outcome.exits[command] = result.exit_code
-            if isinstance(result.exception, _Timeout):
+            if isinstance(result.exception, Timeout):
                 outcome.problems.append(f"{command}: timeout")
             if outcome.seconds[command] > TIME_LIMIT:
                 outcome.problems.append(f"{command}: slow ({outcome.seconds[command]:.1f} s CPU)")
@@ -603,7 +593,6 @@ def run_one(text: str, ext: str, workdir: Path) -> Outcome:
             if command == "validate" and result.exit_code == 1 and "list at least one component" not in result.stderr:
                 outcome.problems.append("init wrote a spec validate rejects")
     finally:
-        signal.signal(signal.SIGALRM, previous)
         os.chdir(here)
     val, gen = outcome.exits.get("validate"), outcome.exits.get("generate")
     if val is not None and gen is not None and val in (0, 1, 4) and gen in (0, 1, 4) and (val == 1) != (gen == 1):

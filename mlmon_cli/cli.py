@@ -576,7 +576,16 @@ def delete_command(stack_name: str | None, stack_set: str | None, accounts: tupl
 
 
 @main.command("fire", epilog=EPILOG)
-@click.option("--stack-name", required=True, help="Stack deployed from an mlmon template.")
+@click.option("--stack-name", default=None, help="Stack deployed from an mlmon template (or give --stack-set).")
+@click.option("--stack-set", "stack_set", default=None, metavar="NAME",
+              help="Fire in every stack instance of this StackSet (run in its administrator account): one line per account and Region.")
+@click.option("--accounts", multiple=True, callback=_csv, metavar="ID,...",
+              help="With --stack-set: only these accounts (with --regions); default: every instance ListStackInstances lists.")
+@click.option("--regions", multiple=True, callback=_csv, metavar="REGION,...", help="With --stack-set: only these Regions (with --accounts).")
+@click.option("--role-name", default=None, metavar="NAME",
+              help="With --stack-set: the role to assume in each member account; default: the StackSet's execution role.")
+@click.option("--call-as", type=click.Choice(["SELF", "DELEGATED_ADMIN"]), default="SELF", show_default=True,
+              help="With --stack-set: DELEGATED_ADMIN reads a StackSet of the organization's delegated administrator.")
 @click.option("--alarm", "patterns", multiple=True, metavar="PATTERN",
               help="Glob on alarm names, e.g. '*-Errors' (repeatable); default: every metric alarm.")
 @click.option("--wait", type=click.FloatRange(0, 600), default=10.0, show_default=True,
@@ -586,16 +595,29 @@ def delete_command(stack_name: str | None, stack_set: str | None, accounts: tupl
                    "or no confirmed subscription on the topics it reaches.")
 @aws_target_options
 @_boundary
-def fire_command(stack_name: str, patterns: tuple[str, ...], wait: float, strict: bool, region: str | None, profile: str | None,
-                 endpoint_url: str | None) -> None:
+def fire_command(stack_name: str | None, stack_set: str | None, accounts: tuple[str, ...], regions: tuple[str, ...],
+                 role_name: str | None, call_as: str, patterns: tuple[str, ...], wait: float, strict: bool, region: str | None,
+                 profile: str | None, endpoint_url: str | None) -> None:
     """Put the stack's alarms into ALARM one at a time, then restore each, to prove notifications arrive.
 
     Prints per alarm what it did and which alarm's SNS action notified, then the topics'
     subscriptions; email subscriptions still pending confirmation receive nothing.
+
+    With --stack-set NAME: the same in every stack instance, through a role assumed in each member
+    account; one line per account and Region (FIRED, UNHEARD: some alarm reaches nobody, FAILED:
+    could not fire there, exit 5).
     """
     from .aws.fire import FireRequest, fire, hints, report_lines, unheard
     from .aws.session import Target
 
+    if bool(stack_name) == bool(stack_set):
+        raise AwsUsageError("mlmon: fire needs --stack-name or --stack-set (one of them)")
+    if not stack_set and (accounts or regions or role_name or call_as != "SELF"):
+        raise AwsUsageError("mlmon: --accounts, --regions, --role-name and --call-as need --stack-set")
+    if stack_set:
+        _fire_stack_set(stack_set, accounts, regions, role_name, call_as, patterns, wait, strict, Target(region, profile, endpoint_url))
+        return
+    assert stack_name is not None
     result = fire(FireRequest(stack_name, Target(region, profile, endpoint_url), patterns, wait), echo_err)
     for line in report_lines(result):
         click.echo(line)
@@ -605,6 +627,24 @@ def fire_command(stack_name: str, patterns: tuple[str, ...], wait: float, strict
     if strict and silent:
         echo_err(f"mlmon: --strict: {len(silent)} alarm(s) reach nobody: {', '.join(silent[:10])}")
         sys.exit(EXIT_SILENT)
+
+
+def _fire_stack_set(stack_set: str, accounts: tuple[str, ...], regions: tuple[str, ...], role_name: str | None, call_as: str,
+                    patterns: tuple[str, ...], wait: float, strict: bool, target: Any) -> None:
+    from .aws.fire_set import FireSetRequest, fire_stack_set, report_lines
+
+    result = fire_stack_set(FireSetRequest(stack_set, target, accounts, regions, role_name, call_as, patterns, wait), echo_err)
+    for line in report_lines(result):
+        click.echo(line)
+    if result.failed:
+        echo_err(f"mlmon: {len(result.failed)} of {len(result.instances)} stack instance(s) could not be fired")
+        sys.exit(EXIT_AWS)
+    silent = [i for i in result.instances if i.status == "UNHEARD"]
+    if silent:
+        echo_err(f"mlmon: {len(silent)} of {len(result.instances)} stack instance(s) have alarms that reach nobody (no SNS action, "
+                 "or no confirmed subscription)" + ("" if strict else "; --strict makes this exit 6"))
+        if strict:
+            sys.exit(EXIT_SILENT)
 
 
 @main.command("suggest", epilog=EPILOG)

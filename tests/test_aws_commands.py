@@ -200,3 +200,124 @@ def test_delete_waits_through_a_transient_delete_failed(monkeypatch) -> None:
     real = Cfn(["CREATE_COMPLETE", "DELETE_FAILED"], [failed])
     with pytest.raises(AwsError, match=r"delete of stack s failed: DELETE_FAILED\n  Sub \(AWS::SNS::Subscription\): DELETE_FAILED: 'Id'"):
         run(real)
+
+
+def test_delete_waits_while_a_resource_is_still_being_deleted(monkeypatch) -> None:
+    """LocalStack keeps the stack at DELETE_FAILED while it deletes the next resource; a slow
+    resource (a busy machine) outlasts the quiet period, so a resource whose last event is
+    DELETE_IN_PROGRESS keeps the DELETE_FAILED from being believed (the e2e clean-up flake)."""
+    from mlmon_cli.aws import delete as delete_mod
+
+    failed = {"EventId": "e1", "StackId": "arn:s", "PhysicalResourceId": "sub", "LogicalResourceId": "Sub",
+              "ResourceType": "AWS::SNS::Subscription", "ResourceStatus": "DELETE_FAILED", "ResourceStatusReason": "gone"}
+    stack_failed = {"EventId": "e2", "StackId": "arn:s", "PhysicalResourceId": "arn:s", "LogicalResourceId": "s",
+                    "ResourceType": "AWS::CloudFormation::Stack", "ResourceStatus": "DELETE_FAILED"}
+    slow = {"EventId": "e3", "StackId": "arn:s", "PhysicalResourceId": "key", "LogicalResourceId": "Key",
+            "ResourceType": "AWS::KMS::Key", "ResourceStatus": "DELETE_IN_PROGRESS"}
+    settle = 0.05
+
+    class Cfn:
+        """DELETE_FAILED with Key in progress for 8 quiet periods, then Key and the stack complete."""
+
+        def __init__(self):
+            self.started: float | None = None
+
+        def _phase(self):
+            import time
+
+            if self.started is None:
+                return "before"
+            return "slow" if time.monotonic() - self.started < 8 * settle else "done"
+
+        def describe_stacks(self, StackName):
+            status = {"before": "CREATE_COMPLETE", "slow": "DELETE_FAILED", "done": "DELETE_COMPLETE"}[self._phase()]
+            return {"Stacks": [{"StackName": "s", "StackId": "arn:s", "StackStatus": status}]}
+
+        def delete_stack(self, StackName):
+            import time
+
+            self.started = time.monotonic()
+
+        def describe_stack_events(self, StackName, **_):
+            events = {"before": [], "slow": [slow, stack_failed, failed],
+                      "done": [{**slow, "EventId": "e4", "ResourceStatus": "DELETE_COMPLETE"}, slow, stack_failed, failed]}
+            return {"StackEvents": events[self._phase()]}
+
+    class FakeAws:
+        def __init__(self, target):
+            pass
+
+        def client(self, service):
+            return cfn
+
+    cfn = Cfn()
+    monkeypatch.setattr(delete_mod, "Aws", FakeAws)
+    monkeypatch.setattr(delete_mod.FailedSettle.__init__, "__defaults__", (settle,))
+    lines: list[str] = []
+    result = delete_mod.delete_stack(delete_mod.DeleteRequest("s", poll_seconds=0.005), lines.append)
+    assert result.status == "DELETE_COMPLETE", lines
+
+
+def test_deploy_reads_outputs_once_the_stack_is_written_in_full(monkeypatch) -> None:
+    """LocalStack sets CREATE_COMPLETE before the outputs and the stack's ChangeSetId; a describe
+    in between reports success without outputs (the e2e KeyError 'AlertTopicArn'). deploy reads
+    the outputs from the describe that shows the executed change set and every declared output."""
+    from botocore.exceptions import ClientError
+
+    from mlmon_cli.aws import deploy as deploy_mod
+
+    template = {"Resources": {"T": {"Type": "AWS::SNS::Topic"}},
+                "Outputs": {"AlertTopicArn": {"Value": {"Ref": "T"}},
+                            "Optional": {"Condition": "Never", "Value": "x"}}}
+    torn = [{"StackStatus": "CREATE_COMPLETE"},  # status written, outputs not yet
+            {"StackStatus": "CREATE_COMPLETE", "Outputs": [{"OutputKey": "AlertTopicArn", "OutputValue": "arn:t"}]},
+            {"StackStatus": "CREATE_COMPLETE", "Outputs": [{"OutputKey": "AlertTopicArn", "OutputValue": "arn:t"}],
+             "ChangeSetId": "arn:cs"}]
+
+    class Cfn:
+        def __init__(self, after):
+            self.after, self.executed, self.reads = list(after), False, 0
+
+        def describe_stacks(self, StackName):
+            if not self.executed:
+                raise ClientError({"Error": {"Code": "ValidationError", "Message": "Stack with id s does not exist"}}, "DescribeStacks")
+            self.reads += 1
+            state = self.after.pop(0) if len(self.after) > 1 else self.after[0]
+            return {"Stacks": [{"StackName": "s", "StackId": "arn:s", **state}]}
+
+        def create_change_set(self, **_):
+            return {"StackId": "arn:s", "Id": "arn:cs"}
+
+        def describe_change_set(self, **_):
+            return {"Status": "CREATE_COMPLETE", "ChangeSetId": "arn:cs", "StackId": "arn:s", "Changes": []}
+
+        def describe_stack_events(self, StackName, **_):
+            return {"StackEvents": []}
+
+        def execute_change_set(self, ChangeSetName):
+            self.executed = True
+
+    def deploy(cfn):
+        class FakeAws:
+            def __init__(self, target):
+                pass
+
+            def client(self, service):
+                return cfn
+
+        monkeypatch.setattr(deploy_mod, "Aws", FakeAws)
+        lines: list[str] = []
+        return deploy_mod.deploy_template(template, deploy_mod.DeployRequest("s", poll_seconds=0.001), lines.append), lines
+
+    result, lines = deploy(Cfn(torn))
+    assert (result.status, result.outputs) == ("CREATE_COMPLETE", {"AlertTopicArn": "arn:t"})
+    # an update: the previous change set's outputs are stale until the stack shows this change set
+    stale = [{"StackStatus": "UPDATE_COMPLETE", "ChangeSetId": "arn:old", "Outputs": [{"OutputKey": "AlertTopicArn", "OutputValue": "old"}]},
+             {"StackStatus": "UPDATE_COMPLETE", "ChangeSetId": "arn:cs", "Outputs": [{"OutputKey": "AlertTopicArn", "OutputValue": "new"}]}]
+    result, _ = deploy(Cfn(stale))
+    assert result.outputs == {"AlertTopicArn": "new"}
+    # AWS: complete at the first describe, no ChangeSetId needed; nothing waits
+    aws = Cfn([{"StackStatus": "CREATE_COMPLETE", "Outputs": [{"OutputKey": "AlertTopicArn", "OutputValue": "arn:t"}]}])
+    result, lines = deploy(aws)
+    assert result.outputs == {"AlertTopicArn": "arn:t"} and aws.reads == 1
+    assert not any("without" in line for line in lines)

@@ -180,3 +180,36 @@ def test_ref_of_an_undeclared_name_and_unknown_tags_are_located_not_a_crash(runn
     assert result.stderr == (
         f"{spec}:6:65: components[0].function_name: !Ref MyFunction: no parameter 'MyFunction' in the spec's 'parameters:'\n"
         f"{spec}:7:41: components[1].job_name: unknown tag !GetAZs: a name may be !Ref, !Sub, !GetAtt or !ImportValue\n")
+
+
+def test_non_finite_number_in_the_template_is_located_for_json_output(runner, tmp_path: Path) -> None:
+    """YAML's `.inf` / `.nan` have no JSON spelling: --format json refuses them where the user
+    wrote them (it crashed, exit 70); YAML output writes them back as YAML spells them."""
+    (tmp_path / "app.yaml").write_text(
+        "Resources:\n"
+        "  Fn:\n"
+        "    Type: AWS::Lambda::Function\n"
+        "    Properties: {FunctionName: scorer, Runtime: python3.12, Handler: i.h, Role: arn:aws:iam::1:role/r,\n"
+        "                 Code: {ZipFile: x}}\n"
+        "  Alarm:\n"
+        "    Type: AWS::CloudWatch::Alarm\n"
+        "    Properties:\n"
+        "      Threshold: .inf\n"
+        "      Dimensions:\n"
+        "        - -.inf\n"
+        "      Extra: {Nan: .NaN}\n")
+    spec = tmp_path / "spec.yaml"
+    spec.write_text("solution: s\ntemplate: app.yaml\nnotifications: {emails: [a@b.co]}\n"
+                    "components:\n  - {kind: lambda, name: fn, resource: Fn, timeout_seconds: 3}\n")
+    out = tmp_path / "out.json"
+    out.write_text("previous\n")
+    result = runner.invoke(main, ["generate", str(spec), "--format", "json", "-o", str(out)])
+    app = tmp_path / "app.yaml"
+    assert (result.exit_code, result.stderr) == (EXIT_INPUT, (
+        f"{app}:9:7: Resources.Alarm.Properties.Threshold: must be a finite number in a JSON template, got .inf (JSON has no Infinity or NaN)\n"
+        f"{app}:11:9: Resources.Alarm.Properties.Dimensions[0]: must be a finite number in a JSON template, got -.inf (JSON has no Infinity or NaN)\n"
+        f"{app}:12:15: Resources.Alarm.Properties.Extra.Nan: must be a finite number in a JSON template, got .nan (JSON has no Infinity or NaN)\n"))
+    assert out.read_text() == "previous\n"  # untouched
+    yaml_out = runner.invoke(main, ["generate", str(spec)])
+    assert yaml_out.exit_code == 0, yaml_out.stderr
+    assert "      Threshold: .inf\n" in yaml_out.stdout and "        - -.inf\n" in yaml_out.stdout

@@ -64,7 +64,7 @@ def delete_stack(request: DeleteRequest, log: Log) -> DeleteResult:
             events.append(event)
             log(format_event(event))
             progress.seen()
-            settle.event()
+            settle.event(event)
         current = _gone_or(lambda: cfn.describe_stacks(StackName=stack_id)["Stacks"][0], None)
         status = current["StackStatus"] if current else "DELETE_COMPLETE"
         if status == "DELETE_COMPLETE":

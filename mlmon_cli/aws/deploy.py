@@ -42,6 +42,11 @@ CHANGE_SET_TIMEOUT = 600.0
 # the stack to DELETE_FAILED / CREATE_FAILED for a moment whenever one resource operation fails
 # and carries on (to DELETE_COMPLETE / ROLLBACK_COMPLETE); AWS's final statuses never change.
 FAILED_SETTLE_SECONDS = 5.0
+# LocalStack (4.14, v2 engine) also writes a finished stack in steps: CREATE_COMPLETE / UPDATE_COMPLETE
+# first, then the outputs, then the stack's ChangeSetId; a DescribeStacks in between reports success
+# with no (or the previous) outputs. A success is believed once the describe shows the executed change
+# set and every output the template declares unconditionally; AWS's describe shows both at once.
+OUTPUTS_SETTLE_SECONDS = 10.0
 NAMED_IAM = {
     "AWS::IAM::Role": "RoleName",
     "AWS::IAM::User": "UserName",
@@ -177,6 +182,8 @@ def deploy_template(template: dict[str, Any], request: DeployRequest, log: Log,
         cfn.execute_change_set(ChangeSetName=created["Id"])
     log(f"mlmon: executing {cs_name}; stack events follow")
     stack, events = _watch(cfn, stack_id, seen, poll, request.timeout_seconds, log)
+    if stack["StackStatus"] in SUCCESS:
+        stack = _settled_success(cfn, stack, created["Id"], _declared_outputs(template), poll, log)
     final = stack["StackStatus"]
     elapsed = time.monotonic() - started
     if final in SUCCESS:
@@ -332,21 +339,31 @@ def _wait_change_set(cfn: Any, stack_id: str, change_set_id: str, poll: float, l
 
 class FailedSettle:
     """Decides when a stack status is final: at once, except *_FAILED, which must hold for
-    FAILED_SETTLE_SECONDS with no new stack event (see FAILED_SETTLE_SECONDS)."""
+    FAILED_SETTLE_SECONDS with no new stack event and no resource operation under way (see
+    FAILED_SETTLE_SECONDS). A resource whose last event is *_IN_PROGRESS is still being worked
+    on: LocalStack deletes the next resource while the stack says DELETE_FAILED, and one slow
+    resource (a busy machine) outlasts any quiet period; AWS sets a final status only once every
+    resource operation has ended."""
 
     def __init__(self, seconds: float | None = None):
         self.seconds = FAILED_SETTLE_SECONDS if seconds is None else seconds
         self.since: float | None = None
+        self.resources: dict[str, str] = {}  # logical ID -> its latest status (the stack's own events excluded)
 
-    def event(self) -> None:
+    def event(self, event: dict[str, Any] | None = None) -> None:
         self.since = None
+        if event and not (event.get("StackId") and event.get("PhysicalResourceId") == event["StackId"]):
+            self.resources[event.get("LogicalResourceId", "?")] = event.get("ResourceStatus", "")
+
+    def busy(self) -> list[str]:
+        return sorted(k for k, status in self.resources.items() if status.endswith("_IN_PROGRESS"))
 
     def final(self, status: str) -> bool:
         if not status.endswith("_FAILED"):
             self.since = None
             return True
         now = time.monotonic()
-        if self.since is None:
+        if self.since is None or self.busy():
             self.since = now
         return now - self.since >= self.seconds
 
@@ -438,7 +455,7 @@ def _watch(cfn: Any, stack_id: str, seen: set[str], poll: float, timeout: float,
             events.append(event)
             log(format_event(event))
             progress.seen()
-            settle.event()
+            settle.event(event)
         with aws_errors("describe the stack"):
             stack = cfn.describe_stacks(StackName=stack_id)["Stacks"][0]
         if not stack["StackStatus"].endswith("_IN_PROGRESS") and settle.final(stack["StackStatus"]):
@@ -491,6 +508,32 @@ def _outputs(cfn: Any, stack_id: str) -> dict[str, str]:
 
 def _outputs_of(stack: dict[str, Any]) -> dict[str, str]:
     return {o["OutputKey"]: o.get("OutputValue", "") for o in stack.get("Outputs") or []}
+
+
+def _declared_outputs(template: dict[str, Any]) -> set[str]:
+    """Outputs every successful stack of this template reports (those under a Condition may not)."""
+    return {k for k, v in (template.get("Outputs") or {}).items() if not (isinstance(v, dict) and "Condition" in v)}
+
+
+def _unsettled(stack: dict[str, Any], change_set_id: str, declared: set[str]) -> list[str]:
+    """What a successful describe still lacks: the executed change set, declared outputs (see OUTPUTS_SETTLE_SECONDS)."""
+    missing = sorted(declared - set(_outputs_of(stack)))
+    stale = stack.get("ChangeSetId") not in (None, change_set_id)
+    return (["ChangeSetId " + change_set_id] if stale else []) + [f"output {k}" for k in missing]
+
+
+def _settled_success(cfn: Any, stack: dict[str, Any], change_set_id: str, declared: set[str], poll: float,
+                     log: Log) -> dict[str, Any]:
+    """The successful stack as it is once written in full (see OUTPUTS_SETTLE_SECONDS)."""
+    deadline = time.monotonic() + OUTPUTS_SETTLE_SECONDS
+    while (lacking := _unsettled(stack, change_set_id, declared)) and time.monotonic() < deadline:
+        time.sleep(poll)
+        with aws_errors("describe the stack"):
+            stack = cfn.describe_stacks(StackName=stack["StackId"])["Stacks"][0]
+    if lacking:
+        log(f"mlmon: stack {stack['StackName']} reports {stack['StackStatus']} without {', '.join(lacking)} "
+            f"after {OUTPUTS_SETTLE_SECONDS:.0f} s; the outputs below are what it reports")
+    return stack
 
 
 def _best_effort(call: Callable[[], Any]) -> None:

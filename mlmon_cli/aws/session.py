@@ -9,7 +9,7 @@ from __future__ import annotations
 import contextlib
 import os
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import boto3
@@ -26,6 +26,8 @@ class Target:
     region: str | None = None
     profile: str | None = None
     endpoint_url: str | None = None
+    # (access key ID, secret, session token) of an assumed role (`fire --stack-set` in a member account)
+    credentials: tuple[str, str, str] | None = field(default=None, repr=False)
 
 
 def resolve_region(target: Target) -> str | None:
@@ -43,7 +45,8 @@ class Aws:
     def __init__(self, target: Target):
         self.target = target
         try:
-            self.session = boto3.session.Session(profile_name=target.profile, region_name=resolve_region(target))
+            keys = dict(zip(("aws_access_key_id", "aws_secret_access_key", "aws_session_token"), target.credentials or (), strict=False))
+            self.session = boto3.session.Session(profile_name=target.profile, region_name=resolve_region(target), **keys)
         except ProfileNotFound as exc:
             raise AwsError(f"mlmon: --profile {target.profile}: {exc}") from None
         if not self.session.region_name:

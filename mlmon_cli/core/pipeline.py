@@ -90,12 +90,14 @@ def generate_central(spec: Spec) -> Template:
 
 
 def _built(spec: Spec, split: bool | None, fmt: str) -> BuildResult:
+    app = spec.cfn.app if spec.cfn is not None else None
+    if fmt == "json" and app is not None and app.non_finite:  # merged output copies them; JSON cannot
+        raise SpecError(list(app.non_finite))
     result = build_template(spec, split=split, nested_ext=fmt)
     if result.problems:
         raise SpecError(result.problems)
     result.files = dump_all({f"template.{fmt}": result.template, **{f"stacks/{stem}.{fmt}": t for stem, t in result.nested.items()}},
                             fmt)
-    app = spec.cfn.app if spec.cfn is not None else None
     if app is not None and app.text and not result.nested:  # merged output: the user's own text plus the monitoring
         kept = merged_text(app.text, app.data, result.template.to_dict(), fmt)
         result.files[f"template.{fmt}"] = kept if kept is not None else result.files[f"template.{fmt}"]

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import bisect
 import json
+import math
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
@@ -64,6 +65,7 @@ class AppTemplate:
     data: dict[str, Any]
     marks: dict[tuple[str, str], tuple[int, int]] = field(default_factory=dict)  # (section, key) -> (line, col)
     text: str = field(default="", repr=False, compare=False)  # as written: merged output keeps it (serialize.merged_text)
+    non_finite: tuple[Problem, ...] = ()  # YAML's .inf / .nan values: JSON (so --format json) has no spelling for them
 
     @property
     def resources(self) -> dict[str, Any]:
@@ -140,7 +142,27 @@ def parse_app_template(text: str, file: str) -> AppTemplate:
                 mark = getattr(key, "start_mark", None)
                 if mark is not None:
                     marks[(section, str(key))] = at(mark.line + 1, mark.column + 1)
-    return AppTemplate(file, json.loads(json.dumps(data, default=str)), marks, text)
+    return AppTemplate(file, json.loads(json.dumps(data, default=str)), marks, text, tuple(_non_finite(data, "", file, at)))
+
+
+def _non_finite(value: Any, path: str, file: str, at: Callable[[int, int], tuple[int, int]],
+                mark: Any = None) -> list[Problem]:
+    """Every YAML `.inf` / `-.inf` / `.nan` of the template, at its key (the decoder marks no
+    numbers; a list item at its list). A YAML output writes them back as YAML spells them; JSON has
+    no Infinity or NaN."""
+    if isinstance(value, float) and not math.isfinite(value):
+        line, col = at(mark.line + 1, mark.column + 1) if mark is not None else (1, 1)
+        spelled = ".nan" if value != value else (".inf" if value > 0 else "-.inf")
+        return [Problem(Location(file, line, col, path),
+                        f"must be a finite number in a JSON template, got {spelled} (JSON has no Infinity or NaN)")]
+    found: list[Problem] = []
+    if isinstance(value, dict):
+        for key, item in value.items():
+            found += _non_finite(item, f"{path}.{key}" if path else str(key), file, at, getattr(key, "start_mark", mark))
+    elif isinstance(value, list):
+        for i, item in enumerate(value):
+            found += _non_finite(item, f"{path}[{i}]", file, at, getattr(value, "start_mark", mark))
+    return found
 
 
 def _shape(value: Any) -> str:

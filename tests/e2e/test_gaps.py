@@ -11,7 +11,7 @@ import pytest
 
 from tests.e2e.helpers import Account
 
-ACCOUNT = "240000000001"
+ACCOUNT = "240000000002"  # its own account: test_review deploys into 240000000001
 
 
 @pytest.fixture(scope="module")

@@ -73,6 +73,7 @@ def test_stack_set_members_report_to_the_central_account(localstack, tmp_path) -
     assert done.exit_code == 0, done.output
     deploy_seconds = time.monotonic() - started
     try:
+        _fire_every_instance(localstack, admin, tmp_path)
         for member in MEMBERS:
             for region in REGIONS:
                 account = Account(localstack, member, region)
@@ -117,6 +118,37 @@ def test_stack_set_members_report_to_the_central_account(localstack, tmp_path) -
         for region in REGIONS:
             left = Account(localstack, member, region).client("cloudwatch").describe_alarms(AlarmNames=[ALARM])["MetricAlarms"]
             assert not left, (member, region)
+
+
+def _fire_every_instance(localstack, admin: Account, tmp_path: Path) -> None:
+    """`mlmon fire --stack-set` from the administrator account: it assumes the StackSet execution
+    role in each member account (LocalStack maps the assumed role's keys to that account), fires
+    the paging alarm of each instance and restores it. An SQS subscriber of each member's topic
+    proves what arrived where; an account without an instance is FAILED (exit 5)."""
+    from tests.e2e.helpers import alarm_notifications
+
+    inboxes = {}
+    for member in MEMBERS:
+        for region in REGIONS:
+            account = Account(localstack, member, region)
+            (stack,) = [s for s in account.client("cloudformation").describe_stacks()["Stacks"] if STACK_SET in s["StackName"]]
+            topic = {o["OutputKey"]: o["OutputValue"] for o in stack["Outputs"]}["AlertTopicArn"]
+            inboxes[(member, region)] = (Inbox(account, [topic], "fire-inbox"), topic, stack["StackName"])
+    fired = admin.mlmon(tmp_path, "fire", "--stack-set", STACK_SET, "--accounts", ",".join(MEMBERS), "--regions", ",".join(REGIONS),
+                        "--alarm", ALARM, "--wait", "2")
+    assert fired.exit_code == 0, fired.output
+    lines = fired.stdout.splitlines()
+    assert len(lines) == 4, fired.stdout
+    for (member, region), (inbox, topic, stack) in sorted(inboxes.items()):
+        assert f"{member}\t{region}\tFIRED\t{stack}: 1 of 1 alarm(s) fired and restored; reached {topic} " in fired.stdout, fired.stdout
+        got = alarm_notifications(inbox.collect(lambda seen, t=topic: (ALARM, t, "ALARM") in alarm_notifications(seen), timeout=30))
+        assert got[(ALARM, topic, "ALARM")] == 1, (member, region, got)  # its own account's alarm, on its own topic, once
+    assert f"{MEMBERS[0]} {REGIONS[1]}: mlmon: {ALARM}: " in fired.stderr  # progress names the instance
+
+    nowhere = admin.mlmon(tmp_path, "fire", "--stack-set", STACK_SET, "--accounts", "510000000004", "--regions", REGIONS[0], "--alarm", ALARM)
+    assert (nowhere.exit_code, nowhere.stdout) == (5, f"510000000004\t{REGIONS[0]}\tFAILED\tno stack of StackSet {STACK_SET} "
+                                                      f"in 510000000004 {REGIONS[0]}\n"), nowhere.output
+    assert "mlmon: 1 of 1 stack instance(s) could not be fired" in nowhere.stderr
 
 
 def _text(body: str) -> str:
