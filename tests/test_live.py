@@ -540,7 +540,8 @@ def test_cli_usage_and_exit_code_7_documented() -> None:
     bad = runner.invoke(main, ["coverage", "--kind", "lamda", "--region", REGION])
     assert bad.exit_code == 2
     assert bad.stderr.strip() == ("mlmon: --kind lamda: not a kind coverage lists (it lists: api_gateway_http, api_gateway_rest, "
-                                  "codebuild, codepipeline, glue_job, lambda, sagemaker_endpoint, sagemaker_hyperpod, "
-                                  "sagemaker_inference_component, sagemaker_model_registry, sagemaker_pipeline, step_functions)")
+                                  "codebuild, codepipeline, dynamodb_table, glue_job, lambda, sagemaker_endpoint, sagemaker_hyperpod, "
+                                  "sagemaker_inference_component, sagemaker_model_registry, sagemaker_pipeline, sqs_queue, "
+                                  "step_functions)")
     fmt = runner.invoke(main, ["diff", "spec.yaml", "--stack-name", "s", "--format", "markdown"])
     assert fmt.exit_code == 2 and "'markdown' is not one of 'text', 'json'" in fmt.stderr

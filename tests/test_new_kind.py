@@ -1,5 +1,5 @@
-"""Adding a kind is one module plus one golden case (CONTRIBUTING.md): a throwaway SQS-queue kind in a
-temporary package is picked up by every registry-driven table of the suite (goldens, option coverage,
+"""Adding a kind is one module plus one golden case (CONTRIBUTING.md): a throwaway Kinesis-stream kind in
+a temporary package is picked up by every registry-driven table of the suite (goldens, option coverage,
 dimension sets, lint-clean outputs, event-pattern tables, determinism) and brings its own `init`
 discovery, name checks and message template, with no edit anywhere else."""
 
@@ -17,10 +17,10 @@ import pytest
 from .conftest import ROOT
 
 KIND_MODULE = """\
-\"\"\"Amazon SQS queues feeding a model (throwaway kind of tests/test_new_kind.py: one module holds every fact of a kind).
+\"\"\"Amazon Kinesis data streams feeding a model (throwaway kind of tests/test_new_kind.py: one module holds every fact of a kind).
 
-Metrics: https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/sqs-available-cloudwatch-metrics.html
-Deleted or purged queues: the CloudTrail management events EventBridge receives ("AWS API Call via CloudTrail").
+Metrics: https://docs.aws.amazon.com/streams/latest/dev/monitoring-with-cloudwatch.html
+Deleted streams: the CloudTrail management events EventBridge receives ("AWS API Call via CloudTrail").
 \"\"\"
 
 from __future__ import annotations
@@ -34,107 +34,121 @@ from mlmon_cli.components.base import (AlarmDef, AlarmDocs, AlarmPolicy, AlarmTa
 from mlmon_cli.spec.kind_facts import ref_target
 from mlmon_cli.spec.model import doc
 
-DEFAULT_RETENTION = 345_600  # seconds: SQS's default MessageRetentionPeriod (4 days)
+DEFAULT_RETENTION = 24  # hours: Kinesis Data Streams' default RetentionPeriodHours
 
-QUEUE_GONE = EventDef(
-    source="aws.sqs", detail_type="AWS API Call via CloudTrail", status_field="eventName",
-    failure_statuses=("DeleteQueue", "PurgeQueue"), message_template="demo_queue_gone.txt.j2",
-    input_paths={"status": "$.detail.eventName", "queue": "$.detail.requestParameters.queueUrl",
+STREAM_GONE = EventDef(
+    source="aws.kinesis", detail_type="AWS API Call via CloudTrail", status_field="eventName",
+    failure_statuses=("DeleteStream",), message_template="demo_stream_gone.txt.j2",
+    input_paths={"status": "$.detail.eventName", "stream": "$.detail.requestParameters.streamName",
                  "who": "$.detail.userIdentity.arn", "region": "$.region"},
 )
+READERS = {"AWS::Lambda::EventSourceMapping": "EventSourceArn", "AWS::Kinesis::StreamConsumer": "StreamARN"}
 
 
 @dataclass(frozen=True)
-class QueueOptions:
-    queue_name: str = field(metadata=doc("Name of the queue (QueueName dimension)."))
-    retention_seconds: int = field(default=DEFAULT_RETENTION, metadata=doc(
-        "The queue's MessageRetentionPeriod: the oldest-message alarm fires at half of it.", unit="s", minimum=60,
-        maximum=1_209_600))
+class StreamOptions:
+    stream_name: str = field(metadata=doc("Name of the stream (StreamName dimension)."))
+    retention_hours: int = field(default=DEFAULT_RETENTION, metadata=doc(
+        "The stream's RetentionPeriodHours: the iterator-age alarm fires at half of it.", unit="h", minimum=24,
+        maximum=8760))
 
 
-@component("demo_queue")
-class DemoQueue(Component[QueueOptions]):
-    Options = QueueOptions
-    title = "Amazon SQS queue"
-    docs_url = "https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/sqs-available-cloudwatch-metrics.html"
-    dimension_names = ("QueueName",)
-    names = {"queue_name": NameOption(r"[A-Za-z0-9_-]{1,75}\\.fifo|[A-Za-z0-9_-]{1,80}",
-                                      "an SQS queue name: at most 80 letters, digits, '-' and '_' ('.fifo' at the end of a FIFO queue's)",
-                                      "the queue name (the last part of its URL or ARN)")}
-    # Ref is the queue URL (also a stack's physical ID); GetAtt QueueName is the name.
-    bindings = {"AWS::SQS::Queue": Binding({"queue_name": "${%s.QueueName}"}, physical="queue_name",
-                                           physical_prefix=r"^https://[^/]+/[0-9]+/")}
-    messages = {"demo_queue_gone.txt.j2": (
-        "[{{ solution }}] SQS queue <queue> got <status> ({{ component }}), called by <who>.\\n"
-        "First step: aws sqs get-queue-attributes --queue-url <queue> --region <region> "
-        "(QueueDoesNotExist: it was deleted; ApproximateNumberOfMessages 0: purged) and ask the caller why.")}
-    example = "- kind: demo_queue\\n  name: inference-requests\\n  queue_name: inference-requests\\n  retention_seconds: 86400\\n"
+@component("demo_stream")
+class DemoStream(Component[StreamOptions]):
+    Options = StreamOptions
+    title = "Amazon Kinesis data stream"
+    docs_url = "https://docs.aws.amazon.com/streams/latest/dev/monitoring-with-cloudwatch.html"
+    dimension_names = ("StreamName",)
+    names = {"stream_name": NameOption(r"[A-Za-z0-9_.-]{1,128}",
+                                       "a Kinesis stream name: at most 128 letters, digits, '_', '.' and '-'",
+                                       "the stream name (the part after ':stream/')")}
+    # Ref is the stream name, and so is a stack's physical ID.
+    bindings = {"AWS::Kinesis::Stream": Binding({"stream_name": "${%s}"}, physical="stream_name")}
+    not_watched = {"AWS::Kinesis::StreamConsumer": "a reader of a stream: the stream is watched"}
+    messages = {"demo_stream_gone.txt.j2": (
+        "[{{ solution }}] Kinesis stream <stream> got <status> ({{ component }}), called by <who>.\\n"
+        "First step: aws kinesis describe-stream-summary --stream-name <stream> --region <region> "
+        "(ResourceNotFoundException: it was deleted) and ask the caller why.")}
+    example = "- kind: demo_stream\\n  name: click-events\\n  stream_name: click-events\\n  retention_hours: 48\\n"
     alarms = (
-        AlarmDef("oldest_message", "OldestMessageAge", Metric("AWS/SQS", "ApproximateAgeOfOldestMessage", "Maximum", unit="s"),
+        AlarmDef("iterator_age", "IteratorAge", Metric("AWS/Kinesis", "GetRecords.IteratorAgeMilliseconds", "Maximum", unit="ms"),
                  AlarmPolicy(">", None),
-                 AlarmDocs(why="the oldest message has waited half the retention period; SQS deletes it when the period ends",
-                           first_step="check the consumer's errors, throttles and concurrency")),
-        AlarmDef("backlog", "Backlog", Metric("AWS/SQS", "ApproximateNumberOfMessagesVisible", "Maximum"),
-                 AlarmPolicy(">", 1000, evaluation_periods=3, datapoints_to_alarm=3, severity="warning"),
-                 AlarmDocs(why="more than 1,000 messages wait for 15 minutes",
-                           first_step="compare the send rate with the consumer's throughput")),
-        event_alarm("queue_gone", "QueueDeletedOrPurged", QUEUE_GONE, why="someone deleted or purged the queue",
-                    first_step="read the CloudTrail event: who called DeleteQueue or PurgeQueue"),
+                 AlarmDocs(why="the readers are half the retention period behind; Kinesis drops records when it ends",
+                           first_step="check the readers' errors, throttles and concurrency")),
+        AlarmDef("read_throttles", "ReadThrottles", Metric("AWS/Kinesis", "ReadProvisionedThroughputExceeded", "Sum"),
+                 AlarmPolicy(">", 0, evaluation_periods=3, datapoints_to_alarm=3, severity="warning"),
+                 AlarmDocs(why="reads were throttled for 15 minutes",
+                           first_step="compare the readers with the shard count")),
+        event_alarm("stream_gone", "StreamDeleted", STREAM_GONE, why="someone deleted the stream",
+                    first_step="read the CloudTrail event: who called DeleteStream"),
     )
 
-    def watched(self, o: QueueOptions) -> str:
-        return f"SQS queue {o.queue_name}"
+    def watched(self, o: StreamOptions) -> str:
+        return f"Kinesis stream {o.stream_name}"
 
-    def targets(self, o: QueueOptions) -> list[AlarmTarget]:
-        return [AlarmTarget({"QueueName": o.queue_name})]
+    def targets(self, o: StreamOptions) -> list[AlarmTarget]:
+        return [AlarmTarget({"StreamName": o.stream_name})]
 
-    def default_threshold(self, o: QueueOptions, alarm: AlarmDef) -> float | None:
-        return o.retention_seconds / 2 if alarm.key == "oldest_message" else alarm.policy.threshold
+    def default_threshold(self, o: StreamOptions, alarm: AlarmDef) -> float | None:
+        return o.retention_hours * 3_600_000 / 2 if alarm.key == "iterator_age" else alarm.policy.threshold
 
-    def event_detail(self, o: QueueOptions, alarm: AlarmDef) -> dict[str, Any]:
-        return {"eventName": list(QUEUE_GONE.failure_statuses), "requestParameters": {"queueUrl": [{"suffix": f"/{o.queue_name}"}]}}
+    def event_detail(self, o: StreamOptions, alarm: AlarmDef) -> dict[str, Any]:
+        return {"eventName": list(STREAM_GONE.failure_statuses), "requestParameters": {"streamName": [o.stream_name]}}
 
     @classmethod
     def init_skip(cls, resource: TemplateResource) -> str | None:
-        users = [k for k, r in resource.app.resources.items() if isinstance(r, dict) and ref_target(
-            ((r.get("Properties") or {}).get("RedrivePolicy") or {}).get("deadLetterTargetArn")) == resource.logical]
-        return f"the dead-letter queue of {', '.join(users)}: watch it with a custom alarm on any message" if users else None
+        read = any(ref_target(((r.get("Properties") or {}).get(READERS.get(r.get("Type"), "")))) == resource.logical
+                   for r in resource.app.resources.values() if isinstance(r, dict))
+        return None if read else "nothing in this template reads it: no iterator age to watch"
 
     @classmethod
     def init_lines(cls, resource: TemplateResource) -> list[str]:
-        retention = resource.properties.get("MessageRetentionPeriod")
+        retention = resource.properties.get("RetentionPeriodHours")
         if isinstance(retention, int):
-            return [f"    retention_seconds: {retention}   # MessageRetentionPeriod: the oldest-message alarm at half of it"]
-        return ["    # SQS's default retention (4 days): the oldest-message alarm at 2 days"]
+            return [f"    retention_hours: {retention}   # RetentionPeriodHours: the iterator-age alarm at half of it"]
+        return ["    # Kinesis's default retention (24 hours): the iterator-age alarm at 12 hours"]
 """
 
 GOLDEN_SPEC = """\
 solution: golden
 notifications: {emails: [oncall@example.com]}
 components:
-  - kind: demo_queue
-    name: inference-requests
-    queue_name: golden-requests
-    retention_seconds: 86400
+  - kind: demo_stream
+    name: click-events
+    stream_name: golden-clicks
+    retention_hours: 48
 """
 
-# The user's template `init --from-template` reads: a queue with a retention, one with SQS's default,
-# the first one's dead-letter queue (skipped by the kind's init_skip) and a bucket (no kind).
+# The user's template `init --from-template` reads: a stream with a retention and a consumer, one with Kinesis's
+# default read by an event source mapping, one nothing reads (skipped by the kind's init_skip) and a bucket (no kind).
 APP_TEMPLATE = """\
 AWSTemplateFormatVersion: "2010-09-09"
-Description: A model fed by queues
+Description: A model fed by streams
 Resources:
   Requests:
-    Type: AWS::SQS::Queue
+    Type: AWS::Kinesis::Stream
     Properties:
-      MessageRetentionPeriod: 86400
-      RedrivePolicy:
-        deadLetterTargetArn: !GetAtt Failed.Arn
-        maxReceiveCount: 5
-  Failed:
-    Type: AWS::SQS::Queue
+      RetentionPeriodHours: 48
+      ShardCount: 1
+  RequestsReader:
+    Type: AWS::Kinesis::StreamConsumer
+    Properties:
+      ConsumerName: reader
+      StreamARN: !GetAtt Requests.Arn
+  Unread:
+    Type: AWS::Kinesis::Stream
+    Properties:
+      ShardCount: 1
   Scores:
-    Type: AWS::SQS::Queue
+    Type: AWS::Kinesis::Stream
+    Properties:
+      ShardCount: 1
+  ScoresMapping:
+    Type: AWS::Lambda::EventSourceMapping
+    Properties:
+      EventSourceArn: !GetAtt Scores.Arn
+      FunctionName: scorer
+      StartingPosition: LATEST
   Artifacts:
     Type: AWS::S3::Bucket
 """
@@ -148,9 +162,9 @@ def _plugin_env(tmp_path: Path) -> dict[str, str]:
     package = tmp_path / "plugins" / "demo_kinds"
     package.mkdir(parents=True)
     (package / "__init__.py").write_text("")
-    (package / "queue.py").write_text(KIND_MODULE)
+    (package / "stream.py").write_text(KIND_MODULE)
     return {**os.environ, "PYTHONPATH": f"{tmp_path / 'plugins'}{os.pathsep}{os.environ.get('PYTHONPATH', '')}",
-            "MLMON_KIND_MODULES": "demo_kinds.queue"}
+            "MLMON_KIND_MODULES": "demo_kinds.stream"}
 
 
 def _mlmon(env: dict[str, str], *args: str | Path) -> subprocess.CompletedProcess[str]:
@@ -165,31 +179,31 @@ def _pytest(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]
 
 @pytest.mark.slow
 def test_a_kind_in_another_package_is_one_module_plus_one_golden_case(tmp_path: Path) -> None:
-    case = tmp_path / "goldens" / "demo_queue_basic"
+    case = tmp_path / "goldens" / "demo_stream_basic"
     case.mkdir(parents=True)
     (case / "spec.yaml").write_text(GOLDEN_SPEC)
     env = {**_plugin_env(tmp_path), "MLMON_GOLDEN_DIRS": str(tmp_path / "goldens")}
 
     # Writing the golden case is the one review step, as for a built-in kind.
-    written = _pytest(env, "tests/test_golden.py", "-k", "demo_queue_basic", "--update-goldens")
+    written = _pytest(env, "tests/test_golden.py", "-k", "demo_stream_basic", "--update-goldens")
     assert written.returncode == 0, written.stdout + written.stderr
     expected = (case / "expected.yaml").read_text()
-    assert "MetricName: ApproximateAgeOfOldestMessage" in expected and "Value: golden-requests" in expected
+    assert "MetricName: GetRecords.IteratorAgeMilliseconds" in expected and "Value: golden-clicks" in expected
 
-    run = _pytest(env, *REGISTRY_DRIVEN, "-k", "demo_queue_basic or every_kind or every_option or documented_dimension "
+    run = _pytest(env, *REGISTRY_DRIVEN, "-k", "demo_stream_basic or every_kind or every_option or documented_dimension "
                                                "or every_event or pinned")
     assert run.returncode == 0, run.stdout[-4000:] + run.stderr[-2000:]
-    picked_up = [line for line in run.stdout.splitlines() if line.startswith("PASSED") and "demo_queue_basic" in line]
+    picked_up = [line for line in run.stdout.splitlines() if line.startswith("PASSED") and "demo_stream_basic" in line]
     assert len(picked_up) >= 4, run.stdout[-4000:]  # golden, lint-clean (yaml and json), serialization, ...
     # the kind's `example` validates, its inline message template renders with known placeholders
-    assert "PASSED tests/test_docs.py::test_every_kind_has_an_example_that_works_alone[demo_queue]" in run.stdout, run.stdout[-4000:]
+    assert "PASSED tests/test_docs.py::test_every_kind_has_an_example_that_works_alone[demo_stream]" in run.stdout, run.stdout[-4000:]
     assert "PASSED tests/test_event_patterns.py::test_every_event_definition_renders_with_known_placeholders" in run.stdout
 
 
 @pytest.mark.slow
 def test_a_new_kind_brings_its_init_discovery_name_checks_and_message_template(tmp_path: Path) -> None:
     """The same one module: `init --from-template` gives its resources components (reading a property into an
-    option, skipping a dead-letter queue), the output merges, lints clean (cfn-lint and mlmon's rules) and carries
+    option, skipping a stream nothing reads), the output merges, lints clean (cfn-lint and mlmon's rules) and carries
     the module's own message template; literal names are checked against its grammar; `--from-stack` reads its
     physical IDs."""
     env = _plugin_env(tmp_path)
@@ -198,20 +212,22 @@ def test_a_new_kind_brings_its_init_discovery_name_checks_and_message_template(t
     (app / "app.yaml").write_text(APP_TEMPLATE)
 
     init = _mlmon(env, "init", "--from-template", app / "app.yaml", "-o", app / "spec.yaml")
-    assert (init.returncode, init.stderr) == (0, "mlmon: 2 resource(s) watched, 2 not watched (listed as comments)\n")
+    assert (init.returncode, init.stderr) == (0, "mlmon: 2 resource(s) watched, 4 not watched (listed as comments)\n")
     spec = (app / "spec.yaml").read_text()
     assert spec.split("components:\n", 1)[1] == textwrap.dedent("""\
-          - kind: demo_queue
+          - kind: demo_stream
             name: requests
-            resource: Requests            # AWS::SQS::Queue
-            retention_seconds: 86400   # MessageRetentionPeriod: the oldest-message alarm at half of it
-          - kind: demo_queue
+            resource: Requests            # AWS::Kinesis::Stream
+            retention_hours: 48   # RetentionPeriodHours: the iterator-age alarm at half of it
+          - kind: demo_stream
             name: scores
-            resource: Scores            # AWS::SQS::Queue
-            # SQS's default retention (4 days): the oldest-message alarm at 2 days
+            resource: Scores            # AWS::Kinesis::Stream
+            # Kinesis's default retention (24 hours): the iterator-age alarm at 12 hours
 
         # Not watched:
-        #   Failed (AWS::SQS::Queue): the dead-letter queue of Requests: watch it with a custom alarm on any message
+        #   RequestsReader (AWS::Kinesis::StreamConsumer): a reader of a stream: the stream is watched
+        #   Unread (AWS::Kinesis::Stream): nothing in this template reads it: no iterator age to watch
+        #   ScoresMapping (AWS::Lambda::EventSourceMapping): no mlmon component kind for this resource type
         #   Artifacts (AWS::S3::Bucket): storage: no ML failure mode for mlmon to watch
         """)
 
@@ -223,38 +239,38 @@ def test_a_new_kind_brings_its_init_discovery_name_checks_and_message_template(t
 
     merged, _ = decode_str((app / "monitored.yaml").read_text())
     resources = json.loads(json.dumps(merged["Resources"], default=str))
-    assert {"Requests", "Failed", "Scores", "Artifacts"} <= set(resources)  # the user's template, monitoring merged in
-    oldest = {k: r["Properties"] for k, r in resources.items() if r["Type"] == "AWS::CloudWatch::Alarm"
-              and r["Properties"].get("MetricName") == "ApproximateAgeOfOldestMessage"}
-    assert {k: (p["Threshold"], p["Dimensions"]) for k, p in oldest.items()} == {
-        "RequestsOldestMessageAgeAlarm": (43200, [{"Name": "QueueName", "Value": {"Fn::GetAtt": ["Requests", "QueueName"]}}]),
-        "ScoresOldestMessageAgeAlarm": (172800, [{"Name": "QueueName", "Value": {"Fn::GetAtt": ["Scores", "QueueName"]}}]),
+    assert {"Requests", "Unread", "Scores", "Artifacts"} <= set(resources)  # the user's template, monitoring merged in
+    age = {k: r["Properties"] for k, r in resources.items() if r["Type"] == "AWS::CloudWatch::Alarm"
+           and r["Properties"].get("MetricName") == "GetRecords.IteratorAgeMilliseconds"}
+    assert {k: (p["Threshold"], p["Dimensions"]) for k, p in age.items()} == {
+        "RequestsIteratorAgeAlarm": (86_400_000, [{"Name": "StreamName", "Value": {"Ref": "Requests"}}]),
+        "ScoresIteratorAgeAlarm": (43_200_000, [{"Name": "StreamName", "Value": {"Ref": "Scores"}}]),
     }
-    rule = resources["RequestsQueueDeletedOrPurgedRule"]["Properties"]
-    assert rule["EventPattern"]["detail"] == {"eventName": ["DeleteQueue", "PurgeQueue"],
-                                              "requestParameters": {"queueUrl": [{"suffix": {"Fn::Sub": "/${Requests.QueueName}"}}]}}
+    rule = resources["RequestsStreamDeletedRule"]["Properties"]
+    assert rule["EventPattern"]["detail"] == {"eventName": ["DeleteStream"],
+                                              "requestParameters": {"streamName": [{"Ref": "Requests"}]}}
     assert rule["Targets"][0]["InputTransformer"]["InputTemplate"]["Fn::Sub"].startswith(  # merged output: names the stack
-        "${AWS::StackName}: SQS queue <queue> got <status> (requests), called by <who>.\nFirst step: aws sqs get-queue-attributes")
+        "${AWS::StackName}: Kinesis stream <stream> got <status> (requests), called by <who>.\nFirst step: aws kinesis "
+        "describe-stream-summary")
 
     (app / "bad.yaml").write_text("solution: s\nnotifications: {emails: [oncall@example.com]}\ncomponents:\n"
-                                  "  - {kind: demo_queue, name: a, queue_name: 'arn:aws:sqs:us-east-1:123456789012:q'}\n"
-                                  "  - {kind: demo_queue, name: b, queue_name: 'bad name!'}\n"
-                                  "  - {kind: demo_queue, name: c, queue_name: jobs.fifo}\n")
+                                  "  - {kind: demo_stream, name: a, stream_name: 'arn:aws:kinesis:us-east-1:123456789012:stream/s'}\n"
+                                  "  - {kind: demo_stream, name: b, stream_name: 'bad name!'}\n"
+                                  "  - {kind: demo_stream, name: c, stream_name: clicks.v2}\n")
     refused = _mlmon(env, "validate", app / "bad.yaml")
     assert (refused.returncode, refused.stderr.splitlines()) == (1, [
-        (f"{app / 'bad.yaml'}:4:45: components[0].queue_name: this is an ARN, not a name: give the queue name (the last "
-         "part of its URL or ARN)"),
-        (f"{app / 'bad.yaml'}:5:45: components[1].queue_name: 'bad name!' is not an SQS queue name: at most 80 letters, "
-         "digits, '-' and '_' ('.fifo' at the end of a FIFO queue's)")])
+        (f"{app / 'bad.yaml'}:4:47: components[0].stream_name: this is an ARN, not a name: give the stream name (the part "
+         "after ':stream/')"),
+        (f"{app / 'bad.yaml'}:5:47: components[1].stream_name: 'bad name!' is not a Kinesis stream name: at most 128 "
+         "letters, digits, '_', '.' and '-'")])
 
     from_stack = subprocess.run([sys.executable, "-c", textwrap.dedent("""
         from mlmon_cli.discover.stack import spec_from_resources
         from mlmon_cli.spec.app_template import parse_app_template
-        summary = {"LogicalResourceId": "Scores", "ResourceType": "AWS::SQS::Queue",
-                   "PhysicalResourceId": "https://sqs.us-east-1.amazonaws.com/123456789012/st-Scores-AB12"}
+        summary = {"LogicalResourceId": "Scores", "ResourceType": "AWS::Kinesis::Stream", "PhysicalResourceId": "st-Scores-AB12"}
         print(spec_from_resources("st", [summary], parse_app_template(open("app.yaml").read(), "app.yaml")).text)
     """)], cwd=app, env=env, capture_output=True, text=True, timeout=120, check=False)
-    assert "    queue_name: st-Scores-AB12   # Scores (AWS::SQS::Queue)\n" in from_stack.stdout, from_stack.stderr
+    assert "    stream_name: st-Scores-AB12   # Scores (AWS::Kinesis::Stream)\n" in from_stack.stdout, from_stack.stderr
 
 
 @pytest.mark.slow
@@ -263,11 +279,11 @@ def test_a_broken_plugin_kind_fails_the_registry_driven_tests(tmp_path: Path) ->
     package = tmp_path / "plugins" / "demo_kinds"
     package.mkdir(parents=True)
     (package / "__init__.py").write_text("")
-    (package / "queue.py").write_text(KIND_MODULE)
-    env = {**os.environ, "PYTHONPATH": str(tmp_path / "plugins"), "MLMON_KIND_MODULES": "demo_kinds.queue"}
+    (package / "stream.py").write_text(KIND_MODULE)
+    env = {**os.environ, "PYTHONPATH": str(tmp_path / "plugins"), "MLMON_KIND_MODULES": "demo_kinds.stream"}
     run = _pytest(env, "tests/test_golden.py::test_every_kind_has_a_golden_case")
     assert run.returncode == 1, run.stdout
-    assert "demo_queue" in run.stdout
+    assert "demo_stream" in run.stdout
 
 
 @pytest.mark.slow  # subprocess
@@ -276,12 +292,12 @@ def test_the_plugin_module_variable_loads_kinds(monkeypatch, tmp_path: Path) -> 
     script = textwrap.dedent("""
         from mlmon_cli.components import builtin_kinds, load_all
         kinds = load_all()
-        print("demo_queue" in kinds, "demo_queue" in builtin_kinds())
+        print("demo_stream" in kinds, "demo_stream" in builtin_kinds())
     """)
     package = tmp_path / "demo_kinds"
     package.mkdir()
     (package / "__init__.py").write_text("")
-    (package / "queue.py").write_text(KIND_MODULE)
-    env = {**os.environ, "PYTHONPATH": str(tmp_path), "MLMON_KIND_MODULES": "demo_kinds.queue"}
+    (package / "stream.py").write_text(KIND_MODULE)
+    env = {**os.environ, "PYTHONPATH": str(tmp_path), "MLMON_KIND_MODULES": "demo_kinds.stream"}
     out = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=60, cwd=ROOT, check=False)
     assert out.stdout.split() == ["True", "False"], out.stderr

@@ -68,6 +68,7 @@ class Inventory:
     option_value: str = "name"  # name | arn: what the spec option takes
     arguments: tuple[tuple[str, Any], ...] = field(default=())  # fixed arguments of the list call
     where: tuple[tuple[str, str], ...] = field(default=())  # (field, value) every listed item of the kind has
+    physical_is_item: bool = False  # the listed item itself is a stack's physical ID (an SQS queue URL)
 
     def pairs(self, items: list[Any], partition: str, region: str, account: str) -> list[tuple[str, str, str]]:
         """(name, ARN, physical ID) of each listed item."""
@@ -82,7 +83,8 @@ class Inventory:
             values = {**{k: v for k, v in fields.items() if isinstance(v, str)},
                       "partition": partition, "region": region, "account": account, "name": name}
             arn = str(fields.get(self.arn, "")) if self.arn else self.arn_format.format(**values)
-            out.append((name, arn, str(fields.get(self.physical, "")) if self.physical else ""))
+            physical = str(item) if self.physical_is_item else str(fields.get(self.physical, "")) if self.physical else ""
+            out.append((name, arn, physical))
         return out
 
 

@@ -53,8 +53,9 @@ def comparison_text(alarm: AlarmDef) -> str:
 
 
 def member_dimensions(member: Any, dims: dict[str, Any]) -> dict[str, Any]:
-    """A math member's dimensions: the alarm's own unless the member names its own set."""
-    return dict(member.fixed) if member.dimensions is not None else dims
+    """A math member's dimensions: the alarm's own plus the values the member always carries (DynamoDB's
+    per-Operation series), unless the member names its own set."""
+    return dict(member.fixed) if member.dimensions is not None else {**dims, **dict(member.fixed)}
 
 
 def band_expression(threshold: float) -> str:

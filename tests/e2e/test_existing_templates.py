@@ -182,7 +182,8 @@ APP_STACK = {
         "Flow": {"Type": "AWS::StepFunctions::StateMachine", "Properties": {
             "RoleArn": "arn:aws:iam::250000000001:role/sfn",
             "DefinitionString": json.dumps({"StartAt": "Done", "States": {"Done": {"Type": "Pass", "End": True}}})}},
-        "Data": {"Type": "AWS::SQS::Queue"},
+        "Data": {"Type": "AWS::Logs::LogGroup"},
+        "Jobs": {"Type": "AWS::SQS::Queue"},
     },
 }
 
@@ -196,14 +197,19 @@ def test_init_from_stack_writes_a_spec_whose_template_deploys(account: Account, 
     result = account.mlmon(tmp_path, "init", "--from-stack", "from-stack-app", "-o", str(spec),
                            "--endpoint-url", account.localstack.endpoint_url)
     assert result.exit_code == 0, result.stderr
-    assert result.stderr == "mlmon: 1 resource(s) watched, 1 not watched (listed as comments)\n"
+    assert result.stderr == "mlmon: 2 resource(s) watched, 1 not watched (listed as comments)\n"
     text = spec.read_text()
     assert text.startswith("# yaml-language-server: $schema=mlmon.schema.json\n# mlmon spec written by `mlmon init --from-stack")
     assert f"    state_machine_arn: '{arn}'   # Flow (AWS::StepFunctions::StateMachine)\n" in text
-    assert "#   Data (AWS::SQS::Queue): no mlmon component kind for this resource type\n" in text
+    assert "#   Data (AWS::Logs::LogGroup): a log group: give a component `log_group` to search it\n" in text
+    queue = cfn.describe_stack_resource(StackName="from-stack-app", LogicalResourceId="Jobs")["StackResourceDetail"]
+    name = queue["PhysicalResourceId"].rsplit("/", 1)[1]  # from its URL
+    assert f"    queue_name: {name}   # Jobs (AWS::SQS::Queue)\n" in text, [t for t in text.splitlines() if "Jobs" in t]
     result = account.mlmon(tmp_path, "deploy", str(spec), "--stack-name", "from-stack-monitoring")
     assert result.exit_code == 0, result.stderr
     alarm = account.client("cloudwatch").describe_alarms(AlarmNames=["from-stack-app-flow-ExecutionsFailed"])["MetricAlarms"]
     assert [d["Value"] for d in alarm[0]["Dimensions"]] == [arn]
+    alarm = account.client("cloudwatch").describe_alarms(AlarmNames=["from-stack-app-jobs-OldestMessageAge"])["MetricAlarms"]
+    assert alarm[0]["Dimensions"] == [{"Name": "QueueName", "Value": name}]
     for name in ("from-stack-monitoring", "from-stack-app"):
         cfn.delete_stack(StackName=name)
