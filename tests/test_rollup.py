@@ -64,6 +64,21 @@ def test_solution_rollup_one_notifying_composite_per_severity() -> None:
     assert unreachable_alarms(t, TOPIC) == []
 
 
+def test_notify_true_pages_once_more_but_never_beside_a_readable_message() -> None:
+    """`notify: true` adds the alarm's own page to the composite's; on a state-change alarm the rule's
+    readable message already is that page, so its alarm stays on the history topic (one failed
+    execution: the readable message and the composite, never a third)."""
+    data = spec(rollup="solution")
+    data["components"][1]["alarms"] = {"execution_failed": {"notify": True}, "executions_failed": {"notify": True}}
+    t = build(data)
+    children = composite_children(t)["SolutionCriticalComposite"]
+    assert "SmExecutionFailedEventAlarm" in children and "SmExecutionsFailedAlarm" in children
+    assert actions(t, "SmExecutionsFailedAlarm") == [TOPIC]
+    assert actions(t, "SmExecutionFailedEventAlarm") == [HISTORY]
+    rule = t["Resources"]["SmExecutionFailedEventRule"]["Properties"]
+    assert rule["Targets"][0]["Arn"] == TOPIC
+
+
 def test_none_rollup_every_alarm_notifies_itself() -> None:
     t = build(spec(rollup="none"))
     assert resources_of(t, "AWS::CloudWatch::CompositeAlarm") == {}

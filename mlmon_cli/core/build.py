@@ -314,7 +314,9 @@ def _watches(ctx: _Context, comp: ComponentSpec, kind: Component, env: BuildEnv)
         if alarm.is_event:
             rule = naming.rule_name(ctx.spec.solution, comp.name, alarm.suffix)
             dims = {"RuleName": rule}
-            watches.append(watch(alarm, settings, dims, rule_name=rule))
+            # The rule's readable message is the failure's own message: the alarm notifying too
+            # (`notify: true`) would page the same people a second, less readable time.
+            watches.append(watch(alarm, replace(settings, notify=False), dims, rule_name=rule))
             watches.append(watch(failed_invocations(alarm), replace(settings, **_DELIVERY), dims, rule_name=rule))
         else:
             fixed = dict(alarm.metric.fixed)

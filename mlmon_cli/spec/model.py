@@ -39,7 +39,10 @@ class AlarmOverride:
         default=None, metadata=doc("breaching, notBreaching, ignore or missing.", choices=TREAT_MISSING_DATA)
     )
     notify: bool | None = field(
-        default=None, metadata=doc("Send this alarm's own state changes to the topic (default: `notifications.notify_alarms`).")
+        default=None, metadata=doc("Send this alarm's own state changes to the topic (default: `notifications.notify_alarms`). "
+                                   "A state-change alarm's rule already sends its own readable message, so it never "
+                                   "notifies a second time; on another alarm of a component with such a rule, one "
+                                   "failure may reach the same people three times (message, alarm, composite).")
     )
     severity: str | None = field(
         default=None, metadata=doc("critical or warning: which composite and route the alarm belongs to.", choices=SEVERITIES)
