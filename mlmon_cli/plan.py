@@ -35,7 +35,7 @@ SYMBOLS = {
     "LessThanThreshold": "<",
     "LessThanOrEqualToThreshold": "<=",
 }
-# The second line of every mlmon alarm description (templates/alarm_description.txt.j2).
+# The second line of every mlmon alarm description (core/build.py `_alarm_description`).
 _ALARM_LINE = re.compile(
     r"^Alarm: (?P<statistic>\S+) of (?P<watch>.+?) (?P<cmp>>=|<=|>|<) (?P<threshold>.+?) in (?P<m>\d+) of (?P<n>\d+) "
     r"periods of (?P<period>\d+) s;",

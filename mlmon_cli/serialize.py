@@ -40,10 +40,12 @@ def to_yaml(data: dict[str, Any], unwrap: Unwrap = _no_objects) -> str:
     global _unwrap
     lines: list[str] = []
     _unwrap, previous = unwrap, _unwrap
+    _seen.clear()
     try:
         _mapping(data, "", lines)
     finally:
         _unwrap = previous
+        _seen.clear()
     return "\n".join(lines) + "\n"
 
 
@@ -163,7 +165,7 @@ def _entry(head: str, value: Any, indent: str, lines: list[str]) -> None:
     elif kind is list:
         if value:
             lines.append(head)
-            _sequence(value, indent, lines)
+            _shared_sequence(value, indent, lines)
         else:
             lines.append(head + " []")
     elif kind in _SCALAR_TYPES:
@@ -184,6 +186,26 @@ def _other_entry(head: str, value: Any, indent: str, lines: list[str]) -> None:
         lines.append(f"{head} {_scalar(value)}")
     else:
         _entry(head, _unwrap(value), indent, lines)
+
+
+# One list object met again at the same indent (the tag list every alarm of a component shares)
+# is written once and its lines copied: (id, indent) -> (the list, kept so its id is not reused;
+# its lines once seen twice). Emptied per template by `to_yaml`.
+_seen: dict[tuple[int, str], tuple[list[Any], list[str] | None]] = {}
+
+
+def _shared_sequence(items: list[Any], indent: str, lines: list[str]) -> None:
+    key = (id(items), indent)
+    hit = _seen.get(key)
+    if hit is None or hit[0] is not items:
+        _seen[key] = (items, None)
+        _sequence(items, indent, lines)
+    elif hit[1] is not None:
+        lines.extend(hit[1])
+    else:
+        start = len(lines)
+        _sequence(items, indent, lines)
+        _seen[key] = (items, lines[start:])
 
 
 def _sequence(items: list[Any], indent: str, lines: list[str]) -> None:

@@ -69,3 +69,17 @@ def test_an_error_in_a_writer_process_reaches_the_caller(monkeypatch) -> None:
     monkeypatch.setattr(os, "cpu_count", lambda: 2)
     with pytest.raises(RuntimeError, match="^writing a template failed: ValueError: boom$"):
         serialize.dump_all(templates, "yaml")
+
+
+def test_a_list_object_met_again_is_written_as_a_copy_would_be() -> None:
+    """The writer copies the lines of a list object it met before at the same indent (the tag list a
+    component's alarms share): the text is that of unshared copies, at every indent, and a list
+    changed between two dumps is written as it is now."""
+    tags = [{"Key": "component", "Value": "fn"}, {"Key": "severity", "Value": "critical"}]
+    shared = {"A": {"Tags": tags}, "B": {"Tags": tags}, "C": {"Tags": tags, "Deeper": {"Tags": tags}}, "D": tags}
+    copies = {"A": {"Tags": list(tags)}, "B": {"Tags": list(tags)}, "C": {"Tags": list(tags), "Deeper": {"Tags": list(tags)}},
+              "D": list(tags)}
+    assert dump(shared, "yaml") == dump(copies, "yaml")
+    assert yaml.safe_load(dump(shared, "yaml")) == copies
+    tags.append({"Key": "owner", "Value": "ml-platform"})
+    assert yaml.safe_load(dump(shared, "yaml"))["B"]["Tags"][-1] == {"Key": "owner", "Value": "ml-platform"}
