@@ -56,6 +56,27 @@ class Account:
             "AWS_SHARED_CREDENTIALS_FILE": str(tmp / "no-aws-credentials"),
         }
 
+    def delete(self, stack: str) -> None:
+        """Delete a stack and wait with `mlmon delete`, never boto3's stack_delete_complete waiter:
+        the waiter stops at the first DELETE_FAILED, and LocalStack reports DELETE_FAILED for a moment
+        whenever one resource fails to delete (a never-created resource, a pending http(s)
+        subscription) and carries on to DELETE_COMPLETE. mlmon believes a DELETE_FAILED only once it
+        holds with no new event and no resource operation under way (deploy.FailedSettle)."""
+        import tempfile
+
+        result = self.mlmon(Path(tempfile.gettempdir()), "delete", "--stack-name", stack, "--yes")
+        assert result.exit_code == 0, f"mlmon delete {stack}: exit {result.exit_code}\n{result.stderr}"
+        assert self.stack_status(stack) in (None, "DELETE_COMPLETE")
+
+    def stack_status(self, stack: str) -> str | None:
+        """The stack's status, None when LocalStack no longer knows it."""
+        from botocore.exceptions import ClientError
+
+        try:
+            return self.client("cloudformation").describe_stacks(StackName=stack)["Stacks"][0]["StackStatus"]
+        except ClientError:
+            return None
+
     def mlmon(self, tmp: Path, *args: str, env: dict[str, str | None] | None = None) -> Result:
         """Run `mlmon ARGS --endpoint-url <LocalStack>` through click's CliRunner."""
         args_list = list(args)

@@ -745,9 +745,8 @@ def test_update_with_changed_threshold(deployed: Deployed) -> None:
 
 # --------------------------------------------------------------------------- 8. delete
 def test_delete_removes_everything(deployed: Deployed) -> None:
-    cfn, cw = deployed.client("cloudformation"), deployed.client("cloudwatch")
-    cfn.delete_stack(StackName=deployed.stack)
-    cfn.get_waiter("stack_delete_complete").wait(StackName=deployed.stack, WaiterConfig={"Delay": 1, "MaxAttempts": 120})
+    cw = deployed.client("cloudwatch")
+    deployed.account.delete(deployed.stack)  # not boto3's waiter: see Account.delete
     names = [*deployed.model.metric, *deployed.model.composite]
     left = cw.describe_alarms(AlarmNames=names, AlarmTypes=["MetricAlarm", "CompositeAlarm"])
     assert left["MetricAlarms"] == [] and left["CompositeAlarms"] == []

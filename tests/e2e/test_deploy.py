@@ -8,7 +8,6 @@ import json
 
 import pytest
 import yaml
-from botocore.exceptions import ClientError
 
 from mlmon_cli.core.build import build_template
 from mlmon_cli.serialize import dump
@@ -27,30 +26,6 @@ def account(localstack) -> Account:
     account = Account(localstack, ACCOUNT)
     account.bucket(BUCKET)
     return account
-
-
-def _stack_status(account: Account, name: str) -> str | None:
-    try:
-        return account.client("cloudformation").describe_stacks(StackName=name)["Stacks"][0]["StackStatus"]
-    except ClientError:
-        return None
-
-
-def _delete(account: Account, name: str) -> None:
-    """Delete with `mlmon delete`, not boto3's stack_delete_complete waiter: the waiter stops at the
-    first DELETE_FAILED it sees, and LocalStack reports DELETE_FAILED for a moment while it deletes
-    a stack whose create failed (each resource never created fails to delete, flips the stack to
-    DELETE_FAILED, and the deletion carries on to DELETE_COMPLETE). mlmon believes a *_FAILED
-    status only once it holds with no new events (deploy.FAILED_SETTLE_SECONDS)."""
-    from click.testing import CliRunner
-
-    from mlmon_cli.cli import main
-
-    env = {"AWS_ACCESS_KEY_ID": account.id, "AWS_SECRET_ACCESS_KEY": "test", "AWS_REGION": account.region}
-    result = CliRunner().invoke(main, ["delete", "--stack-name", name, "--yes", "--endpoint-url", account.localstack.endpoint_url],
-                                env=env, catch_exceptions=False)
-    assert result.exit_code == 0, result.stderr
-    assert _stack_status(account, name) in (None, "DELETE_COMPLETE")
 
 
 def test_create_then_noop_then_update(account, tmp_path) -> None:
@@ -86,7 +61,7 @@ def test_create_then_noop_then_update(account, tmp_path) -> None:
     assert "  ~ Modify  PreprocessErrorsAlarm" in updated.stderr
     assert "  + Add" not in updated.stderr and "  - Remove" not in updated.stderr
     assert f"stack {stack}: UPDATE_COMPLETE in" in updated.stderr
-    _delete(account, stack)
+    account.delete(stack)
 
 
 def test_failing_deploy_lists_failed_resources_and_reasons(account, tmp_path) -> None:
@@ -113,14 +88,14 @@ def test_failing_deploy_lists_failed_resources_and_reasons(account, tmp_path) ->
     again = account.mlmon(tmp_path, "deploy", str(spec), "--stack-name", stack, "--s3-bucket", bucket)
     assert again.exit_code == 5
     assert f"stack {stack} is in ROLLBACK_COMPLETE and cannot be updated" in again.stderr
-    _delete(account, stack)
+    account.delete(stack)
 
 
 def test_large_template_needs_s3_bucket(account, tmp_path) -> None:
     result = account.mlmon(tmp_path, "deploy", str(RECS), "--stack-name", "deploy-no-bucket")
     assert result.exit_code == 2, result.stderr
     assert "over CloudFormation's 51200-byte inline limit: pass --resolve-s3 (a managed bucket) or --s3-bucket BUCKET" in result.stderr
-    assert _stack_status(account, "deploy-no-bucket") is None  # nothing was created
+    assert account.stack_status("deploy-no-bucket") is None  # nothing was created
 
 
 def test_usage_errors(account, tmp_path) -> None:
@@ -147,9 +122,9 @@ def test_profile_and_region(account, tmp_path) -> None:
                            "--region", "eu-west-1", "--s3-bucket", "deploy-e2e-eu-west-1", env=env)
     assert result.exit_code == 0, result.stderr
     assert "AlertTopicArn=arn:aws:sns:eu-west-1:220000000002:churn-alerts" in result.stdout
-    assert _stack_status(other, "deploy-profile") == "CREATE_COMPLETE"
-    assert _stack_status(account, "deploy-profile") is None
-    _delete(other, "deploy-profile")
+    assert other.stack_status("deploy-profile") == "CREATE_COMPLETE"
+    assert account.stack_status("deploy-profile") is None
+    other.delete("deploy-profile")
 
 
 def test_parameters_are_passed_and_kept(account, monkeypatch, tmp_path) -> None:
@@ -178,7 +153,7 @@ def test_parameters_are_passed_and_kept(account, monkeypatch, tmp_path) -> None:
     params = account.client("cloudformation").describe_stacks(StackName="deploy-params")["Stacks"][0]["Parameters"]
     assert params == [{"ParameterKey": "Threshold", "ParameterValue": "5"}]
     assert json.dumps(lines)  # progress went to the callback, nothing printed
-    _delete(account, "deploy-params")
+    account.delete("deploy-params")
 
 
 def test_env_overlay_is_deployed(account, tmp_path) -> None:
@@ -199,4 +174,4 @@ def test_env_overlay_is_deployed(account, tmp_path) -> None:
            for r in page["StackResourceSummaries"]}
     assert got == set(want)
     assert set(want) != set(build_template(load_spec(CHURN)).template.to_dict()["Resources"])  # the overlay mattered
-    _delete(dev, f"deploy-{env}")
+    dev.delete(f"deploy-{env}")
