@@ -33,18 +33,6 @@ class Kind:
     name: str  # the spec's `kind:`
     inventory: Inventory
 
-    @property
-    def label(self) -> str:
-        return self.inventory.label
-
-    @property
-    def option(self) -> str:
-        return self.inventory.option
-
-    @property
-    def option_value(self) -> str:
-        return self.inventory.option_value
-
     def lister(self, client: Any, aws: Aws) -> Iterator[tuple[str, str, str]]:
         """(name, ARN, physical ID) of every resource of the kind in the account and Region."""
         inv = self.inventory
@@ -236,8 +224,8 @@ class _Stacks:
 def _start(kind: Kind, name: str, arn: str, stack: str | None, region: str) -> str:
     if stack:
         return f"mlmon init --from-stack {stack} --region {region} -o {stack}-monitoring.yaml"
-    value = arn if kind.option_value == "arn" else name
-    return f"- {{kind: {kind.name}, name: {_component_name(name)}, {kind.option}: {json.dumps(value)}}}"
+    value = arn if kind.inventory.option_value == "arn" else name
+    return f"- {{kind: {kind.name}, name: {_component_name(name)}, {kind.inventory.option}: {json.dumps(value)}}}"
 
 
 def _component_name(name: str) -> str:
@@ -254,7 +242,7 @@ def _by_kind(result: CoverageResult) -> dict[str, list[Unwatched]]:
 
 
 def _label(kind: str) -> str:
-    return next(k.label for k in KINDS if k.name == kind)
+    return next(k.inventory.label for k in KINDS if k.name == kind)
 
 
 def to_text(result: CoverageResult) -> str:
